@@ -1,0 +1,119 @@
+# lineage: `make demo`, `make test`, `make bench`, `make fuzz`.
+# Builds go to build/<MODE> (MODE=rel or asan); sources are found by wildcard so a new file in
+# src/<layer>/ needs no Makefile change. Files named *_avx2.c / *_avx512.c get their ISA flags;
+# the choice between them is made at run time.
+
+MODE ?= rel
+B := build/$(MODE)
+SHARED ?= ../shared
+CC ?= cc
+ifeq ($(CC),cc)
+CC := gcc
+endif
+
+PKGS := libxxhash libpcre2-8 libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
+CSTD := -std=c11 -D_DEFAULT_SOURCE
+ifeq ($(MODE),fuzz)
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
+LDOPT := -fsanitize=address,undefined
+else ifeq ($(MODE),asan)
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDOPT := -fsanitize=address,undefined
+else
+OPT := -O2 -g
+LDOPT :=
+endif
+CFLAGS_ALL := $(CSTD) $(WARN) $(OPT) -Iinclude -Isrc $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS_ALL := $(PKG_LIBS) -lm -lpthread $(LDLIBS)
+
+AVX2_FLAGS := -mavx2 -mfma -mf16c
+AVX512_FLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512bf16 -mfma -mf16c
+
+LIB_SRC := $(wildcard src/util/*.c src/io/*.c src/format/*.c src/analysis/*.c src/report/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+TOOL_SRC := $(wildcard tools/*.c)
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(B)/obj/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+TOOL_BIN := $(TOOL_SRC:tools/%.c=$(B)/%)
+
+.PHONY: all build test demo bench fuzz fuzz-targets deps clean
+.DEFAULT_GOAL := all
+
+all: $(B)/lineage $(B)/liblineage.a $(TEST_BIN) $(TOOL_BIN) fuzz-targets
+
+build: all
+
+$(B)/obj/%_avx2.o: %_avx2.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) $(AVX2_FLAGS) -MMD -MP -c $< -o $@
+
+$(B)/obj/%_avx512.o: %_avx512.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) $(AVX512_FLAGS) -MMD -MP -c $< -o $@
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(B)/liblineage.a: $(LIB_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(B)/lineage: $(CLI_OBJ) $(B)/liblineage.a
+	@echo "  CC $@"; $(CC) $(OPT) $(LDOPT) -o $@ $(CLI_OBJ) $(B)/liblineage.a $(LDLIBS_ALL)
+
+$(B)/tests/%: tests/%.c $(B)/liblineage.a tests/check.h
+	@mkdir -p $(dir $@)
+	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(B)/liblineage.a $(LDOPT) $(LDLIBS_ALL)
+
+$(B)/%: tools/%.c $(B)/liblineage.a
+	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -o $@ $< $(B)/liblineage.a $(LDOPT) $(LDLIBS_ALL)
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+
+deps:
+	@scripts/deps.sh
+
+# The whole suite, plain and under ASan+UBSan; the last line is "N passed, N failed".
+test: deps
+	@$(MAKE) --no-print-directory MODE=rel all
+	@$(MAKE) --no-print-directory MODE=asan all
+	@tests/run.sh build/rel build/asan
+
+demo: deps
+	@$(MAKE) --no-print-directory MODE=rel all
+	@scripts/demo.sh build/rel
+
+bench: deps
+	@$(MAKE) --no-print-directory MODE=rel all
+	@bench/run.sh build/rel
+
+# libFuzzer targets (clang): MODE=fuzz builds the library with coverage instrumentation.
+# In rel/asan the same targets are linked with fuzz/replay.c so the suite replays the corpus.
+FUZZ_SECONDS ?= 20
+fuzz: deps
+	@$(MAKE) --no-print-directory MODE=fuzz CC=clang fuzz-targets
+	@fuzz/run.sh $(FUZZ_SECONDS) build/fuzz
+
+fuzz-targets: $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%)
+
+ifeq ($(MODE),fuzz)
+$(B)/fuzz/%: fuzz/%.c $(B)/liblineage.a
+	@mkdir -p $(dir $@)
+	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(B)/liblineage.a $(LDOPT) $(LDLIBS_ALL)
+else
+$(B)/fuzz/%: fuzz/%.c fuzz/replay.c $(B)/liblineage.a
+	@mkdir -p $(dir $@)
+	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -o $@ $< fuzz/replay.c $(B)/liblineage.a $(LDOPT) $(LDLIBS_ALL)
+endif
+
+clean:
+	rm -rf build

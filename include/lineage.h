@@ -1,0 +1,175 @@
+/* liblineage: was model B trained from scratch, or derived from model A?
+ *
+ * The whole public contract. Every call returns a lineage_status; on failure the
+ * lineage_error names the file and the problem in one line. The library never
+ * prints and never exits. Models are opened read-only; tensor bytes are reached
+ * through mmap and converted to f32 in caller-sized chunks. */
+#ifndef LINEAGE_H
+#define LINEAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LINEAGE_VERSION "0.1.0"
+
+typedef enum {
+    LINEAGE_OK = 0,
+    LINEAGE_E_USAGE = 1,       /* bad argument from the caller */
+    LINEAGE_E_FORMAT = 2,      /* a file is malformed, truncated or hostile */
+    LINEAGE_E_IO = 3,          /* open/read/mmap/network failure */
+    LINEAGE_E_NOMEM = 4,       /* allocation failed or a bound was exceeded */
+    LINEAGE_E_UNSUPPORTED = 5  /* well-formed input this version cannot handle */
+} lineage_status;
+
+typedef struct lineage_error {
+    lineage_status code;
+    char message[1024];
+} lineage_error;
+
+/* Exit status the CLI uses for a status: usage/format 2, I/O 3, other 1. */
+int lineage_exit_code(lineage_status s);
+
+/* ---- tensors -------------------------------------------------------------- */
+
+typedef enum {
+    LINEAGE_DTYPE_UNKNOWN = 0,
+    LINEAGE_DTYPE_F64, LINEAGE_DTYPE_F32, LINEAGE_DTYPE_F16, LINEAGE_DTYPE_BF16,
+    LINEAGE_DTYPE_F8_E4M3, LINEAGE_DTYPE_F8_E5M2,
+    LINEAGE_DTYPE_I64, LINEAGE_DTYPE_I32, LINEAGE_DTYPE_I16, LINEAGE_DTYPE_I8,
+    LINEAGE_DTYPE_U8, LINEAGE_DTYPE_BOOL,
+    /* GGUF block-quantized types */
+    LINEAGE_DTYPE_Q4_0, LINEAGE_DTYPE_Q4_1, LINEAGE_DTYPE_Q5_0, LINEAGE_DTYPE_Q5_1,
+    LINEAGE_DTYPE_Q8_0, LINEAGE_DTYPE_Q2_K, LINEAGE_DTYPE_Q3_K, LINEAGE_DTYPE_Q4_K,
+    LINEAGE_DTYPE_Q5_K, LINEAGE_DTYPE_Q6_K,
+    LINEAGE_DTYPE_COUNT
+} lineage_dtype;
+
+const char *lineage_dtype_name(lineage_dtype t);
+
+#define LINEAGE_MAX_DIMS 8
+
+/* Which part of a (possibly multimodal) checkpoint a tensor belongs to. */
+typedef enum {
+    LINEAGE_COMPONENT_TEXT = 0,
+    LINEAGE_COMPONENT_VISION,
+    LINEAGE_COMPONENT_PROJECTOR,
+    LINEAGE_COMPONENT_AUDIO,
+    LINEAGE_COMPONENT_MTP,        /* extra multi-token-prediction layers */
+    LINEAGE_COMPONENT_COUNT
+} lineage_component;
+
+const char *lineage_component_name(lineage_component c);
+
+typedef struct lineage_tensor_info {
+    const char *name;            /* as stored in the file */
+    lineage_dtype dtype;
+    int ndim;
+    uint64_t shape[LINEAGE_MAX_DIMS];  /* PyTorch order: outermost first (GGUF reversed back) */
+    uint64_t numel;
+    uint64_t rows, cols;         /* cols = innermost dim; rows = product of the rest (1-D: 1 row) */
+    uint64_t nbytes;             /* bytes on disk */
+    const char *role;            /* normalized role: "attn_q", "mlp_down", "expert_up", "other", ... */
+    int layer;                   /* block index, -1 when none */
+    int expert;                  /* expert index, -1 when none */
+    lineage_component component;
+    int has_scale;               /* FP8 with a weight_scale_inv companion: read_rows applies it */
+} lineage_tensor_info;
+
+typedef struct lineage_model lineage_model;
+
+/* Open a MODEL argument: an HF folder (sharded or not), a .safetensors file, a
+ * .gguf file, or a folder with config.json only. */
+lineage_status lineage_model_open(const char *path, lineage_model **out, lineage_error *err);
+void lineage_model_close(lineage_model *m);
+
+const char *lineage_model_path(const lineage_model *m);
+size_t lineage_model_tensor_count(const lineage_model *m);
+const lineage_tensor_info *lineage_model_tensor(const lineage_model *m, size_t index);
+/* Index of the tensor with this exact name, or -1. */
+long lineage_model_find_tensor(const lineage_model *m, const char *name);
+/* Index of the tensor with this role/layer/expert/component, or -1. */
+long lineage_model_find_role(const lineage_model *m, lineage_component comp, const char *role,
+                             int layer, int expert);
+
+/* Convert rows [row0, row0+nrows) of a tensor to f32 (row-major, cols per row). */
+lineage_status lineage_tensor_read_rows_f32(const lineage_model *m, size_t index, uint64_t row0,
+                                            uint64_t nrows, float *out, lineage_error *err);
+/* The raw bytes on disk (zero-copy view into the mapping). */
+lineage_status lineage_tensor_raw(const lineage_model *m, size_t index, const void **bytes,
+                                  uint64_t *nbytes, lineage_error *err);
+
+/* ---- tokenizers ---------------------------------------------------------------- */
+
+/* A tokenizer read from a model folder (tokenizer.json, tokenizer.model, vocab.json+merges.txt,
+ * tiktoken ranks), a tokenizer file, or a GGUF file's tokenizer.ggml.* metadata. */
+typedef struct lineage_tokenizer lineage_tokenizer;
+
+lineage_status lineage_tokenizer_open(const char *path, lineage_tokenizer **out, lineage_error *err);
+void lineage_tokenizer_close(lineage_tokenizer *t);
+size_t lineage_tokenizer_size(const lineage_tokenizer *t);   /* max id + 1 */
+/* Canonical bytes of a token (byte-level map reversed, U+2581 -> space, <0xNN> -> byte). */
+const char *lineage_tokenizer_bytes(const lineage_tokenizer *t, uint32_t id, size_t *len);
+/* Encodes text without adding BOS/EOS; *ids is malloc'd. */
+lineage_status lineage_tokenize(const lineage_tokenizer *t, const char *text, size_t len, uint32_t **ids,
+                                size_t *count, lineage_error *err);
+
+/* ---- analyses and reports --------------------------------------------------- */
+
+/* Report documents are JSON trees with a "schema" member; renderers turn them
+ * into text, Markdown or HTML. */
+typedef struct lineage_doc lineage_doc;
+void lineage_doc_free(lineage_doc *d);
+
+typedef struct lineage_inspect_options {
+    double tokens;           /* training tokens for the compute estimate; 0 = none */
+    double finetune_tokens;  /* tokens of a fine-tuning budget to compare; 0 = default */
+    double peak_tflops;      /* device peak, dense BF16 (default 989, H100 SXM) */
+    double mfu;              /* model FLOP utilization (default 0.4) */
+} lineage_inspect_options;
+
+lineage_status lineage_inspect(const lineage_model *m, const lineage_inspect_options *opt,
+                               lineage_doc **out, lineage_error *err);
+
+typedef enum {
+    LINEAGE_ONLY_ALL = 0,
+    LINEAGE_ONLY_ARCH = 1,
+    LINEAGE_ONLY_TOKENIZER = 2,
+    LINEAGE_ONLY_WEIGHTS = 4
+} lineage_only;
+
+typedef struct lineage_compare_options {
+    unsigned only;           /* bitmask of lineage_only; 0 = everything */
+    double sample;           /* 0 < sample <= 1; 1 = every row */
+    int sha256;              /* add SHA-256 of tensor bytes */
+    int threads;             /* 0 = all cores */
+} lineage_compare_options;
+
+lineage_status lineage_compare(const lineage_model *a, const lineage_model *b,
+                               const lineage_compare_options *opt, lineage_doc **out,
+                               lineage_error *err);
+
+typedef enum {
+    LINEAGE_RENDER_TEXT = 0,
+    LINEAGE_RENDER_JSON,
+    LINEAGE_RENDER_MARKDOWN,
+    LINEAGE_RENDER_HTML
+} lineage_render_format;
+
+typedef struct lineage_render_options {
+    lineage_render_format format;
+    const char *lang;        /* "en" or "ko" */
+    int color;               /* ANSI colour (terminal only) */
+} lineage_render_options;
+
+lineage_status lineage_render(const lineage_doc *d, const lineage_render_options *opt, FILE *out,
+                              lineage_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

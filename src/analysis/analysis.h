@@ -1,0 +1,25 @@
+/* The analyses behind lineage_inspect and lineage_compare. Each builds one section of the report
+ * document (a JSON object allocated in the document's arena). */
+#ifndef LINEAGE_ANALYSIS_H
+#define LINEAGE_ANALYSIS_H
+#include "format/json.h"
+#include "format/model.h"
+#include "lineage.h"
+
+/* lineage.inspect/1: fills root with architecture, parameters, tensors, clues, compute. */
+lineage_status inspect_build(const lineage_model *m, const lineage_inspect_options *opt, arena *a,
+                             json_value *root, lineage_error *err);
+
+/* "architecture" section of lineage.report/1. */
+lineage_status arch_compare_section(const lineage_model *a, const lineage_model *b, arena *ar,
+                                    json_value **out, lineage_error *err);
+/* "tokenizer" section. */
+lineage_status tokenizer_compare_section(const lineage_model *a, const lineage_model *b, arena *ar,
+                                         json_value **out, lineage_error *err);
+/* "weights" section. */
+lineage_status weights_compare_section(const lineage_model *a, const lineage_model *b,
+                                       const lineage_compare_options *opt, arena *ar, json_value **out,
+                                       lineage_error *err);
+/* "verdict" from the sections present in root. */
+lineage_status verdict_build(const json_value *root, arena *ar, json_value **out, lineage_error *err);
+#endif

@@ -1,0 +1,60 @@
+/* lineage_inspect and lineage_compare: build the report documents from the analyses. */
+#include "analysis/analysis.h"
+#include "util/error.h"
+
+lineage_status lineage_inspect(const lineage_model *m, const lineage_inspect_options *opt, lineage_doc **out,
+                               lineage_error *err)
+{
+    *out = NULL;
+    lineage_inspect_options def = {0, 0, 989.0, 0.4};
+    if (!opt) opt = &def;
+    lineage_doc *d = doc_new();
+    if (!d) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    lineage_status st = LINEAGE_OK;
+    if (!json_set_str(&d->arena, d->root, "schema", "lineage.inspect/1") ||
+        !json_set_str(&d->arena, d->root, "model", m->path))
+        st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    if (!st) st = inspect_build(m, opt, &d->arena, d->root, err);
+    if (st) { lineage_doc_free(d); return st; }
+    *out = d;
+    return LINEAGE_OK;
+}
+
+lineage_status lineage_compare(const lineage_model *a, const lineage_model *b, const lineage_compare_options *opt,
+                               lineage_doc **out, lineage_error *err)
+{
+    *out = NULL;
+    lineage_compare_options def = {0, 1.0, 0, 0};
+    if (!opt) opt = &def;
+    if (!(opt->sample > 0 && opt->sample <= 1))
+        return error_set(err, LINEAGE_E_USAGE, "--sample must be in (0, 1], got %g", opt->sample);
+    unsigned only = opt->only ? opt->only : (LINEAGE_ONLY_ARCH | LINEAGE_ONLY_TOKENIZER | LINEAGE_ONLY_WEIGHTS);
+    lineage_doc *d = doc_new();
+    if (!d) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    arena *ar = &d->arena;
+    lineage_status st = LINEAGE_OK;
+    json_value *models = json_new_object(ar);
+    if (!json_set_str(ar, d->root, "schema", "lineage.report/1") || !json_set_str(ar, models, "a", a->path) ||
+        !json_set_str(ar, models, "b", b->path) || !json_set(ar, d->root, "models", models))
+        st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    json_value *section = NULL;
+    if (!st && (only & LINEAGE_ONLY_ARCH)) {
+        st = arch_compare_section(a, b, ar, &section, err);
+        if (!st && !json_set(ar, d->root, "architecture", section)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    if (!st && (only & LINEAGE_ONLY_TOKENIZER)) {
+        st = tokenizer_compare_section(a, b, ar, &section, err);
+        if (!st && !json_set(ar, d->root, "tokenizer", section)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    if (!st && (only & LINEAGE_ONLY_WEIGHTS)) {
+        st = weights_compare_section(a, b, opt, ar, &section, err);
+        if (!st && !json_set(ar, d->root, "weights", section)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    if (!st) {
+        st = verdict_build(d->root, ar, &section, err);
+        if (!st && !json_set(ar, d->root, "verdict", section)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    if (st) { lineage_doc_free(d); return st; }
+    *out = d;
+    return LINEAGE_OK;
+}

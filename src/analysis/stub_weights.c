@@ -1,0 +1,12 @@
+/* Placeholder until the weights engine lands. */
+#include "analysis/analysis.h"
+#include "util/error.h"
+
+lineage_status weights_compare_section(const lineage_model *a, const lineage_model *b,
+                                       const lineage_compare_options *opt, arena *ar, json_value **out,
+                                       lineage_error *err)
+{
+    (void)a; (void)b; (void)opt;
+    *out = json_new_object(ar);
+    return *out ? LINEAGE_OK : error_set(err, LINEAGE_E_NOMEM, "out of memory");
+}

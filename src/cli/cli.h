@@ -1,0 +1,31 @@
+#ifndef LINEAGE_CLI_H
+#define LINEAGE_CLI_H
+#include "lineage.h"
+
+#define CLI_MAX_POSITIONAL 64
+
+typedef struct cli_options {
+    const char *command;
+    const char *positional[CLI_MAX_POSITIONAL];
+    int npositional;
+    const char *against[CLI_MAX_POSITIONAL];
+    int nagainst;
+    const char *json_out, *md_out, *html_out, *journal;
+    const char *lang;
+    int no_color;
+    int ids_only;
+    lineage_inspect_options inspect;
+    lineage_compare_options compare;
+} cli_options;
+
+/* Parses argv (argv[0] is the command). Prints a one-line error and returns nonzero on misuse. */
+int cli_parse(int argc, char **argv, cli_options *o);
+/* Writes the requested outputs (terminal text, --json, --md, --html) of a document. */
+int cli_emit(const cli_options *o, const lineage_doc *d);
+int cli_fail(const lineage_error *err);
+
+int cli_inspect(const cli_options *o);
+int cli_compare(const cli_options *o);
+int cli_verify(const cli_options *o);
+int cli_tokenize(const cli_options *o);
+#endif

@@ -1,0 +1,159 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+int cli_fail(const lineage_error *err)
+{
+    fprintf(stderr, "lineage: %s\n", err->message);
+    return lineage_exit_code(err->code);
+}
+
+static int write_doc(const char *path, const lineage_doc *d, lineage_render_format fmt, const char *lang)
+{
+    lineage_render_options ro = {fmt, lang, 0};
+    lineage_error err = {0, ""};
+    FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+    if (!f) {
+        fprintf(stderr, "lineage: %s: cannot write\n", path);
+        return 3;
+    }
+    lineage_status st = lineage_render(d, &ro, f, &err);
+    if (f != stdout && fclose(f) != 0 && !st) {
+        fprintf(stderr, "lineage: %s: cannot write\n", path);
+        return 3;
+    }
+    return st ? cli_fail(&err) : 0;
+}
+
+int cli_emit(const cli_options *o, const lineage_doc *d)
+{
+    int rc = 0, json_to_stdout = o->json_out && !strcmp(o->json_out, "-");
+    if (o->json_out && (rc = write_doc(o->json_out, d, LINEAGE_RENDER_JSON, o->lang))) return rc;
+    if (o->md_out && (rc = write_doc(o->md_out, d, LINEAGE_RENDER_MARKDOWN, o->lang))) return rc;
+    if (o->html_out && (rc = write_doc(o->html_out, d, LINEAGE_RENDER_HTML, o->lang))) return rc;
+    if (!json_to_stdout) {
+        const char *nc = getenv("NO_COLOR");
+        lineage_render_options ro = {LINEAGE_RENDER_TEXT, o->lang,
+                                     !o->no_color && !(nc && *nc) && isatty(STDOUT_FILENO)};
+        lineage_error err = {0, ""};
+        if (lineage_render(d, &ro, stdout, &err)) return cli_fail(&err);
+    }
+    return 0;
+}
+
+int cli_inspect(const cli_options *o)
+{
+    if (o->npositional != 1) {
+        fprintf(stderr, "lineage: inspect wants exactly one MODEL\n");
+        return 2;
+    }
+    lineage_error err = {0, ""};
+    lineage_model *m;
+    if (lineage_model_open(o->positional[0], &m, &err)) return cli_fail(&err);
+    lineage_doc *d;
+    lineage_status st = lineage_inspect(m, &o->inspect, &d, &err);
+    int rc = st ? cli_fail(&err) : cli_emit(o, d);
+    if (!st) lineage_doc_free(d);
+    lineage_model_close(m);
+    return rc;
+}
+
+int cli_compare(const cli_options *o)
+{
+    if (o->npositional != 2) {
+        fprintf(stderr, "lineage: compare wants two models, A and B\n");
+        return 2;
+    }
+    lineage_error err = {0, ""};
+    lineage_model *a, *b;
+    if (lineage_model_open(o->positional[0], &a, &err)) return cli_fail(&err);
+    if (lineage_model_open(o->positional[1], &b, &err)) {
+        lineage_model_close(a);
+        return cli_fail(&err);
+    }
+    lineage_doc *d;
+    lineage_status st = lineage_compare(a, b, &o->compare, &d, &err);
+    int rc = st ? cli_fail(&err) : cli_emit(o, d);
+    if (!st) lineage_doc_free(d);
+    lineage_model_close(a);
+    lineage_model_close(b);
+    return rc;
+}
+
+int cli_verify(const cli_options *o)
+{
+    if (o->npositional != 1 || o->nagainst < 1) {
+        fprintf(stderr, "lineage: verify wants MODEL --against REF [REF...]\n");
+        return 2;
+    }
+    fprintf(stderr, "lineage: verify is not built yet\n");
+    return 2;
+}
+
+int cli_tokenize(const cli_options *o)
+{
+    if (o->npositional < 1 || o->npositional > 2) {
+        fprintf(stderr, "lineage: tokenize wants MODEL [TEXT]\n");
+        return 2;
+    }
+    lineage_error err = {0, ""};
+    lineage_tokenizer *t;
+    if (lineage_tokenizer_open(o->positional[0], &t, &err)) return cli_fail(&err);
+    char *text = NULL;
+    size_t len = 0;
+    if (o->npositional == 2) {
+        text = strdup(o->positional[1]);
+        len = text ? strlen(text) : 0;
+    } else {
+        size_t cap = 1 << 16;
+        text = malloc(cap);
+        size_t n;
+        while (text && (n = fread(text + len, 1, cap - len, stdin)) > 0) {
+            len += n;
+            if (len == cap) {
+                if (cap >= (256u << 20)) break;   /* bound stdin at 256 MiB */
+                char *p = realloc(text, cap * 2);
+                if (!p) { free(text); text = NULL; break; }
+                text = p;
+                cap *= 2;
+            }
+        }
+    }
+    if (!text) {
+        lineage_tokenizer_close(t);
+        fprintf(stderr, "lineage: out of memory\n");
+        return 1;
+    }
+    uint32_t *ids;
+    size_t count;
+    lineage_status st = lineage_tokenize(t, text, len, &ids, &count, &err);
+    free(text);
+    if (st) {
+        lineage_tokenizer_close(t);
+        return cli_fail(&err);
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (o->ids_only) {
+            printf(i ? " %u" : "%u", ids[i]);
+        } else {
+            size_t pl;
+            const char *piece = lineage_tokenizer_bytes(t, ids[i], &pl);
+            printf("%u\t", ids[i]);
+            for (size_t k = 0; piece && k < pl; k++) {
+                unsigned char c = (unsigned char)piece[k];
+                if (c == '\n') fputs("\\n", stdout);
+                else if (c == '\t') fputs("\\t", stdout);
+                else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
+                else putchar(c);
+            }
+            putchar('\n');
+        }
+    }
+    if (o->ids_only) putchar('\n');
+    free(ids);
+    lineage_tokenizer_close(t);
+    return 0;
+}

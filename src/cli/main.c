@@ -1,0 +1,54 @@
+/* lineage: the command-line front end. It parses arguments, calls liblineage, writes reports,
+ * and maps library status codes to exit codes (usage/format 2, I/O 3). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "lineage.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: lineage <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  inspect MODEL              architecture, tensor roles, parameter counts, clues\n"
+            "  compare A B                every line of evidence and a verdict\n"
+            "  verify MODEL --against REF [REF...]   rank candidate parents\n"
+            "  tokenize MODEL [TEXT]      encode TEXT (or stdin) with MODEL's tokenizer\n"
+            "\n"
+            "MODEL: an HF folder, a .safetensors file, a .gguf file, or a config-only folder.\n"
+            "\n"
+            "report options (every command):\n"
+            "  --json FILE   write the JSON report (- for stdout)\n"
+            "  --md FILE     write a Markdown report\n"
+            "  --html FILE   write a self-contained HTML report\n"
+            "  --lang ko|en  report language (default from LANG)\n"
+            "  --journal FILE  append a dated question-and-answer entry\n"
+            "  --no-color    never colour the terminal output\n"
+            "inspect: --tokens N[KMBT]  --finetune-tokens N  --peak-tflops X  --mfu F\n"
+            "compare: --only arch|tokenizer|weights[,...]  --sample F  --sha256  --threads N\n"
+            "tokenize: --ids (ids only, one line)\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("lineage %s\n", LINEAGE_VERSION);
+        return 0;
+    }
+    cli_options o;
+    if (cli_parse(argc - 1, argv + 1, &o) != 0) return 2;
+    if (!strcmp(o.command, "inspect")) return cli_inspect(&o);
+    if (!strcmp(o.command, "compare")) return cli_compare(&o);
+    if (!strcmp(o.command, "verify")) return cli_verify(&o);
+    if (!strcmp(o.command, "tokenize")) return cli_tokenize(&o);
+    fprintf(stderr, "lineage: unknown command '%s' (try --help)\n", o.command);
+    return 2;
+}

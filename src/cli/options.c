@@ -1,0 +1,131 @@
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static int bad(const char *msg, const char *arg)
+{
+    fprintf(stderr, "lineage: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+    return 2;
+}
+
+/* "19.7T", "500B", "2e12" */
+static int parse_count(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno) return 0;
+    double mul = 1;
+    if (*end) {
+        switch (*end) {
+        case 'k': case 'K': mul = 1e3; break;
+        case 'm': case 'M': mul = 1e6; break;
+        case 'b': case 'B': case 'g': case 'G': mul = 1e9; break;
+        case 't': case 'T': mul = 1e12; break;
+        default: return 0;
+        }
+        if (end[1]) return 0;
+    }
+    v *= mul;
+    if (!isfinite(v) || v < 0) return 0;
+    *out = v;
+    return 1;
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v)) return 0;
+    *out = v;
+    return 1;
+}
+
+int cli_parse(int argc, char **argv, cli_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->command = argv[0];
+    o->inspect.peak_tflops = 989.0;
+    o->inspect.mfu = 0.4;
+    o->compare.sample = 1.0;
+    int in_against = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEED_VALUE() do { if (!val) return bad("missing value after", a); i++; } while (0)
+        if (!strcmp(a, "--json")) { NEED_VALUE(); o->json_out = val; }
+        else if (!strcmp(a, "--md")) { NEED_VALUE(); o->md_out = val; }
+        else if (!strcmp(a, "--html")) { NEED_VALUE(); o->html_out = val; }
+        else if (!strcmp(a, "--journal")) { NEED_VALUE(); o->journal = val; }
+        else if (!strcmp(a, "--lang")) {
+            NEED_VALUE();
+            if (strcmp(val, "ko") && strcmp(val, "en")) return bad("--lang must be ko or en", val);
+            o->lang = val;
+        }
+        else if (!strcmp(a, "--no-color")) o->no_color = 1;
+        else if (!strcmp(a, "--ids")) o->ids_only = 1;
+        else if (!strcmp(a, "--sha256")) o->compare.sha256 = 1;
+        else if (!strcmp(a, "--tokens")) {
+            NEED_VALUE();
+            if (!parse_count(val, &o->inspect.tokens)) return bad("--tokens wants a count like 19.7T", val);
+        }
+        else if (!strcmp(a, "--finetune-tokens")) {
+            NEED_VALUE();
+            if (!parse_count(val, &o->inspect.finetune_tokens)) return bad("--finetune-tokens wants a count", val);
+        }
+        else if (!strcmp(a, "--peak-tflops")) {
+            NEED_VALUE();
+            if (!parse_double(val, &o->inspect.peak_tflops) || o->inspect.peak_tflops <= 0)
+                return bad("--peak-tflops wants a positive number", val);
+        }
+        else if (!strcmp(a, "--mfu")) {
+            NEED_VALUE();
+            if (!parse_double(val, &o->inspect.mfu) || o->inspect.mfu <= 0 || o->inspect.mfu > 1)
+                return bad("--mfu wants a fraction in (0, 1]", val);
+        }
+        else if (!strcmp(a, "--sample")) {
+            NEED_VALUE();
+            if (!parse_double(val, &o->compare.sample) || !(o->compare.sample > 0 && o->compare.sample <= 1))
+                return bad("--sample wants a fraction in (0, 1]", val);
+        }
+        else if (!strcmp(a, "--threads")) {
+            NEED_VALUE();
+            double t;
+            if (!parse_double(val, &t) || t < 1 || t > 1024 || t != floor(t)) return bad("--threads wants 1..1024", val);
+            o->compare.threads = (int)t;
+        }
+        else if (!strcmp(a, "--only")) {
+            NEED_VALUE();
+            char buf[128];
+            snprintf(buf, sizeof buf, "%s", val);
+            for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+                if (!strcmp(tok, "arch")) o->compare.only |= LINEAGE_ONLY_ARCH;
+                else if (!strcmp(tok, "tokenizer")) o->compare.only |= LINEAGE_ONLY_TOKENIZER;
+                else if (!strcmp(tok, "weights")) o->compare.only |= LINEAGE_ONLY_WEIGHTS;
+                else return bad("--only wants arch, tokenizer or weights", tok);
+            }
+        }
+        else if (!strcmp(a, "--against")) in_against = 1;
+        else if (a[0] == '-' && a[1] == '-') return bad("unknown option", a);
+        else if (in_against) {
+            if (o->nagainst >= CLI_MAX_POSITIONAL) return bad("too many references", a);
+            o->against[o->nagainst++] = a;
+        } else {
+            if (o->npositional >= CLI_MAX_POSITIONAL) return bad("too many arguments", a);
+            o->positional[o->npositional++] = a;
+        }
+#undef NEED_VALUE
+    }
+    if (!o->lang) {
+        const char *l = getenv("LC_ALL");
+        if (!l || !*l) l = getenv("LANG");
+        o->lang = (l && !strncmp(l, "ko", 2)) ? "ko" : "en";
+    }
+    return 0;
+}

@@ -1,0 +1,261 @@
+#include "format/model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/dtype.h"
+#include "format/roles.h"
+#include "util/error.h"
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+model_tensor *model_add_tensor(lineage_model *m)
+{
+    if (m->ntensors == m->tensors_cap) {
+        size_t cap = m->tensors_cap ? m->tensors_cap * 2 : 64;
+        if (cap > SIZE_MAX / sizeof(model_tensor)) return NULL;
+        model_tensor *t = realloc(m->tensors, cap * sizeof *t);
+        if (!t) return NULL;
+        m->tensors = t;
+        m->tensors_cap = cap;
+    }
+    model_tensor *t = &m->tensors[m->ntensors++];
+    memset(t, 0, sizeof *t);
+    t->scale = -1;
+    t->info.layer = -1;
+    t->info.expert = -1;
+    return t;
+}
+
+static int config_num_layers(const json_value *config)
+{
+    int64_t n;
+    const json_value *text = json_get(config, "text_config");
+    if (text && json_get_int(text, "num_hidden_layers", &n)) return (int)n;
+    if (json_get_int(config, "num_hidden_layers", &n)) return (int)n;
+    if (json_get_int(config, "n_layer", &n)) return (int)n;
+    if (json_get_int(config, "num_layers", &n)) return (int)n;
+    return -1;
+}
+
+lineage_status model_finish(lineage_model *m, lineage_error *err)
+{
+    int nl = config_num_layers(m->config);
+    for (size_t i = 0; i < m->ntensors; i++) {
+        tensor_role r;
+        role_classify(m->tensors[i].info.name, nl, &r);
+        m->tensors[i].info.role = r.role;
+        m->tensors[i].info.layer = r.layer;
+        m->tensors[i].info.expert = r.expert;
+        m->tensors[i].info.component = r.component;
+    }
+    size_t cap = 16;
+    while (cap < m->ntensors * 2) cap *= 2;
+    m->name_index = malloc(cap * sizeof *m->name_index);
+    if (!m->name_index) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", m->path);
+    m->name_index_cap = cap;
+    for (size_t i = 0; i < cap; i++) m->name_index[i] = SIZE_MAX;
+    for (size_t i = 0; i < m->ntensors; i++) {
+        size_t h = (size_t)hash_str(m->tensors[i].info.name) & (cap - 1);
+        while (m->name_index[h] != SIZE_MAX) {
+            if (!strcmp(m->tensors[m->name_index[h]].info.name, m->tensors[i].info.name))
+                return error_set(err, LINEAGE_E_FORMAT, "%s: tensor '%s' appears twice", m->path,
+                                 m->tensors[i].info.name);
+            h = (h + 1) & (cap - 1);
+        }
+        m->name_index[h] = i;
+    }
+    /* FP8 block scales: X.weight (F8) + X.weight_scale_inv (F32/BF16) */
+    for (size_t i = 0; i < m->ntensors; i++) {
+        model_tensor *t = &m->tensors[i];
+        if (t->info.dtype != LINEAGE_DTYPE_F8_E4M3 && t->info.dtype != LINEAGE_DTYPE_F8_E5M2) continue;
+        char name[1100];
+        if (snprintf(name, sizeof name, "%s_scale_inv", t->info.name) >= (int)sizeof name) continue;
+        long s = lineage_model_find_tensor(m, name);
+        if (s < 0) continue;
+        model_tensor *sc = &m->tensors[s];
+        if (sc->info.dtype != LINEAGE_DTYPE_F32 && sc->info.dtype != LINEAGE_DTYPE_BF16 &&
+            sc->info.dtype != LINEAGE_DTYPE_F16)
+            return error_set(err, LINEAGE_E_FORMAT, "%s: scale tensor '%s' has dtype %s, expected a float type",
+                             m->path, name, lineage_dtype_name(sc->info.dtype));
+        uint64_t sr = sc->info.ndim == 2 ? sc->info.shape[0] : 1, scc = sc->info.cols;
+        if (t->info.ndim != 2 || sr == 0 || scc == 0)
+            return error_set(err, LINEAGE_E_FORMAT, "%s: scale tensor '%s' does not fit a 2-D weight", m->path, name);
+        /* block size from the shapes: ceil(rows/br) == sr; DeepSeek-V3 uses 128 */
+        uint64_t br = (t->info.rows + sr - 1) / sr, bc = (t->info.cols + scc - 1) / scc;
+        if (br == 0 || bc == 0 || (t->info.rows + br - 1) / br != sr || (t->info.cols + bc - 1) / bc != scc)
+            return error_set(err, LINEAGE_E_FORMAT, "%s: scale tensor '%s' shape does not tile '%s'", m->path, name,
+                             t->info.name);
+        t->scale = s;
+        t->block_rows = br;
+        t->block_cols = bc;
+        t->info.has_scale = 1;
+    }
+    return LINEAGE_OK;
+}
+
+lineage_status model_load_config(lineage_model *m, const char *dir, lineage_error *err)
+{
+    char *path = path_join(dir, "config.json");
+    if (!path) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", dir);
+    if (!path_is_file(path)) { free(path); return LINEAGE_OK; }
+    char *text;
+    size_t len;
+    lineage_status st = file_read_all(path, MODEL_MAX_CONFIG_BYTES, &text, &len, err);
+    if (st == LINEAGE_OK) {
+        m->header_bytes += len;
+        st = json_parse(text, len, NULL, &m->arena, &m->config, path, err);
+        free(text);
+        if (st == LINEAGE_OK && m->config->type != JSON_OBJECT)
+            st = error_set(err, LINEAGE_E_FORMAT, "%s: top-level value is not an object", path);
+    }
+    free(path);
+    return st;
+}
+
+lineage_status lineage_model_open(const char *path, lineage_model **out, lineage_error *err)
+{
+    *out = NULL;
+    if (!path || !*path) return error_set(err, LINEAGE_E_USAGE, "empty model path");
+    lineage_model *m = calloc(1, sizeof *m);
+    if (!m) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", path);
+    arena_init(&m->arena, 0);
+    m->path = strdup(path);
+    lineage_status st;
+    if (!m->path) {
+        st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", path);
+    } else if (path_is_dir(path)) {
+        m->dir = strdup(path);
+        st = m->dir ? hf_folder_open_model(m, path, err) : error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    } else if (path_is_file(path)) {
+        m->dir = path_dirname(path);
+        if (path_has_suffix(path, ".gguf")) st = gguf_open_model(m, path, err);
+        else st = safetensors_open_model(m, path, err);
+    } else {
+        st = error_set(err, LINEAGE_E_IO, "%s: no such file or folder", path);
+    }
+    if (st == LINEAGE_OK) st = model_finish(m, err);
+    if (st != LINEAGE_OK) {
+        lineage_model_close(m);
+        return st;
+    }
+    *out = m;
+    return LINEAGE_OK;
+}
+
+void lineage_model_close(lineage_model *m)
+{
+    if (!m) return;
+    for (size_t i = 0; i < m->nfiles; i++) file_unmap(&m->files[i]);
+    free(m->files);
+    free(m->tensors);
+    free(m->name_index);
+    gguf_file_free(m->gguf);
+    arena_free(&m->arena);
+    free(m->path);
+    free(m->dir);
+    free(m);
+}
+
+const char *lineage_model_path(const lineage_model *m) { return m->path; }
+size_t lineage_model_tensor_count(const lineage_model *m) { return m->ntensors; }
+
+const lineage_tensor_info *lineage_model_tensor(const lineage_model *m, size_t index)
+{
+    return index < m->ntensors ? &m->tensors[index].info : NULL;
+}
+
+long lineage_model_find_tensor(const lineage_model *m, const char *name)
+{
+    if (!m->name_index_cap) {
+        for (size_t i = 0; i < m->ntensors; i++)
+            if (!strcmp(m->tensors[i].info.name, name)) return (long)i;
+        return -1;
+    }
+    size_t h = (size_t)hash_str(name) & (m->name_index_cap - 1);
+    while (m->name_index[h] != SIZE_MAX) {
+        if (!strcmp(m->tensors[m->name_index[h]].info.name, name)) return (long)m->name_index[h];
+        h = (h + 1) & (m->name_index_cap - 1);
+    }
+    return -1;
+}
+
+long lineage_model_find_role(const lineage_model *m, lineage_component comp, const char *role, int layer,
+                             int expert)
+{
+    for (size_t i = 0; i < m->ntensors; i++) {
+        const lineage_tensor_info *t = &m->tensors[i].info;
+        if (t->component == comp && t->layer == layer && t->expert == expert && !strcmp(t->role, role))
+            return (long)i;
+    }
+    return -1;
+}
+
+lineage_status lineage_tensor_raw(const lineage_model *m, size_t index, const void **bytes, uint64_t *nbytes,
+                                  lineage_error *err)
+{
+    if (index >= m->ntensors) return error_set(err, LINEAGE_E_USAGE, "%s: tensor index out of range", m->path);
+    const model_tensor *t = &m->tensors[index];
+    const mapped_file *f = &m->files[t->file];
+    *bytes = f->data ? f->data + t->offset : NULL;
+    *nbytes = t->info.nbytes;
+    return LINEAGE_OK;
+}
+
+/* Multiplies FP8 values by their block scale (one scale per block_rows x block_cols block). */
+static lineage_status apply_scale(const lineage_model *m, const model_tensor *t, uint64_t row0, uint64_t nrows,
+                                  float *out, lineage_error *err)
+{
+    const model_tensor *sc = &m->tensors[t->scale];
+    uint64_t scols = sc->info.cols;
+    float srow[4096];
+    if (scols > sizeof srow / sizeof srow[0])
+        return error_set(err, LINEAGE_E_UNSUPPORTED, "%s: scale tensor '%s' is too wide", m->path, sc->info.name);
+    uint64_t cached = UINT64_MAX;
+    for (uint64_t r = 0; r < nrows; r++) {
+        uint64_t br = (row0 + r) / t->block_rows;
+        if (br != cached) {
+            lineage_status st = lineage_tensor_read_rows_f32(m, (size_t)t->scale, br, 1, srow, err);
+            if (st) return st;
+            cached = br;
+        }
+        float *row = out + r * t->info.cols;
+        for (uint64_t c = 0; c < t->info.cols; c++) row[c] *= srow[c / t->block_cols];
+    }
+    return LINEAGE_OK;
+}
+
+lineage_status lineage_tensor_read_rows_f32(const lineage_model *m, size_t index, uint64_t row0, uint64_t nrows,
+                                            float *out, lineage_error *err)
+{
+    if (index >= m->ntensors) return error_set(err, LINEAGE_E_USAGE, "%s: tensor index out of range", m->path);
+    const model_tensor *t = &m->tensors[index];
+    const lineage_tensor_info *in = &t->info;
+    if (row0 > in->rows || nrows > in->rows - row0)
+        return error_set(err, LINEAGE_E_USAGE, "%s: rows %llu..%llu out of range for '%s'", m->path,
+                         (unsigned long long)row0, (unsigned long long)(row0 + nrows), in->name);
+    if (!dtype_is_float(in->dtype) && in->dtype != LINEAGE_DTYPE_I8 && in->dtype != LINEAGE_DTYPE_U8 &&
+        in->dtype != LINEAGE_DTYPE_I16 && in->dtype != LINEAGE_DTYPE_I32 && in->dtype != LINEAGE_DTYPE_I64 &&
+        in->dtype != LINEAGE_DTYPE_BOOL)
+        return error_set(err, LINEAGE_E_UNSUPPORTED, "%s: tensor '%s' has dtype %s, which has no f32 view",
+                         m->path, in->name, lineage_dtype_name(in->dtype));
+    const mapped_file *f = &m->files[t->file];
+    if (nrows == 0) return LINEAGE_OK;
+    size_t be = dtype_block_elems(in->dtype), bb = dtype_block_bytes(in->dtype);
+    uint64_t row_bytes = in->cols / be * bb;
+    const unsigned char *src = f->data + t->offset + row0 * row_bytes;
+    if (dtype_is_quantized(in->dtype)) {
+        if (!dtype_dequantize_blocks(in->dtype, src, (size_t)(nrows * (in->cols / be)), out))
+            return error_set(err, LINEAGE_E_UNSUPPORTED, "%s: cannot dequantize %s", m->path,
+                             lineage_dtype_name(in->dtype));
+    } else {
+        dtype_convert_f32(in->dtype, src, (size_t)(nrows * in->cols), out);
+    }
+    if (t->scale >= 0) return apply_scale(m, t, row0, nrows, out, err);
+    return LINEAGE_OK;
+}

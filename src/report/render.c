@@ -1,0 +1,52 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "report/report.h"
+#include "util/error.h"
+
+const char *tr(const render_ctx *ctx, const char *en, const char *ko) { return ctx->korean && ko ? ko : en; }
+const char *c_bold(const render_ctx *ctx) { return ctx->color ? "\033[1m" : ""; }
+const char *c_dim(const render_ctx *ctx) { return ctx->color ? "\033[2m" : ""; }
+const char *c_good(const render_ctx *ctx) { return ctx->color ? "\033[32m" : ""; }
+const char *c_warn(const render_ctx *ctx) { return ctx->color ? "\033[33m" : ""; }
+const char *c_off(const render_ctx *ctx) { return ctx->color ? "\033[0m" : ""; }
+
+static void render_text(strbuf *sb, const json_value *root, const render_ctx *ctx)
+{
+    const char *schema = json_get_string(root, "schema");
+    if (schema && !strcmp(schema, "lineage.inspect/1")) {
+        render_inspect_text(sb, root, ctx);
+        return;
+    }
+    const json_value *v;
+    if ((v = json_get(root, "verdict"))) render_verdict_text(sb, v, ctx);
+    if ((v = json_get(root, "architecture"))) render_arch_text(sb, v, ctx);
+    if ((v = json_get(root, "tokenizer"))) render_tokenizer_text(sb, v, ctx);
+    if ((v = json_get(root, "weights"))) render_weights_text(sb, v, ctx);
+}
+
+lineage_status lineage_render(const lineage_doc *d, const lineage_render_options *opt, FILE *out, lineage_error *err)
+{
+    render_ctx ctx = {opt && opt->lang && !strcmp(opt->lang, "ko"), opt ? opt->color : 0};
+    strbuf sb;
+    sb_init(&sb);
+    lineage_render_format fmt = opt ? opt->format : LINEAGE_RENDER_TEXT;
+    switch (fmt) {
+    case LINEAGE_RENDER_JSON:
+        json_write(&sb, d->root, 2);
+        sb_putc(&sb, '\n');
+        break;
+    case LINEAGE_RENDER_TEXT: render_text(&sb, d->root, &ctx); break;
+    default:
+        sb_free(&sb);
+        return error_set(err, LINEAGE_E_UNSUPPORTED, "this report format is not built yet");
+    }
+    if (sb.failed) {
+        sb_free(&sb);
+        return error_set(err, LINEAGE_E_NOMEM, "out of memory while rendering");
+    }
+    size_t len = sb.len, w = fwrite(sb.data ? sb.data : "", 1, len, out);
+    sb_free(&sb);
+    if (w != len || fflush(out) != 0) return error_set(err, LINEAGE_E_IO, "cannot write the report");
+    return LINEAGE_OK;
+}

@@ -1,0 +1,26 @@
+/* Renderers: report documents (JSON trees) to terminal text, Markdown and HTML. */
+#ifndef LINEAGE_REPORT_H
+#define LINEAGE_REPORT_H
+#include "format/json.h"
+#include "util/strbuf.h"
+
+typedef struct render_ctx {
+    int korean;   /* --lang ko */
+    int color;    /* ANSI colour allowed */
+} render_ctx;
+
+/* Picks the string for the report language. */
+const char *tr(const render_ctx *ctx, const char *en, const char *ko);
+/* Colour helpers: empty strings when colour is off. */
+const char *c_bold(const render_ctx *ctx);
+const char *c_dim(const render_ctx *ctx);
+const char *c_good(const render_ctx *ctx);
+const char *c_warn(const render_ctx *ctx);
+const char *c_off(const render_ctx *ctx);
+
+void render_inspect_text(strbuf *sb, const json_value *root, const render_ctx *ctx);
+void render_arch_text(strbuf *sb, const json_value *section, const render_ctx *ctx);
+void render_tokenizer_text(strbuf *sb, const json_value *section, const render_ctx *ctx);
+void render_weights_text(strbuf *sb, const json_value *section, const render_ctx *ctx);
+void render_verdict_text(strbuf *sb, const json_value *section, const render_ctx *ctx);
+#endif

@@ -1,0 +1,50 @@
+#include "util/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+lineage_status error_set(lineage_error *err, lineage_status code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+        err->code = code;
+        /* keep the error on one line whatever the input contained */
+        for (char *p = err->message; *p; p++)
+            if (*p == '\n' || *p == '\r') *p = ' ';
+    }
+    return code;
+}
+
+lineage_status error_prefix(lineage_error *err, const char *context)
+{
+    if (!err) return LINEAGE_E_USAGE;
+    size_t n = strlen(context);
+    if (strncmp(err->message, context, n) != 0) {
+        char tmp[sizeof err->message];
+        size_t m = strlen(err->message);
+        if (n > sizeof tmp - 3) n = sizeof tmp - 3;
+        if (m > sizeof tmp - 3 - n) m = sizeof tmp - 3 - n;
+        memcpy(tmp, context, n);
+        memcpy(tmp + n, ": ", 2);
+        memcpy(tmp + n + 2, err->message, m);
+        tmp[n + 2 + m] = 0;
+        memcpy(err->message, tmp, sizeof tmp);
+    }
+    return err->code;
+}
+
+int lineage_exit_code(lineage_status s)
+{
+    switch (s) {
+    case LINEAGE_OK: return 0;
+    case LINEAGE_E_USAGE:
+    case LINEAGE_E_FORMAT:
+    case LINEAGE_E_UNSUPPORTED: return 2;
+    case LINEAGE_E_IO: return 3;
+    default: return 1;
+    }
+}
