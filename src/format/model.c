@@ -246,6 +246,10 @@ lineage_status lineage_tensor_read_rows_f32(const lineage_model *m, size_t index
                          m->path, in->name, lineage_dtype_name(in->dtype));
     const mapped_file *f = &m->files[t->file];
     if (nrows == 0) return LINEAGE_OK;
+    if (m->prefetch) {
+        lineage_status pst = m->prefetch(m, index, row0, nrows, err);
+        if (pst) return pst;
+    }
     size_t be = dtype_block_elems(in->dtype), bb = dtype_block_bytes(in->dtype);
     uint64_t row_bytes = in->cols / be * bb;
     const unsigned char *src = f->data + t->offset + row0 * row_bytes;

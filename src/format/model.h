@@ -38,6 +38,11 @@ struct lineage_model {
     gguf_file *gguf;        /* GGUF metadata, or NULL */
     uint64_t header_bytes;  /* bytes read to parse headers and sidecars */
     uint64_t total_bytes;   /* size of all weight files */
+    /* Remote sources: fetch the bytes of rows [row0, row0+nrows) of a tensor before they are read.
+     * NULL for local files. */
+    lineage_status (*prefetch)(const lineage_model *m, size_t index, uint64_t row0, uint64_t nrows,
+                               lineage_error *err);
+    void *remote;           /* state of the remote source, or NULL */
     size_t *name_index;     /* open-addressing hash of tensor names, name_index_cap slots */
     size_t name_index_cap;
 };

@@ -1,0 +1,114 @@
+/* Hugging Face folders: config.json plus model.safetensors, or shards listed in
+ * model.safetensors.index.json (weight_map), or config.json alone (architecture-only mode). */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/model.h"
+#include "format/safetensors.h"
+#include "util/error.h"
+
+static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* A shard name must stay inside the folder. */
+static int shard_name_ok(const char *s)
+{
+    return *s && !strchr(s, '/') && !strchr(s, '\\') && strcmp(s, ".") && strcmp(s, "..");
+}
+
+static lineage_status open_index(lineage_model *m, const char *dir, const char *index_path, lineage_error *err)
+{
+    char *text;
+    size_t len;
+    lineage_status st = file_read_all(index_path, MODEL_MAX_INDEX_BYTES, &text, &len, err);
+    if (st) return st;
+    m->header_bytes += len;
+    arena scratch;
+    arena_init(&scratch, 0);
+    json_value *root;
+    json_limits lim = {16, MODEL_MAX_INDEX_BYTES};
+    st = json_parse(text, len, &lim, &scratch, &root, index_path, err);
+    free(text);
+    const json_value *wm = st ? NULL : json_get(root, "weight_map");
+    if (!st && (!wm || wm->type != JSON_OBJECT))
+        st = error_set(err, LINEAGE_E_FORMAT, "%s: no weight_map object", index_path);
+    const char **shards = NULL;
+    size_t nshards = 0;
+    if (!st) {
+        shards = malloc((wm->u.object.count + 1) * sizeof *shards);
+        if (!shards) st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", index_path);
+    }
+    for (size_t i = 0; !st && i < wm->u.object.count; i++) {
+        const json_value *v = wm->u.object.members[i].value;
+        if (v->type != JSON_STRING || !shard_name_ok(v->u.string.s))
+            st = error_set(err, LINEAGE_E_FORMAT, "%s: weight_map entry for '%s' is not a file name in the folder",
+                           index_path, wm->u.object.members[i].key);
+        else shards[nshards++] = v->u.string.s;
+    }
+    if (!st && nshards == 0) st = error_set(err, LINEAGE_E_FORMAT, "%s: weight_map is empty", index_path);
+    if (!st) {
+        qsort(shards, nshards, sizeof *shards, str_cmp);
+        for (size_t i = 0; !st && i < nshards; i++) {
+            if (i && !strcmp(shards[i], shards[i - 1])) continue;
+            char *p = path_join(dir, shards[i]);
+            if (!p) { st = error_set(err, LINEAGE_E_NOMEM, "out of memory"); break; }
+            if (!path_is_file(p))
+                st = error_set(err, LINEAGE_E_FORMAT, "%s: index points at missing shard '%s'", index_path, shards[i]);
+            else st = safetensors_add_file(m, p, err);
+            free(p);
+        }
+    }
+    /* every tensor the index names must exist, in the shard it names */
+    for (size_t i = 0; !st && i < wm->u.object.count; i++) {
+        const json_member *e = &wm->u.object.members[i];
+        long idx = -1;
+        for (size_t k = 0; k < m->ntensors; k++)
+            if (!strcmp(m->tensors[k].info.name, e->key)) { idx = (long)k; break; }
+        if (idx < 0) st = error_set(err, LINEAGE_E_FORMAT, "%s: tensor '%s' is not in shard '%s'", index_path, e->key,
+                                    e->value->u.string.s);
+        if (m->ntensors > 4096) break;   /* quadratic check only on small folders; model_finish catches duplicates */
+    }
+    free(shards);
+    arena_free(&scratch);
+    return st;
+}
+
+lineage_status hf_folder_open_model(lineage_model *m, const char *dir, lineage_error *err)
+{
+    lineage_status st = model_load_config(m, dir, err);
+    if (st) return st;
+    m->source = MODEL_SOURCE_HF_FOLDER;
+    char *index = path_join(dir, "model.safetensors.index.json");
+    char *single = path_join(dir, "model.safetensors");
+    if (!index || !single) {
+        free(index);
+        free(single);
+        return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    if (path_is_file(index)) st = open_index(m, dir, index, err);
+    else if (path_is_file(single)) st = safetensors_add_file(m, single, err);
+    else {
+        /* other .safetensors files (e.g. consolidated.safetensors), in name order */
+        DIR *d = opendir(dir);
+        char *names[256];
+        size_t n = 0;
+        struct dirent *e;
+        while (d && (e = readdir(d)) != NULL && n < 256)
+            if (path_has_suffix(e->d_name, ".safetensors") && e->d_name[0] != '.') names[n++] = strdup(e->d_name);
+        if (d) closedir(d);
+        qsort(names, n, sizeof *names, str_cmp);
+        for (size_t i = 0; i < n; i++) {
+            char *p = names[i] ? path_join(dir, names[i]) : NULL;
+            if (!st) st = p ? safetensors_add_file(m, p, err) : error_set(err, LINEAGE_E_NOMEM, "out of memory");
+            free(p);
+            free(names[i]);
+        }
+        if (!st && n == 0) {
+            if (m->config) m->source = MODEL_SOURCE_CONFIG_ONLY;
+            else st = error_set(err, LINEAGE_E_FORMAT, "%s: folder has neither config.json nor safetensors weights", dir);
+        }
+    }
+    free(index);
+    free(single);
+    return st;
+}
