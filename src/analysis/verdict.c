@@ -11,6 +11,7 @@
 #define MAX_FINDINGS 512
 #define MAX_COMPONENTS 8
 #define MAX_RELATIONS 16
+#define LOW_INFORMATION_CAP 0.25
 
 typedef struct finding_ref {
     const json_value *f;
@@ -51,6 +52,9 @@ static size_t collect(const json_value *root, finding_ref *out, size_t max)
             double w = 0;
             json_get_double(f, "weight", &w);
             r->weight = w < 0 ? 0 : w > 1 ? 1 : w;
+            /* R3: norms, biases and other low-information tensors are at most weak support */
+            if (json_is_true(json_get(f, "low_information")) && r->weight > LOW_INFORMATION_CAP)
+                r->weight = LOW_INFORMATION_CAP;
         }
     }
     return n;

@@ -56,3 +56,31 @@ void render_verdict_text(strbuf *sb, const json_value *v, const render_ctx *ctx)
     }
     sb_putc(sb, '\n');
 }
+
+void render_verify_text(strbuf *sb, const json_value *root, const render_ctx *ctx)
+{
+    const char *parent = json_get_string(root, "parent");
+    double margin = 0;
+    json_get_double(root, "margin", &margin);
+    if (parent)
+        sb_printf(sb, "%s%s:%s %s  (%s %.3f)\n", c_bold(ctx), tr(ctx, "Parent", "부모 모델"), c_off(ctx), parent,
+                  tr(ctx, "margin over the next candidate", "다음 후보와의 차이"), margin);
+    else
+        sb_printf(sb, "%s%s%s  (%s %.3f)\n", c_bold(ctx),
+                  tr(ctx, "No candidate is clearly the parent", "뚜렷한 부모 후보 없음"), c_off(ctx),
+                  tr(ctx, "margin", "차이"), margin);
+    const json_value *cands = json_get(root, "candidates");
+    for (size_t i = 0; i < json_count(cands); i++) {
+        const json_value *c = json_at(cands, i);
+        const char *lab = json_get_string(c, "label");
+        double conf = 0, score = 0;
+        json_get_double(c, "confidence", &conf);
+        json_get_double(c, "score", &score);
+        sb_printf(sb, "  %zu. %-40s %-12s", i + 1, json_get_string(c, "reference"),
+                  verdict_label_text(lab ? lab : "inconclusive", ctx));
+        const json_value *rel = json_get(c, "relation");
+        for (size_t k = 0; k < json_count(rel); k++)
+            sb_printf(sb, "%s%s", k ? "," : " ", json_at(rel, k)->u.string.s);
+        sb_printf(sb, "  %s %.2f  score %.3f\n", tr(ctx, "confidence", "신뢰도"), conf, score);
+    }
+}
