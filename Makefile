@@ -83,23 +83,27 @@ deps:
 	@scripts/deps.sh
 
 # The whole suite, plain and under ASan+UBSan; the last line is "N passed, N failed".
-test: deps
+test:
+	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory MODE=rel all
 	@$(MAKE) --no-print-directory MODE=asan all
 	@tests/run.sh build/rel build/asan
 
-demo: deps
+demo:
+	@scripts/deps.sh build
 	@$(MAKE) --no-print-directory MODE=rel all
 	@scripts/demo.sh build/rel
 
-bench: deps
+bench:
+	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory MODE=rel all
 	@bench/run.sh build/rel
 
 # libFuzzer targets (clang): MODE=fuzz builds the library with coverage instrumentation.
 # In rel/asan the same targets are linked with fuzz/replay.c so the suite replays the corpus.
 FUZZ_SECONDS ?= 20
-fuzz: deps
+fuzz:
+	@scripts/deps.sh fuzz
 	@$(MAKE) --no-print-directory MODE=fuzz CC=clang fuzz-targets
 	@fuzz/run.sh $(FUZZ_SECONDS) build/fuzz
 
