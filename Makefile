@@ -44,7 +44,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(B)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TOOL_BIN := $(TOOL_SRC:tools/%.c=$(B)/%)
 
-.PHONY: all build test demo bench fuzz fuzz-targets deps clean
+.PHONY: all build test demo bench fuzz fuzz-targets deps clean accuracy
 .DEFAULT_GOAL := all
 
 all: $(B)/lineage $(B)/liblineage.a $(TEST_BIN) $(TOOL_BIN) fuzz-targets
@@ -118,6 +118,10 @@ $(B)/fuzz/%: fuzz/%.c fuzz/replay.c $(B)/liblineage.a
 	@mkdir -p $(dir $@)
 	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -o $@ $< fuzz/replay.c $(B)/liblineage.a $(LDOPT) $(LDLIBS_ALL)
 endif
+
+accuracy:
+	@$(MAKE) --no-print-directory MODE=rel all
+	@python3 scripts/zoo_accuracy.py build/rel/lineage $(SHARED)/zoo --markdown docs/ACCURACY.md
 
 clean:
 	rm -rf build
