@@ -72,6 +72,9 @@ int arch_layer_is_moe(const arch_info *a, int64_t layer);
 json_value *arch_to_json(const arch_info *a, arena *ar);
 /* The tensor naming scheme ("hf-llama", "hf-mixtral", "deepseek", "gpt2", "neox", "gguf", ...). */
 const char *arch_naming_scheme(const lineage_model *m, const char **prefix_out);
+/* The text decoder's architecture of an opened model: declared (config.json or GGUF) checked against
+ * the tensor shapes; mismatches are appended to warnings (may be NULL). 0 on allocation failure. */
+int arch_of_model(const lineage_model *m, arch_info *a, arena *ar, json_value *warnings);
 /* Canonical family for a model_type (or GGUF architecture name); "generic" when unknown. */
 const char *arch_family_of(const char *model_type);
 #endif

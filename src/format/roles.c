@@ -185,3 +185,9 @@ int role_is_low_information(const char *role)
 {
     return strstr(role, "norm") != NULL || strstr(role, "bias") != NULL || !strcmp(role, "attn_sinks");
 }
+
+const char *lineage_component_name(lineage_component c)
+{
+    static const char *const names[] = {"text", "vision", "projector", "audio", "mtp"};
+    return (unsigned)c < sizeof names / sizeof names[0] ? names[c] : "unknown";
+}
