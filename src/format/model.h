@@ -55,6 +55,8 @@ void gguf_file_free(gguf_file *g);
 
 /* Appends a tensor (grows m->tensors); returns NULL on allocation failure. */
 model_tensor *model_add_tensor(lineage_model *m);
+/* (Re)builds the tensor-name hash; fails on a duplicate name. */
+lineage_status model_index_names(lineage_model *m, lineage_error *err);
 /* After all tensors are added: roles, name index, FP8 scale pairing. */
 lineage_status model_finish(lineage_model *m, lineage_error *err);
 /* Reads config.json (and nothing else) from dir into m->config when present. */
