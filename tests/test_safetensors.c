@@ -223,6 +223,25 @@ static void test_sharded_equals_single(void)
         const lineage_tensor_info *t = e >= 0 ? lineage_model_tensor(a, (size_t)e) : NULL;
         CHECK(t && t->layer == 2 && t->expert == 3 && !strcmp(t->role, "expert_down") && t->rows == 48 && t->cols == 32,
               "expert tensor: layer 2, expert 3, expert_down, [hidden, moe_ffn]");
+        CHECK(lineage_model_find_role(a, LINEAGE_COMPONENT_TEXT, "expert_down", 2, 3) == e && e >= 0 &&
+                  lineage_model_find_role(a, LINEAGE_COMPONENT_TEXT, "expert_down", 2, 4) == -1 &&
+                  lineage_model_find_role(a, LINEAGE_COMPONENT_VISION, "expert_down", 2, 3) == -1,
+              "find_role finds layer 2 expert 3's expert_down, and nothing for expert 4 or the vision component");
+        int first_ok = 1;
+        for (size_t i = 0; i < lineage_model_tensor_count(a); i++) {
+            const lineage_tensor_info *x = lineage_model_tensor(a, i);
+            long j = lineage_model_find_role(a, x->component, x->role, x->layer, x->expert);
+            size_t k = 0;   /* the first tensor with the same key, by scanning */
+            while (k < i) {
+                const lineage_tensor_info *y = lineage_model_tensor(a, k);
+                if (y->component == x->component && y->layer == x->layer && y->expert == x->expert &&
+                    !strcmp(y->role, x->role))
+                    break;
+                k++;
+            }
+            if (j != (long)k) first_ok = 0;
+        }
+        CHECK(first_ok, "find_role returns the first tensor with that role, layer and expert, for every tensor");
         /* 3 layers x (4 attn + 3 bias + 2 norms + router + 4 experts x 3 + 3 shared + shared gate) + 3 */
         CHECK(lineage_model_tensor_count(a) == 3 * 26 + 3, "Qwen2-MoE tensor count (%zu)", lineage_model_tensor_count(a));
     }

@@ -14,6 +14,41 @@ static uint64_t hash_str(const char *s)
     return h;
 }
 
+static uint64_t role_hash(lineage_component comp, const char *role, int layer, int expert)
+{
+    uint64_t h = hash_str(role);
+    h = (h ^ (uint64_t)(unsigned)comp) * 1099511628211ull;
+    h = (h ^ (uint64_t)(uint32_t)layer) * 1099511628211ull;
+    return (h ^ (uint64_t)(uint32_t)expert) * 1099511628211ull;
+}
+
+static int role_key_equal(const lineage_tensor_info *t, lineage_component comp, const char *role, int layer, int expert)
+{
+    return t->component == comp && t->layer == layer && t->expert == expert && !strcmp(t->role, role);
+}
+
+/* Lookups by role are what analyses do per layer and expert: hash them instead of scanning. */
+static lineage_status model_index_roles(lineage_model *m, lineage_error *err)
+{
+    size_t cap = 16;
+    while (cap < m->ntensors * 2) cap *= 2;
+    free(m->role_index);
+    m->role_index_cap = 0;
+    m->role_index = malloc(cap * sizeof *m->role_index);
+    if (!m->role_index) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", m->path);
+    for (size_t i = 0; i < cap; i++) m->role_index[i] = SIZE_MAX;
+    for (size_t i = 0; i < m->ntensors; i++) {
+        const lineage_tensor_info *t = &m->tensors[i].info;
+        size_t h = (size_t)role_hash(t->component, t->role, t->layer, t->expert) & (cap - 1);
+        while (m->role_index[h] != SIZE_MAX &&
+               !role_key_equal(&m->tensors[m->role_index[h]].info, t->component, t->role, t->layer, t->expert))
+            h = (h + 1) & (cap - 1);
+        if (m->role_index[h] == SIZE_MAX) m->role_index[h] = i;
+    }
+    m->role_index_cap = cap;
+    return LINEAGE_OK;
+}
+
 model_tensor *model_add_tensor(lineage_model *m)
 {
     if (m->ntensors == m->tensors_cap) {
@@ -139,6 +174,7 @@ lineage_status model_finish(lineage_model *m, lineage_error *err)
         m->tensors[i].info.component = r.component;
     }
     lineage_status st = model_index_names(m, err);
+    if (!st) st = model_index_roles(m, err);
     return st ? st : pair_fp8_scales(m, err);
 }
 
@@ -198,6 +234,7 @@ void lineage_model_close(lineage_model *m)
     free(m->files);
     free(m->tensors);
     free(m->name_index);
+    free(m->role_index);
     gguf_file_free(m->gguf);
     arena_free(&m->arena);
     free(m->path);
@@ -231,10 +268,15 @@ long lineage_model_find_tensor(const lineage_model *m, const char *name)
 long lineage_model_find_role(const lineage_model *m, lineage_component comp, const char *role, int layer,
                              int expert)
 {
-    for (size_t i = 0; i < m->ntensors; i++) {
-        const lineage_tensor_info *t = &m->tensors[i].info;
-        if (t->component == comp && t->layer == layer && t->expert == expert && !strcmp(t->role, role))
-            return (long)i;
+    if (!m->role_index_cap) {
+        for (size_t i = 0; i < m->ntensors; i++)
+            if (role_key_equal(&m->tensors[i].info, comp, role, layer, expert)) return (long)i;
+        return -1;
+    }
+    size_t h = (size_t)role_hash(comp, role, layer, expert) & (m->role_index_cap - 1);
+    while (m->role_index[h] != SIZE_MAX) {
+        if (role_key_equal(&m->tensors[m->role_index[h]].info, comp, role, layer, expert)) return (long)m->role_index[h];
+        h = (h + 1) & (m->role_index_cap - 1);
     }
     return -1;
 }

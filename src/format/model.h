@@ -45,6 +45,8 @@ struct lineage_model {
     void *remote;           /* state of the remote source, or NULL */
     size_t *name_index;     /* open-addressing hash of tensor names, name_index_cap slots */
     size_t name_index_cap;
+    size_t *role_index;     /* open-addressing hash of (component, role, layer, expert), first tensor wins */
+    size_t role_index_cap;
 };
 
 /* Per-source openers (fill m; the caller frees m on failure). */
