@@ -331,5 +331,6 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "hf")) return cmd_hf(argv[2], argc - 3, argv + 3);
     if (!strcmp(argv[1], "sparse-100b")) return cmd_sparse_100b(argv[2], argc - 3, argv + 3);
     if (!strcmp(argv[1], "corrupt") && argc == 3) return cmd_corrupt(argv[2]);
+    /* "gguf": reserved for the GGUF writer (fixture_model -> .gguf) when it lands */
     return usage();
 }
