@@ -45,6 +45,8 @@ struct lineage_model {
     void *remote;           /* state of the remote source, or NULL */
     size_t *name_index;     /* open-addressing hash of tensor names, name_index_cap slots */
     size_t name_index_cap;
+    size_t *role_index;     /* open-addressing hash of (component, role, layer, expert), first tensor wins */
+    size_t role_index_cap;
 };
 
 /* Per-source openers (fill m; the caller frees m on failure). */
@@ -55,6 +57,8 @@ void gguf_file_free(gguf_file *g);
 
 /* Appends a tensor (grows m->tensors); returns NULL on allocation failure. */
 model_tensor *model_add_tensor(lineage_model *m);
+/* (Re)builds the tensor-name hash; fails on a duplicate name. */
+lineage_status model_index_names(lineage_model *m, lineage_error *err);
 /* After all tensors are added: roles, name index, FP8 scale pairing. */
 lineage_status model_finish(lineage_model *m, lineage_error *err);
 /* Reads config.json (and nothing else) from dir into m->config when present. */
