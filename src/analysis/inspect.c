@@ -240,6 +240,9 @@ lineage_status inspect_build(const lineage_model *m, const lineage_inspect_optio
         json_value *c = compute_json(ar, opt, &pc);
         if (!c || !json_set(ar, root, "compute", c)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
+    if (m->index_without_shards)
+        json_push(ar, warnings, json_new_string(ar, "model.safetensors.index.json lists shards but none is present: "
+                                                    "architecture-only mode, counts from the config"));
     if (!json_set_int(ar, root, "bytes_read", (int64_t)m->header_bytes) || !json_set(ar, root, "warnings", warnings))
         return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     return LINEAGE_OK;

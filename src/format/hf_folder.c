@@ -52,6 +52,21 @@ lineage_status hf_index_load(lineage_model *m, const char *dir, const char *inde
     if (!st && nshards == 0) st = error_set(err, LINEAGE_E_FORMAT, "%s: weight_map is empty", index_path);
     if (!st) {
         qsort(shards, nshards, sizeof *shards, str_cmp);
+        /* config + index with no shard at all is an architecture-only folder (configs are often
+         * published that way); some shards present and others missing is damage */
+        size_t present = 0;
+        for (size_t i = 0; i < nshards; i++) {
+            char *p = path_join(dir, shards[i]);
+            present += p && path_is_file(p);
+            free(p);
+        }
+        if (present == 0 && m->config) {
+            m->source = MODEL_SOURCE_CONFIG_ONLY;
+            m->index_without_shards = 1;
+            free(shards);
+            arena_free(&scratch);
+            return LINEAGE_OK;
+        }
         for (size_t i = 0; !st && i < nshards; i++) {
             if (i && !strcmp(shards[i], shards[i - 1])) continue;
             char *p = path_join(dir, shards[i]);

@@ -36,6 +36,7 @@ struct lineage_model {
     json_value *config;     /* parsed config.json or NULL */
     json_value *st_metadata;/* safetensors __metadata__ of the first file, or NULL */
     gguf_file *gguf;        /* GGUF metadata, or NULL */
+    int index_without_shards; /* an index named shards of which none is present: config-only */
     uint64_t header_bytes;  /* bytes read to parse headers and sidecars */
     uint64_t total_bytes;   /* size of all weight files */
     /* Remote sources: fetch the bytes of rows [row0, row0+nrows) of a tensor before they are read.
