@@ -468,11 +468,8 @@ static lineage_status finish_attempt(http_client *c, xfer *x, CURLcode res, int 
         fail_with(x, D_RETRY, "response body ended early");
     } else if (x->decision != D_RETRY) {
         if (!transient_curl_error(res))
-            return error_set(err, LINEAGE_E_IO, "%s: %s%s%s", j->url, curl_easy_strerror(res),
-                             x->curl_err[0] ? ": " : "", x->curl_err);
-        if (res == CURLE_OPERATION_TIMEDOUT)
-            snprintf(x->why, sizeof x->why, "timed out (%s)", x->curl_err[0] ? x->curl_err : "no data");
-        else snprintf(x->why, sizeof x->why, "%s%s%s", curl_easy_strerror(res), x->curl_err[0] ? ": " : "", x->curl_err);
+            return error_set(err, LINEAGE_E_IO, "%s: %s", j->url, x->curl_err[0] ? x->curl_err : curl_easy_strerror(res));
+        snprintf(x->why, sizeof x->why, "%s", x->curl_err[0] ? x->curl_err : curl_easy_strerror(res));
     }
     double t = now_seconds(), wait = 0.25;
     for (int k = 1; k < x->attempts && wait < 8; k++) wait *= 2;

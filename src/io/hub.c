@@ -710,8 +710,9 @@ lineage_status lineage_model_prefetch(const lineage_model *m, const lineage_row_
         for (uint64_t b = l.w[i].begin; b < l.w[i].end; b += HUB_CHUNK_BYTES) {
             uint64_t e = l.w[i].end - b > HUB_CHUNK_BYTES ? b + HUB_CHUNK_BYTES : l.w[i].end;
             job_file[nj] = l.w[i].file;
-            jobs[nj++] = (http_job){.url = b == l.w[i].begin ? url : jobs[nj - 1].url, .ranged = 1, .offset = b,
-                                    .length = e - b, .sink_fd = f->fd, .total_size = f->size};
+            jobs[nj] = (http_job){.url = url, .ranged = 1, .offset = b, .length = e - b, .sink_fd = f->fd,
+                                  .total_size = f->size};
+            nj++;
         }
     }
     if (!st && nj) st = http_run(&r->http, jobs, nj, 0, err);
