@@ -117,7 +117,7 @@ typedef struct lineage_remote_progress {
 typedef struct lineage_remote_options {
     const char *cache_dir;    /* NULL: $XDG_CACHE_HOME/lineage, else ~/.cache/lineage */
     int offline;              /* never use the network: everything read must already be cached */
-    uint64_t budget_bytes;    /* cap on the bytes this process may fetch; 0 = none */
+    uint64_t budget_bytes;    /* cap on the bytes fetched from now on (all remote models); 0 = none */
     double stall_seconds;     /* a transfer moving no data this long is retried; 0 = 30 */
     double deadline_seconds;  /* total time for one request, retries included; 0 = 300 */
     int max_attempts;         /* attempts per request; 0 = 6 */

@@ -59,8 +59,9 @@ static void link_zoo(const char *dir, const char *zoo, const char *model)
     }
 }
 
-static void write_text(const char *dir, const char *name, const char *text, size_t len)
+static void write_text(const char *dir, const char *name, const char *text)
 {
+    size_t len = strlen(text);
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
@@ -148,17 +149,17 @@ static void sparse100b(const char *dir)
     }
     sb_puts(&index, "}}\n");
     if (index.failed) die("index");
-    write_text(dir, "model.safetensors.index.json", index.data, index.len);
+    write_text(dir, "model.safetensors.index.json", sb_str(&index));
     sb_free(&index);
     char config[1024];
-    int len = snprintf(config, sizeof config,
+    snprintf(config, sizeof config,
                        "{\"architectures\": [\"Qwen2MoeForCausalLM\"], \"model_type\": \"qwen2_moe\", "
                        "\"hidden_size\": %d, \"num_hidden_layers\": %d, \"num_attention_heads\": 48, "
                        "\"num_key_value_heads\": 8, \"num_experts\": %d, \"num_experts_per_tok\": 8, "
                        "\"moe_intermediate_size\": %d, \"intermediate_size\": %d, \"vocab_size\": %d, "
                        "\"torch_dtype\": \"bfloat16\"}\n",
                        HIDDEN, LAYERS, EXPERTS, MOE, MOE, VOCAB);
-    write_text(dir, "config.json", config, (size_t)len);
+    write_text(dir, "config.json", config);
     free(t);
     printf("sparse100b: %zu tensors, %llu bytes in %d shards\n", n, (unsigned long long)total, SHARDS);
 }
@@ -185,17 +186,17 @@ int main(int argc, char **argv)
     link_zoo(repo(root, "redir", "4444444444444444444444444444444444444444"), zoo, "base");
     sparse100b(repo(root, "sparse100b", "5555555555555555555555555555555555555555"));
     char *d = repo(root, "badjson", "6666666666666666666666666666666666666666");
-    write_text(d, "config.json", "{\"hidden_size\": 8,", 18);
+    write_text(d, "config.json", "{\"hidden_size\": 8,");
     d = repo(root, "hugeheader", "7777777777777777777777777777777777777777");
-    write_text(d, "config.json", "{}\n", 3);
+    write_text(d, "config.json", "{}\n");
     snprintf(path, sizeof path, "%s/model.safetensors", d);
     write_sparse(path, "", 0, (300u << 20));   /* the header length is patched below */
     int fd = open(path, O_WRONLY);
     unsigned char len8[8] = {0, 0, 0, 0x10, 0, 0, 0, 0};   /* 256 MiB */
     if (fd < 0 || pwrite(fd, len8, 8, 0) != 8 || close(fd) != 0) die(path);
     d = repo(root, "badindex", "8888888888888888888888888888888888888888");
-    write_text(d, "config.json", "{}\n", 3);
-    write_text(d, "model.safetensors.index.json", "{\"weight_map\": {\"a\": \"../../etc/passwd\"}}", 42);
+    write_text(d, "config.json", "{}\n");
+    write_text(d, "model.safetensors.index.json", "{\"weight_map\": {\"a\": \"../../etc/passwd\"}}");
     if (fclose(commits) != 0) die("commits.map");
     return 0;
 }

@@ -126,7 +126,6 @@ static void meter_count(http_client *c, uint64_t bytes, uint64_t requests)
     if (m->started == 0) m->started = t;
     m->bytes += bytes;
     m->requests += requests;
-    m->reserved = m->reserved > bytes ? m->reserved - bytes : 0;
     int report = m->progress && t - m->last_report >= 0.25;
     lineage_remote_progress p = {m->bytes, m->requests, t - m->started};
     if (report) m->last_report = t;
@@ -134,6 +133,13 @@ static void meter_count(http_client *c, uint64_t bytes, uint64_t requests)
     void *user = m->progress_user;
     pthread_mutex_unlock(&m->lock);
     if (report) cb(&p, user);
+}
+
+void http_meter_release(http_meter *m, uint64_t bytes)
+{
+    pthread_mutex_lock(&m->lock);
+    m->reserved = m->reserved > bytes ? m->reserved - bytes : 0;
+    pthread_mutex_unlock(&m->lock);
 }
 
 void http_meter_snapshot(http_meter *m, lineage_remote_progress *out)
@@ -148,7 +154,7 @@ void http_meter_snapshot(http_meter *m, lineage_remote_progress *out)
 lineage_status http_meter_reserve(http_meter *m, uint64_t bytes, const char *what, lineage_error *err)
 {
     pthread_mutex_lock(&m->lock);
-    uint64_t used = m->bytes + m->reserved, budget = m->budget;
+    uint64_t used = m->bytes - m->budget_base + m->reserved, budget = m->budget;
     int over = budget && (used > budget || bytes > budget - used);
     if (!over) m->reserved += bytes;
     pthread_mutex_unlock(&m->lock);

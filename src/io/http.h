@@ -25,7 +25,8 @@ typedef struct http_meter {
     uint64_t bytes;           /* response body bytes received, retries included */
     uint64_t requests;        /* HTTP requests sent, redirects and retries included */
     uint64_t budget;          /* 0 = no cap on bytes */
-    uint64_t reserved;        /* bytes promised to ranged jobs in flight */
+    uint64_t budget_base;     /* bytes already fetched when the budget was set */
+    uint64_t reserved;        /* bytes promised to batches in flight */
     double started;           /* monotonic seconds at the first request */
     double last_report;
     void (*progress)(const lineage_remote_progress *p, void *user);
@@ -68,9 +69,10 @@ void http_client_free(http_client *c);
 lineage_status http_run(http_client *c, http_job *jobs, size_t n, int tolerate_404, lineage_error *err);
 void http_job_free(http_job *j);
 
-/* Budget: reserve bytes before a batch of ranged jobs; fails with a clear message when the cap would be
- * crossed. Released automatically as bytes arrive. */
+/* Budget: reserve bytes before a batch of ranged jobs (fails with a clear message when the cap would be
+ * crossed), release them when the batch ended; the bytes received are counted as they arrive. */
 lineage_status http_meter_reserve(http_meter *m, uint64_t bytes, const char *what, lineage_error *err);
+void http_meter_release(http_meter *m, uint64_t bytes);
 void http_meter_snapshot(http_meter *m, lineage_remote_progress *out);
 /* Formats 1536 as "1.5 KiB" into buf. */
 const char *http_format_bytes(uint64_t n, char *buf, size_t size);

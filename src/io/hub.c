@@ -50,7 +50,7 @@ static struct {
     lineage_remote_options opt;
     char *cache_dir;
 } g_remote = {PTHREAD_MUTEX_INITIALIZER, {0}, NULL};
-static http_meter g_meter = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0, 0, NULL, NULL};
+static http_meter g_meter = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0, 0, 0, NULL, NULL};
 
 void lineage_set_remote_options(const lineage_remote_options *opt)
 {
@@ -65,6 +65,7 @@ void lineage_set_remote_options(const lineage_remote_options *opt)
     g_remote.opt.cache_dir = g_remote.cache_dir;
     pthread_mutex_lock(&g_meter.lock);
     g_meter.budget = g_remote.opt.budget_bytes;
+    g_meter.budget_base = g_meter.bytes;
     g_meter.progress = g_remote.opt.progress;
     g_meter.progress_user = g_remote.opt.progress_user;
     pthread_mutex_unlock(&g_meter.lock);
@@ -331,6 +332,7 @@ static lineage_status fetch_headers(hub_remote *r, const char *rev, char **names
     char what[300];
     snprintf(what, sizeof what, "hf://%s/%s: safetensors headers", r->url.org, r->url.name);
     lineage_status st = http_meter_reserve(r->http.meter, (uint64_t)n * HUB_HEADER_GUESS_BYTES, what, err);
+    uint64_t reserved = st ? 0 : (uint64_t)n * HUB_HEADER_GUESS_BYTES;
     for (size_t i = 0; !st && i < n; i++) {
         jobs[i] = (http_job){.url = file_url(r, rev, names[i]), .ranged = 1, .offset = 0,
                              .length = HUB_HEADER_GUESS_BYTES, .allow_short = 1, .sink_fd = -1,
@@ -363,8 +365,12 @@ static lineage_status fetch_headers(hub_remote *r, const char *rev, char **names
             more_bytes += 8 + hlen - j->received;
         }
     }
+    http_meter_release(r->http.meter, reserved);
     if (!st && nmore) st = http_meter_reserve(r->http.meter, more_bytes, what, err);
-    if (!st && nmore) st = http_run(&r->http, more, nmore, 0, err);
+    if (!st && nmore) {
+        st = http_run(&r->http, more, nmore, 0, err);
+        http_meter_release(r->http.meter, more_bytes);
+    }
     size_t k = 0;
     for (size_t i = 0; !st && i < n; i++) {
         http_job *j = &jobs[i];
@@ -715,7 +721,10 @@ lineage_status lineage_model_prefetch(const lineage_model *m, const lineage_row_
             nj++;
         }
     }
-    if (!st && nj) st = http_run(&r->http, jobs, nj, 0, err);
+    if (!st && nj) {
+        st = http_run(&r->http, jobs, nj, 0, err);
+        http_meter_release(r->http.meter, total);
+    }
     /* whatever arrived complete is kept, even when another range failed */
     for (size_t i = 0; i < nj; i++) {
         hub_file *f = &r->files[job_file[i]];
