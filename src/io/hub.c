@@ -795,6 +795,7 @@ lineage_status hub_open_model(lineage_model *m, const char *path, lineage_error 
     }
     free(root);
     if (!st) st = r->offline ? open_cached(r, path, err) : fetch_snapshot(r, err);
+    if (st == LINEAGE_E_FORMAT) error_prefix(err, path);   /* a cached file's problem names the model too */
     if (!st) {
         free(m->dir);
         m->dir = strdup(r->snapshot_dir);
