@@ -5,7 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "io/cache.h"
 
 #include "check.h"
 #include "lineage.h"
@@ -203,6 +208,61 @@ static void test_bad_input(void)
     CHECK(st == LINEAGE_E_USAGE && strstr(err.message, "HF_ENDPOINT"), "a non-http endpoint is refused: %s", err.message);
 }
 
+/* A run killed while a range is half written leaves a cache whose range list does not claim those bytes;
+ * the next run fetches them again and reads the right values. */
+static void test_interrupted_run(void)
+{
+    char dir[800];
+    snprintf(dir, sizeof dir, "%s/cache-killed", work);
+    set_endpoint("http://127.0.0.1:%d/f/row-stall/1/killed", proxy);
+    pid_t child = fork();
+    if (child == 0) {
+        lineage_remote_options o = {0};
+        o.cache_dir = dir;
+        o.stall_seconds = 30;
+        lineage_set_remote_options(&o);
+        lineage_model *m;
+        lineage_error err;
+        if (lineage_model_open("hf://org/base", &m, &err) == LINEAGE_OK) same_values(m, local_base);
+        _exit(0);
+    }
+    usleep(1500000);
+    kill(child, SIGKILL);
+    int status;
+    waitpid(child, &status, 0);
+    CHECK(WIFSIGNALED(status), "the fetching run was killed mid-body");
+    char cmd[4096], path[1200] = "";
+    snprintf(cmd, sizeof cmd, "ls %s/*/org--base/snapshots/*/.model.safetensors.ranges", dir);
+    FILE *ls = popen(cmd, "r");
+    if (ls && fgets(path, sizeof path, ls)) path[strcspn(path, "\n")] = 0;
+    if (ls) pclose(ls);
+    cache_ranges have = {0};
+    cache_ranges_load(path, &have);
+    CHECK(have.n == 1 && have.spans[0].begin == 0 && have.spans[0].end < 70000,
+          "the range list claims the header only, not the half-written rows (%zu spans, first ends at %llu)", have.n,
+          have.n ? (unsigned long long)have.spans[0].end : 0ull);
+    cache_ranges_free(&have);
+    set_options(dir, 0, 0, 3);
+    lineage_model *m;
+    lineage_error err;
+    lineage_status st = lineage_model_open("hf://org/base", &m, &err);
+    CHECK(st == LINEAGE_OK && same_values(m, local_base), "the next run reads the right values (%s)", st ? err.message : "");
+    if (!st) lineage_model_close(m);
+}
+
+/* TLS verification is on: a self-signed certificate is refused. */
+static void test_tls_verification(void)
+{
+    lineage_model *m;
+    lineage_error err;
+    set_endpoint("https://127.0.0.1:%d", port3);
+    set_options(cache, 0, 0, 2);
+    lineage_status st = lineage_model_open("hf://org/base", &m, &err);
+    CHECK(st == LINEAGE_E_IO && strstr(err.message, "https://127.0.0.1") && strstr(err.message, "certificate"),
+          "a server with a self-signed certificate is refused: %s", err.message);
+    if (!st) lineage_model_close(m);
+}
+
 int main(void)
 {
     if (!CHECK(server_start("test_remote_faults"), "nginx and the fault proxy start on 127.0.0.1")) CHECK_EXIT();
@@ -213,6 +273,8 @@ int main(void)
     test_permanent_faults();
     test_auth_and_redirects();
     test_bad_input();
+    test_interrupted_run();
+    test_tls_verification();
     lineage_model_close(local_base);
     lineage_set_remote_options(NULL);
     CHECK_EXIT();

@@ -2,7 +2,8 @@
  * listens on a free 127.0.0.1 port (written to PORT_FILE) and reads the fault from the path:
  *   /f/MODE/N/KEY/rest  ->  forwards /rest, applying MODE to the first N requests of this MODE/KEY
  * MODE: ok, 500 (answer 500), 429 (answer 429, Retry-After: 0), reset (half the body, then a TCP reset),
- * trunc (half the body, then a clean close), slow (wait 4 s before answering), norange (drop the Range
+ * trunc (half the body, then a clean close), stall (half the body, then 20 s of silence), slow (wait 4 s
+ * before answering), norange (drop the Range
  * header, so the upstream answers 200), badrange (shift the Content-Range start by one). One request per
  * connection; each is answered with Connection: close. row-MODE applies MODE only to requests for tensor
  * rows (a Range not starting at byte 0). */
@@ -141,7 +142,7 @@ static void *serve(void *arg)
             }
         }
     }
-    int cut = active && (!strcmp(mode, "reset") || !strcmp(mode, "trunc"));
+    int cut = active && (!strcmp(mode, "reset") || !strcmp(mode, "trunc") || !strcmp(mode, "stall"));
     long long limit = cut && content_length > 0 ? content_length / 2 : -1, sent = 0;
     if (!send_all(client, resp, (size_t)rhl)) goto out;
     size_t extra = have - (size_t)rhl;
@@ -158,6 +159,7 @@ static void *serve(void *arg)
         if (!send_all(client, buf, take)) break;
         sent += (long long)take;
     }
+    if (active && !strcmp(mode, "stall")) sleep(20);
     if (active && !strcmp(mode, "reset")) {
         struct linger lg = {1, 0};   /* close with RST */
         setsockopt(client, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);

@@ -13,7 +13,7 @@
 #include "util/error.h"
 
 static char work[512], logs[1200], cache[600];
-static int port, port2, proxy;
+static int port, port2, port3, proxy;
 static char token[1200];
 
 static void server_stop(void)
@@ -40,13 +40,14 @@ static int server_start(const char *name)
         line[strcspn(line, "\n")] = 0;
         if (!strncmp(line, "PORT=", 5)) port = atoi(line + 5);
         else if (!strncmp(line, "PORT2=", 6)) port2 = atoi(line + 6);
+        else if (!strncmp(line, "PORT3=", 6)) port3 = atoi(line + 6);
         else if (!strncmp(line, "PROXY=", 6)) proxy = atoi(line + 6);
         else if (!strncmp(line, "TOKEN=", 6)) snprintf(token, sizeof token, "%s", line + 6);
         else if (!strncmp(line, "LOGS=", 5)) snprintf(logs, sizeof logs, "%s", line + 5);
     }
     fclose(f);
     snprintf(cache, sizeof cache, "%s/cache", work);
-    return port && port2 && proxy && logs[0];
+    return port && port2 && port3 && proxy && logs[0];
 }
 
 /* Sums body bytes and counts lines of an access log that contain `needle`; clears the log when asked. */
