@@ -214,6 +214,9 @@ static void test_interrupted_run(void)
 {
     char dir[800];
     snprintf(dir, sizeof dir, "%s/cache-killed", work);
+    char cmd[4096], path[1200] = "";
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) return;
     set_endpoint("http://127.0.0.1:%d/f/row-stall/1/killed", proxy);
     pid_t child = fork();
     if (child == 0) {
@@ -231,7 +234,6 @@ static void test_interrupted_run(void)
     int status;
     waitpid(child, &status, 0);
     CHECK(WIFSIGNALED(status), "the fetching run was killed mid-body");
-    char cmd[4096], path[1200] = "";
     snprintf(cmd, sizeof cmd, "ls %s/*/org--base/snapshots/*/.model.safetensors.ranges", dir);
     FILE *ls = popen(cmd, "r");
     if (ls && fgets(path, sizeof path, ls)) path[strcspn(path, "\n")] = 0;

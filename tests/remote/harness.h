@@ -28,8 +28,9 @@ static int server_start(const char *name)
     const char *build = getenv("BUILD");
     snprintf(work, sizeof work, "%s/work/%s", build && *build ? build : "build/rel", name);
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "rm -rf %s/cache %s/cache2 && mkdir -p %s && BUILD=%s tests/remote/server.sh start %s", work,
-             work, work, build && *build ? build : "build/rel", work);
+    const char *b = build && *build ? build : "build/rel";
+    /* a fresh folder each run: caches left by an earlier run would hide the faults under test */
+    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s && BUILD=%s tests/remote/server.sh start %s", work, work, b, work);
     if (system(cmd) != 0) return 0;
     atexit(server_stop);
     snprintf(cmd, sizeof cmd, "%s/env", work);
