@@ -61,6 +61,10 @@ static void test_values_and_cache(void)
     int has_frac = json_get_double(src, "fraction_read", &frac), has_fetched = json_get_int(src, "bytes_fetched", &fetched);
     CHECK(has_frac && fabs(frac - 1.0) < 1e-9, "after reading all rows fraction_read is 1 (%g)", frac);
     CHECK(has_fetched && fetched >= (int64_t)row_bytes, "bytes_fetched counts the rows (%lld)", (long long)fetched);
+    json_value *local_src;
+    CHECK(remote_describe(l, &a, &local_src, &err) == LINEAGE_OK && json_get_string(local_src, "kind") &&
+              !strcmp(json_get_string(local_src, "kind"), "local"),
+          "remote_describe of a local model says kind local");
     arena_free(&a);
     lineage_model_close(r);
 

@@ -115,12 +115,13 @@ void http_job_free(http_job *j)
     j->body = NULL;
 }
 
-static void meter_count(http_client *c, uint64_t bytes, uint64_t requests)
+/* Counts bytes and requests; returns 0 when the bytes crossed the budget. */
+static int meter_count(http_client *c, uint64_t bytes, uint64_t requests)
 {
     c->bytes += bytes;
     c->requests += requests;
     http_meter *m = c->meter;
-    if (!m) return;
+    if (!m) return 1;
     pthread_mutex_lock(&m->lock);
     double t = now_seconds();
     if (m->started == 0) m->started = t;
@@ -131,8 +132,10 @@ static void meter_count(http_client *c, uint64_t bytes, uint64_t requests)
     if (report) m->last_report = t;
     void (*cb)(const lineage_remote_progress *, void *) = m->progress;
     void *user = m->progress_user;
+    int within = !m->budget || m->bytes - m->budget_base <= m->budget;
     pthread_mutex_unlock(&m->lock);
     if (report) cb(&p, user);
+    return within;
 }
 
 void http_meter_release(http_meter *m, uint64_t bytes)
@@ -343,7 +346,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
         j->body[j->received + n] = 0;
     }
     j->received += n;
-    meter_count(x->client, n, 0);
+    if (!meter_count(x->client, n, 0)) {   /* small files are not reserved ahead: the cap is enforced here */
+        fail_with(x, D_FATAL, "fetch budget of %llu bytes exceeded; raise --budget",
+                  (unsigned long long)x->client->meter->budget);
+        return 0;
+    }
     return n;
 }
 
