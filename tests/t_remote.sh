@@ -2,6 +2,7 @@
 # Remote models from the command line: nginx on 127.0.0.1 serving a Hub-like tree (tests/remote/server.sh).
 # Reports of hf:// models equal the local ones; caching, --offline, --budget, progress and one-line errors.
 . tests/lib.sh
+tests/remote/server.sh stop "$WORK"
 tests/remote/server.sh start "$WORK" || { not_ok "nginx starts on 127.0.0.1"; finish; }
 trap 'tests/remote/server.sh stop "$WORK"' EXIT
 . "$WORK/env"

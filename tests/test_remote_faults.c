@@ -40,19 +40,27 @@ static lineage_status through_proxy(const char *mode, int n, const char *key, in
     lineage_status st = lineage_model_open("hf://org/base", &m, err);
     *values_equal = 0;
     if (st) return st;
-    *values_equal = same_values(m, local_base);
-    if (!*values_equal) {   /* the error of a failed read */
-        const lineage_tensor_info *t = lineage_model_tensor(m, 0);
-        float *buf = malloc(t->rows * t->cols * sizeof *buf + 4);
-        for (size_t i = 0; buf && i < lineage_model_tensor_count(m) && !st; i++) {
-            t = lineage_model_tensor(m, i);
-            float *b2 = realloc(buf, t->rows * t->cols * sizeof *buf + 4);
-            if (!b2) break;
-            buf = b2;
-            st = lineage_tensor_read_rows_f32(m, i, 0, t->rows, buf, err);
+    /* every tensor read remotely, compared with the local copy; the first failed read is the result */
+    *values_equal = lineage_model_tensor_count(m) == lineage_model_tensor_count(local_base);
+    float *x = NULL, *y = NULL;
+    for (size_t i = 0; !st && *values_equal && i < lineage_model_tensor_count(m); i++) {
+        const lineage_tensor_info *t = lineage_model_tensor(m, i);
+        long k = lineage_model_find_tensor(local_base, t->name);
+        size_t bytes = t->rows * t->cols * sizeof *x + 4;
+        float *x2 = realloc(x, bytes), *y2 = x2 ? realloc(y, bytes) : NULL;
+        if (x2) x = x2;
+        if (y2) y = y2;
+        lineage_error local_err;
+        if (!x2 || !y2 || k < 0 || lineage_tensor_read_rows_f32(local_base, (size_t)k, 0, t->rows, y, &local_err)) {
+            *values_equal = 0;
+            break;
         }
-        free(buf);
+        st = lineage_tensor_read_rows_f32(m, i, 0, t->rows, x, err);
+        if (!st) *values_equal = !memcmp(x, y, t->rows * t->cols * sizeof *x);
     }
+    if (st) *values_equal = 0;
+    free(x);
+    free(y);
     lineage_model_close(m);
     return st;
 }

@@ -30,7 +30,8 @@ static int server_start(const char *name)
     char cmd[4096];
     const char *b = build && *build ? build : "build/rel";
     /* a fresh folder each run: caches left by an earlier run would hide the faults under test */
-    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s && BUILD=%s tests/remote/server.sh start %s", work, work, b, work);
+    snprintf(cmd, sizeof cmd, "tests/remote/server.sh stop %s; rm -rf %s && mkdir -p %s && BUILD=%s tests/remote/server.sh start %s",
+             work, work, work, b, work);
     if (system(cmd) != 0) return 0;
     atexit(server_stop);
     snprintf(cmd, sizeof cmd, "%s/env", work);
