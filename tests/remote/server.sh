@@ -5,7 +5,8 @@
 # ROOT, LOGS).
 # Installs nginx with apt-get when it is missing and we are root. stop: ends the two processes it started.
 set -u
-cmd=$1; dir=$2
+cmd=${1:-}; dir=${2:-}
+[ -n "$dir" ] || { echo "usage: server.sh start|stop DIR" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 build=${BUILD:-build/rel}
 stop() {
