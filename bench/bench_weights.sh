@@ -29,17 +29,17 @@ cat_rate=$best
 lin_rate=0
 for i in 1 2 3; do
     /usr/bin/time -v "$BUILD/weightstat" "$A" "$B" > "$W/lineage.out" 2> "$W/lineage.time" || { cat "$W/lineage.time" >&2; exit 1; }
-    r=$(awk '/^isa/{print $13}' "$W/lineage.out")
+    r=$(awk '/^isa/{print $12}' "$W/lineage.out")
     lin_rate=$(awk -v x="$lin_rate" -v y="$r" 'BEGIN{print (y>x)?y:x}')
 done
 rss_kb=$(awk -F: '/Maximum resident/{gsub(/ /,"",$2); print $2}' "$W/lineage.time")
 isa=$(awk '/^isa/{print $2}' "$W/lineage.out")
 "$BUILD/weightstat" "$A" "$B" --hash > "$W/lineage_hash.out"
-hash_rate=$(awk '/^isa/{print $13}' "$W/lineage_hash.out")
+hash_rate=$(awk '/^isa/{print $12}' "$W/lineage_hash.out")
 "$BUILD/weightstat" "$A" "$B" --threads 1 > "$W/lineage_1t.out"
-one_rate=$(awk '/^isa/{print $13}' "$W/lineage_1t.out")
+one_rate=$(awk '/^isa/{print $12}' "$W/lineage_1t.out")
 "$BUILD/weightstat" "$A" "$B" --sample 0.01 > "$W/lineage_s.out"
-s_secs=$(awk '/^isa/{print $11}' "$W/lineage_s.out")
+s_secs=$(awk '/^isa/{print $10}' "$W/lineage_s.out")
 
 peer() { # peer NAME SCRIPT: best GB/s of 2 runs, or "n/a"
     local best=0 r
