@@ -220,6 +220,18 @@ lineage_status lineage_render(const lineage_doc *d, const lineage_render_options
 lineage_status lineage_journal_append(const lineage_doc *d, const char *path, const char *command,
                                       const char *lang, lineage_error *err);
 
+/* ---- progress ------------------------------------------------------------------ */
+
+/* Called from one thread at a time during long passes (the weight statistics): `done` of `total`
+ * bytes of the phase `what`, `seconds` after it started; a last call with done == total ends it.
+ * No callback is installed by default, so the library stays silent. */
+typedef void (*lineage_progress_fn)(void *user, const char *what, uint64_t done, uint64_t total,
+                                    double seconds);
+void lineage_set_progress_callback(lineage_progress_fn fn, void *user);
+/* A ready-made callback for a CLI: one line on stderr (bytes, GB/s, ETA) rewritten in place, shown
+ * only when stderr is a terminal and the pass has run longer than a second. */
+void lineage_progress_stderr(void *user, const char *what, uint64_t done, uint64_t total, double seconds);
+
 #ifdef __cplusplus
 }
 #endif

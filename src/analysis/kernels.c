@@ -1,7 +1,11 @@
 #include "analysis/kernels.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "analysis/kernels_impl.h"
+#include "format/dtype.h"
 
 void pair_moments_init(pair_moments *m) { memset(m, 0, sizeof *m); }
 
@@ -18,28 +22,52 @@ void pair_moments_merge(pair_moments *d, const pair_moments *s)
     d->n_equal += s->n_equal;
 }
 
+static inline void moments_add(pair_moments *m, float fa, float fb)
+{
+    double x = fa, y = fb, d = x - y;
+    m->sum_a += x;
+    m->sum_b += y;
+    m->sum_aa += x * x;
+    m->sum_bb += y * y;
+    m->sum_ab += x * y;
+    m->sum_dd += d * d;
+    if (fabs(d) > m->max_abs_diff) m->max_abs_diff = fabs(d);
+    m->n_equal += fa == fb;
+}
+
 void pair_moments_f32_scalar(const float *a, const float *b, size_t n, pair_moments *acc)
 {
     pair_moments m;
     pair_moments_init(&m);
     m.n = n;
-    for (size_t i = 0; i < n; i++) {
-        double x = a[i], y = b[i], d = x - y;
-        m.sum_a += x;
-        m.sum_b += y;
-        m.sum_aa += x * x;
-        m.sum_bb += y * y;
-        m.sum_ab += x * y;
-        m.sum_dd += d * d;
-        if (fabs(d) > m.max_abs_diff) m.max_abs_diff = fabs(d);
-        m.n_equal += a[i] == b[i];
-    }
+    for (size_t i = 0; i < n; i++) moments_add(&m, a[i], b[i]);
     pair_moments_merge(acc, &m);
 }
 
-void pair_moments_f32(const float *a, const float *b, size_t n, pair_moments *acc)
+/* memcpy loads: callers may pass 2-byte data at any address */
+static inline uint16_t load_u16(const uint16_t *p, size_t i)
 {
-    pair_moments_f32_scalar(a, b, n, acc);
+    uint16_t v;
+    memcpy(&v, (const unsigned char *)p + 2 * i, 2);
+    return v;
+}
+
+void pair_moments_bf16_scalar(const uint16_t *a, const uint16_t *b, size_t n, pair_moments *acc)
+{
+    pair_moments m;
+    pair_moments_init(&m);
+    m.n = n;
+    for (size_t i = 0; i < n; i++) moments_add(&m, bf16_to_f32(load_u16(a, i)), bf16_to_f32(load_u16(b, i)));
+    pair_moments_merge(acc, &m);
+}
+
+void pair_moments_f16_scalar(const uint16_t *a, const uint16_t *b, size_t n, pair_moments *acc)
+{
+    pair_moments m;
+    pair_moments_init(&m);
+    m.n = n;
+    for (size_t i = 0; i < n; i++) moments_add(&m, f16_to_f32(load_u16(a, i)), f16_to_f32(load_u16(b, i)));
+    pair_moments_merge(acc, &m);
 }
 
 double moments_cosine(const pair_moments *m)
@@ -74,9 +102,83 @@ void dot_matrix_f32_scalar(const float *A, size_t na, const float *B, size_t nb,
         }
 }
 
-void dot_matrix_f32(const float *A, size_t na, const float *B, size_t nb, size_t dim, float *out)
+typedef struct kernel_table {
+    const char *name;
+    void (*moments_f32)(const float *, const float *, size_t, pair_moments *);
+    void (*moments_bf16)(const uint16_t *, const uint16_t *, size_t, pair_moments *);
+    void (*moments_f16)(const uint16_t *, const uint16_t *, size_t, pair_moments *);
+    void (*dot_matrix)(const float *, size_t, const float *, size_t, size_t, float *);
+} kernel_table;
+
+static const kernel_table kernel_tables[] = {
+    {"avx512", pair_moments_f32_avx512, pair_moments_bf16_avx512, pair_moments_f16_avx512, dot_matrix_f32_avx512},
+    {"avx2", pair_moments_f32_avx2, pair_moments_bf16_avx2, pair_moments_f16_avx2, dot_matrix_f32_avx2},
+    {"scalar", pair_moments_f32_scalar, pair_moments_bf16_scalar, pair_moments_f16_scalar, dot_matrix_f32_scalar},
+};
+#define NTABLES (sizeof kernel_tables / sizeof kernel_tables[0])
+
+static const kernel_table *active_table;
+
+static int table_supported(const kernel_table *t)
 {
-    dot_matrix_f32_scalar(A, na, B, nb, dim, out);
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (!strcmp(t->name, "avx512"))
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    if (!strcmp(t->name, "avx2"))
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#endif
+    return !strcmp(t->name, "scalar");
 }
 
-const char *kernels_isa(void) { return "scalar"; }
+static const kernel_table *table_named(const char *isa)
+{
+    for (size_t i = 0; i < NTABLES; i++)
+        if (isa && !strcmp(kernel_tables[i].name, isa) && table_supported(&kernel_tables[i]))
+            return &kernel_tables[i];
+    return NULL;
+}
+
+static const kernel_table *table(void)
+{
+    const kernel_table *t = __atomic_load_n(&active_table, __ATOMIC_ACQUIRE);
+    if (t) return t;
+    t = table_named(getenv("LINEAGE_ISA"));
+    for (size_t i = 0; !t && i < NTABLES; i++)
+        if (table_supported(&kernel_tables[i])) t = &kernel_tables[i];
+    __atomic_store_n(&active_table, t, __ATOMIC_RELEASE);
+    return t;
+}
+
+int kernels_isa_supported(const char *isa) { return table_named(isa) != NULL; }
+
+int kernels_select(const char *isa)
+{
+    const kernel_table *t = table_named(isa);
+    if (t) __atomic_store_n(&active_table, t, __ATOMIC_RELEASE);
+    return t != NULL;
+}
+
+const char *kernels_isa(void) { return table()->name; }
+
+void pair_moments_f32(const float *a, const float *b, size_t n, pair_moments *acc)
+{
+    table()->moments_f32(a, b, n, acc);
+}
+
+void pair_moments_bf16(const uint16_t *a, const uint16_t *b, size_t n, pair_moments *acc)
+{
+    table()->moments_bf16(a, b, n, acc);
+}
+
+void pair_moments_f16(const uint16_t *a, const uint16_t *b, size_t n, pair_moments *acc)
+{
+    table()->moments_f16(a, b, n, acc);
+}
+
+void dot_matrix_f32(const float *A, size_t na, const float *B, size_t nb, size_t dim, float *out)
+{
+    table()->dot_matrix(A, na, B, nb, dim, out);
+}

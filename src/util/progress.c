@@ -1,0 +1,48 @@
+#include "util/progress.h"
+
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+static lineage_progress_fn progress_fn;
+static void *progress_user;
+
+void lineage_set_progress_callback(lineage_progress_fn fn, void *user)
+{
+    progress_fn = fn;
+    progress_user = user;
+}
+
+int progress_enabled(void) { return progress_fn != NULL; }
+
+void progress_report(const char *what, uint64_t done, uint64_t total, double seconds)
+{
+    if (progress_fn) progress_fn(progress_user, what, done, total, seconds);
+}
+
+double progress_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* One status line rewritten in place; silent for passes under a second and off a terminal. */
+void lineage_progress_stderr(void *user, const char *what, uint64_t done, uint64_t total, double seconds)
+{
+    static int shown;
+    (void)user;
+    if (!isatty(STDERR_FILENO)) return;
+    if (done >= total) {
+        if (shown) fputs("\r\033[K", stderr);
+        shown = 0;
+        return;
+    }
+    if (seconds < 1.0) return;
+    double rate = (double)done / seconds;
+    double eta = rate > 0 ? (double)(total - done) / rate : 0;
+    fprintf(stderr, "\r\033[K%s: %.1f/%.1f GB, %.2f GB/s, ETA %d:%02d", what, (double)done / 1e9, (double)total / 1e9,
+            rate / 1e9, (int)(eta / 60), (int)eta % 60);
+    fflush(stderr);
+    shown = 1;
+}
