@@ -220,7 +220,7 @@ static lineage_status read_kv(parse_ctx *c, gguf_kv *kv, uint64_t index)
     if (st) return st;
     if (klen == 0) return fail(c, LINEAGE_E_FORMAT, "key #%llu is empty", (unsigned long long)index);
     if (memchr(ks, 0, klen) || !utf8_valid((const char *)ks, klen))
-        return fail(c, LINEAGE_E_FORMAT, "key #%llu at byte %llu is not valid UTF-8 text", (unsigned long long)index,
+        return fail(c, LINEAGE_E_FORMAT, "key #%llu at byte %llu has a NUL byte or invalid UTF-8", (unsigned long long)index,
                     (unsigned long long)(ks - c->base));
     kv->key = arena_strndup(&c->g->arena, (const char *)ks, klen);
     if (!kv->key) return fail(c, LINEAGE_E_NOMEM, "out of memory");
@@ -304,7 +304,7 @@ static lineage_status read_tensor_info(parse_ctx *c, gguf_tensor *t, uint64_t in
     lineage_status st = read_string(c, GGUF_MAX_NAME_BYTES, what, NULL, &ns, &nlen);
     if (st) return st;
     if (nlen == 0 || memchr(ns, 0, nlen) || !utf8_valid((const char *)ns, nlen))
-        return fail(c, LINEAGE_E_FORMAT, "tensor #%llu: name is empty or not valid UTF-8 text",
+        return fail(c, LINEAGE_E_FORMAT, "tensor #%llu: name is empty, has a NUL byte or invalid UTF-8",
                     (unsigned long long)index);
     t->name = arena_strndup(&c->g->arena, (const char *)ns, nlen);
     if (!t->name) return fail(c, LINEAGE_E_NOMEM, "out of memory");
