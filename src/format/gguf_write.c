@@ -114,7 +114,7 @@ void gguf_add_array(gguf_writer *w, const char *key, gguf_type elem, const void 
     kv_head(w, key, GGUF_TYPE_ARRAY);
     put_u32(&w->kv, elem);
     put_u64(&w->kv, n);
-    sb_putn(&w->kv, elems, (size_t)(n * fixed_size(elem)));
+    if (n) sb_putn(&w->kv, elems, (size_t)(n * fixed_size(elem)));
 }
 
 void gguf_add_string_array(gguf_writer *w, const char *key, const char *const *strs, const size_t *lens, uint64_t n)
@@ -128,7 +128,7 @@ void gguf_add_string_array(gguf_writer *w, const char *key, const char *const *s
 void gguf_add_raw(gguf_writer *w, const char *key, uint32_t type, const void *value, size_t len)
 {
     kv_head(w, key, type);
-    sb_putn(&w->kv, value, len);
+    if (len) sb_putn(&w->kv, value, len);
 }
 
 static wtensor *new_tensor(gguf_writer *w, const char *name, uint32_t type, int ndim, const uint64_t *shape)
