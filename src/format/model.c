@@ -319,6 +319,17 @@ static lineage_status apply_scale(const lineage_model *m, const model_tensor *t,
     return LINEAGE_OK;
 }
 
+/* Stored row of Hugging Face row r: llama.cpp keeps each head's rotary halves interleaved
+ * (head rows reshaped (2, hd/2) -> (hd/2, 2)). */
+static uint64_t permuted_row(uint64_t r, uint64_t rows, uint32_t heads)
+{
+    uint64_t hd = rows / heads, half = hd / 2, w = r % hd;
+    return r - w + (w % half) * 2 + w / half;
+}
+
+static lineage_status read_rows_stored(const lineage_model *m, size_t index, uint64_t row0, uint64_t nrows,
+                                       float *out, lineage_error *err);
+
 lineage_status lineage_tensor_read_rows_f32(const lineage_model *m, size_t index, uint64_t row0, uint64_t nrows,
                                             float *out, lineage_error *err)
 {
@@ -328,6 +339,28 @@ lineage_status lineage_tensor_read_rows_f32(const lineage_model *m, size_t index
     if (row0 > in->rows || nrows > in->rows - row0)
         return error_set(err, LINEAGE_E_USAGE, "%s: rows %llu..%llu out of range for '%s'", m->path,
                          (unsigned long long)row0, (unsigned long long)(row0 + nrows), in->name);
+    if (!t->unpermute_heads || nrows == 0) return read_rows_stored(m, index, row0, nrows, out, err);
+    if (in->ndim == 1) {   /* a bias: the permutation runs along its single row */
+        float *stored = malloc(in->cols * sizeof *stored);
+        if (!stored) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", m->path);
+        lineage_status st = read_rows_stored(m, index, 0, 1, stored, err);
+        for (uint64_t c = 0; !st && c < in->cols; c++) out[c] = stored[permuted_row(c, in->cols, t->unpermute_heads)];
+        free(stored);
+        return st;
+    }
+    for (uint64_t r = 0; r < nrows; r++) {
+        lineage_status st = read_rows_stored(m, index, permuted_row(row0 + r, in->rows, t->unpermute_heads), 1,
+                                             out + r * in->cols, err);
+        if (st) return st;
+    }
+    return LINEAGE_OK;
+}
+
+static lineage_status read_rows_stored(const lineage_model *m, size_t index, uint64_t row0, uint64_t nrows,
+                                       float *out, lineage_error *err)
+{
+    const model_tensor *t = &m->tensors[index];
+    const lineage_tensor_info *in = &t->info;
     if (!dtype_is_float(in->dtype) && in->dtype != LINEAGE_DTYPE_I8 && in->dtype != LINEAGE_DTYPE_U8 &&
         in->dtype != LINEAGE_DTYPE_I16 && in->dtype != LINEAGE_DTYPE_I32 && in->dtype != LINEAGE_DTYPE_I64 &&
         in->dtype != LINEAGE_DTYPE_BOOL)

@@ -20,6 +20,7 @@ typedef struct model_tensor {
     uint64_t offset;      /* absolute offset of the first byte in that file */
     long scale;           /* FP8: index of the weight_scale_inv tensor, else -1 */
     uint64_t block_rows, block_cols;  /* FP8 scale block (128x128 for DeepSeek-V3) */
+    uint32_t unpermute_heads;   /* GGUF llama-family attn_q/attn_k: heads of the stored row permutation, else 0 */
 } model_tensor;
 
 typedef struct gguf_file gguf_file;
