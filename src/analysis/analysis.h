@@ -20,6 +20,9 @@ lineage_status tokenizer_compare_section(const lineage_model *a, const lineage_m
 lineage_status weights_compare_section(const lineage_model *a, const lineage_model *b,
                                        const lineage_compare_options *opt, arena *ar, json_value **out,
                                        lineage_error *err);
+/* Findings (docs/METHODOLOGY.md) for the weights and architecture sections of root. */
+lineage_status findings_build(const lineage_model *a, const lineage_model *b, json_value *root, arena *ar,
+                              lineage_error *err);
 /* "verdict" from the sections present in root. */
 lineage_status verdict_build(const json_value *root, arena *ar, json_value **out, lineage_error *err);
 #endif

@@ -63,6 +63,7 @@ lineage_status lineage_compare(const lineage_model *a, const lineage_model *b, c
         st = weights_compare_section(a, b, opt, ar, &section, err);
         if (!st && !json_set(ar, d->root, "weights", section)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
+    if (!st) st = findings_build(a, b, d->root, ar, err);
     if (!st) {
         st = verdict_build(d->root, ar, &section, err);
         if (!st && !json_set(ar, d->root, "verdict", section)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");

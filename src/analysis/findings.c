@@ -1,0 +1,305 @@
+/* Findings: the uniform evidence records the verdict combines (docs/METHODOLOGY.md). The weights
+ * engine reports what it detected in weights.summary; this file turns that, the architecture
+ * comparison and the models' declared metadata into findings with a direction, a weight and the
+ * relation each supports. The tokenizer analysis writes its own findings. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analysis/analysis.h"
+#include "analysis/clues.h"
+#include "util/error.h"
+
+/* Relative update size that separates a fine-tune from continued pretraining: an update of 30% of
+ * the weights' norm (centered correlation ~0.96 when it is noise-like) is far beyond what
+ * supervised fine-tuning does (BACKGROUND §3: fine-tunes keep corr ~1; long CPT drops it). */
+#define FINETUNE_MAX_REL_L2 0.30
+
+typedef struct finding_args {
+    const char *line, *component, *relation, *direction;
+    const char *en, *ko;
+    double value, z, p, weight;
+    const char *control;
+    int low_information, has_z, has_p;
+} finding_args;
+
+static json_value *make_finding(arena *ar, const finding_args *f)
+{
+    json_value *o = json_new_object(ar), *text = json_new_object(ar);
+    json_set_str(ar, o, "line", f->line);
+    json_set_str(ar, o, "component", f->component ? f->component : "text");
+    json_set_str(ar, o, "what", f->en);
+    json_set_str(ar, text, "en", f->en);
+    json_set_str(ar, text, "ko", f->ko ? f->ko : f->en);
+    json_set(ar, o, "text", text);
+    if (isfinite(f->value)) json_set_double(ar, o, "value", f->value);
+    if (f->control) {
+        json_value *c = json_new_object(ar);
+        json_set_str(ar, c, "description", f->control);
+        json_set(ar, o, "control", c);
+    }
+    if (f->has_z && isfinite(f->z)) json_set_double(ar, o, "z", f->z);
+    if (f->has_p && isfinite(f->p)) json_set_double(ar, o, "p", f->p);
+    json_set_str(ar, o, "direction", f->direction);
+    json_set_double(ar, o, "weight", round(f->weight * 1000) / 1000);
+    if (f->relation) json_set_str(ar, o, "relation", f->relation);
+    if (f->low_information) json_set_bool(ar, o, "low_information", 1);
+    return o;
+}
+
+static double num(const json_value *o, const char *k, double def)
+{
+    double v;
+    return json_get_double(o, k, &v) ? v : def;
+}
+
+static int detected(const json_value *summary, const char *kind)
+{
+    return json_is_true(json_get(json_get(summary, kind), "detected"));
+}
+
+/* Base model the model's card (or GGUF metadata) declares, or NULL. */
+static const char *declared_base(const lineage_model *m, arena *ar)
+{
+    json_value *clues = json_new_array(ar);
+    lineage_error err;
+    if (!clues || clues_collect(m, ar, clues, &err)) return NULL;
+    for (size_t i = 0; i < json_count(clues); i++) {
+        const json_value *c = json_at(clues, i);
+        const char *kind = json_get_string(c, "kind");
+        if (kind && strstr(kind, "base_model") && !strstr(kind, "relation")) return json_get_string(c, "value");
+    }
+    return NULL;
+}
+
+/* "org/name" and "/path/to/name/" both end in "name". */
+static void last_segment(const char *s, char *out, size_t n)
+{
+    size_t len = strlen(s);
+    while (len && s[len - 1] == '/') len--;
+    size_t start = len;
+    while (start && s[start - 1] != '/') start--;
+    size_t k = len - start < n - 1 ? len - start : n - 1;
+    for (size_t i = 0; i < k; i++) {
+        char c = s[start + i];
+        out[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    out[k] = 0;
+}
+
+static int names_model(const char *declared, const lineage_model *m)
+{
+    char x[256], y[256];
+    last_segment(declared, x, sizeof x);
+    last_segment(m->path, y, sizeof y);
+    return x[0] && !strcmp(x, y);
+}
+
+typedef struct kind_list {
+    const char *kinds[16];
+    const char *why[16];
+    double weight[16];
+    int n;
+} kind_list;
+
+static void add_kind(kind_list *k, const char *kind, double weight, const char *why)
+{
+    if (k->n < 16) {
+        k->kinds[k->n] = kind;
+        k->weight[k->n] = weight;
+        k->why[k->n++] = why;
+    }
+}
+
+/* Findings from the weights engine's summary for the text decoder, plus per-component ones. */
+static void weights_findings(const lineage_model *a, const lineage_model *b, json_value *w, arena *ar,
+                             json_value *list)
+{
+    const json_value *s = json_get(w, "summary");
+    if (!s) return;
+    char en[600], ko[600], ctl[300];
+    const json_value *ft = json_get(s, "finetune_like"), *ind = json_get(s, "independent_evidence");
+    double rel_l2 = num(json_get(s, "requantized"), "median_rel_l2", NAN);
+    int identical = detected(s, "identical") && json_is_true(json_get(json_get(s, "identical"), "all_tensors_matched"));
+    kind_list kinds = {0};
+    const char *reverse = NULL;   /* evidence that A, not B, carries the modification */
+
+    if (identical) {
+        double f = num(json_get(s, "identical"), "value_identical_fraction", 1);
+        snprintf(en, sizeof en, "every matched tensor has the same values (%.0f%% value-identical%s)", 100 * f,
+                 json_is_true(json_get(json_get(s, "identical"), "dtype_changed")) ? ", stored in another dtype" : "");
+        snprintf(ko, sizeof ko, "대응하는 모든 텐서의 값이 같음 (값 동일 %.0f%%)", 100 * f);
+        finding_args fa = {"weights", "text", "identical", "derived", en, ko, f, 0, 0, 0.99,
+                           "independent models share no tensor values", 0, 0, 0};
+        json_push(ar, list, make_finding(ar, &fa));
+        if (detected(s, "requantized")) add_kind(&kinds, "requantized", 0.9, "values equal after rounding to the coarser type");
+    } else {
+        const json_value *pm = json_get(s, "permuted");
+        if (detected(s, "permuted")) {
+            add_kind(&kinds, "permuted", 0.97, "hidden-channel, FFN-neuron and head permutations recovered by assignment");
+            double after = num(pm, "centered_after", 1);
+            if (after < 0.995)
+                add_kind(&kinds, rel_l2 > FINETUNE_MAX_REL_L2 && after < 0.95 ? "continued_pretraining" : "finetune", 0.8,
+                         "after undoing the permutation the weights still differ by training");
+        }
+        const json_value *dm = json_get(s, "depth_map");
+        if (detected(s, "depth_map")) {
+            double la = num(dm, "a_layers", 0), lb = num(dm, "b_layers", 0);
+            if (lb > la || num(dm, "repeats", 0) > 0)
+                add_kind(&kinds, "depth_upscaled", 0.95, "B's layers map onto A's with repeats (monotone layer map)");
+            else if (lb < la) {
+                /* B skips A's layers. When A's own layers come in near-identical pairs (tiny match
+                 * margins), A was itself up-scaled and B follows the layers A was made from. */
+                const json_value *map = json_get(json_get(w, "layer_map"), "map");
+                int ambiguous = 0;
+                for (size_t i = 0; i < json_count(map); i++) {
+                    double z = num(json_at(map, i), "z", 0), margin = num(json_at(map, i), "margin", 1e9);
+                    if (z > 10 && margin < 0.05 * z) ambiguous++;
+                }
+                if (ambiguous) reverse = "A holds duplicated layers that B has only once: A looks up-scaled from a model B follows";
+                else add_kind(&kinds, "pruned", 0.9, "B keeps a monotone subset of A's layers (depth pruning)");
+            }
+        }
+        if (detected(s, "pruned")) add_kind(&kinds, "pruned", 0.95, "B's rows or neurons are a matched subset of A's");
+        const json_value *ve = json_get(s, "vocab_extended");
+        if (detected(s, "vocab_extended")) {
+            if (num(ve, "b_new", 0) > 0)
+                add_kind(&kinds, "vocab_extended", 0.95, "A's vocabulary sits inside B's, embedding rows of shared tokens match");
+            else reverse = "A's vocabulary extends B's";
+        }
+        const json_value *up = json_get(s, "upcycled");
+        if (detected(s, "upcycled")) {
+            const char *dir = json_get_string(up, "direction");
+            if (dir && !strcmp(dir, "a_from_b")) reverse = "A's experts are copies of B's dense FFN: A looks upcycled from B";
+            else add_kind(&kinds, "upcycled", 0.95, "B's experts are copies of A's dense FFN");
+        }
+        if (detected(s, "rescaled")) add_kind(&kinds, "rescaled", 0.9, "tensors match once norm gains are folded into the next matrices");
+        if (detected(s, "noised")) add_kind(&kinds, "noised", 0.9, "a uniform noise-like difference across every tensor");
+        if (detected(s, "requantized")) add_kind(&kinds, "requantized", 0.9, "differences at the scale of quantization rounding");
+        if (kinds.n == 0 && json_is_true(json_get(ft, "detected")))
+            add_kind(&kinds, isfinite(rel_l2) && rel_l2 > FINETUNE_MAX_REL_L2 ? "continued_pretraining" : "finetune",
+                     fmin(0.98, num(ft, "fraction_significant", 0) * fmin(1, num(ft, "median_z", 0) / 10)),
+                     "same-position tensors correlate far above chance");
+    }
+
+    /* The related evidence itself: one finding carrying the strongest statistic. */
+    int related = identical || kinds.n > 0 || reverse;
+    if (related && !identical) {
+        double mc = num(ft, "median_centered", NAN), mz = num(ft, "median_z", NAN);
+        if (json_is_true(json_get(ft, "detected")))
+            snprintf(en, sizeof en, "%.0f%% of %d high-information tensors correlate far above chance (median centered "
+                     "correlation %.3f, median z %.1f, relative update size %.2f)",
+                     100 * num(ft, "fraction_significant", 0), (int)num(ft, "tensors", 0), mc, mz, rel_l2);
+        else snprintf(en, sizeof en, "tensors are related once aligned (%s)", kinds.n ? kinds.why[0] : reverse);
+        snprintf(ko, sizeof ko, "고정보 텐서의 %.0f%%가 우연 수준을 크게 넘는 상관 (중앙 중심화 상관 %.3f, 중앙 z %.1f)",
+                 100 * num(ft, "fraction_significant", 0), isfinite(mc) ? mc : 0, isfinite(mz) ? mz : 0);
+        snprintf(ctl, sizeof ctl, "cross-layer pairs and row-shuffled tensors of the same size (independent models score ~0)");
+        finding_args fa = {"weights", "text", NULL, "derived", en, ko, mc, mz, num(ft, "combined_p", NAN),
+                           fmin(0.99, fmax(kinds.n ? kinds.weight[0] : 0.9, 0.9)), ctl, 0, 1, 1};
+        json_push(ar, list, make_finding(ar, &fa));
+    }
+
+    /* Siblings and reversed descent: related, but not "B derived from A" (R7). */
+    const char *ancestor_why = reverse;
+    const char *base_a = declared_base(a, ar), *base_b = declared_base(b, ar);
+    char why_meta[600];
+    if (!ancestor_why && related && !identical && base_b && !names_model(base_b, a) && !names_model(base_b, b) &&
+        (!base_a || !strcmp(base_a, base_b))) {
+        snprintf(why_meta, sizeof why_meta,
+                 "B's card names '%s', not A, as its base%s, and the weights show training on both sides of that "
+                 "ancestor cannot be ruled out: related through a common ancestor",
+                 base_b, base_a ? " (A names the same base)" : "");
+        ancestor_why = why_meta;
+    }
+    for (int i = 0; i < kinds.n; i++) {
+        snprintf(en, sizeof en, "%s: %s", kinds.kinds[i], kinds.why[i]);
+        finding_args fa = {"weights", "text", ancestor_why ? "shared_ancestor" : kinds.kinds[i], "derived", en, NULL,
+                           NAN, 0, 0, kinds.weight[i], "the same search on independent models finds nothing", 0, 0, 0};
+        json_push(ar, list, make_finding(ar, &fa));
+    }
+    if (ancestor_why) {
+        finding_args fa = {"weights", "text", "shared_ancestor", "derived", ancestor_why, NULL, NAN, 0, 0, 0.9,
+                           NULL, 0, 0, 0};
+        json_push(ar, list, make_finding(ar, &fa));
+    }
+
+    /* Independence: high-information same-shape tensors at chance, with the power stated (R6). */
+    if (!related && json_is_true(json_get(ind, "detected"))) {
+        double at = num(ind, "tensors_at_chance", 0), of = num(ind, "of", 1), mdc = num(ind, "min_detectable_centered", 1);
+        snprintf(en, sizeof en, "%d of %d high-information tensors are at chance after every alignment searched; the "
+                 "test would have detected a centered correlation of %.3f", (int)at, (int)of, mdc);
+        snprintf(ko, sizeof ko, "고정보 텐서 %d/%d개가 모든 정렬 후에도 우연 수준; 검출 가능한 최소 중심화 상관 %.3f",
+                 (int)at, (int)of, mdc);
+        finding_args fa = {"weights", "text", NULL, "independent", en, ko, at / (of > 0 ? of : 1), 0, 0,
+                           (at / (of > 0 ? of : 1)) * (mdc <= 0.3 ? 0.95 : 0.7),
+                           "derived pairs in the same run score far above chance", 0, 0, 0};
+        json_push(ar, list, make_finding(ar, &fa));
+    }
+
+    /* In a multimodal pair the overall counts mix components; judge the text decoder on its own. */
+    const json_value *text = json_get(json_get(s, "components"), "text");
+    if (!related && !json_is_true(json_get(ind, "detected")) && json_is_true(json_get(text, "independent"))) {
+        double hi = num(text, "high_information", 0), sig = num(text, "fraction_significant", 0);
+        snprintf(en, sizeof en, "text decoder: %.0f%% of %d high-information tensors are at chance; the test would have "
+                 "detected a centered correlation of %.3f", 100 * (1 - sig), (int)hi, num(ind, "min_detectable_centered", 1));
+        finding_args fa = {"weights", "text", NULL, "independent", en, NULL, 1 - sig, 0, 0,
+                           (1 - sig) * (num(ind, "min_detectable_centered", 1) <= 0.3 ? 0.95 : 0.7),
+                           "derived pairs in the same run score far above chance", 0, 0, 0};
+        json_push(ar, list, make_finding(ar, &fa));
+    }
+
+    /* Other components (vision tower, projector, audio) are judged on their own (R8). */
+    const json_value *comps = json_get(s, "components");
+    for (size_t i = 0; comps && comps->type == JSON_OBJECT && i < comps->u.object.count; i++) {
+        const json_member *c = &comps->u.object.members[i];
+        if (!strcmp(c->key, "text") || !strcmp(c->key, "mtp")) continue;
+        const json_value *v = c->value;
+        finding_args fa = {"weights", c->key, NULL, "neutral", en, NULL, NAN, 0, 0, 0, NULL, 0, 0, 0};
+        if (json_is_true(json_get(v, "identical"))) {
+            snprintf(en, sizeof en, "%s: every tensor has the same values", c->key);
+            fa.relation = "identical", fa.direction = "derived", fa.weight = 0.99;
+        } else if (json_is_true(json_get(v, "related"))) {
+            snprintf(en, sizeof en, "%s: %.0f%% of tensors correlate far above chance", c->key,
+                     100 * num(v, "fraction_significant", 0));
+            fa.relation = "finetune", fa.direction = "derived", fa.weight = 0.9;
+        } else if (json_is_true(json_get(v, "independent"))) {
+            snprintf(en, sizeof en, "%s: high-information tensors at chance", c->key);
+            fa.direction = "independent", fa.weight = 0.85;
+        } else continue;
+        json_push(ar, list, make_finding(ar, &fa));
+    }
+}
+
+static void architecture_findings(json_value *arch, arena *ar, json_value *list)
+{
+    if (!arch) return;
+    int same = json_is_true(json_get(arch, "identical"));
+    finding_args fa = {"architecture", "text", same ? "same_architecture" : "shape_mismatch", "neutral",
+                       same ? "the normalized architectures are identical: a prior at most, not evidence of derivation (R2)"
+                            : "the architectures differ: this says which comparisons need alignment, not that the models "
+                              "are independent (R1)",
+                       same ? "정규화된 아키텍처가 동일함: 파생의 증거가 아님 (R2)"
+                            : "아키텍처가 다름: 정렬이 필요한 비교를 알려줄 뿐, 독립의 증거가 아님 (R1)",
+                       NAN, 0, 0, 0, NULL, 0, 0, 0};
+    json_push(ar, list, make_finding(ar, &fa));
+}
+
+static json_value *findings_of(arena *ar, json_value *section)
+{
+    json_value *list = json_get(section, "findings");
+    if (!list) {
+        list = json_new_array(ar);
+        json_set(ar, section, "findings", list);
+    }
+    return list;
+}
+
+lineage_status findings_build(const lineage_model *a, const lineage_model *b, json_value *root, arena *ar,
+                              lineage_error *err)
+{
+    json_value *w = json_get(root, "weights"), *arch = json_get(root, "architecture");
+    if (w && w->type == JSON_OBJECT) weights_findings(a, b, w, ar, findings_of(ar, w));
+    if (arch && arch->type == JSON_OBJECT) architecture_findings(arch, ar, findings_of(ar, arch));
+    (void)err;
+    return LINEAGE_OK;
+}
