@@ -44,7 +44,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(B)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TOOL_BIN := $(TOOL_SRC:tools/%.c=$(B)/%)
 
-.PHONY: all build test demo bench fuzz fuzz-targets deps clean
+.PHONY: all build test demo bench fuzz fuzz-targets deps clean accuracy
 .DEFAULT_GOAL := all
 
 all: $(B)/lineage $(B)/liblineage.a $(TEST_BIN) $(TOOL_BIN) fuzz-targets
@@ -83,23 +83,27 @@ deps:
 	@scripts/deps.sh
 
 # The whole suite, plain and under ASan+UBSan; the last line is "N passed, N failed".
-test: deps
+test:
+	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory MODE=rel all
 	@$(MAKE) --no-print-directory MODE=asan all
 	@tests/run.sh build/rel build/asan
 
-demo: deps
+demo:
+	@scripts/deps.sh build
 	@$(MAKE) --no-print-directory MODE=rel all
 	@scripts/demo.sh build/rel
 
-bench: deps
+bench:
+	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory MODE=rel all
 	@bench/run.sh build/rel
 
 # libFuzzer targets (clang): MODE=fuzz builds the library with coverage instrumentation.
 # In rel/asan the same targets are linked with fuzz/replay.c so the suite replays the corpus.
 FUZZ_SECONDS ?= 20
-fuzz: deps
+fuzz:
+	@scripts/deps.sh fuzz
 	@$(MAKE) --no-print-directory MODE=fuzz CC=clang fuzz-targets
 	@fuzz/run.sh $(FUZZ_SECONDS) build/fuzz
 
@@ -114,6 +118,10 @@ $(B)/fuzz/%: fuzz/%.c fuzz/replay.c $(B)/liblineage.a
 	@mkdir -p $(dir $@)
 	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -o $@ $< fuzz/replay.c $(B)/liblineage.a $(LDOPT) $(LDLIBS_ALL)
 endif
+
+accuracy:
+	@$(MAKE) --no-print-directory MODE=rel all
+	@python3 scripts/zoo_accuracy.py build/rel/lineage $(SHARED)/zoo --markdown docs/ACCURACY.md
 
 clean:
 	rm -rf build

@@ -153,6 +153,11 @@ lineage_status lineage_compare(const lineage_model *a, const lineage_model *b,
                                const lineage_compare_options *opt, lineage_doc **out,
                                lineage_error *err);
 
+/* Compares MODEL against each candidate parent and ranks them (lineage.verify/1); a parent is
+ * named only when it beats the other candidates by a clear margin. */
+lineage_status lineage_verify(const lineage_model *m, const lineage_model *const *candidates, size_t ncandidates,
+                              const lineage_compare_options *opt, lineage_doc **out, lineage_error *err);
+
 typedef enum {
     LINEAGE_RENDER_TEXT = 0,
     LINEAGE_RENDER_JSON,
@@ -168,6 +173,12 @@ typedef struct lineage_render_options {
 
 lineage_status lineage_render(const lineage_doc *d, const lineage_render_options *opt, FILE *out,
                               lineage_error *err);
+
+/* Appends a dated question-and-answer entry for a compare/verify report just above the
+ * "<!-- lineage:journal -->" marker of a Markdown file (created when missing; written atomically).
+ * `command` is the command line that reproduces the result. */
+lineage_status lineage_journal_append(const lineage_doc *d, const char *path, const char *command,
+                                      const char *lang, lineage_error *err);
 
 #ifdef __cplusplus
 }

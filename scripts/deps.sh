@@ -1,7 +1,16 @@
 #!/bin/sh
-# Installs the Debian packages the build, tests and demo need (as root), or prints the command.
+# scripts/deps.sh [build|test|bench]: installs the Debian 12 packages a target needs (as root),
+# or prints the apt-get command for a non-root user.
 set -eu
-PKGS="gcc make pkg-config libxxhash-dev libpcre2-dev libcurl4-openssl-dev clang libclang-rt-14-dev"
+profile=${1:-build}
+PKGS="gcc make pkg-config libxxhash-dev libpcre2-dev libcurl4-openssl-dev libssl-dev"
+case "$profile" in
+test) PKGS="$PKGS clang libclang-rt-14-dev python3 chromium nginx python3-sentencepiece ca-certificates"
+      # node and npm may come from elsewhere (NodeSource ships npm inside nodejs, which conflicts with Debian's npm)
+      command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm" ;;
+bench) PKGS="$PKGS python3 python3-numpy python3-torch libopenblas0-pthread time" ;;
+fuzz) PKGS="$PKGS clang libclang-rt-14-dev" ;;
+esac
 PKGS="$PKGS ${LINEAGE_EXTRA_PKGS:-}"
 missing=""
 for p in $PKGS; do
@@ -11,7 +20,8 @@ done
 if [ "$(id -u)" = 0 ]; then
     echo "deps: installing$missing" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q $missing >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q $missing >/dev/null; }
+    apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1 ||
+        { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $missing >/dev/null; }
 else
     echo "deps: missing Debian packages; run: sudo apt-get install -y$missing" >&2
     exit 1

@@ -6,6 +6,8 @@
 
 typedef struct cli_options {
     const char *command;
+    int argc;               /* the whole invocation, for --journal's reproducing command */
+    char **argv;
     const char *positional[CLI_MAX_POSITIONAL];
     int npositional;
     const char *against[CLI_MAX_POSITIONAL];

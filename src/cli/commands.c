@@ -28,12 +28,35 @@ static int write_doc(const char *path, const lineage_doc *d, lineage_render_form
     return st ? cli_fail(&err) : 0;
 }
 
+static int append_journal(const cli_options *o, const lineage_doc *d)
+{
+    char cmd[4096];
+    size_t n = 0;
+    /* the reproducing command: the invocation without report-output options */
+    for (int i = 0; i < o->argc && n < sizeof cmd - 1; i++) {
+        const char *a = o->argv[i];
+        if (!strcmp(a, "--json") || !strcmp(a, "--md") || !strcmp(a, "--html") || !strcmp(a, "--journal")) {
+            i++;
+            continue;
+        }
+        int quote = strpbrk(a, " \t'\"$") != NULL;
+        n += (size_t)snprintf(cmd + n, sizeof cmd - n, quote ? "%s'%s'" : "%s%s", n ? " " : "", a);
+    }
+    lineage_error err = {0, ""};
+    if (lineage_journal_append(d, o->journal, cmd, o->lang, &err)) return cli_fail(&err);
+    return 0;
+}
+
 int cli_emit(const cli_options *o, const lineage_doc *d)
 {
-    int rc = 0, json_to_stdout = o->json_out && !strcmp(o->json_out, "-");
+    int rc = 0;
+    /* a report written to stdout replaces the terminal text */
+    int json_to_stdout = (o->json_out && !strcmp(o->json_out, "-")) || (o->md_out && !strcmp(o->md_out, "-")) ||
+                         (o->html_out && !strcmp(o->html_out, "-"));
     if (o->json_out && (rc = write_doc(o->json_out, d, LINEAGE_RENDER_JSON, o->lang))) return rc;
     if (o->md_out && (rc = write_doc(o->md_out, d, LINEAGE_RENDER_MARKDOWN, o->lang))) return rc;
     if (o->html_out && (rc = write_doc(o->html_out, d, LINEAGE_RENDER_HTML, o->lang))) return rc;
+    if (o->journal && (rc = append_journal(o, d))) return rc;
     if (!json_to_stdout) {
         const char *nc = getenv("NO_COLOR");
         lineage_render_options ro = {LINEAGE_RENDER_TEXT, o->lang,
@@ -89,8 +112,23 @@ int cli_verify(const cli_options *o)
         fprintf(stderr, "lineage: verify wants MODEL --against REF [REF...]\n");
         return 2;
     }
-    fprintf(stderr, "lineage: verify is not built yet\n");
-    return 2;
+    lineage_error err = {0, ""};
+    lineage_model *m, *refs[CLI_MAX_POSITIONAL];
+    if (lineage_model_open(o->positional[0], &m, &err)) return cli_fail(&err);
+    int n = 0, rc = 0;
+    for (; n < o->nagainst; n++)
+        if (lineage_model_open(o->against[n], &refs[n], &err)) { rc = cli_fail(&err); break; }
+    if (!rc) {
+        lineage_doc *d;
+        if (lineage_verify(m, (const lineage_model *const *)refs, (size_t)n, &o->compare, &d, &err)) rc = cli_fail(&err);
+        else {
+            rc = cli_emit(o, d);
+            lineage_doc_free(d);
+        }
+    }
+    for (int i = 0; i < n; i++) lineage_model_close(refs[i]);
+    lineage_model_close(m);
+    return rc;
 }
 
 int cli_tokenize(const cli_options *o)

@@ -45,6 +45,9 @@ int main(int argc, char **argv)
     }
     cli_options o;
     if (cli_parse(argc - 1, argv + 1, &o) != 0) return 2;
+    o.argc = argc;
+    o.argv = argv;
+    argv[0] = "lineage";
     if (!strcmp(o.command, "inspect")) return cli_inspect(&o);
     if (!strcmp(o.command, "compare")) return cli_compare(&o);
     if (!strcmp(o.command, "verify")) return cli_verify(&o);

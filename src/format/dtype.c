@@ -99,6 +99,34 @@ uint16_t f32_to_bf16(float f)
     return (uint16_t)(u >> 16);
 }
 
+/* Nearest of the 8-bit codes 0..top (monotone in magnitude, decoded by dec); ties go to the even
+ * code. `beyond` is the magnitude one step past code top (where rounding up overflows). */
+static uint8_t f8_encode(float f, float (*dec)(uint8_t), uint8_t top, float beyond, uint8_t nan_code)
+{
+    if (isnan(f)) return nan_code;
+    uint8_t sign = signbit(f) ? 0x80 : 0;
+    double a = fabs((double)f);
+    unsigned lo = 0, hi = top;   /* largest code whose value <= a, by bisection */
+    if (a >= (double)dec(top)) lo = top;
+    else
+        while (hi - lo > 1) {
+            unsigned mid = (lo + hi) / 2;
+            if ((double)dec((uint8_t)mid) <= a) lo = mid; else hi = mid;
+        }
+    double below = dec((uint8_t)lo), above = lo == top ? (double)beyond : (double)dec((uint8_t)(lo + 1));
+    unsigned code = lo;
+    if (a - below > above - a || (a - below == above - a && (lo & 1))) code = lo + 1;
+    return (uint8_t)(sign | code);
+}
+
+uint8_t f32_to_f8e4m3(float f)
+{
+    uint8_t c = f8_encode(f, f8e4m3_to_f32, 0x7E, 480.0f, 0x7F);
+    return (c & 0x7F) == 0x7F && !isnan(f) ? (uint8_t)(c - 1) : c;   /* saturate: 0x7F is NaN */
+}
+
+uint8_t f32_to_f8e5m2(float f) { return f8_encode(f, f8e5m2_to_f32, 0x7B, 65536.0f, 0x7E); }
+
 uint16_t f32_to_f16(float f)
 {
     uint32_t u;

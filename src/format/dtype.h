@@ -19,6 +19,9 @@ float f8e4m3_to_f32(uint8_t v);
 float f8e5m2_to_f32(uint8_t v);
 uint16_t f32_to_f16(float f);   /* round to nearest even */
 uint16_t f32_to_bf16(float f);  /* round to nearest even */
+/* Round to nearest even. E4M3 (no infinities) saturates to +-448; E5M2 overflows to infinity. */
+uint8_t f32_to_f8e4m3(float f);
+uint8_t f32_to_f8e5m2(float f);
 
 /* Converts n elements of a plain (non-block) type to f32. Returns 0 for unsupported types. */
 int dtype_convert_f32(lineage_dtype t, const void *src, size_t n, float *dst);

@@ -16,19 +16,23 @@ static int shard_name_ok(const char *s)
     return *s && !strchr(s, '/') && !strchr(s, '\\') && strcmp(s, ".") && strcmp(s, "..");
 }
 
-static lineage_status open_index(lineage_model *m, const char *dir, const char *index_path, lineage_error *err)
+/* Does the tensor live in the file called `shard` (a bare name in the folder)? */
+static int tensor_in_shard(const lineage_model *m, size_t index, const char *shard)
 {
-    char *text;
-    size_t len;
-    lineage_status st = file_read_all(index_path, MODEL_MAX_INDEX_BYTES, &text, &len, err);
-    if (st) return st;
+    const char *p = m->files[m->tensors[index].file].path;
+    const char *slash = strrchr(p, '/');
+    return !strcmp(slash ? slash + 1 : p, shard);
+}
+
+lineage_status hf_index_load(lineage_model *m, const char *dir, const char *index_path, const char *text, size_t len,
+                             lineage_error *err)
+{
     m->header_bytes += len;
     arena scratch;
     arena_init(&scratch, 0);
     json_value *root;
     json_limits lim = {16, MODEL_MAX_INDEX_BYTES};
-    st = json_parse(text, len, &lim, &scratch, &root, index_path, err);
-    free(text);
+    lineage_status st = json_parse(text, len, &lim, &scratch, &root, index_path, err);
     const json_value *wm = st ? NULL : json_get(root, "weight_map");
     if (!st && (!wm || wm->type != JSON_OBJECT))
         st = error_set(err, LINEAGE_E_FORMAT, "%s: no weight_map object", index_path);
@@ -40,7 +44,7 @@ static lineage_status open_index(lineage_model *m, const char *dir, const char *
     }
     for (size_t i = 0; !st && i < wm->u.object.count; i++) {
         const json_value *v = wm->u.object.members[i].value;
-        if (v->type != JSON_STRING || !shard_name_ok(v->u.string.s))
+        if (v->type != JSON_STRING || v->u.string.len != strlen(v->u.string.s) || !shard_name_ok(v->u.string.s))
             st = error_set(err, LINEAGE_E_FORMAT, "%s: weight_map entry for '%s' is not a file name in the folder",
                            index_path, wm->u.object.members[i].key);
         else shards[nshards++] = v->u.string.s;
@@ -48,10 +52,25 @@ static lineage_status open_index(lineage_model *m, const char *dir, const char *
     if (!st && nshards == 0) st = error_set(err, LINEAGE_E_FORMAT, "%s: weight_map is empty", index_path);
     if (!st) {
         qsort(shards, nshards, sizeof *shards, str_cmp);
+        /* config + index with no shard at all is an architecture-only folder (configs are often
+         * published that way); some shards present and others missing is damage */
+        size_t present = 0;
+        for (size_t i = 0; i < nshards; i++) {
+            char *p = path_join(dir, shards[i]);
+            present += p && path_is_file(p);
+            free(p);
+        }
+        if (present == 0 && m->config) {
+            m->source = MODEL_SOURCE_CONFIG_ONLY;
+            m->index_without_shards = 1;
+            free(shards);
+            arena_free(&scratch);
+            return LINEAGE_OK;
+        }
         for (size_t i = 0; !st && i < nshards; i++) {
             if (i && !strcmp(shards[i], shards[i - 1])) continue;
             char *p = path_join(dir, shards[i]);
-            if (!p) { st = error_set(err, LINEAGE_E_NOMEM, "out of memory"); break; }
+            if (!p) { st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", index_path); break; }
             if (!path_is_file(p))
                 st = error_set(err, LINEAGE_E_FORMAT, "%s: index points at missing shard '%s'", index_path, shards[i]);
             else st = safetensors_add_file(m, p, err);
@@ -59,17 +78,27 @@ static lineage_status open_index(lineage_model *m, const char *dir, const char *
         }
     }
     /* every tensor the index names must exist, in the shard it names */
+    if (!st) st = model_index_names(m, err);
     for (size_t i = 0; !st && i < wm->u.object.count; i++) {
         const json_member *e = &wm->u.object.members[i];
-        long idx = -1;
-        for (size_t k = 0; k < m->ntensors; k++)
-            if (!strcmp(m->tensors[k].info.name, e->key)) { idx = (long)k; break; }
-        if (idx < 0) st = error_set(err, LINEAGE_E_FORMAT, "%s: tensor '%s' is not in shard '%s'", index_path, e->key,
-                                    e->value->u.string.s);
-        if (m->ntensors > 4096) break;   /* quadratic check only on small folders; model_finish catches duplicates */
+        long idx = e->key_len == strlen(e->key) ? lineage_model_find_tensor(m, e->key) : -1;
+        if (idx < 0 || !tensor_in_shard(m, (size_t)idx, e->value->u.string.s))
+            st = error_set(err, LINEAGE_E_FORMAT, "%s: tensor '%s' is not in shard '%s'", index_path, e->key,
+                           e->value->u.string.s);
     }
     free(shards);
     arena_free(&scratch);
+    return st;
+}
+
+static lineage_status open_index(lineage_model *m, const char *dir, const char *index_path, lineage_error *err)
+{
+    char *text;
+    size_t len;
+    lineage_status st = file_read_all(index_path, MODEL_MAX_INDEX_BYTES, &text, &len, err);
+    if (st) return st;
+    st = hf_index_load(m, dir, index_path, text, len, err);
+    free(text);
     return st;
 }
 
@@ -93,9 +122,14 @@ lineage_status hf_folder_open_model(lineage_model *m, const char *dir, lineage_e
         char *names[256];
         size_t n = 0;
         struct dirent *e;
+        int nomem = 0;
         while (d && (e = readdir(d)) != NULL && n < 256)
-            if (path_has_suffix(e->d_name, ".safetensors") && e->d_name[0] != '.') names[n++] = strdup(e->d_name);
+            if (path_has_suffix(e->d_name, ".safetensors") && e->d_name[0] != '.') {
+                if ((names[n] = strdup(e->d_name)) != NULL) n++;
+                else nomem = 1;
+            }
         if (d) closedir(d);
+        if (nomem) st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", dir);
         qsort(names, n, sizeof *names, str_cmp);
         for (size_t i = 0; i < n; i++) {
             char *p = names[i] ? path_join(dir, names[i]) : NULL;

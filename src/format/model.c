@@ -14,6 +14,41 @@ static uint64_t hash_str(const char *s)
     return h;
 }
 
+static uint64_t role_hash(lineage_component comp, const char *role, int layer, int expert)
+{
+    uint64_t h = hash_str(role);
+    h = (h ^ (uint64_t)(unsigned)comp) * 1099511628211ull;
+    h = (h ^ (uint64_t)(uint32_t)layer) * 1099511628211ull;
+    return (h ^ (uint64_t)(uint32_t)expert) * 1099511628211ull;
+}
+
+static int role_key_equal(const lineage_tensor_info *t, lineage_component comp, const char *role, int layer, int expert)
+{
+    return t->component == comp && t->layer == layer && t->expert == expert && !strcmp(t->role, role);
+}
+
+/* Lookups by role are what analyses do per layer and expert: hash them instead of scanning. */
+static lineage_status model_index_roles(lineage_model *m, lineage_error *err)
+{
+    size_t cap = 16;
+    while (cap < m->ntensors * 2) cap *= 2;
+    free(m->role_index);
+    m->role_index_cap = 0;
+    m->role_index = malloc(cap * sizeof *m->role_index);
+    if (!m->role_index) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", m->path);
+    for (size_t i = 0; i < cap; i++) m->role_index[i] = SIZE_MAX;
+    for (size_t i = 0; i < m->ntensors; i++) {
+        const lineage_tensor_info *t = &m->tensors[i].info;
+        size_t h = (size_t)role_hash(t->component, t->role, t->layer, t->expert) & (cap - 1);
+        while (m->role_index[h] != SIZE_MAX &&
+               !role_key_equal(&m->tensors[m->role_index[h]].info, t->component, t->role, t->layer, t->expert))
+            h = (h + 1) & (cap - 1);
+        if (m->role_index[h] == SIZE_MAX) m->role_index[h] = i;
+    }
+    m->role_index_cap = cap;
+    return LINEAGE_OK;
+}
+
 model_tensor *model_add_tensor(lineage_model *m)
 {
     if (m->ntensors == m->tensors_cap) {
@@ -36,11 +71,95 @@ static int config_num_layers(const json_value *config)
 {
     int64_t n;
     const json_value *text = json_get(config, "text_config");
-    if (text && json_get_int(text, "num_hidden_layers", &n)) return (int)n;
-    if (json_get_int(config, "num_hidden_layers", &n)) return (int)n;
-    if (json_get_int(config, "n_layer", &n)) return (int)n;
-    if (json_get_int(config, "num_layers", &n)) return (int)n;
-    return -1;
+    if (!(text && json_get_int(text, "num_hidden_layers", &n)) && !json_get_int(config, "num_hidden_layers", &n) &&
+        !json_get_int(config, "n_layer", &n) && !json_get_int(config, "num_layers", &n))
+        return -1;
+    return n >= 0 && n <= 1000000 ? (int)n : -1;
+}
+
+lineage_status model_index_names(lineage_model *m, lineage_error *err)
+{
+    size_t cap = 16;
+    while (cap < m->ntensors * 2) cap *= 2;
+    free(m->name_index);
+    m->name_index_cap = 0;
+    m->name_index = malloc(cap * sizeof *m->name_index);
+    if (!m->name_index) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", m->path);
+    for (size_t i = 0; i < cap; i++) m->name_index[i] = SIZE_MAX;
+    for (size_t i = 0; i < m->ntensors; i++) {
+        size_t h = (size_t)hash_str(m->tensors[i].info.name) & (cap - 1);
+        while (m->name_index[h] != SIZE_MAX) {
+            if (!strcmp(m->tensors[m->name_index[h]].info.name, m->tensors[i].info.name)) {
+                const char *where = m->nfiles ? m->files[m->tensors[i].file].path : m->path;
+                free(m->name_index);
+                m->name_index = NULL;
+                return error_set(err, LINEAGE_E_FORMAT, "%s: tensor '%s' appears twice", where,
+                                 m->tensors[i].info.name);
+            }
+            h = (h + 1) & (cap - 1);
+        }
+        m->name_index[h] = i;
+    }
+    m->name_index_cap = cap;
+    return LINEAGE_OK;
+}
+
+/* quantization_config.weight_block_size [rows, cols], when config.json gives one. */
+static int config_fp8_block(const json_value *config, uint64_t *br, uint64_t *bc)
+{
+    const json_value *b = json_get(json_get(config, "quantization_config"), "weight_block_size");
+    if (json_count(b) != 2) return 0;
+    const json_value *r = json_at(b, 0), *c = json_at(b, 1);
+    if (r->type != JSON_NUMBER || c->type != JSON_NUMBER || !r->u.number.is_int || !c->u.number.is_int ||
+        r->u.number.i <= 0 || c->u.number.i <= 0)
+        return 0;
+    *br = (uint64_t)r->u.number.i;
+    *bc = (uint64_t)c->u.number.i;
+    return 1;
+}
+
+static uint64_t ceil_div(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
+
+/* FP8 block scales: X.weight (F8) + X.weight_scale_inv (one float per block). Blocks are the
+ * configured weight_block_size, else 128x128 (DeepSeek-V3); edge blocks are partial. */
+static lineage_status pair_fp8_scales(lineage_model *m, lineage_error *err)
+{
+    uint64_t cfg_br = 128, cfg_bc = 128;
+    int configured = config_fp8_block(m->config, &cfg_br, &cfg_bc);
+    for (size_t i = 0; i < m->ntensors; i++) {
+        model_tensor *t = &m->tensors[i];
+        if (t->info.dtype != LINEAGE_DTYPE_F8_E4M3 && t->info.dtype != LINEAGE_DTYPE_F8_E5M2) continue;
+        char name[1100];
+        if (snprintf(name, sizeof name, "%s_scale_inv", t->info.name) >= (int)sizeof name) continue;
+        long s = lineage_model_find_tensor(m, name);
+        if (s < 0) continue;
+        model_tensor *sc = &m->tensors[s];
+        const char *where = m->nfiles ? m->files[sc->file].path : m->path;
+        if (sc->info.dtype != LINEAGE_DTYPE_F32 && sc->info.dtype != LINEAGE_DTYPE_BF16 &&
+            sc->info.dtype != LINEAGE_DTYPE_F16)
+            return error_set(err, LINEAGE_E_FORMAT, "%s: scale tensor '%s' has dtype %s, expected a float type",
+                             where, name, lineage_dtype_name(sc->info.dtype));
+        if (t->info.ndim != 2 || sc->info.ndim > 2 || sc->info.rows == 0 || sc->info.cols == 0)
+            return error_set(err, LINEAGE_E_FORMAT, "%s: scale tensor '%s' does not fit a 2-D weight", where, name);
+        uint64_t sr = sc->info.rows, scc = sc->info.cols, rows = t->info.rows, cols = t->info.cols;
+        uint64_t br = cfg_br, bc = cfg_bc;
+        if (!configured && (ceil_div(rows, br) != sr || ceil_div(cols, bc) != scc) && rows % sr == 0 &&
+            cols % scc == 0 && rows && cols) {
+            br = rows / sr;   /* no configured block size: an exact tiling is unambiguous */
+            bc = cols / scc;
+        }
+        if (ceil_div(rows, br) != sr || ceil_div(cols, bc) != scc)
+            return error_set(err, LINEAGE_E_FORMAT,
+                             "%s: scale tensor '%s' [%llu, %llu] does not tile '%s' [%llu, %llu] in %llux%llu blocks",
+                             where, name, (unsigned long long)sr, (unsigned long long)scc, t->info.name,
+                             (unsigned long long)rows, (unsigned long long)cols, (unsigned long long)br,
+                             (unsigned long long)bc);
+        t->scale = s;
+        t->block_rows = br;
+        t->block_cols = bc;
+        t->info.has_scale = 1;
+    }
+    return LINEAGE_OK;
 }
 
 lineage_status model_finish(lineage_model *m, lineage_error *err)
@@ -54,49 +173,9 @@ lineage_status model_finish(lineage_model *m, lineage_error *err)
         m->tensors[i].info.expert = r.expert;
         m->tensors[i].info.component = r.component;
     }
-    size_t cap = 16;
-    while (cap < m->ntensors * 2) cap *= 2;
-    m->name_index = malloc(cap * sizeof *m->name_index);
-    if (!m->name_index) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", m->path);
-    m->name_index_cap = cap;
-    for (size_t i = 0; i < cap; i++) m->name_index[i] = SIZE_MAX;
-    for (size_t i = 0; i < m->ntensors; i++) {
-        size_t h = (size_t)hash_str(m->tensors[i].info.name) & (cap - 1);
-        while (m->name_index[h] != SIZE_MAX) {
-            if (!strcmp(m->tensors[m->name_index[h]].info.name, m->tensors[i].info.name))
-                return error_set(err, LINEAGE_E_FORMAT, "%s: tensor '%s' appears twice", m->path,
-                                 m->tensors[i].info.name);
-            h = (h + 1) & (cap - 1);
-        }
-        m->name_index[h] = i;
-    }
-    /* FP8 block scales: X.weight (F8) + X.weight_scale_inv (F32/BF16) */
-    for (size_t i = 0; i < m->ntensors; i++) {
-        model_tensor *t = &m->tensors[i];
-        if (t->info.dtype != LINEAGE_DTYPE_F8_E4M3 && t->info.dtype != LINEAGE_DTYPE_F8_E5M2) continue;
-        char name[1100];
-        if (snprintf(name, sizeof name, "%s_scale_inv", t->info.name) >= (int)sizeof name) continue;
-        long s = lineage_model_find_tensor(m, name);
-        if (s < 0) continue;
-        model_tensor *sc = &m->tensors[s];
-        if (sc->info.dtype != LINEAGE_DTYPE_F32 && sc->info.dtype != LINEAGE_DTYPE_BF16 &&
-            sc->info.dtype != LINEAGE_DTYPE_F16)
-            return error_set(err, LINEAGE_E_FORMAT, "%s: scale tensor '%s' has dtype %s, expected a float type",
-                             m->path, name, lineage_dtype_name(sc->info.dtype));
-        uint64_t sr = sc->info.ndim == 2 ? sc->info.shape[0] : 1, scc = sc->info.cols;
-        if (t->info.ndim != 2 || sr == 0 || scc == 0)
-            return error_set(err, LINEAGE_E_FORMAT, "%s: scale tensor '%s' does not fit a 2-D weight", m->path, name);
-        /* block size from the shapes: ceil(rows/br) == sr; DeepSeek-V3 uses 128 */
-        uint64_t br = (t->info.rows + sr - 1) / sr, bc = (t->info.cols + scc - 1) / scc;
-        if (br == 0 || bc == 0 || (t->info.rows + br - 1) / br != sr || (t->info.cols + bc - 1) / bc != scc)
-            return error_set(err, LINEAGE_E_FORMAT, "%s: scale tensor '%s' shape does not tile '%s'", m->path, name,
-                             t->info.name);
-        t->scale = s;
-        t->block_rows = br;
-        t->block_cols = bc;
-        t->info.has_scale = 1;
-    }
-    return LINEAGE_OK;
+    lineage_status st = model_index_names(m, err);
+    if (!st) st = model_index_roles(m, err);
+    return st ? st : pair_fp8_scales(m, err);
 }
 
 lineage_status model_load_config(lineage_model *m, const char *dir, lineage_error *err)
@@ -155,6 +234,7 @@ void lineage_model_close(lineage_model *m)
     free(m->files);
     free(m->tensors);
     free(m->name_index);
+    free(m->role_index);
     gguf_file_free(m->gguf);
     arena_free(&m->arena);
     free(m->path);
@@ -188,10 +268,15 @@ long lineage_model_find_tensor(const lineage_model *m, const char *name)
 long lineage_model_find_role(const lineage_model *m, lineage_component comp, const char *role, int layer,
                              int expert)
 {
-    for (size_t i = 0; i < m->ntensors; i++) {
-        const lineage_tensor_info *t = &m->tensors[i].info;
-        if (t->component == comp && t->layer == layer && t->expert == expert && !strcmp(t->role, role))
-            return (long)i;
+    if (!m->role_index_cap) {
+        for (size_t i = 0; i < m->ntensors; i++)
+            if (role_key_equal(&m->tensors[i].info, comp, role, layer, expert)) return (long)i;
+        return -1;
+    }
+    size_t h = (size_t)role_hash(comp, role, layer, expert) & (m->role_index_cap - 1);
+    while (m->role_index[h] != SIZE_MAX) {
+        if (role_key_equal(&m->tensors[m->role_index[h]].info, comp, role, layer, expert)) return (long)m->role_index[h];
+        h = (h + 1) & (m->role_index_cap - 1);
     }
     return -1;
 }

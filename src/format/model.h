@@ -36,6 +36,7 @@ struct lineage_model {
     json_value *config;     /* parsed config.json or NULL */
     json_value *st_metadata;/* safetensors __metadata__ of the first file, or NULL */
     gguf_file *gguf;        /* GGUF metadata, or NULL */
+    int index_without_shards; /* an index named shards of which none is present: config-only */
     uint64_t header_bytes;  /* bytes read to parse headers and sidecars */
     uint64_t total_bytes;   /* size of all weight files */
     /* Remote sources: fetch the bytes of rows [row0, row0+nrows) of a tensor before they are read.
@@ -45,6 +46,8 @@ struct lineage_model {
     void *remote;           /* state of the remote source, or NULL */
     size_t *name_index;     /* open-addressing hash of tensor names, name_index_cap slots */
     size_t name_index_cap;
+    size_t *role_index;     /* open-addressing hash of (component, role, layer, expert), first tensor wins */
+    size_t role_index_cap;
 };
 
 /* Per-source openers (fill m; the caller frees m on failure). */
@@ -55,6 +58,8 @@ void gguf_file_free(gguf_file *g);
 
 /* Appends a tensor (grows m->tensors); returns NULL on allocation failure. */
 model_tensor *model_add_tensor(lineage_model *m);
+/* (Re)builds the tensor-name hash; fails on a duplicate name. */
+lineage_status model_index_names(lineage_model *m, lineage_error *err);
 /* After all tensors are added: roles, name index, FP8 scale pairing. */
 lineage_status model_finish(lineage_model *m, lineage_error *err);
 /* Reads config.json (and nothing else) from dir into m->config when present. */

@@ -62,7 +62,7 @@ static const role_rule layer_rules[] = {
     {"attn_q", "attn_q"}, {"attn_k", "attn_k"}, {"attn_v", "attn_v"}, {"attn_output", "attn_o"},
     {"wq", "attn_q"}, {"wk", "attn_k"}, {"wv", "attn_v"}, {"wo", "attn_o"},
     {"qkv_proj", "attn_qkv"}, {"query_key_value", "attn_qkv"}, {"c_attn", "attn_qkv"}, {"W_pack", "attn_qkv"},
-    {"attn_qkv", "attn_qkv"}, {"Wqkv", "attn_qkv"},
+    {"attn_qkv", "attn_qkv"}, {"Wqkv", "attn_qkv"}, {"attn.qkv", "attn_qkv"},
     {"attn.c_proj", "attn_o"}, {"attention.dense", "attn_o"}, {"self_attention.dense", "attn_o"},
     {"out_proj", "attn_o"}, {"attn.proj", "attn_o"}, {"sinks", "attn_sinks"},
     /* norms */
@@ -86,7 +86,7 @@ static const role_rule layer_rules[] = {
     {"gate_up_proj", "mlp_gate_up"}, {"gate_proj", "mlp_gate"}, {"up_proj", "mlp_up"}, {"down_proj", "mlp_down"},
     {"ffn_gate", "mlp_gate"}, {"ffn_up", "mlp_up"}, {"ffn_down", "mlp_down"},
     {"w1", "mlp_gate"}, {"w3", "mlp_up"}, {"w2", "mlp_down"},
-    {"c_fc", "mlp_up"}, {"mlp.c_proj", "mlp_down"}, {"dense_h_to_4h", "mlp_up"}, {"dense_4h_to_h", "mlp_down"},
+    {"c_fc_0", "mlp_gate"}, {"c_fc_1", "mlp_up"}, {"c_fc", "mlp_up"}, {"mlp.c_proj", "mlp_down"}, {"dense_h_to_4h", "mlp_up"}, {"dense_4h_to_h", "mlp_down"},
     {"fc1", "mlp_up"}, {"fc2", "mlp_down"}, {"mlp.proj", "mlp_down"},
     {NULL, NULL}};
 static const role_rule global_rules[] = {
@@ -124,7 +124,27 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && !strcmp(s + a - b, suffix);
 }
 
+static void classify(const char *name, int num_layers, int is_bias, tensor_role *out);
+
 void role_classify(const char *name, int num_layers, tensor_role *out)
+{
+    /* gpt-oss stacks experts as "...experts.gate_up_proj_blocks" / "_bias": classify the name without
+     * the suffix so the projection is recognized */
+    size_t n = strlen(name);
+    int blocks = ends_with(name, "_proj_blocks"), sbias = ends_with(name, "_proj_bias");
+    if ((blocks || sbias) && n < 512) {
+        char base[512];
+        memcpy(base, name, n + 1);
+        base[n - (blocks ? 7 : 5)] = 0;
+        classify(base, num_layers, sbias, out);
+        if (!strcmp(out->role, "other") && out->component == LINEAGE_COMPONENT_PROJECTOR) out->role = "projector";
+        return;
+    }
+    classify(name, num_layers, ends_with(name, ".bias"), out);
+    if (!strcmp(out->role, "other") && out->component == LINEAGE_COMPONENT_PROJECTOR) out->role = "projector";
+}
+
+static void classify(const char *name, int num_layers, int is_bias, tensor_role *out)
 {
     out->role = "other";
     out->layer = -1;
@@ -135,7 +155,6 @@ void role_classify(const char *name, int num_layers, tensor_role *out)
         /* quantization companions: gpt-oss mxfp4 stores *_blocks / *_scales */
         if (!ends_with(name, "_blocks")) { out->role = "quant_scale"; return; }
     }
-    int is_bias = ends_with(name, ".bias");
     const char *rest = NULL;
     int layer = index_after(name, "layers", &rest);
     if (layer < 0) layer = index_after(name, "h", &rest);
@@ -184,4 +203,10 @@ void role_classify(const char *name, int num_layers, tensor_role *out)
 int role_is_low_information(const char *role)
 {
     return strstr(role, "norm") != NULL || strstr(role, "bias") != NULL || !strcmp(role, "attn_sinks");
+}
+
+const char *lineage_component_name(lineage_component c)
+{
+    static const char *const names[] = {"text", "vision", "projector", "audio", "mtp"};
+    return (unsigned)c < sizeof names / sizeof names[0] ? names[c] : "unknown";
 }

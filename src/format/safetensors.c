@@ -72,7 +72,10 @@ static lineage_status parse_tensor(lineage_model *m, const char *path, const jso
                              path, name);
         b[k] = e->u.number.i;
     }
-    if (b[1] < b[0] || (uint64_t)b[1] > data_size)
+    if (b[1] < b[0])
+        return error_set(err, LINEAGE_E_FORMAT, "%s: tensor '%s': data_offsets [%lld, %lld] end before they begin", path,
+                         name, (long long)b[0], (long long)b[1]);
+    if ((uint64_t)b[1] > data_size)
         return error_set(err, LINEAGE_E_FORMAT,
                          "%s: tensor '%s': data_offsets [%lld, %lld] outside the %llu-byte data buffer", path, name,
                          (long long)b[0], (long long)b[1], (unsigned long long)data_size);
@@ -90,16 +93,37 @@ static lineage_status parse_tensor(lineage_model *m, const char *path, const jso
     return LINEAGE_OK;
 }
 
+/* A copy of the first file's __metadata__ (string values only, at most 256 of them). */
+static lineage_status keep_metadata(lineage_model *m, const json_value *src, const char *path, lineage_error *err)
+{
+    json_value *md = json_new_object(&m->arena);
+    for (size_t k = 0; md && k < src->u.object.count && k < 256; k++) {
+        const json_member *e = &src->u.object.members[k];
+        if (e->value->type != JSON_STRING) continue;
+        char *key = arena_strndup(&m->arena, e->key, e->key_len);
+        if (!key || !json_set(&m->arena, md, key, json_new_stringn(&m->arena, e->value->u.string.s, e->value->u.string.len)))
+            md = NULL;
+    }
+    if (!md) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", path);
+    m->st_metadata = md;
+    return LINEAGE_OK;
+}
+
 lineage_status safetensors_add_file(lineage_model *m, const char *path, lineage_error *err)
 {
     mapped_file *files = realloc(m->files, (m->nfiles + 1) * sizeof *files);
     if (!files) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", path);
     m->files = files;
-    mapped_file *f = &m->files[m->nfiles];
-    lineage_status st = file_map(path, f, err);
+    lineage_status st = file_map(path, &m->files[m->nfiles], err);
     if (st) return st;
-    size_t file_index = m->nfiles++;
-    m->total_bytes += f->size;
+    m->total_bytes += m->files[m->nfiles].size;
+    return safetensors_parse(m, m->nfiles++, err);
+}
+
+lineage_status safetensors_parse(lineage_model *m, size_t file_index, lineage_error *err)
+{
+    const mapped_file *f = &m->files[file_index];
+    const char *path = f->path;
     if (f->size < 8)
         return error_set(err, LINEAGE_E_FORMAT, "%s: truncated: %llu bytes, shorter than the 8-byte header length",
                          path, (unsigned long long)f->size);
@@ -117,7 +141,7 @@ lineage_status safetensors_add_file(lineage_model *m, const char *path, lineage_
     arena_init(&scratch, 0);
     json_value *root;
     json_limits lim = {16, ST_MAX_HEADER_BYTES};
-    st = json_parse((const char *)f->data + 8, (size_t)hlen, &lim, &scratch, &root, path, err);
+    lineage_status st = json_parse((const char *)f->data + 8, (size_t)hlen, &lim, &scratch, &root, path, err);
     if (!st && root->type != JSON_OBJECT) st = error_set(err, LINEAGE_E_FORMAT, "%s: header is not a JSON object", path);
     span *spans = NULL;
     size_t nspans = 0;
@@ -126,34 +150,30 @@ lineage_status safetensors_add_file(lineage_model *m, const char *path, lineage_
         if (!spans) st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", path);
     }
     uint64_t data_start = 8 + hlen, data_size = f->size - data_start;
+    int seen_metadata = 0;
     for (size_t i = 0; !st && i < root->u.object.count; i++) {
         const json_member *mem = &root->u.object.members[i];
         if (mem->key_len == 12 && !memcmp(mem->key, "__metadata__", 12)) {
-            if (mem->value->type != JSON_OBJECT)
-                st = error_set(err, LINEAGE_E_FORMAT, "%s: __metadata__ is not an object", path);
-            else if (!m->st_metadata) {
-                /* keep a copy of the first file's metadata (string -> string) */
-                json_value *md = json_new_object(&m->arena);
-                for (size_t k = 0; md && k < mem->value->u.object.count; k++) {
-                    const json_member *e = &mem->value->u.object.members[k];
-                    if (e->value->type == JSON_STRING && k < 256)
-                        json_set(&m->arena, md, e->key, json_new_stringn(&m->arena, e->value->u.string.s,
-                                                                         e->value->u.string.len));
-                }
-                m->st_metadata = md;
-            }
+            if (mem->value->type != JSON_OBJECT || seen_metadata++)
+                st = error_set(err, LINEAGE_E_FORMAT, "%s: __metadata__ is not a single object", path);
+            else if (!m->st_metadata)
+                st = keep_metadata(m, mem->value, path, err);
             continue;
         }
         st = parse_tensor(m, path, mem, file_index, data_start, data_size, spans, &nspans, err);
     }
     if (!st && nspans > 1) {
         qsort(spans, nspans, sizeof *spans, span_cmp);
-        for (size_t i = 1; i < nspans; i++)
-            if (spans[i].begin < spans[i - 1].end && spans[i].begin != spans[i].end) {
+        uint64_t end = 0;   /* furthest end of the non-empty spans so far */
+        for (size_t i = 0; i < nspans; i++) {
+            if (spans[i].begin == spans[i].end) continue;
+            if (spans[i].begin < end) {
                 st = error_set(err, LINEAGE_E_FORMAT, "%s: tensors overlap at data offset %llu", path,
                                (unsigned long long)spans[i].begin);
                 break;
             }
+            end = spans[i].end;
+        }
     }
     free(spans);
     arena_free(&scratch);

@@ -5,6 +5,14 @@
 
 /* Maps one .safetensors file and appends its tensors to m. */
 lineage_status safetensors_add_file(lineage_model *m, const char *path, lineage_error *err);
+/* Parses m->files[file_index] (already in memory) and appends its tensors: the loader behind
+ * safetensors_add_file, reachable on its own for fuzzing. */
+lineage_status safetensors_parse(lineage_model *m, size_t file_index, lineage_error *err);
+
+/* Loads the shards a model.safetensors.index.json text names (from folder dir) and checks that every
+ * tensor it lists is in the shard it names. index_path names the index in errors. */
+lineage_status hf_index_load(lineage_model *m, const char *dir, const char *index_path, const char *text, size_t len,
+                             lineage_error *err);
 
 typedef struct st_tensor {
     const char *name;
@@ -17,4 +25,8 @@ typedef struct st_tensor {
 /* Writes tensors in the given order; metadata is a JSON object text or NULL. */
 lineage_status safetensors_write(const char *path, const st_tensor *tensors, size_t n, const char *metadata,
                                  lineage_error *err);
+/* The same header, with the data region left as a hole of full size (ftruncate): a checkpoint of
+ * any size whose tensors read as zeros (benchmarks of header-only work). data is ignored. */
+lineage_status safetensors_write_sparse(const char *path, const st_tensor *tensors, size_t n, const char *metadata,
+                                        lineage_error *err);
 #endif

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "report/document.h"
 #include "report/report.h"
 #include "util/error.h"
 
@@ -16,6 +17,10 @@ static void render_text(strbuf *sb, const json_value *root, const render_ctx *ct
     const char *schema = json_get_string(root, "schema");
     if (schema && !strcmp(schema, "lineage.inspect/1")) {
         render_inspect_text(sb, root, ctx);
+        return;
+    }
+    if (schema && !strcmp(schema, "lineage.verify/1")) {
+        render_verify_text(sb, root, ctx);
         return;
     }
     const json_value *v;
@@ -37,9 +42,11 @@ lineage_status lineage_render(const lineage_doc *d, const lineage_render_options
         sb_putc(&sb, '\n');
         break;
     case LINEAGE_RENDER_TEXT: render_text(&sb, d->root, &ctx); break;
+    case LINEAGE_RENDER_MARKDOWN: render_markdown(&sb, d->root, &ctx); break;
+    case LINEAGE_RENDER_HTML: render_html(&sb, d->root, &ctx); break;
     default:
         sb_free(&sb);
-        return error_set(err, LINEAGE_E_UNSUPPORTED, "this report format is not built yet");
+        return error_set(err, LINEAGE_E_USAGE, "unknown report format");
     }
     if (sb.failed) {
         sb_free(&sb);

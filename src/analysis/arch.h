@@ -1,0 +1,80 @@
+/* Normalized architecture: one struct filled from config.json (any family's key names), GGUF
+ * metadata or tensor shapes, so that families can be compared field by field. Integers are -1
+ * when unknown; doubles are NAN when unknown; strings NULL. */
+#ifndef LINEAGE_ANALYSIS_ARCH_H
+#define LINEAGE_ANALYSIS_ARCH_H
+#include <stdint.h>
+#include "format/gguf.h"
+#include "format/json.h"
+#include "format/model.h"
+
+typedef struct arch_info {
+    const char *model_type;        /* as declared (config or GGUF general.architecture) */
+    const char *family;            /* canonical family name, or "generic" */
+    const char *architecture_class;/* architectures[0] */
+    const char *source;            /* "config", "gguf" or "tensors" */
+    int64_t hidden_size, num_layers, num_heads, num_kv_heads, head_dim, intermediate_size, vocab_size;
+    /* MoE */
+    int64_t n_routed_experts, n_shared_experts, experts_per_token, moe_intermediate_size;
+    int64_t shared_expert_intermediate_size;  /* total width of the shared expert(s) */
+    int64_t dense_intermediate_size;          /* width of non-MoE layers' MLP when it differs (Llama-4) */
+    int64_t first_k_dense;                    /* leading dense layers */
+    int64_t moe_step, moe_phase;              /* layer l is MoE when l % moe_step == moe_phase */
+    const json_value *mlp_only_layers;        /* Qwen-MoE: explicit dense layers */
+    const json_value *moe_layer_flags;        /* per-layer list (is_moe_layer / moe_layer_freq list) */
+    int shared_expert_gate;                   /* Qwen2-MoE: sigmoid gate on the shared expert */
+    int router_bias;                          /* router has a bias / correction bias */
+    /* positions */
+    double rope_theta;
+    const char *rope_scaling_type;
+    double rope_factor;
+    int64_t rope_original_max;
+    double partial_rotary_factor;
+    int64_t max_positions;
+    int64_t learned_positions;                /* rows of a learned position table (GPT-2), else -1 */
+    /* attention layout */
+    int64_t sliding_window;                   /* -1 when no sliding-window layers */
+    int64_t sliding_layers;                   /* how many layers use the window */
+    char layer_pattern[48];                   /* e.g. "LLLG", "LG", "all-sliding" */
+    int64_t q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;  /* MLA */
+    int64_t mtp_layers;                       /* extra multi-token-prediction layers */
+    /* details that change counts; -1 unknown */
+    int tied_embeddings, attention_bias, attention_out_bias, mlp_bias, qk_norm, attn_sinks;
+    int norms_per_layer;
+    int gated_mlp;
+    const char *norm_kind;                    /* "rmsnorm" or "layernorm" */
+    double norm_eps;
+    const char *activation;
+    const char *quant_method;
+    char quant_summary[96];
+    /* from tensor shapes only */
+    int64_t q_rows, kv_rows;                  /* rows of q_proj (or q_b) and k_proj in the first layer */
+    int64_t intermediate_min;                 /* narrowest dense MLP when widths vary per layer */
+    int64_t moe_layers;                       /* layers holding routed experts */
+} arch_info;
+
+void arch_init(arch_info *a);
+/* The text decoder's config object: text_config / language_config / llm_config or cfg itself. */
+const json_value *arch_text_config(const json_value *cfg);
+/* Fills a from one (sub)config object; top-level keys of root (quantization_config, tie_word_embeddings,
+ * architectures) are consulted when sub is nested. */
+void arch_from_config(const json_value *root, const json_value *sub, arch_info *a);
+/* Fills a from GGUF metadata ({arch}.embedding_length, ...). */
+void arch_from_gguf(const gguf_file *g, arch_info *a);
+/* Shapes of one component's tensors (text decoder fields only). */
+void arch_from_tensors(const lineage_model *m, lineage_component comp, arch_info *a);
+/* Compares a declared architecture with the shape-derived one: appends warning strings to warnings,
+ * and fills the fields the declaration lacks. */
+int arch_reconcile(arch_info *declared, const arch_info *shapes, arena *ar, json_value *warnings);
+/* Whether decoder layer l has a routed-expert MLP. */
+int arch_layer_is_moe(const arch_info *a, int64_t layer);
+/* The architecture as a JSON object (unknown fields omitted). */
+json_value *arch_to_json(const arch_info *a, arena *ar);
+/* The tensor naming scheme ("hf-llama", "hf-mixtral", "deepseek", "gpt2", "neox", "gguf", ...). */
+const char *arch_naming_scheme(const lineage_model *m, const char **prefix_out);
+/* The text decoder's architecture of an opened model: declared (config.json or GGUF) checked against
+ * the tensor shapes; mismatches are appended to warnings (may be NULL). 0 on allocation failure. */
+int arch_of_model(const lineage_model *m, arch_info *a, arena *ar, json_value *warnings);
+/* Canonical family for a model_type (or GGUF architecture name); "generic" when unknown. */
+const char *arch_family_of(const char *model_type);
+#endif

@@ -1,0 +1,437 @@
+/* config.json → arch_info: key synonyms across families and each family's defaults for the keys
+ * its configs leave out (a missing key means the modelling code's default, which differs). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analysis/arch.h"
+
+typedef enum { MOE_NONE, MOE_ALL, MOE_DEEPSEEK, MOE_QWEN, MOE_LLAMA4, MOE_FLAGS } moe_style;
+
+typedef struct family_def {
+    const char *name;
+    int tied;          /* default of tie_word_embeddings */
+    int qk_norm;       /* per-head q/k RMSNorm with weights */
+    int gated;         /* gate/up/down MLP */
+    int norms;         /* norm vectors per layer */
+    int layernorm;     /* LayerNorm (weight + bias) instead of RMSNorm */
+    int qkv_bias, o_bias, mlp_bias;
+    moe_style moe;
+} family_def;
+
+static const family_def families[] = {
+    {"llama", 0, 0, 1, 2, 0, 0, 2, 0, MOE_NONE},
+    {"mistral", 0, 0, 1, 2, 0, 0, 2, 0, MOE_NONE},
+    {"mixtral", 0, 0, 1, 2, 0, 0, 2, 0, MOE_ALL},
+    {"qwen2", 0, 0, 1, 2, 0, 1, 0, 0, MOE_NONE},
+    {"qwen2_moe", 0, 0, 1, 2, 0, 1, 0, 0, MOE_QWEN},
+    {"qwen3", 0, 1, 1, 2, 0, 0, 2, 0, MOE_NONE},
+    {"qwen3_moe", 0, 1, 1, 2, 0, 0, 2, 0, MOE_QWEN},
+    {"deepseek_v2", 0, 0, 1, 2, 0, 0, 0, 0, MOE_DEEPSEEK},
+    {"deepseek_v3", 0, 0, 1, 2, 0, 0, 0, 0, MOE_DEEPSEEK},
+    {"kimi_k2", 0, 0, 1, 2, 0, 0, 0, 0, MOE_DEEPSEEK},
+    {"glm4_moe", 0, 0, 1, 2, 0, 0, 0, 0, MOE_DEEPSEEK},
+    {"solar_open", 0, 0, 1, 2, 0, 0, 0, 0, MOE_DEEPSEEK},
+    {"gemma", 1, 0, 1, 2, 0, 0, 2, 0, MOE_NONE},
+    {"gemma2", 1, 0, 1, 4, 0, 0, 2, 0, MOE_NONE},
+    {"gemma3", 1, 1, 1, 4, 0, 0, 2, 0, MOE_NONE},
+    {"phi3", 0, 0, 1, 2, 0, 0, 2, 0, MOE_NONE},
+    {"phimoe", 0, 0, 1, 2, 1, 1, 1, 0, MOE_ALL},
+    {"gpt2", 1, 0, 0, 2, 1, 1, 1, 1, MOE_NONE},
+    {"gpt_neox", 0, 0, 0, 2, 1, 1, 1, 1, MOE_NONE},
+    {"gpt_oss", 0, 0, 1, 2, 0, 1, 1, 1, MOE_ALL},
+    {"exaone", 0, 0, 1, 2, 0, 0, 2, 0, MOE_NONE},
+    {"exaone4", 0, 1, 1, 2, 0, 0, 2, 0, MOE_NONE},
+    {"exaone_moe", 0, 1, 1, 2, 0, 0, 0, 0, MOE_FLAGS},
+    {"hyperclovax", 0, 0, 1, 2, 0, 0, 2, 0, MOE_NONE},
+    /* Llama-4's QK norm is a weightless L2 norm: no parameters */
+    {"llama4", 0, 0, 1, 2, 0, 0, 2, 0, MOE_LLAMA4},
+    {"generic", 0, 0, 1, 2, 0, 0, 2, 0, MOE_DEEPSEEK},
+};
+
+/* model_type spellings (HF and GGUF) that name one of the families above */
+static const char *const aliases[][2] = {
+    {"llama4_text", "llama4"}, {"gemma3_text", "gemma3"}, {"qwen3moe", "qwen3_moe"}, {"qwen2moe", "qwen2_moe"},
+    {"deepseek2", "deepseek_v3"}, {"deepseek_v32", "deepseek_v3"}, {"glm4moe", "glm4_moe"}, {"gptneox", "gpt_neox"},
+    {"gpt-oss", "gpt_oss"}, {"exaone3", "exaone"}, {"exaone_moe", "exaone_moe"}, {"hyperclovax_seed", "hyperclovax"},
+    {"phi3small", "phi3"}, {"phi-msft", "generic"}, {"qwen2_5_vl_text", "qwen2"}, {"qwen2_vl_text", "qwen2"},
+};
+
+static const family_def *family_find(const char *name)
+{
+    if (!name) return NULL;
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (!strcmp(name, aliases[i][0])) { name = aliases[i][1]; break; }
+    for (size_t i = 0; i + 1 < sizeof families / sizeof families[0]; i++)
+        if (!strcmp(name, families[i].name)) return &families[i];
+    return NULL;
+}
+
+const char *arch_family_of(const char *model_type)
+{
+    const family_def *f = family_find(model_type);
+    return f ? f->name : "generic";
+}
+
+void arch_init(arch_info *a)
+{
+    memset(a, 0, sizeof *a);
+    int64_t *ints[] = {&a->hidden_size, &a->num_layers, &a->num_heads, &a->num_kv_heads, &a->head_dim,
+                       &a->intermediate_size, &a->vocab_size, &a->n_routed_experts, &a->n_shared_experts,
+                       &a->experts_per_token, &a->moe_intermediate_size, &a->shared_expert_intermediate_size,
+                       &a->dense_intermediate_size, &a->first_k_dense, &a->moe_step, &a->moe_phase,
+                       &a->rope_original_max, &a->max_positions, &a->learned_positions, &a->sliding_window,
+                       &a->sliding_layers, &a->q_lora_rank, &a->kv_lora_rank, &a->qk_nope_head_dim,
+                       &a->qk_rope_head_dim, &a->v_head_dim, &a->mtp_layers, &a->q_rows, &a->kv_rows,
+                       &a->intermediate_min, &a->moe_layers};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) *ints[i] = -1;
+    a->rope_theta = a->rope_factor = a->partial_rotary_factor = a->norm_eps = NAN;
+    a->tied_embeddings = a->attention_bias = a->attention_out_bias = a->mlp_bias = a->qk_norm = -1;
+    a->attn_sinks = a->gated_mlp = a->norms_per_layer = -1;
+    a->shared_expert_gate = a->router_bias = 0;
+}
+
+const json_value *arch_text_config(const json_value *cfg)
+{
+    static const char *const keys[] = {"text_config", "language_config", "llm_config", "thinker_config", NULL};
+    for (int i = 0; keys[i]; i++) {
+        const json_value *s = json_get(cfg, keys[i]);
+        if (s && s->type == JSON_OBJECT) {
+            /* Qwen-Omni style: thinker_config.text_config */
+            const json_value *inner = json_get(s, "text_config");
+            return inner && inner->type == JSON_OBJECT ? inner : s;
+        }
+    }
+    return cfg;
+}
+
+static int get_int_any(const json_value *o, const char *const *keys, int64_t *out)
+{
+    for (int i = 0; keys[i]; i++)
+        if (json_get_int(o, keys[i], out)) return 1;
+    return 0;
+}
+
+static int get_double_any(const json_value *o, const char *const *keys, double *out)
+{
+    for (int i = 0; keys[i]; i++)
+        if (json_get_double(o, keys[i], out)) return 1;
+    return 0;
+}
+
+static const char *get_string_any(const json_value *o, const char *const *keys)
+{
+    for (int i = 0; keys[i]; i++) {
+        const char *s = json_get_string(o, keys[i]);
+        if (s) return s;
+    }
+    return NULL;
+}
+
+/* bool key, or a number 0/1 */
+static int get_flag(const json_value *o, const char *key, int *out)
+{
+    int64_t v;
+    if (json_get_bool(o, key, out)) return 1;
+    if (json_get_int(o, key, &v)) { *out = v != 0; return 1; }
+    return 0;
+}
+
+#define KEYS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static void read_rope(const json_value *sub, arch_info *a)
+{
+    double d;
+    if (get_double_any(sub, KEYS("rope_theta", "rotary_emb_base", "rope_base", "rotary_base"), &d)) a->rope_theta = d;
+    const json_value *sc = json_get(sub, "rope_scaling");
+    const json_value *rp = json_get(sub, "rope_parameters");
+    if (rp && rp->type == JSON_OBJECT) {
+        /* transformers 5: one object, or one per layer type */
+        const json_value *full = json_get(rp, "full_attention");
+        if (full && full->type == JSON_OBJECT) rp = full;
+        if (json_get_double(rp, "rope_theta", &d)) a->rope_theta = d;
+        const char *t = get_string_any(rp, KEYS("rope_type", "type"));
+        if (t && strcmp(t, "default")) sc = rp;
+    }
+    if (sc && sc->type == JSON_OBJECT) {
+        a->rope_scaling_type = get_string_any(sc, KEYS("rope_type", "type"));
+        if (json_get_double(sc, "factor", &d)) a->rope_factor = d;
+        int64_t n;
+        if (json_get_int(sc, "original_max_position_embeddings", &n)) a->rope_original_max = n;
+    }
+    if (json_get_double(sub, "partial_rotary_factor", &d) || json_get_double(sub, "rotary_pct", &d))
+        a->partial_rotary_factor = d;
+    int64_t rd;
+    if (isnan(a->partial_rotary_factor) && json_get_int(sub, "rotary_dim", &rd) && a->head_dim > 0)
+        a->partial_rotary_factor = (double)rd / (double)a->head_dim;
+}
+
+/* layer_types / sliding_window_pattern / gemma2 alternation → count and pattern string */
+static void read_sliding(const json_value *sub, const family_def *fam, arch_info *a)
+{
+    int64_t w = -1;
+    int use = 1;
+    json_get_int(sub, "sliding_window", &w);
+    if (get_flag(sub, "use_sliding_window", &use) && !use) w = -1;
+    const json_value *types = json_get(sub, "layer_types");
+    if (types && types->type == JSON_ARRAY && json_count(types) > 0) {
+        int64_t sliding = 0, n = (int64_t)json_count(types);
+        char pat[sizeof a->layer_pattern];
+        size_t pl = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const json_value *t = json_at(types, (size_t)i);
+            int s = t && t->type == JSON_STRING && strstr(t->u.string.s, "sliding") != NULL;
+            sliding += s;
+            if (pl + 1 < sizeof pat) pat[pl++] = s ? 'L' : 'G';
+        }
+        pat[pl] = 0;
+        a->sliding_layers = w > 0 ? sliding : 0;
+        /* smallest repeating period of the pattern, when the whole list is periodic */
+        size_t period = pl;
+        for (size_t p = 1; p < pl && p <= 16; p++) {
+            size_t k = p;
+            while (k < pl && pat[k] == pat[k - p]) k++;
+            if (k == pl) { period = p; break; }
+        }
+        if (a->sliding_layers == 0) snprintf(a->layer_pattern, sizeof a->layer_pattern, "all-full");
+        else if (sliding == n) snprintf(a->layer_pattern, sizeof a->layer_pattern, "all-sliding");
+        else if (period < pl && period <= 16) snprintf(a->layer_pattern, sizeof a->layer_pattern, "%.*s", (int)period, pat);
+        else snprintf(a->layer_pattern, sizeof a->layer_pattern, "mixed");
+        a->sliding_window = w > 0 && sliding > 0 ? w : -1;
+        return;
+    }
+    if (w <= 0) return;
+    a->sliding_window = w;
+    int64_t n = a->num_layers;
+    const json_value *pat = json_get(sub, "sliding_window_pattern");
+    int64_t every = 0;
+    if (pat && pat->type == JSON_STRING && pat->u.string.len > 0 && pat->u.string.len < sizeof a->layer_pattern) {
+        snprintf(a->layer_pattern, sizeof a->layer_pattern, "%s", pat->u.string.s);
+        int64_t local = 0, len = (int64_t)pat->u.string.len;
+        for (int64_t i = 0; i < len; i++) local += pat->u.string.s[i] == 'L';
+        if (n > 0) {
+            int64_t s = 0;
+            for (int64_t i = 0; i < n; i++) s += pat->u.string.s[i % len] == 'L';
+            a->sliding_layers = s;
+        }
+        (void)local;
+        return;
+    }
+    if (json_get_int(sub, "sliding_window_pattern", &every) && every > 1) {
+        /* Gemma-3: every N-th layer is global */
+        char p[sizeof a->layer_pattern];
+        int64_t k = every < (int64_t)sizeof p - 1 ? every : (int64_t)sizeof p - 1;
+        for (int64_t i = 0; i < k; i++) p[i] = i == k - 1 ? 'G' : 'L';
+        p[k] = 0;
+        memcpy(a->layer_pattern, p, (size_t)k + 1);
+        if (n > 0) a->sliding_layers = n - n / every;
+        return;
+    }
+    if (fam && !strcmp(fam->name, "gemma2")) {
+        snprintf(a->layer_pattern, sizeof a->layer_pattern, "LG");
+        if (n > 0) a->sliding_layers = (n + 1) / 2;
+        return;
+    }
+    int64_t mwl;
+    if (json_get_int(sub, "max_window_layers", &mwl) && n > 0 && mwl < n) {
+        /* Qwen2: layers from max_window_layers on use the window */
+        a->sliding_layers = n - mwl;
+        snprintf(a->layer_pattern, sizeof a->layer_pattern, "G*%lld+L*%lld", (long long)mwl, (long long)(n - mwl));
+        return;
+    }
+    snprintf(a->layer_pattern, sizeof a->layer_pattern, "all-sliding");
+    if (n > 0) a->sliding_layers = n;
+}
+
+static void read_quant(const json_value *root, arch_info *a)
+{
+    const json_value *q = json_get(root, "quantization_config");
+    if (!q || q->type != JSON_OBJECT) return;
+    a->quant_method = json_get_string(q, "quant_method");
+    int64_t bits = -1, group = -1;
+    if (!get_int_any(q, KEYS("bits", "num_bits", "w_bit"), &bits)) {
+        const json_value *groups = json_get(q, "config_groups");
+        for (size_t i = 0; groups && i < json_count(groups) && bits < 0; i++) {
+            const json_value *w = json_get(groups->u.object.members[i].value, "weights");
+            json_get_int(w, "num_bits", &bits);
+            json_get_int(w, "group_size", &group);
+        }
+    }
+    if (group < 0) get_int_any(q, KEYS("group_size", "q_group_size"), &group);
+    const char *fmt = json_get_string(q, "fmt");
+    const json_value *blk = json_get(q, "weight_block_size");
+    char *s = a->quant_summary;
+    size_t cap = sizeof a->quant_summary, n = 0;
+    n += (size_t)snprintf(s + n, cap - n, "%s", a->quant_method ? a->quant_method : "unknown");
+    if (n < cap && fmt) n += (size_t)snprintf(s + n, cap - n, " %s", fmt);
+    if (n < cap && bits > 0) n += (size_t)snprintf(s + n, cap - n, " %lld-bit", (long long)bits);
+    if (n < cap && group > 0) n += (size_t)snprintf(s + n, cap - n, " group %lld", (long long)group);
+    if (n < cap && json_count(blk) == 2) {
+        int64_t r = 0, c = 0;
+        const json_value *v0 = json_at(blk, 0), *v1 = json_at(blk, 1);
+        if (v0->type == JSON_NUMBER && v1->type == JSON_NUMBER) {
+            r = (int64_t)v0->u.number.d;
+            c = (int64_t)v1->u.number.d;
+            snprintf(s + n, cap - n, " block %lldx%lld", (long long)r, (long long)c);
+        }
+    }
+}
+
+static void read_moe(const json_value *sub, const family_def *fam, arch_info *a)
+{
+    int64_t v;
+    get_int_any(sub, KEYS("n_routed_experts", "num_local_experts", "num_experts", "moe_num_experts", "n_experts"),
+                &a->n_routed_experts);
+    if (a->n_routed_experts <= 0) { a->n_routed_experts = -1; return; }
+    get_int_any(sub, KEYS("num_experts_per_tok", "experts_per_token", "moe_top_k", "num_selected_experts", "top_k",
+                          "moe_k"), &a->experts_per_token);
+    get_int_any(sub, KEYS("n_shared_experts", "num_shared_experts", "moe_num_shared_experts"), &a->n_shared_experts);
+    get_int_any(sub, KEYS("moe_intermediate_size", "expert_intermediate_size", "moe_ffn_hidden_size"),
+                &a->moe_intermediate_size);
+    if (json_get_int(sub, "shared_expert_intermediate_size", &v) && v > 0) {
+        a->shared_expert_intermediate_size = v;
+        if (a->n_shared_experts < 0) a->n_shared_experts = 1;
+    }
+    moe_style style = fam ? fam->moe : MOE_DEEPSEEK;
+    if (style == MOE_ALL || style == MOE_LLAMA4) {
+        if (a->moe_intermediate_size < 0) a->moe_intermediate_size = a->intermediate_size;
+    }
+    if (style == MOE_LLAMA4) {
+        /* every expert and the one shared expert use intermediate_size; dense layers intermediate_size_mlp */
+        if (a->n_shared_experts < 0) a->n_shared_experts = 1;
+        if (a->shared_expert_intermediate_size < 0) a->shared_expert_intermediate_size = a->intermediate_size;
+        if (json_get_int(sub, "intermediate_size_mlp", &v)) a->dense_intermediate_size = v;
+    }
+    if (a->n_shared_experts < 0) a->n_shared_experts = 0;
+    if (a->shared_expert_intermediate_size < 0 && a->n_shared_experts > 0 && a->moe_intermediate_size > 0)
+        a->shared_expert_intermediate_size = a->n_shared_experts * a->moe_intermediate_size;
+    if (fam && !strcmp(fam->name, "qwen2_moe") && a->n_shared_experts > 0) a->shared_expert_gate = 1;
+    a->first_k_dense = 0;
+    a->moe_step = 1;
+    a->moe_phase = 0;
+    if (json_get_int(sub, "first_k_dense_replace", &v) && v >= 0) a->first_k_dense = v;
+    const json_value *freq = json_get(sub, "moe_layer_freq");
+    if (freq && freq->type == JSON_ARRAY) a->moe_layer_flags = freq;
+    else if (json_get_int(sub, "moe_layer_freq", &v) && v > 0) a->moe_step = v;
+    if (json_get_int(sub, "decoder_sparse_step", &v) && v > 0) { a->moe_step = v; a->moe_phase = v - 1; }
+    if (json_get_int(sub, "interleave_moe_layer_step", &v) && v > 0) { a->moe_step = v; a->moe_phase = v - 1; }
+    const json_value *only = json_get(sub, "mlp_only_layers");
+    if (only && only->type == JSON_ARRAY && json_count(only) > 0) a->mlp_only_layers = only;
+    const json_value *flags = json_get(sub, "is_moe_layer");
+    if (flags && flags->type == JSON_ARRAY) a->moe_layer_flags = flags;
+    const char *topk_method = json_get_string(sub, "topk_method");
+    if ((topk_method && !strcmp(topk_method, "noaux_tc")) ||
+        (fam && (!strcmp(fam->name, "glm4_moe") || !strcmp(fam->name, "solar_open") ||
+                 !strcmp(fam->name, "gpt_oss") || !strcmp(fam->name, "exaone_moe"))))
+        a->router_bias = 1;
+}
+
+void arch_from_config(const json_value *root, const json_value *sub, arch_info *a)
+{
+    if (!sub) sub = root;
+    if (!sub || sub->type != JSON_OBJECT) return;
+    a->source = "config";
+    a->model_type = json_get_string(sub, "model_type");
+    if (!a->model_type) a->model_type = json_get_string(root, "model_type");
+    const family_def *fam = family_find(a->model_type);
+    a->family = fam ? fam->name : "generic";
+    const json_value *archs = json_get(sub, "architectures");
+    if (!archs) archs = json_get(root, "architectures");
+    if (json_at(archs, 0) && json_at(archs, 0)->type == JSON_STRING) a->architecture_class = json_at(archs, 0)->u.string.s;
+
+    get_int_any(sub, KEYS("hidden_size", "n_embd", "d_model", "model_dim", "dim"), &a->hidden_size);
+    get_int_any(sub, KEYS("num_hidden_layers", "n_layer", "num_layers", "n_layers"), &a->num_layers);
+    get_int_any(sub, KEYS("num_attention_heads", "n_head", "num_heads", "n_heads"), &a->num_heads);
+    if (!get_int_any(sub, KEYS("num_key_value_heads", "num_kv_heads", "n_kv_heads", "multi_query_group_num",
+                               "n_head_kv", "num_key_value_groups"), &a->num_kv_heads)) {
+        int mq = 0;
+        if (get_flag(sub, "multi_query", &mq) && mq) a->num_kv_heads = 1;
+        else a->num_kv_heads = a->num_heads;
+    }
+    if (!get_int_any(sub, KEYS("head_dim", "kv_channels", "attention_head_dim"), &a->head_dim) && a->num_heads > 0 &&
+        a->hidden_size > 0)
+        a->head_dim = a->hidden_size / a->num_heads;
+    get_int_any(sub, KEYS("intermediate_size", "n_inner", "ffn_hidden_size", "ffn_dim", "dim_feedforward"),
+                &a->intermediate_size);
+    if (a->intermediate_size <= 0 && fam && (!strcmp(fam->name, "gpt2")) && a->hidden_size > 0)
+        a->intermediate_size = 4 * a->hidden_size;   /* GPT-2: n_inner null means 4 x n_embd */
+    get_int_any(sub, KEYS("vocab_size", "n_vocab", "padded_vocab_size"), &a->vocab_size);
+    if (a->vocab_size < 0) get_int_any(root, KEYS("vocab_size"), &a->vocab_size);
+    get_int_any(sub, KEYS("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length", "n_ctx"),
+                &a->max_positions);
+    if (fam && !strcmp(fam->name, "gpt2")) {
+        int64_t np = -1;
+        if (get_int_any(sub, KEYS("n_positions", "max_position_embeddings"), &np)) a->learned_positions = np;
+    }
+
+    read_moe(sub, fam, a);
+    read_rope(sub, a);
+
+    /* MLA: q_lora_rank null means a plain q_proj */
+    json_get_int(sub, "kv_lora_rank", &a->kv_lora_rank);
+    if (a->kv_lora_rank > 0) {
+        if (!json_get_int(sub, "q_lora_rank", &a->q_lora_rank)) a->q_lora_rank = 0;
+        json_get_int(sub, "qk_nope_head_dim", &a->qk_nope_head_dim);
+        json_get_int(sub, "qk_rope_head_dim", &a->qk_rope_head_dim);
+        json_get_int(sub, "v_head_dim", &a->v_head_dim);
+        if (a->qk_nope_head_dim > 0 && a->qk_rope_head_dim > 0) a->head_dim = a->qk_nope_head_dim + a->qk_rope_head_dim;
+    }
+    if (!get_int_any(sub, KEYS("num_nextn_predict_layers", "num_mtp_layers", "mtp_num_hidden_layers"), &a->mtp_layers))
+        a->mtp_layers = -1;
+
+    int b;
+    a->tied_embeddings = fam ? fam->tied : -1;
+    if (get_flag(sub, "tie_word_embeddings", &b) || get_flag(root, "tie_word_embeddings", &b)) a->tied_embeddings = b;
+    a->qk_norm = fam ? fam->qk_norm : 0;
+    if (get_flag(sub, "use_qk_norm", &b) || get_flag(sub, "qk_layernorm", &b) || get_flag(sub, "use_qk_layernorm", &b))
+        a->qk_norm = b && !(fam && !strcmp(fam->name, "llama4"));
+    a->attention_bias = fam ? fam->qkv_bias : 0;
+    a->attention_out_bias = fam ? fam->o_bias : 0;
+    if (get_flag(sub, "attention_bias", &b) || get_flag(sub, "add_qkv_bias", &b) || get_flag(sub, "use_bias", &b) ||
+        get_flag(sub, "bias", &b)) {
+        a->attention_bias = b;
+        /* o_bias 2: o_proj follows attention_bias (Llama, Qwen3); Qwen2 and GLM-4.5 bias q/k/v only */
+        if (!fam || fam->o_bias == 2) a->attention_out_bias = b;
+    }
+    if (a->attention_out_bias == 2) a->attention_out_bias = 0;
+    a->mlp_bias = fam ? fam->mlp_bias : 0;
+    if (get_flag(sub, "mlp_bias", &b)) a->mlp_bias = b;
+    a->gated_mlp = fam ? fam->gated : 1;
+    a->attn_sinks = fam && !strcmp(fam->name, "gpt_oss");
+    a->norms_per_layer = fam ? fam->norms : 2;
+    if (get_flag(sub, "use_post_norm", &b) && b) a->norms_per_layer = 4;   /* HyperCLOVA X Peri-LN */
+    a->norm_kind = fam && fam->layernorm ? "layernorm" : "rmsnorm";
+    double d;
+    if (json_get_double(sub, "rms_norm_eps", &d)) a->norm_eps = d;
+    else if (get_double_any(sub, KEYS("layer_norm_epsilon", "layer_norm_eps", "norm_epsilon", "norm_eps"), &d)) {
+        a->norm_eps = d;
+        if (!fam) a->norm_kind = "layernorm";
+    }
+    a->activation = get_string_any(sub, KEYS("hidden_act", "hidden_activation", "activation_function", "activation"));
+    if (!fam && a->activation && (!strncmp(a->activation, "gelu", 4) || !strcmp(a->activation, "relu")) &&
+        !json_get(sub, "mlp_bias"))
+        a->gated_mlp = 1;   /* unknown family: assume gated unless told otherwise */
+
+    read_sliding(sub, fam, a);
+    read_quant(root, a);
+    if (!a->quant_method && sub != root) read_quant(sub, a);
+}
+
+int arch_layer_is_moe(const arch_info *a, int64_t layer)
+{
+    if (a->n_routed_experts <= 0) return 0;
+    if (a->moe_layer_flags) {
+        const json_value *f = json_at(a->moe_layer_flags, (size_t)layer);
+        if (!f) return 0;
+        if (f->type == JSON_BOOL) return f->u.boolean;
+        if (f->type == JSON_NUMBER) return f->u.number.d != 0;
+        return 0;
+    }
+    for (size_t i = 0; i < json_count(a->mlp_only_layers); i++) {
+        const json_value *v = json_at(a->mlp_only_layers, i);
+        if (v->type == JSON_NUMBER && (int64_t)v->u.number.d == layer) return 0;
+    }
+    if (a->first_k_dense > 0 && layer < a->first_k_dense) return 0;
+    int64_t step = a->moe_step > 0 ? a->moe_step : 1, phase = a->moe_phase >= 0 ? a->moe_phase : 0;
+    return layer % step == phase;
+}

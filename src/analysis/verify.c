@@ -1,0 +1,101 @@
+/* lineage verify: rank candidate parents of one model. Each candidate is compared as A (the
+ * candidate) against B (the model); candidates are ordered by verdict class, then by how close
+ * the weights are. A parent is named only when it leads the next candidate by PARENT_MARGIN. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/analysis.h"
+#include "util/error.h"
+
+#define PARENT_MARGIN 0.05
+
+typedef struct candidate {
+    const char *path;
+    const char *label;
+    json_value *relation;
+    double confidence, similarity, score;
+} candidate;
+
+/* Weight similarity in [0, 1] the weights engine reports for the pair, or -1. */
+static double weights_similarity(const json_value *root)
+{
+    double s;
+    if (json_get_double(json_get(json_get(root, "weights"), "summary"), "similarity", &s)) return s;
+    return -1;
+}
+
+static int by_score(const void *a, const void *b)
+{
+    const candidate *x = a, *y = b;
+    return x->score > y->score ? -1 : x->score < y->score;
+}
+
+lineage_status lineage_verify(const lineage_model *m, const lineage_model *const *cands, size_t n,
+                              const lineage_compare_options *opt, lineage_doc **out, lineage_error *err)
+{
+    *out = NULL;
+    if (n == 0) return error_set(err, LINEAGE_E_USAGE, "verify needs at least one candidate");
+    lineage_doc *d = doc_new();
+    candidate *c = calloc(n, sizeof *c);
+    if (!d || !c) {
+        free(c);
+        lineage_doc_free(d);
+        return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    arena *ar = &d->arena;
+    lineage_status st = LINEAGE_OK;
+    for (size_t i = 0; i < n && !st; i++) {
+        lineage_doc *r;
+        st = lineage_compare(cands[i], m, opt, &r, err);
+        if (st) break;
+        const json_value *v = json_get(r->root, "verdict");
+        const char *label = json_get_string(v, "label");
+        c[i].path = arena_strdup(ar, cands[i]->path);
+        c[i].label = arena_strdup(ar, label ? label : "inconclusive");
+        c[i].relation = json_new_array(ar);
+        const json_value *rel = json_get(v, "relation");
+        for (size_t k = 0; k < json_count(rel); k++)
+            json_push(ar, c[i].relation, json_new_string(ar, json_at(rel, k)->u.string.s));
+        json_get_double(v, "confidence", &c[i].confidence);
+        c[i].similarity = weights_similarity(r->root);
+        double closeness = c[i].similarity >= 0 ? c[i].similarity : c[i].confidence;
+        if (!strcmp(c[i].label, "identical")) c[i].score = 2 + closeness;
+        else if (!strcmp(c[i].label, "derived")) c[i].score = 1 + closeness;
+        else if (!strcmp(c[i].label, "inconclusive")) c[i].score = 0.5 - 0.5 * c[i].confidence;
+        else c[i].score = -c[i].confidence;
+        lineage_doc_free(r);
+    }
+    if (!st) {
+        qsort(c, n, sizeof *c, by_score);
+        json_value *list = json_new_array(ar);
+        for (size_t i = 0; i < n; i++) {
+            json_value *o = json_new_object(ar);
+            json_set_int(ar, o, "rank", (int64_t)i + 1);
+            json_set_str(ar, o, "reference", c[i].path);
+            json_set_str(ar, o, "label", c[i].label);
+            json_set(ar, o, "relation", c[i].relation);
+            json_set_double(ar, o, "confidence", c[i].confidence);
+            if (c[i].similarity >= 0) json_set_double(ar, o, "similarity", c[i].similarity);
+            json_set_double(ar, o, "score", round(c[i].score * 1e4) / 1e4);
+            json_push(ar, list, o);
+        }
+        int related = !strcmp(c[0].label, "derived") || !strcmp(c[0].label, "identical");
+        double margin = n > 1 ? c[0].score - c[1].score : c[0].score;
+        json_set_str(ar, d->root, "schema", "lineage.verify/1");
+        json_set_str(ar, d->root, "model", m->path);
+        json_set(ar, d->root, "candidates", list);
+        json_set(ar, d->root, "parent",
+                 related && (n == 1 || margin >= PARENT_MARGIN) ? json_new_string(ar, c[0].path) : json_new_null(ar));
+        json_set_double(ar, d->root, "margin", round(margin * 1e4) / 1e4);
+        json_set_double(ar, d->root, "required_margin", PARENT_MARGIN);
+        if (!d->root) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    free(c);
+    if (st) {
+        lineage_doc_free(d);
+        return st;
+    }
+    *out = d;
+    return LINEAGE_OK;
+}

@@ -1,0 +1,25 @@
+/* Markdown and HTML renderers: one document walk, two sinks. */
+#ifndef LINEAGE_REPORT_DOCUMENT_H
+#define LINEAGE_REPORT_DOCUMENT_H
+#include "report/report.h"
+
+typedef struct doc_sink doc_sink;
+struct doc_sink {
+    strbuf *sb;
+    const render_ctx *ctx;
+    void (*heading)(doc_sink *s, int level, const char *text);
+    void (*para)(doc_sink *s, const char *bold, const char *text);
+    void (*item)(doc_sink *s, int depth, const char *key, const char *text);
+    void (*list_end)(doc_sink *s);
+    void (*table_begin)(doc_sink *s, const char **cols, size_t n);
+    void (*table_row)(doc_sink *s, const char **cells, size_t n);
+    void (*table_end)(doc_sink *s);
+    void (*chart)(doc_sink *s, const char *section_key, const json_value *section);
+};
+
+void document_render(doc_sink *s, const json_value *root);
+void document_title(const json_value *root, const render_ctx *ctx, char *buf, size_t n);
+void render_markdown(strbuf *sb, const json_value *root, const render_ctx *ctx);
+void render_html(strbuf *sb, const json_value *root, const render_ctx *ctx);
+void html_escape(strbuf *sb, const char *s);
+#endif

@@ -1,0 +1,205 @@
+/* lineage.inspect/1 → terminal text: the answer first (family, size, dense/MoE), then an aligned
+ * table of the architecture, the inventory, clues, compute and warnings. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report/report.h"
+#include "report/text_util.h"
+
+static void arch_rows(strbuf *sb, const json_value *a, const render_ctx *ctx)
+{
+    int64_t v, w;
+    const char *s;
+    if (json_get_int(a, "hidden_size", &v)) text_row_int(sb, ctx, tr(ctx, "hidden size", "은닉 차원"), v);
+    if (json_get_int(a, "num_layers", &v)) text_row_int(sb, ctx, tr(ctx, "layers", "레이어"), v);
+    if (json_get_int(a, "num_heads", &v)) {
+        char buf[96];
+        int64_t kv = -1, hd = -1;
+        json_get_int(a, "num_kv_heads", &kv);
+        json_get_int(a, "head_dim", &hd);
+        snprintf(buf, sizeof buf, "%lld / %lld (head_dim %lld)", (long long)v, (long long)kv, (long long)hd);
+        text_row(sb, ctx, tr(ctx, "heads / KV heads", "어텐션 헤드 / KV 헤드"), buf);
+    }
+    if (json_get_int(a, "intermediate_size", &v)) {
+        char buf[96];
+        if (json_get_int(a, "intermediate_size_min", &w))
+            snprintf(buf, sizeof buf, "%lld..%lld", (long long)w, (long long)v);
+        else snprintf(buf, sizeof buf, "%lld", (long long)v);
+        text_row(sb, ctx, tr(ctx, "MLP width", "MLP 폭"), buf);
+    }
+    if (json_get_int(a, "vocab_size", &v)) text_row_int(sb, ctx, tr(ctx, "vocabulary", "어휘 크기"), v);
+    const json_value *moe = json_get(a, "moe");
+    if (moe) {
+        char buf[160];
+        int64_t e = -1, sh = -1, k = -1, f = -1, fk = -1;
+        json_get_int(moe, "routed_experts", &e);
+        json_get_int(moe, "shared_experts", &sh);
+        json_get_int(moe, "experts_per_token", &k);
+        json_get_int(moe, "moe_intermediate_size", &f);
+        json_get_int(moe, "first_k_dense", &fk);
+        snprintf(buf, sizeof buf, "%lld routed + %lld shared, top-%lld, width %lld, %lld leading dense layer(s)", (long long)e,
+                 (long long)sh, (long long)k, (long long)f, (long long)fk);
+        text_row(sb, ctx, tr(ctx, "experts", "전문가(MoE)"), buf);
+    }
+    const json_value *mla = json_get(a, "mla");
+    if (mla) {
+        char buf[160];
+        int64_t q = -1, kv = -1, n = -1, r = -1, vd = -1;
+        json_get_int(mla, "q_lora_rank", &q);
+        json_get_int(mla, "kv_lora_rank", &kv);
+        json_get_int(mla, "qk_nope_head_dim", &n);
+        json_get_int(mla, "qk_rope_head_dim", &r);
+        json_get_int(mla, "v_head_dim", &vd);
+        snprintf(buf, sizeof buf, "q rank %lld, kv rank %lld, qk %lld+%lld, v %lld", (long long)q, (long long)kv, (long long)n,
+                 (long long)r, (long long)vd);
+        text_row(sb, ctx, tr(ctx, "latent attention", "잠재 어텐션(MLA)"), buf);
+    }
+    const json_value *rope = json_get(a, "rope");
+    if (rope) {
+        char buf[160];
+        double th = NAN, f = NAN, p = NAN;
+        json_get_double(rope, "theta", &th);
+        json_get_double(rope, "factor", &f);
+        json_get_double(rope, "partial_rotary_factor", &p);
+        s = json_get_string(rope, "scaling");
+        int n = snprintf(buf, sizeof buf, "theta %g", th);
+        if (s && n < (int)sizeof buf) n += snprintf(buf + n, sizeof buf - (size_t)n, ", %s x%g", s, f);
+        if (!isnan(p) && n < (int)sizeof buf) snprintf(buf + n, sizeof buf - (size_t)n, ", partial %g", p);
+        text_row(sb, ctx, "RoPE", buf);
+    }
+    const json_value *sw = json_get(a, "sliding_window");
+    if (sw) {
+        char buf[128];
+        int64_t win = -1, nl = -1;
+        json_get_int(sw, "window", &win);
+        json_get_int(sw, "sliding_layers", &nl);
+        s = json_get_string(sw, "pattern");
+        snprintf(buf, sizeof buf, "window %lld, %lld layer(s), pattern %s", (long long)win, (long long)nl, s ? s : "-");
+        text_row(sb, ctx, tr(ctx, "sliding window", "슬라이딩 윈도우"), buf);
+    }
+    if (json_get_int(a, "mtp_layers", &v) && v > 0) text_row_int(sb, ctx, tr(ctx, "MTP layers", "MTP 레이어"), v);
+    int b;
+    if (json_get_bool(a, "tied_embeddings", &b))
+        text_row(sb, ctx, tr(ctx, "tied embeddings", "임베딩 공유"), b ? tr(ctx, "yes", "예") : tr(ctx, "no", "아니오"));
+    if ((s = json_get_string(a, "norm"))) text_row(sb, ctx, tr(ctx, "norm", "정규화"), s);
+    if ((s = json_get_string(a, "activation"))) text_row(sb, ctx, tr(ctx, "activation", "활성화 함수"), s);
+    if ((s = json_get_string(a, "quantization"))) text_row(sb, ctx, tr(ctx, "quantization", "양자화"), s);
+}
+
+static void compute_text(strbuf *sb, const json_value *c, const render_ctx *ctx)
+{
+    double n = 0, peak = 0, mfu = 0;
+    json_get_double(c, "active_params", &n);
+    json_get_double(c, "peak_tflops", &peak);
+    json_get_double(c, "mfu", &mfu);
+    char na[32];
+    text_count(na, sizeof na, (int64_t)n);
+    sb_printf(sb, "\n%s%s%s  (6 x N_active x D, N_active %s, %g TFLOP/s, MFU %g%%)\n", c_bold(ctx),
+              tr(ctx, "Compute", "연산량"), c_off(ctx), na, peak, mfu * 100);
+    const char *names[2][3] = {{"training", "training", "사전학습"}, {"finetune", "fine-tuning", "미세조정"}};
+    for (int i = 0; i < 2; i++) {
+        const json_value *p = json_get(c, names[i][0]);
+        double d = 0, f = 0, h = 0;
+        json_get_double(p, "tokens", &d);
+        json_get_double(p, "flops", &f);
+        json_get_double(p, "gpu_hours", &h);
+        char label[64];
+        snprintf(label, sizeof label, "%s", tr(ctx, names[i][1], names[i][2]));
+        char buf[200];
+        snprintf(buf, sizeof buf, "%.3g tokens -> %.3g FLOPs = %.3g GPU-hours", d, f, h);
+        text_row(sb, ctx, label, buf);
+    }
+    const char *note = json_get_string(c, "note");
+    if (note) sb_printf(sb, "  %s%s%s\n", c_dim(ctx), note, c_off(ctx));
+}
+
+void render_inspect_text(strbuf *sb, const json_value *root, const render_ctx *ctx)
+{
+    const json_value *a = json_get(root, "architecture"), *p = json_get(root, "parameters");
+    const char *model = json_get_string(root, "model");
+    const char *mt = json_get_string(a, "model_type"), *fam = json_get_string(a, "family");
+    int64_t total = 0, active = -1;
+    json_get_int(p, "total", &total);
+    json_get_int(p, "active", &active);
+    char tot[32], act[32];
+    text_count(tot, sizeof tot, total);
+    text_count(act, sizeof act, active);
+    const char *src = json_get_string(p, "source");
+    int moe = json_get(a, "moe") != NULL;
+    sb_printf(sb, "%s%s%s\n", c_bold(ctx), model ? model : "?", c_off(ctx));
+    sb_printf(sb, "  %s%s%s (%s %s) · %s %s (%s) · %s\n", c_bold(ctx), mt ? mt : tr(ctx, "unknown type", "알 수 없는 유형"),
+              c_off(ctx), tr(ctx, "family", "계열"), fam ? fam : "generic", tot, tr(ctx, "parameters", "파라미터"),
+              src ? src : "-",
+              moe ? tr(ctx, "MoE", "MoE") : tr(ctx, "dense", "밀집(dense)"));
+    if (moe && active >= 0) sb_printf(sb, "  %s %s %s\n", tr(ctx, "active per token:", "토큰당 활성 파라미터:"), act,
+                                      tr(ctx, "(embeddings and lm_head counted)", "(임베딩과 lm_head 포함)"));
+    int64_t mtp = 0;
+    if (json_get_int(p, "mtp", &mtp) && mtp > 0) {
+        char m[32];
+        text_count(m, sizeof m, mtp);
+        sb_printf(sb, "  %s %s\n", tr(ctx, "plus multi-token-prediction layers:", "추가 MTP 레이어:"), m);
+    }
+    sb_printf(sb, "\n%s%s%s\n", c_bold(ctx), tr(ctx, "Architecture", "아키텍처"), c_off(ctx));
+    arch_rows(sb, a, ctx);
+    const json_value *comps = json_get(root, "components");
+    if (json_count(comps)) {
+        sb_printf(sb, "\n%s%s%s\n", c_bold(ctx), tr(ctx, "Components", "구성 요소"), c_off(ctx));
+        for (size_t i = 0; i < json_count(comps); i++) {
+            const json_value *c = json_at(comps, i);
+            const json_value *ca = json_get(c, "architecture");
+            int64_t n = 0, t = 0, h = -1, l = -1;
+            json_get_int(json_get(c, "parameters"), "total", &n);
+            json_get_int(c, "tensors", &t);
+            json_get_int(ca, "hidden_size", &h);
+            json_get_int(ca, "num_layers", &l);
+            char cnt[32], buf[200];
+            text_count(cnt, sizeof cnt, n);
+            const char *cmt = json_get_string(ca, "model_type");
+            int k = snprintf(buf, sizeof buf, "%s, %lld tensors, %s params", cmt ? cmt : "-", (long long)t, cnt);
+            if (h > 0 && k < (int)sizeof buf) k += snprintf(buf + k, sizeof buf - (size_t)k, ", hidden %lld", (long long)h);
+            if (l > 0 && k < (int)sizeof buf) snprintf(buf + k, sizeof buf - (size_t)k, ", %lld layers", (long long)l);
+            text_row(sb, ctx, json_get_string(c, "name"), buf);
+        }
+    }
+    const json_value *t = json_get(root, "tensors");
+    int64_t count = 0;
+    json_get_int(t, "count", &count);
+    sb_printf(sb, "\n%s%s%s  %lld · %s %s\n", c_bold(ctx), tr(ctx, "Tensors", "텐서"), c_off(ctx), (long long)count,
+              tr(ctx, "naming", "이름 체계"), json_get_string(t, "naming") ? json_get_string(t, "naming") : "-");
+    for (int pass = 0; pass < 2; pass++) {
+        const json_value *h = json_get(t, pass ? "roles" : "dtypes");
+        if (!json_count(h)) continue;
+        const char *label = pass ? tr(ctx, "roles", "역할") : "dtypes";
+        sb_printf(sb, "  %s", label);
+        for (size_t k = text_width(label); k < 16; k++) sb_putc(sb, ' ');
+        for (size_t i = 0; i < json_count(h); i++) {
+            int64_t c = 0;
+            json_get_int(h->u.object.members[i].value, "count", &c);
+            sb_printf(sb, "%s%s %lld", i ? ", " : "", h->u.object.members[i].key, (long long)c);
+        }
+        sb_putc(sb, '\n');
+    }
+    const json_value *clues = json_get(root, "clues");
+    sb_printf(sb, "\n%s%s%s %s\n", c_bold(ctx), tr(ctx, "Clues", "단서"), c_off(ctx),
+              tr(ctx, "(hypotheses from editable metadata, never proof)", "(수정 가능한 메타데이터에서 나온 가설이며 증거가 아님)"));
+    if (!json_count(clues)) sb_printf(sb, "  %s\n", tr(ctx, "none found", "없음"));
+    for (size_t i = 0; i < json_count(clues); i++) {
+        const json_value *c = json_at(clues, i);
+        int64_t line = 0;
+        const char *src2 = json_get_string(c, "source");
+        if (json_get_int(c, "line", &line)) sb_printf(sb, "  %s:%lld  ", src2, (long long)line);
+        else sb_printf(sb, "  %s  ", src2);
+        sb_printf(sb, "%s: %s\n", json_get_string(c, "kind"), json_get_string(c, "value"));
+    }
+    const json_value *compute = json_get(root, "compute");
+    if (compute) compute_text(sb, compute, ctx);
+    const json_value *w = json_get(root, "warnings");
+    if (json_count(w)) {
+        sb_printf(sb, "\n%s%s%s\n", c_warn(ctx), tr(ctx, "Config and tensors disagree", "설정과 텐서 불일치"), c_off(ctx));
+        for (size_t i = 0; i < json_count(w); i++) sb_printf(sb, "  - %s\n", json_at(w, i)->u.string.s);
+    }
+    int64_t bytes = 0;
+    json_get_int(root, "bytes_read", &bytes);
+    sb_printf(sb, "\n%s%s %lld%s\n", c_dim(ctx), tr(ctx, "header bytes read:", "읽은 헤더 바이트:"), (long long)bytes, c_off(ctx));
+}

@@ -1,0 +1,14 @@
+/* Aligned label/value rows and human-readable counts for the terminal renderers. */
+#ifndef LINEAGE_REPORT_TEXT_UTIL_H
+#define LINEAGE_REPORT_TEXT_UTIL_H
+#include <stdint.h>
+#include "report/report.h"
+
+#define TEXT_LABEL_WIDTH 22
+/* Terminal columns of a UTF-8 string (Hangul and other wide characters count 2). */
+size_t text_width(const char *s);
+void text_row(strbuf *sb, const render_ctx *ctx, const char *label, const char *value);
+void text_row_int(strbuf *sb, const render_ctx *ctx, const char *label, int64_t v);
+/* 1234567 → "1.23M"; negative → "?" */
+void text_count(char *buf, size_t cap, int64_t n);
+#endif

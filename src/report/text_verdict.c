@@ -1,0 +1,86 @@
+/* Terminal rendering of the verdict: the answer first, then the reasons. */
+#include <string.h>
+
+#include "report/report.h"
+
+const char *verdict_label_text(const char *label, const render_ctx *ctx)
+{
+    if (!strcmp(label, "identical")) return tr(ctx, "identical", "동일");
+    if (!strcmp(label, "derived")) return tr(ctx, "derived", "파생");
+    if (!strcmp(label, "independent")) return tr(ctx, "independent", "독립");
+    return tr(ctx, "inconclusive", "판단 불가");
+}
+
+static void relations(strbuf *sb, const json_value *rel)
+{
+    for (size_t i = 0; i < json_count(rel); i++) {
+        const json_value *r = json_at(rel, i);
+        if (r->type == JSON_STRING) sb_printf(sb, "%s%s", i ? ", " : "", r->u.string.s);
+    }
+}
+
+void render_verdict_text(strbuf *sb, const json_value *v, const render_ctx *ctx)
+{
+    const char *label = json_get_string(v, "label");
+    if (!label) label = "inconclusive";
+    double conf = 0;
+    json_get_double(v, "confidence", &conf);
+    const char *col = !strcmp(label, "independent") ? c_good(ctx) : !strcmp(label, "inconclusive") ? c_dim(ctx) : c_warn(ctx);
+    sb_printf(sb, "%s%s: %s%s%s", c_bold(ctx), tr(ctx, "Verdict", "판정"), col, verdict_label_text(label, ctx), c_off(ctx));
+    const json_value *rel = json_get(v, "relation");
+    if (json_count(rel)) {
+        sb_puts(sb, " (");
+        relations(sb, rel);
+        sb_puts(sb, ")");
+    }
+    sb_printf(sb, "  %s %.2f\n", tr(ctx, "confidence", "신뢰도"), conf);
+    const json_value *comps = json_get(v, "components");
+    for (size_t i = 0; comps && i < comps->u.object.count; i++) {
+        const json_member *m = &comps->u.object.members[i];
+        const char *cl = json_get_string(m->value, "label");
+        double cc = 0;
+        json_get_double(m->value, "confidence", &cc);
+        sb_printf(sb, "  %-10s %s", m->key, verdict_label_text(cl ? cl : "inconclusive", ctx));
+        const json_value *cr = json_get(m->value, "relation");
+        if (json_count(cr)) {
+            sb_puts(sb, " (");
+            relations(sb, cr);
+            sb_puts(sb, ")");
+        }
+        sb_printf(sb, "  %.2f\n", cc);
+    }
+    const json_value *reasons = json_get(v, ctx->korean ? "reasons_ko" : "reasons");
+    for (size_t i = 0; i < json_count(reasons); i++) {
+        const json_value *r = json_at(reasons, i);
+        if (r->type == JSON_STRING) sb_printf(sb, "  - %s\n", r->u.string.s);
+    }
+    sb_putc(sb, '\n');
+}
+
+void render_verify_text(strbuf *sb, const json_value *root, const render_ctx *ctx)
+{
+    const char *parent = json_get_string(root, "parent");
+    double margin = 0;
+    json_get_double(root, "margin", &margin);
+    if (parent)
+        sb_printf(sb, "%s%s:%s %s  (%s %.3f)\n", c_bold(ctx), tr(ctx, "Parent", "부모 모델"), c_off(ctx), parent,
+                  tr(ctx, "margin over the next candidate", "다음 후보와의 차이"), margin);
+    else
+        sb_printf(sb, "%s%s%s  (%s %.3f)\n", c_bold(ctx),
+                  tr(ctx, "No candidate is clearly the parent", "뚜렷한 부모 후보 없음"), c_off(ctx),
+                  tr(ctx, "margin", "차이"), margin);
+    const json_value *cands = json_get(root, "candidates");
+    for (size_t i = 0; i < json_count(cands); i++) {
+        const json_value *c = json_at(cands, i);
+        const char *lab = json_get_string(c, "label");
+        double conf = 0, score = 0;
+        json_get_double(c, "confidence", &conf);
+        json_get_double(c, "score", &score);
+        sb_printf(sb, "  %zu. %-40s %-12s", i + 1, json_get_string(c, "reference"),
+                  verdict_label_text(lab ? lab : "inconclusive", ctx));
+        const json_value *rel = json_get(c, "relation");
+        for (size_t k = 0; k < json_count(rel); k++)
+            sb_printf(sb, "%s%s", k ? "," : " ", json_at(rel, k)->u.string.s);
+        sb_printf(sb, "  %s %.2f  score %.3f\n", tr(ctx, "confidence", "신뢰도"), conf, score);
+    }
+}
