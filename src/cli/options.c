@@ -70,6 +70,7 @@ int cli_parse(int argc, char **argv, cli_options *o)
         }
         else if (!strcmp(a, "--no-color")) o->no_color = 1;
         else if (!strcmp(a, "--ids")) o->ids_only = 1;
+        else if (!strcmp(a, "--lines")) o->lines = 1;
         else if (!strcmp(a, "--sha256")) o->compare.sha256 = 1;
         else if (!strcmp(a, "--tokens")) {
             NEED_VALUE();

@@ -29,26 +29,37 @@ void tok_map_free(tok_map *m)
 
 static int map_grow(tok_map *m)
 {
-    tok_map g;
-    if (!tok_map_init(&g, m->cap)) return 0;
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->slots[i].key) tok_map_put(&g, m->slots[i].key, m->slots[i].len, m->slots[i].id);
+    size_t cap = m->cap * 2, mask = cap - 1;
+    tok_map_slot *slots = calloc(cap, sizeof *slots);
+    if (!slots) return 0;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->slots[i].key) continue;
+        size_t j = m->slots[i].hash & mask;
+        while (slots[j].key) j = (j + 1) & mask;
+        slots[j] = m->slots[i];
+    }
     free(m->slots);
-    *m = g;
+    m->slots = slots;
+    m->cap = cap;
     return 1;
 }
+
+/* 32-bit hash of a key; the slot index uses its low bits, so maps hold < 2^31 slots. */
+static uint32_t key_hash(const char *key, size_t len) { return (uint32_t)XXH3_64bits(key, len); }
 
 uint32_t tok_map_put(tok_map *m, const char *key, size_t len, uint32_t id)
 {
     if ((m->count + 1) * 2 > m->cap && !map_grow(m)) return UINT32_MAX;
-    size_t mask = m->cap - 1, i = (size_t)XXH3_64bits(key, len) & mask;
+    uint32_t h = key_hash(key, len);
+    size_t mask = m->cap - 1, i = h & mask;
     while (m->slots[i].key) {
-        if (m->slots[i].len == len && !memcmp(m->slots[i].key, key, len)) return m->slots[i].id;
+        if (m->slots[i].hash == h && m->slots[i].len == len && !memcmp(m->slots[i].key, key, len)) return m->slots[i].id;
         i = (i + 1) & mask;
     }
     m->slots[i].key = key;
     m->slots[i].len = (uint32_t)len;
     m->slots[i].id = id;
+    m->slots[i].hash = h;
     m->count++;
     return id;
 }
@@ -56,9 +67,10 @@ uint32_t tok_map_put(tok_map *m, const char *key, size_t len, uint32_t id)
 uint32_t tok_map_get(const tok_map *m, const char *key, size_t len)
 {
     if (!m->cap) return UINT32_MAX;
-    size_t mask = m->cap - 1, i = (size_t)XXH3_64bits(key, len) & mask;
+    uint32_t h = key_hash(key, len);
+    size_t mask = m->cap - 1, i = h & mask;
     while (m->slots[i].key) {
-        if (m->slots[i].len == len && !memcmp(m->slots[i].key, key, len)) return m->slots[i].id;
+        if (m->slots[i].hash == h && m->slots[i].len == len && !memcmp(m->slots[i].key, key, len)) return m->slots[i].id;
         i = (i + 1) & mask;
     }
     return UINT32_MAX;
@@ -114,10 +126,11 @@ int tok_unicode_to_byte(uint32_t cp)
 {
     if (cp < 0x100) return byte_is_printable(cp) ? (int)cp : -1;
     if (cp >= 0x100 + 68) return -1;
-    uint32_t k = cp - 0x100;
-    for (unsigned b = 0; b < 256; b++)
-        if (!byte_is_printable(b) && k-- == 0) return (int)b;
-    return -1;
+    static const unsigned char shifted[68] = {
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28,
+        29, 30, 31, 32, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144,
+        145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 173};
+    return shifted[cp - 0x100];
 }
 
 static int hexval(char c)
@@ -206,7 +219,7 @@ lineage_status tok_set(lineage_tokenizer *t, uint32_t id, const char *text, size
     if (len > UINT32_MAX / 2) return error_set(err, LINEAGE_E_FORMAT, "%s: token %u too long", what, id);
     tok_entry *e = &t->tok[id];
     if (e->text) return error_set(err, LINEAGE_E_FORMAT, "%s: duplicate token id %u", what, id);
-    char *s = arena_strndup(&t->arena, text, len);
+    const char *s = t->borrow_text ? text : arena_strndup(&t->arena, text, len);
     if (!s) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
     uint32_t prev = tok_map_put(&t->by_text, s, len, id);
     if (prev == UINT32_MAX) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
@@ -284,14 +297,15 @@ lineage_status tok_finish(lineage_tokenizer *t, lineage_error *err)
 {
     if (t->n == 0) return error_set(err, LINEAGE_E_FORMAT, "%s: tokenizer has no tokens", t->path);
     tok_map_free(&t->by_bytes);
-    if (!tok_map_init(&t->by_bytes, t->n)) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", t->path);
+    if (!tok_map_init(&t->by_bytes, t->n + t->n / 2)) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", t->path);
     t->n_ordinary = t->n_special = 0;
     for (size_t i = 0; i < t->n; i++) {
         tok_entry *e = &t->tok[i];
         if (!e->text) continue;
         size_t bl;
         tok_surface s = e->added ? TOK_SURFACE_RAW : t->surface;
-        char *b = tok_canonical(&t->arena, s, e->text, e->text_len, e->type, &bl);
+        const char *b = s == TOK_SURFACE_RAW ? e->text : tok_canonical(&t->arena, s, e->text, e->text_len, e->type, &bl);
+        if (s == TOK_SURFACE_RAW) bl = e->text_len;
         if (!b) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", t->path);
         e->bytes = b;
         e->len = (uint32_t)bl;

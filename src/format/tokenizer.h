@@ -39,7 +39,7 @@ typedef struct tok_entry {
 } tok_entry;
 
 /* Open-addressing map from a byte string to an id. Keys point into the tokenizer's arena. */
-typedef struct tok_map_slot { const char *key; uint32_t len; uint32_t id; } tok_map_slot;
+typedef struct tok_map_slot { const char *key; uint32_t len, id, hash; } tok_map_slot;
 typedef struct tok_map { tok_map_slot *slots; size_t cap, count; } tok_map;
 
 int tok_map_init(tok_map *m, size_t expected);
@@ -91,6 +91,7 @@ struct lineage_tokenizer {
     /* BPE merges in rank order, as ids (left, right); NULL for rank- or score-based models. */
     uint32_t (*merges)[2];
     size_t n_merges;
+    int borrow_text;            /* tok_set may keep the caller's string (it lives in t->arena) */
     int merges_by_rank;         /* tiktoken: the rank of the merged token orders the merges */
     int byte_fallback, ignore_merges, fuse_unk;
     int add_dummy_prefix;       /* SentencePiece: a space before the text */

@@ -167,6 +167,10 @@ static lineage_status load_vocab_map(lineage_tokenizer *t, const json_value *voc
                                      lineage_error *err)
 {
     if (!vocab || vocab->type != JSON_OBJECT) return bad(err, what, "model.vocab is not an object");
+    if (vocab->u.object.count > t->by_text.cap / 2) {
+        tok_map_free(&t->by_text);
+        if (!tok_map_init(&t->by_text, vocab->u.object.count + 1024)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
     for (size_t i = 0; i < vocab->u.object.count; i++) {
         const json_member *m = &vocab->u.object.members[i];
         if (m->value->type != JSON_NUMBER || !m->value->u.number.is_int || m->value->u.number.i < 0)
@@ -258,6 +262,7 @@ lineage_status tok_load_hf_json(lineage_tokenizer *t, const char *text, size_t l
     json_value *root;
     lineage_status st = json_parse(text, len, &lim, &t->arena, &root, what, err);
     if (st) return st;
+    t->borrow_text = 1;   /* parsed strings live in t->arena already */
     const json_value *model = json_get(root, "model");
     if (!model || model->type != JSON_OBJECT) return bad(err, what, "no model object (not a tokenizer.json)");
     const char *type = json_get_string(model, "type");
@@ -303,6 +308,7 @@ lineage_status tok_load_hf_json(lineage_tokenizer *t, const char *text, size_t l
         return error_set(err, LINEAGE_E_UNSUPPORTED, "%s: tokenizer model type '%s' is not supported", what, type);
     }
     if (!st) st = load_added(t, json_get(root, "added_tokens"), what, err);
+    t->borrow_text = 0;
     if (!st) st = parse_steps(t, norm, 0, 0, what, err);
     if (!st) st = parse_steps(t, pre, 1, 0, what, err);
     if (!st) {
