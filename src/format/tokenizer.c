@@ -299,6 +299,11 @@ lineage_status tok_finish(lineage_tokenizer *t, lineage_error *err)
     tok_map_free(&t->by_bytes);
     if (!tok_map_init(&t->by_bytes, t->n + t->n / 2)) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", t->path);
     t->n_ordinary = t->n_special = 0;
+    for (int r = 0; r < 6; r++) {   /* tokens named as bos/eos/unk/... are special even in a plain vocab */
+        const char *name = t->special_roles[r];
+        uint32_t id = name ? tok_map_get(&t->by_text, name, strlen(name)) : UINT32_MAX;
+        if (id != UINT32_MAX && !t->tok[id].special) t->tok[id].special = 1, t->tok[id].added = 1;
+    }
     for (size_t i = 0; i < t->n; i++) {
         tok_entry *e = &t->tok[i];
         if (!e->text) continue;
