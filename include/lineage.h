@@ -83,7 +83,7 @@ typedef struct lineage_tensor_info {
 typedef struct lineage_model lineage_model;
 
 /* Open a MODEL argument: an HF folder (sharded or not), a .safetensors file, a
- * .gguf file, or a folder with config.json only. */
+ * .gguf file, a folder with config.json only, or a remote hf://ORG/NAME[@REVISION]. */
 lineage_status lineage_model_open(const char *path, lineage_model **out, lineage_error *err);
 void lineage_model_close(lineage_model *m);
 
@@ -102,6 +102,46 @@ lineage_status lineage_tensor_read_rows_f32(const lineage_model *m, size_t index
 /* The raw bytes on disk (zero-copy view into the mapping). */
 lineage_status lineage_tensor_raw(const lineage_model *m, size_t index, const void **bytes,
                                   uint64_t *nbytes, lineage_error *err);
+
+/* ---- remote models: hf://ORG/NAME[@REVISION] ------------------------------------
+ * Read by HTTP range requests from HF_ENDPOINT (default https://huggingface.co), the token in HF_TOKEN
+ * sent only to that endpoint's origin. Headers and small files are fetched at open; tensor bytes only
+ * when rows are read, into a sparse on-disk cache keyed by repository, resolved commit and ETag. */
+
+typedef struct lineage_remote_progress {
+    uint64_t bytes_fetched;   /* response body bytes received by this process */
+    uint64_t requests;        /* HTTP requests sent by this process (retries and redirects included) */
+    double seconds;           /* since the first request */
+} lineage_remote_progress;
+
+typedef struct lineage_remote_options {
+    const char *cache_dir;    /* NULL: $XDG_CACHE_HOME/lineage, else ~/.cache/lineage */
+    int offline;              /* never use the network: everything read must already be cached */
+    uint64_t budget_bytes;    /* cap on the bytes fetched from now on (all remote models); 0 = none */
+    double stall_seconds;     /* a transfer moving no data this long is retried; 0 = 30 */
+    double deadline_seconds;  /* total time for one request, retries included; 0 = 300 */
+    int max_attempts;         /* attempts per request; 0 = 6 */
+    int max_parallel;         /* requests in flight; 0 = 8 */
+    /* called on the fetching thread, at most a few times a second */
+    void (*progress)(const lineage_remote_progress *p, void *user);
+    void *progress_user;
+} lineage_remote_options;
+
+/* Process-wide settings for models opened afterwards (the string is copied); NULL restores defaults. */
+void lineage_set_remote_options(const lineage_remote_options *opt);
+/* Counters of this process's fetching so far. */
+void lineage_remote_progress_get(lineage_remote_progress *out);
+
+/* Rows an analysis is about to read, so a remote model can fetch them together (adjacent spans coalesced,
+ * several requests in flight) instead of one request per lineage_tensor_read_rows_f32 call. A no-op for
+ * local models. */
+typedef struct lineage_row_span {
+    size_t tensor;
+    uint64_t row0, nrows;
+} lineage_row_span;
+
+lineage_status lineage_model_prefetch(const lineage_model *m, const lineage_row_span *spans, size_t n,
+                                      lineage_error *err);
 
 /* ---- tokenizers ---------------------------------------------------------------- */
 

@@ -1,5 +1,6 @@
 /* lineage_inspect and lineage_compare: build the report documents from the analyses. */
 #include "analysis/analysis.h"
+#include "io/hub.h"
 #include "util/error.h"
 
 lineage_status lineage_inspect(const lineage_model *m, const lineage_inspect_options *opt, lineage_doc **out,
@@ -15,6 +16,11 @@ lineage_status lineage_inspect(const lineage_model *m, const lineage_inspect_opt
         !json_set_str(&d->arena, d->root, "model", m->path))
         st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     if (!st) st = inspect_build(m, opt, &d->arena, d->root, err);
+    if (!st) {
+        json_value *src;
+        st = remote_describe(m, &d->arena, &src, err);
+        if (!st && !json_set(&d->arena, d->root, "source", src)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
     if (st) { lineage_doc_free(d); return st; }
     *out = d;
     return LINEAGE_OK;
@@ -38,6 +44,13 @@ lineage_status lineage_compare(const lineage_model *a, const lineage_model *b, c
         !json_set_str(ar, models, "b", b->path) || !json_set(ar, d->root, "models", models))
         st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     json_value *section = NULL;
+    /* what was compared, for remote sources: repo, resolved commit, ETags, bytes fetched */
+    if (!st) {
+        json_value *src = json_new_object(ar), *one;
+        if (!st && !(st = remote_describe(a, ar, &one, err))) json_set(ar, src, "a", one);
+        if (!st && !(st = remote_describe(b, ar, &one, err))) json_set(ar, src, "b", one);
+        if (!st && !json_set(ar, d->root, "source", src)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
     if (!st && (only & LINEAGE_ONLY_ARCH)) {
         st = arch_compare_section(a, b, ar, &section, err);
         if (!st && !json_set(ar, d->root, "architecture", section)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");

@@ -19,6 +19,7 @@ typedef struct cli_options {
     int lines;          /* tokenize: each input line is its own text */
     lineage_inspect_options inspect;
     lineage_compare_options compare;
+    lineage_remote_options remote;   /* --cache DIR, --offline, --budget BYTES */
 } cli_options;
 
 /* Parses argv (argv[0] is the command). Prints a one-line error and returns nonzero on misuse. */
@@ -26,6 +27,10 @@ int cli_parse(int argc, char **argv, cli_options *o);
 /* Writes the requested outputs (terminal text, --json, --md, --html) of a document. */
 int cli_emit(const cli_options *o, const lineage_doc *d);
 int cli_fail(const lineage_error *err);
+/* Hands the remote options to the library and installs the progress line (stderr, a terminal only). */
+void cli_remote_setup(cli_options *o);
+/* Ends the progress line; after a successful run that fetched anything, prints one summary line. */
+void cli_remote_finish(int rc);
 
 int cli_inspect(const cli_options *o);
 int cli_compare(const cli_options *o);

@@ -19,7 +19,8 @@ static void usage(FILE *f)
             "  verify MODEL --against REF [REF...]   rank candidate parents\n"
             "  tokenize MODEL [TEXT]      encode TEXT (or stdin) with MODEL's tokenizer\n"
             "\n"
-            "MODEL: an HF folder, a .safetensors file, a .gguf file, or a config-only folder.\n"
+            "MODEL: an HF folder, a .safetensors file, a .gguf file, a config-only folder, or\n"
+            "       hf://ORG/NAME[@REVISION], read by HTTP range requests (HF_ENDPOINT, HF_TOKEN)\n"
             "\n"
             "report options (every command):\n"
             "  --json FILE   write the JSON report (- for stdout)\n"
@@ -30,7 +31,8 @@ static void usage(FILE *f)
             "  --no-color    never colour the terminal output\n"
             "inspect: --tokens N[KMBT]  --finetune-tokens N  --peak-tflops X  --mfu F\n"
             "compare: --only arch|tokenizer|weights[,...]  --sample F  --sha256  --threads N\n"
-            "tokenize: --ids (ids only, one line)  --lines (each input line is a text; ids per line)\n");
+            "tokenize: --ids (ids only, one line)  --lines (each input line is a text; ids per line)\n"
+            "remote models: --cache DIR (default $XDG_CACHE_HOME/lineage)  --offline  --budget BYTES\n");
 }
 
 int main(int argc, char **argv)
@@ -48,10 +50,13 @@ int main(int argc, char **argv)
     o.argc = argc;
     o.argv = argv;
     argv[0] = "lineage";
-    if (!strcmp(o.command, "inspect")) return cli_inspect(&o);
-    if (!strcmp(o.command, "compare")) return cli_compare(&o);
-    if (!strcmp(o.command, "verify")) return cli_verify(&o);
-    if (!strcmp(o.command, "tokenize")) return cli_tokenize(&o);
-    fprintf(stderr, "lineage: unknown command '%s' (try --help)\n", o.command);
-    return 2;
+    cli_remote_setup(&o);
+    int rc = 2;
+    if (!strcmp(o.command, "inspect")) rc = cli_inspect(&o);
+    else if (!strcmp(o.command, "compare")) rc = cli_compare(&o);
+    else if (!strcmp(o.command, "verify")) rc = cli_verify(&o);
+    else if (!strcmp(o.command, "tokenize")) rc = cli_tokenize(&o);
+    else fprintf(stderr, "lineage: unknown command '%s' (try --help)\n", o.command);
+    cli_remote_finish(rc);
+    return rc;
 }

@@ -37,6 +37,56 @@ static int parse_count(const char *s, double *out)
     return 1;
 }
 
+/* "5000000", "500M", "2G" (decimal), "64KiB", "1.5GiB" (binary) */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !isfinite(v) || v < 0) return 0;
+    static const struct { const char *suffix; double mul; } units[] = {
+        {"", 1}, {"B", 1}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9},
+        {"TB", 1e12}, {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (!strcmp(end, units[i].suffix)) {
+            v *= units[i].mul;
+            if (v < 1 || v > 1.8e19) return 0;
+            *out = (uint64_t)v;
+            return 1;
+        }
+    return 0;
+}
+
+static int progress_tty;
+
+static void show_progress(const lineage_remote_progress *p, void *user)
+{
+    (void)user;
+    double rate = p->seconds > 0 ? (double)p->bytes_fetched / p->seconds : 0;
+    fprintf(stderr, "\rlineage: fetched %.1f MiB in %llu requests (%.1f MiB/s)\033[K", (double)p->bytes_fetched / 1048576.0,
+            (unsigned long long)p->requests, rate / 1048576.0);
+    progress_tty = 2;
+}
+
+void cli_remote_setup(cli_options *o)
+{
+    progress_tty = isatty(STDERR_FILENO);
+    o->remote.progress = progress_tty ? show_progress : NULL;
+    lineage_set_remote_options(&o->remote);
+}
+
+void cli_remote_finish(int rc)
+{
+    lineage_remote_progress p;
+    lineage_remote_progress_get(&p);
+    if (progress_tty == 2) fprintf(stderr, "\r\033[K");
+    if (rc == 0 && p.requests) {
+        double rate = p.seconds > 0 ? (double)p.bytes_fetched / p.seconds : 0;
+        fprintf(stderr, "lineage: fetched %.1f MiB in %llu requests (%.1f MiB/s)\n", (double)p.bytes_fetched / 1048576.0,
+                (unsigned long long)p.requests, rate / 1048576.0);
+    }
+}
+
 static int parse_double(const char *s, double *out)
 {
     char *end;
@@ -69,6 +119,12 @@ int cli_parse(int argc, char **argv, cli_options *o)
             o->lang = val;
         }
         else if (!strcmp(a, "--no-color")) o->no_color = 1;
+        else if (!strcmp(a, "--cache")) { NEED_VALUE(); o->remote.cache_dir = val; }
+        else if (!strcmp(a, "--offline")) o->remote.offline = 1;
+        else if (!strcmp(a, "--budget")) {
+            NEED_VALUE();
+            if (!parse_bytes(val, &o->remote.budget_bytes)) return bad("--budget wants a byte count like 500M or 2GiB", val);
+        }
         else if (!strcmp(a, "--ids")) o->ids_only = 1;
         else if (!strcmp(a, "--lines")) o->lines = 1;
         else if (!strcmp(a, "--sha256")) o->compare.sha256 = 1;

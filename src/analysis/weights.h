@@ -1,0 +1,276 @@
+/* Internal API of the weights comparison (`compare --only weights`). The pieces, one idea per file:
+ *   weights_load.c      tensors to f32 (whole, row subsets, deterministic samples)
+ *   weights_match.c     which tensor of A goes with which of B (component, role, layer, expert)
+ *   weights_stats.c     per-pair statistics, hashes, sampling CIs
+ *   weights_controls.c  cross-layer matrices, within-model baselines, nulls, z, p
+ *   weights_layermap.c  monotone layer alignment (repeats, skips, seams)
+ *   weights_lap.c       linear assignment
+ *   weights_perm.c      hidden / FFN-neuron / head permutation recovery
+ *   weights_vocab.c     embedding and lm_head rows over shared tokens
+ *   weights_width.c     pruned rows/neurons matched into the larger tensor
+ *   weights_moe.c       expert matching, upcycling, within-model expert similarity
+ *   weights_rescale.c   statistics invariant to norm-gain folding and row scaling
+ *   weights_summary.c   the evidence summary the verdict engine reads
+ *   weights.c           orchestration and JSON */
+#ifndef LINEAGE_ANALYSIS_WEIGHTS_H
+#define LINEAGE_ANALYSIS_WEIGHTS_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analysis/kernels.h"
+#include "format/json.h"
+#include "format/model.h"
+#include "lineage.h"
+
+/* ---- loading (weights_load.c) ---- */
+
+typedef struct wt_matrix {
+    float *data;          /* rows x cols, row-major, malloc'd */
+    size_t rows, cols;
+    uint64_t full_rows;   /* rows of the tensor on disk (rows < full_rows when sampled) */
+} wt_matrix;
+
+/* Elements kept per tensor for control matrices and alignment searches. */
+#define WT_SAMPLE_ELEMS (1u << 16)
+
+lineage_status wt_load_all(const lineage_model *m, size_t idx, wt_matrix *out, lineage_error *err);
+/* Rows rows[0..n) in that order. */
+lineage_status wt_load_rows(const lineage_model *m, size_t idx, const uint64_t *rows, size_t n, wt_matrix *out,
+                            lineage_error *err);
+/* Evenly spaced rows so that at most max_elems elements are kept (all rows when it fits); the
+ * same rows for every tensor with the same row count, so two samples stay index-aligned. */
+lineage_status wt_load_sample(const lineage_model *m, size_t idx, size_t max_elems, wt_matrix *out,
+                              lineage_error *err);
+void wt_matrix_free(wt_matrix *x);
+/* Transposed copy (cols x rows). */
+int wt_transpose(const wt_matrix *x, wt_matrix *out);
+
+/* Deterministic 64-bit mixing (splitmix64) for seeded sampling and shuffles. */
+uint64_t wt_mix64(uint64_t x);
+/* Fisher-Yates with a seeded generator. */
+void wt_shuffle(size_t *perm, size_t n, uint64_t seed);
+
+/* ---- statistics helpers (weights_stats.c) ---- */
+
+/* Centered correlation of two equal-length vectors through the kernels. */
+double wt_pearson(const float *a, const float *b, size_t n);
+/* One-sided p of a standard-normal z (upper tail), clamped to [1e-300, 1]. */
+double wt_p_upper(double z);
+/* Upper-tail z of a one-sided p. */
+double wt_z_of_p(double p);
+/* Fisher's combination: -2 sum ln p ~ chi2(2k); returns the combined p. */
+double wt_fisher_p(const double *p, size_t k);
+/* Spearman rank correlation of matched[i] against i (both permutations of ranks when square). */
+double wt_spearman_identity(const size_t *matched, size_t n);
+
+typedef struct wt_pair_stats {
+    pair_moments m;
+    double cosine, centered, rel_l2, max_abs_diff, equal_fraction;
+    double scale_ratio;          /* ||b|| / ||a|| */
+    double slope;                /* cov(a,b) / var(a): 1 when b = a + independent noise */
+    double var_ratio;            /* var(b) / var(a) */
+    int value_identical;         /* every compared element equal after conversion to f32 */
+    int sampled;                 /* computed on a row subset */
+    double ci_lo, ci_hi;         /* 95% CI of the centered statistic (sampled only) */
+    uint64_t n;                  /* elements compared */
+} wt_pair_stats;
+
+void wt_stats_from_moments(const pair_moments *m, wt_pair_stats *s);
+/* Streams both tensors (same shape) through pair_moments; sample < 1 keeps a seeded row subset and
+ * fills the CI from block partials. */
+lineage_status wt_pair_stats_compute(const lineage_model *a, size_t ia, const lineage_model *b, size_t ib,
+                                     double sample, wt_pair_stats *out, lineage_error *err);
+/* 95% CI of the centered statistic from group partials (leave-one-group-out jackknife). */
+void wt_ci_from_groups(const pair_moments *groups, size_t ngroups, double *lo, double *hi);
+/* Hex digests of the raw bytes: xxh3-128 (33 chars) and, when sha is non-NULL, SHA-256 (65 chars). */
+lineage_status wt_tensor_digest(const lineage_model *m, size_t idx, char xxh[33], char *sha, lineage_error *err);
+
+/* ---- matching (weights_match.c) ---- */
+
+/* A role that has one tensor per layer (no expert) in some component. */
+typedef struct wt_series {
+    lineage_component comp;
+    const char *role;
+    int low_info;
+    int la, lb;           /* layers in A and B (max index + 1) */
+    long *ia, *ib;        /* tensor index per layer, -1 when missing */
+} wt_series;
+
+typedef struct wt_layout {
+    wt_series *series;
+    size_t nseries;
+    int layers_a[LINEAGE_COMPONENT_COUNT], layers_b[LINEAGE_COMPONENT_COUNT];
+    int experts_a, experts_b;    /* max experts per layer (0 = dense) */
+} wt_layout;
+
+lineage_status wt_layout_build(const lineage_model *a, const lineage_model *b, wt_layout *out, lineage_error *err);
+void wt_layout_free(wt_layout *l);
+/* Tensor index of (comp, role, layer, expert) in m through a prebuilt scan, or -1. */
+long wt_find(const lineage_model *m, lineage_component comp, const char *role, int layer, int expert);
+/* Key for matching a tensor across naming schemes; role "other" falls back on the name after the
+ * layer/expert index. Writes into buf. */
+const char *wt_tensor_key(const lineage_tensor_info *t, char *buf, size_t cap);
+int wt_low_information(const lineage_tensor_info *t);
+
+/* ---- linear assignment (weights_lap.c) ---- */
+
+/* Maximizes sum score[i*m + assign[i]] over injective maps of n rows into m >= n columns.
+ * Exact (shortest augmenting paths, O(n^2 m)). Returns 0 on allocation failure. */
+int wt_lap_max(const double *score, size_t n, size_t m, size_t *assign);
+/* Largest n for which the exact solver is used; above it callers use wt_greedy_match. */
+#define WT_LAP_MAX_N 3000
+/* Greedy mutual-best matching (cheap alternative for large n): assign[i] or SIZE_MAX. */
+int wt_greedy_match(const double *score, size_t n, size_t m, size_t *assign);
+/* Row-similarity matrix: centered cosine between each row of A and each row of B (same cols). */
+double *wt_row_similarity(const float *A, size_t na, const float *B, size_t nb, size_t dim);
+
+/* Reorders in place: columns new[r][a] = old[r][h[a]]; rows new[a] = old[h[a]]. */
+int wt_reorder_cols(wt_matrix *x, const size_t *h);
+int wt_reorder_rows(wt_matrix *x, const size_t *h);
+/* Moments of A's rows against their matched B rows (unmatched rows skipped). */
+void wt_matched_moments(const wt_matrix *A, const wt_matrix *B, const size_t *a_to_b, pair_moments *m);
+/* Row similarities of A and B, matched into a_to_b; returns the similarity matrix (caller frees). */
+double *wt_match_rows(const wt_matrix *A, const wt_matrix *B, size_t *a_to_b);
+/* The re-measured correlation the same search reaches against B with its columns scrambled
+ * (what selection alone produces). */
+double wt_selection_null(const wt_matrix *A, const wt_matrix *B, uint64_t seed);
+
+/* ---- controls (weights_controls.c) ---- */
+
+typedef struct wt_role_control {
+    const wt_series *s;
+    int la, lb;
+    double *r;            /* la x lb centered correlations, NaN when shapes differ */
+    double *z;            /* la x lb z-scores against null_sd */
+    double *within_a;     /* la x la, A vs A */
+    double *within_b;     /* lb x lb */
+    double null_sd;       /* max(analytic, empirical shuffle) */
+    double analytic_sd;   /* 1/sqrt(n) */
+    double shuffle_sd;    /* row/column shuffled recomputation */
+    uint64_t n;           /* elements per entry */
+    double diag_mean, off_mean, off_sd, within_mean, within_sd;
+    double z_diag_vs_off; /* (diag_mean - off_mean) / off_sd */
+    double p_assignment;  /* permutation test over the layer assignment */
+    int p_exact;          /* p from every permutation */
+    double diag_z_mean;   /* mean z of the index diagonal */
+} wt_role_control;
+
+lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b, const wt_series *s,
+                                 wt_role_control *out, lineage_error *err);
+void wt_control_free(wt_role_control *c);
+/* Layer assignment permutation test: p of mean r[map(j)][j] against random maps. */
+double wt_assignment_p(const double *r, int la, int lb, const int *map, int *exact);
+
+/* ---- layer map (weights_layermap.c) ---- */
+
+typedef struct wt_layer_map {
+    int la, lb;
+    int *map;             /* lb entries: A layer or -1 */
+    double *score;        /* combined z of the chosen entry */
+    double *margin;       /* best minus second-best combined z for that B layer */
+    double threshold;     /* calibrated null max */
+    int identity;         /* map[j] == j for all matched j and la == lb */
+    int matched;          /* B layers with a parent layer */
+    int seams;            /* backward jumps */
+} wt_layer_map;
+
+/* z: la x lb combined z-scores (NaN = not comparable). */
+int wt_layer_map_solve(const double *z, int la, int lb, double threshold, wt_layer_map *out);
+void wt_layer_map_free(wt_layer_map *m);
+/* Null threshold for the maximum of la standard normals, Bonferroni over la*lb at alpha. */
+double wt_layer_map_threshold(int la, int lb, double alpha);
+
+/* ---- alignment findings ---- */
+
+/* Shared-token alignment (weights_vocab.c). */
+typedef struct wt_vocab {
+    int source_tokenizer;     /* 1: aligned by token strings, 0: by index */
+    size_t va, vb;            /* vocab sizes (tokenizer ids) */
+    size_t shared;            /* tokens present in both */
+    size_t same_id;           /* shared tokens with equal ids */
+    size_t prefix;            /* longest id prefix 0..k-1 with identical strings */
+    uint32_t *ida, *idb;      /* shared pairs, sorted by idb */
+} wt_vocab;
+
+lineage_status wt_vocab_align(const lineage_model *a, const lineage_model *b, size_t rows_a, size_t rows_b,
+                              wt_vocab *out, lineage_error *err);
+void wt_vocab_free(wt_vocab *v);
+
+/* ---- evidence gathered while comparing ---- */
+
+typedef struct wt_rec {
+    size_t ia, ib;
+    const char *role;
+    int layer_a, layer_b, expert_a, expert_b;
+    const char *align;        /* "none", "permutation", "vocab", "expert", "width" */
+    int low_info;
+    int same_dtype;
+    wt_pair_stats s;
+    double null_sd, z;        /* z = centered / null_sd */
+    int bytes_identical;
+    int has_fold;
+    double folded_centered, folded_rel_l2, row_cosine;
+    json_value *json;         /* its "pairs" entry */
+} wt_rec;
+
+typedef struct wt_evidence {
+    /* layer map (text component) */
+    int map_la, map_lb, map_matched, map_identity, map_seams, map_repeats, map_skipped, map_unmatched;
+    int map_significant;
+    /* permutation */
+    int perm_tried, perm_hidden, perm_hidden_identity, perm_ffn, perm_heads;
+    double perm_p, perm_agreement, perm_centered;
+    /* vocab */
+    int vocab_done, vocab_extended_shape;
+    size_t vocab_shared, vocab_va, vocab_vb, vocab_prefix;
+    double vocab_centered, vocab_z;
+    /* width */
+    int width_pairs, width_significant;
+    double width_kept_fraction, width_centered, width_order_spearman;
+    /* MoE */
+    int moe_kind;             /* 0 none, 1 B MoE vs A dense, 2 A MoE vs B dense, 3 both MoE */
+    int moe_experts, moe_significant;
+    double moe_centered, moe_within_a, moe_within_b, moe_cross_layer;
+} wt_evidence;
+
+typedef struct wt_ctx {
+    const lineage_model *a, *b;
+    const lineage_compare_options *opt;
+    arena *ar;
+    lineage_error *err;
+    wt_layout layout;
+    json_value *pairs;        /* array */
+    json_value *alignment;    /* object */
+    wt_rec *recs;
+    size_t nrecs, caprecs;
+    wt_evidence ev;
+    int *layer_map;           /* text component: A layer for each B layer (or -1), NULL when none */
+    int layer_map_n;
+    size_t *perm_hidden;      /* recovered hidden permutation: A channel -> B channel, or NULL */
+    size_t hidden;
+    wt_vocab vocab;
+    int vocab_ready;
+} wt_ctx;
+
+/* Computes a pair's statistics and digests and appends its record and "pairs" entry.
+ * align: "none", "vocab", ... For shapes that differ, pass precomputed stats in `pre`. */
+lineage_status wt_add_pair(wt_ctx *c, size_t ia, size_t ib, const char *align, const wt_pair_stats *pre,
+                           double null_sd, wt_rec **out);
+/* Rows of the shared tokens of A's and B's embedding-like tensors (c->vocab must be ready). */
+lineage_status wt_vocab_rows(const wt_ctx *c, size_t ia, size_t ib, wt_matrix *A, wt_matrix *B);
+/* Null SD of the centered statistic for two same-shape matrices: analytic and row/column shuffles. */
+double wt_null_sd(const wt_matrix *A, const wt_matrix *B);
+/* Matches rows of A to rows of B from a similarity matrix (na x nb): a_to_b[i] (SIZE_MAX when
+ * unmatched). Exact LAP when the smaller side is at most WT_LAP_MAX_N, mutual-best above. */
+int wt_match(const double *S, size_t na, size_t nb, size_t *a_to_b);
+/* Poisson(1) upper tail P(X >= k): chance agreement of two unrelated matchings. */
+double wt_agreement_p(size_t k);
+
+/* The stages (each adds its findings under "alignment" and to c->ev). */
+lineage_status wt_stage_vocab(wt_ctx *c);
+lineage_status wt_stage_permutation(wt_ctx *c);
+lineage_status wt_stage_width(wt_ctx *c, size_t ia, size_t ib, int layer);
+lineage_status wt_stage_moe(wt_ctx *c);
+lineage_status wt_stage_rescale(wt_ctx *c);
+json_value *wt_summary(wt_ctx *c);
+#endif

@@ -1,0 +1,104 @@
+/* Tensors to f32 for the weights comparison: whole, chosen rows, or a deterministic sample. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/weights.h"
+#include "util/error.h"
+
+uint64_t wt_mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+void wt_shuffle(size_t *perm, size_t n, uint64_t seed)
+{
+    uint64_t s = seed;
+    for (size_t i = n; i > 1; i--) {
+        s = wt_mix64(s);
+        size_t j = (size_t)(s % i);
+        size_t t = perm[i - 1];
+        perm[i - 1] = perm[j];
+        perm[j] = t;
+    }
+}
+
+void wt_matrix_free(wt_matrix *x)
+{
+    free(x->data);
+    memset(x, 0, sizeof *x);
+}
+
+static lineage_status alloc_matrix(const lineage_model *m, size_t rows, size_t cols, wt_matrix *out,
+                                   lineage_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (cols && rows > SIZE_MAX / sizeof(float) / cols)
+        return error_set(err, LINEAGE_E_NOMEM, "%s: tensor too large to load", m->path);
+    out->data = malloc(rows * cols * sizeof(float) + 1);
+    if (!out->data) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory loading a tensor", m->path);
+    out->rows = rows;
+    out->cols = cols;
+    return LINEAGE_OK;
+}
+
+lineage_status wt_load_all(const lineage_model *m, size_t idx, wt_matrix *out, lineage_error *err)
+{
+    const lineage_tensor_info *t = lineage_model_tensor(m, idx);
+    lineage_status st = alloc_matrix(m, (size_t)t->rows, (size_t)t->cols, out, err);
+    if (st) return st;
+    out->full_rows = t->rows;
+    st = lineage_tensor_read_rows_f32(m, idx, 0, t->rows, out->data, err);
+    if (st) wt_matrix_free(out);
+    return st;
+}
+
+lineage_status wt_load_rows(const lineage_model *m, size_t idx, const uint64_t *rows, size_t n, wt_matrix *out,
+                            lineage_error *err)
+{
+    const lineage_tensor_info *t = lineage_model_tensor(m, idx);
+    lineage_status st = alloc_matrix(m, n, (size_t)t->cols, out, err);
+    if (st) return st;
+    out->full_rows = t->rows;
+    for (size_t i = 0; i < n && !st; i++) {
+        if (rows[i] >= t->rows) st = error_set(err, LINEAGE_E_USAGE, "%s: row out of range", m->path);
+        /* consecutive rows are read in one call */
+        size_t k = 1;
+        while (!st && i + k < n && rows[i + k] == rows[i] + k) k++;
+        if (!st) st = lineage_tensor_read_rows_f32(m, idx, rows[i], k, out->data + i * out->cols, err);
+        i += k - 1;
+    }
+    if (st) wt_matrix_free(out);
+    return st;
+}
+
+lineage_status wt_load_sample(const lineage_model *m, size_t idx, size_t max_elems, wt_matrix *out,
+                              lineage_error *err)
+{
+    const lineage_tensor_info *t = lineage_model_tensor(m, idx);
+    if (t->numel <= max_elems || t->rows <= 1) return wt_load_all(m, idx, out, err);
+    size_t keep = t->cols ? max_elems / (size_t)t->cols : 1;
+    if (keep < 1) keep = 1;
+    if (keep > t->rows) keep = (size_t)t->rows;
+    uint64_t *rows = malloc(keep * sizeof *rows);
+    if (!rows) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < keep; i++) rows[i] = (uint64_t)((double)i * (double)t->rows / (double)keep);
+    lineage_status st = wt_load_rows(m, idx, rows, keep, out, err);
+    free(rows);
+    return st;
+}
+
+int wt_transpose(const wt_matrix *x, wt_matrix *out)
+{
+    memset(out, 0, sizeof *out);
+    out->data = malloc(x->rows * x->cols * sizeof(float) + 1);
+    if (!out->data) return 0;
+    out->rows = x->cols;
+    out->cols = x->rows;
+    out->full_rows = x->cols;
+    for (size_t i = 0; i < x->rows; i++)
+        for (size_t j = 0; j < x->cols; j++) out->data[j * x->rows + i] = x->data[i * x->cols + j];
+    return 1;
+}

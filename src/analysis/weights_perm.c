@@ -1,0 +1,341 @@
+/* Permutation recovery: when same-shape matrices look unrelated index by index, align the hidden
+ * dimension on embedding columns over shared tokens, then match FFN neurons (gate rows, up rows,
+ * down columns) and attention rows per layer by assignment. Evidence: the gate/up/down matchings
+ * agree far beyond chance (Poisson(1) null), Zhu et al.'s Spearman of the matching against the
+ * identity, and the re-measured correlation against the same search on a scrambled partner. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/weights.h"
+#include "util/error.h"
+
+static size_t fixed_points(const size_t *m, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) k += m[i] == i;
+    return k;
+}
+
+static int config_int(const lineage_model *m, const char *key, int64_t *v)
+{
+    if (!m->config) return 0;
+    const json_value *t = json_get(m->config, "text_config");
+    return (t && json_get_int(t, key, v)) || json_get_int(m->config, key, v);
+}
+
+/* Emits the re-measured pair with z against the selection null. */
+static lineage_status emit_matched(wt_ctx *c, size_t ia, size_t ib, const wt_matrix *A, const wt_matrix *B,
+                                   const size_t *a_to_b, double r0, wt_rec **out)
+{
+    pair_moments pm;
+    wt_matched_moments(A, B, a_to_b, &pm);
+    wt_pair_stats s;
+    memset(&s, 0, sizeof s);
+    wt_stats_from_moments(&pm, &s);
+    double analytic = pm.n > 3 ? 1 / sqrt((double)pm.n) : 1;
+    wt_rec *r = NULL;
+    lineage_status st = wt_add_pair(c, ia, ib, "permutation", &s, analytic, &r);
+    if (st) return st;
+    r->z = (s.centered - r0) / analytic;
+    if (!json_set_double(c->ar, r->json, "z", r->z)) return error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    if (!json_set_double(c->ar, r->json, "selection_null", r0)) return error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    if (out) *out = r;
+    return LINEAGE_OK;
+}
+
+typedef struct perm_layer {
+    json_value *json;
+    double p_agree, p_spearman, centered_sum;
+    int n_centered, ffn_done, ffn_identity, heads_permuted, heads_done;
+    double agreement;
+} perm_layer;
+
+static lineage_status load_aligned(wt_ctx *c, long ia, long ib, int transpose_b_rows_hidden, wt_matrix *A,
+                                   wt_matrix *B)
+{
+    lineage_status st = wt_load_all(c->a, (size_t)ia, A, c->err);
+    if (!st) st = wt_load_all(c->b, (size_t)ib, B, c->err);
+    if (st) return st;
+    if (c->perm_hidden) {
+        int ok = transpose_b_rows_hidden ? (B->rows == c->hidden && wt_reorder_rows(B, c->perm_hidden))
+                                         : (B->cols == c->hidden && wt_reorder_cols(B, c->perm_hidden));
+        if (!ok) return error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    return LINEAGE_OK;
+}
+
+/* One group of tensors that share an index to be matched: rows of `row_roles`, columns of
+ * `col_roles` (matrices whose other axis is the hidden dimension). Matches each alone and jointly. */
+static lineage_status match_group(wt_ctx *c, int la_, int lb_, const char *const *roles, const int *is_col, int nroles,
+                                  size_t **joint_out, size_t *n_out, double *agree_out, size_t *agree_k,
+                                  double *centered_sum, int *n_centered)
+{
+    wt_matrix A[4], B[4];
+    long ia[4], ib[4];
+    size_t *single[4] = {0};
+    double *S[4] = {0};
+    memset(A, 0, sizeof A);
+    memset(B, 0, sizeof B);
+    lineage_status st = LINEAGE_OK;
+    int have = 0;
+    size_t n = 0, m = 0;
+    *joint_out = NULL;
+    for (int k = 0; k < nroles && !st; k++) {
+        ia[k] = wt_find(c->a, LINEAGE_COMPONENT_TEXT, roles[k], la_, -1);
+        ib[k] = wt_find(c->b, LINEAGE_COMPONENT_TEXT, roles[k], lb_, -1);
+        if (ia[k] < 0 || ib[k] < 0) continue;
+        const lineage_tensor_info *ta = lineage_model_tensor(c->a, (size_t)ia[k]);
+        const lineage_tensor_info *tb = lineage_model_tensor(c->b, (size_t)ib[k]);
+        if (ta->rows != tb->rows || ta->cols != tb->cols || ta->numel > (1u << 24)) { ia[k] = -1; continue; }
+        st = load_aligned(c, ia[k], ib[k], is_col[k], &A[k], &B[k]);
+        if (st) break;
+        if (is_col[k]) {
+            wt_matrix ta2, tb2;
+            if (!wt_transpose(&A[k], &ta2) || !wt_transpose(&B[k], &tb2)) { st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory"); break; }
+            wt_matrix_free(&A[k]);
+            wt_matrix_free(&B[k]);
+            A[k] = ta2;
+            B[k] = tb2;
+        }
+        if (have && (A[k].rows != n || B[k].rows != m)) { wt_matrix_free(&A[k]); wt_matrix_free(&B[k]); ia[k] = -1; continue; }
+        n = A[k].rows;
+        m = B[k].rows;
+        single[k] = malloc(n * sizeof(size_t) + 1);
+        if (!single[k] || !(S[k] = wt_match_rows(&A[k], &B[k], single[k]))) { st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory"); break; }
+        have++;
+    }
+    size_t *joint = NULL;
+    if (!st && have) {
+        double *J = calloc(n * m + 1, sizeof *J);
+        joint = malloc(n * sizeof *joint + 1);
+        if (!J || !joint) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+        for (int k = 0; !st && k < nroles; k++)
+            if (S[k]) for (size_t i = 0; i < n * m; i++) J[i] += S[k][i];
+        if (!st && !wt_match(J, n, m, joint)) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+        free(J);
+        /* agreement of the first two single matchings (gate vs up; q vs o; k vs v) */
+        int f1 = -1, f2 = -1;
+        for (int k = 0; k < nroles; k++) if (single[k]) { if (f1 < 0) f1 = k; else if (f2 < 0) f2 = k; }
+        size_t agree = 0;
+        if (f2 >= 0) for (size_t i = 0; i < n; i++) agree += single[f1][i] == single[f2][i] && single[f1][i] < m;
+        *agree_k = f2 >= 0 ? agree : 0;
+        *agree_out = f2 >= 0 && n ? (double)agree / (double)n : NAN;
+        for (int k = 0; !st && k < nroles; k++) {
+            if (!S[k]) continue;
+            double r0 = wt_selection_null(&A[k], &B[k], 0x6e756c6cull + (uint64_t)k + 7u * (uint64_t)la_);
+            wt_rec *r = NULL;
+            st = emit_matched(c, (size_t)ia[k], (size_t)ib[k], &A[k], &B[k], joint, r0, &r);
+            if (!st) { *centered_sum += r->s.centered; (*n_centered)++; }
+        }
+    }
+    for (int k = 0; k < nroles; k++) { wt_matrix_free(&A[k]); wt_matrix_free(&B[k]); free(single[k]); free(S[k]); }
+    if (st) { free(joint); return st; }
+    *joint_out = joint;
+    *n_out = joint ? n : 0;
+    return LINEAGE_OK;
+}
+
+/* Hidden-dimension alignment from embedding (or lm_head) columns over shared tokens. */
+static lineage_status align_hidden(wt_ctx *c, json_value *o)
+{
+    arena *ar = c->ar;
+    long ia = wt_find(c->a, LINEAGE_COMPONENT_TEXT, "embed", -1, -1), ib = wt_find(c->b, LINEAGE_COMPONENT_TEXT, "embed", -1, -1);
+    if (ia < 0 || ib < 0) {
+        ia = wt_find(c->a, LINEAGE_COMPONENT_TEXT, "lm_head", -1, -1);
+        ib = wt_find(c->b, LINEAGE_COMPONENT_TEXT, "lm_head", -1, -1);
+    }
+    json_value *h = json_new_object(ar);
+    if (!h || !json_set(ar, o, "hidden", h)) return error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    if (ia < 0 || ib < 0 || !c->vocab_ready ||
+        lineage_model_tensor(c->a, (size_t)ia)->cols != lineage_model_tensor(c->b, (size_t)ib)->cols ||
+        c->vocab.shared < 2 * lineage_model_tensor(c->a, (size_t)ia)->cols)
+        return json_set_bool(ar, h, "searched", 0) ? LINEAGE_OK : error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    wt_matrix E[2] = {{0}}, T[2] = {{0}};
+    lineage_status st = wt_vocab_rows(c, (size_t)ia, (size_t)ib, &E[0], &E[1]);
+    size_t d = E[0].cols, *a_to_b = malloc(d * sizeof *a_to_b + 1);
+    double *S = NULL;
+    if (!st && (!a_to_b || !wt_transpose(&E[0], &T[0]) || !wt_transpose(&E[1], &T[1]) ||
+                !(S = wt_match_rows(&T[0], &T[1], a_to_b))))
+        st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    if (!st) {
+        pair_moments pm;
+        wt_matched_moments(&T[0], &T[1], a_to_b, &pm);
+        double r = moments_pearson(&pm), analytic = 1 / sqrt((double)pm.n);
+        /* null: the same search with B's tokens shuffled (token correspondence broken) */
+        double r0max = -1;
+        size_t *perm = malloc(E[1].rows * sizeof *perm + 1), *m0 = malloc(d * sizeof *m0 + 1);
+        for (int rep = 0; perm && m0 && rep < 2; rep++) {
+            for (size_t i = 0; i < E[1].rows; i++) perm[i] = i;
+            wt_shuffle(perm, E[1].rows, 0x68696464ull + (uint64_t)rep);
+            wt_matrix Bs = {0}, Ts = {0};
+            Bs.rows = E[1].rows;
+            Bs.cols = d;
+            Bs.data = malloc(Bs.rows * d * sizeof(float) + 1);
+            if (!Bs.data) break;
+            for (size_t i = 0; i < Bs.rows; i++) memcpy(Bs.data + i * d, E[1].data + perm[i] * d, d * sizeof(float));
+            double *S0 = NULL;
+            if (wt_transpose(&Bs, &Ts) && (S0 = wt_match_rows(&T[0], &Ts, m0))) {
+                pair_moments p0;
+                wt_matched_moments(&T[0], &Ts, m0, &p0);
+                double v = moments_pearson(&p0);
+                if (v > r0max) r0max = v;
+            }
+            free(S0);
+            wt_matrix_free(&Bs);
+            wt_matrix_free(&Ts);
+        }
+        free(perm);
+        free(m0);
+        size_t fixed = fixed_points(a_to_b, d);
+        /* independent models trained on the same data share some channel structure: require a strong fit */
+        int recovered = r > r0max + fmax(0.05, 10 * analytic) && r >= 0.5;
+        int ok = json_set_bool(ar, h, "searched", 1) && json_set_str(ar, h, "source", "embedding columns over shared tokens") &&
+                 json_set_double(ar, h, "centered_after", r) && json_set_double(ar, h, "null_centered", r0max) &&
+                 json_set_double(ar, h, "identity_fraction", (double)fixed / (double)d) &&
+                 json_set_bool(ar, h, "recovered", recovered) &&
+                 json_set_bool(ar, h, "permuted", recovered && fixed < d * 9 / 10);
+        if (!ok) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+        if (recovered && fixed < d) {
+            c->perm_hidden = a_to_b;
+            c->hidden = d;
+            a_to_b = NULL;
+            c->ev.perm_hidden = fixed < d * 9 / 10;
+        }
+        c->ev.perm_hidden_identity = recovered && fixed >= d * 9 / 10;
+    }
+    free(S);
+    free(a_to_b);
+    for (int k = 0; k < 2; k++) { wt_matrix_free(&E[k]); wt_matrix_free(&T[k]); }
+    return st;
+}
+
+/* Head structure of a row matching: each A head's rows go to one B head, in order. */
+static int head_map(const size_t *m, size_t n, size_t hd, json_value *arr, arena *ar, int *permuted, double *consistent)
+{
+    size_t heads = n / hd, good = 0;
+    *permuted = 0;
+    for (size_t h = 0; h < heads; h++) {
+        size_t target = m[h * hd] / hd;
+        for (size_t k = 0; k < hd; k++) good += m[h * hd + k] == target * hd + k;
+        if (target != h) *permuted = 1;
+        if (!json_push(ar, arr, json_new_int(ar, (int64_t)target))) return 0;
+    }
+    *consistent = n ? (double)good / (double)n : 0;
+    return 1;
+}
+
+lineage_status wt_stage_permutation(wt_ctx *c)
+{
+    arena *ar = c->ar;
+    c->ev.perm_tried = 1;
+    json_value *o = json_new_object(ar), *layers = json_new_array(ar);
+    if (!o || !layers || !json_set(ar, c->alignment, "permutation", o))
+        return error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    lineage_status st = align_hidden(c, o);
+    int lb = c->layout.layers_b[LINEAGE_COMPONENT_TEXT], la = c->layout.layers_a[LINEAGE_COMPONENT_TEXT];
+    int64_t heads = 0, hd = 0, hidden = 0;
+    if (config_int(c->a, "num_attention_heads", &heads) && heads > 0 && config_int(c->a, "hidden_size", &hidden))
+        hd = hidden / heads;
+    config_int(c->a, "head_dim", &hd);
+    double *p_agree = calloc((size_t)lb + 1, sizeof *p_agree), *p_rho = calloc((size_t)lb + 1, sizeof *p_rho);
+    size_t nl = 0, ffn_perm_layers = 0, head_perm_layers = 0;
+    double agree_sum = 0, centered_sum = 0;
+    int n_centered = 0;
+    if (!p_agree || !p_rho) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    static const char *const ffn[] = {"mlp_gate", "mlp_up", "mlp_down"};
+    static const int ffn_col[] = {0, 0, 1};
+    static const char *const qo[] = {"attn_q", "attn_o"};
+    static const int qo_col[] = {0, 1};
+    static const char *const kv[] = {"attn_k", "attn_v"};
+    static const int kv_col[] = {0, 0};
+    for (int j = 0; !st && j < lb; j++) {
+        int i = c->layer_map && j < c->layer_map_n && c->layer_map[j] >= 0 ? c->layer_map[j] : j;
+        if (i >= la) continue;
+        json_value *e = json_new_object(ar);
+        if (!e || !json_set_int(ar, e, "a", i) || !json_set_int(ar, e, "b", j)) { st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory"); break; }
+        size_t *m = NULL, n = 0, agree_k = 0;
+        double agree = NAN;
+        st = match_group(c, i, j, ffn, ffn_col, 3, &m, &n, &agree, &agree_k, &centered_sum, &n_centered);
+        if (!st && m && n > 2) {
+            double rho = wt_spearman_identity(m, n), prho = wt_p_upper(rho * sqrt((double)n - 1));
+            double pa = wt_agreement_p(agree_k);
+            size_t fixed = fixed_points(m, n);
+            p_agree[nl] = pa;
+            p_rho[nl] = prho;
+            nl++;
+            agree_sum += isnan(agree) ? 0 : agree;
+            int permuted = pa < 1e-6 && fixed < n * 9 / 10;
+            ffn_perm_layers += permuted;
+            json_value *f = json_new_object(ar);
+            if (!f || !json_set_int(ar, f, "neurons", (int64_t)n) || !json_set_double(ar, f, "agreement_gate_up", agree) ||
+                !json_set_double(ar, f, "p_agreement", pa) || !json_set_double(ar, f, "spearman_identity", rho) ||
+                !json_set_double(ar, f, "p_spearman", prho) ||
+                !json_set_double(ar, f, "identity_fraction", (double)fixed / (double)n) ||
+                !json_set_bool(ar, f, "permuted", permuted) || !json_set(ar, e, "ffn", f))
+                st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+        }
+        free(m);
+        m = NULL;
+        for (int g = 0; !st && g < 2; g++) {
+            size_t gn = 0, gk = 0;
+            double ga = NAN;
+            st = match_group(c, i, j, g ? kv : qo, g ? kv_col : qo_col, 2, &m, &gn, &ga, &gk, &centered_sum, &n_centered);
+            if (!st && m && hd > 0 && gn % (size_t)hd == 0) {
+                json_value *hm = json_new_array(ar), *a = json_new_object(ar);
+                int permuted = 0;
+                double consistent = 0;
+                if (!hm || !a || !head_map(m, gn, (size_t)hd, hm, ar, &permuted, &consistent) ||
+                    !json_set(ar, a, "head_map", hm) || !json_set_double(ar, a, "rows_consistent", consistent) ||
+                    !json_set_double(ar, a, "agreement", ga) || !json_set_double(ar, a, "p_agreement", wt_agreement_p(gk)) ||
+                    !json_set_bool(ar, a, "permuted", permuted && consistent > 0.9) ||
+                    !json_set(ar, e, g ? "kv_heads" : "q_heads", a))
+                    st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+                if (g == 1 && permuted && consistent > 0.9 && wt_agreement_p(gk) < 1e-6) head_perm_layers++;
+            }
+            free(m);
+            m = NULL;
+        }
+        if (!st && !json_push(ar, layers, e)) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    /* norms follow the hidden permutation */
+    for (int j = 0; !st && c->perm_hidden && j < lb; j++) {
+        static const char *const norms[] = {"attn_norm", "mlp_norm"};
+        int i = c->layer_map && j < c->layer_map_n && c->layer_map[j] >= 0 ? c->layer_map[j] : j;
+        for (int k = 0; !st && k < 2; k++) {
+            long xa = wt_find(c->a, LINEAGE_COMPONENT_TEXT, norms[k], i, -1), xb = wt_find(c->b, LINEAGE_COMPONENT_TEXT, norms[k], j, -1);
+            if (xa < 0 || xb < 0 || lineage_model_tensor(c->b, (size_t)xb)->numel != c->hidden ||
+                lineage_model_tensor(c->a, (size_t)xa)->numel != c->hidden) continue;
+            wt_matrix A = {0}, B = {0};
+            st = load_aligned(c, xa, xb, 0, &A, &B);
+            if (!st) {
+                size_t zero = 0;
+                pair_moments pm;
+                wt_matched_moments(&A, &B, &zero, &pm);
+                wt_pair_stats s;
+                memset(&s, 0, sizeof s);
+                wt_stats_from_moments(&pm, &s);
+                st = wt_add_pair(c, (size_t)xa, (size_t)xb, "permutation", &s, 1 / sqrt((double)c->hidden), NULL);
+            }
+            wt_matrix_free(&A);
+            wt_matrix_free(&B);
+        }
+    }
+    if (!st) {
+        double pf = wt_fisher_p(p_agree, nl), pz = wt_fisher_p(p_rho, nl);
+        c->ev.perm_p = pf;
+        c->ev.perm_agreement = nl ? agree_sum / (double)nl : NAN;
+        c->ev.perm_centered = n_centered ? centered_sum / n_centered : NAN;
+        c->ev.perm_ffn = nl && ffn_perm_layers * 2 > nl;
+        c->ev.perm_heads = head_perm_layers > 0;
+        if (!json_set(ar, o, "layers", layers) || !json_set_double(ar, o, "p", pf) ||
+            !json_set_double(ar, o, "p_spearman_identity", pz) ||
+            !json_set_bool(ar, o, "ffn_permuted", c->ev.perm_ffn) || !json_set_bool(ar, o, "heads_permuted", c->ev.perm_heads) ||
+            !json_set_double(ar, o, "mean_agreement", c->ev.perm_agreement) ||
+            !json_set_double(ar, o, "centered_after", c->ev.perm_centered))
+            st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    free(p_agree);
+    free(p_rho);
+    return st;
+}

@@ -1,0 +1,272 @@
+/* The evidence summary the verdict engine reads: per derivation kind what was found, how strong,
+ * on what fraction of tensors, with z/p; plus evidence for independence with its power. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/weights.h"
+
+#define WT_Z_SIGNAL 5.0   /* a tensor pair counts as signal above this many null SDs */
+#define WT_Z_CHANCE 3.0   /* and as at chance below this */
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+static double quantile(double *v, size_t n, double q)
+{
+    if (!n) return NAN;
+    qsort(v, n, sizeof *v, cmp_double);
+    size_t k = (size_t)(q * (double)(n - 1) + 0.5);
+    return v[k < n ? k : n - 1];
+}
+
+typedef struct builder {
+    arena *ar;
+    int ok;
+} builder;
+
+static json_value *obj(builder *b) { json_value *o = json_new_object(b->ar); b->ok &= o != NULL; return o; }
+static void num(builder *b, json_value *o, const char *k, double v)
+{
+    if (o) b->ok &= isfinite(v) ? json_set_double(b->ar, o, k, v) : json_set(b->ar, o, k, json_new_null(b->ar));
+}
+static void integer(builder *b, json_value *o, const char *k, int64_t v) { if (o) b->ok &= json_set_int(b->ar, o, k, v); }
+static void flag(builder *b, json_value *o, const char *k, int v) { if (o) b->ok &= json_set_bool(b->ar, o, k, v); }
+static void str(builder *b, json_value *o, const char *k, const char *v) { if (o) b->ok &= json_set_str(b->ar, o, k, v); }
+static void put(builder *b, json_value *o, const char *k, json_value *v) { if (o) b->ok &= v && json_set(b->ar, o, k, v); }
+
+static int index_aligned(const wt_rec *r) { return !strcmp(r->align, "none") || !strcmp(r->align, "vocab"); }
+
+/* Per component (R8: a reused vision tower is a finding even when the decoder is independent). */
+static json_value *component_summaries(wt_ctx *c, builder *B)
+{
+    static const char *const names[] = {"text", "vision", "projector", "audio", "mtp"};
+    json_value *out = obj(B);
+    for (int comp = 0; out && comp < LINEAGE_COMPONENT_COUNT && comp < 5; comp++) {
+        size_t n = 0, hi = 0, sig = 0, chance = 0, ident = 0, bytes = 0;
+        for (size_t i = 0; i < c->nrecs; i++) {
+            const wt_rec *r = &c->recs[i];
+            if ((int)lineage_model_tensor(c->b, r->ib)->component != comp) continue;
+            n++;
+            ident += r->s.value_identical;
+            bytes += r->bytes_identical;
+            if (r->low_info || !index_aligned(r)) continue;
+            hi++;
+            sig += r->z > WT_Z_SIGNAL;
+            chance += fabs(r->z) < WT_Z_CHANCE;
+        }
+        if (!n) continue;
+        json_value *o = obj(B);
+        integer(B, o, "pairs", (int64_t)n);
+        integer(B, o, "high_information", (int64_t)hi);
+        num(B, o, "value_identical_fraction", (double)ident / (double)n);
+        num(B, o, "bytes_identical_fraction", (double)bytes / (double)n);
+        num(B, o, "fraction_significant", hi ? (double)sig / (double)hi : NAN);
+        flag(B, o, "identical", ident == n);
+        flag(B, o, "related", ident == n || (hi && sig * 2 >= hi));
+        flag(B, o, "independent", hi && sig == 0 && chance * 10 >= hi * 9);
+        put(B, out, names[comp], o);
+    }
+    return out;
+}
+
+json_value *wt_summary(wt_ctx *c)
+{
+    builder B = {c->ar, 1};
+    json_value *s = obj(&B);
+    size_t n = c->nrecs, hi = 0, sig = 0, chance = 0, ident = 0, bytes = 0, dtype_changed = 0;
+    double *cent = malloc((n + 1) * sizeof *cent), *zs = malloc((n + 1) * sizeof *zs), *alpha = malloc((n + 1) * sizeof *alpha),
+           *slope = malloc((n + 1) * sizeof *slope), *varr = malloc((n + 1) * sizeof *varr),
+           *power = malloc((n + 1) * sizeof *power), *rel = malloc((n + 1) * sizeof *rel), *pv = malloc((n + 1) * sizeof *pv);
+    if (!cent || !zs || !alpha || !slope || !varr || !power || !rel || !pv) {
+        free(cent); free(zs); free(alpha); free(slope); free(varr); free(power); free(rel); free(pv);
+        return NULL;
+    }
+    size_t na = 0, nrel = 0;
+    double max_z = -INFINITY;
+    size_t foldable = 0, fold_explained = 0, noise_like = 0;
+    for (size_t i = 0; i < n; i++) {
+        const wt_rec *r = &c->recs[i];
+        if (!strcmp(r->align, "none")) {
+            ident += r->s.value_identical;
+            bytes += r->bytes_identical;
+            dtype_changed += !r->same_dtype;
+            rel[nrel++] = r->s.rel_l2;
+        }
+        if (r->has_fold) {
+            foldable++;
+            fold_explained += r->s.rel_l2 > 0.02 && r->folded_rel_l2 < 0.5 * r->s.rel_l2;
+        }
+        if (r->low_info || !index_aligned(r)) continue;
+        cent[hi] = r->s.centered;
+        zs[hi] = r->z;
+        pv[hi] = wt_p_upper(r->z);
+        power[hi] = WT_Z_SIGNAL * r->null_sd;
+        hi++;
+        if (r->z > max_z) max_z = r->z;
+        if (r->z > WT_Z_SIGNAL) {
+            sig++;
+            double rr = r->s.centered;
+            double al = rr > 0 && rr < 1 ? sqrt(1 / (rr * rr) - 1) : 0;
+            alpha[na] = al;
+            slope[na] = r->s.slope;
+            varr[na] = r->s.var_ratio;
+            na++;
+            /* additive independent noise: slope 1 and the variance grows by exactly alpha^2 */
+            noise_like += al >= 0.05 && fabs(r->s.slope - 1) < 0.1 && fabs(r->s.var_ratio - 1 - al * al) < 0.25 * al * al;
+        }
+        if (fabs(r->z) < WT_Z_CHANCE) chance++;
+    }
+    integer(&B, s, "pairs", (int64_t)n);
+    integer(&B, s, "high_information", (int64_t)hi);
+
+    /* identical */
+    size_t n_none = nrel;
+    json_value *id = obj(&B);
+    int all_matched = lineage_model_tensor_count(c->b) == n_none && lineage_model_tensor_count(c->a) == n_none;
+    int identical = n_none && ident == n_none && all_matched;
+    flag(&B, id, "detected", identical);
+    num(&B, id, "value_identical_fraction", n_none ? (double)ident / (double)n_none : NAN);
+    num(&B, id, "bytes_identical_fraction", n_none ? (double)bytes / (double)n_none : NAN);
+    flag(&B, id, "all_tensors_matched", all_matched);
+    flag(&B, id, "dtype_changed", dtype_changed * 2 > n_none);
+    put(&B, s, "identical", id);
+
+    /* finetune-like: index-aligned (or layer-mapped) high-information tensors far above the null */
+    double frac = hi ? (double)sig / (double)hi : 0, comb_p = wt_fisher_p(pv, hi);
+    double med_c = quantile(cent, hi, 0.5), min_c = hi ? cent[0] : NAN, med_z = quantile(zs, hi, 0.5);
+    int ft = hi && frac >= 0.5 && comb_p < 1e-6;
+    json_value *f = obj(&B);
+    flag(&B, f, "detected", ft);
+    num(&B, f, "fraction_significant", frac);
+    integer(&B, f, "tensors", (int64_t)hi);
+    num(&B, f, "median_centered", med_c);
+    num(&B, f, "min_centered", min_c);
+    num(&B, f, "median_z", med_z);
+    num(&B, f, "combined_p", comb_p);
+    str(&B, f, "strength", !ft ? "none" : med_c >= 0.9 ? "high" : med_c >= 0.5 ? "moderate" : "low");
+    put(&B, s, "finetune_like", f);
+
+    /* depth map */
+    const wt_evidence *e = &c->ev;
+    json_value *d = obj(&B);
+    int depth = e->map_significant && (e->map_la != e->map_lb || !e->map_identity) && e->map_matched * 2 >= e->map_lb;
+    flag(&B, d, "detected", depth);
+    integer(&B, d, "a_layers", e->map_la);
+    integer(&B, d, "b_layers", e->map_lb);
+    integer(&B, d, "matched", e->map_matched);
+    integer(&B, d, "repeats", e->map_repeats);
+    integer(&B, d, "seams", e->map_seams);
+    integer(&B, d, "unmatched_b", e->map_unmatched);
+    integer(&B, d, "skipped_a", e->map_skipped);
+    if (c->layer_map) {
+        json_value *m = json_new_array(c->ar);
+        for (int j = 0; m && j < c->layer_map_n; j++)
+            B.ok &= json_push(c->ar, m, c->layer_map[j] >= 0 ? json_new_int(c->ar, c->layer_map[j]) : json_new_null(c->ar));
+        put(&B, d, "map", m);
+    }
+    put(&B, s, "depth_map", d);
+
+    /* permutation */
+    json_value *p = obj(&B);
+    int permuted = e->perm_tried && e->perm_p < 1e-6 && (e->perm_hidden || e->perm_ffn || e->perm_heads);
+    flag(&B, p, "tried", e->perm_tried);
+    flag(&B, p, "detected", permuted);
+    flag(&B, p, "hidden", e->perm_hidden);
+    flag(&B, p, "ffn", e->perm_ffn);
+    flag(&B, p, "heads", e->perm_heads);
+    num(&B, p, "p", e->perm_tried ? e->perm_p : NAN);
+    num(&B, p, "mean_agreement", e->perm_tried ? e->perm_agreement : NAN);
+    num(&B, p, "centered_after", e->perm_tried ? e->perm_centered : NAN);
+    put(&B, s, "permuted", p);
+
+    /* width (pruned or grown) */
+    json_value *w = obj(&B);
+    int pruned = e->width_pairs && e->width_significant * 2 > e->width_pairs;
+    flag(&B, w, "detected", pruned);
+    integer(&B, w, "pairs", e->width_pairs);
+    integer(&B, w, "significant", e->width_significant);
+    num(&B, w, "kept_fraction", e->width_pairs ? e->width_kept_fraction / e->width_pairs : NAN);
+    num(&B, w, "centered_after", e->width_pairs ? e->width_centered / e->width_pairs : NAN);
+    num(&B, w, "order_spearman", e->width_pairs ? e->width_order_spearman / e->width_pairs : NAN);
+    put(&B, s, "pruned", w);
+
+    /* vocabulary */
+    json_value *v = obj(&B);
+    int vx = e->vocab_done && e->vocab_vb > e->vocab_shared && e->vocab_shared * 10 >= e->vocab_va * 9 &&
+             e->vocab_z > WT_Z_SIGNAL && e->vocab_centered > 0.2;
+    flag(&B, v, "detected", vx);
+    integer(&B, v, "shared_tokens", (int64_t)e->vocab_shared);
+    integer(&B, v, "a_vocab", (int64_t)e->vocab_va);
+    integer(&B, v, "b_vocab", (int64_t)e->vocab_vb);
+    integer(&B, v, "b_new", (int64_t)(e->vocab_vb > e->vocab_shared ? e->vocab_vb - e->vocab_shared : 0));
+    integer(&B, v, "id_prefix", (int64_t)e->vocab_prefix);
+    num(&B, v, "shared_rows_centered", e->vocab_done ? e->vocab_centered : NAN);
+    num(&B, v, "z", e->vocab_done ? e->vocab_z : NAN);
+    put(&B, s, "vocab_extended", v);
+
+    /* upcycling */
+    json_value *u = obj(&B);
+    int up = (e->moe_kind == 1 || e->moe_kind == 2) && e->moe_experts && e->moe_significant * 2 > e->moe_experts;
+    flag(&B, u, "detected", up);
+    str(&B, u, "direction", e->moe_kind == 1 ? "b_from_a" : e->moe_kind == 2 ? "a_from_b" : e->moe_kind == 3 ? "both_moe" : "none");
+    integer(&B, u, "experts_compared", e->moe_experts);
+    integer(&B, u, "experts_significant", e->moe_significant);
+    num(&B, u, "median_centered", e->moe_centered);
+    num(&B, u, "within_layer_similarity", e->moe_kind == 2 ? e->moe_within_a : e->moe_within_b);
+    num(&B, u, "cross_layer_similarity", e->moe_cross_layer);
+    put(&B, s, "upcycled", u);
+
+    /* rescaling: raw values differ but the folded ones match */
+    json_value *rs = obj(&B);
+    int rescaled = fold_explained >= 2 && fold_explained * 10 >= foldable * 3;
+    flag(&B, rs, "detected", rescaled);
+    integer(&B, rs, "foldable", (int64_t)foldable);
+    integer(&B, rs, "fold_explained", (int64_t)fold_explained);
+    put(&B, s, "rescaled", rs);
+
+    /* noise: b = a + independent noise of a common relative size */
+    json_value *nz = obj(&B);
+    double a_med = quantile(alpha, na, 0.5), a_lo = quantile(alpha, na, 0.1), a_hi = quantile(alpha, na, 0.9);
+    double sl = quantile(slope, na, 0.5), vr = quantile(varr, na, 0.5);
+    double spread = a_med > 0 ? (a_hi - a_lo) / a_med : NAN;
+    int noised = ft && na * 10 >= hi * 8 && noise_like * 10 >= na * 8 && a_med >= 0.1 && spread <= 0.3;
+    flag(&B, nz, "detected", noised);
+    num(&B, nz, "alpha", a_med);
+    num(&B, nz, "alpha_spread", spread);
+    num(&B, nz, "expected_centered", a_med >= 0 ? 1 / sqrt(1 + a_med * a_med) : NAN);
+    num(&B, nz, "slope", sl);
+    num(&B, nz, "variance_ratio", vr);
+    num(&B, nz, "noise_like_fraction", na ? (double)noise_like / (double)na : NAN);
+    put(&B, s, "noised", nz);
+
+    /* re-quantization: another dtype, values close but not equal */
+    json_value *q = obj(&B);
+    double rel_med = quantile(rel, nrel, 0.5);
+    int requant = n_none && dtype_changed * 2 > n_none && ident < n_none && rel_med < 0.05 && ft;
+    flag(&B, q, "detected", requant);
+    num(&B, q, "dtype_changed_fraction", n_none ? (double)dtype_changed / (double)n_none : NAN);
+    num(&B, q, "median_rel_l2", rel_med);
+    put(&B, s, "requantized", q);
+
+    int related = identical || ft || depth || permuted || pruned || vx || up;
+    flag(&B, s, "related", related);
+
+    /* independence: high-information tensors at chance, with the power of the test */
+    json_value *ind = obj(&B);
+    int indep = !related && hi > 0 && chance * 10 >= hi * 9;
+    flag(&B, ind, "detected", indep);
+    integer(&B, ind, "tensors_at_chance", (int64_t)chance);
+    integer(&B, ind, "of", (int64_t)hi);
+    num(&B, ind, "max_z", hi ? max_z : NAN);
+    num(&B, ind, "min_detectable_centered", quantile(power, hi, 0.5));
+    flag(&B, ind, "alignment_searched", e->perm_tried);
+    put(&B, s, "independent_evidence", ind);
+    put(&B, s, "components", component_summaries(c, &B));
+
+    free(cent); free(zs); free(alpha); free(slope); free(varr); free(power); free(rel); free(pv);
+    return B.ok ? s : NULL;
+}

@@ -1,0 +1,270 @@
+/* Shared vocabulary for comparing embedding and lm_head rows: token ids of A and B whose token
+ * strings are identical (tokenizer.json model.vocab + added_tokens). The tokenizer module will
+ * replace token_strings() with canonical token bytes; everything else stays. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/weights.h"
+#include "io/file.h"
+#include "util/error.h"
+
+#define WT_MAX_TOKENIZER_BYTES (256u << 20)
+#define WT_MAX_VOCAB (1u << 24)
+
+typedef struct tok_entry {
+    const char *s;
+    size_t len;
+    uint32_t id;
+} tok_entry;
+
+static int cmp_tok(const void *x, const void *y)
+{
+    const tok_entry *a = x, *b = y;
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->s, b->s, n);
+    if (c) return c;
+    if (a->len != b->len) return a->len < b->len ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int cmp_u32pair(const void *x, const void *y)
+{
+    const uint32_t *a = x, *b = y;
+    return a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : (a[0] < b[0] ? -1 : a[0] > b[0]);
+}
+
+/* Token strings by id from the model folder's tokenizer.json; *n = 0 when there is none. The
+ * entries point into `ar`. */
+static lineage_status token_strings(const lineage_model *m, arena *ar, tok_entry **out, size_t *n,
+                                    lineage_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (!m->dir) return LINEAGE_OK;
+    char *path = path_join(m->dir, "tokenizer.json");
+    if (!path) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    if (!path_is_file(path)) { free(path); return LINEAGE_OK; }
+    char *text;
+    size_t len;
+    lineage_status st = file_read_all(path, WT_MAX_TOKENIZER_BYTES, &text, &len, err);
+    json_value *root = NULL;
+    json_limits lim = {64, WT_MAX_TOKENIZER_BYTES};
+    if (!st) {
+        st = json_parse(text, len, &lim, ar, &root, path, err);
+        free(text);
+    }
+    const json_value *model = st ? NULL : json_get(root, "model");
+    const json_value *vocab = model ? json_get(model, "vocab") : NULL;
+    const json_value *added = st ? NULL : json_get(root, "added_tokens");
+    size_t cap = json_count(vocab) + json_count(added);
+    if (!st && cap > WT_MAX_VOCAB) st = error_set(err, LINEAGE_E_FORMAT, "%s: vocabulary too large", path);
+    tok_entry *e = (!st && cap) ? arena_alloc(ar, cap * sizeof *e) : NULL;
+    if (!st && cap && !e) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    size_t k = 0;
+    if (!st && vocab && vocab->type == JSON_OBJECT) {
+        for (size_t i = 0; i < vocab->u.object.count; i++) {
+            const json_member *mb = &vocab->u.object.members[i];
+            if (mb->value->type != JSON_NUMBER || !mb->value->u.number.is_int || mb->value->u.number.i < 0 ||
+                mb->value->u.number.i >= WT_MAX_VOCAB)
+                { st = error_set(err, LINEAGE_E_FORMAT, "%s: token id of '%s' is not a small integer", path, mb->key); break; }
+            e[k++] = (tok_entry){mb->key, mb->key_len, (uint32_t)mb->value->u.number.i};
+        }
+    } else if (!st && vocab && vocab->type == JSON_ARRAY) {
+        /* Unigram: [[piece, score], ...], id = position */
+        for (size_t i = 0; i < vocab->u.array.count; i++) {
+            const json_value *p = json_at(json_at(vocab, i), 0);
+            if (!p || p->type != JSON_STRING) { st = error_set(err, LINEAGE_E_FORMAT, "%s: vocab entry %zu is not [piece, score]", path, i); break; }
+            e[k++] = (tok_entry){p->u.string.s, p->u.string.len, (uint32_t)i};
+        }
+    }
+    for (size_t i = 0; !st && added && added->type == JSON_ARRAY && i < added->u.array.count; i++) {
+        const json_value *t = json_at(added, i);
+        const json_value *c = json_get(t, "content");
+        int64_t id;
+        if (!c || c->type != JSON_STRING || !json_get_int(t, "id", &id) || id < 0 || id >= WT_MAX_VOCAB)
+            { st = error_set(err, LINEAGE_E_FORMAT, "%s: added_tokens[%zu] needs content and id", path, i); break; }
+        e[k++] = (tok_entry){c->u.string.s, c->u.string.len, (uint32_t)id};
+    }
+    free(path);
+    if (st) return st;
+    *out = e;
+    *n = k;
+    return LINEAGE_OK;
+}
+
+void wt_vocab_free(wt_vocab *v)
+{
+    free(v->ida);
+    free(v->idb);
+    memset(v, 0, sizeof *v);
+}
+
+lineage_status wt_vocab_align(const lineage_model *a, const lineage_model *b, size_t rows_a, size_t rows_b,
+                              wt_vocab *out, lineage_error *err)
+{
+    memset(out, 0, sizeof *out);
+    arena ar;
+    arena_init(&ar, 0);
+    tok_entry *ea = NULL, *eb = NULL;
+    size_t na = 0, nb = 0;
+    lineage_status st = token_strings(a, &ar, &ea, &na, err);
+    if (!st) st = token_strings(b, &ar, &eb, &nb, err);
+    if (st) { arena_free(&ar); return st; }
+    size_t cap = na && nb ? (na < nb ? na : nb) : (rows_a < rows_b ? rows_a : rows_b);
+    uint32_t *pairs = malloc((cap + 1) * 2 * sizeof *pairs);
+    if (!pairs) { arena_free(&ar); return error_set(err, LINEAGE_E_NOMEM, "out of memory"); }
+    size_t k = 0;
+    if (na && nb) {
+        out->source_tokenizer = 1;
+        for (size_t i = 0; i < na; i++) if (ea[i].id + 1 > out->va) out->va = ea[i].id + 1;
+        for (size_t i = 0; i < nb; i++) if (eb[i].id + 1 > out->vb) out->vb = eb[i].id + 1;
+        qsort(ea, na, sizeof *ea, cmp_tok);
+        qsort(eb, nb, sizeof *eb, cmp_tok);
+        for (size_t i = 0, j = 0; i < na && j < nb;) {
+            int c = cmp_tok(&(tok_entry){ea[i].s, ea[i].len, 0}, &(tok_entry){eb[j].s, eb[j].len, 0});
+            if (c < 0) i++;
+            else if (c > 0) j++;
+            else {
+                if (ea[i].id < rows_a && eb[j].id < rows_b && k < cap) {
+                    pairs[2 * k] = ea[i].id;
+                    pairs[2 * k + 1] = eb[j].id;
+                    k++;
+                }
+                /* a string listed twice (vocab and added_tokens) pairs once */
+                size_t i2 = i + 1, j2 = j + 1;
+                while (i2 < na && ea[i2].len == ea[i].len && !memcmp(ea[i2].s, ea[i].s, ea[i].len)) i2++;
+                while (j2 < nb && eb[j2].len == eb[j].len && !memcmp(eb[j2].s, eb[j].s, eb[j].len)) j2++;
+                i = i2;
+                j = j2;
+            }
+        }
+    } else {
+        out->va = rows_a;
+        out->vb = rows_b;
+        for (; k < cap; k++) pairs[2 * k] = pairs[2 * k + 1] = (uint32_t)k;
+    }
+    qsort(pairs, k, 2 * sizeof *pairs, cmp_u32pair);
+    out->shared = k;
+    out->ida = malloc((k + 1) * sizeof *out->ida);
+    out->idb = malloc((k + 1) * sizeof *out->idb);
+    if (!out->ida || !out->idb) {
+        free(pairs);
+        arena_free(&ar);
+        wt_vocab_free(out);
+        return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < k; i++) {
+        out->ida[i] = pairs[2 * i];
+        out->idb[i] = pairs[2 * i + 1];
+        if (out->ida[i] == out->idb[i]) out->same_id++;
+    }
+    /* aligned prefix: ids 0..p-1 shared with equal ids (pairs are sorted by B id) */
+    size_t p = 0;
+    while (p < k && out->idb[p] == p && out->ida[p] == p) p++;
+    out->prefix = p;
+    free(pairs);
+    arena_free(&ar);
+    return LINEAGE_OK;
+}
+
+#define WT_VOCAB_MAX_ROWS 32768u
+
+/* Rows of the shared tokens (at most WT_VOCAB_MAX_ROWS, evenly spaced) of A's and B's tensors. */
+lineage_status wt_vocab_rows(const wt_ctx *c, size_t ia, size_t ib, wt_matrix *A, wt_matrix *B)
+{
+    const wt_vocab *v = &c->vocab;
+    size_t n = v->shared < WT_VOCAB_MAX_ROWS ? v->shared : WT_VOCAB_MAX_ROWS;
+    uint64_t *ra = malloc((n + 1) * sizeof *ra), *rb = malloc((n + 1) * sizeof *rb);
+    lineage_status st = (!ra || !rb) ? error_set(c->err, LINEAGE_E_NOMEM, "out of memory") : LINEAGE_OK;
+    for (size_t i = 0; !st && i < n; i++) {
+        size_t k = (size_t)((double)i * (double)v->shared / (double)n);
+        ra[i] = v->ida[k];
+        rb[i] = v->idb[k];
+    }
+    if (!st) st = wt_load_rows(c->a, ia, ra, n, A, c->err);
+    if (!st) st = wt_load_rows(c->b, ib, rb, n, B, c->err);
+    free(ra);
+    free(rb);
+    return st;
+}
+
+static int vocab_is_identity(const wt_vocab *v, const lineage_tensor_info *ta, const lineage_tensor_info *tb)
+{
+    return ta->rows == tb->rows && v->shared == v->same_id && v->shared >= ta->rows;
+}
+
+lineage_status wt_stage_vocab(wt_ctx *c)
+{
+    static const char *const roles[] = {"embed", "lm_head"};
+    long ia[2], ib[2];
+    int any = 0;
+    for (int k = 0; k < 2; k++) {
+        ia[k] = wt_find(c->a, LINEAGE_COMPONENT_TEXT, roles[k], -1, -1);
+        ib[k] = wt_find(c->b, LINEAGE_COMPONENT_TEXT, roles[k], -1, -1);
+        if (ia[k] >= 0 && ib[k] >= 0 &&
+            lineage_model_tensor(c->a, (size_t)ia[k])->cols == lineage_model_tensor(c->b, (size_t)ib[k])->cols)
+            any = 1;
+        else ia[k] = ib[k] = -1;
+    }
+    if (!any) return LINEAGE_OK;
+    int k0 = ia[0] >= 0 ? 0 : 1;
+    const lineage_tensor_info *ta0 = lineage_model_tensor(c->a, (size_t)ia[k0]);
+    const lineage_tensor_info *tb0 = lineage_model_tensor(c->b, (size_t)ib[k0]);
+    lineage_status st = wt_vocab_align(c->a, c->b, (size_t)ta0->rows, (size_t)tb0->rows, &c->vocab, c->err);
+    if (st) return st;
+    c->vocab_ready = 1;
+    const wt_vocab *v = &c->vocab;
+    arena *ar = c->ar;
+    json_value *o = json_new_object(ar);
+    int ok = o && json_set_str(ar, o, "source", v->source_tokenizer ? "tokenizer.json" : "index") &&
+             json_set_int(ar, o, "a_vocab", (int64_t)v->va) && json_set_int(ar, o, "b_vocab", (int64_t)v->vb) &&
+             json_set_int(ar, o, "a_rows", (int64_t)ta0->rows) && json_set_int(ar, o, "b_rows", (int64_t)tb0->rows) &&
+             json_set_int(ar, o, "shared", (int64_t)v->shared) && json_set_int(ar, o, "same_id", (int64_t)v->same_id) &&
+             json_set_int(ar, o, "id_prefix", (int64_t)v->prefix) &&
+             json_set_int(ar, o, "b_only", (int64_t)(v->vb > v->shared ? v->vb - v->shared : 0)) &&
+             json_set_int(ar, o, "a_only", (int64_t)(v->va > v->shared ? v->va - v->shared : 0));
+    c->ev.vocab_done = 1;
+    c->ev.vocab_shared = v->shared;
+    c->ev.vocab_va = v->va;
+    c->ev.vocab_vb = v->vb;
+    c->ev.vocab_prefix = v->prefix;
+    c->ev.vocab_z = NAN;
+    c->ev.vocab_centered = NAN;
+    for (int k = 0; ok && !st && k < 2; k++) {
+        if (ia[k] < 0) continue;
+        const lineage_tensor_info *ta = lineage_model_tensor(c->a, (size_t)ia[k]);
+        const lineage_tensor_info *tb = lineage_model_tensor(c->b, (size_t)ib[k]);
+        wt_rec *r = NULL;
+        if (vocab_is_identity(v, ta, tb)) {
+            for (size_t i = 0; i < c->nrecs; i++)
+                if (c->recs[i].ia == (size_t)ia[k] && c->recs[i].ib == (size_t)ib[k]) r = &c->recs[i];
+        } else if (v->shared >= 2) {
+            wt_matrix A = {0}, B = {0};
+            st = wt_vocab_rows(c, (size_t)ia[k], (size_t)ib[k], &A, &B);
+            if (!st) {
+                pair_moments m;
+                pair_moments_init(&m);
+                pair_moments_f32(A.data, B.data, A.rows * A.cols, &m);
+                wt_pair_stats s;
+                memset(&s, 0, sizeof s);
+                wt_stats_from_moments(&m, &s);
+                s.value_identical = s.value_identical && ta->rows == tb->rows;
+                st = wt_add_pair(c, (size_t)ia[k], (size_t)ib[k], "vocab", &s, wt_null_sd(&A, &B), &r);
+            }
+            wt_matrix_free(&A);
+            wt_matrix_free(&B);
+        }
+        if (!r) continue;
+        json_value *e = json_new_object(ar);
+        ok = e && json_set_double(ar, e, "centered", r->s.centered) && json_set_double(ar, e, "z", r->z) &&
+             json_set_int(ar, e, "n", (int64_t)r->s.n) && json_set(ar, o, roles[k], e);
+        if (k == k0 || !isfinite(c->ev.vocab_z)) {
+            c->ev.vocab_z = r->z;
+            c->ev.vocab_centered = r->s.centered;
+        }
+    }
+    if (st) return st;
+    return ok && json_set(ar, c->alignment, "vocab", o) ? LINEAGE_OK
+                                                        : error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+}

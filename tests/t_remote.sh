@@ -1,0 +1,70 @@
+#!/bin/bash
+# Remote models from the command line: nginx on 127.0.0.1 serving a Hub-like tree (tests/remote/server.sh).
+# Reports of hf:// models equal the local ones; caching, --offline, --budget, progress and one-line errors.
+. tests/lib.sh
+tests/remote/server.sh stop "$WORK"
+tests/remote/server.sh start "$WORK" || { not_ok "nginx starts on 127.0.0.1"; finish; }
+trap 'tests/remote/server.sh stop "$WORK"' EXIT
+. "$WORK/env"
+export HF_ENDPOINT=http://127.0.0.1:$PORT XDG_CACHE_HOME=$(cd "$WORK" && pwd)/xdg
+unset HF_TOKEN
+Z=$LINEAGE_SHARED/zoo
+# the report minus what names the source (path, "source" object with fetch counters)
+strip_model() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); d.pop('model',None); d.pop('source',None); print(json.dumps(d,sort_keys=True,indent=1))" "$1"; }
+
+for m in base base-sharded; do
+    "$LINEAGE" inspect "$Z/$m" --json "$WORK/local.json" >/dev/null 2>&1
+    expect_exit "inspect hf://org/$m succeeds" 0 "$LINEAGE" inspect "hf://org/$m" --json "$WORK/remote.json"
+    if [ -s "$WORK/local.json" ] && diff <(strip_model "$WORK/local.json") <(strip_model "$WORK/remote.json") >/dev/null; then
+        ok "inspect of hf://org/$m equals the local report apart from the model path"
+    else not_ok "inspect of hf://org/$m equals the local report"; fi
+done
+grep -q "fetched .* in [0-9]* requests" "$WORK/err" && ok "a run that fetched prints bytes and requests on stderr" ||
+    not_ok "progress summary on stderr ($(cat "$WORK/err"))"
+[ -d "$XDG_CACHE_HOME/lineage" ] && ok "the cache goes to \$XDG_CACHE_HOME/lineage" || not_ok "cache under XDG_CACHE_HOME"
+
+expect_exit "compare of a remote and a local model" 0 "$LINEAGE" compare "hf://org/base" "$Z/base" --only arch --json "$WORK/c.json"
+expect_exit "compare of two remote models" 0 "$LINEAGE" compare "hf://org/base" "hf://org/base-sharded" --json "$WORK/c2.json"
+
+expect_exit "--cache DIR is used" 0 "$LINEAGE" inspect "hf://org/base" --cache "$WORK/mycache" --json "$WORK/x.json"
+ls "$WORK"/mycache/*/org--base/snapshots/1111111111111111111111111111111111111111/config.json >/dev/null 2>&1 &&
+    ok "--cache keeps the snapshot under its resolved commit" || not_ok "--cache snapshot folder"
+: > "$LOGS/access.log"
+expect_exit "--offline reads the cache" 0 "$LINEAGE" inspect "hf://org/base" --cache "$WORK/mycache" --offline --json "$WORK/off.json"
+sleep 0.1
+[ ! -s "$LOGS/access.log" ] && ok "--offline made no request" || not_ok "--offline made requests: $(head -3 "$LOGS/access.log")"
+diff <(strip_model "$WORK/off.json") <(strip_model "$WORK/x.json") >/dev/null && ok "the offline report equals the online one" ||
+    not_ok "offline report equals the online one"
+expect_exit "--offline with an empty cache is one I/O error" 3 "$LINEAGE" inspect "hf://org/base" --cache "$WORK/empty" --offline
+grep -q "not in the cache" "$WORK/err" && ok "the offline error says the model is not cached" || not_ok "offline error text: $(cat "$WORK/err")"
+
+# the 100B-class layout: inspect reads headers only
+total=$(grep -o '"total_size": [0-9]*' "$ROOT/org/sparse100b/resolve/main/model.safetensors.index.json" | grep -o '[0-9]*$')
+: > "$LOGS/access.log"
+expect_exit "inspect of the 100B-class sharded layout" 0 "$LINEAGE" inspect "hf://org/sparse100b" --json "$WORK/s.json"
+sleep 0.1
+read -r reqs bytes < <(awk '{n++; b += $3} END {print n+0, b+0}' "$LOGS/access.log")
+if [ -n "$total" ] && [ "$bytes" -gt 0 ] && [ $((bytes * 1000)) -lt "$total" ]; then
+    ok "inspect fetched $bytes bytes in $reqs requests of a $total-byte checkpoint (under 0.1%)"
+else not_ok "inspect fetched $bytes bytes of $total (want under 0.1%)"; fi
+
+expect_exit "a malformed hf:// URL is a usage error" 2 "$LINEAGE" inspect "hf://org"
+expect_exit "an unknown repository exits 3" 3 "$LINEAGE" inspect "hf://org/nothere"
+grep -q "404" "$WORK/err" && ok "the unknown repository error says 404" || not_ok "404 in: $(cat "$WORK/err")"
+expect_exit "a private repository without HF_TOKEN exits 3" 3 "$LINEAGE" inspect "hf://org/private"
+grep -q "HF_TOKEN" "$WORK/err" && ok "the auth error hints at HF_TOKEN" || not_ok "HF_TOKEN hint in: $(cat "$WORK/err")"
+HF_TOKEN=$TOKEN expect_exit "a private repository with HF_TOKEN" 0 "$LINEAGE" inspect "hf://org/private" --json "$WORK/p.json"
+expect_exit "config.json that does not parse exits 2" 2 "$LINEAGE" inspect "hf://org/badjson"
+expect_exit "a too large safetensors header exits 2" 2 "$LINEAGE" inspect "hf://org/hugeheader"
+expect_exit "--budget smaller than the headers exits 3" 3 "$LINEAGE" inspect "hf://org/base" --cache "$WORK/budget" --budget 1000
+grep -q "budget" "$WORK/err" && ok "the budget error says so" || not_ok "budget in: $(cat "$WORK/err")"
+expect_exit "--budget wants a byte count" 2 "$LINEAGE" inspect "hf://org/base" --budget lots
+expect_exit "a server that ignores Range exits 3" 3 "$LINEAGE" inspect "hf://org/norange" --cache "$WORK/norange"
+HF_ENDPOINT=http://127.0.0.1:$PROXY/f/500/2/cli expect_exit "two HTTP 500 answers are retried" 0 \
+    "$LINEAGE" inspect "hf://org/base" --cache "$WORK/retry" --json "$WORK/r.json"
+"$LINEAGE" compare "hf://org/base" "$Z/base" --only arch --json "$WORK/cmp.json" >/dev/null 2>&1
+check "a compare report records the remote repo, resolved commit and file ETags" python3 -c "
+import json; s=json.load(open('$WORK/cmp.json'))['source']
+a=s['a']; assert s['b']['kind']=='local'
+txt=json.dumps(a); assert '1111111111111111111111111111111111111111' in txt and 'etag' in txt.lower() and 'org/base' in txt"
+finish
