@@ -251,8 +251,8 @@ static lineage_status special_measures(const lineage_tokenizer *a, const lineage
     json_value *ct = json_new_object(ar);
     ok = ok && ct && json_set_int(ar, o, "a", (int64_t)a->n_special) && json_set_int(ar, o, "b", (int64_t)b->n_special) &&
          json_set_int(ar, o, "shared", (int64_t)shared) && json_set_int(ar, o, "same_id", (int64_t)same_id) &&
-         json_set(ar, o, "roles", roles) && json_set(ar, o, "list_a", special_list(ar, a, 64)) &&
-         json_set(ar, o, "list_b", special_list(ar, b, 64)) && json_set(ar, s, "special", o) &&
+         json_set(ar, o, "roles", roles) && json_set(ar, o, "list_a", special_list(ar, a, 16)) &&
+         json_set(ar, o, "list_b", special_list(ar, b, 16)) && json_set(ar, s, "special", o) &&
          json_set_bool(ar, ct, "a", a->chat_template != NULL) && json_set_bool(ar, ct, "b", b->chat_template != NULL) &&
          json_set_bool(ar, ct, "identical", a->chat_template && b->chat_template && !strcmp(a->chat_template, b->chat_template)) &&
          json_set(ar, s, "chat_template", ct);
@@ -267,6 +267,56 @@ static lineage_status special_measures(const lineage_tokenizer *a, const lineage
     return ok ? LINEAGE_OK : NOMEM(err);
 }
 
+/* One finding (docs/METHODOLOGY.md) from the relation: reuse or extension is a tokenizer finding,
+ * never weight derivation (R4); a different tokenizer is neutral (extension and transplant exist). */
+static lineage_status add_finding(arena *ar, json_value *s, lineage_error *err)
+{
+    const char *rel = json_get_string(s, "relation");
+    int64_t aligned = 0, prefix = 0, va = 0, vb = 0;
+    json_get_int(json_get(s, "id_aligned"), "count", &aligned);
+    json_get_int(s, "common_id_prefix", &prefix);
+    json_get_int(s, "vocab_a", &va);
+    json_get_int(s, "vocab_b", &vb);
+    int64_t smaller = va < vb ? va : vb;
+    const char *dir = "neutral", *relation = NULL, *en, *ko;
+    double w = 0.2;
+    char buf[256], kbuf[256];
+    if (!strcmp(rel, "identical")) {
+        dir = "derived", relation = "tokenizer_reuse", w = smaller >= 5000 ? 0.9 : 0.6;
+        snprintf(buf, sizeof buf, "The tokenizers are identical: %lld ordinary tokens at the same ids.", (long long)aligned);
+        snprintf(kbuf, sizeof kbuf, "토크나이저가 같습니다: 일반 토큰 %lld개가 같은 ID에 있습니다.", (long long)aligned);
+    } else if (!strcmp(rel, "b_extends_a") || !strcmp(rel, "a_extends_b")) {
+        dir = "derived", relation = "vocab_extension", w = smaller >= 5000 ? 0.9 : 0.6;
+        snprintf(buf, sizeof buf, "One vocabulary extends the other: all %lld tokens of the smaller keep their ids.",
+                 (long long)smaller);
+        snprintf(kbuf, sizeof kbuf, "한 어휘가 다른 어휘를 확장합니다: 작은 쪽의 토큰 %lld개가 모두 같은 ID를 유지합니다.",
+                 (long long)smaller);
+    } else if (smaller > 0 && aligned * 2 >= smaller && aligned >= 1000) {
+        dir = "derived", relation = "tokenizer_reuse", w = 0.7;
+        snprintf(buf, sizeof buf, "Most ids agree (%lld of %lld): the tokenizers share an origin.", (long long)aligned,
+                 (long long)smaller);
+        snprintf(kbuf, sizeof kbuf, "대부분의 ID가 일치합니다 (%lld / %lld): 같은 토크나이저에서 나왔습니다.", (long long)aligned,
+                 (long long)smaller);
+    } else {
+        snprintf(buf, sizeof buf, "Different tokenizers (%s, %lld ids aligned); this does not prove independent weights.",
+                 rel, (long long)aligned);
+        snprintf(kbuf, sizeof kbuf, "토크나이저가 다릅니다 (%s, 정렬된 ID %lld개). 가중치가 독립이라는 증거는 아닙니다.", rel,
+                 (long long)aligned);
+    }
+    en = buf, ko = kbuf;
+    json_value *list = json_new_array(ar), *f = json_new_object(ar), *text = json_new_object(ar),
+               *ctl = json_new_object(ar);
+    int ok = list && f && text && ctl && json_set_str(ar, f, "line", "tokenizer") && json_set_str(ar, f, "component", "text") &&
+             json_set_str(ar, f, "what", "tokenizer relation") && json_set_str(ar, text, "en", en) &&
+             json_set_str(ar, text, "ko", ko) && json_set(ar, f, "text", text) && json_set_str(ar, f, "value", rel) &&
+             json_set_str(ar, ctl, "description",
+                          "independently trained tokenizers share common pieces but align few ids beyond single bytes") &&
+             json_set(ar, f, "control", ctl) && json_set_str(ar, f, "direction", dir) && json_set_double(ar, f, "weight", w) &&
+             (!relation || json_set_str(ar, f, "relation", relation)) && json_push(ar, list, f) &&
+             json_set(ar, s, "findings", list);
+    return ok ? LINEAGE_OK : NOMEM(err);
+}
+
 lineage_status tokenizer_compare_tokenizers(const lineage_tokenizer *a, const lineage_tokenizer *b, arena *ar,
                                             json_value *s, lineage_error *err)
 {
@@ -274,6 +324,7 @@ lineage_status tokenizer_compare_tokenizers(const lineage_tokenizer *a, const li
     if (!st) st = merge_measures(a, b, ar, s, err);
     if (!st) st = special_measures(a, b, ar, s, err);
     if (!st) st = tokenizer_probe_section(a, b, ar, s, err);
+    if (!st) st = add_finding(ar, s, err);
     return st;
 }
 
