@@ -340,8 +340,8 @@ void lineage_tokenizer_close(lineage_tokenizer *t)
     tok_map_free(&t->by_bytes);
     free(t->tok);
     free(t->merges);
-    free(t->norm);
-    free(t->pre);
+    tok_steps_free(t->norm, t->n_norm);
+    tok_steps_free(t->pre, t->n_pre);
     free(t->path);
     pthread_mutex_destroy(&t->lock);
     arena_free(&t->arena);

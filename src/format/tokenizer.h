@@ -155,6 +155,8 @@ lineage_status tok_open_gguf_file(const char *path, lineage_tokenizer **out, lin
 
 /* ---- encoder ---- */
 void tok_encoder_free(tok_encoder *e);
+/* Frees a step list and the regexes compiled for it. */
+void tok_steps_free(tok_step *steps, size_t n);
 /* Pre-tokenization into pieces (byte ranges into *buf), after normalization. Exposed for tests. */
 
 /* ---- for other analyses ---- */

@@ -39,6 +39,13 @@ static int pieces_extend(tok_pieces *p, const char *s, size_t n)
     return !p->text.failed;
 }
 
+void tok_steps_free(tok_step *steps, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (steps[i].code) pcre2_code_free(steps[i].code);
+    free(steps);
+}
+
 static const char *const gpt2_pattern =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
