@@ -165,6 +165,23 @@ int cli_tokenize(const cli_options *o)
         fprintf(stderr, "lineage: out of memory\n");
         return 1;
     }
+    if (o->lines) {   /* batch: one line of ids per input line (the newline is not part of the text) */
+        lineage_status st = LINEAGE_OK;
+        for (size_t pos = 0; !st && pos < len;) {
+            const char *nl = memchr(text + pos, '\n', len - pos);
+            size_t end = nl ? (size_t)(nl - text) : len;
+            uint32_t *ids;
+            size_t count;
+            st = lineage_tokenize(t, text + pos, end - pos, &ids, &count, &err);
+            for (size_t i = 0; !st && i < count; i++) printf(i ? " %u" : "%u", ids[i]);
+            if (!st) putchar('\n');
+            if (!st) free(ids);
+            pos = end + 1;
+        }
+        free(text);
+        lineage_tokenizer_close(t);
+        return st ? cli_fail(&err) : 0;
+    }
     uint32_t *ids;
     size_t count;
     lineage_status st = lineage_tokenize(t, text, len, &ids, &count, &err);

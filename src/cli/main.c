@@ -31,7 +31,7 @@ static void usage(FILE *f)
             "  --no-color    never colour the terminal output\n"
             "inspect: --tokens N[KMBT]  --finetune-tokens N  --peak-tflops X  --mfu F\n"
             "compare: --only arch|tokenizer|weights[,...]  --sample F  --sha256  --threads N\n"
-            "tokenize: --ids (ids only, one line)\n"
+            "tokenize: --ids (ids only, one line)  --lines (each input line is a text; ids per line)\n"
             "remote models: --cache DIR (default $XDG_CACHE_HOME/lineage)  --offline  --budget BYTES\n");
 }
 

@@ -6,6 +6,7 @@
 
 #include "format/model.h"
 #include "format/safetensors.h"
+#include "format/tokenizer.h"
 #include "util/error.h"
 
 static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -138,7 +139,8 @@ lineage_status hf_folder_open_model(lineage_model *m, const char *dir, lineage_e
             free(names[i]);
         }
         if (!st && n == 0) {
-            if (m->config) m->source = MODEL_SOURCE_CONFIG_ONLY;
+            /* a folder with only tokenizer files still serves compare --only tokenizer */
+            if (m->config || tok_dir_has_tokenizer(dir)) m->source = MODEL_SOURCE_CONFIG_ONLY;
             else st = error_set(err, LINEAGE_E_FORMAT, "%s: folder has neither config.json nor safetensors weights", dir);
         }
     }

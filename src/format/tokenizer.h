@@ -1,0 +1,168 @@
+/* Tokenizers behind the public lineage_tokenizer handle: one table of tokens indexed by id, each
+ * with its surface form (as written in the file) and its canonical bytes (what it decodes to),
+ * plus the model (BPE merges, Unigram scores, WordPiece) and the text pipeline (normalizer,
+ * pre-tokenizer, added tokens) the encoder needs. Loaders validate once; the rest trusts it. */
+#ifndef LINEAGE_FORMAT_TOKENIZER_H
+#define LINEAGE_FORMAT_TOKENIZER_H
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format/json.h"
+#include "lineage.h"
+#include "util/arena.h"
+
+/* Piece types, numbered as SentencePiece's ModelProto (and GGUF token_type) number them. */
+typedef enum {
+    TOK_MISSING = 0, TOK_NORMAL = 1, TOK_UNKNOWN = 2, TOK_CONTROL = 3, TOK_USER = 4, TOK_UNUSED = 5,
+    TOK_BYTE = 6
+} tok_type;
+
+/* How the surface form of a vocab entry spells bytes. */
+typedef enum {
+    TOK_SURFACE_RAW = 0,        /* surface == bytes (tiktoken, WordPiece, WordLevel) */
+    TOK_SURFACE_BYTELEVEL,      /* GPT-2 byte-to-unicode map */
+    TOK_SURFACE_METASPACE       /* SentencePiece: U+2581 for space, <0xNN> byte pieces */
+} tok_surface;
+
+typedef enum { TOK_MODEL_BPE = 0, TOK_MODEL_UNIGRAM, TOK_MODEL_WORDPIECE, TOK_MODEL_WORDLEVEL } tok_model;
+
+typedef struct tok_entry {
+    const char *text;      /* surface form, NUL-terminated; NULL when the id has no token */
+    const char *bytes;     /* canonical bytes (NUL-terminated for convenience) */
+    uint32_t text_len, len;
+    float score;
+    uint8_t type;          /* tok_type */
+    uint8_t special;       /* special/control token: its own namespace, compared by literal */
+    uint8_t added;         /* listed as an added token (matched before the model runs) */
+    uint8_t lstrip, rstrip, normalized;
+} tok_entry;
+
+/* Open-addressing map from a byte string to an id. Keys point into the tokenizer's arena. */
+typedef struct tok_map_slot { const char *key; uint32_t len, id, hash; } tok_map_slot;
+typedef struct tok_map { tok_map_slot *slots; size_t cap, count; } tok_map;
+
+int tok_map_init(tok_map *m, size_t expected);
+void tok_map_free(tok_map *m);
+/* Inserts key -> id unless key exists; returns the id stored for key, or UINT32_MAX on OOM. */
+uint32_t tok_map_put(tok_map *m, const char *key, size_t len, uint32_t id);
+/* The id for key, or UINT32_MAX. */
+uint32_t tok_map_get(const tok_map *m, const char *key, size_t len);
+
+/* One step of a normalizer or pre-tokenizer, parsed from tokenizer.json (or implied by a format). */
+typedef enum {
+    TOK_STEP_NFC, TOK_STEP_NFKC, TOK_STEP_LOWERCASE, TOK_STEP_REPLACE, TOK_STEP_PREPEND,
+    TOK_STEP_STRIP, TOK_STEP_BERT_NORMALIZER,
+    TOK_STEP_SPLIT, TOK_STEP_BYTELEVEL, TOK_STEP_DIGITS, TOK_STEP_METASPACE, TOK_STEP_WHITESPACE,
+    TOK_STEP_WHITESPACE_SPLIT, TOK_STEP_PUNCTUATION, TOK_STEP_BERT_PRE
+} tok_step_kind;
+
+typedef enum {
+    TOK_SPLIT_ISOLATED, TOK_SPLIT_REMOVED, TOK_SPLIT_MERGED_PREV, TOK_SPLIT_MERGED_NEXT, TOK_SPLIT_CONTIGUOUS
+} tok_split_behavior;
+
+typedef struct tok_step {
+    tok_step_kind kind;
+    const char *pattern;        /* Split/Replace: regex source or literal */
+    size_t pattern_len;
+    int pattern_is_regex;
+    const char *content;        /* Replace/Prepend/Metaspace replacement */
+    size_t content_len;
+    tok_split_behavior behavior;
+    int invert, flag;           /* flag: ByteLevel add_prefix_space, Digits individual, Metaspace prepend, Strip left */
+    int flag2;                  /* ByteLevel use_regex, Metaspace split, Strip right, Bert lowercase */
+    int flag3;                  /* Metaspace prepend_scheme "first", Bert strip_accents */
+    void *code;                 /* compiled pcre2_code, built lazily by the encoder */
+} tok_step;
+
+typedef struct tok_encoder tok_encoder;
+
+struct lineage_tokenizer {
+    arena arena;
+    char *path;
+    const char *format;         /* "tokenizer.json", "sentencepiece", "tiktoken", "gpt2-files", "gguf" */
+    tok_model model;
+    tok_surface surface;
+    tok_entry *tok;             /* n entries; ids without a token have text == NULL */
+    size_t n, cap;
+    size_t n_ordinary, n_special;
+    tok_map by_text;            /* surface -> id (all tokens) */
+    tok_map by_bytes;           /* canonical bytes -> lowest id (ordinary tokens only) */
+    /* BPE merges in rank order, as ids (left, right); NULL for rank- or score-based models. */
+    uint32_t (*merges)[2];
+    size_t n_merges;
+    int borrow_text;            /* tok_set may keep the caller's string (it lives in t->arena) */
+    int merges_by_rank;         /* tiktoken: the rank of the merged token orders the merges */
+    int byte_fallback, ignore_merges, fuse_unk;
+    int add_dummy_prefix;       /* SentencePiece: a space before the text */
+    int remove_extra_spaces;    /* SentencePiece: collapse runs of spaces, trim */
+    long unk_id;                /* -1 when none */
+    const char *continuing_prefix;   /* WordPiece "##" */
+    size_t max_input_chars_per_word;
+    tok_step *norm, *pre;       /* normalizer and pre-tokenizer steps */
+    size_t n_norm, n_pre;
+    const char *normalizer_desc, *pretokenizer_desc;   /* compact JSON, for comparison */
+    const char *chat_template;
+    const char *special_roles[6];   /* literal bos, eos, unk, pad, sep, cls (or NULL) */
+    pthread_mutex_t lock;       /* guards the lazily built encoder */
+    tok_encoder *enc;
+};
+
+enum { TOK_ROLE_BOS, TOK_ROLE_EOS, TOK_ROLE_UNK, TOK_ROLE_PAD, TOK_ROLE_SEP, TOK_ROLE_CLS };
+
+/* ---- building (loaders) ---- */
+lineage_tokenizer *tok_new(const char *path, const char *format);
+/* Sets token id (grows the table). Duplicate ids or surface forms are a FORMAT error naming `what`. */
+lineage_status tok_set(lineage_tokenizer *t, uint32_t id, const char *text, size_t len, float score, tok_type type,
+                       const char *what, lineage_error *err);
+/* Marks an existing id (or adds it) as an added token; special keeps it apart from the vocabulary. */
+lineage_status tok_add_added(lineage_tokenizer *t, uint32_t id, const char *text, size_t len, int special,
+                             int lstrip, int rstrip, int normalized, const char *what, lineage_error *err);
+tok_step *tok_push_step(lineage_tokenizer *t, int pre, tok_step_kind kind);
+/* After all tokens: canonical bytes, maps, counts. */
+lineage_status tok_finish(lineage_tokenizer *t, lineage_error *err);
+
+/* Canonical bytes of a surface form (into arena). */
+char *tok_canonical(arena *a, tok_surface s, const char *text, size_t len, int type, size_t *out_len);
+/* GPT-2 byte <-> unicode map. */
+uint32_t tok_byte_to_unicode(uint8_t b);
+int tok_unicode_to_byte(uint32_t cp);   /* -1 when cp is not in the map */
+/* UTF-8 decode of one code point at s (n bytes left); returns its length (1 for invalid bytes). */
+size_t tok_utf8_next(const char *s, size_t n, uint32_t *cp);
+size_t tok_utf8_put(char *out, uint32_t cp);
+
+/* ---- loaders: each fills t from one source ---- */
+lineage_status tok_load_hf_json(lineage_tokenizer *t, const char *text, size_t len, const char *what,
+                                lineage_error *err);
+/* tokenizer_config.json / special_tokens_map.json beside the tokenizer (optional, may be NULL). */
+lineage_status tok_load_hf_config(lineage_tokenizer *t, const char *text, size_t len, const char *what,
+                                  lineage_error *err);
+lineage_status tok_load_sentencepiece(lineage_tokenizer *t, const void *data, size_t len, const char *what,
+                                      lineage_error *err);
+lineage_status tok_load_tiktoken(lineage_tokenizer *t, const char *text, size_t len, const char *what,
+                                 lineage_error *err);
+lineage_status tok_load_gpt2_files(lineage_tokenizer *t, const char *vocab, size_t vocab_len, const char *merges,
+                                   size_t merges_len, const char *what, lineage_error *err);
+lineage_status tok_load_gguf(lineage_tokenizer *t, const char *path, lineage_error *err);
+/* Parses HF-style "a b" / [a, b] merges into t->merges (tokens must exist). */
+lineage_status tok_add_merge(lineage_tokenizer *t, const char *a, size_t alen, const char *b, size_t blen,
+                             size_t index, const char *what, lineage_error *err);
+/* Tokenizer files in a folder; returns LINEAGE_OK with *out NULL when there are none. */
+lineage_status tok_open_dir(const char *dir, lineage_tokenizer **out, lineage_error *err);
+/* Whether a folder holds tokenizer files lineage can read. */
+int tok_dir_has_tokenizer(const char *dir);
+lineage_status tok_open_gguf_file(const char *path, lineage_tokenizer **out, lineage_error *err);
+
+/* ---- encoder ---- */
+void tok_encoder_free(tok_encoder *e);
+/* Frees a step list and the regexes compiled for it. */
+void tok_steps_free(tok_step *steps, size_t n);
+/* Pre-tokenization into pieces (byte ranges into *buf), after normalization. Exposed for tests. */
+
+/* ---- for other analyses ---- */
+/* The ID mapping between two tokenizers by canonical bytes, ordinary tokens only (special/control
+ * tokens excluded): (*ids_a)[i] in a and (*ids_b)[i] in b decode to the same bytes, sorted by
+ * ids_a. Both arrays are malloc'd (free them); *n may be 0. Used to align embedding rows. */
+lineage_status tokenizer_shared_ids(const lineage_tokenizer *a, const lineage_tokenizer *b, uint32_t **ids_a,
+                                    uint32_t **ids_b, size_t *n, lineage_error *err);
+#endif

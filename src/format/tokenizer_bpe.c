@@ -1,0 +1,278 @@
+/* BPE: symbols in a linked array, candidate merges in a binary heap ordered by (rank, position).
+ * Ranks come from the merges list, from token ranks (tiktoken) or from scores (SentencePiece). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "format/tokenizer_encode.h"
+#include "util/error.h"
+
+int tok_ids_push(tok_ids *x, uint32_t id)
+{
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 64;
+        uint32_t *v = realloc(x->v, cap * sizeof *v);
+        if (!v) return 0;
+        x->v = v;
+        x->cap = cap;
+    }
+    x->v[x->n++] = id;
+    return 1;
+}
+
+static uint64_t pair_key(uint32_t a, uint32_t b) { return ((uint64_t)a << 32 | b) + 1; }
+
+static int pairs_put(tok_encoder *e, uint32_t a, uint32_t b, uint32_t rank, uint32_t result)
+{
+    if ((e->pairs_count + 1) * 2 > e->pairs_cap) {
+        size_t cap = e->pairs_cap ? e->pairs_cap * 2 : 1024;
+        tok_pair_slot *p = calloc(cap, sizeof *p);
+        if (!p) return 0;
+        for (size_t i = 0; i < e->pairs_cap; i++) {
+            if (!e->pairs[i].key) continue;
+            size_t j = (size_t)XXH3_64bits(&e->pairs[i].key, 8) & (cap - 1);
+            while (p[j].key) j = (j + 1) & (cap - 1);
+            p[j] = e->pairs[i];
+        }
+        free(e->pairs);
+        e->pairs = p;
+        e->pairs_cap = cap;
+    }
+    uint64_t key = pair_key(a, b);
+    size_t j = (size_t)XXH3_64bits(&key, 8) & (e->pairs_cap - 1);
+    while (e->pairs[j].key) {
+        if (e->pairs[j].key == key) return 1;   /* first (best) rank wins */
+        j = (j + 1) & (e->pairs_cap - 1);
+    }
+    e->pairs[j].key = key;
+    e->pairs[j].rank = rank;
+    e->pairs[j].result = result;
+    e->pairs_count++;
+    return 1;
+}
+
+static const tok_pair_slot *pairs_get(const tok_encoder *e, uint32_t a, uint32_t b)
+{
+    if (!e->pairs_cap) return NULL;
+    uint64_t key = pair_key(a, b);
+    size_t j = (size_t)XXH3_64bits(&key, 8) & (e->pairs_cap - 1);
+    while (e->pairs[j].key) {
+        if (e->pairs[j].key == key) return &e->pairs[j];
+        j = (j + 1) & (e->pairs_cap - 1);
+    }
+    return NULL;
+}
+
+/* A symbol boundary in a surface form: bytes for raw surfaces, UTF-8 characters otherwise. */
+static size_t symbol_len(const lineage_tokenizer *t, const char *s, size_t n)
+{
+    if (t->surface == TOK_SURFACE_RAW) return 1;
+    uint32_t cp;
+    return tok_utf8_next(s, n, &cp);
+}
+
+typedef struct scored { float score; uint32_t id; } scored;
+static int cmp_scored(const void *x, const void *y)
+{
+    const scored *a = x, *b = y;
+    if (a->score != b->score) return a->score > b->score ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* Pairs from the vocabulary itself: every split of a token into two tokens is a merge whose rank
+ * is the token's rank (tiktoken) or its score order (SentencePiece BPE). */
+static lineage_status pairs_from_vocab(const lineage_tokenizer *t, tok_encoder *e, lineage_error *err)
+{
+    uint32_t *rank = NULL;
+    if (!t->merges_by_rank) {
+        scored *order = malloc(t->n * sizeof *order);
+        rank = malloc(t->n * sizeof *rank);
+        if (!order || !rank) {
+            free(order); free(rank);
+            return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < t->n; i++) order[i].score = t->tok[i].score, order[i].id = (uint32_t)i;
+        qsort(order, t->n, sizeof *order, cmp_scored);
+        uint32_t r = 0;
+        for (size_t i = 0; i < t->n; i++) {   /* equal scores share a rank; position breaks the tie */
+            if (i && order[i].score != order[i - 1].score) r++;
+            rank[order[i].id] = r;
+        }
+        free(order);
+    }
+    for (size_t id = 0; id < t->n; id++) {
+        const tok_entry *x = &t->tok[id];
+        if (!x->text || x->added || (x->type != TOK_NORMAL && x->type != TOK_USER)) continue;
+        for (size_t k = symbol_len(t, x->text, x->text_len); k < x->text_len; k += symbol_len(t, x->text + k, x->text_len - k)) {
+            uint32_t a = tok_map_get(&t->by_text, x->text, k), b = tok_map_get(&t->by_text, x->text + k, x->text_len - k);
+            if (a == UINT32_MAX || b == UINT32_MAX) continue;
+            if (!pairs_put(e, a, b, rank ? rank[id] : (uint32_t)id, (uint32_t)id)) {
+                free(rank);
+                return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+            }
+        }
+    }
+    free(rank);
+    return LINEAGE_OK;
+}
+
+lineage_status tok_bpe_prepare(const lineage_tokenizer *t, tok_encoder *e, lineage_error *err)
+{
+    for (int b = 0; b < 256; b++) {
+        char name[8];
+        snprintf(name, sizeof name, "<0x%02X>", b);
+        char one = (char)b;
+        e->byte_ids[b] = t->surface == TOK_SURFACE_RAW ? tok_map_get(&t->by_text, &one, 1)
+                                                       : tok_map_get(&t->by_text, name, 6);
+    }
+    if (!t->merges) return pairs_from_vocab(t, e, err);
+    strbuf sb;
+    sb_init(&sb);
+    for (size_t i = 0; i < t->n_merges; i++) {
+        const tok_entry *a = &t->tok[t->merges[i][0]], *b = &t->tok[t->merges[i][1]];
+        sb.len = 0;
+        sb_putn(&sb, a->text, a->text_len);
+        sb_putn(&sb, b->text, b->text_len);
+        if (sb.failed) break;
+        uint32_t r = tok_map_get(&t->by_text, sb.data, sb.len);
+        if (r == UINT32_MAX) continue;   /* a merge whose result is not a token can never apply */
+        if (!pairs_put(e, t->merges[i][0], t->merges[i][1], (uint32_t)i, r)) break;
+    }
+    int failed = sb.failed;
+    sb_free(&sb);
+    if (failed || (t->n_merges && !e->pairs)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    return LINEAGE_OK;
+}
+
+typedef struct sym { uint32_t id; int prev, next; } sym;
+typedef struct cand { uint32_t rank; int pos; uint32_t left, right, result; } cand;
+
+static int cand_less(const cand *a, const cand *b) { return a->rank < b->rank || (a->rank == b->rank && a->pos < b->pos); }
+
+static void heap_push(cand *h, size_t *n, cand c)
+{
+    size_t i = (*n)++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!cand_less(&c, &h[p])) break;
+        h[i] = h[p];
+        i = p;
+    }
+    h[i] = c;
+}
+
+static cand heap_pop(cand *h, size_t *n)
+{
+    cand top = h[0], last = h[--*n];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const cand *best = &last;
+        if (l < *n && cand_less(&h[l], best)) m = l, best = &h[l];
+        if (r < *n && cand_less(&h[r], best)) m = r;
+        if (m == i) break;
+        h[i] = h[m];
+        i = m;
+    }
+    if (*n) h[i] = last;
+    return top;
+}
+
+static void try_pair(const tok_encoder *e, const sym *s, int pos, cand *h, size_t *nh)
+{
+    if (pos < 0 || s[pos].next < 0) return;
+    const tok_pair_slot *p = pairs_get(e, s[pos].id, s[s[pos].next].id);
+    if (!p) return;
+    cand c = {p->rank, pos, s[pos].id, s[s[pos].next].id, p->result};
+    heap_push(h, nh, c);
+}
+
+/* Appends the initial symbols of a surface string; unknown characters become byte pieces or unk. */
+static lineage_status initial_symbols(const lineage_tokenizer *t, const tok_encoder *e, const char *s, size_t n,
+                                      tok_ids *out, lineage_error *err)
+{
+    int last_unk = 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = symbol_len(t, s + i, n - i);
+        uint32_t id = tok_map_get(&t->by_text, s + i, k);
+        if (id != UINT32_MAX && !t->tok[id].added) {
+            if (!tok_ids_push(out, id)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+            last_unk = 0;
+        } else if (t->byte_fallback && e->byte_ids[(unsigned char)s[i]] != UINT32_MAX) {
+            for (size_t j = 0; j < k; j++) {
+                uint32_t b = e->byte_ids[(unsigned char)s[i + j]];
+                if (b == UINT32_MAX) return error_set(err, LINEAGE_E_FORMAT, "%s: no byte piece for 0x%02X", t->path,
+                                                      (unsigned char)s[i + j]);
+                if (!tok_ids_push(out, b)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+            }
+            last_unk = 0;
+        } else if (t->unk_id >= 0) {
+            if (!(t->fuse_unk && last_unk) && !tok_ids_push(out, (uint32_t)t->unk_id))
+                return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+            last_unk = 1;
+        } else {
+            return error_set(err, LINEAGE_E_UNSUPPORTED, "%s: text has a character the vocabulary cannot encode", t->path);
+        }
+        i += k;
+    }
+    return LINEAGE_OK;
+}
+
+lineage_status tok_bpe_encode(const lineage_tokenizer *t, tok_encoder *e, const char *s, size_t n, tok_ids *out,
+                              lineage_error *err)
+{
+    strbuf surf;
+    sb_init(&surf);
+    if (t->surface == TOK_SURFACE_BYTELEVEL) {
+        for (size_t i = 0; i < n; i++) {
+            char b[4];
+            sb_putn(&surf, b, tok_utf8_put(b, tok_byte_to_unicode((uint8_t)s[i])));
+        }
+        if (surf.failed) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        s = surf.data ? surf.data : "";
+        n = surf.len;
+    }
+    lineage_status rc = LINEAGE_OK;
+    uint32_t whole = t->ignore_merges ? tok_map_get(&t->by_text, s, n) : UINT32_MAX;
+    if (whole != UINT32_MAX && !t->tok[whole].added) {
+        if (!tok_ids_push(out, whole)) rc = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        sb_free(&surf);
+        return rc;
+    }
+    size_t start = out->n;
+    rc = initial_symbols(t, e, s, n, out, err);
+    sb_free(&surf);
+    size_t ns = out->n - start;
+    if (rc || ns < 2) return rc;
+    sym *sy = malloc(ns * sizeof *sy);
+    cand *h = malloc(ns * 3 * sizeof *h);
+    if (!sy || !h) {
+        free(sy); free(h);
+        return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    size_t nh = 0;
+    for (size_t i = 0; i < ns; i++) {
+        sy[i].id = out->v[start + i];
+        sy[i].prev = (int)i - 1;
+        sy[i].next = i + 1 < ns ? (int)i + 1 : -1;
+    }
+    for (size_t i = 0; i + 1 < ns; i++) try_pair(e, sy, (int)i, h, &nh);
+    while (nh) {
+        cand c = heap_pop(h, &nh);
+        sym *l = &sy[c.pos];
+        if (l->id != c.left || l->next < 0 || sy[l->next].id != c.right) continue;   /* stale */
+        int r = l->next;
+        l->id = c.result;
+        l->next = sy[r].next;
+        if (l->next >= 0) sy[l->next].prev = c.pos;
+        sy[r].id = UINT32_MAX;
+        try_pair(e, sy, l->prev, h, &nh);
+        try_pair(e, sy, c.pos, h, &nh);
+    }
+    out->n = start;
+    for (int i = 0; i >= 0; i = sy[i].next) out->v[out->n++] = sy[i].id;
+    free(sy);
+    free(h);
+    return LINEAGE_OK;
+}

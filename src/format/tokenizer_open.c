@@ -1,0 +1,167 @@
+/* Finding and opening a tokenizer: a folder's tokenizer files, one file detected by its content,
+ * or a GGUF file's metadata. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/tokenizer.h"
+#include "io/file.h"
+#include "util/error.h"
+
+#define TOK_MAX_FILE_BYTES (256u << 20)
+#define TOK_MAX_CONFIG_BYTES (32u << 20)
+
+static const char *const dir_files[] = {"tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer.tiktoken",
+                                        "vocab.txt", NULL};
+
+/* A tiktoken rank file: lines of "base64 rank". */
+static int looks_tiktoken(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && s[i] != ' ' && s[i] != '\n') {
+        char c = s[i++];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+              c == '='))
+            return 0;
+    }
+    if (i == 0 || i >= n || s[i] != ' ') return 0;
+    i++;
+    size_t d = 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++, d++;
+    return d > 0 && (i == n || s[i] == '\n' || s[i] == '\r');
+}
+
+static lineage_status load_sidecar_json(lineage_tokenizer *t, const char *dir, const char *name, lineage_error *err)
+{
+    char *p = path_join(dir, name);
+    if (!p) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    lineage_status st = LINEAGE_OK;
+    if (path_is_file(p)) {
+        char *text;
+        size_t len;
+        st = file_read_all(p, TOK_MAX_CONFIG_BYTES, &text, &len, err);
+        if (!st) {
+            st = tok_load_hf_config(t, text, len, p, err);
+            free(text);
+        }
+    }
+    free(p);
+    return st;
+}
+
+/* One tokenizer file by content. vocab.json needs its merges.txt beside it. */
+static lineage_status open_file(const char *path, lineage_tokenizer **out, lineage_error *err)
+{
+    *out = NULL;
+    char *text;
+    size_t len;
+    lineage_status st = file_read_all(path, TOK_MAX_FILE_BYTES, &text, &len, err);
+    if (st) return st;
+    size_t k = 0;
+    while (k < len && (text[k] == ' ' || text[k] == '\n' || text[k] == '\r' || text[k] == '\t')) k++;
+    lineage_tokenizer *t = NULL;
+    if (len >= 4 && !memcmp(text, "GGUF", 4)) {
+        free(text);
+        return tok_open_gguf_file(path, out, err);
+    }
+    if (k < len && text[k] == '{' && strstr(path, "vocab.json") == NULL) {
+        t = tok_new(path, "tokenizer.json");
+        st = t ? tok_load_hf_json(t, text, len, path, err) : error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    } else if (k < len && text[k] == '{') {
+        char *dir = path_dirname(path);
+        char *mp = dir ? path_join(dir, "merges.txt") : NULL;
+        char *mtext = NULL;
+        size_t mlen = 0;
+        if (!mp) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        else if (!path_is_file(mp)) st = error_set(err, LINEAGE_E_FORMAT, "%s: no merges.txt beside vocab.json", path);
+        else st = file_read_all(mp, TOK_MAX_FILE_BYTES, &mtext, &mlen, err);
+        if (!st) {
+            t = tok_new(path, "gpt2-files");
+            st = t ? tok_load_gpt2_files(t, text, len, mtext, mlen, path, err)
+                   : error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        }
+        if (!st) {
+            char *ap = path_join(dir, "added_tokens.json");
+            if (ap && path_is_file(ap)) st = load_sidecar_json(t, dir, "added_tokens.json", err);
+            free(ap);
+        }
+        free(mtext);
+        free(mp);
+        free(dir);
+    } else if (looks_tiktoken(text, len)) {
+        t = tok_new(path, "tiktoken");
+        st = t ? tok_load_tiktoken(t, text, len, path, err) : error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    } else if (len > 0 && (unsigned char)text[0] == 0x0A) {
+        t = tok_new(path, "sentencepiece");
+        st = t ? tok_load_sentencepiece(t, text, len, path, err) : error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    } else {
+        st = error_set(err, LINEAGE_E_FORMAT, "%s: not a tokenizer file lineage can read", path);
+    }
+    free(text);
+    if (st) {
+        lineage_tokenizer_close(t);
+        return st;
+    }
+    *out = t;
+    return LINEAGE_OK;
+}
+
+int tok_dir_has_tokenizer(const char *dir)
+{
+    for (int i = 0; dir_files[i]; i++) {
+        if (!strcmp(dir_files[i], "vocab.txt")) continue;
+        char *p = path_join(dir, dir_files[i]);
+        int ok = p && path_is_file(p);
+        free(p);
+        if (ok) return 1;
+    }
+    return 0;
+}
+
+lineage_status tok_open_dir(const char *dir, lineage_tokenizer **out, lineage_error *err)
+{
+    *out = NULL;
+    for (int i = 0; dir_files[i]; i++) {
+        if (!strcmp(dir_files[i], "vocab.txt")) continue;
+        char *p = path_join(dir, dir_files[i]);
+        if (!p) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        if (!path_is_file(p)) {
+            free(p);
+            continue;
+        }
+        lineage_tokenizer *t;
+        lineage_status st = open_file(p, &t, err);
+        free(p);
+        if (st) return st;
+        /* special tokens and the chat template may live only in the configs */
+        if (!st) st = load_sidecar_json(t, dir, "special_tokens_map.json", err);
+        if (!st) st = load_sidecar_json(t, dir, "tokenizer_config.json", err);
+        if (!st) st = tok_finish(t, err);
+        if (st) {
+            lineage_tokenizer_close(t);
+            return st;
+        }
+        *out = t;
+        return LINEAGE_OK;
+    }
+    return LINEAGE_OK;
+}
+
+lineage_status lineage_tokenizer_open(const char *path, lineage_tokenizer **out, lineage_error *err)
+{
+    *out = NULL;
+    if (!path) return error_set(err, LINEAGE_E_USAGE, "no tokenizer path");
+    if (path_is_dir(path)) {
+        lineage_status st = tok_open_dir(path, out, err);
+        if (st) return st;
+        if (!*out) return error_set(err, LINEAGE_E_FORMAT, "%s: folder has no tokenizer files", path);
+        return LINEAGE_OK;
+    }
+    if (!path_is_file(path)) return error_set(err, LINEAGE_E_IO, "%s: no such file or folder", path);
+    lineage_status st = open_file(path, out, err);
+    if (!st) st = tok_finish(*out, err);
+    if (st) {
+        lineage_tokenizer_close(*out);
+        *out = NULL;
+    }
+    return st;
+}

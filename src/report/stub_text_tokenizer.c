@@ -1,9 +1,0 @@
-/* Placeholder until the tokenizer renderer lands. */
-#include "report/report.h"
-
-void render_tokenizer_text(strbuf *sb, const json_value *section, const render_ctx *ctx)
-{
-    (void)ctx;
-    json_write(sb, section, 2);
-    sb_putc(sb, '\n');
-}

@@ -1,0 +1,102 @@
+/* "tokenizer" section of lineage.report/1 -> terminal text: relation first, then sizes, overlap,
+ * ID alignment, merges, special tokens and probe segmentation. */
+#include <stdio.h>
+#include <string.h>
+
+#include "report/report.h"
+#include "report/text_util.h"
+
+static void side_line(strbuf *sb, const render_ctx *ctx, const char *label, const json_value *side)
+{
+    int64_t size = 0, ord = 0, sp = 0, cv = -1, pad = 0;
+    json_get_int(side, "size", &size);
+    json_get_int(side, "ordinary", &ord);
+    json_get_int(side, "special", &sp);
+    char v[256];
+    snprintf(v, sizeof v, "%s %s (%s), %lld ids: %lld ordinary + %lld special",
+             json_get_string(side, "model") ? json_get_string(side, "model") : "?",
+             json_get_string(side, "surface") ? json_get_string(side, "surface") : "",
+             json_get_string(side, "format") ? json_get_string(side, "format") : "", (long long)size, (long long)ord,
+             (long long)sp);
+    text_row(sb, ctx, label, v);
+    if (json_get_int(side, "config_vocab_size", &cv) && json_get_int(side, "padding", &pad) && pad != 0) {
+        snprintf(v, sizeof v, "%lld (%+lld %s)", (long long)cv, (long long)pad,
+                 tr(ctx, "rows without a token", "토큰 없는 행"));
+        text_row(sb, ctx, tr(ctx, "  config vocab_size", "  config vocab_size"), v);
+    }
+}
+
+void render_tokenizer_text(strbuf *sb, const json_value *s, const render_ctx *ctx)
+{
+    sb_printf(sb, "\n%s%s%s\n", c_bold(ctx), tr(ctx, "Tokenizer", "토크나이저"), c_off(ctx));
+    const char *status = json_get_string(s, "status");
+    if (status && !strcmp(status, "missing")) {
+        sb_printf(sb, "  %s\n", tr(ctx, "No tokenizer files on one side; tokenizer not compared.",
+                                   "한쪽에 토크나이저 파일이 없어 비교하지 않았습니다."));
+        return;
+    }
+    if (status && !strcmp(status, "error")) {
+        sb_printf(sb, "  %s: %s\n", tr(ctx, "Tokenizer could not be read", "토크나이저를 읽을 수 없음"),
+                  json_get_string(s, "error") ? json_get_string(s, "error") : "?");
+        return;
+    }
+    const json_value *f = json_at(json_get(s, "findings"), 0);
+    const char *text = json_get_string(json_get(f, "text"), ctx->korean ? "ko" : "en");
+    if (text) sb_printf(sb, "  %s\n", text);
+    text_row(sb, ctx, tr(ctx, "relation", "관계"), json_get_string(s, "relation") ? json_get_string(s, "relation") : "?");
+    side_line(sb, ctx, "A", json_get(s, "a"));
+    side_line(sb, ctx, "B", json_get(s, "b"));
+    const json_value *sh = json_get(s, "shared"), *al = json_get(s, "id_aligned");
+    int64_t n = 0, prefix = 0;
+    double x = 0, y = 0, j = 0;
+    char v[256];
+    json_get_int(sh, "count", &n);
+    json_get_double(sh, "of_a", &x);
+    json_get_double(sh, "of_b", &y);
+    json_get_double(sh, "jaccard", &j);
+    snprintf(v, sizeof v, "%lld (%.1f%% of A, %.1f%% of B, Jaccard %.3f)", (long long)n, 100 * x, 100 * y, j);
+    text_row(sb, ctx, tr(ctx, "shared tokens", "공유 토큰"), v);
+    json_get_int(al, "count", &n);
+    json_get_double(al, "of_smaller", &x);
+    json_get_int(s, "common_id_prefix", &prefix);
+    snprintf(v, sizeof v, "%lld (%.1f%% of the smaller), common prefix %lld", (long long)n, 100 * x, (long long)prefix);
+    text_row(sb, ctx, tr(ctx, "same id, same bytes", "같은 ID·같은 바이트"), v);
+    const json_value *m = json_get(s, "merges");
+    if (json_is_true(json_get(m, "available"))) {
+        int64_t ma = 0, mb = 0, ms = 0, fd = 0;
+        double rho = 0;
+        json_get_int(m, "a", &ma);
+        json_get_int(m, "b", &mb);
+        json_get_int(m, "shared", &ms);
+        json_get_int(m, "first_divergence", &fd);
+        int has_rho = json_get_double(m, "spearman", &rho);
+        snprintf(v, sizeof v, "%lld shared of %lld / %lld, first divergence at %lld, Spearman %s%.3f", (long long)ms,
+                 (long long)ma, (long long)mb, (long long)fd, has_rho ? "" : "n/a ", has_rho ? rho : 0.0);
+        text_row(sb, ctx, tr(ctx, "merges", "병합 규칙"), v);
+    }
+    const json_value *sp = json_get(s, "special");
+    int64_t sa = 0, sbb = 0, ss = 0, si = 0;
+    json_get_int(sp, "a", &sa);
+    json_get_int(sp, "b", &sbb);
+    json_get_int(sp, "shared", &ss);
+    json_get_int(sp, "same_id", &si);
+    snprintf(v, sizeof v, "%lld / %lld, %lld shared, %lld at the same id", (long long)sa, (long long)sbb, (long long)ss,
+             (long long)si);
+    text_row(sb, ctx, tr(ctx, "special tokens", "특수 토큰"), v);
+    const json_value *ct = json_get(s, "chat_template");
+    if (json_is_true(json_get(ct, "a")) || json_is_true(json_get(ct, "b")))
+        text_row(sb, ctx, tr(ctx, "chat template", "채팅 템플릿"),
+                 json_is_true(json_get(ct, "identical")) ? tr(ctx, "identical", "같음") : tr(ctx, "different", "다름"));
+    text_row(sb, ctx, tr(ctx, "pre-tokenizer", "사전 토크나이저"),
+             json_is_true(json_get(json_get(s, "pre_tokenizer"), "identical")) ? tr(ctx, "identical", "같음")
+                                                                                 : tr(ctx, "different", "다름"));
+    const json_value *p = json_get(s, "probe");
+    if (json_is_true(json_get(p, "available"))) {
+        double r = 0, ta = 0, tb = 0;
+        json_get_double(p, "identical_segmentation_rate", &r);
+        json_get_double(p, "tokens_per_char_a", &ta);
+        json_get_double(p, "tokens_per_char_b", &tb);
+        snprintf(v, sizeof v, "%.0f%% identical; tokens/char A %.2f, B %.2f", 100 * r, ta, tb);
+        text_row(sb, ctx, tr(ctx, "probe segmentation", "시험 문장 분할"), v);
+    }
+}

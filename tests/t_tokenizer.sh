@@ -1,0 +1,72 @@
+#!/bin/bash
+# Tokenizer loaders on generated files: relations on the zoo (known lineage), hostile inputs
+# (one-line error, exit 2), tokenizer-only folders as MODEL, tiktoken and GPT-2 file formats.
+. tests/lib.sh
+Z=$LINEAGE_SHARED/zoo
+relation() { "$LINEAGE" compare "$1" "$2" --only tokenizer --json - 2>/dev/null |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["tokenizer"]["relation"])' 2>/dev/null; }
+# zoo manifest: vocab-extended appends tokens to base's tokenizer; indep-other trained its own
+r=$(relation "$Z/base" "$Z/vocab-extended"); [ "$r" = b_extends_a ] && ok "zoo base vs vocab-extended: b_extends_a" || not_ok "zoo base vs vocab-extended: $r"
+r=$(relation "$Z/vocab-extended" "$Z/base"); [ "$r" = a_extends_b ] && ok "zoo vocab-extended vs base: a_extends_b" || not_ok "zoo vocab-extended vs base: $r"
+r=$(relation "$Z/base" "$Z/indep-other"); case "$r" in overlap|disjoint) ok "zoo base vs indep-other: $r (no extension)";; *) not_ok "zoo base vs indep-other: $r";; esac
+r=$(relation "$Z/base" "$Z/indep-seed"); [ "$r" = identical ] && ok "zoo base vs indep-seed (same tokenizer): identical" || not_ok "zoo base vs indep-seed: $r"
+
+# a folder with only tokenizer files is a MODEL for compare --only tokenizer
+mkdir -p "$WORK/tokonly"; cp "$Z/base/tokenizer.json" "$WORK/tokonly/"
+r=$(relation "$WORK/tokonly" "$Z/base"); [ "$r" = identical ] && ok "tokenizer-only folder compares as a model" || not_ok "tokenizer-only folder: $r"
+# a model without tokenizer files: status missing, not an error
+mkdir -p "$WORK/notok"; cp "$Z/base/config.json" "$WORK/notok/"
+st=$("$LINEAGE" compare "$WORK/notok" "$Z/base" --only tokenizer --json - | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokenizer"]["status"])')
+[ "$st" = missing ] && ok "model without tokenizer: status missing" || not_ok "model without tokenizer: status '$st'"
+
+# tiktoken rank file made from the zoo vocabulary's bytes (base64 token, rank = id): same canonical vocab
+python3 - "$Z/base/tokenizer.json" "$WORK" <<'PY'
+import json, sys, base64, os
+t = json.load(open(sys.argv[1])); out = sys.argv[2]
+bs = list(range(ord("!"), ord("~")+1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100)); cs = bs[:]; n = 0
+for b in range(256):
+    if b not in bs: bs.append(b); cs.append(256 + n); n += 1
+dec = {chr(c): b for b, c in zip(bs, cs)}
+os.makedirs(out + "/tik", exist_ok=True)
+with open(out + "/tik/tokenizer.model", "w") as f:
+    for tok, i in sorted(t["model"]["vocab"].items(), key=lambda x: x[1]):
+        if i < 4: continue   # the specials are not tiktoken ranks
+        f.write(base64.b64encode(bytes(dec[c] for c in tok)).decode() + " %d\n" % i)
+os.makedirs(out + "/gpt2", exist_ok=True)
+json.dump(t["model"]["vocab"], open(out + "/gpt2/vocab.json", "w"))
+open(out + "/gpt2/merges.txt", "w").write("#version: 0.2\n" + "\n".join(t["model"]["merges"]) + "\n")
+PY
+"$LINEAGE" compare "$WORK/tik" "$Z/base" --only tokenizer --json "$WORK/tik.json" >/dev/null 2>&1
+python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["tokenizer"]; sys.exit(0 if t["shared"]["count"]==1020 and t["id_aligned"]["count"]==1020 else 1)' "$WORK/tik.json" \
+    && ok "tiktoken rank file: canonical bytes equal the byte-level vocabulary id for id" || not_ok "tiktoken rank file canonical bytes"
+cp "$Z/base/special_tokens_map.json" "$WORK/gpt2/"
+r=$(relation "$WORK/gpt2" "$Z/base"); [ "$r" = identical ] && ok "vocab.json + merges.txt: identical to the tokenizer.json" || not_ok "gpt2 files: $r"
+# the same text encodes to the same ids through tokenizer.json, GPT-2 files and tiktoken ranks
+txt="The licence grants permission to copy, modify and distribute."
+a=$("$LINEAGE" tokenize "$Z/base" "$txt" --ids); b=$("$LINEAGE" tokenize "$WORK/gpt2" "$txt" --ids); c=$("$LINEAGE" tokenize "$WORK/tik" "$txt" --ids)
+[ -n "$a" ] && [ "$a" = "$b" ] && ok "GPT-2 files encode like tokenizer.json" || not_ok "GPT-2 files encode: '$a' vs '$b'"
+[ -n "$a" ] && [ "$a" = "$c" ] && ok "tiktoken ranks encode like tokenizer.json merges" || not_ok "tiktoken encode: '$a' vs '$c'"
+
+# hostile inputs: one line on stderr, exit 2
+bad() { mkdir -p "$WORK/bad/$1"; printf '%s' "$2" > "$WORK/bad/$1/${3:-tokenizer.json}"; expect_exit "rejects $1" 2 "$LINEAGE" tokenize "$WORK/bad/$1" "x"; }
+bad malformed-json '{"model": {"type": "BPE", "vocab": {"a": 0,'
+bad wrong-type '{"model": {"type": "BPE", "vocab": ["a", "b"], "merges": []}}'
+bad duplicate-id '{"model": {"type": "BPE", "vocab": {"a": 0, "b": 0}, "merges": []}}'
+bad negative-id '{"model": {"type": "BPE", "vocab": {"a": -1}, "merges": []}}'
+bad huge-id '{"model": {"type": "BPE", "vocab": {"a": 99999999999}, "merges": []}}'
+bad unknown-merge '{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a c"]}}'
+bad bad-merge-shape '{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [["a"]]}}'
+bad added-out-of-range '{"added_tokens": [{"id": 123456789, "content": "<s>"}], "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}'
+bad unigram-shape '{"model": {"type": "Unigram", "vocab": [["a"]]}}'
+bad no-model '{"version": "1.0"}'
+bad broken-base64 $'YQ== 0\nYg=! 1\n' tokenizer.model
+bad tiktoken-dup-rank $'YQ== 0\nYg== 0\n' tokenizer.model
+bad gpt2-unknown-merge '{"a": 0, "b": 1}' vocab.json
+printf '#version: 0.2\na c\n' > "$WORK/bad/gpt2-unknown-merge/merges.txt"
+expect_exit "rejects merges.txt naming an unknown token" 2 "$LINEAGE" tokenize "$WORK/bad/gpt2-unknown-merge" x
+# truncated SentencePiece protobuf: a pieces field claiming more bytes than remain
+mkdir -p "$WORK/bad/spm"; printf '\x0a\x40\x0a\x01a' > "$WORK/bad/spm/tokenizer.model"
+expect_exit "rejects truncated protobuf" 2 "$LINEAGE" tokenize "$WORK/bad/spm" x
+expect_exit "rejects invalid UTF-8 text" 2 "$LINEAGE" tokenize "$Z/base" $'\xff\xfe'
+expect_exit "missing tokenizer path" 3 "$LINEAGE" tokenize "$WORK/does-not-exist" x
+finish
