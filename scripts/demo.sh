@@ -1,6 +1,19 @@
 #!/bin/sh
-# make demo: generate demo models and show the main job on them.
+# make demo: generate a small family of models with known lineage and let lineage tell them apart.
 set -eu
 B=$1
-echo "lineage demo: nothing to show yet beyond inspect."
-$B/lineage --version
+D=build/demo
+rm -rf "$D"; mkdir -p "$D"
+echo "Generating demo models in $D (tools/mklineage: a base, and models made from it or not)..."
+"$B/mklineage" "$D/models" 2026 >/dev/null
+M=$D/models
+run() { echo; echo "\$ lineage $*"; "$B/lineage" "$@"; }
+run inspect "$M/base"
+run compare "$M/base" "$M/upscaled" --only arch
+for b in finetune independent upscaled; do
+    run compare "$M/base" "$M/$b" --html "$D/base-vs-$b.html" --journal "$D/journal.md" | sed -n '1,/^$/p'
+done
+run verify "$M/finetune" --against "$M/independent" "$M/base"
+echo
+echo "HTML reports: $D/base-vs-finetune.html, $D/base-vs-independent.html, $D/base-vs-upscaled.html"
+echo "Question-and-answer journal: $D/journal.md"

@@ -213,7 +213,13 @@ lineage_status verdict_build(const json_value *root, arena *ar, json_value **out
     json_set(ar, v, "evidence", evidence);
 
     /* reasons in plain words */
-    if (!judged)
+    if (!judged && !json_get(root, "weights"))
+        add_reason(ar, reasons, reasons_ko,
+                   "The weights were not compared in this run (--only), so there is no verdict on derivation; the "
+                   "sections below describe the models.",
+                   "이번 실행에서는 가중치를 비교하지 않았으므로(--only) 파생 여부에 대한 판정이 없습니다. 아래 "
+                   "항목은 모델을 설명합니다.");
+    else if (!judged)
         add_reason(ar, reasons, reasons_ko,
                    "No weight comparison could be made, so no claim about derivation is possible; the other lines of "
                    "evidence below describe the models but do not decide the question.",

@@ -20,8 +20,15 @@ typedef struct candidate {
 /* Weight similarity in [0, 1] the weights engine reports for the pair, or -1. */
 static double weights_similarity(const json_value *root)
 {
+    const json_value *sum = json_get(json_get(root, "weights"), "summary");
     double s;
-    if (json_get_double(json_get(json_get(root, "weights"), "summary"), "similarity", &s)) return s;
+    if (json_get_double(sum, "similarity", &s)) return s;
+    /* after undoing a permutation, else index-aligned */
+    if (json_is_true(json_get(json_get(sum, "permuted"), "detected")) &&
+        json_get_double(json_get(sum, "permuted"), "centered_after", &s))
+        return s;
+    if (json_is_true(json_get(json_get(sum, "identical"), "detected"))) return 1.0;
+    if (json_get_double(json_get(sum, "finetune_like"), "median_centered", &s)) return s;
     return -1;
 }
 
