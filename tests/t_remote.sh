@@ -67,4 +67,11 @@ check "a compare report records the remote repo, resolved commit and file ETags"
 import json; s=json.load(open('$WORK/cmp.json'))['source']
 a=s['a']; assert s['b']['kind']=='local'
 txt=json.dumps(a); assert '1111111111111111111111111111111111111111' in txt and 'etag' in txt.lower() and 'org/base' in txt"
+"$LINEAGE" verify "hf://org/base" --against "$Z/indep-seed" "$Z/base" --json "$WORK/ver.json" >/dev/null 2>&1
+check "verify works on a remote model: the local copy ranks first as identical" python3 -c "
+import json; d=json.load(open('$WORK/ver.json')); c=d['candidates'][0]
+assert c['reference'].endswith('zoo/base') and c['label']=='identical' and d['parent'].endswith('zoo/base')"
+"$LINEAGE" compare "hf://org/base" "$Z/finetune" --json "$WORK/rw.json" >/dev/null 2>&1
+check "compare with weights works on a remote model: finetune is derived from it" python3 -c "
+import json; v=json.load(open('$WORK/rw.json'))['verdict']; assert v['label']=='derived' and v['relation']==['finetune'], v"
 finish
