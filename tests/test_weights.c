@@ -122,17 +122,18 @@ static void test_helpers(void)
           "chance agreement of two matchings follows Poisson(1)");
     CHECK(fabs(wt_p_upper(wt_z_of_p(1e-7)) - 1e-7) < 1e-12, "z and one-sided p invert each other");
 
-    /* jackknife CI over groups covers the pooled correlation of a known-rho sample */
-    pair_moments g[16];
+    /* jackknife CI over 16 sampled blocks (of a population too large to matter) covers the pooled
+     * correlation of a known-rho sample */
+    stream_block g[16];
     for (int k = 0; k < 16; k++) {
-        pair_moments_init(&g[k]);
+        pair_moments_init(&g[k].m);
         for (int i = 0; i < 500; i++) {
             float a = (float)grand(), b = (float)(0.6 * a + 0.8 * grand());
-            pair_moments_f32(&a, &b, 1, &g[k]);
+            pair_moments_f32(&a, &b, 1, &g[k].m);
         }
     }
-    double lo, hi;
-    wt_ci_from_groups(g, 16, &lo, &hi);
+    stream_ci ci = stream_jackknife_ci(g, 16, (uint64_t)1 << 40, moments_pearson);
+    double lo = ci.lo, hi = ci.hi;
     CHECK(lo < 0.6 && 0.6 < hi && hi - lo < 0.1, "jackknife 95%% CI [%.3f, %.3f] covers rho = 0.6 and is narrow", lo, hi);
 }
 

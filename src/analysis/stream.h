@@ -61,6 +61,12 @@ lineage_status stream_pairs(const lineage_model *a, const lineage_model *b, cons
                             const stream_options *opt, stream_result *out, lineage_error *err);
 void stream_results_free(stream_result *r, size_t n);
 
+/* The digest stream_pairs computes (stream_result.digest_a), of one tensor, read in order on the
+ * calling thread; sink (may be NULL) sees every byte of the tensor in order, for other digests. */
+typedef void (*stream_byte_sink)(void *user, const void *bytes, size_t n);
+lineage_status stream_tensor_digest(const lineage_model *m, size_t index, unsigned char digest[16], stream_byte_sink sink,
+                                    void *user, lineage_error *err);
+
 /* Sampled mode: the blocks (ascending) of a tensor that a sample of fraction f with this seed reads:
  * the k = max(min(2, nblocks), round(f * nblocks)) blocks with the smallest seeded hash of
  * (tensor name, block index) — a simple random sample without replacement. Returns k; *out is

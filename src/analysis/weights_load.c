@@ -1,4 +1,5 @@
-/* Tensors to f32 for the weights comparison: whole, chosen rows, or a deterministic sample. */
+/* Tensors to f32 for the weights comparison: whole, chosen rows, or a deterministic sample (and the
+ * batch that announces every sample to a remote model). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,19 +75,66 @@ lineage_status wt_load_rows(const lineage_model *m, size_t idx, const uint64_t *
     return st;
 }
 
+/* The rows of a sample: evenly spaced (row i * rows / keep); returns keep. */
+static size_t sample_rows(const lineage_tensor_info *t, size_t max_elems, uint64_t *rows)
+{
+    size_t keep = t->cols ? max_elems / (size_t)t->cols : 1;
+    if (keep < 1) keep = 1;
+    if (keep > t->rows) keep = (size_t)t->rows;
+    for (size_t i = 0; rows && i < keep; i++) rows[i] = (uint64_t)((double)i * (double)t->rows / (double)keep);
+    return keep;
+}
+
+size_t wt_sample_spans(const lineage_model *m, size_t idx, size_t max_elems, lineage_row_span *spans, size_t cap)
+{
+    const lineage_tensor_info *t = lineage_model_tensor(m, idx);
+    if (t->numel <= max_elems || t->rows <= 1) {
+        if (cap) spans[0] = (lineage_row_span){idx, 0, t->rows};
+        return 1;
+    }
+    size_t keep = sample_rows(t, max_elems, NULL), k = 0;
+    uint64_t next = UINT64_MAX;   /* the row that would extend the current span */
+    for (size_t i = 0; i < keep; i++) {
+        uint64_t r = (uint64_t)((double)i * (double)t->rows / (double)keep);
+        if (r == next) {
+            if (k <= cap) spans[k - 1].nrows++;
+        } else {
+            if (k < cap) spans[k] = (lineage_row_span){idx, r, 1};
+            k++;
+        }
+        next = r + 1;
+    }
+    return k;
+}
+
 lineage_status wt_load_sample(const lineage_model *m, size_t idx, size_t max_elems, wt_matrix *out,
                               lineage_error *err)
 {
     const lineage_tensor_info *t = lineage_model_tensor(m, idx);
     if (t->numel <= max_elems || t->rows <= 1) return wt_load_all(m, idx, out, err);
-    size_t keep = t->cols ? max_elems / (size_t)t->cols : 1;
-    if (keep < 1) keep = 1;
-    if (keep > t->rows) keep = (size_t)t->rows;
-    uint64_t *rows = malloc(keep * sizeof *rows);
+    uint64_t *rows = malloc(sample_rows(t, max_elems, NULL) * sizeof *rows);
     if (!rows) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < keep; i++) rows[i] = (uint64_t)((double)i * (double)t->rows / (double)keep);
+    size_t keep = sample_rows(t, max_elems, rows);
     lineage_status st = wt_load_rows(m, idx, rows, keep, out, err);
     free(rows);
+    return st;
+}
+
+lineage_status wt_prefetch_samples(const lineage_model *m, lineage_error *err)
+{
+    if (!m->prefetch) return LINEAGE_OK;
+    size_t n = lineage_model_tensor_count(m), cap = 0, k = 0;
+    for (size_t i = 0; i < n; i++) cap += wt_sample_spans(m, i, WT_SAMPLE_ELEMS, NULL, 0);
+    lineage_row_span *spans = malloc((cap + 1) * sizeof *spans);
+    if (!spans) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const lineage_tensor_info *t = lineage_model_tensor(m, i);
+        /* tensors without an f32 view are never sampled; an FP8 scale is fetched with its tensor */
+        if (!t->numel || !t->rows || !strcmp(t->role, "quant_scale")) continue;
+        k += wt_sample_spans(m, i, WT_SAMPLE_ELEMS, spans + k, cap - k);
+    }
+    lineage_status st = lineage_model_prefetch(m, spans, k, err);
+    free(spans);
     return st;
 }
 
