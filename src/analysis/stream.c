@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "analysis/xxh.h"
 #include "format/dtype.h"
 #include "util/error.h"
 #include "util/progress.h"
@@ -99,7 +100,7 @@ static void digest_bytes(const lineage_model *m, const model_tensor *t, uint64_t
     uint64_t off, len;
     byte_range(t, e0, ne, &off, &len);
     if (!buf) buf = m->files[t->file].data + off;
-    XXH128_canonicalFromHash(out, XXH3_128bits(buf, (size_t)len));
+    xxh3_128_canonical(buf, (size_t)len, out->digest);
 }
 
 static int grow_floats(worker *w, size_t n)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis/analysis.h"
 #include "analysis/weights.h"
@@ -373,6 +374,12 @@ static double aligned_signal_fraction(const wt_ctx *c, size_t *n)
     return k ? (double)hit / (double)k : 0;
 }
 
+int wt_threads(const lineage_compare_options *opt)
+{
+    long n = opt && opt->threads > 0 ? opt->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
 lineage_status weights_compare_section(const lineage_model *a, const lineage_model *b,
                                        const lineage_compare_options *opt, arena *ar, json_value **out,
                                        lineage_error *err)
@@ -412,7 +419,7 @@ lineage_status weights_compare_section(const lineage_model *a, const lineage_mod
     if (!st) st = wt_prefetch_samples(b, err);
     size_t nk = 0;
     for (size_t i = 0; !st && i < c.layout.nseries; i++) {
-        st = wt_controls_build(a, b, &c.layout.series[i], &ks[nk], err);
+        st = wt_controls_build(a, b, &c.layout.series[i], wt_threads(opt), &ks[nk], err);
         if (st) break;
         json_value *cj = control_json(ar, &ks[nk]);
         if (!cj || !json_set(ar, controls, role_label(ar, c.layout.series[i].comp, c.layout.series[i].role), cj))

@@ -43,6 +43,13 @@ lineage_status wt_load_rows(const lineage_model *m, size_t idx, const uint64_t *
  * same rows for every tensor with the same row count, so two samples stay index-aligned. */
 lineage_status wt_load_sample(const lineage_model *m, size_t idx, size_t max_elems, wt_matrix *out,
                               lineage_error *err);
+/* The same sample into dst (wt_sample_row_count(t, max_elems) x cols floats). */
+lineage_status wt_read_sample(const lineage_model *m, size_t idx, size_t max_elems, float *dst, lineage_error *err);
+/* Rows [first, first+count) of that sample into dst (count x cols floats). */
+lineage_status wt_read_sample_rows(const lineage_model *m, size_t idx, size_t max_elems, size_t first, size_t count,
+                                   float *dst, lineage_error *err);
+/* Rows of the matrix wt_load_sample returns. */
+size_t wt_sample_row_count(const lineage_tensor_info *t, size_t max_elems);
 /* The rows wt_load_sample reads as spans of consecutive rows: writes up to cap (spans may be NULL
  * when cap is 0) and returns how many there are. */
 size_t wt_sample_spans(const lineage_model *m, size_t idx, size_t max_elems, lineage_row_span *spans, size_t cap);
@@ -165,8 +172,11 @@ typedef struct wt_role_control {
     double diag_z_mean;   /* mean z of the index diagonal */
 } wt_role_control;
 
-lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b, const wt_series *s,
+/* threads: for the cross-layer correlation products (>= 1). */
+lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b, const wt_series *s, int threads,
                                  wt_role_control *out, lineage_error *err);
+/* Threads a comparison uses: opt->threads, or every online core. */
+int wt_threads(const lineage_compare_options *opt);
 void wt_control_free(wt_role_control *c);
 /* Layer assignment permutation test: p of mean r[map(j)][j] against random maps. */
 double wt_assignment_p(const double *r, int la, int lb, const int *map, int *exact);
