@@ -46,8 +46,9 @@ rate() { awk -v b="$bytes" -v s="$1" 'BEGIN{printf "%.2f", b/s/1e9}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
 summary=$(python3 -c '
 import json, sys
-w = json.load(open(sys.argv[1]))["weights"]; s = w["summary"]; p = w["pairs"]
-print(f"{len(p)} pairs, finetune_like {s[\"finetune_like\"][\"detected\"]}, median centered {s[\"finetune_like\"][\"median_centered\"]:.6f}, bytes identical {s[\"identical\"][\"bytes_identical_fraction\"]}, kernels {w[\"kernels\"]}")
+w = json.load(open(sys.argv[1]))["weights"]; s = w["summary"]; f = s["finetune_like"]
+print("%d pairs, fine-tune-like %s, median centered %.6f, bytes identical fraction %s, kernels %s"
+      % (len(w["pairs"]), f["detected"], f["median_centered"], s["identical"]["bytes_identical_fraction"], w["kernels"]))
 ' "$W/compare.json" 2>/dev/null || echo "(summary unreadable)")
 ci=$(python3 -c '
 import json, sys

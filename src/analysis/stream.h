@@ -8,7 +8,10 @@
  * cost), and every touched page would count in our RSS until MADV_DONTNEED. pread leaves no
  * mapping behind, so nothing needs releasing; the page cache is deliberately kept (no
  * POSIX_FADV_DONTNEED: the next analysis or run reads the same bytes). A full pass sets
- * POSIX_FADV_SEQUENTIAL on the files to widen readahead when they are cold.
+ * POSIX_FADV_SEQUENTIAL on the files to widen readahead when they are cold. Remote models: the rows
+ * of each batch of units are announced in one lineage_model_prefetch call per model before any
+ * worker reads them (coalesced ranges, several requests in flight). Digests: XXH3-128 through
+ * analysis/xxh.h (AVX2 / AVX-512 when the kernels use them).
  *
  * Determinism: the work is cut into units fixed by the tensors alone (not by the thread count) and
  * unit results are merged in file order, so any thread count gives bit-identical results. */
