@@ -66,6 +66,8 @@ inside = sum(1 for p in sp if (p["a"], p["aligned"]) in fp and p["ci95"][0] - 1e
 print(("ok - " if sp and s["sample"] == 0.3 else "not ok - ") + f"--sample 0.3 reports CIs ({len(sp)} pairs)")
 print(("ok - " if sp and inside >= 0.8 * len(sp) else "not ok - ") + f"sampled CIs contain the full value ({inside}/{len(sp)})")
 print(("ok - " if s["summary"]["finetune_like"]["detected"] else "not ok - ") + "sampled run still finds the fine-tune")
+nodig = all(p["xxh3_a"] is None and p["bytes_identical"] is None for p in s["pairs"])
+print(("ok - " if nodig and s["summary"]["identical"]["bytes_identical_fraction"] is None else "not ok - ") + "a sampled run claims no byte digests (it did not read every byte)")
 PY
 # --sha256 adds digests; byte identity of an exact copy
 $LINEAGE compare "$F/base" "$F/identical" --only weights --sha256 --json "$WORK/sha.json" >/dev/null 2>&1

@@ -122,17 +122,18 @@ static void test_helpers(void)
           "chance agreement of two matchings follows Poisson(1)");
     CHECK(fabs(wt_p_upper(wt_z_of_p(1e-7)) - 1e-7) < 1e-12, "z and one-sided p invert each other");
 
-    /* jackknife CI over groups covers the pooled correlation of a known-rho sample */
-    pair_moments g[16];
+    /* jackknife CI over 16 sampled blocks (of a population too large to matter) covers the pooled
+     * correlation of a known-rho sample */
+    stream_block g[16];
     for (int k = 0; k < 16; k++) {
-        pair_moments_init(&g[k]);
+        pair_moments_init(&g[k].m);
         for (int i = 0; i < 500; i++) {
             float a = (float)grand(), b = (float)(0.6 * a + 0.8 * grand());
-            pair_moments_f32(&a, &b, 1, &g[k]);
+            pair_moments_f32(&a, &b, 1, &g[k].m);
         }
     }
-    double lo, hi;
-    wt_ci_from_groups(g, 16, &lo, &hi);
+    stream_ci ci = stream_jackknife_ci(g, 16, (uint64_t)1 << 40, moments_pearson);
+    double lo = ci.lo, hi = ci.hi;
     CHECK(lo < 0.6 && 0.6 < hi && hi - lo < 0.1, "jackknife 95%% CI [%.3f, %.3f] covers rho = 0.6 and is narrow", lo, hi);
 }
 
@@ -221,9 +222,54 @@ static void test_models(void)
     CHECK(system(cmd) == 0, "temporary folder removed");
 }
 
+/* Matchings too wide for a full similarity matrix: a sample of the smaller side's rows, each matched
+ * into every row of the other by mutual best over panels (no na x nb matrix). */
+static void test_wide_match(void)
+{
+    enum { NA = 3000, NB = 2100, DIM = 24 };
+    CHECK((size_t)NA * NB > WT_MATCH_DENSE_MAX, "the case is wider than a dense matching may be");
+    float *a = malloc((size_t)NA * DIM * sizeof *a), *b = malloc((size_t)NB * DIM * sizeof *b);
+    size_t *perm = malloc(NA * sizeof *perm), *got = malloc(NA * sizeof *got);
+    if (!a || !b || !perm || !got) { CHECK(0, "allocation"); free(a); free(b); free(perm); free(got); return; }
+    for (size_t i = 0; i < NA; i++) perm[i] = i;
+    wt_shuffle(perm, NA, 7);
+    for (size_t i = 0; i < (size_t)NA * DIM; i++) a[i] = (float)grand();
+    /* B keeps NB of A's rows, permuted, with noise: B row j is A row perm[j] */
+    for (size_t j = 0; j < NB; j++)
+        for (size_t k = 0; k < DIM; k++) b[j * DIM + k] = a[perm[j] * DIM + k] + 0.2f * (float)grand();
+    wt_matrix A = {a, NA, DIM, NA}, B = {b, NB, DIM, NB};
+    size_t matched = 0, right = 0;
+    int ok = wt_match_rows(&A, &B, 1, 0, got);
+    for (size_t i = 0; ok && i < NA; i++) {
+        if (got[i] == SIZE_MAX) continue;
+        matched++;
+        right += perm[got[i]] == i;
+    }
+    CHECK(ok && matched <= WT_MATCH_MAX_ROWS && matched >= WT_MATCH_MAX_ROWS * 95 / 100 && right == matched,
+          "a wide pruned permutation: %zu sampled rows of the smaller side matched, %zu correctly (at most %d)", matched,
+          right, WT_MATCH_MAX_ROWS);
+    /* the same wide case with all rows requested (hidden-channel alignment) */
+    size_t *inv = malloc(NB * sizeof *inv);
+    ok = inv && wt_match_rows(&B, &A, 1, 1, inv);
+    matched = right = 0;
+    for (size_t j = 0; ok && j < NB; j++) {
+        if (inv[j] == SIZE_MAX) continue;
+        matched++;
+        right += inv[j] == perm[j];
+    }
+    CHECK(ok && matched == NB && right == NB, "all rows of the smaller side matched when asked (%zu/%zu right)", right,
+          matched);
+    free(inv);
+    free(a);
+    free(b);
+    free(perm);
+    free(got);
+}
+
 int main(void)
 {
     test_lap();
+    test_wide_match();
     test_layer_map();
     test_helpers();
     test_models();

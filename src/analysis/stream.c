@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "analysis/xxh.h"
 #include "format/dtype.h"
 #include "util/error.h"
 #include "util/progress.h"
@@ -74,12 +75,12 @@ static void byte_range(const model_tensor *t, uint64_t e0, uint64_t ne, uint64_t
     *len = ne / be * bb;
 }
 
-static lineage_status prefetch_elems(const lineage_model *m, size_t index, uint64_t e0, uint64_t ne, lineage_error *err)
+/* Rows covering elements [e0, e0+ne) of a tensor. */
+static lineage_row_span elem_span(const model_tensor *t, size_t index, uint64_t e0, uint64_t ne)
 {
-    if (!m->prefetch || ne == 0) return LINEAGE_OK;
-    uint64_t cols = m->tensors[index].info.cols;
+    uint64_t cols = t->info.cols ? t->info.cols : 1;
     uint64_t r0 = e0 / cols, r1 = (e0 + ne + cols - 1) / cols;
-    return m->prefetch(m, index, r0, r1 - r0, err);
+    return (lineage_row_span){index, r0, r1 - r0};
 }
 
 static lineage_status read_bytes(const lineage_model *m, const model_tensor *t, uint64_t e0, uint64_t ne, void *buf,
@@ -99,7 +100,7 @@ static void digest_bytes(const lineage_model *m, const model_tensor *t, uint64_t
     uint64_t off, len;
     byte_range(t, e0, ne, &off, &len);
     if (!buf) buf = m->files[t->file].data + off;
-    XXH128_canonicalFromHash(out, XXH3_128bits(buf, (size_t)len));
+    xxh3_128_canonical(buf, (size_t)len, out->digest);
 }
 
 static int grow_floats(worker *w, size_t n)
@@ -144,9 +145,6 @@ static lineage_status run_unit(worker *w, const unit *u, unit_result *res, linea
     lineage_status st = LINEAGE_OK;
     for (uint64_t e0 = u->e0; e0 < u->e0 + u->ne && !st; e0 += STREAM_UNIT_ELEMS) {
         uint64_t ne = u->e0 + u->ne - e0 < STREAM_UNIT_ELEMS ? u->e0 + u->ne - e0 : STREAM_UNIT_ELEMS;
-        st = prefetch_elems(e->a, p->ia, e0, ne, err);
-        if (!st) st = prefetch_elems(e->b, p->ib, e0, ne, err);
-        if (st) break;
         if (p->kind == KIND_CONVERT) {
             st = unit_convert(w, p, e0, ne, &res->m, err);
             if (!st && p->hash) {
@@ -339,6 +337,34 @@ static void merge_batch(engine *e, size_t n, stream_result *out)
     }
 }
 
+/* Remote models: the rows of a whole batch announced in one call per model, so they travel together
+ * (coalesced, several requests in flight) before any worker reads them. */
+static lineage_status prefetch_side(const lineage_model *m, const engine *e, size_t n, int side, lineage_error *err)
+{
+    if (!m->prefetch || n == 0) return LINEAGE_OK;
+    lineage_row_span *spans = malloc(n * sizeof *spans);
+    if (!spans) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const unit *u = &e->units[i];
+        const pair_plan *p = &e->plans[u->pair];
+        lineage_row_span s = elem_span(side ? p->tb : p->ta, side ? p->ib : p->ia, u->e0, u->ne);
+        if (k && spans[k - 1].tensor == s.tensor && spans[k - 1].row0 + spans[k - 1].nrows >= s.row0) {
+            uint64_t end = s.row0 + s.nrows;
+            if (end > spans[k - 1].row0 + spans[k - 1].nrows) spans[k - 1].nrows = end - spans[k - 1].row0;
+        } else spans[k++] = s;
+    }
+    lineage_status st = lineage_model_prefetch(m, spans, k, err);
+    free(spans);
+    return st;
+}
+
+static lineage_status prefetch_batch(const engine *e, size_t n, lineage_error *err)
+{
+    lineage_status st = prefetch_side(e->a, e, n, 0, err);
+    return st ? st : prefetch_side(e->b, e, n, 1, err);
+}
+
 static void advise_sequential(const lineage_model *m)
 {
     for (size_t i = 0; i < m->nfiles; i++)
@@ -408,6 +434,8 @@ lineage_status stream_pairs(const lineage_model *a, const lineage_model *b, cons
         while (n < MAX_UNITS_PER_BATCH && next_unit(e.plans, npairs, sampled, &c, &e.units[n])) n++;
         if (n == 0) break;
         e.nunits = n;
+        st = prefetch_batch(&e, n, err);
+        if (st) break;
         st = run_batch(&e, workers, nthreads, err);
         if (!st) merge_batch(&e, n, out);
     }
@@ -444,4 +472,42 @@ void stream_results_free(stream_result *r, size_t n)
         r[i].blocks = NULL;
         r[i].nblocks = 0;
     }
+}
+
+lineage_status stream_tensor_digest(const lineage_model *m, size_t index, unsigned char digest[16], stream_byte_sink sink,
+                                    void *user, lineage_error *err)
+{
+    if (index >= m->ntensors) return error_set(err, LINEAGE_E_USAGE, "%s: tensor index out of range", m->path);
+    const model_tensor *t = &m->tensors[index];
+    uint64_t numel = t->info.numel, off, piece;
+    byte_range(t, 0, numel < STREAM_UNIT_ELEMS ? numel : STREAM_UNIT_ELEMS, &off, &piece);
+    if (m->prefetch && t->info.rows) {
+        lineage_status st = m->prefetch(m, index, 0, t->info.rows, err);
+        if (st) return st;
+    }
+    unsigned char *buf = malloc(piece ? (size_t)piece : 1);
+    XXH3_state_t *hs = numel > STREAM_UNIT_ELEMS ? XXH3_createState() : NULL;
+    if (!buf || (numel > STREAM_UNIT_ELEMS && !hs)) {
+        free(buf);
+        XXH3_freeState(hs);
+        return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory hashing '%s'", m->path, t->info.name);
+    }
+    if (hs) XXH3_128bits_reset(hs);
+    lineage_status st = LINEAGE_OK;
+    XXH128_canonical_t d;
+    XXH128_canonicalFromHash(&d, XXH3_128bits("", 0));
+    for (uint64_t e0 = 0; e0 < numel && !st; e0 += STREAM_UNIT_ELEMS) {
+        uint64_t ne = numel - e0 < STREAM_UNIT_ELEMS ? numel - e0 : STREAM_UNIT_ELEMS, len;
+        byte_range(t, e0, ne, &off, &len);
+        st = read_bytes(m, t, e0, ne, buf, err);
+        if (st) break;
+        if (sink) sink(user, buf, (size_t)len);
+        digest_bytes(m, t, e0, ne, buf, &d);
+        if (hs) XXH3_128bits_update(hs, &d, sizeof d);
+    }
+    if (!st && hs) XXH128_canonicalFromHash(&d, XXH3_128bits_digest(hs));
+    if (!st) memcpy(digest, &d, 16);
+    free(buf);
+    XXH3_freeState(hs);
+    return st;
 }

@@ -8,7 +8,10 @@
  * cost), and every touched page would count in our RSS until MADV_DONTNEED. pread leaves no
  * mapping behind, so nothing needs releasing; the page cache is deliberately kept (no
  * POSIX_FADV_DONTNEED: the next analysis or run reads the same bytes). A full pass sets
- * POSIX_FADV_SEQUENTIAL on the files to widen readahead when they are cold.
+ * POSIX_FADV_SEQUENTIAL on the files to widen readahead when they are cold. Remote models: the rows
+ * of each batch of units are announced in one lineage_model_prefetch call per model before any
+ * worker reads them (coalesced ranges, several requests in flight). Digests: XXH3-128 through
+ * analysis/xxh.h (AVX2 / AVX-512 when the kernels use them).
  *
  * Determinism: the work is cut into units fixed by the tensors alone (not by the thread count) and
  * unit results are merged in file order, so any thread count gives bit-identical results. */
@@ -60,6 +63,12 @@ typedef struct stream_result {
 lineage_status stream_pairs(const lineage_model *a, const lineage_model *b, const stream_pair *pairs, size_t npairs,
                             const stream_options *opt, stream_result *out, lineage_error *err);
 void stream_results_free(stream_result *r, size_t n);
+
+/* The digest stream_pairs computes (stream_result.digest_a), of one tensor, read in order on the
+ * calling thread; sink (may be NULL) sees every byte of the tensor in order, for other digests. */
+typedef void (*stream_byte_sink)(void *user, const void *bytes, size_t n);
+lineage_status stream_tensor_digest(const lineage_model *m, size_t index, unsigned char digest[16], stream_byte_sink sink,
+                                    void *user, lineage_error *err);
 
 /* Sampled mode: the blocks (ascending) of a tensor that a sample of fraction f with this seed reads:
  * the k = max(min(2, nblocks), round(f * nblocks)) blocks with the smallest seeded hash of

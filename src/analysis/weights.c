@@ -1,9 +1,11 @@
 /* The "weights" section of lineage.report/1: matched tensor pairs with statistics, controls per role,
  * the layer map, alignments for shape- and order-changing derivations, and an evidence summary. */
 #include <math.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis/analysis.h"
 #include "analysis/weights.h"
@@ -56,14 +58,62 @@ lineage_status wt_add_pair(wt_ctx *c, size_t ia, size_t ib, const char *align, c
     r->align = align;
     r->low_info = wt_low_information(ta) || wt_low_information(tb);
     r->same_dtype = ta->dtype == tb->dtype;
-    lineage_status st = LINEAGE_OK;
-    if (pre) r->s = *pre;
-    else st = wt_pair_stats_compute(c->a, ia, c->b, ib, c->opt->sample, &r->s, c->err);
+    r->null_sd = null_sd;
+    /* the entry takes its place in "pairs" now; its members are written when the statistics are known */
+    r->json = json_new_object(c->ar);
+    if (!r->json || !json_push(c->ar, c->pairs, r->json)) return error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    c->nrecs++;
+    if (out) *out = r;
+    if (pre) {
+        r->s = *pre;
+        return wt_finish_pair(c, r);
+    }
+    r->pending = 1;
+    return c->defer ? LINEAGE_OK : wt_flush(c);
+}
+
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* SHA-256 of a tensor's bytes, read in order (with the xxh3 digest of the same read). */
+static void sha_sink(void *user, const void *bytes, size_t n) { EVP_DigestUpdate(user, bytes, n); }
+
+static lineage_status tensor_digests(const lineage_model *m, size_t idx, wt_digest *d, char *sha, lineage_error *err)
+{
+    if (!sha) {
+        if (d->have) return LINEAGE_OK;
+        lineage_status st = stream_tensor_digest(m, idx, d->xxh, NULL, NULL, err);
+        d->have = !st;
+        return st;
+    }
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+        EVP_MD_CTX_free(ctx);
+        return error_set(err, LINEAGE_E_UNSUPPORTED, "%s: SHA-256 unavailable", m->path);
+    }
+    lineage_status st = stream_tensor_digest(m, idx, d->xxh, sha_sink, ctx, err);
+    if (!st && (!EVP_DigestFinal_ex(ctx, md, &len) || len != 32))
+        st = error_set(err, LINEAGE_E_UNSUPPORTED, "%s: SHA-256 failed", m->path);
+    EVP_MD_CTX_free(ctx);
     if (st) return st;
+    d->have = 1;
+    hex(md, 32, sha);
+    return LINEAGE_OK;
+}
+
+lineage_status wt_finish_pair(wt_ctx *c, wt_rec *r)
+{
+    const lineage_tensor_info *ta = lineage_model_tensor(c->a, r->ia), *tb = lineage_model_tensor(c->b, r->ib);
+    lineage_status st = LINEAGE_OK;
+    double null_sd = r->null_sd;
     if (!(null_sd > 0)) {
         wt_matrix A = {0}, B = {0};
-        st = wt_load_sample(c->a, ia, WT_SAMPLE_ELEMS, &A, c->err);
-        if (!st) st = wt_load_sample(c->b, ib, WT_SAMPLE_ELEMS, &B, c->err);
+        st = wt_load_sample(c->a, r->ia, WT_SAMPLE_ELEMS, &A, c->err);
+        if (!st) st = wt_load_sample(c->b, r->ib, WT_SAMPLE_ELEMS, &B, c->err);
         if (!st) null_sd = wt_null_sd(&A, &B);
         wt_matrix_free(&A);
         wt_matrix_free(&B);
@@ -71,13 +121,21 @@ lineage_status wt_add_pair(wt_ctx *c, size_t ia, size_t ib, const char *align, c
     }
     r->null_sd = null_sd;
     r->z = r->s.centered / null_sd;
-    char xa[33], xb[33], sa[65], sb[65];
-    st = wt_tensor_digest(c->a, ia, xa, c->opt->sha256 ? sa : NULL, c->err);
-    if (!st) st = wt_tensor_digest(c->b, ib, xb, c->opt->sha256 ? sb : NULL, c->err);
-    if (st) return st;
-    r->bytes_identical = r->same_dtype && ta->nbytes == tb->nbytes && !strcmp(xa, xb);
+    /* digests need every byte: a sampled run reads only some, so it reports none */
+    int full = !(c->opt->sample < 1);
+    char xa[33] = "", xb[33] = "", sa[65] = "", sb[65] = "";
+    char *want_sha_a = full && c->opt->sha256 ? sa : NULL, *want_sha_b = full && c->opt->sha256 ? sb : NULL;
+    if (full) {
+        st = tensor_digests(c->a, r->ia, &c->dig_a[r->ia], want_sha_a, c->err);
+        if (!st) st = tensor_digests(c->b, r->ib, &c->dig_b[r->ib], want_sha_b, c->err);
+        if (st) return st;
+        hex(c->dig_a[r->ia].xxh, 16, xa);
+        hex(c->dig_b[r->ib].xxh, 16, xb);
+        r->bytes_identical = r->same_dtype && ta->nbytes == tb->nbytes && !strcmp(xa, xb);
+    } else r->bytes_identical = -1;
     arena *ar = c->ar;
-    json_value *o = json_new_object(ar);
+    json_value *o = r->json;
+    json_value *bytes = r->bytes_identical < 0 ? json_new_null(ar) : json_new_bool(ar, r->bytes_identical);
     int ok = o && json_set_str(ar, o, "a", ta->name) && json_set_str(ar, o, "b", tb->name) &&
              json_set_str(ar, o, "role", role_label(ar, tb->component, tb->role)) &&
              set_index(ar, o, "layer_a", ta->layer) && set_index(ar, o, "layer_b", tb->layer) &&
@@ -85,25 +143,22 @@ lineage_status wt_add_pair(wt_ctx *c, size_t ia, size_t ib, const char *align, c
              set_num(ar, o, "cosine", r->s.cosine) && set_num(ar, o, "centered", r->s.centered) &&
              set_num(ar, o, "rel_l2", r->s.rel_l2) && set_num(ar, o, "max_abs_diff", r->s.max_abs_diff) &&
              set_num(ar, o, "equal_fraction", r->s.equal_fraction) &&
-             json_set_bool(ar, o, "identical", r->s.value_identical) &&
-             json_set_bool(ar, o, "bytes_identical", r->bytes_identical) &&
-             json_set_str(ar, o, "xxh3_a", xa) && json_set_str(ar, o, "xxh3_b", xb) &&
-             json_set_str(ar, o, "aligned", align) && json_set_bool(ar, o, "low_information", r->low_info) &&
+             json_set_bool(ar, o, "identical", r->s.value_identical) && json_set(ar, o, "bytes_identical", bytes) &&
+             json_set(ar, o, "xxh3_a", full ? json_new_string(ar, xa) : json_new_null(ar)) &&
+             json_set(ar, o, "xxh3_b", full ? json_new_string(ar, xb) : json_new_null(ar)) &&
+             json_set_str(ar, o, "aligned", r->align) && json_set_bool(ar, o, "low_information", r->low_info) &&
              set_num(ar, o, "z", r->z) && set_num(ar, o, "null_sd", null_sd) &&
              set_num(ar, o, "scale_ratio", r->s.scale_ratio) && json_set_int(ar, o, "n", (int64_t)r->s.n) &&
              json_set_str(ar, o, "dtype_a", lineage_dtype_name(ta->dtype)) &&
              json_set_str(ar, o, "dtype_b", lineage_dtype_name(tb->dtype));
-    if (ok && c->opt->sha256) ok = json_set_str(ar, o, "sha256_a", sa) && json_set_str(ar, o, "sha256_b", sb);
+    if (ok && want_sha_a) ok = json_set_str(ar, o, "sha256_a", sa) && json_set_str(ar, o, "sha256_b", sb);
     if (ok && r->s.sampled) {
         json_value *ci = json_new_array(ar);
         ok = ci && json_push(ar, ci, json_new_double(ar, r->s.ci_lo)) &&
              json_push(ar, ci, json_new_double(ar, r->s.ci_hi)) && json_set(ar, o, "ci95", ci);
     }
-    if (!ok || !json_push(ar, c->pairs, o)) return error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
-    r->json = o;
-    c->nrecs++;
-    if (out) *out = r;
-    return LINEAGE_OK;
+    r->pending = 0;
+    return ok ? LINEAGE_OK : error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
 }
 
 /* ---- controls and the layer map ---- */
@@ -254,9 +309,7 @@ static lineage_status pair_series(wt_ctx *c, const wt_role_control *ks, size_t n
             const lineage_tensor_info *ta = lineage_model_tensor(c->a, ia), *tb = lineage_model_tensor(c->b, ib);
             used_a[ia] = used_b[ib] = 1;
             if (shapes_equal(ta, tb)) {
-                double nsd = ks[r].null_sd;
-                /* the control's null was estimated on a sample; scale it to the full count analytically */
-                st = wt_add_pair(c, ia, ib, "none", NULL, nsd, NULL);
+                st = wt_add_pair(c, ia, ib, "none", NULL, ks[r].null_sd, NULL);
             } else st = wt_stage_width(c, ia, ib, j);
         }
     }
@@ -321,6 +374,12 @@ static double aligned_signal_fraction(const wt_ctx *c, size_t *n)
     return k ? (double)hit / (double)k : 0;
 }
 
+int wt_threads(const lineage_compare_options *opt)
+{
+    long n = opt && opt->threads > 0 ? opt->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
 lineage_status weights_compare_section(const lineage_model *a, const lineage_model *b,
                                        const lineage_compare_options *opt, arena *ar, json_value **out,
                                        lineage_error *err)
@@ -352,10 +411,15 @@ lineage_status weights_compare_section(const lineage_model *a, const lineage_mod
     lineage_status st = wt_layout_build(a, b, &c.layout, err);
     wt_role_control *ks = st ? NULL : calloc(c.layout.nseries + 1, sizeof *ks);
     unsigned char *used_a = calloc(na, 1), *used_b = calloc(nb, 1);
-    if (!st && (!ks || !used_a || !used_b)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    c.dig_a = calloc(na, sizeof *c.dig_a);
+    c.dig_b = calloc(nb, sizeof *c.dig_b);
+    if (!st && (!ks || !used_a || !used_b || !c.dig_a || !c.dig_b)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    /* remote models: every sample the controls and alignments read, in one batch per model */
+    if (!st) st = wt_prefetch_samples(a, err);
+    if (!st) st = wt_prefetch_samples(b, err);
     size_t nk = 0;
     for (size_t i = 0; !st && i < c.layout.nseries; i++) {
-        st = wt_controls_build(a, b, &c.layout.series[i], &ks[nk], err);
+        st = wt_controls_build(a, b, &c.layout.series[i], wt_threads(opt), &ks[nk], err);
         if (st) break;
         json_value *cj = control_json(ar, &ks[nk]);
         if (!cj || !json_set(ar, controls, role_label(ar, c.layout.series[i].comp, c.layout.series[i].role), cj))
@@ -363,8 +427,12 @@ lineage_status weights_compare_section(const lineage_model *a, const lineage_mod
         nk++;
     }
     if (!st) st = build_layer_map(&c, ks, nk, root);
+    /* the index-aligned pairs are queued and streamed together: one pass over both checkpoints */
+    c.defer = 1;
     if (!st) st = pair_series(&c, ks, nk, used_a, used_b);
     if (!st) st = pair_by_key(&c, used_a, used_b);
+    c.defer = 0;
+    if (!st) st = wt_flush(&c);
     if (!st) st = wt_stage_vocab(&c);
     size_t naligned = 0;
     double frac = st ? 0 : aligned_signal_fraction(&c, &naligned);
@@ -390,6 +458,8 @@ lineage_status weights_compare_section(const lineage_model *a, const lineage_mod
     free(used_a);
     free(used_b);
     free(c.recs);
+    free(c.dig_a);
+    free(c.dig_b);
     free(c.layer_map);
     free(c.perm_hidden);
     wt_vocab_free(&c.vocab);

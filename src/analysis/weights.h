@@ -1,7 +1,8 @@
 /* Internal API of the weights comparison (`compare --only weights`). The pieces, one idea per file:
- *   weights_load.c      tensors to f32 (whole, row subsets, deterministic samples)
+ *   weights_load.c      tensors to f32 (whole, row subsets, deterministic samples), sample prefetch
  *   weights_match.c     which tensor of A goes with which of B (component, role, layer, expert)
- *   weights_stats.c     per-pair statistics, hashes, sampling CIs
+ *   weights_stats.c     per-pair statistics through the streaming engine (one pass, digests, sampled
+ *                       blocks with jackknife CIs), p-value helpers
  *   weights_controls.c  cross-layer matrices, within-model baselines, nulls, z, p
  *   weights_layermap.c  monotone layer alignment (repeats, skips, seams)
  *   weights_lap.c       linear assignment
@@ -18,6 +19,7 @@
 #include <stdint.h>
 
 #include "analysis/kernels.h"
+#include "analysis/stream.h"
 #include "format/json.h"
 #include "format/model.h"
 #include "lineage.h"
@@ -41,6 +43,18 @@ lineage_status wt_load_rows(const lineage_model *m, size_t idx, const uint64_t *
  * same rows for every tensor with the same row count, so two samples stay index-aligned. */
 lineage_status wt_load_sample(const lineage_model *m, size_t idx, size_t max_elems, wt_matrix *out,
                               lineage_error *err);
+/* The same sample into dst (wt_sample_row_count(t, max_elems) x cols floats). */
+lineage_status wt_read_sample(const lineage_model *m, size_t idx, size_t max_elems, float *dst, lineage_error *err);
+/* Rows [first, first+count) of that sample into dst (count x cols floats). */
+lineage_status wt_read_sample_rows(const lineage_model *m, size_t idx, size_t max_elems, size_t first, size_t count,
+                                   float *dst, lineage_error *err);
+/* Rows of the matrix wt_load_sample returns. */
+size_t wt_sample_row_count(const lineage_tensor_info *t, size_t max_elems);
+/* The rows wt_load_sample reads as spans of consecutive rows: writes up to cap (spans may be NULL
+ * when cap is 0) and returns how many there are. */
+size_t wt_sample_spans(const lineage_model *m, size_t idx, size_t max_elems, lineage_row_span *spans, size_t cap);
+/* Announces the WT_SAMPLE_ELEMS samples of every tensor of m in one batch (remote models). */
+lineage_status wt_prefetch_samples(const lineage_model *m, lineage_error *err);
 void wt_matrix_free(wt_matrix *x);
 /* Transposed copy (cols x rows). */
 int wt_transpose(const wt_matrix *x, wt_matrix *out);
@@ -76,14 +90,8 @@ typedef struct wt_pair_stats {
 } wt_pair_stats;
 
 void wt_stats_from_moments(const pair_moments *m, wt_pair_stats *s);
-/* Streams both tensors (same shape) through pair_moments; sample < 1 keeps a seeded row subset and
- * fills the CI from block partials. */
-lineage_status wt_pair_stats_compute(const lineage_model *a, size_t ia, const lineage_model *b, size_t ib,
-                                     double sample, wt_pair_stats *out, lineage_error *err);
-/* 95% CI of the centered statistic from group partials (leave-one-group-out jackknife). */
-void wt_ci_from_groups(const pair_moments *groups, size_t ngroups, double *lo, double *hi);
-/* Hex digests of the raw bytes: xxh3-128 (33 chars) and, when sha is non-NULL, SHA-256 (65 chars). */
-lineage_status wt_tensor_digest(const lineage_model *m, size_t idx, char xxh[33], char *sha, lineage_error *err);
+/* Seed of the sampled blocks (--sample): fixed, so a sampled comparison is reproducible. */
+#define WT_SAMPLE_SEED 0x6c696e65616765ull
 
 /* ---- matching (weights_match.c) ---- */
 
@@ -123,14 +131,23 @@ int wt_lap_max(const double *score, size_t n, size_t m, size_t *assign);
 int wt_greedy_match(const double *score, size_t n, size_t m, size_t *assign);
 /* Row-similarity matrix: centered cosine between each row of A and each row of B (same cols). */
 double *wt_row_similarity(const float *A, size_t na, const float *B, size_t nb, size_t dim);
+/* Similarity entries (na x nb) a matching may hold at once; larger matchings stream panels. */
+#define WT_MATCH_DENSE_MAX ((size_t)1 << 22)
+/* Rows of the smaller side matched when the similarities would not fit WT_MATCH_DENSE_MAX. */
+#define WT_MATCH_MAX_ROWS 1024
 
 /* Reorders in place: columns new[r][a] = old[r][h[a]]; rows new[a] = old[h[a]]. */
 int wt_reorder_cols(wt_matrix *x, const size_t *h);
 int wt_reorder_rows(wt_matrix *x, const size_t *h);
 /* Moments of A's rows against their matched B rows (unmatched rows skipped). */
 void wt_matched_moments(const wt_matrix *A, const wt_matrix *B, const size_t *a_to_b, pair_moments *m);
-/* Row similarities of A and B, matched into a_to_b; returns the similarity matrix (caller frees). */
-double *wt_match_rows(const wt_matrix *A, const wt_matrix *B, size_t *a_to_b);
+/* Matches rows of A to rows of B (a_to_b[i], SIZE_MAX when unmatched), scoring a pair of rows by the
+ * sum over nroles roles of their centered correlation (A[k] and B[k] share columns; every A[k] has
+ * A[0].rows rows, every B[k] B[0].rows). When na * nb <= WT_MATCH_DENSE_MAX: wt_match on the full
+ * matrix. Above: WT_MATCH_MAX_ROWS evenly spaced rows of the smaller side (all of them when
+ * all_rows) are matched into every row of the other by mutual best, computed over panels with
+ * dot_matrix_f32 (memory: the sampled rows and one panel, never na x nb). Returns 0 when out of memory. */
+int wt_match_rows(const wt_matrix *A, const wt_matrix *B, size_t nroles, int all_rows, size_t *a_to_b);
 /* The re-measured correlation the same search reaches against B with its columns scrambled
  * (what selection alone produces). */
 double wt_selection_null(const wt_matrix *A, const wt_matrix *B, uint64_t seed);
@@ -155,8 +172,11 @@ typedef struct wt_role_control {
     double diag_z_mean;   /* mean z of the index diagonal */
 } wt_role_control;
 
-lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b, const wt_series *s,
+/* threads: for the cross-layer correlation products (>= 1). */
+lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b, const wt_series *s, int threads,
                                  wt_role_control *out, lineage_error *err);
+/* Threads a comparison uses: opt->threads, or every online core. */
+int wt_threads(const lineage_compare_options *opt);
 void wt_control_free(wt_role_control *c);
 /* Layer assignment permutation test: p of mean r[map(j)][j] against random maps. */
 double wt_assignment_p(const double *r, int la, int lb, const int *map, int *exact);
@@ -207,7 +227,8 @@ typedef struct wt_rec {
     int same_dtype;
     wt_pair_stats s;
     double null_sd, z;        /* z = centered / null_sd */
-    int bytes_identical;
+    int bytes_identical;      /* -1: unknown (sampled: the bytes were not all read) */
+    int pending;              /* statistics not computed yet (queued for wt_flush) */
     int has_fold;
     double folded_centered, folded_rel_l2, row_cosine;
     json_value *json;         /* its "pairs" entry */
@@ -250,14 +271,33 @@ typedef struct wt_ctx {
     size_t hidden;
     wt_vocab vocab;
     int vocab_ready;
+    int defer;                /* wt_add_pair without statistics queues the pair until wt_flush */
+    struct wt_digest *dig_a, *dig_b;   /* per tensor of A / B: digests from the streaming pass */
 } wt_ctx;
 
-/* Computes a pair's statistics and digests and appends its record and "pairs" entry.
- * align: "none", "vocab", ... For shapes that differ, pass precomputed stats in `pre`. */
+typedef struct wt_digest {
+    unsigned char xxh[16];
+    int have;
+} wt_digest;
+
+/* Appends a pair's record and "pairs" entry. align: "none", "vocab", ... With `pre` (shapes that
+ * differ, re-measured alignments) the record is complete at once. Without, the statistics come from
+ * the streaming engine: at once, or at the next wt_flush while c->defer is set (then the record's
+ * statistics and z are not valid until that flush). null_sd <= 0: estimated from samples. */
 lineage_status wt_add_pair(wt_ctx *c, size_t ia, size_t ib, const char *align, const wt_pair_stats *pre,
                            double null_sd, wt_rec **out);
-/* Rows of the shared tokens of A's and B's embedding-like tensors (c->vocab must be ready). */
-lineage_status wt_vocab_rows(const wt_ctx *c, size_t ia, size_t ib, wt_matrix *A, wt_matrix *B);
+/* Streams every queued pair of c in one pass (file order, c->opt->threads, --sample blocks) and
+ * completes their records (weights_stats.c). */
+lineage_status wt_flush(wt_ctx *c);
+/* Completes a record whose statistics are set: z, digests, JSON (weights.c). */
+lineage_status wt_finish_pair(wt_ctx *c, wt_rec *r);
+/* Rows of at most max_rows shared tokens (evenly spaced) of A's and B's embedding-like tensors
+ * (c->vocab must be ready). */
+lineage_status wt_vocab_rows(const wt_ctx *c, size_t ia, size_t ib, size_t max_rows, wt_matrix *A, wt_matrix *B);
+/* Shared-token rows the vocabulary statistics read for rows of `cols` columns (bounded memory). */
+size_t wt_vocab_row_cap(size_t cols);
+/* Tokens the hidden-channel alignment reads: at least two per channel. */
+size_t wt_hidden_tokens(size_t cols);
 /* Null SD of the centered statistic for two same-shape matrices: analytic and row/column shuffles. */
 double wt_null_sd(const wt_matrix *A, const wt_matrix *B);
 /* Matches rows of A to rows of B from a similarity matrix (na x nb): a_to_b[i] (SIZE_MAX when

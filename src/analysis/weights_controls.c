@@ -2,6 +2,7 @@
  * baselines, and the null the diagonal is judged against (analytic 1/sqrt(n), row/column shuffles,
  * a robust spread of the off-diagonal), plus a permutation test over the layer assignment. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,7 +120,139 @@ void wt_control_free(wt_role_control *c)
     memset(c, 0, sizeof *c);
 }
 
-lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b, const wt_series *s,
+/* Samples of equal shape: every Pearson correlation among them is an entry of the Gram matrix of
+ * their standardized (centered, unit-length) copies. The Gram matrix is accumulated over chunks of
+ * sample rows, so only one chunk of every member is in memory (never all samples of a role). */
+typedef struct sample_member {
+    const lineage_model *m;
+    size_t idx;
+    double mean, inv;
+} sample_member;
+
+typedef struct sample_class {
+    size_t rows, cols, count, cap;
+    sample_member *member;
+    double *gram;   /* count x count */
+} sample_class;
+
+/* mean and 1/sqrt(centered sum of squares) from the moments a Pearson correlation uses (constant: 0) */
+static void standard_scale(const float *x, size_t n, double *mean, double *inv)
+{
+    pair_moments m;
+    pair_moments_init(&m);
+    pair_moments_f32(x, x, n, &m);
+    double va = n > 1 ? m.sum_aa - m.sum_a * m.sum_a / (double)n : 0;
+    *mean = n ? m.sum_a / (double)n : 0;
+    *inv = va > 0 ? 1 / sqrt(va) : 0;
+}
+
+/* U U^T (count x count) over threads: blocks of WT_GRAM_ROWS rows, each against the rows from its
+ * first on (half the products), mirrored. Blocks are fixed by count alone, so any thread count gives
+ * the same bits. */
+#define WT_GRAM_ROWS 8
+typedef struct gram_job {
+    const float *u;
+    size_t count, n, next;
+    float *d;
+    int failed;
+} gram_job;
+
+static void *gram_worker(void *arg)
+{
+    gram_job *g = arg;
+    float *tmp = malloc(WT_GRAM_ROWS * g->count * sizeof *tmp + 1);
+    if (!tmp) { __atomic_store_n(&g->failed, 1, __ATOMIC_RELAXED); return NULL; }
+    for (;;) {
+        size_t r0 = __atomic_fetch_add(&g->next, WT_GRAM_ROWS, __ATOMIC_RELAXED);
+        if (r0 >= g->count) break;
+        size_t nr = g->count - r0 < WT_GRAM_ROWS ? g->count - r0 : WT_GRAM_ROWS, nc = g->count - r0;
+        dot_matrix_f32(g->u + r0 * g->n, nr, g->u + r0 * g->n, nc, g->n, tmp);
+        for (size_t i = 0; i < nr; i++)
+            for (size_t j = 0; j < nc; j++) {
+                g->d[(r0 + i) * g->count + r0 + j] = tmp[i * nc + j];
+                g->d[(r0 + j) * g->count + r0 + i] = tmp[i * nc + j];
+            }
+    }
+    free(tmp);
+    return NULL;
+}
+
+static int gram(const float *u, size_t count, size_t n, int threads, float *d)
+{
+    gram_job g = {u, count, n, 0, d, 0};
+    pthread_t tid[64];
+    int started = 0;
+    if (threads > 64) threads = 64;
+    for (int t = 1; t < threads && (size_t)t * WT_GRAM_ROWS < count; t++) {
+        if (pthread_create(&tid[started], NULL, gram_worker, &g) != 0) break;
+        started++;
+    }
+    gram_worker(&g);
+    for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
+    return !g.failed;
+}
+
+/* Adds a member to the class of its sample shape; returns its slot, or SIZE_MAX when out of memory. */
+static size_t class_add(sample_class **cls, size_t *ncls, const lineage_model *m, size_t idx, size_t *which)
+{
+    const lineage_tensor_info *t = lineage_model_tensor(m, idx);
+    size_t rows = wt_sample_row_count(t, WT_SAMPLE_ELEMS), cols = (size_t)t->cols, k = 0;
+    while (k < *ncls && !((*cls)[k].rows == rows && (*cls)[k].cols == cols)) k++;
+    if (k == *ncls) {
+        sample_class *c = realloc(*cls, (*ncls + 1) * sizeof *c);
+        if (!c) return SIZE_MAX;
+        *cls = c;
+        c[(*ncls)++] = (sample_class){rows, cols, 0, 0, NULL, NULL};
+    }
+    sample_class *c = &(*cls)[k];
+    if (c->count == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 16;
+        sample_member *mm = realloc(c->member, cap * sizeof *mm);
+        if (!mm) return SIZE_MAX;
+        c->member = mm;
+        c->cap = cap;
+    }
+    c->member[c->count] = (sample_member){m, idx, 0, 0};
+    *which = k;
+    return c->count++;
+}
+
+#define WT_GRAM_CHUNK_ELEMS 8192u
+
+/* The class's Gram matrix: a pass for each member's mean and scale, then chunks of sample rows. */
+static lineage_status class_gram(sample_class *c, int threads, lineage_error *err)
+{
+    size_t n = c->rows * c->cols, cr = c->cols && WT_GRAM_CHUNK_ELEMS / c->cols ? WT_GRAM_CHUNK_ELEMS / c->cols : 1;
+    if (cr > c->rows) cr = c->rows;
+    size_t chunk = cr * c->cols;
+    float *x = malloc(n * sizeof *x + 1), *u = malloc(c->count * chunk * sizeof *u + 1),
+          *d = malloc(c->count * c->count * sizeof *d + 1);
+    c->gram = calloc(c->count * c->count + 1, sizeof *c->gram);
+    lineage_status st = (!x || !u || !d || !c->gram) ? error_set(err, LINEAGE_E_NOMEM, "out of memory") : LINEAGE_OK;
+    for (size_t i = 0; !st && i < c->count; i++) {
+        sample_member *mb = &c->member[i];
+        st = wt_read_sample(mb->m, mb->idx, WT_SAMPLE_ELEMS, x, err);
+        if (!st) standard_scale(x, n, &mb->mean, &mb->inv);
+    }
+    for (size_t r0 = 0; !st && r0 < c->rows; r0 += cr) {
+        size_t k = c->rows - r0 < cr ? c->rows - r0 : cr;
+        for (size_t i = 0; !st && i < c->count; i++) {
+            sample_member *mb = &c->member[i];
+            float *ui = u + i * chunk;
+            st = wt_read_sample_rows(mb->m, mb->idx, WT_SAMPLE_ELEMS, r0, k, ui, err);
+            for (size_t e = 0; !st && e < k * c->cols; e++) ui[e] = (float)((ui[e] - mb->mean) * mb->inv);
+            for (size_t e = k * c->cols; e < chunk; e++) ui[e] = 0;
+        }
+        if (!st && !gram(u, c->count, chunk, threads, d)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        for (size_t i = 0; !st && i < c->count * c->count; i++) c->gram[i] += d[i];
+    }
+    free(x);
+    free(u);
+    free(d);
+    return st;
+}
+
+lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b, const wt_series *s, int threads,
                                  wt_role_control *out, lineage_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -127,52 +260,69 @@ lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b,
     int la = s->la, lb = s->lb;
     out->la = la;
     out->lb = lb;
-    wt_matrix *A = calloc((size_t)la, sizeof *A), *B = calloc((size_t)lb, sizeof *B);
+    /* per layer: class and slot of its sample (SIZE_MAX: no tensor) */
+    size_t *cls_a = malloc(((size_t)la + 1) * sizeof *cls_a), *cls_b = malloc(((size_t)lb + 1) * sizeof *cls_b);
+    size_t *slot_a = calloc((size_t)la + 1, sizeof *slot_a), *slot_b = calloc((size_t)lb + 1, sizeof *slot_b);
+    sample_class *cls = NULL;
+    size_t ncls = 0;
     out->r = malloc((size_t)la * lb * sizeof(double));
     out->z = malloc((size_t)la * lb * sizeof(double));
     out->within_a = malloc((size_t)la * la * sizeof(double));
     out->within_b = malloc((size_t)lb * lb * sizeof(double));
     lineage_status st = LINEAGE_OK;
-    if (!A || !B || !out->r || !out->z || !out->within_a || !out->within_b)
+    if (!cls_a || !cls_b || !slot_a || !slot_b || !out->r || !out->z || !out->within_a || !out->within_b)
         st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
-    for (int i = 0; !st && i < la; i++)
-        if (s->ia[i] >= 0) st = wt_load_sample(a, (size_t)s->ia[i], WT_SAMPLE_ELEMS, &A[i], err);
-    for (int j = 0; !st && j < lb; j++)
-        if (s->ib[j] >= 0) st = wt_load_sample(b, (size_t)s->ib[j], WT_SAMPLE_ELEMS, &B[j], err);
+    for (int side = 0; !st && side < 2; side++)
+        for (int i = 0; !st && i < (side ? lb : la); i++) {
+            long idx = side ? s->ib[i] : s->ia[i];
+            size_t *ci = side ? &cls_b[i] : &cls_a[i], *si = side ? &slot_b[i] : &slot_a[i];
+            *ci = SIZE_MAX;
+            if (idx < 0) continue;
+            size_t k = SIZE_MAX;
+            *si = class_add(&cls, &ncls, side ? b : a, (size_t)idx, &k);
+            if (*si == SIZE_MAX) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+            else *ci = k;
+        }
+    for (size_t k = 0; !st && k < ncls; k++) st = class_gram(&cls[k], threads, err);
+#define WT_CORR(ca, sa, cb, sb) \
+    ((ca) != SIZE_MAX && (ca) == (cb) ? fmax(-1.0, fmin(1.0, cls[ca].gram[(sa) * cls[ca].count + (sb)])) : NAN)
     if (!st) {
         for (int i = 0; i < la; i++)
-            for (int j = 0; j < lb; j++)
-                out->r[i * lb + j] = same_shape(&A[i], &B[j]) ? wt_pearson(A[i].data, B[j].data, A[i].rows * A[i].cols)
-                                                              : NAN;
+            for (int j = 0; j < lb; j++) out->r[i * lb + j] = WT_CORR(cls_a[i], slot_a[i], cls_b[j], slot_b[j]);
         for (int i = 0; i < la; i++)
             for (int j = 0; j < la; j++)
-                out->within_a[i * la + j] = i != j && same_shape(&A[i], &A[j])
-                                                ? wt_pearson(A[i].data, A[j].data, A[i].rows * A[i].cols) : NAN;
+                out->within_a[i * la + j] = i != j ? WT_CORR(cls_a[i], slot_a[i], cls_a[j], slot_a[j]) : NAN;
         for (int i = 0; i < lb; i++)
             for (int j = 0; j < lb; j++)
-                out->within_b[i * lb + j] = i != j && same_shape(&B[i], &B[j])
-                                                ? wt_pearson(B[i].data, B[j].data, B[i].rows * B[i].cols) : NAN;
-        /* the null: shuffles of B against A on up to 8 same-shape pairs */
+                out->within_b[i * lb + j] = i != j ? WT_CORR(cls_b[i], slot_b[i], cls_b[j], slot_b[j]) : NAN;
+#undef WT_CORR
+        /* the null: shuffles of B against A on up to 8 same-shape pairs (their samples read again) */
         double ss = 0;
         int ns = 0;
-        for (int i = 0; i < la && ns < 16; i++) {
+        wt_matrix A = {0}, B = {0};
+        for (int i = 0; !st && i < la && ns < 16; i++) {
             int j = i < lb ? i : lb - 1;
-            if (!same_shape(&A[i], &B[j])) continue;
-            size_t n = A[i].rows * A[i].cols;
+            if (cls_a[i] == SIZE_MAX || cls_a[i] != cls_b[j]) continue;
+            const sample_class *k = &cls[cls_a[i]];
+            size_t n = k->rows * k->cols;
             if (!out->n) out->n = n;
-            float *tmp = malloc(n * sizeof *tmp);
-            size_t *perm = malloc((A[i].rows > A[i].cols ? A[i].rows : A[i].cols) * sizeof *perm);
-            if (tmp && perm)
+            st = wt_load_sample(a, (size_t)s->ia[i], WT_SAMPLE_ELEMS, &A, err);
+            if (!st) st = wt_load_sample(b, (size_t)s->ib[j], WT_SAMPLE_ELEMS, &B, err);
+            float *tmp = malloc(n * sizeof *tmp + 1);
+            size_t *perm = malloc((k->rows > k->cols ? k->rows : k->cols) * sizeof *perm + 1);
+            if (!st && tmp && perm)
                 for (int c = 0; c < 2; c++) {
-                    double v = shuffled_corr(&A[i], &B[j], c, 0x73687566ull * (uint64_t)(i + 1) + (uint64_t)c, tmp, perm);
+                    double v = shuffled_corr(&A, &B, c, 0x73687566ull * (uint64_t)(i + 1) + (uint64_t)c, tmp, perm);
                     ss += v * v;
                     ns++;
                 }
             free(tmp);
             free(perm);
+            wt_matrix_free(&A);
+            wt_matrix_free(&B);
         }
-        if (!out->n)
-            for (int i = 0; i < la && !out->n; i++) if (A[i].data) out->n = A[i].rows * A[i].cols;
+        for (int i = 0; i < la && !out->n; i++)
+            if (cls_a[i] != SIZE_MAX) out->n = cls[cls_a[i]].rows * cls[cls_a[i]].cols;
         out->analytic_sd = out->n > 3 ? 1.0 / sqrt((double)out->n) : 1.0;
         out->shuffle_sd = ns ? sqrt(ss / ns) : 0;
         /* off-diagonal and within-model spreads */
@@ -217,10 +367,12 @@ lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b,
             free(ident);
         }
     }
-    for (int i = 0; A && i < la; i++) wt_matrix_free(&A[i]);
-    for (int j = 0; B && j < lb; j++) wt_matrix_free(&B[j]);
-    free(A);
-    free(B);
+    for (size_t k = 0; k < ncls; k++) { free(cls[k].member); free(cls[k].gram); }
+    free(cls);
+    free(cls_a);
+    free(cls_b);
+    free(slot_a);
+    free(slot_b);
     if (st) wt_control_free(out);
     return st;
 }

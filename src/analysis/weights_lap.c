@@ -1,5 +1,6 @@
 /* Linear assignment for neuron, head, expert and channel matching: exact shortest augmenting paths
- * (Hungarian with potentials, O(n^2 m)) up to WT_LAP_MAX_N, mutual-best matching above. */
+ * (Hungarian with potentials, O(n^2 m)) up to WT_LAP_MAX_N, mutual-best matching above; row
+ * matchings too wide for a full similarity matrix stream panels of it (bounded memory). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -67,20 +68,22 @@ int wt_greedy_match(const double *score, size_t n, size_t m, size_t *assign)
     return 1;
 }
 
-/* Rows centered and scaled to unit length, so dot products are Pearson correlations. */
+/* A row centered and scaled to unit length, so dot products are Pearson correlations. */
+static void unit_row(const float *x, size_t dim, float *u)
+{
+    double mean = 0, ss = 0;
+    for (size_t k = 0; k < dim; k++) mean += x[k];
+    mean /= dim ? (double)dim : 1;
+    for (size_t k = 0; k < dim; k++) ss += (x[k] - mean) * (x[k] - mean);
+    double inv = ss > 0 ? 1 / sqrt(ss) : 0;
+    for (size_t k = 0; k < dim; k++) u[k] = (float)((x[k] - mean) * inv);
+}
+
 static float *unit_rows(const float *X, size_t n, size_t dim)
 {
     float *u = malloc(n * dim * sizeof *u + 1);
     if (!u) return NULL;
-    for (size_t i = 0; i < n; i++) {
-        const float *x = X + i * dim;
-        double mean = 0, ss = 0;
-        for (size_t k = 0; k < dim; k++) mean += x[k];
-        mean /= dim ? (double)dim : 1;
-        for (size_t k = 0; k < dim; k++) ss += (x[k] - mean) * (x[k] - mean);
-        double inv = ss > 0 ? 1 / sqrt(ss) : 0;
-        for (size_t k = 0; k < dim; k++) u[i * dim + k] = (float)((x[k] - mean) * inv);
-    }
+    for (size_t i = 0; i < n; i++) unit_row(X + i * dim, dim, u + i * dim);
     return u;
 }
 
@@ -173,12 +176,88 @@ void wt_matched_moments(const wt_matrix *A, const wt_matrix *B, const size_t *a_
         if (a_to_b[i] < B->rows) pair_moments_f32(A->data + i * A->cols, B->data + a_to_b[i] * B->cols, A->cols, m);
 }
 
-/* Similarity of rows of A and B, matched. S is returned for joint matchings (caller frees). */
-double *wt_match_rows(const wt_matrix *A, const wt_matrix *B, size_t *a_to_b)
+/* Summed similarity of every role, na x nb (NULL when out of memory). */
+static double *summed_similarity(const wt_matrix *A, const wt_matrix *B, size_t nroles)
 {
-    double *S = wt_row_similarity(A->data, A->rows, B->data, B->rows, A->cols);
-    if (S && !wt_match(S, A->rows, B->rows, a_to_b)) { free(S); return NULL; }
+    double *S = NULL;
+    for (size_t k = 0; k < nroles; k++) {
+        double *Sk = wt_row_similarity(A[k].data, A[k].rows, B[k].data, B[k].rows, A[k].cols);
+        if (!Sk) { free(S); return NULL; }
+        if (!S) { S = Sk; continue; }
+        for (size_t i = 0; i < A[0].rows * B[0].rows; i++) S[i] += Sk[i];
+        free(Sk);
+    }
     return S;
+}
+
+#define WT_MATCH_PANEL 256
+
+/* Mutual best of sampled rows xs of X against every row of Y, over panels of Y: x_to_y[i] for xs[i]. */
+static int mutual_best(const wt_matrix *X, const wt_matrix *Y, size_t nroles, const size_t *xs, size_t kx, size_t *x_to_y)
+{
+    size_t ny = Y[0].rows, maxdim = 1;
+    for (size_t k = 0; k < nroles; k++) if (X[k].cols > maxdim) maxdim = X[k].cols;
+    float **ux = calloc(nroles, sizeof *ux);
+    float *uy = malloc(WT_MATCH_PANEL * maxdim * sizeof *uy), *dots = malloc(kx * WT_MATCH_PANEL * sizeof *dots),
+          *sum = malloc(kx * WT_MATCH_PANEL * sizeof *sum), *row_s = malloc(kx * sizeof *row_s),
+          *col_s = malloc(ny * sizeof *col_s);
+    size_t *row_j = malloc(kx * sizeof *row_j), *col_i = malloc(ny * sizeof *col_i);
+    int ok = ux && uy && dots && sum && row_s && col_s && row_j && col_i;
+    for (size_t k = 0; ok && k < nroles; k++) {
+        ux[k] = malloc(kx * X[k].cols * sizeof(float) + 1);
+        ok = ux[k] != NULL;
+        for (size_t i = 0; ok && i < kx; i++) unit_row(X[k].data + xs[i] * X[k].cols, X[k].cols, ux[k] + i * X[k].cols);
+    }
+    for (size_t i = 0; ok && i < kx; i++) { row_s[i] = -INFINITY; row_j[i] = SIZE_MAX; }
+    for (size_t j = 0; ok && j < ny; j++) { col_s[j] = -INFINITY; col_i[j] = SIZE_MAX; }
+    for (size_t y0 = 0; ok && y0 < ny; y0 += WT_MATCH_PANEL) {
+        size_t p = ny - y0 < WT_MATCH_PANEL ? ny - y0 : WT_MATCH_PANEL;
+        for (size_t k = 0; k < nroles; k++) {
+            size_t dim = Y[k].cols;
+            for (size_t j = 0; j < p; j++) unit_row(Y[k].data + (y0 + j) * dim, dim, uy + j * dim);
+            dot_matrix_f32(ux[k], kx, uy, p, dim, k ? dots : sum);
+            if (k) for (size_t i = 0; i < kx * p; i++) sum[i] += dots[i];
+        }
+        for (size_t i = 0; i < kx; i++)
+            for (size_t j = 0; j < p; j++) {
+                float v = sum[i * p + j];
+                if (v > row_s[i]) { row_s[i] = v; row_j[i] = y0 + j; }
+                if (v > col_s[y0 + j]) { col_s[y0 + j] = v; col_i[y0 + j] = i; }
+            }
+    }
+    for (size_t i = 0; ok && i < kx; i++) x_to_y[i] = row_j[i] < ny && col_i[row_j[i]] == i ? row_j[i] : SIZE_MAX;
+    for (size_t k = 0; ux && k < nroles; k++) free(ux[k]);
+    free(ux); free(uy); free(dots); free(sum); free(row_s); free(col_s); free(row_j); free(col_i);
+    return ok;
+}
+
+int wt_match_rows(const wt_matrix *A, const wt_matrix *B, size_t nroles, int all_rows, size_t *a_to_b)
+{
+    size_t na = A[0].rows, nb = B[0].rows;
+    for (size_t i = 0; i < na; i++) a_to_b[i] = SIZE_MAX;
+    if (!na || !nb || !nroles) return 1;
+    if (na <= WT_MATCH_DENSE_MAX / nb) {
+        double *S = summed_similarity(A, B, nroles);
+        int ok = S && wt_match(S, na, nb, a_to_b);
+        free(S);
+        return ok;
+    }
+    /* the smaller side's rows (evenly spaced: the same rows for every role and every call) into the other */
+    int x_is_a = na <= nb;
+    const wt_matrix *X = x_is_a ? A : B, *Y = x_is_a ? B : A;
+    size_t nx = X[0].rows, kx = all_rows || nx <= WT_MATCH_MAX_ROWS ? nx : WT_MATCH_MAX_ROWS;
+    size_t *xs = malloc(kx * sizeof *xs), *x_to_y = malloc(kx * sizeof *x_to_y);
+    int ok = xs && x_to_y;
+    for (size_t i = 0; ok && i < kx; i++) xs[i] = (size_t)((double)i * (double)nx / (double)kx);
+    ok = ok && mutual_best(X, Y, nroles, xs, kx, x_to_y);
+    for (size_t i = 0; ok && i < kx; i++) {
+        if (x_to_y[i] == SIZE_MAX) continue;
+        if (x_is_a) a_to_b[xs[i]] = x_to_y[i];
+        else a_to_b[x_to_y[i]] = xs[i];
+    }
+    free(xs);
+    free(x_to_y);
+    return ok;
 }
 
 /* Re-measured correlation of the same search against B with its columns scrambled: the level
@@ -195,13 +274,11 @@ double wt_selection_null(const wt_matrix *A, const wt_matrix *B, uint64_t seed)
         memcpy(Bn.data, B->data, B->rows * B->cols * sizeof(float));
         for (size_t k = 0; k < B->cols; k++) h[k] = k;
         wt_shuffle(h, B->cols, seed);
-        double *S = NULL;
-        if (wt_reorder_cols(&Bn, h) && (S = wt_match_rows(A, &Bn, m))) {
+        if (wt_reorder_cols(&Bn, h) && wt_match_rows(A, &Bn, 1, 0, m)) {
             pair_moments pm;
             wt_matched_moments(A, &Bn, m, &pm);
             r0 = moments_pearson(&pm);
         }
-        free(S);
     }
     free(Bn.data);
     free(h);

@@ -8,6 +8,12 @@
 #include "analysis/weights.h"
 #include "util/error.h"
 
+/* A compared expert: its records [r0, r1) and its similarity, judged once the pass is done. */
+typedef struct moe_done {
+    size_t r0, r1;
+    double v;
+} moe_done;
+
 static const char *const expert_roles[] = {"expert_gate", "expert_up", "expert_down"};
 static const char *const dense_roles[] = {"mlp_gate", "mlp_up", "mlp_down"};
 
@@ -85,9 +91,15 @@ lineage_status wt_stage_moe(wt_ctx *c)
     lineage_status st = LINEAGE_OK;
     size_t cap = (size_t)(lb > 0 ? lb : 1) * (size_t)(ea > eb ? ea : eb) + 1;
     double *cent = malloc(cap * sizeof *cent);
-    size_t ncent = 0;
+    moe_done *done = malloc(cap * sizeof *done);
+    size_t ncent = 0, ndone = 0;
     int compared = 0, significant = 0;
-    if (!cent) return error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    if (!cent || !done) {
+        free(cent);
+        free(done);
+        return error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    c->defer = 1;
     for (int j = 0; !st && j < lb; j++) {
         int i = c->layer_map && j < c->layer_map_n && c->layer_map[j] >= 0 ? c->layer_map[j] : j;
         if (i >= la) continue;
@@ -114,28 +126,18 @@ lineage_status wt_stage_moe(wt_ctx *c)
         for (int e = 0; !st && e < n_side; e++) {
             if (assign[e] == SIZE_MAX) continue;
             int e_a = kind == 1 ? -1 : kind == 2 ? e : (int)assign[e], e_b = kind == 2 ? -1 : e;
-            int all_sig = 1, any = 0;
+            size_t r0 = c->nrecs;
             for (int r = 0; !st && r < 3; r++) {
                 long xa = wt_find(c->a, LINEAGE_COMPONENT_TEXT, e_a >= 0 ? expert_roles[r] : dense_roles[r], i, e_a);
                 long xb = wt_find(c->b, LINEAGE_COMPONENT_TEXT, e_b >= 0 ? expert_roles[r] : dense_roles[r], j, e_b);
                 if (xa < 0 || xb < 0) continue;
                 const lineage_tensor_info *ta = lineage_model_tensor(c->a, (size_t)xa), *tb = lineage_model_tensor(c->b, (size_t)xb);
-                wt_rec *rec = NULL;
-                if (ta->rows == tb->rows && ta->cols == tb->cols) {
-                    st = wt_add_pair(c, (size_t)xa, (size_t)xb, "expert", NULL, 0, &rec);
-                    if (!st) { any = 1; all_sig &= rec->z > 5; }
-                } else {
-                    size_t before = c->nrecs;
-                    st = wt_stage_width(c, (size_t)xa, (size_t)xb, j);
-                    if (!st && c->nrecs > before) { any = 1; all_sig &= c->recs[c->nrecs - 1].z > 5; }
-                }
+                if (ta->rows == tb->rows && ta->cols == tb->cols)
+                    st = wt_add_pair(c, (size_t)xa, (size_t)xb, "expert", NULL, 0, NULL);
+                else st = wt_stage_width(c, (size_t)xa, (size_t)xb, j);
             }
-            double v = S[(size_t)e * n_other + (kind == 3 ? assign[e] : 0)];
-            if (any) {
-                compared++;
-                significant += all_sig;
-                if (ncent < cap) cent[ncent++] = v;
-            }
+            if (!st && c->nrecs > r0 && ndone < cap)
+                done[ndone++] = (moe_done){r0, c->nrecs, S[(size_t)e * n_other + (kind == 3 ? assign[e] : 0)]};
             if (!st && !json_push(ar, map, e_a >= 0 ? json_new_int(ar, e_a) : json_new_string(ar, "dense")))
                 st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
         }
@@ -144,6 +146,16 @@ lineage_status wt_stage_moe(wt_ctx *c)
         if (!st && (!json_set(ar, le, kind == 2 ? "a_experts_to_b_dense" : "b_experts_from_a", map) || !json_push(ar, layers, le)))
             st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
     }
+    c->defer = 0;
+    if (!st) st = wt_flush(c);
+    for (size_t d = 0; !st && d < ndone; d++) {
+        int all_sig = 1;
+        for (size_t r = done[d].r0; r < done[d].r1; r++) all_sig &= c->recs[r].z > 5;
+        compared++;
+        significant += all_sig;
+        cent[ncent++] = done[d].v;
+    }
+    free(done);
     double wa = NAN, wb = NAN, ca = NAN, cb = NAN;
     if (!st && ea) st = within_model(c->a, la, ea, &wa, &ca, c->err);
     if (!st && eb) st = within_model(c->b, lb, eb, &wb, &cb, c->err);

@@ -24,6 +24,24 @@ static int config_int(const lineage_model *m, const char *key, int64_t *v)
     return (t && json_get_int(t, key, v)) || json_get_int(m->config, key, v);
 }
 
+/* Makes a partial matching of n channels into n a permutation: channels left unmatched take the
+ * unused targets in order (a wide matching by mutual best leaves some). */
+static int complete_matching(size_t *m, size_t n)
+{
+    unsigned char *used = calloc(n + 1, 1);
+    if (!used) return 0;
+    for (size_t i = 0; i < n; i++) if (m[i] < n) used[m[i]] = 1;
+    size_t next = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m[i] < n) continue;
+        while (next < n && used[next]) next++;
+        m[i] = next < n ? next : i;
+        if (next < n) used[next] = 1;
+    }
+    free(used);
+    return 1;
+}
+
 /* Emits the re-measured pair with z against the selection null. */
 static lineage_status emit_matched(wt_ctx *c, size_t ia, size_t ib, const wt_matrix *A, const wt_matrix *B,
                                    const size_t *a_to_b, double r0, wt_rec **out)
@@ -71,10 +89,10 @@ static lineage_status match_group(wt_ctx *c, int la_, int lb_, const char *const
                                   size_t **joint_out, size_t *n_out, double *agree_out, size_t *agree_k,
                                   double *centered_sum, int *n_centered)
 {
+    /* the roles present in both with matching shapes, packed: A[h], B[h] for h < have */
     wt_matrix A[4], B[4];
     long ia[4], ib[4];
     size_t *single[4] = {0};
-    double *S[4] = {0};
     memset(A, 0, sizeof A);
     memset(B, 0, sizeof B);
     lineage_status st = LINEAGE_OK;
@@ -82,54 +100,51 @@ static lineage_status match_group(wt_ctx *c, int la_, int lb_, const char *const
     size_t n = 0, m = 0;
     *joint_out = NULL;
     for (int k = 0; k < nroles && !st; k++) {
-        ia[k] = wt_find(c->a, LINEAGE_COMPONENT_TEXT, roles[k], la_, -1);
-        ib[k] = wt_find(c->b, LINEAGE_COMPONENT_TEXT, roles[k], lb_, -1);
-        if (ia[k] < 0 || ib[k] < 0) continue;
-        const lineage_tensor_info *ta = lineage_model_tensor(c->a, (size_t)ia[k]);
-        const lineage_tensor_info *tb = lineage_model_tensor(c->b, (size_t)ib[k]);
-        if (ta->rows != tb->rows || ta->cols != tb->cols || ta->numel > (1u << 24)) { ia[k] = -1; continue; }
-        st = load_aligned(c, ia[k], ib[k], is_col[k], &A[k], &B[k]);
+        long xa = wt_find(c->a, LINEAGE_COMPONENT_TEXT, roles[k], la_, -1);
+        long xb = wt_find(c->b, LINEAGE_COMPONENT_TEXT, roles[k], lb_, -1);
+        if (xa < 0 || xb < 0) continue;
+        const lineage_tensor_info *ta = lineage_model_tensor(c->a, (size_t)xa);
+        const lineage_tensor_info *tb = lineage_model_tensor(c->b, (size_t)xb);
+        if (ta->rows != tb->rows || ta->cols != tb->cols || ta->numel > (1u << 24)) continue;
+        wt_matrix *x = &A[have], *y = &B[have];
+        st = load_aligned(c, xa, xb, is_col[k], x, y);
         if (st) break;
         if (is_col[k]) {
             wt_matrix ta2, tb2;
-            if (!wt_transpose(&A[k], &ta2) || !wt_transpose(&B[k], &tb2)) { st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory"); break; }
-            wt_matrix_free(&A[k]);
-            wt_matrix_free(&B[k]);
-            A[k] = ta2;
-            B[k] = tb2;
+            if (!wt_transpose(x, &ta2) || !wt_transpose(y, &tb2)) { st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory"); break; }
+            wt_matrix_free(x);
+            wt_matrix_free(y);
+            *x = ta2;
+            *y = tb2;
         }
-        if (have && (A[k].rows != n || B[k].rows != m)) { wt_matrix_free(&A[k]); wt_matrix_free(&B[k]); ia[k] = -1; continue; }
-        n = A[k].rows;
-        m = B[k].rows;
-        single[k] = malloc(n * sizeof(size_t) + 1);
-        if (!single[k] || !(S[k] = wt_match_rows(&A[k], &B[k], single[k]))) { st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory"); break; }
+        if (have && (x->rows != n || y->rows != m)) { wt_matrix_free(x); wt_matrix_free(y); continue; }
+        n = x->rows;
+        m = y->rows;
+        ia[have] = xa;
+        ib[have] = xb;
+        single[have] = malloc(n * sizeof(size_t) + 1);
+        if (!single[have] || !wt_match_rows(x, y, 1, 0, single[have])) { have++; st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory"); break; }
         have++;
     }
     size_t *joint = NULL;
     if (!st && have) {
-        double *J = calloc(n * m + 1, sizeof *J);
         joint = malloc(n * sizeof *joint + 1);
-        if (!J || !joint) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
-        for (int k = 0; !st && k < nroles; k++)
-            if (S[k]) for (size_t i = 0; i < n * m; i++) J[i] += S[k][i];
-        if (!st && !wt_match(J, n, m, joint)) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
-        free(J);
-        /* agreement of the first two single matchings (gate vs up; q vs o; k vs v) */
-        int f1 = -1, f2 = -1;
-        for (int k = 0; k < nroles; k++) if (single[k]) { if (f1 < 0) f1 = k; else if (f2 < 0) f2 = k; }
+        if (!joint || !wt_match_rows(A, B, (size_t)have, 0, joint)) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+        /* agreement of the first two single matchings (gate vs up; q vs o; k vs v) over the rows both matched */
         size_t agree = 0;
-        if (f2 >= 0) for (size_t i = 0; i < n; i++) agree += single[f1][i] == single[f2][i] && single[f1][i] < m;
-        *agree_k = f2 >= 0 ? agree : 0;
-        *agree_out = f2 >= 0 && n ? (double)agree / (double)n : NAN;
-        for (int k = 0; !st && k < nroles; k++) {
-            if (!S[k]) continue;
+        if (have >= 2) for (size_t i = 0; i < n; i++) agree += single[0][i] == single[1][i] && single[0][i] < m;
+        size_t covered = 0;
+        if (have >= 2) for (size_t i = 0; i < n; i++) covered += single[0][i] < m || single[1][i] < m;
+        *agree_k = have >= 2 ? agree : 0;
+        *agree_out = have >= 2 && covered ? (double)agree / (double)covered : NAN;
+        for (int k = 0; !st && k < have; k++) {
             double r0 = wt_selection_null(&A[k], &B[k], 0x6e756c6cull + (uint64_t)k + 7u * (uint64_t)la_);
             wt_rec *r = NULL;
             st = emit_matched(c, (size_t)ia[k], (size_t)ib[k], &A[k], &B[k], joint, r0, &r);
             if (!st) { *centered_sum += r->s.centered; (*n_centered)++; }
         }
     }
-    for (int k = 0; k < nroles; k++) { wt_matrix_free(&A[k]); wt_matrix_free(&B[k]); free(single[k]); free(S[k]); }
+    for (int k = 0; k < 4; k++) { wt_matrix_free(&A[k]); wt_matrix_free(&B[k]); free(single[k]); }
     if (st) { free(joint); return st; }
     *joint_out = joint;
     *n_out = joint ? n : 0;
@@ -152,11 +167,11 @@ static lineage_status align_hidden(wt_ctx *c, json_value *o)
         c->vocab.shared < 2 * lineage_model_tensor(c->a, (size_t)ia)->cols)
         return json_set_bool(ar, h, "searched", 0) ? LINEAGE_OK : error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
     wt_matrix E[2] = {{0}}, T[2] = {{0}};
-    lineage_status st = wt_vocab_rows(c, (size_t)ia, (size_t)ib, &E[0], &E[1]);
+    size_t cols = (size_t)lineage_model_tensor(c->a, (size_t)ia)->cols;
+    lineage_status st = wt_vocab_rows(c, (size_t)ia, (size_t)ib, wt_hidden_tokens(cols), &E[0], &E[1]);
     size_t d = E[0].cols, *a_to_b = malloc(d * sizeof *a_to_b + 1);
-    double *S = NULL;
     if (!st && (!a_to_b || !wt_transpose(&E[0], &T[0]) || !wt_transpose(&E[1], &T[1]) ||
-                !(S = wt_match_rows(&T[0], &T[1], a_to_b))))
+                !wt_match_rows(&T[0], &T[1], 1, 1, a_to_b)))
         st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
     if (!st) {
         pair_moments pm;
@@ -174,14 +189,12 @@ static lineage_status align_hidden(wt_ctx *c, json_value *o)
             Bs.data = malloc(Bs.rows * d * sizeof(float) + 1);
             if (!Bs.data) break;
             for (size_t i = 0; i < Bs.rows; i++) memcpy(Bs.data + i * d, E[1].data + perm[i] * d, d * sizeof(float));
-            double *S0 = NULL;
-            if (wt_transpose(&Bs, &Ts) && (S0 = wt_match_rows(&T[0], &Ts, m0))) {
+            if (wt_transpose(&Bs, &Ts) && wt_match_rows(&T[0], &Ts, 1, 0, m0)) {
                 pair_moments p0;
                 wt_matched_moments(&T[0], &Ts, m0, &p0);
                 double v = moments_pearson(&p0);
                 if (v > r0max) r0max = v;
             }
-            free(S0);
             wt_matrix_free(&Bs);
             wt_matrix_free(&Ts);
         }
@@ -196,7 +209,7 @@ static lineage_status align_hidden(wt_ctx *c, json_value *o)
                  json_set_bool(ar, h, "recovered", recovered) &&
                  json_set_bool(ar, h, "permuted", recovered && fixed < d * 9 / 10);
         if (!ok) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
-        if (recovered && fixed < d) {
+        if (recovered && fixed < d && complete_matching(a_to_b, d)) {
             c->perm_hidden = a_to_b;
             c->hidden = d;
             a_to_b = NULL;
@@ -204,25 +217,39 @@ static lineage_status align_hidden(wt_ctx *c, json_value *o)
         }
         c->ev.perm_hidden_identity = recovered && fixed >= d * 9 / 10;
     }
-    free(S);
     free(a_to_b);
     for (int k = 0; k < 2; k++) { wt_matrix_free(&E[k]); wt_matrix_free(&T[k]); }
     return st;
 }
 
-/* Head structure of a row matching: each A head's rows go to one B head, in order. */
+/* Head structure of a row matching: each A head's rows go to one B head, in order (judged on the
+ * rows that were matched; a head with none keeps its place). */
 static int head_map(const size_t *m, size_t n, size_t hd, json_value *arr, arena *ar, int *permuted, double *consistent)
 {
-    size_t heads = n / hd, good = 0;
+    size_t heads = n / hd, good = 0, matched = 0;
     *permuted = 0;
     for (size_t h = 0; h < heads; h++) {
-        size_t target = m[h * hd] / hd;
-        for (size_t k = 0; k < hd; k++) good += m[h * hd + k] == target * hd + k;
+        size_t target = h;
+        for (size_t k = 0; k < hd; k++)
+            if (m[h * hd + k] != SIZE_MAX) { target = m[h * hd + k] / hd; break; }
+        for (size_t k = 0; k < hd; k++) {
+            matched += m[h * hd + k] != SIZE_MAX;
+            good += m[h * hd + k] == target * hd + k;
+        }
         if (target != h) *permuted = 1;
         if (!json_push(ar, arr, json_new_int(ar, (int64_t)target))) return 0;
     }
-    *consistent = n ? (double)good / (double)n : 0;
+    *consistent = matched ? (double)good / (double)matched : 0;
     return 1;
+}
+
+/* The matched entries of a row matching, in row order (a wide matching covers a subset of rows). */
+static size_t *matched_values(const size_t *m, size_t n, size_t *nm)
+{
+    size_t *v = malloc(n * sizeof *v + 1);
+    *nm = 0;
+    for (size_t i = 0; v && i < n; i++) if (m[i] != SIZE_MAX) v[(*nm)++] = m[i];
+    return v;
 }
 
 lineage_status wt_stage_permutation(wt_ctx *c)
@@ -257,24 +284,27 @@ lineage_status wt_stage_permutation(wt_ctx *c)
         size_t *m = NULL, n = 0, agree_k = 0;
         double agree = NAN;
         st = match_group(c, i, j, ffn, ffn_col, 3, &m, &n, &agree, &agree_k, &centered_sum, &n_centered);
-        if (!st && m && n > 2) {
-            double rho = wt_spearman_identity(m, n), prho = wt_p_upper(rho * sqrt((double)n - 1));
+        size_t nm = 0, *mv = !st && m ? matched_values(m, n, &nm) : NULL;
+        if (!st && m && !mv) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+        if (!st && m && nm > 2) {
+            double rho = wt_spearman_identity(mv, nm), prho = wt_p_upper(rho * sqrt((double)nm - 1));
             double pa = wt_agreement_p(agree_k);
             size_t fixed = fixed_points(m, n);
             p_agree[nl] = pa;
             p_rho[nl] = prho;
             nl++;
             agree_sum += isnan(agree) ? 0 : agree;
-            int permuted = pa < 1e-6 && fixed < n * 9 / 10;
+            int permuted = pa < 1e-6 && fixed < nm * 9 / 10;
             ffn_perm_layers += permuted;
             json_value *f = json_new_object(ar);
             if (!f || !json_set_int(ar, f, "neurons", (int64_t)n) || !json_set_double(ar, f, "agreement_gate_up", agree) ||
                 !json_set_double(ar, f, "p_agreement", pa) || !json_set_double(ar, f, "spearman_identity", rho) ||
                 !json_set_double(ar, f, "p_spearman", prho) ||
-                !json_set_double(ar, f, "identity_fraction", (double)fixed / (double)n) ||
+                !json_set_double(ar, f, "identity_fraction", (double)fixed / (double)nm) ||
                 !json_set_bool(ar, f, "permuted", permuted) || !json_set(ar, e, "ffn", f))
                 st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
         }
+        free(mv);
         free(m);
         m = NULL;
         for (int g = 0; !st && g < 2; g++) {

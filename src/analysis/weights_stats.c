@@ -1,11 +1,9 @@
-/* Per-pair statistics of the weights comparison: moments through the kernels, p-value helpers,
- * sampled rows with a jackknife CI, and byte digests. */
+/* Per-pair statistics of the weights comparison: every queued pair through the streaming engine in
+ * one pass (moments, digests; --sample: seeded blocks of rows with a jackknife CI), p-value helpers. */
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 #include "analysis/weights.h"
 #include "util/error.h"
@@ -99,101 +97,66 @@ void wt_stats_from_moments(const pair_moments *m, wt_pair_stats *s)
     s->var_ratio = va > 0 ? vb / va : 0;
 }
 
-void wt_ci_from_groups(const pair_moments *groups, size_t ngroups, double *lo, double *hi)
+/* Queued pairs in file order of A (then B), so the pass sweeps both checkpoints front to back. */
+typedef struct queued {
+    size_t rec;
+    uint64_t key_a, key_b;
+} queued;
+
+static int by_file_order(const void *x, const void *y)
 {
-    pair_moments all;
-    pair_moments_init(&all);
-    for (size_t g = 0; g < ngroups; g++) pair_moments_merge(&all, &groups[g]);
-    double est = moments_pearson(&all), sum = 0, sum2 = 0;
+    const queued *p = x, *q = y;
+    if (p->key_a != q->key_a) return p->key_a < q->key_a ? -1 : 1;
+    if (p->key_b != q->key_b) return p->key_b < q->key_b ? -1 : 1;
+    return p->rec < q->rec ? -1 : p->rec > q->rec;
+}
+
+static uint64_t file_key(const lineage_model *m, size_t idx)
+{
+    const model_tensor *t = &m->tensors[idx];
+    return ((uint64_t)t->file << 48) ^ t->offset;
+}
+
+lineage_status wt_flush(wt_ctx *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nrecs; i++) n += c->recs[i].pending;
+    if (!n) return LINEAGE_OK;
+    queued *q = malloc(n * sizeof *q);
+    stream_pair *pairs = malloc(n * sizeof *pairs);
+    stream_result *res = calloc(n, sizeof *res);
+    lineage_status st = (!q || !pairs || !res) ? error_set(c->err, LINEAGE_E_NOMEM, "out of memory") : LINEAGE_OK;
     size_t k = 0;
-    for (size_t g = 0; g < ngroups; g++) {
-        if (!groups[g].n) continue;
-        pair_moments loo;
-        pair_moments_init(&loo);
-        for (size_t h = 0; h < ngroups; h++) if (h != g) pair_moments_merge(&loo, &groups[h]);
-        double v = moments_pearson(&loo);
-        sum += v;
-        sum2 += v * v;
-        k++;
+    for (size_t i = 0; !st && i < c->nrecs; i++)
+        if (c->recs[i].pending)
+            q[k++] = (queued){i, file_key(c->a, c->recs[i].ia), file_key(c->b, c->recs[i].ib)};
+    if (!st) {
+        qsort(q, n, sizeof *q, by_file_order);
+        for (size_t i = 0; i < n; i++) pairs[i] = (stream_pair){c->recs[q[i].rec].ia, c->recs[q[i].rec].ib};
+        int sampled = c->opt->sample < 1;
+        stream_options so = {c->opt->threads, sampled ? c->opt->sample : 1, WT_SAMPLE_SEED, !sampled};
+        st = stream_pairs(c->a, c->b, pairs, n, &so, res, c->err);
     }
-    double se = 0;
-    if (k > 1) {
-        double mean = sum / (double)k, var = sum2 / (double)k - mean * mean;
-        se = sqrt((double)(k - 1) * (var > 0 ? var : 0));
-    }
-    *lo = est - 1.96 * se;
-    *hi = est + 1.96 * se;
-    if (*lo < -1) *lo = -1;
-    if (*hi > 1) *hi = 1;
-}
-
-#define WT_GROUPS 16
-#define WT_CHUNK_ELEMS (1u << 16)
-
-lineage_status wt_pair_stats_compute(const lineage_model *a, size_t ia, const lineage_model *b, size_t ib,
-                                     double sample, wt_pair_stats *out, lineage_error *err)
-{
-    memset(out, 0, sizeof *out);
-    const lineage_tensor_info *ta = lineage_model_tensor(a, ia), *tb = lineage_model_tensor(b, ib);
-    if (ta->rows != tb->rows || ta->cols != tb->cols)
-        return error_set(err, LINEAGE_E_USAGE, "%s: shapes differ", ta->name);
-    size_t cols = (size_t)ta->cols ? (size_t)ta->cols : 1;
-    size_t chunk_rows = WT_CHUNK_ELEMS / cols ? WT_CHUNK_ELEMS / cols : 1;
-    float *ba = malloc(chunk_rows * cols * sizeof(float)), *bb = malloc(chunk_rows * cols * sizeof(float));
-    pair_moments groups[WT_GROUPS];
-    for (int g = 0; g < WT_GROUPS; g++) pair_moments_init(&groups[g]);
-    lineage_status st = (!ba || !bb) ? error_set(err, LINEAGE_E_NOMEM, "out of memory") : LINEAGE_OK;
-    int sampling = sample < 1 && ta->rows > 1;
-    uint64_t cut = sampling ? (uint64_t)(sample * 18446744073709551615.0) : 0;
-    uint64_t taken = 0;
-    for (uint64_t r = 0; !st && r < ta->rows;) {
-        uint64_t k;
-        if (sampling) {
-            /* one row at a time: a seeded hash decides membership and its jackknife group */
-            uint64_t h = wt_mix64(r ^ 0x6c696e65616765ull);
-            int last = r + 1 == ta->rows && taken == 0;
-            if (h > cut && !last) { r++; continue; }
-            k = 1;
-            st = lineage_tensor_read_rows_f32(a, ia, r, 1, ba, err);
-            if (!st) st = lineage_tensor_read_rows_f32(b, ib, r, 1, bb, err);
-            if (!st) pair_moments_f32(ba, bb, cols, &groups[wt_mix64(h) % WT_GROUPS]);
-            taken++;
-        } else {
-            k = ta->rows - r < chunk_rows ? ta->rows - r : chunk_rows;
-            st = lineage_tensor_read_rows_f32(a, ia, r, k, ba, err);
-            if (!st) st = lineage_tensor_read_rows_f32(b, ib, r, k, bb, err);
-            if (!st) pair_moments_f32(ba, bb, (size_t)k * cols, &groups[(r / chunk_rows) % WT_GROUPS]);
+    for (size_t i = 0; !st && i < n; i++) {
+        wt_rec *r = &c->recs[q[i].rec];
+        const stream_result *x = &res[i];
+        wt_stats_from_moments(&x->m, &r->s);
+        if (x->hashed) {
+            memcpy(c->dig_a[r->ia].xxh, x->digest_a, 16);
+            memcpy(c->dig_b[r->ib].xxh, x->digest_b, 16);
+            c->dig_a[r->ia].have = c->dig_b[r->ib].have = 1;
         }
-        r += k;
+        if (x->blocks) {
+            stream_ci ci = stream_jackknife_ci(x->blocks, x->nblocks, x->blocks_total, moments_pearson);
+            r->s.sampled = 1;
+            r->s.ci_lo = ci.lo;
+            r->s.ci_hi = ci.hi;
+        }
+        st = wt_finish_pair(c, r);
     }
-    free(ba);
-    free(bb);
-    if (st) return st;
-    pair_moments all;
-    pair_moments_init(&all);
-    for (int g = 0; g < WT_GROUPS; g++) pair_moments_merge(&all, &groups[g]);
-    wt_stats_from_moments(&all, out);
-    out->sampled = sampling;
-    if (sampling) wt_ci_from_groups(groups, WT_GROUPS, &out->ci_lo, &out->ci_hi);
-    return LINEAGE_OK;
-}
-
-lineage_status wt_tensor_digest(const lineage_model *m, size_t idx, char xxh[33], char *sha, lineage_error *err)
-{
-    const void *bytes;
-    uint64_t n;
-    lineage_status st = lineage_tensor_raw(m, idx, &bytes, &n, err);
-    if (st) return st;
-    XXH128_hash_t h = XXH3_128bits(bytes, (size_t)n);
-    XXH128_canonical_t c;
-    XXH128_canonicalFromHash(&c, h);
-    for (int i = 0; i < 16; i++) snprintf(xxh + 2 * i, 3, "%02x", c.digest[i]);
-    if (sha) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int len = 0;
-        if (!EVP_Digest(bytes, (size_t)n, md, &len, EVP_sha256(), NULL) || len != 32)
-            return error_set(err, LINEAGE_E_UNSUPPORTED, "%s: SHA-256 failed", m->path);
-        for (unsigned i = 0; i < 32; i++) snprintf(sha + 2 * i, 3, "%02x", md[i]);
-    }
-    return LINEAGE_OK;
+    if (res) stream_results_free(res, n);
+    free(res);
+    free(pairs);
+    free(q);
+    return st;
 }

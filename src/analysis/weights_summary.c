@@ -46,13 +46,14 @@ static json_value *component_summaries(wt_ctx *c, builder *B)
     static const char *const names[] = {"text", "vision", "projector", "audio", "mtp"};
     json_value *out = obj(B);
     for (int comp = 0; out && comp < LINEAGE_COMPONENT_COUNT && comp < 5; comp++) {
-        size_t n = 0, hi = 0, sig = 0, chance = 0, ident = 0, bytes = 0;
+        size_t n = 0, hi = 0, sig = 0, chance = 0, ident = 0, bytes = 0, unknown = 0;
         for (size_t i = 0; i < c->nrecs; i++) {
             const wt_rec *r = &c->recs[i];
             if ((int)lineage_model_tensor(c->b, r->ib)->component != comp) continue;
             n++;
             ident += r->s.value_identical;
-            bytes += r->bytes_identical;
+            bytes += r->bytes_identical > 0;
+            unknown += r->bytes_identical < 0;
             if (r->low_info || !index_aligned(r)) continue;
             hi++;
             sig += r->z > WT_Z_SIGNAL;
@@ -63,7 +64,7 @@ static json_value *component_summaries(wt_ctx *c, builder *B)
         integer(B, o, "pairs", (int64_t)n);
         integer(B, o, "high_information", (int64_t)hi);
         num(B, o, "value_identical_fraction", (double)ident / (double)n);
-        num(B, o, "bytes_identical_fraction", (double)bytes / (double)n);
+        num(B, o, "bytes_identical_fraction", unknown ? NAN : (double)bytes / (double)n);
         num(B, o, "fraction_significant", hi ? (double)sig / (double)hi : NAN);
         flag(B, o, "identical", ident == n);
         flag(B, o, "related", ident == n || (hi && sig * 2 >= hi));
@@ -77,7 +78,7 @@ json_value *wt_summary(wt_ctx *c)
 {
     builder B = {c->ar, 1};
     json_value *s = obj(&B);
-    size_t n = c->nrecs, hi = 0, sig = 0, chance = 0, ident = 0, bytes = 0, dtype_changed = 0;
+    size_t n = c->nrecs, hi = 0, sig = 0, chance = 0, ident = 0, bytes = 0, bytes_unknown = 0, dtype_changed = 0;
     double *cent = malloc((n + 1) * sizeof *cent), *zs = malloc((n + 1) * sizeof *zs), *alpha = malloc((n + 1) * sizeof *alpha),
            *slope = malloc((n + 1) * sizeof *slope), *varr = malloc((n + 1) * sizeof *varr),
            *power = malloc((n + 1) * sizeof *power), *rel = malloc((n + 1) * sizeof *rel), *pv = malloc((n + 1) * sizeof *pv);
@@ -92,7 +93,8 @@ json_value *wt_summary(wt_ctx *c)
         const wt_rec *r = &c->recs[i];
         if (!strcmp(r->align, "none")) {
             ident += r->s.value_identical;
-            bytes += r->bytes_identical;
+            bytes += r->bytes_identical > 0;
+            bytes_unknown += r->bytes_identical < 0;
             dtype_changed += !r->same_dtype;
             rel[nrel++] = r->s.rel_l2;
         }
@@ -130,7 +132,8 @@ json_value *wt_summary(wt_ctx *c)
     int identical = n_none && ident == n_none && all_matched;
     flag(&B, id, "detected", identical);
     num(&B, id, "value_identical_fraction", n_none ? (double)ident / (double)n_none : NAN);
-    num(&B, id, "bytes_identical_fraction", n_none ? (double)bytes / (double)n_none : NAN);
+    /* null when sampled: byte identity needs every byte */
+    num(&B, id, "bytes_identical_fraction", n_none && !bytes_unknown ? (double)bytes / (double)n_none : NAN);
     flag(&B, id, "all_tensors_matched", all_matched);
     flag(&B, id, "dtype_changed", dtype_changed * 2 > n_none);
     put(&B, s, "identical", id);

@@ -169,12 +169,25 @@ lineage_status wt_vocab_align(const lineage_model *a, const lineage_model *b, si
 }
 
 #define WT_VOCAB_MAX_ROWS 32768u
+/* Elements per matrix the vocabulary statistics read (rows over shared tokens). */
+#define WT_VOCAB_MAX_ELEMS (1u << 22)
 
-/* Rows of the shared tokens (at most WT_VOCAB_MAX_ROWS, evenly spaced) of A's and B's tensors. */
-lineage_status wt_vocab_rows(const wt_ctx *c, size_t ia, size_t ib, wt_matrix *A, wt_matrix *B)
+size_t wt_vocab_row_cap(size_t cols)
+{
+    size_t n = cols ? WT_VOCAB_MAX_ELEMS / cols : WT_VOCAB_MAX_ROWS;
+    return n < 1 ? 1 : n > WT_VOCAB_MAX_ROWS ? WT_VOCAB_MAX_ROWS : n;
+}
+
+size_t wt_hidden_tokens(size_t cols)
+{
+    size_t n = wt_vocab_row_cap(cols);
+    return n < 2 * cols ? 2 * cols : n;
+}
+
+lineage_status wt_vocab_rows(const wt_ctx *c, size_t ia, size_t ib, size_t max_rows, wt_matrix *A, wt_matrix *B)
 {
     const wt_vocab *v = &c->vocab;
-    size_t n = v->shared < WT_VOCAB_MAX_ROWS ? v->shared : WT_VOCAB_MAX_ROWS;
+    size_t n = v->shared < max_rows ? v->shared : max_rows;
     uint64_t *ra = malloc((n + 1) * sizeof *ra), *rb = malloc((n + 1) * sizeof *rb);
     lineage_status st = (!ra || !rb) ? error_set(c->err, LINEAGE_E_NOMEM, "out of memory") : LINEAGE_OK;
     for (size_t i = 0; !st && i < n; i++) {
@@ -241,7 +254,7 @@ lineage_status wt_stage_vocab(wt_ctx *c)
                 if (c->recs[i].ia == (size_t)ia[k] && c->recs[i].ib == (size_t)ib[k]) r = &c->recs[i];
         } else if (v->shared >= 2) {
             wt_matrix A = {0}, B = {0};
-            st = wt_vocab_rows(c, (size_t)ia[k], (size_t)ib[k], &A, &B);
+            st = wt_vocab_rows(c, (size_t)ia[k], (size_t)ib[k], wt_vocab_row_cap((size_t)ta->cols), &A, &B);
             if (!st) {
                 pair_moments m;
                 pair_moments_init(&m);

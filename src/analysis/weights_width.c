@@ -44,8 +44,7 @@ lineage_status wt_stage_width(wt_ctx *c, size_t ia, size_t ib, int layer)
     }
     size_t *a_to_b = st ? NULL : malloc(A.rows * sizeof *a_to_b + 1);
     size_t *b_to_a = st ? NULL : malloc(B.rows * sizeof *b_to_a + 1);
-    double *S = NULL;
-    if (!st && (!a_to_b || !b_to_a || !(S = wt_match_rows(&A, &B, a_to_b))))
+    if (!st && (!a_to_b || !b_to_a || !wt_match_rows(&A, &B, 1, 0, a_to_b)))
         st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
     if (!st) {
         for (size_t j = 0; j < B.rows; j++) b_to_a[j] = SIZE_MAX;
@@ -94,7 +93,6 @@ lineage_status wt_stage_width(wt_ctx *c, size_t ia, size_t ib, int layer)
                 st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
         }
     }
-    free(S);
     free(a_to_b);
     free(b_to_a);
     wt_matrix_free(&A);

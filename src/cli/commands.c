@@ -98,7 +98,9 @@ int cli_compare(const cli_options *o)
         return cli_fail(&err);
     }
     lineage_doc *d;
+    lineage_set_progress_callback(lineage_progress_stderr, NULL);   /* shown only on a terminal */
     lineage_status st = lineage_compare(a, b, &o->compare, &d, &err);
+    lineage_set_progress_callback(NULL, NULL);
     int rc = st ? cli_fail(&err) : cli_emit(o, d);
     if (!st) lineage_doc_free(d);
     lineage_model_close(a);
@@ -120,7 +122,10 @@ int cli_verify(const cli_options *o)
         if (lineage_model_open(o->against[n], &refs[n], &err)) { rc = cli_fail(&err); break; }
     if (!rc) {
         lineage_doc *d;
-        if (lineage_verify(m, (const lineage_model *const *)refs, (size_t)n, &o->compare, &d, &err)) rc = cli_fail(&err);
+        lineage_set_progress_callback(lineage_progress_stderr, NULL);   /* shown only on a terminal */
+        lineage_status st = lineage_verify(m, (const lineage_model *const *)refs, (size_t)n, &o->compare, &d, &err);
+        lineage_set_progress_callback(NULL, NULL);
+        if (st) rc = cli_fail(&err);
         else {
             rc = cli_emit(o, d);
             lineage_doc_free(d);
