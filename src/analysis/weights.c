@@ -26,9 +26,7 @@ static int set_index(arena *ar, json_value *o, const char *k, long v)
 static const char *role_label(arena *ar, lineage_component comp, const char *role)
 {
     if (comp == LINEAGE_COMPONENT_TEXT) return role;
-    /* own names: lineage_component_name belongs to the inspect module */
-    static const char *const names[] = {"text", "vision", "projector", "audio", "mtp"};
-    const char *cn = (unsigned)comp < sizeof names / sizeof names[0] ? names[comp] : "other";
+    const char *cn = lineage_component_name(comp);
     size_t n = strlen(cn) + strlen(role) + 2;
     char *s = arena_alloc(ar, n);
     if (s) snprintf(s, n, "%s.%s", cn, role);

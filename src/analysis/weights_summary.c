@@ -43,9 +43,8 @@ static int index_aligned(const wt_rec *r) { return !strcmp(r->align, "none") || 
 /* Per component (R8: a reused vision tower is a finding even when the decoder is independent). */
 static json_value *component_summaries(wt_ctx *c, builder *B)
 {
-    static const char *const names[] = {"text", "vision", "projector", "audio", "mtp"};
     json_value *out = obj(B);
-    for (int comp = 0; out && comp < LINEAGE_COMPONENT_COUNT && comp < 5; comp++) {
+    for (int comp = 0; out && comp < LINEAGE_COMPONENT_COUNT; comp++) {
         size_t n = 0, hi = 0, sig = 0, chance = 0, ident = 0, bytes = 0, unknown = 0;
         for (size_t i = 0; i < c->nrecs; i++) {
             const wt_rec *r = &c->recs[i];
@@ -69,7 +68,7 @@ static json_value *component_summaries(wt_ctx *c, builder *B)
         flag(B, o, "identical", ident == n);
         flag(B, o, "related", ident == n || (hi && sig * 2 >= hi));
         flag(B, o, "independent", hi && sig == 0 && chance * 10 >= hi * 9);
-        put(B, out, names[comp], o);
+        put(B, out, lineage_component_name((lineage_component)comp), o);
     }
     return out;
 }
