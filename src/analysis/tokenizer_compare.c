@@ -17,7 +17,7 @@
 static lineage_status open_for_model(const lineage_model *m, lineage_tokenizer **t, lineage_error *err)
 {
     *t = NULL;
-    if (m->gguf) return tok_open_gguf_file(m->path, t, err);
+    if (m->gguf) return tok_open_gguf(m->gguf, m->path, t, err);
     if (!m->dir) return LINEAGE_OK;
     return tok_open_dir(m->dir, t, err);
 }
@@ -47,7 +47,7 @@ static const char *model_name(tok_model k)
 
 static const char *surface_name(tok_surface s)
 {
-    static const char *const names[] = {"raw", "byte_level", "sentencepiece"};
+    static const char *const names[] = {"raw", "byte_level", "sentencepiece", "wordpiece_word_start"};
     return names[s];
 }
 

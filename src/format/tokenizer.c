@@ -141,8 +141,26 @@ static int hexval(char c)
     return -1;
 }
 
+/* llama.cpp's BERT vocabularies drop "##" from continuations and mark word starts with U+2581;
+ * canonical bytes use Hugging Face's spelling so both compare equal ("[...]" names stay as they are). */
+static char *wordstart_canonical(arena *a, const char *text, size_t len, int type, size_t *out_len)
+{
+    int marked = len >= 3 && !memcmp(text, "\xe2\x96\x81", 3);
+    int bracket = len >= 2 && text[0] == '[' && text[len - 1] == ']';
+    const char *pfx = marked || bracket || type == TOK_CONTROL ? "" : "##";
+    size_t skip = marked ? 3 : 0, pl = strlen(pfx);
+    char *out = arena_alloc(a, len - skip + pl + 1);
+    if (!out) return NULL;
+    memcpy(out, pfx, pl);
+    memcpy(out + pl, text + skip, len - skip);
+    out[pl + len - skip] = 0;
+    *out_len = pl + len - skip;
+    return out;
+}
+
 char *tok_canonical(arena *a, tok_surface s, const char *text, size_t len, int type, size_t *out_len)
 {
+    if (s == TOK_SURFACE_WORDSTART) return wordstart_canonical(a, text, len, type, out_len);
     char *out = arena_alloc(a, len + 1);
     if (!out) return NULL;
     size_t o = 0;

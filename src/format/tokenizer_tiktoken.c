@@ -37,17 +37,9 @@ static long b64_decode(const char *s, size_t n, unsigned char *out)
 /* The split regex of the known tiktoken encodings, chosen by vocabulary size. */
 static const char *pattern_for(size_t n)
 {
-    static const char *const gpt2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-    static const char *const cl100k =
-        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-        "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-    static const char *const o200k =
-        "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|"
-        "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|"
-        "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-    if (n <= 60000) return gpt2;
-    if (n >= 190000) return o200k;
-    return cl100k;
+    if (n <= 60000) return tok_pattern_gpt2;
+    if (n >= 190000) return tok_pattern_o200k;
+    return tok_pattern_cl100k;
 }
 
 lineage_status tok_load_tiktoken(lineage_tokenizer *t, const char *text, size_t len, const char *what,
