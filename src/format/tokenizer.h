@@ -33,6 +33,7 @@ typedef struct tok_entry {
     const char *text;      /* surface form, NUL-terminated; NULL when the id has no token */
     const char *bytes;     /* canonical bytes (NUL-terminated for convenience) */
     uint32_t text_len, len;
+    uint32_t canon;        /* ordinary tokens: lowest id with the same canonical bytes; else UINT32_MAX */
     float score;
     uint8_t type;          /* tok_type */
     uint8_t special;       /* special/control token: its own namespace, compared by literal */
@@ -40,9 +41,11 @@ typedef struct tok_entry {
     uint8_t lstrip, rstrip, normalized;
 } tok_entry;
 
-/* Open-addressing map from a byte string to an id. Keys point into the tokenizer's arena. */
-typedef struct tok_map_slot { const char *key; uint32_t len, id, hash; } tok_map_slot;
-typedef struct tok_map { tok_map_slot *slots; size_t cap, count; } tok_map;
+/* Map from a byte string to an id: entries in insertion order (keys point into the caller's
+ * memory), found through an open-addressing table of 8-byte slots (32-bit hash, entry index + 1)
+ * so that lookups touch little memory. */
+typedef struct tok_map_entry { const char *key; uint32_t len, id; } tok_map_entry;
+typedef struct tok_map { uint64_t *slots; tok_map_entry *entries; size_t cap, count, entries_cap; } tok_map;
 
 int tok_map_init(tok_map *m, size_t expected);
 void tok_map_free(tok_map *m);
@@ -50,6 +53,17 @@ void tok_map_free(tok_map *m);
 uint32_t tok_map_put(tok_map *m, const char *key, size_t len, uint32_t id);
 /* The id for key, or UINT32_MAX. */
 uint32_t tok_map_get(const tok_map *m, const char *key, size_t len);
+
+/* Pairs of ids (BPE merges): rows by left id, each sorted by right id. result is the merged
+ * token, or TOK_PAIR_RESULT_UNKNOWN until someone looks it up (encoders fill it on first use). */
+#define TOK_PAIR_RESULT_UNKNOWN (UINT32_MAX - 1)
+typedef struct tok_pair_entry { uint32_t right, rank, result; } tok_pair_entry;
+typedef struct tok_pair_index { uint32_t *start; tok_pair_entry *e; size_t n_left, n; } tok_pair_index;
+/* rank and result may be NULL (rank = position, result unknown); pairs with left >= n_left are dropped. */
+int tok_pair_index_build(tok_pair_index *x, size_t n_left, const uint32_t (*pairs)[2], const uint32_t *rank,
+                         const uint32_t *result, size_t n);
+tok_pair_entry *tok_pair_index_find(const tok_pair_index *x, uint32_t left, uint32_t right);
+void tok_pair_index_free(tok_pair_index *x);
 
 /* One step of a normalizer or pre-tokenizer, parsed from tokenizer.json (or implied by a format). */
 typedef enum {
@@ -117,6 +131,8 @@ enum { TOK_ROLE_BOS, TOK_ROLE_EOS, TOK_ROLE_UNK, TOK_ROLE_PAD, TOK_ROLE_SEP, TOK
 
 /* ---- building (loaders) ---- */
 lineage_tokenizer *tok_new(const char *path, const char *format);
+/* Room for ids below n without regrowing (a hint; tok_set still grows past it). */
+lineage_status tok_reserve(lineage_tokenizer *t, size_t n, const char *what, lineage_error *err);
 /* Sets token id (grows the table). Duplicate ids or surface forms are a FORMAT error naming `what`. */
 lineage_status tok_set(lineage_tokenizer *t, uint32_t id, const char *text, size_t len, float score, tok_type type,
                        const char *what, lineage_error *err);

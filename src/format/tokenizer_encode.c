@@ -15,7 +15,8 @@ void tok_encoder_free(tok_encoder *e)
 {
     if (!e) return;
     free(e->added);
-    free(e->pairs);
+    tok_pair_index_free(&e->pairs);
+    sb_free(&e->concat);
     if (e->match_data) pcre2_match_data_free(e->match_data);
     tok_map_free(&e->cache);
     arena_free(&e->cache_arena);

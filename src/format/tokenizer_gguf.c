@@ -57,6 +57,7 @@ static lineage_status load_tokens(lineage_tokenizer *t, const gguf_file *g, cons
     if (st) return st;
     tok_map_free(&t->by_text);
     if (!tok_map_init(&t->by_text, (size_t)n)) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+    if ((st = tok_reserve(t, (size_t)n, what, err))) return st;
     for (uint64_t i = 0; i < n; i++) {
         size_t len;
         const char *s = gguf_kv_array_string(toks, i, &len);

@@ -53,11 +53,15 @@ static lineage_status load_sidecar_json(lineage_tokenizer *t, const char *dir, c
 static lineage_status open_file(const char *path, lineage_tokenizer **out, lineage_error *err)
 {
     *out = NULL;
-    char *text;
-    size_t len;
-    lineage_status st = file_read_all(path, TOK_MAX_FILE_BYTES, &text, &len, err);
+    mapped_file map;   /* mapped, not read: tokenizer.json files reach tens of MB */
+    lineage_status st = file_map(path, &map, err);
     if (st) return st;
-    size_t k = 0;
+    if (map.size > TOK_MAX_FILE_BYTES) {
+        file_unmap(&map);
+        return error_set(err, LINEAGE_E_FORMAT, "%s: larger than %u bytes", path, TOK_MAX_FILE_BYTES);
+    }
+    const char *text = map.data ? (const char *)map.data : "";
+    size_t len = (size_t)map.size, k = 0;
     while (k < len && (text[k] == ' ' || text[k] == '\n' || text[k] == '\r' || text[k] == '\t')) k++;
     lineage_tokenizer *t = NULL;
     if (k < len && text[k] == '{' && strstr(path, "vocab.json") == NULL) {
@@ -93,7 +97,7 @@ static lineage_status open_file(const char *path, lineage_tokenizer **out, linea
     } else {
         st = error_set(err, LINEAGE_E_FORMAT, "%s: not a tokenizer file lineage can read", path);
     }
-    free(text);
+    file_unmap(&map);
     if (st) {
         lineage_tokenizer_close(t);
         return st;

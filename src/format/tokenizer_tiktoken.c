@@ -61,10 +61,11 @@ lineage_status tok_load_tiktoken(lineage_tokenizer *t, const char *text, size_t 
             size_t bl = (size_t)(sp - (text + i));
             long dl = bl <= 1020 ? b64_decode(text + i, bl, buf) : -1;
             if (dl <= 0) return error_set(err, LINEAGE_E_FORMAT, "%s: line %zu has broken base64", what, line);
-            char *endp;
-            const char *num = sp + 1;
-            unsigned long rank = (num < text + e && *num >= '0' && *num <= '9') ? strtoul(num, &endp, 10) : 0;
-            if (num >= text + e || *num < '0' || *num > '9' || endp != text + e || rank >= (1u << 24))
+            /* digits parsed by hand: the text may be a mapping with no terminator after it */
+            const char *num = sp + 1, *q = num;
+            unsigned long rank = 0;
+            while (q < text + e && *q >= '0' && *q <= '9' && rank < (1u << 24)) rank = rank * 10 + (unsigned long)(*q++ - '0');
+            if (q == num || q != text + e || rank >= (1u << 24))
                 return error_set(err, LINEAGE_E_FORMAT, "%s: line %zu has a bad rank", what, line);
             lineage_status st = tok_set(t, (uint32_t)rank, (const char *)buf, (size_t)dl, 0, TOK_NORMAL, what, err);
             if (st) return st;
