@@ -2,6 +2,7 @@
  * alignment, relation (identical / extension / overlap / disjoint), merge order, special tokens,
  * chat template, normalizer and pre-tokenizer, padding of config.vocab_size, probe segmentation. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,9 +18,33 @@
 static lineage_status open_for_model(const lineage_model *m, lineage_tokenizer **t, lineage_error *err)
 {
     *t = NULL;
-    if (m->gguf) return tok_open_gguf_file(m->path, t, err);
+    if (m->gguf) return tok_open_gguf(m->gguf, m->path, t, err);
     if (!m->dir) return LINEAGE_OK;
     return tok_open_dir(m->dir, t, err);
+}
+
+typedef struct open_job {
+    const lineage_model *m;
+    lineage_tokenizer *t;
+    lineage_error err;
+    lineage_status st;
+} open_job;
+
+static void *open_job_run(void *arg)
+{
+    open_job *j = arg;
+    j->st = open_for_model(j->m, &j->t, &j->err);
+    return NULL;
+}
+
+/* Both sides load at once (parsing a large tokenizer.json is most of a tokenizer comparison). */
+static void open_both(open_job jobs[2])
+{
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, open_job_run, &jobs[1]) == 0;
+    open_job_run(&jobs[0]);
+    if (threaded) pthread_join(th, NULL);
+    else open_job_run(&jobs[1]);
 }
 
 static int64_t config_vocab_size(const lineage_model *m)
@@ -47,7 +72,7 @@ static const char *model_name(tok_model k)
 
 static const char *surface_name(tok_surface s)
 {
-    static const char *const names[] = {"raw", "byte_level", "sentencepiece"};
+    static const char *const names[] = {"raw", "byte_level", "sentencepiece", "wordpiece_word_start"};
     return names[s];
 }
 
@@ -83,14 +108,22 @@ static int same_token(const tok_entry *x, const tok_entry *y)
     return x->len == y->len && !memcmp(x->bytes, y->bytes, x->len);
 }
 
-static lineage_status vocab_measures(const lineage_tokenizer *a, const lineage_tokenizer *b, arena *ar,
-                                     json_value *s, lineage_error *err)
+/* For each id of a: the id in b whose canonical bytes equal its own (ordinary tokens), else UINT32_MAX. */
+static uint32_t *map_a_to_b(const lineage_tokenizer *a, const lineage_tokenizer *b)
+{
+    uint32_t *m = malloc((a->n + 1) * sizeof *m);
+    for (size_t i = 0; m && i < a->n; i++) {
+        const tok_entry *x = &a->tok[i];
+        m[i] = x->canon == UINT32_MAX ? UINT32_MAX : tok_map_get(&b->by_bytes, x->bytes, x->len);
+    }
+    return m;
+}
+
+static lineage_status vocab_measures(const lineage_tokenizer *a, const lineage_tokenizer *b, const uint32_t *a2b,
+                                     arena *ar, json_value *s, lineage_error *err)
 {
     size_t shared = 0;
-    for (size_t i = 0; i < a->by_bytes.cap; i++) {
-        const tok_map_slot *x = &a->by_bytes.slots[i];
-        if (x->key && tok_map_get(&b->by_bytes, x->key, x->len) != UINT32_MAX) shared++;
-    }
+    for (size_t i = 0; i < a->by_bytes.count; i++) shared += a2b[a->by_bytes.entries[i].id] != UINT32_MAX;
     size_t na = a->by_bytes.count, nb = b->by_bytes.count;   /* distinct canonical ordinary tokens */
     size_t lim = a->n < b->n ? a->n : b->n, aligned = 0, prefix = 0;
     int in_prefix = 1;
@@ -129,27 +162,16 @@ static lineage_status vocab_measures(const lineage_tokenizer *a, const lineage_t
     return LINEAGE_OK;
 }
 
-/* Key of a merge by canonical bytes: 4-byte left length, left bytes, right bytes. */
-static const char *merge_key(arena *ar, const lineage_tokenizer *t, size_t i, size_t *len)
-{
-    const tok_entry *l = &t->tok[t->merges[i][0]], *r = &t->tok[t->merges[i][1]];
-    *len = 4 + (size_t)l->len + r->len;
-    char *k = arena_alloc(ar, *len);
-    if (!k) return NULL;
-    memcpy(k, &l->len, 4);
-    memcpy(k + 4, l->bytes, l->len);
-    memcpy(k + 4 + l->len, r->bytes, r->len);
-    return k;
-}
-
 static int cmp_u32(const void *x, const void *y)
 {
     uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
     return a < b ? -1 : a > b;
 }
 
-static lineage_status merge_measures(const lineage_tokenizer *a, const lineage_tokenizer *b, arena *ar, json_value *s,
-                                     lineage_error *err)
+/* Merges match when both halves have equal canonical bytes: a's halves are mapped into b's ids,
+ * b's halves to the lowest id of their bytes, and b's merges indexed by those id pairs. */
+static lineage_status merge_measures(const lineage_tokenizer *a, const lineage_tokenizer *b, const uint32_t *a2b,
+                                     arena *ar, json_value *s, lineage_error *err)
 {
     json_value *m = json_new_object(ar);
     if (!m || !json_set(ar, s, "merges", m)) return NOMEM(err);
@@ -158,24 +180,24 @@ static lineage_status merge_measures(const lineage_tokenizer *a, const lineage_t
                           : "a side has no merge list (Unigram, WordPiece or SentencePiece scores)";
         return json_set_bool(ar, m, "available", 0) && json_set_str(ar, m, "reason", why) ? LINEAGE_OK : NOMEM(err);
     }
-    arena scratch;
-    arena_init(&scratch, 0);
-    tok_map mb;
-    lineage_status st = tok_map_init(&mb, b->n_merges) ? LINEAGE_OK : NOMEM(err);
+    uint32_t (*canon_b)[2] = malloc((b->n_merges + 1) * sizeof *canon_b);
+    tok_pair_index mb = {0};
+    lineage_status st = canon_b ? LINEAGE_OK : NOMEM(err);
     for (size_t i = 0; !st && i < b->n_merges; i++) {
-        size_t kl;
-        const char *k = merge_key(&scratch, b, i, &kl);
-        if (!k || tok_map_put(&mb, k, kl, (uint32_t)i) == UINT32_MAX) st = NOMEM(err);
+        uint32_t l = b->tok[b->merges[i][0]].canon, r = b->tok[b->merges[i][1]].canon;
+        canon_b[i][0] = l == UINT32_MAX || r == UINT32_MAX ? UINT32_MAX : l;   /* dropped by the index */
+        canon_b[i][1] = r;
     }
+    if (!st && !tok_pair_index_build(&mb, b->n, (const uint32_t (*)[2])canon_b, NULL, NULL, b->n_merges)) st = NOMEM(err);
+    free(canon_b);
     uint32_t *rb = st ? NULL : malloc((a->n_merges + 1) * sizeof *rb);
     uint32_t *sorted = st ? NULL : malloc((a->n_merges + 1) * sizeof *sorted);
     if (!st && (!rb || !sorted)) st = NOMEM(err);
     size_t shared = 0, first_div = a->n_merges < b->n_merges ? a->n_merges : b->n_merges;
     for (size_t i = 0; !st && i < a->n_merges; i++) {
-        size_t kl;
-        const char *k = merge_key(&scratch, a, i, &kl);
-        if (!k) { st = NOMEM(err); break; }
-        uint32_t j = tok_map_get(&mb, k, kl);
+        uint32_t l = a2b[a->merges[i][0]], r = a2b[a->merges[i][1]];
+        const tok_pair_entry *hit = l == UINT32_MAX || r == UINT32_MAX ? NULL : tok_pair_index_find(&mb, l, r);
+        uint32_t j = hit ? hit->rank : UINT32_MAX;
         if (j != i && i < first_div) first_div = i;
         if (j != UINT32_MAX) rb[shared++] = j;
     }
@@ -207,8 +229,7 @@ static lineage_status merge_measures(const lineage_tokenizer *a, const lineage_t
         st = NOMEM(err);
     free(rb);
     free(sorted);
-    tok_map_free(&mb);
-    arena_free(&scratch);
+    tok_pair_index_free(&mb);
     return st;
 }
 
@@ -320,8 +341,11 @@ static lineage_status add_finding(arena *ar, json_value *s, lineage_error *err)
 lineage_status tokenizer_compare_tokenizers(const lineage_tokenizer *a, const lineage_tokenizer *b, arena *ar,
                                             json_value *s, lineage_error *err)
 {
-    lineage_status st = vocab_measures(a, b, ar, s, err);
-    if (!st) st = merge_measures(a, b, ar, s, err);
+    uint32_t *a2b = map_a_to_b(a, b);
+    if (!a2b) return NOMEM(err);
+    lineage_status st = vocab_measures(a, b, a2b, ar, s, err);
+    if (!st) st = merge_measures(a, b, a2b, ar, s, err);
+    free(a2b);
     if (!st) st = special_measures(a, b, ar, s, err);
     if (!st) st = tokenizer_probe_section(a, b, ar, s, err);
     if (!st) st = add_finding(ar, s, err);
@@ -334,13 +358,12 @@ lineage_status tokenizer_compare_section(const lineage_model *a, const lineage_m
     json_value *s = json_new_object(ar);
     *out = s;
     if (!s) return NOMEM(err);
-    lineage_tokenizer *ta = NULL, *tb = NULL;
-    lineage_error e2 = {0, ""};
-    lineage_status sa = open_for_model(a, &ta, &e2);
+    open_job jobs[2] = {{a, NULL, {0, ""}, LINEAGE_OK}, {b, NULL, {0, ""}, LINEAGE_OK}};
+    open_both(jobs);
+    lineage_tokenizer *ta = jobs[0].t, *tb = jobs[1].t;
     const char *problem = NULL, *side = NULL;
-    if (sa) problem = arena_strdup(ar, e2.message), side = "a";
-    lineage_status sb = sa ? LINEAGE_OK : open_for_model(b, &tb, &e2);
-    if (sb) problem = arena_strdup(ar, e2.message), side = "b";
+    if (jobs[0].st) problem = arena_strdup(ar, jobs[0].err.message), side = "a";
+    else if (jobs[1].st) problem = arena_strdup(ar, jobs[1].err.message), side = "b";
     lineage_status st = LINEAGE_OK;
     if (problem) {
         if (!json_set_str(ar, s, "status", "error") || !json_set_str(ar, s, "side", side) ||

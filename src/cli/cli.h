@@ -16,7 +16,7 @@ typedef struct cli_options {
     const char *lang;
     int no_color;
     int ids_only;
-    int lines;          /* tokenize: each input line is its own text */
+    const char *sep;    /* tokenize: the input is texts separated by this string (--lines: "\n") */
     lineage_inspect_options inspect;
     lineage_compare_options compare;
     lineage_remote_options remote;   /* --cache DIR, --offline, --budget BYTES */

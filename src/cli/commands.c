@@ -136,6 +136,16 @@ int cli_verify(const cli_options *o)
     return rc;
 }
 
+static const char *find_sep(const char *s, size_t n, const char *sep, size_t sl)
+{
+    for (const char *p = s; (size_t)(s + n - p) >= sl; p++) {
+        p = memchr(p, sep[0], (size_t)(s + n - p) - sl + 1);
+        if (!p) return NULL;
+        if (!memcmp(p, sep, sl)) return p;
+    }
+    return NULL;
+}
+
 int cli_tokenize(const cli_options *o)
 {
     if (o->npositional < 1 || o->npositional > 2) {
@@ -170,10 +180,11 @@ int cli_tokenize(const cli_options *o)
         fprintf(stderr, "lineage: out of memory\n");
         return 1;
     }
-    if (o->lines) {   /* batch: one line of ids per input line (the newline is not part of the text) */
+    if (o->sep) {   /* batch: one line of ids per text; a separator at the very end starts no new text */
         lineage_status st = LINEAGE_OK;
+        size_t sl = strlen(o->sep);
         for (size_t pos = 0; !st && pos < len;) {
-            const char *nl = memchr(text + pos, '\n', len - pos);
+            const char *nl = find_sep(text + pos, len - pos, o->sep, sl);
             size_t end = nl ? (size_t)(nl - text) : len;
             uint32_t *ids;
             size_t count;
@@ -181,7 +192,7 @@ int cli_tokenize(const cli_options *o)
             for (size_t i = 0; !st && i < count; i++) printf(i ? " %u" : "%u", ids[i]);
             if (!st) putchar('\n');
             if (!st) free(ids);
-            pos = end + 1;
+            pos = end + sl;
         }
         free(text);
         lineage_tokenizer_close(t);

@@ -32,6 +32,7 @@ static void usage(FILE *f)
             "inspect: --tokens N[KMBT]  --finetune-tokens N  --peak-tflops X  --mfu F\n"
             "compare: --only arch|tokenizer|weights[,...]  --sample F  --sha256  --threads N\n"
             "tokenize: --ids (ids only, one line)  --lines (each input line is a text; ids per line)\n"
+            "          --sep STR (texts separated by STR, e.g. llama.cpp's .inp files; ids per text)\n"
             "remote models: --cache DIR (default $XDG_CACHE_HOME/lineage)  --offline  --budget BYTES\n");
 }
 

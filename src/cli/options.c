@@ -126,7 +126,12 @@ int cli_parse(int argc, char **argv, cli_options *o)
             if (!parse_bytes(val, &o->remote.budget_bytes)) return bad("--budget wants a byte count like 500M or 2GiB", val);
         }
         else if (!strcmp(a, "--ids")) o->ids_only = 1;
-        else if (!strcmp(a, "--lines")) o->lines = 1;
+        else if (!strcmp(a, "--lines")) o->sep = "\n";
+        else if (!strcmp(a, "--sep")) {
+            NEED_VALUE();
+            if (!*val) return bad("--sep wants a non-empty separator", a);
+            o->sep = val;
+        }
         else if (!strcmp(a, "--sha256")) o->compare.sha256 = 1;
         else if (!strcmp(a, "--tokens")) {
             NEED_VALUE();

@@ -7,12 +7,18 @@
 
 #include "util/error.h"
 
+/* Children of the open arrays and objects wait on these stacks; each container gets an exact-size
+ * copy when it closes (no growth by doubling inside the arena). */
 typedef struct parser {
     const char *p, *end, *start;
     size_t depth, max_depth;
     arena *a;
     const char *what;
     lineage_error *err;
+    json_value **items;
+    size_t nitems, items_cap;
+    json_member *members;
+    size_t nmembers, members_cap;
 } parser;
 
 static lineage_status perr(parser *ps, const char *msg)
@@ -209,16 +215,26 @@ static lineage_status parse_number(parser *ps, json_value *v)
 
 static lineage_status parse_value(parser *ps, json_value **out);
 
-static lineage_status grow(parser *ps, void **items, size_t *cap, size_t count, size_t elem)
+static int stack_reserve(void **stack, size_t *cap, size_t need, size_t elem)
 {
-    if (count < *cap) return LINEAGE_OK;
-    size_t ncap = *cap ? *cap * 2 : 8;
-    void *n = arena_calloc(ps->a, ncap, elem);
-    if (!n) return pnomem(ps);
-    if (count) memcpy(n, *items, count * elem);
-    *items = n;
+    if (need <= *cap) return 1;
+    size_t ncap = *cap ? *cap * 2 : 256;
+    while (ncap < need) ncap *= 2;
+    void *n = realloc(*stack, ncap * elem);
+    if (!n) return 0;
+    *stack = n;
     *cap = ncap;
-    return LINEAGE_OK;
+    return 1;
+}
+
+/* Moves the top count entries of a stack into an exact-size arena array. */
+static void *stack_pop(parser *ps, void *stack, size_t *top, size_t base, size_t elem)
+{
+    size_t count = *top - base;
+    void *out = arena_alloc(ps->a, count * elem);
+    if (out) memcpy(out, (char *)stack + base * elem, count * elem);
+    *top = base;
+    return out;
 }
 
 static lineage_status parse_value(parser *ps, json_value **out)
@@ -226,8 +242,9 @@ static lineage_status parse_value(parser *ps, json_value **out)
     lineage_status st;
     skip_ws(ps);
     if (ps->p >= ps->end) return perr(ps, "unexpected end of input");
-    json_value *v = arena_calloc(ps->a, 1, sizeof *v);
+    json_value *v = arena_alloc(ps->a, sizeof *v);
     if (!v) return pnomem(ps);
+    memset(v, 0, sizeof *v);   /* constant size: inlined, unlike arena_calloc's memset call */
     *out = v;
     char c = *ps->p;
     if (c == '{' || c == '[') {
@@ -241,6 +258,7 @@ static lineage_status parse_value(parser *ps, json_value **out)
             ps->depth--;
             return LINEAGE_OK;
         }
+        size_t base = is_obj ? ps->nmembers : ps->nitems;
         for (;;) {
             skip_ws(ps);
             if (is_obj) {
@@ -253,26 +271,33 @@ static lineage_status parse_value(parser *ps, json_value **out)
                 ps->p++;
                 json_value *child;
                 if ((st = parse_value(ps, &child))) return st;
-                if ((st = grow(ps, (void **)&v->u.object.members, &v->u.object.cap, v->u.object.count,
-                               sizeof(json_member))))
-                    return st;
-                json_member *m = &v->u.object.members[v->u.object.count++];
+                if (!stack_reserve((void **)&ps->members, &ps->members_cap, ps->nmembers + 1, sizeof(json_member)))
+                    return pnomem(ps);
+                json_member *m = &ps->members[ps->nmembers++];
                 m->key = key;
                 m->key_len = klen;
                 m->value = child;
             } else {
                 json_value *child;
                 if ((st = parse_value(ps, &child))) return st;
-                if ((st = grow(ps, (void **)&v->u.array.items, &v->u.array.cap, v->u.array.count,
-                               sizeof(json_value *))))
-                    return st;
-                v->u.array.items[v->u.array.count++] = child;
+                if (!stack_reserve((void **)&ps->items, &ps->items_cap, ps->nitems + 1, sizeof(json_value *)))
+                    return pnomem(ps);
+                ps->items[ps->nitems++] = child;
             }
             skip_ws(ps);
             if (ps->p >= ps->end) return perr(ps, "unexpected end of input");
             if (*ps->p == ',') { ps->p++; continue; }
             if (*ps->p == (is_obj ? '}' : ']')) { ps->p++; break; }
             return perr(ps, is_obj ? "expected ',' or '}'" : "expected ',' or ']'");
+        }
+        if (is_obj) {
+            v->u.object.count = v->u.object.cap = ps->nmembers - base;
+            v->u.object.members = stack_pop(ps, ps->members, &ps->nmembers, base, sizeof(json_member));
+            if (!v->u.object.members) return pnomem(ps);
+        } else {
+            v->u.array.count = v->u.array.cap = ps->nitems - base;
+            v->u.array.items = stack_pop(ps, ps->items, &ps->nitems, base, sizeof(json_value *));
+            if (!v->u.array.items) return pnomem(ps);
         }
         ps->depth--;
         return LINEAGE_OK;
@@ -302,10 +327,13 @@ lineage_status json_parse(const char *text, size_t len, const json_limits *limit
     if (len > limits->max_bytes)
         return error_set(err, LINEAGE_E_FORMAT, "%s: JSON of %zu bytes exceeds the %zu-byte limit", what,
                          len, limits->max_bytes);
-    parser ps = {text, text + len, text, 0, limits->max_depth ? limits->max_depth : 64, a, what, err};
+    parser ps = {text, text + len, text, 0, limits->max_depth ? limits->max_depth : 64, a, what, err,
+                 NULL, 0, 0, NULL, 0, 0};
     /* skip a UTF-8 byte order mark */
     if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) ps.p += 3;
     lineage_status st = parse_value(&ps, out);
+    free(ps.items);
+    free(ps.members);
     if (st) return st;
     skip_ws(&ps);
     if (ps.p != ps.end) return perr(&ps, "trailing characters after the value");

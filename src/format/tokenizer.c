@@ -15,27 +15,36 @@ int tok_map_init(tok_map *m, size_t expected)
     size_t cap = 16;
     while (cap < expected * 2 + 16) cap *= 2;
     m->slots = calloc(cap, sizeof *m->slots);
-    m->cap = m->slots ? cap : 0;
+    m->entries = malloc((expected + 16) * sizeof *m->entries);
+    m->cap = cap;
+    m->entries_cap = expected + 16;
     m->count = 0;
-    return m->slots != NULL;
+    if (m->slots && m->entries) return 1;
+    tok_map_free(m);
+    return 0;
 }
 
 void tok_map_free(tok_map *m)
 {
     free(m->slots);
+    free(m->entries);
     m->slots = NULL;
-    m->cap = m->count = 0;
+    m->entries = NULL;
+    m->cap = m->count = m->entries_cap = 0;
 }
+
+/* 32-bit hash of a key; the slot index uses its low bits, so maps hold < 2^32 slots. */
+static uint32_t key_hash(const char *key, size_t len) { return (uint32_t)XXH3_64bits(key, len); }
 
 static int map_grow(tok_map *m)
 {
     size_t cap = m->cap * 2, mask = cap - 1;
-    tok_map_slot *slots = calloc(cap, sizeof *slots);
+    uint64_t *slots = calloc(cap, sizeof *slots);
     if (!slots) return 0;
     for (size_t i = 0; i < m->cap; i++) {
-        if (!m->slots[i].key) continue;
-        size_t j = m->slots[i].hash & mask;
-        while (slots[j].key) j = (j + 1) & mask;
+        if (!m->slots[i]) continue;
+        size_t j = (m->slots[i] >> 32) & mask;
+        while (slots[j]) j = (j + 1) & mask;
         slots[j] = m->slots[i];
     }
     free(m->slots);
@@ -44,23 +53,27 @@ static int map_grow(tok_map *m)
     return 1;
 }
 
-/* 32-bit hash of a key; the slot index uses its low bits, so maps hold < 2^31 slots. */
-static uint32_t key_hash(const char *key, size_t len) { return (uint32_t)XXH3_64bits(key, len); }
-
 uint32_t tok_map_put(tok_map *m, const char *key, size_t len, uint32_t id)
 {
     if ((m->count + 1) * 2 > m->cap && !map_grow(m)) return UINT32_MAX;
+    if (m->count == m->entries_cap) {
+        size_t ncap = m->entries_cap * 2;
+        tok_map_entry *e = realloc(m->entries, ncap * sizeof *e);
+        if (!e) return UINT32_MAX;
+        m->entries = e;
+        m->entries_cap = ncap;
+    }
     uint32_t h = key_hash(key, len);
     size_t mask = m->cap - 1, i = h & mask;
-    while (m->slots[i].key) {
-        if (m->slots[i].hash == h && m->slots[i].len == len && !memcmp(m->slots[i].key, key, len)) return m->slots[i].id;
-        i = (i + 1) & mask;
+    for (uint64_t s; (s = m->slots[i]); i = (i + 1) & mask) {
+        const tok_map_entry *e = &m->entries[(uint32_t)s - 1];
+        if ((uint32_t)(s >> 32) == h && e->len == len && !memcmp(e->key, key, len)) return e->id;
     }
-    m->slots[i].key = key;
-    m->slots[i].len = (uint32_t)len;
-    m->slots[i].id = id;
-    m->slots[i].hash = h;
-    m->count++;
+    tok_map_entry *e = &m->entries[m->count++];
+    e->key = key;
+    e->len = (uint32_t)len;
+    e->id = id;
+    m->slots[i] = (uint64_t)h << 32 | (uint64_t)m->count;
     return id;
 }
 
@@ -69,9 +82,9 @@ uint32_t tok_map_get(const tok_map *m, const char *key, size_t len)
     if (!m->cap) return UINT32_MAX;
     uint32_t h = key_hash(key, len);
     size_t mask = m->cap - 1, i = h & mask;
-    while (m->slots[i].key) {
-        if (m->slots[i].hash == h && m->slots[i].len == len && !memcmp(m->slots[i].key, key, len)) return m->slots[i].id;
-        i = (i + 1) & mask;
+    for (uint64_t s; (s = m->slots[i]); i = (i + 1) & mask) {
+        const tok_map_entry *e = &m->entries[(uint32_t)s - 1];
+        if ((uint32_t)(s >> 32) == h && e->len == len && !memcmp(e->key, key, len)) return e->id;
     }
     return UINT32_MAX;
 }
@@ -141,8 +154,26 @@ static int hexval(char c)
     return -1;
 }
 
+/* llama.cpp's BERT vocabularies drop "##" from continuations and mark word starts with U+2581;
+ * canonical bytes use Hugging Face's spelling so both compare equal ("[...]" names stay as they are). */
+static char *wordstart_canonical(arena *a, const char *text, size_t len, int type, size_t *out_len)
+{
+    int marked = len >= 3 && !memcmp(text, "\xe2\x96\x81", 3);
+    int bracket = len >= 2 && text[0] == '[' && text[len - 1] == ']';
+    const char *pfx = marked || bracket || type == TOK_CONTROL ? "" : "##";
+    size_t skip = marked ? 3 : 0, pl = strlen(pfx);
+    char *out = arena_alloc(a, len - skip + pl + 1);
+    if (!out) return NULL;
+    memcpy(out, pfx, pl);
+    memcpy(out + pl, text + skip, len - skip);
+    out[pl + len - skip] = 0;
+    *out_len = pl + len - skip;
+    return out;
+}
+
 char *tok_canonical(arena *a, tok_surface s, const char *text, size_t len, int type, size_t *out_len)
 {
+    if (s == TOK_SURFACE_WORDSTART) return wordstart_canonical(a, text, len, type, out_len);
     char *out = arena_alloc(a, len + 1);
     if (!out) return NULL;
     size_t o = 0;
@@ -208,6 +239,18 @@ static lineage_status grow(lineage_tokenizer *t, uint32_t id, const char *what, 
     t->tok = p;
     t->cap = cap;
     t->n = id + 1;
+    return LINEAGE_OK;
+}
+
+lineage_status tok_reserve(lineage_tokenizer *t, size_t n, const char *what, lineage_error *err)
+{
+    if (n <= t->cap) return LINEAGE_OK;
+    if (n > TOK_MAX_ID) return error_set(err, LINEAGE_E_FORMAT, "%s: %zu tokens are too many", what, n);
+    tok_entry *p = realloc(t->tok, n * sizeof *p);
+    if (!p) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+    memset(p + t->cap, 0, (n - t->cap) * sizeof *p);
+    t->tok = p;
+    t->cap = n;
     return LINEAGE_OK;
 }
 
@@ -297,7 +340,7 @@ lineage_status tok_finish(lineage_tokenizer *t, lineage_error *err)
 {
     if (t->n == 0) return error_set(err, LINEAGE_E_FORMAT, "%s: tokenizer has no tokens", t->path);
     tok_map_free(&t->by_bytes);
-    if (!tok_map_init(&t->by_bytes, t->n + t->n / 2)) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", t->path);
+    if (!tok_map_init(&t->by_bytes, t->n)) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", t->path);
     t->n_ordinary = t->n_special = 0;
     for (int r = 0; r < 6; r++) {   /* tokens named as bos/eos/unk/... are special even in a plain vocab */
         const char *name = t->special_roles[r];
@@ -314,13 +357,14 @@ lineage_status tok_finish(lineage_tokenizer *t, lineage_error *err)
         if (!b) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", t->path);
         e->bytes = b;
         e->len = (uint32_t)bl;
+        e->canon = UINT32_MAX;
         if (e->special || e->type == TOK_CONTROL || e->type == TOK_UNKNOWN) {
             e->special = 1;
             t->n_special++;
             continue;
         }
         t->n_ordinary++;
-        if (tok_map_put(&t->by_bytes, b, bl, (uint32_t)i) == UINT32_MAX)
+        if ((e->canon = tok_map_put(&t->by_bytes, b, bl, (uint32_t)i)) == UINT32_MAX)
             return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", t->path);
     }
     if (t->special_roles[TOK_ROLE_UNK] && t->unk_id < 0) {
@@ -375,9 +419,8 @@ lineage_status tokenizer_shared_ids(const lineage_tokenizer *a, const lineage_to
     uint32_t *pairs = malloc((cap + 1) * 2 * sizeof *pairs);
     if (!pairs) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     size_t k = 0;
-    for (size_t i = 0; i < a->by_bytes.cap && k < cap; i++) {
-        const tok_map_slot *s = &a->by_bytes.slots[i];
-        if (!s->key) continue;
+    for (size_t i = 0; i < a->by_bytes.count && k < cap; i++) {
+        const tok_map_entry *s = &a->by_bytes.entries[i];
         uint32_t j = tok_map_get(&b->by_bytes, s->key, s->len);
         if (j == UINT32_MAX) continue;
         pairs[2 * k] = s->id;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "format/json.h"
+#include "format/model.h"
 #include "lineage.h"
 #include "util/arena.h"
 
@@ -22,7 +23,8 @@ typedef enum {
 typedef enum {
     TOK_SURFACE_RAW = 0,        /* surface == bytes (tiktoken, WordPiece, WordLevel) */
     TOK_SURFACE_BYTELEVEL,      /* GPT-2 byte-to-unicode map */
-    TOK_SURFACE_METASPACE       /* SentencePiece: U+2581 for space, <0xNN> byte pieces */
+    TOK_SURFACE_METASPACE,      /* SentencePiece: U+2581 for space, <0xNN> byte pieces */
+    TOK_SURFACE_WORDSTART       /* WordPiece as llama.cpp stores it: U+2581 starts a word, bare pieces continue one */
 } tok_surface;
 
 typedef enum { TOK_MODEL_BPE = 0, TOK_MODEL_UNIGRAM, TOK_MODEL_WORDPIECE, TOK_MODEL_WORDLEVEL } tok_model;
@@ -31,6 +33,7 @@ typedef struct tok_entry {
     const char *text;      /* surface form, NUL-terminated; NULL when the id has no token */
     const char *bytes;     /* canonical bytes (NUL-terminated for convenience) */
     uint32_t text_len, len;
+    uint32_t canon;        /* ordinary tokens: lowest id with the same canonical bytes; else UINT32_MAX */
     float score;
     uint8_t type;          /* tok_type */
     uint8_t special;       /* special/control token: its own namespace, compared by literal */
@@ -38,9 +41,11 @@ typedef struct tok_entry {
     uint8_t lstrip, rstrip, normalized;
 } tok_entry;
 
-/* Open-addressing map from a byte string to an id. Keys point into the tokenizer's arena. */
-typedef struct tok_map_slot { const char *key; uint32_t len, id, hash; } tok_map_slot;
-typedef struct tok_map { tok_map_slot *slots; size_t cap, count; } tok_map;
+/* Map from a byte string to an id: entries in insertion order (keys point into the caller's
+ * memory), found through an open-addressing table of 8-byte slots (32-bit hash, entry index + 1)
+ * so that lookups touch little memory. */
+typedef struct tok_map_entry { const char *key; uint32_t len, id; } tok_map_entry;
+typedef struct tok_map { uint64_t *slots; tok_map_entry *entries; size_t cap, count, entries_cap; } tok_map;
 
 int tok_map_init(tok_map *m, size_t expected);
 void tok_map_free(tok_map *m);
@@ -48,6 +53,17 @@ void tok_map_free(tok_map *m);
 uint32_t tok_map_put(tok_map *m, const char *key, size_t len, uint32_t id);
 /* The id for key, or UINT32_MAX. */
 uint32_t tok_map_get(const tok_map *m, const char *key, size_t len);
+
+/* Pairs of ids (BPE merges): rows by left id, each sorted by right id. result is the merged
+ * token, or TOK_PAIR_RESULT_UNKNOWN until someone looks it up (encoders fill it on first use). */
+#define TOK_PAIR_RESULT_UNKNOWN (UINT32_MAX - 1)
+typedef struct tok_pair_entry { uint32_t right, rank, result; } tok_pair_entry;
+typedef struct tok_pair_index { uint32_t *start; tok_pair_entry *e; size_t n_left, n; } tok_pair_index;
+/* rank and result may be NULL (rank = position, result unknown); pairs with left >= n_left are dropped. */
+int tok_pair_index_build(tok_pair_index *x, size_t n_left, const uint32_t (*pairs)[2], const uint32_t *rank,
+                         const uint32_t *result, size_t n);
+tok_pair_entry *tok_pair_index_find(const tok_pair_index *x, uint32_t left, uint32_t right);
+void tok_pair_index_free(tok_pair_index *x);
 
 /* One step of a normalizer or pre-tokenizer, parsed from tokenizer.json (or implied by a format). */
 typedef enum {
@@ -94,10 +110,13 @@ struct lineage_tokenizer {
     int borrow_text;            /* tok_set may keep the caller's string (it lives in t->arena) */
     int merges_by_rank;         /* tiktoken: the rank of the merged token orders the merges */
     int byte_fallback, ignore_merges, fuse_unk;
+    int spm_whitespace;         /* SentencePiece text handling: spaces become U+2581 (flags below) */
     int add_dummy_prefix;       /* SentencePiece: a space before the text */
     int remove_extra_spaces;    /* SentencePiece: collapse runs of spaces, trim */
     long unk_id;                /* -1 when none */
     const char *continuing_prefix;   /* WordPiece "##" */
+    const char *word_prefix;    /* WordPiece: before the first piece of a word (GGUF: U+2581), or NULL */
+    const char *encode_unsupported;  /* why this tokenizer can be compared but not run, or NULL */
     size_t max_input_chars_per_word;
     tok_step *norm, *pre;       /* normalizer and pre-tokenizer steps */
     size_t n_norm, n_pre;
@@ -112,6 +131,8 @@ enum { TOK_ROLE_BOS, TOK_ROLE_EOS, TOK_ROLE_UNK, TOK_ROLE_PAD, TOK_ROLE_SEP, TOK
 
 /* ---- building (loaders) ---- */
 lineage_tokenizer *tok_new(const char *path, const char *format);
+/* Room for ids below n without regrowing (a hint; tok_set still grows past it). */
+lineage_status tok_reserve(lineage_tokenizer *t, size_t n, const char *what, lineage_error *err);
 /* Sets token id (grows the table). Duplicate ids or surface forms are a FORMAT error naming `what`. */
 lineage_status tok_set(lineage_tokenizer *t, uint32_t id, const char *text, size_t len, float score, tok_type type,
                        const char *what, lineage_error *err);
@@ -130,6 +151,9 @@ int tok_unicode_to_byte(uint32_t cp);   /* -1 when cp is not in the map */
 /* UTF-8 decode of one code point at s (n bytes left); returns its length (1 for invalid bytes). */
 size_t tok_utf8_next(const char *s, size_t n, uint32_t *cp);
 size_t tok_utf8_put(char *out, uint32_t cp);
+/* BertNormalizer accent stripping of one code point (NFD without nonspacing marks): 0..3 code points. */
+size_t tok_strip_accents(uint32_t cp, uint32_t out[3]);
+int tok_is_nonspacing_mark(uint32_t cp);
 
 /* ---- loaders: each fills t from one source ---- */
 lineage_status tok_load_hf_json(lineage_tokenizer *t, const char *text, size_t len, const char *what,
@@ -143,7 +167,13 @@ lineage_status tok_load_tiktoken(lineage_tokenizer *t, const char *text, size_t 
                                  lineage_error *err);
 lineage_status tok_load_gpt2_files(lineage_tokenizer *t, const char *vocab, size_t vocab_len, const char *merges,
                                    size_t merges_len, const char *what, lineage_error *err);
-lineage_status tok_load_gguf(lineage_tokenizer *t, const char *path, lineage_error *err);
+/* tokenizer.ggml.* metadata of a parsed GGUF; *out stays NULL when the file has no tokenizer. */
+lineage_status tok_open_gguf(const gguf_file *g, const char *path, lineage_tokenizer **out, lineage_error *err);
+/* The regex sequence of a tokenizer.ggml.pre name (NULL name: the file predates the key); 0 when
+ * the name is unknown. *regex is NULL-terminated and empty for pre-tokenizers without one. */
+int tok_gguf_pre_regexes(const char *name, size_t len, const char *const **regex, int *ignore_merges);
+/* Split patterns of the well-known byte-level tokenizers. */
+extern const char tok_pattern_gpt2[], tok_pattern_cl100k[], tok_pattern_o200k[];
 /* Parses HF-style "a b" / [a, b] merges into t->merges (tokens must exist). */
 lineage_status tok_add_merge(lineage_tokenizer *t, const char *a, size_t alen, const char *b, size_t blen,
                              size_t index, const char *what, lineage_error *err);

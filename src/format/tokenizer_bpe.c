@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 #include "format/tokenizer_encode.h"
 #include "util/error.h"
@@ -19,49 +18,6 @@ int tok_ids_push(tok_ids *x, uint32_t id)
     }
     x->v[x->n++] = id;
     return 1;
-}
-
-static uint64_t pair_key(uint32_t a, uint32_t b) { return ((uint64_t)a << 32 | b) + 1; }
-
-static int pairs_put(tok_encoder *e, uint32_t a, uint32_t b, uint32_t rank, uint32_t result)
-{
-    if ((e->pairs_count + 1) * 2 > e->pairs_cap) {
-        size_t cap = e->pairs_cap ? e->pairs_cap * 2 : 1024;
-        tok_pair_slot *p = calloc(cap, sizeof *p);
-        if (!p) return 0;
-        for (size_t i = 0; i < e->pairs_cap; i++) {
-            if (!e->pairs[i].key) continue;
-            size_t j = (size_t)XXH3_64bits(&e->pairs[i].key, 8) & (cap - 1);
-            while (p[j].key) j = (j + 1) & (cap - 1);
-            p[j] = e->pairs[i];
-        }
-        free(e->pairs);
-        e->pairs = p;
-        e->pairs_cap = cap;
-    }
-    uint64_t key = pair_key(a, b);
-    size_t j = (size_t)XXH3_64bits(&key, 8) & (e->pairs_cap - 1);
-    while (e->pairs[j].key) {
-        if (e->pairs[j].key == key) return 1;   /* first (best) rank wins */
-        j = (j + 1) & (e->pairs_cap - 1);
-    }
-    e->pairs[j].key = key;
-    e->pairs[j].rank = rank;
-    e->pairs[j].result = result;
-    e->pairs_count++;
-    return 1;
-}
-
-static const tok_pair_slot *pairs_get(const tok_encoder *e, uint32_t a, uint32_t b)
-{
-    if (!e->pairs_cap) return NULL;
-    uint64_t key = pair_key(a, b);
-    size_t j = (size_t)XXH3_64bits(&key, 8) & (e->pairs_cap - 1);
-    while (e->pairs[j].key) {
-        if (e->pairs[j].key == key) return &e->pairs[j];
-        j = (j + 1) & (e->pairs_cap - 1);
-    }
-    return NULL;
 }
 
 /* A symbol boundary in a surface form: bytes for raw surfaces, UTF-8 characters otherwise. */
@@ -82,6 +38,28 @@ static int cmp_scored(const void *x, const void *y)
 
 /* Pairs from the vocabulary itself: every split of a token into two tokens is a merge whose rank
  * is the token's rank (tiktoken) or its score order (SentencePiece BPE). */
+typedef struct pair_list { uint32_t (*pair)[2], *rank, *result; size_t n, cap; } pair_list;
+
+static int pair_list_push(pair_list *l, uint32_t a, uint32_t b, uint32_t rank, uint32_t result)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4096;
+        uint32_t (*p)[2] = realloc(l->pair, cap * sizeof *p);
+        if (p) l->pair = p;
+        uint32_t *r = p ? realloc(l->rank, cap * sizeof *r) : NULL;
+        if (r) l->rank = r;
+        uint32_t *x = r ? realloc(l->result, cap * sizeof *x) : NULL;
+        if (!x) return 0;
+        l->result = x;
+        l->cap = cap;
+    }
+    l->pair[l->n][0] = a;
+    l->pair[l->n][1] = b;
+    l->rank[l->n] = rank;
+    l->result[l->n++] = result;
+    return 1;
+}
+
 static lineage_status pairs_from_vocab(const lineage_tokenizer *t, tok_encoder *e, lineage_error *err)
 {
     uint32_t *rank = NULL;
@@ -101,20 +79,23 @@ static lineage_status pairs_from_vocab(const lineage_tokenizer *t, tok_encoder *
         }
         free(order);
     }
-    for (size_t id = 0; id < t->n; id++) {
+    pair_list l = {0};
+    int ok = 1;
+    for (size_t id = 0; ok && id < t->n; id++) {
         const tok_entry *x = &t->tok[id];
         if (!x->text || x->added || (x->type != TOK_NORMAL && x->type != TOK_USER)) continue;
-        for (size_t k = symbol_len(t, x->text, x->text_len); k < x->text_len; k += symbol_len(t, x->text + k, x->text_len - k)) {
+        for (size_t k = symbol_len(t, x->text, x->text_len); ok && k < x->text_len;
+             k += symbol_len(t, x->text + k, x->text_len - k)) {
             uint32_t a = tok_map_get(&t->by_text, x->text, k), b = tok_map_get(&t->by_text, x->text + k, x->text_len - k);
-            if (a == UINT32_MAX || b == UINT32_MAX) continue;
-            if (!pairs_put(e, a, b, rank ? rank[id] : (uint32_t)id, (uint32_t)id)) {
-                free(rank);
-                return error_set(err, LINEAGE_E_NOMEM, "out of memory");
-            }
+            if (a != UINT32_MAX && b != UINT32_MAX) ok = pair_list_push(&l, a, b, rank ? rank[id] : (uint32_t)id, (uint32_t)id);
         }
     }
+    ok = ok && tok_pair_index_build(&e->pairs, t->n, (const uint32_t (*)[2])l.pair, l.rank, l.result, l.n);
     free(rank);
-    return LINEAGE_OK;
+    free(l.pair);
+    free(l.rank);
+    free(l.result);
+    return ok ? LINEAGE_OK : error_set(err, LINEAGE_E_NOMEM, "out of memory");
 }
 
 lineage_status tok_bpe_prepare(const lineage_tokenizer *t, tok_encoder *e, lineage_error *err)
@@ -127,21 +108,9 @@ lineage_status tok_bpe_prepare(const lineage_tokenizer *t, tok_encoder *e, linea
                                                        : tok_map_get(&t->by_text, name, 6);
     }
     if (!t->merges) return pairs_from_vocab(t, e, err);
-    strbuf sb;
-    sb_init(&sb);
-    for (size_t i = 0; i < t->n_merges; i++) {
-        const tok_entry *a = &t->tok[t->merges[i][0]], *b = &t->tok[t->merges[i][1]];
-        sb.len = 0;
-        sb_putn(&sb, a->text, a->text_len);
-        sb_putn(&sb, b->text, b->text_len);
-        if (sb.failed) break;
-        uint32_t r = tok_map_get(&t->by_text, sb.data, sb.len);
-        if (r == UINT32_MAX) continue;   /* a merge whose result is not a token can never apply */
-        if (!pairs_put(e, t->merges[i][0], t->merges[i][1], (uint32_t)i, r)) break;
-    }
-    int failed = sb.failed;
-    sb_free(&sb);
-    if (failed || (t->n_merges && !e->pairs)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    /* merged ids are looked up when a pair first meets the encoder, not for every merge here */
+    if (!tok_pair_index_build(&e->pairs, t->n, (const uint32_t (*)[2])t->merges, NULL, NULL, t->n_merges))
+        return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     return LINEAGE_OK;
 }
 
@@ -179,11 +148,19 @@ static cand heap_pop(cand *h, size_t *n)
     return top;
 }
 
-static void try_pair(const tok_encoder *e, const sym *s, int pos, cand *h, size_t *nh)
+static void try_pair(const lineage_tokenizer *t, tok_encoder *e, const sym *s, int pos, cand *h, size_t *nh)
 {
     if (pos < 0 || s[pos].next < 0) return;
-    const tok_pair_slot *p = pairs_get(e, s[pos].id, s[s[pos].next].id);
+    tok_pair_entry *p = tok_pair_index_find(&e->pairs, s[pos].id, s[s[pos].next].id);
     if (!p) return;
+    if (p->result == TOK_PAIR_RESULT_UNKNOWN) {   /* a merge whose result is not a token never applies */
+        const tok_entry *a = &t->tok[s[pos].id], *b = &t->tok[s[s[pos].next].id];
+        e->concat.len = 0;
+        sb_putn(&e->concat, a->text, a->text_len);
+        sb_putn(&e->concat, b->text, b->text_len);
+        p->result = e->concat.failed ? UINT32_MAX : tok_map_get(&t->by_text, e->concat.data, e->concat.len);
+    }
+    if (p->result == UINT32_MAX) return;
     cand c = {p->rank, pos, s[pos].id, s[s[pos].next].id, p->result};
     heap_push(h, nh, c);
 }
@@ -257,7 +234,7 @@ lineage_status tok_bpe_encode(const lineage_tokenizer *t, tok_encoder *e, const 
         sy[i].prev = (int)i - 1;
         sy[i].next = i + 1 < ns ? (int)i + 1 : -1;
     }
-    for (size_t i = 0; i + 1 < ns; i++) try_pair(e, sy, (int)i, h, &nh);
+    for (size_t i = 0; i + 1 < ns; i++) try_pair(t, e, sy, (int)i, h, &nh);
     while (nh) {
         cand c = heap_pop(h, &nh);
         sym *l = &sy[c.pos];
@@ -267,8 +244,8 @@ lineage_status tok_bpe_encode(const lineage_tokenizer *t, tok_encoder *e, const 
         l->next = sy[r].next;
         if (l->next >= 0) sy[l->next].prev = c.pos;
         sy[r].id = UINT32_MAX;
-        try_pair(e, sy, l->prev, h, &nh);
-        try_pair(e, sy, c.pos, h, &nh);
+        try_pair(t, e, sy, l->prev, h, &nh);
+        try_pair(t, e, sy, c.pos, h, &nh);
     }
     out->n = start;
     for (int i = 0; i >= 0; i = sy[i].next) out->v[out->n++] = sy[i].id;

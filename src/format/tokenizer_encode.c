@@ -15,7 +15,8 @@ void tok_encoder_free(tok_encoder *e)
 {
     if (!e) return;
     free(e->added);
-    free(e->pairs);
+    tok_pair_index_free(&e->pairs);
+    sb_free(&e->concat);
     if (e->match_data) pcre2_match_data_free(e->match_data);
     tok_map_free(&e->cache);
     arena_free(&e->cache_arena);
@@ -79,11 +80,7 @@ static lineage_status prepare(lineage_tokenizer *t, lineage_error *err)
     return LINEAGE_OK;
 }
 
-static int spm_native(const lineage_tokenizer *t)
-{
-    return t->surface == TOK_SURFACE_METASPACE && t->n_norm == 0 && t->n_pre == 0 &&
-           (t->add_dummy_prefix || t->remove_extra_spaces);
-}
+static int spm_native(const lineage_tokenizer *t) { return t->spm_whitespace && t->n_norm == 0 && t->n_pre == 0; }
 
 static lineage_status model_encode(const lineage_tokenizer *t, tok_encoder *e, const char *s, size_t n, tok_ids *out,
                                    lineage_error *err)
@@ -165,6 +162,7 @@ lineage_status lineage_tokenize(const lineage_tokenizer *tc, const char *text, s
     *count = 0;
     if (!tc || (!text && len)) return error_set(err, LINEAGE_E_USAGE, "tokenize: no tokenizer or text");
     if (!utf8_valid(text ? text : "", len)) return error_set(err, LINEAGE_E_FORMAT, "tokenize: text is not valid UTF-8");
+    if (tc->encode_unsupported) return error_set(err, LINEAGE_E_UNSUPPORTED, "%s: %s", tc->path, tc->encode_unsupported);
     lineage_tokenizer *t = (lineage_tokenizer *)tc;   /* the encoder is built on first use, under the lock */
     pthread_mutex_lock(&t->lock);
     lineage_status st = t->enc ? LINEAGE_OK : prepare(t, err);

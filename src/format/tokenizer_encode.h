@@ -19,15 +19,13 @@ void tok_pieces_clear(tok_pieces *p);
 /* Appends s[0..n) as a new piece (copied); returns 0 on OOM. */
 int tok_pieces_add(tok_pieces *p, const char *s, size_t n);
 
-/* Merge candidate table: (left id, right id) -> (rank, merged id). */
-typedef struct tok_pair_slot { uint64_t key; uint32_t rank, result; } tok_pair_slot;
 
 struct tok_encoder {
     uint32_t *added;            /* added-token ids, grouped by first byte, longest first */
     uint32_t added_start[257];
     size_t n_added;
-    tok_pair_slot *pairs;       /* open addressing; key 0 = empty (stored as key + 1) */
-    size_t pairs_cap, pairs_count;
+    tok_pair_index pairs;       /* BPE merges: (left, right) -> rank and merged id */
+    strbuf concat;              /* scratch for looking up a merged token's surface form */
     size_t max_piece_bytes;     /* Unigram / WordPiece lookups */
     float min_score;
     uint32_t byte_ids[256];     /* <0xNN> pieces or single-byte tokens; UINT32_MAX when absent */

@@ -171,6 +171,8 @@ static lineage_status load_vocab_map(lineage_tokenizer *t, const json_value *voc
         tok_map_free(&t->by_text);
         if (!tok_map_init(&t->by_text, vocab->u.object.count + 1024)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
+    lineage_status rs = tok_reserve(t, vocab->u.object.count + 1024, what, err);
+    if (rs) return rs;
     for (size_t i = 0; i < vocab->u.object.count; i++) {
         const json_member *m = &vocab->u.object.members[i];
         if (m->value->type != JSON_NUMBER || !m->value->u.number.is_int || m->value->u.number.i < 0)

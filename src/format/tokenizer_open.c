@@ -1,5 +1,6 @@
 /* Finding and opening a tokenizer: a folder's tokenizer files, one file detected by its content,
  * or a GGUF file's metadata. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,17 +53,17 @@ static lineage_status load_sidecar_json(lineage_tokenizer *t, const char *dir, c
 static lineage_status open_file(const char *path, lineage_tokenizer **out, lineage_error *err)
 {
     *out = NULL;
-    char *text;
-    size_t len;
-    lineage_status st = file_read_all(path, TOK_MAX_FILE_BYTES, &text, &len, err);
+    mapped_file map;   /* mapped, not read: tokenizer.json files reach tens of MB */
+    lineage_status st = file_map(path, &map, err);
     if (st) return st;
-    size_t k = 0;
+    if (map.size > TOK_MAX_FILE_BYTES) {
+        file_unmap(&map);
+        return error_set(err, LINEAGE_E_FORMAT, "%s: larger than %u bytes", path, TOK_MAX_FILE_BYTES);
+    }
+    const char *text = map.data ? (const char *)map.data : "";
+    size_t len = (size_t)map.size, k = 0;
     while (k < len && (text[k] == ' ' || text[k] == '\n' || text[k] == '\r' || text[k] == '\t')) k++;
     lineage_tokenizer *t = NULL;
-    if (len >= 4 && !memcmp(text, "GGUF", 4)) {
-        free(text);
-        return tok_open_gguf_file(path, out, err);
-    }
     if (k < len && text[k] == '{' && strstr(path, "vocab.json") == NULL) {
         t = tok_new(path, "tokenizer.json");
         st = t ? tok_load_hf_json(t, text, len, path, err) : error_set(err, LINEAGE_E_NOMEM, "out of memory");
@@ -96,13 +97,22 @@ static lineage_status open_file(const char *path, lineage_tokenizer **out, linea
     } else {
         st = error_set(err, LINEAGE_E_FORMAT, "%s: not a tokenizer file lineage can read", path);
     }
-    free(text);
+    file_unmap(&map);
     if (st) {
         lineage_tokenizer_close(t);
         return st;
     }
     *out = t;
     return LINEAGE_OK;
+}
+
+static int is_gguf(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char magic[4] = {0};
+    int ok = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "GGUF", 4);
+    if (f) fclose(f);
+    return ok;
 }
 
 int tok_dir_has_tokenizer(const char *dir)
@@ -157,6 +167,11 @@ lineage_status lineage_tokenizer_open(const char *path, lineage_tokenizer **out,
         return LINEAGE_OK;
     }
     if (!path_is_file(path)) return error_set(err, LINEAGE_E_IO, "%s: no such file or folder", path);
+    if (is_gguf(path)) {   /* a GGUF may be gigabytes of weights: never read it whole */
+        lineage_status st = tok_open_gguf_file(path, out, err);
+        if (!st && !*out) st = error_set(err, LINEAGE_E_FORMAT, "%s: GGUF file has no tokenizer metadata", path);
+        return st;
+    }
     lineage_status st = open_file(path, out, err);
     if (!st) st = tok_finish(*out, err);
     if (st) {

@@ -46,9 +46,6 @@ void tok_steps_free(tok_step *steps, size_t n)
     free(steps);
 }
 
-static const char *const gpt2_pattern =
-    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-
 static lineage_status compile(tok_step *s, const char *pat, size_t len, lineage_error *err)
 {
     int code;
@@ -73,7 +70,7 @@ lineage_status tok_pretokenize_prepare(lineage_tokenizer *t, tok_encoder *e, lin
         const char *p = NULL;
         switch (s->kind) {
         case TOK_STEP_SPLIT: case TOK_STEP_REPLACE: if (s->pattern_is_regex) p = s->pattern; break;
-        case TOK_STEP_BYTELEVEL: if (s->flag2) p = gpt2_pattern; break;
+        case TOK_STEP_BYTELEVEL: if (s->flag2) p = tok_pattern_gpt2; break;
         case TOK_STEP_DIGITS: p = s->flag ? "\\p{N}" : "\\p{N}+"; break;
         case TOK_STEP_WHITESPACE: p = "\\w+|[^\\w\\s]+"; break;
         case TOK_STEP_WHITESPACE_SPLIT: p = "\\s+"; break;
@@ -204,16 +201,6 @@ static void lowercase_into(strbuf *out, const char *s, size_t n)
     }
 }
 
-/* Latin letters with diacritics -> base letter (BERT strip_accents without full NFD tables). */
-static uint32_t strip_accent(uint32_t cp)
-{
-    static const char latin1[] = "AAAAAAACEEEEIIIIDNOOOOO*OUUUUYTsaaaaaaaceeeeiiiidnooooo/ouuuuyty";
-    if (cp >= 0xC0 && cp <= 0xFF && cp != 0xD7 && cp != 0xF7 && cp != 0xC6 && cp != 0xE6 && cp != 0xD0 &&
-        cp != 0xF0 && cp != 0xDE && cp != 0xFE && cp != 0xDF)
-        return (uint32_t)latin1[cp - 0xC0];
-    return cp;
-}
-
 static int is_cjk(uint32_t c)
 {
     return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
@@ -234,14 +221,19 @@ static void bert_normalize(const tok_step *st, strbuf *out, const char *s, size_
             if (cp == '\t' || cp == '\n' || cp == '\r' || cp == 0x3000 || cp == 0xA0 || (cp >= 0x2000 && cp <= 0x200A))
                 cp = ' ';
         }
-        if (st->flag3) {
-            if (cp >= 0x300 && cp <= 0x36F) continue;
-            cp = strip_accent(cp);
+        if (st->invert && is_cjk(cp)) {
+            char b[4];
+            sb_putc(&tmp, ' ');
+            sb_putn(&tmp, b, tok_utf8_put(b, cp));
+            sb_putc(&tmp, ' ');
+            continue;
         }
-        char b[4];
-        size_t bl = tok_utf8_put(b, cp);
-        if (st->invert && is_cjk(cp)) { sb_putc(&tmp, ' '); sb_putn(&tmp, b, bl); sb_putc(&tmp, ' '); }
-        else sb_putn(&tmp, b, bl);
+        uint32_t parts[3] = {cp};
+        size_t np = st->flag3 ? tok_strip_accents(cp, parts) : 1;
+        for (size_t j = 0; j < np; j++) {
+            char b[4];
+            sb_putn(&tmp, b, tok_utf8_put(b, parts[j]));
+        }
     }
     if (st->flag2) lowercase_into(out, tmp.data ? tmp.data : "", tmp.len);
     else sb_putn(out, tmp.data ? tmp.data : "", tmp.len);

@@ -70,6 +70,7 @@ lineage_status tok_load_sentencepiece(lineage_tokenizer *t, const void *data, si
 {
     t->surface = TOK_SURFACE_METASPACE;
     t->model = TOK_MODEL_UNIGRAM;
+    t->spm_whitespace = 1;
     t->add_dummy_prefix = 1;
     t->remove_extra_spaces = 1;
     t->fuse_unk = 1;   /* SentencePiece emits one unknown piece for a run of unknown characters */

@@ -37,17 +37,9 @@ static long b64_decode(const char *s, size_t n, unsigned char *out)
 /* The split regex of the known tiktoken encodings, chosen by vocabulary size. */
 static const char *pattern_for(size_t n)
 {
-    static const char *const gpt2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-    static const char *const cl100k =
-        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-        "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-    static const char *const o200k =
-        "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|"
-        "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|"
-        "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-    if (n <= 60000) return gpt2;
-    if (n >= 190000) return o200k;
-    return cl100k;
+    if (n <= 60000) return tok_pattern_gpt2;
+    if (n >= 190000) return tok_pattern_o200k;
+    return tok_pattern_cl100k;
 }
 
 lineage_status tok_load_tiktoken(lineage_tokenizer *t, const char *text, size_t len, const char *what,
@@ -69,10 +61,11 @@ lineage_status tok_load_tiktoken(lineage_tokenizer *t, const char *text, size_t 
             size_t bl = (size_t)(sp - (text + i));
             long dl = bl <= 1020 ? b64_decode(text + i, bl, buf) : -1;
             if (dl <= 0) return error_set(err, LINEAGE_E_FORMAT, "%s: line %zu has broken base64", what, line);
-            char *endp;
-            const char *num = sp + 1;
-            unsigned long rank = (num < text + e && *num >= '0' && *num <= '9') ? strtoul(num, &endp, 10) : 0;
-            if (num >= text + e || *num < '0' || *num > '9' || endp != text + e || rank >= (1u << 24))
+            /* digits parsed by hand: the text may be a mapping with no terminator after it */
+            const char *num = sp + 1, *q = num;
+            unsigned long rank = 0;
+            while (q < text + e && *q >= '0' && *q <= '9' && rank < (1u << 24)) rank = rank * 10 + (unsigned long)(*q++ - '0');
+            if (q == num || q != text + e || rank >= (1u << 24))
                 return error_set(err, LINEAGE_E_FORMAT, "%s: line %zu has a bad rank", what, line);
             lineage_status st = tok_set(t, (uint32_t)rank, (const char *)buf, (size_t)dl, 0, TOK_NORMAL, what, err);
             if (st) return st;

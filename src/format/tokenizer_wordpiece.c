@@ -25,14 +25,14 @@ lineage_status tok_wordpiece_encode(const lineage_tokenizer *t, tok_encoder *e, 
     size_t chars = 0;
     for (size_t i = 0; i < n; i++) chars += ((unsigned char)s[i] & 0xC0) != 0x80;
     if (chars > t->max_input_chars_per_word) return push_unk(t, out, err);
-    const char *pfx = t->continuing_prefix ? t->continuing_prefix : "##";
-    size_t pl = strlen(pfx), start_n = out->n;
-    char *buf = malloc(n + pl + 1);
+    const char *pfx = t->continuing_prefix ? t->continuing_prefix : "##", *wpfx = t->word_prefix ? t->word_prefix : "";
+    size_t pl = strlen(pfx), wl = strlen(wpfx), start_n = out->n;
+    char *buf = malloc(n + (pl > wl ? pl : wl) + 1);
     if (!buf) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     for (size_t start = 0; start < n;) {
-        size_t end = n, off = start ? pl : 0;
+        size_t end = n, off = start ? pl : wl;
         uint32_t found = UINT32_MAX;
-        if (start) memcpy(buf, pfx, pl);
+        memcpy(buf, start ? pfx : wpfx, off);
         while (end > start) {
             memcpy(buf + off, s + start, end - start);
             found = tok_map_get(&t->by_text, buf, off + end - start);
