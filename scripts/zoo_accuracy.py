@@ -81,13 +81,18 @@ def main():
     text = "\n".join(out)
     print(text)
     if md:
+        marker = "<!-- end of generated table -->"
+        try:
+            kept = open(md).read().split(marker, 1)[1]
+        except (OSError, IndexError):
+            kept = "\n"
         with open(md, "w") as f:
             f.write("# Accuracy on the public zoo\n\n")
             f.write("Produced by `python3 scripts/zoo_accuracy.py build/rel/lineage ../shared/zoo --markdown "
                     "docs/ACCURACY.md` (`make accuracy`). Truth: ../shared/zoo/manifest.json. A pair is scored "
                     "related when the verdict is `identical` or `derived`; the relation kind is right when the "
                     "verdict's relations equal the manifest's (`identical` counts for label `identical`).\n\n")
-            f.write(text + "\n")
+            f.write(text + "\n\n" + marker + kept)
     for fl in failures:
         print("FAIL: " + fl, file=sys.stderr)
     if check and failures:
