@@ -98,15 +98,34 @@ static int names_model(const char *declared, const lineage_model *m)
 typedef struct kind_list {
     const char *kinds[16];
     const char *why[16];
+    const char *why_ko[16];
     double weight[16];
     int n;
 } kind_list;
+
+static const char *const kind_why_ko[][2] = {
+    {"values equal after rounding to the coarser type", "더 거친 형식으로 반올림하면 값이 같음"},
+    {"hidden-channel, FFN-neuron and head permutations recovered by assignment", "할당 문제로 은닉 채널, FFN 뉴런, 헤드 순열을 복원함"},
+    {"after undoing the permutation the weights still differ by training", "순열을 되돌린 뒤에도 학습에 의한 차이가 남음"},
+    {"B's layers map onto A's with repeats (monotone layer map)", "B의 층이 반복을 포함해 A의 층에 대응함 (단조 층 대응)"},
+    {"B keeps a monotone subset of A's layers (depth pruning)", "B가 A 층의 단조 부분집합을 유지함 (깊이 가지치기)"},
+    {"B's rows or neurons are a matched subset of A's", "B의 행 또는 뉴런이 A의 부분집합과 대응함"},
+    {"A's vocabulary sits inside B's, embedding rows of shared tokens match", "A의 어휘가 B 안에 그대로 있고, 공유 토큰의 임베딩 행이 일치함"},
+    {"B's experts are copies of A's dense FFN", "B의 전문가(expert)가 A의 밀집 FFN 복사본임"},
+    {"tensors match once norm gains are folded into the next matrices", "정규화 이득을 다음 행렬에 접어 넣으면 텐서가 일치함"},
+    {"a uniform noise-like difference across every tensor", "모든 텐서에 균일한 잡음 같은 차이"},
+    {"differences at the scale of quantization rounding", "양자화 반올림 규모의 차이"},
+    {"same-position tensors correlate far above chance", "같은 위치의 텐서가 우연 수준을 크게 넘어 상관됨"},
+};
 
 static void add_kind(kind_list *k, const char *kind, double weight, const char *why)
 {
     if (k->n < 16) {
         k->kinds[k->n] = kind;
         k->weight[k->n] = weight;
+        k->why_ko[k->n] = why;
+        for (size_t i = 0; i < sizeof kind_why_ko / sizeof kind_why_ko[0]; i++)
+            if (!strcmp(kind_why_ko[i][0], why)) k->why_ko[k->n] = kind_why_ko[i][1];
         k->why[k->n++] = why;
     }
 }
@@ -191,8 +210,10 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
                      "correlation %.3f, median z %.1f, relative update size %.2f)",
                      100 * num(ft, "fraction_significant", 0), (int)num(ft, "tensors", 0), mc, mz, rel_l2);
         else snprintf(en, sizeof en, "tensors are related once aligned (%s)", kinds.n ? kinds.why[0] : reverse);
-        snprintf(ko, sizeof ko, "고정보 텐서의 %.0f%%가 우연 수준을 크게 넘는 상관 (중앙 중심화 상관 %.3f, 중앙 z %.1f)",
-                 100 * num(ft, "fraction_significant", 0), isfinite(mc) ? mc : 0, isfinite(mz) ? mz : 0);
+        if (json_is_true(json_get(ft, "detected")))
+            snprintf(ko, sizeof ko, "고정보 텐서의 %.0f%%가 우연 수준을 크게 넘는 상관 (중앙 중심화 상관 %.3f, 중앙 z %.1f)",
+                     100 * num(ft, "fraction_significant", 0), isfinite(mc) ? mc : 0, isfinite(mz) ? mz : 0);
+        else snprintf(ko, sizeof ko, "정렬 후 텐서가 관련됨 (%s)", kinds.n ? kinds.why_ko[0] : reverse);
         snprintf(ctl, sizeof ctl, "cross-layer pairs and row-shuffled tensors of the same size (independent models score ~0)");
         finding_args fa = {"weights", "text", NULL, "derived", en, ko, mc, mz, num(ft, "combined_p", NAN),
                            fmin(0.99, fmax(kinds.n ? kinds.weight[0] : 0.9, 0.9)), ctl, 0, 1, 1};
@@ -213,7 +234,8 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
     }
     for (int i = 0; i < kinds.n; i++) {
         snprintf(en, sizeof en, "%s: %s", kinds.kinds[i], kinds.why[i]);
-        finding_args fa = {"weights", "text", ancestor_why ? "shared_ancestor" : kinds.kinds[i], "derived", en, NULL,
+        snprintf(ko, sizeof ko, "%s: %s", kinds.kinds[i], kinds.why_ko[i]);
+        finding_args fa = {"weights", "text", ancestor_why ? "shared_ancestor" : kinds.kinds[i], "derived", en, ko,
                            NAN, 0, 0, kinds.weight[i], "the same search on independent models finds nothing", 0, 0, 0};
         json_push(ar, list, make_finding(ar, &fa));
     }
