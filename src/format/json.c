@@ -19,6 +19,9 @@ typedef struct parser {
     size_t nitems, items_cap;
     json_member *members;
     size_t nmembers, members_cap;
+    const char *value_key;   /* key of the member whose value is being parsed (NULL in arrays) */
+    json_span *spans;
+    size_t nspans;
 } parser;
 
 static lineage_status perr(parser *ps, const char *msg)
@@ -215,6 +218,51 @@ static lineage_status parse_number(parser *ps, json_value *v)
 
 static lineage_status parse_value(parser *ps, json_value **out);
 
+lineage_status json_scan_string(const char **p, const char *end, const char *start, arena *a, const char **out,
+                                size_t *out_len, const char *what, lineage_error *err)
+{
+    parser ps = {0};
+    ps.p = *p, ps.end = end, ps.start = start, ps.a = a, ps.what = what, ps.err = err;
+    if (ps.p >= end || *ps.p != '"') return perr(&ps, "expected string");
+    lineage_status st = parse_string(&ps, out, out_len);
+    *p = ps.p;
+    return st;
+}
+
+/* Moves past the container at ps->p, checking only string syntax, bracket balance and depth;
+ * the caller of json_parse_spans validates the contents. */
+static lineage_status skip_container(parser *ps)
+{
+    size_t depth = ps->depth;
+    const char *p = ps->p;
+    while (p < ps->end) {
+        char c = *p++;
+        if (c == '"') {
+            while (p < ps->end && *p != '"') p += *p == '\\' ? 2 : 1;
+            if (p >= ps->end) break;
+            p++;
+        } else if (c == '{' || c == '[') {
+            if (++depth > ps->max_depth) { ps->p = p - 1; return perr(ps, "nesting too deep"); }
+        } else if (c == '}' || c == ']') {
+            if (--depth == ps->depth) { ps->p = p; return LINEAGE_OK; }
+        }
+    }
+    ps->p = ps->end;
+    return perr(ps, "unexpected end of input");
+}
+
+static json_span *span_for(parser *ps, const char *parent, const char *key)
+{
+    if (!parent || ps->p >= ps->end) return NULL;
+    for (size_t i = 0; i < ps->nspans; i++) {
+        json_span *sp = &ps->spans[i];
+        if (!sp->begin && sp->depth == ps->depth && *ps->p == sp->open && !strcmp(sp->parent, parent) &&
+            !strcmp(sp->key, key))
+            return sp;
+    }
+    return NULL;
+}
+
 static int stack_reserve(void **stack, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap) return 1;
@@ -259,6 +307,7 @@ static lineage_status parse_value(parser *ps, json_value **out)
             return LINEAGE_OK;
         }
         size_t base = is_obj ? ps->nmembers : ps->nitems;
+        const char *self_key = ps->value_key;
         for (;;) {
             skip_ws(ps);
             if (is_obj) {
@@ -269,6 +318,15 @@ static lineage_status parse_value(parser *ps, json_value **out)
                 skip_ws(ps);
                 if (ps->p >= ps->end || *ps->p != ':') return perr(ps, "expected ':'");
                 ps->p++;
+                skip_ws(ps);
+                json_span *sp = ps->nspans ? span_for(ps, self_key, key) : NULL;
+                if (sp) {
+                    sp->begin = ps->p;
+                    if ((st = skip_container(ps))) return st;
+                    sp->end = ps->p;
+                    goto next;
+                }
+                ps->value_key = key;
                 json_value *child;
                 if ((st = parse_value(ps, &child))) return st;
                 if (!stack_reserve((void **)&ps->members, &ps->members_cap, ps->nmembers + 1, sizeof(json_member)))
@@ -278,12 +336,14 @@ static lineage_status parse_value(parser *ps, json_value **out)
                 m->key_len = klen;
                 m->value = child;
             } else {
+                ps->value_key = NULL;
                 json_value *child;
                 if ((st = parse_value(ps, &child))) return st;
                 if (!stack_reserve((void **)&ps->items, &ps->items_cap, ps->nitems + 1, sizeof(json_value *)))
                     return pnomem(ps);
                 ps->items[ps->nitems++] = child;
             }
+        next:
             skip_ws(ps);
             if (ps->p >= ps->end) return perr(ps, "unexpected end of input");
             if (*ps->p == ',') { ps->p++; continue; }
@@ -321,6 +381,13 @@ static lineage_status parse_value(parser *ps, json_value **out)
 lineage_status json_parse(const char *text, size_t len, const json_limits *limits, arena *a,
                           json_value **out, const char *what, lineage_error *err)
 {
+    return json_parse_spans(text, len, limits, a, out, what, err, NULL, 0);
+}
+
+lineage_status json_parse_spans(const char *text, size_t len, const json_limits *limits, arena *a,
+                                json_value **out, const char *what, lineage_error *err, json_span *spans,
+                                size_t nspans)
+{
     json_limits def = {64, 64u << 20};
     if (!limits) limits = &def;
     if (!what) what = "JSON";
@@ -328,7 +395,8 @@ lineage_status json_parse(const char *text, size_t len, const json_limits *limit
         return error_set(err, LINEAGE_E_FORMAT, "%s: JSON of %zu bytes exceeds the %zu-byte limit", what,
                          len, limits->max_bytes);
     parser ps = {text, text + len, text, 0, limits->max_depth ? limits->max_depth : 64, a, what, err,
-                 NULL, 0, 0, NULL, 0, 0};
+                 NULL, 0, 0, NULL, 0, 0, NULL, spans, nspans};
+    for (size_t i = 0; i < nspans; i++) spans[i].begin = spans[i].end = NULL;
     /* skip a UTF-8 byte order mark */
     if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) ps.p += 3;
     lineage_status st = parse_value(&ps, out);

@@ -38,6 +38,24 @@ typedef struct json_limits {
 lineage_status json_parse(const char *text, size_t len, const json_limits *limits, arena *a,
                           json_value **out, const char *what, lineage_error *err);
 
+/* A member left out of the tree: its value (an object or array opening with `open`, in the object
+ * that is the value of member `parent` at nesting `depth`, the root object being depth 1) is only
+ * checked for string syntax and bracket balance and depth; [begin, end) is its text, or NULL when
+ * absent. Lets loaders scan huge members (tokenizer vocabularies) without building nodes. */
+typedef struct json_span {
+    const char *parent, *key;
+    size_t depth;
+    char open;
+    const char *begin, *end;
+} json_span;
+lineage_status json_parse_spans(const char *text, size_t len, const json_limits *limits, arena *a,
+                                json_value **out, const char *what, lineage_error *err, json_span *spans,
+                                size_t nspans);
+/* Decodes the string literal at *p (its opening quote) into the arena as json_parse does (escapes,
+ * UTF-8 checked); advances *p past it. Errors give the byte offset from `start`. */
+lineage_status json_scan_string(const char **p, const char *end, const char *start, arena *a, const char **out,
+                                size_t *out_len, const char *what, lineage_error *err);
+
 /* Lookups return NULL / 0 when the member is missing or has another type. */
 json_value *json_get(const json_value *obj, const char *key);
 const char *json_get_string(const json_value *obj, const char *key);

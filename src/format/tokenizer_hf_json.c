@@ -187,6 +187,145 @@ static lineage_status load_vocab_map(lineage_tokenizer *t, const json_value *voc
     return LINEAGE_OK;
 }
 
+/* model.vocab and model.merges scanned straight from the text (json_parse_spans), without tree
+ * nodes: they are most of a 200k-token tokenizer.json. */
+typedef struct span_scan {
+    const char *p, *end, *start;
+    const char *what;
+    lineage_error *err;
+    arena *a;
+} span_scan;
+
+static void scan_ws(span_scan *sc)
+{
+    while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r')) sc->p++;
+}
+
+static lineage_status scan_err(span_scan *sc, const char *msg)
+{
+    return error_set(sc->err, LINEAGE_E_FORMAT, "%s: invalid JSON at byte %zu: %s", sc->what,
+                     (size_t)(sc->p - sc->start), msg);
+}
+
+/* After an item: 1 at ',' (consumed), 0 at the closer (consumed), an error otherwise. */
+static lineage_status scan_next(span_scan *sc, char closer, int *more)
+{
+    scan_ws(sc);
+    if (sc->p < sc->end && *sc->p == ',') { sc->p++; *more = 1; return LINEAGE_OK; }
+    if (sc->p < sc->end && *sc->p == closer) { sc->p++; *more = 0; return LINEAGE_OK; }
+    return scan_err(sc, closer == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+}
+
+static lineage_status scan_string(span_scan *sc, const char **s, size_t *len)
+{
+    return json_scan_string(&sc->p, sc->end, sc->start, sc->a, s, len, sc->what, sc->err);
+}
+
+typedef struct vocab_item { const char *key; size_t len; uint32_t id; } vocab_item;
+
+static lineage_status load_vocab_span(lineage_tokenizer *t, const json_span *sp, const char *text,
+                                      const char *what, lineage_error *err)
+{
+    span_scan sc = {sp->begin + 1, sp->end, text, what, err, &t->arena};
+    vocab_item *items = NULL;
+    size_t n = 0, cap = 0;
+    lineage_status st = LINEAGE_OK;
+    scan_ws(&sc);
+    int more = !(sc.p < sc.end && *sc.p == '}');
+    while (more) {
+        scan_ws(&sc);
+        vocab_item it;
+        if (sc.p >= sc.end || *sc.p != '"') { st = scan_err(&sc, "expected object key"); goto out; }
+        if ((st = scan_string(&sc, &it.key, &it.len))) goto out;
+        scan_ws(&sc);
+        if (sc.p >= sc.end || *sc.p != ':') { st = scan_err(&sc, "expected ':'"); goto out; }
+        sc.p++;
+        scan_ws(&sc);
+        uint64_t id = 0;
+        const char *d = sc.p;
+        while (sc.p < sc.end && *sc.p >= '0' && *sc.p <= '9' && id < (1u << 24)) id = id * 10 + (uint64_t)(*sc.p++ - '0');
+        if (sc.p == d || (*d == '0' && sc.p - d > 1) || (sc.p < sc.end && (*sc.p == '.' || *sc.p == 'e' || *sc.p == 'E'))) {
+            st = error_set(err, LINEAGE_E_FORMAT, "%s: vocab id of '%.40s' is not a non-negative integer", what, it.key);
+            goto out;
+        }
+        if (id >= (1u << 24)) {
+            st = error_set(err, LINEAGE_E_FORMAT, "%s: token id of '%.40s' out of range", what, it.key);
+            goto out;
+        }
+        it.id = (uint32_t)id;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 4096;
+            vocab_item *ni = realloc(items, ncap * sizeof *ni);
+            if (!ni) { st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what); goto out; }
+            items = ni, cap = ncap;
+        }
+        items[n++] = it;
+        if ((st = scan_next(&sc, '}', &more))) goto out;
+    }
+    if (n > t->by_text.cap / 2) {
+        tok_map_free(&t->by_text);
+        if (!tok_map_init(&t->by_text, n + 1024)) { st = error_set(err, LINEAGE_E_NOMEM, "out of memory"); goto out; }
+    }
+    if ((st = tok_reserve(t, n + 1024, what, err))) goto out;
+    for (size_t i = 0; i < n && !st; i++)
+        st = tok_set(t, items[i].id, items[i].key, items[i].len, 0, piece_type(t, items[i].key, items[i].len), what, err);
+out:
+    free(items);
+    return st;
+}
+
+typedef struct merge_item { const char *a, *b; size_t al, bl; } merge_item;
+
+static lineage_status load_merges_span(lineage_tokenizer *t, const json_span *sp, const char *text,
+                                       const char *what, lineage_error *err)
+{
+    span_scan sc = {sp->begin + 1, sp->end, text, what, err, &t->arena};
+    merge_item *items = NULL;
+    size_t n = 0, cap = 0;
+    lineage_status st = LINEAGE_OK;
+    scan_ws(&sc);
+    int more = !(sc.p < sc.end && *sc.p == ']');
+    while (more) {
+        scan_ws(&sc);
+        merge_item m;
+        if (sc.p < sc.end && *sc.p == '"') {
+            const char *s;
+            size_t len;
+            if ((st = scan_string(&sc, &s, &len))) goto out;
+            const char *space = memchr(s + (len > 0), ' ', len ? len - 1 : 0);
+            if (!space) { st = error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu is not 'a b'", what, n); goto out; }
+            m.a = s, m.al = (size_t)(space - s), m.b = space + 1, m.bl = len - m.al - 1;
+        } else if (sc.p < sc.end && *sc.p == '[') {
+            sc.p++;
+            scan_ws(&sc);
+            int inner;
+            if (sc.p >= sc.end || *sc.p != '"' || (st = scan_string(&sc, &m.a, &m.al)) ||
+                (st = scan_next(&sc, ']', &inner)) || !inner || (scan_ws(&sc), sc.p >= sc.end || *sc.p != '"') ||
+                (st = scan_string(&sc, &m.b, &m.bl)) || (st = scan_next(&sc, ']', &inner)) || inner) {
+                if (!st) st = error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu is neither 'a b' nor [a, b]", what, n);
+                goto out;
+            }
+        } else {
+            st = error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu is neither 'a b' nor [a, b]", what, n);
+            goto out;
+        }
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 4096;
+            merge_item *ni = realloc(items, ncap * sizeof *ni);
+            if (!ni) { st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what); goto out; }
+            items = ni, cap = ncap;
+        }
+        items[n++] = m;
+        if ((st = scan_next(&sc, ']', &more))) goto out;
+    }
+    t->merges = malloc((n + 1) * sizeof *t->merges);
+    if (!t->merges) { st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what); goto out; }
+    for (size_t i = 0; i < n && !st; i++) st = tok_add_merge(t, items[i].a, items[i].al, items[i].b, items[i].bl, i, what, err);
+out:
+    free(items);
+    return st;
+}
+
 static lineage_status load_merges(lineage_tokenizer *t, const json_value *merges, const char *what,
                                   lineage_error *err)
 {
@@ -262,14 +401,16 @@ lineage_status tok_load_hf_json(lineage_tokenizer *t, const char *text, size_t l
 {
     json_limits lim = {64, 256u << 20};
     json_value *root;
-    lineage_status st = json_parse(text, len, &lim, &t->arena, &root, what, err);
+    json_span spans[2] = {{"model", "vocab", 2, '{', NULL, NULL}, {"model", "merges", 2, '[', NULL, NULL}};
+    lineage_status st = json_parse_spans(text, len, &lim, &t->arena, &root, what, err, spans, 2);
     if (st) return st;
+    const json_span *vocab_span = spans[0].begin ? &spans[0] : NULL, *merges_span = spans[1].begin ? &spans[1] : NULL;
     t->borrow_text = 1;   /* parsed strings live in t->arena already */
     const json_value *model = json_get(root, "model");
     if (!model || model->type != JSON_OBJECT) return bad(err, what, "no model object (not a tokenizer.json)");
     const char *type = json_get_string(model, "type");
     const json_value *vocab = json_get(model, "vocab");
-    if (!type) type = json_get(model, "merges") ? "BPE" : vocab && vocab->type == JSON_ARRAY ? "Unigram" : "WordPiece";
+    if (!type) type = merges_span || json_get(model, "merges") ? "BPE" : vocab && vocab->type == JSON_ARRAY ? "Unigram" : "WordPiece";
     const json_value *norm = json_get(root, "normalizer"), *pre = json_get(root, "pre_tokenizer"),
                      *dec = json_get(root, "decoder");
     int b;
@@ -284,8 +425,9 @@ lineage_status tok_load_hf_json(lineage_tokenizer *t, const char *text, size_t l
     else t->surface = TOK_SURFACE_RAW;
     if (!strcmp(type, "BPE")) {
         t->model = TOK_MODEL_BPE;
-        st = load_vocab_map(t, vocab, what, err);
-        if (!st) st = load_merges(t, json_get(model, "merges"), what, err);
+        st = vocab_span ? load_vocab_span(t, vocab_span, text, what, err) : load_vocab_map(t, vocab, what, err);
+        if (!st) st = merges_span ? load_merges_span(t, merges_span, text, what, err)
+                                  : load_merges(t, json_get(model, "merges"), what, err);
         const char *unk = json_get_string(model, "unk_token");
         if (!st && unk) t->special_roles[TOK_ROLE_UNK] = unk;
     } else if (!strcmp(type, "Unigram")) {
@@ -299,7 +441,7 @@ lineage_status tok_load_hf_json(lineage_tokenizer *t, const char *text, size_t l
         }
     } else if (!strcmp(type, "WordPiece") || !strcmp(type, "WordLevel")) {
         t->model = !strcmp(type, "WordPiece") ? TOK_MODEL_WORDPIECE : TOK_MODEL_WORDLEVEL;
-        st = load_vocab_map(t, vocab, what, err);
+        st = vocab_span ? load_vocab_span(t, vocab_span, text, what, err) : load_vocab_map(t, vocab, what, err);
         const char *unk = json_get_string(model, "unk_token");
         if (!st && unk) t->special_roles[TOK_ROLE_UNK] = unk;
         const char *pfx = json_get_string(model, "continuing_subword_prefix");
