@@ -78,17 +78,6 @@ static const field_def int_fields[] = {
 
 static int64_t field_of(const arch_info *a, const field_def *f) { return *(const int64_t *)((const char *)a + f->offset); }
 
-static int push_str(arena *ar, json_value *arr, const char *fmt, ...) LINEAGE_PRINTF(3, 4);
-static int push_str(arena *ar, json_value *arr, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    return json_push(ar, arr, json_new_string(ar, buf));
-}
-
 static int add_hypothesis(arena *ar, json_value *list, const char *kind, const char *text)
 {
     json_value *h = json_new_object(ar);
@@ -311,11 +300,11 @@ lineage_status arch_compare_section(const lineage_model *ma, const lineage_model
     }
     json_value *blocking = json_new_array(ar), *hyp = json_new_array(ar), *notes = json_new_array(ar);
     ok = ok && blocking && hyp && notes && blocking_json(&A, &B, ar, blocking) && hypotheses_json(&A, &B, ar, hyp);
-    ok = ok && push_str(ar, notes, "A shape mismatch is not evidence of independence: pruning, up-scaling, vocabulary "
+    ok = ok && json_push_fmt(ar, notes, "A shape mismatch is not evidence of independence: pruning, up-scaling, vocabulary "
                                    "extension and upcycling all change shapes while keeping the weights' lineage.") &&
-         push_str(ar, notes, "Identical architecture is not evidence of derivation: most labs copy a reference design "
+         json_push_fmt(ar, notes, "Identical architecture is not evidence of derivation: most labs copy a reference design "
                              "(RMSNorm, SwiGLU, RoPE, GQA), so shared shapes and names are priors at most.") &&
-         push_str(ar, notes, "Only the weights can answer the lineage question; architecture tells which weight "
+         json_push_fmt(ar, notes, "Only the weights can answer the lineage question; architecture tells which weight "
                              "comparisons are possible.");
     ok = ok && json_set(ar, sec, "tensors", tens) && json_set(ar, sec, "components", comps) &&
          json_set(ar, sec, "blocking", blocking) && json_set(ar, sec, "hypotheses", hyp) && json_set(ar, sec, "notes", notes);

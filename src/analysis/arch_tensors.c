@@ -142,57 +142,46 @@ void arch_from_tensors(const lineage_model *m, lineage_component comp, arch_info
     free(has_router);
 }
 
-static int push_warning(arena *ar, json_value *warnings, const char *fmt, ...) LINEAGE_PRINTF(3, 4);
-static int push_warning(arena *ar, json_value *warnings, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    return json_push(ar, warnings, json_new_string(ar, buf));
-}
-
 /* One integer field: warn when both are known and differ; fill the declaration when it lacks one. */
 static int reconcile_field(int64_t *declared, int64_t shape, const char *what, arena *ar, json_value *w)
 {
     if (shape < 0) return 1;
     if (*declared < 0) { *declared = shape; return 1; }
     if (*declared == shape) return 1;
-    return push_warning(ar, w, "config %s is %" PRId64 " but the tensors say %" PRId64, what, *declared, shape);
+    return json_push_fmt(ar, w, "config %s is %" PRId64 " but the tensors say %" PRId64, what, *declared, shape);
 }
 
 int arch_reconcile(arch_info *d, const arch_info *s, arena *ar, json_value *w)
 {
     int ok = 1;
     if (s->vocab_size > 0 && d->vocab_size > 0 && s->vocab_size != d->vocab_size) {
-        ok &= push_warning(ar, w, "config vocab_size is %" PRId64 " but the embedding has %" PRId64 " rows%s", d->vocab_size,
+        ok &= json_push_fmt(ar, w, "config vocab_size is %" PRId64 " but the embedding has %" PRId64 " rows%s", d->vocab_size,
                            s->vocab_size, s->vocab_size > d->vocab_size ? " (padded or extended beyond the config)" : "");
         d->vocab_size = s->vocab_size;
     } else if (d->vocab_size < 0) d->vocab_size = s->vocab_size;
     ok &= reconcile_field(&d->hidden_size, s->hidden_size, "hidden_size", ar, w);
     if (s->num_layers > 0 && d->num_layers > 0 && s->num_layers != d->num_layers)
-        ok &= push_warning(ar, w, "config num_hidden_layers is %" PRId64 " but the checkpoint has %" PRId64 " decoder layers",
+        ok &= json_push_fmt(ar, w, "config num_hidden_layers is %" PRId64 " but the checkpoint has %" PRId64 " decoder layers",
                            d->num_layers, s->num_layers);
     if (d->num_layers < 0) d->num_layers = s->num_layers;
     if (s->mtp_layers > 0 && d->mtp_layers <= 0)
-        ok &= push_warning(ar, w, "the checkpoint stores %" PRId64 " layer(s) beyond num_hidden_layers=%" PRId64
+        ok &= json_push_fmt(ar, w, "the checkpoint stores %" PRId64 " layer(s) beyond num_hidden_layers=%" PRId64
                            " that the config does not declare as num_nextn_predict_layers; counted as MTP layers",
                            s->mtp_layers, d->num_layers);
     else if (d->mtp_layers > 0 && s->mtp_layers <= 0 && s->num_layers > 0)
-        ok &= push_warning(ar, w, "config declares %" PRId64 " MTP layer(s) that the checkpoint does not contain",
+        ok &= json_push_fmt(ar, w, "config declares %" PRId64 " MTP layer(s) that the checkpoint does not contain",
                            d->mtp_layers);
     if (s->mtp_layers > 0) d->mtp_layers = s->mtp_layers;
     else if (s->num_layers > 0 && d->mtp_layers > 0) d->mtp_layers = 0;
     if (d->head_dim > 0 && s->q_rows > 0 && d->num_heads > 0 && d->kv_lora_rank <= 0 && s->q_rows != d->num_heads * d->head_dim)
-        ok &= push_warning(ar, w, "config says %" PRId64 " heads x head_dim %" PRId64 " = %" PRId64 " but q_proj has %" PRId64 " rows",
+        ok &= json_push_fmt(ar, w, "config says %" PRId64 " heads x head_dim %" PRId64 " = %" PRId64 " but q_proj has %" PRId64 " rows",
                            d->num_heads, d->head_dim, d->num_heads * d->head_dim, s->q_rows);
     if (d->head_dim > 0 && s->kv_rows > 0 && d->num_kv_heads > 0 && d->kv_lora_rank <= 0 &&
         s->kv_rows != d->num_kv_heads * d->head_dim)
-        ok &= push_warning(ar, w, "config says %" PRId64 " KV heads x head_dim %" PRId64 " but k_proj has %" PRId64 " rows",
+        ok &= json_push_fmt(ar, w, "config says %" PRId64 " KV heads x head_dim %" PRId64 " but k_proj has %" PRId64 " rows",
                            d->num_kv_heads, d->head_dim, s->kv_rows);
     if (s->head_dim > 0 && d->head_dim > 0 && s->head_dim != d->head_dim && d->kv_lora_rank <= 0)
-        ok &= push_warning(ar, w, "config head_dim is %" PRId64 " but the q_norm weight has %" PRId64 " entries",
+        ok &= json_push_fmt(ar, w, "config head_dim is %" PRId64 " but the q_norm weight has %" PRId64 " entries",
                            d->head_dim, s->head_dim);
     if (d->head_dim < 0) d->head_dim = s->head_dim;
     if (d->num_heads < 0) d->num_heads = s->num_heads;
@@ -201,16 +190,16 @@ int arch_reconcile(arch_info *d, const arch_info *s, arena *ar, json_value *w)
     int64_t dense_f = d->dense_intermediate_size > 0 ? d->dense_intermediate_size : d->intermediate_size;
     if (s->intermediate_size > 0 && dense_f > 0 && s->intermediate_size != dense_f &&
         !(d->n_routed_experts > 0 && s->intermediate_size == d->moe_intermediate_size))
-        ok &= push_warning(ar, w, "config intermediate_size is %" PRId64 " but the dense MLP has width %" PRId64, dense_f,
+        ok &= json_push_fmt(ar, w, "config intermediate_size is %" PRId64 " but the dense MLP has width %" PRId64, dense_f,
                            s->intermediate_size);
     if (s->intermediate_min > 0 && s->intermediate_min != s->intermediate_size)
-        ok &= push_warning(ar, w, "dense MLP width varies across layers (%" PRId64 " to %" PRId64 ")", s->intermediate_min,
+        ok &= json_push_fmt(ar, w, "dense MLP width varies across layers (%" PRId64 " to %" PRId64 ")", s->intermediate_min,
                            s->intermediate_size);
     if (d->intermediate_size < 0) d->intermediate_size = s->intermediate_size;
     d->intermediate_min = s->intermediate_min;
     if (s->n_routed_experts > 0 || d->n_routed_experts > 0) {
         if (s->n_routed_experts < 0 && s->num_layers > 0)
-            ok &= push_warning(ar, w, "config declares %" PRId64 " routed experts but the checkpoint has no expert tensors",
+            ok &= json_push_fmt(ar, w, "config declares %" PRId64 " routed experts but the checkpoint has no expert tensors",
                                d->n_routed_experts);
         ok &= reconcile_field(&d->n_routed_experts, s->n_routed_experts, "number of routed experts", ar, w);
         ok &= reconcile_field(&d->moe_intermediate_size, s->moe_intermediate_size, "moe_intermediate_size", ar, w);
@@ -218,13 +207,13 @@ int arch_reconcile(arch_info *d, const arch_info *s, arena *ar, json_value *w)
             int64_t declared_moe = 0;
             for (int64_t L = 0; L < d->num_layers; L++) declared_moe += arch_layer_is_moe(d, L);
             if (declared_moe != s->moe_layers)
-                ok &= push_warning(ar, w, "config layout implies %" PRId64 " MoE layers but the checkpoint has %" PRId64,
+                ok &= json_push_fmt(ar, w, "config layout implies %" PRId64 " MoE layers but the checkpoint has %" PRId64,
                                    declared_moe, s->moe_layers);
         }
         d->moe_layers = s->moe_layers;
     }
     if (s->tied_embeddings >= 0 && d->tied_embeddings >= 0 && s->tied_embeddings != d->tied_embeddings)
-        ok &= push_warning(ar, w, "config says tie_word_embeddings=%s but the checkpoint %s a separate lm_head",
+        ok &= json_push_fmt(ar, w, "config says tie_word_embeddings=%s but the checkpoint %s a separate lm_head",
                            d->tied_embeddings ? "true" : "false", s->tied_embeddings ? "has no" : "has");
     if (s->tied_embeddings >= 0) d->tied_embeddings = s->tied_embeddings;
     if (s->learned_positions > 0) d->learned_positions = s->learned_positions;

@@ -1,6 +1,7 @@
 #include "format/json.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -521,6 +522,16 @@ int json_push(arena *a, json_value *arr, json_value *v)
     }
     arr->u.array.items[arr->u.array.count++] = v;
     return 1;
+}
+
+int json_push_fmt(arena *a, json_value *arr, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return json_push(a, arr, json_new_string(a, buf));
 }
 
 int json_set(arena *a, json_value *obj, const char *key, json_value *v)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include "lineage.h"
 #include "util/arena.h"
+#include "util/error.h"
 #include "util/strbuf.h"
 
 typedef enum { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT } json_type;
@@ -76,6 +77,8 @@ json_value *json_new_stringn(arena *a, const char *s, size_t n);
 json_value *json_new_array(arena *a);
 json_value *json_new_object(arena *a);
 int json_push(arena *a, json_value *arr, json_value *v);
+/* Appends a formatted string (at most 511 bytes) to an array. */
+int json_push_fmt(arena *a, json_value *arr, const char *fmt, ...) LINEAGE_PRINTF(3, 4);
 int json_set(arena *a, json_value *obj, const char *key, json_value *v);  /* replaces an existing key */
 /* Shorthands for report building. */
 int json_set_str(arena *a, json_value *obj, const char *key, const char *s);

@@ -330,15 +330,24 @@ static uint64_t permuted_row(uint64_t r, uint64_t rows, uint32_t heads)
 static lineage_status read_rows_stored(const lineage_model *m, size_t index, uint64_t row0, uint64_t nrows,
                                        float *out, lineage_error *err);
 
-lineage_status lineage_tensor_read_rows_f32(const lineage_model *m, size_t index, uint64_t row0, uint64_t nrows,
-                                            float *out, lineage_error *err)
+lineage_status model_check_rows(const lineage_model *m, size_t index, uint64_t row0, uint64_t nrows,
+                                lineage_error *err)
 {
     if (index >= m->ntensors) return error_set(err, LINEAGE_E_USAGE, "%s: tensor index out of range", m->path);
-    const model_tensor *t = &m->tensors[index];
-    const lineage_tensor_info *in = &t->info;
+    const lineage_tensor_info *in = &m->tensors[index].info;
     if (row0 > in->rows || nrows > in->rows - row0)
         return error_set(err, LINEAGE_E_USAGE, "%s: rows %llu..%llu out of range for '%s'", m->path,
                          (unsigned long long)row0, (unsigned long long)(row0 + nrows), in->name);
+    return LINEAGE_OK;
+}
+
+lineage_status lineage_tensor_read_rows_f32(const lineage_model *m, size_t index, uint64_t row0, uint64_t nrows,
+                                            float *out, lineage_error *err)
+{
+    lineage_status cst = model_check_rows(m, index, row0, nrows, err);
+    if (cst) return cst;
+    const model_tensor *t = &m->tensors[index];
+    const lineage_tensor_info *in = &t->info;
     if (!t->unpermute_heads || nrows == 0) return read_rows_stored(m, index, row0, nrows, out, err);
     if (in->ndim == 1) {   /* a bias: the permutation runs along its single row */
         float *stored = malloc(in->cols * sizeof *stored);

@@ -63,6 +63,9 @@ model_tensor *model_add_tensor(lineage_model *m);
 lineage_status model_index_names(lineage_model *m, lineage_error *err);
 /* After all tensors are added: roles, name index, FP8 scale pairing. */
 lineage_status model_finish(lineage_model *m, lineage_error *err);
+/* Checks a tensor index and a row range [row0, row0+nrows) against the tensor (LINEAGE_E_USAGE). */
+lineage_status model_check_rows(const lineage_model *m, size_t index, uint64_t row0, uint64_t nrows,
+                                lineage_error *err);
 /* Reads config.json (and nothing else) from dir into m->config when present. */
 lineage_status model_load_config(lineage_model *m, const char *dir, lineage_error *err);
 

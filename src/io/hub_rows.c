@@ -42,12 +42,10 @@ static int wanted_cmp(const void *a, const void *b)
 static lineage_status want_rows(const lineage_model *m, hub_remote *r, size_t index, uint64_t row0, uint64_t nrows,
                                 want_list *l, lineage_error *err)
 {
-    if (index >= m->ntensors) return error_set(err, LINEAGE_E_USAGE, "%s: tensor index out of range", m->path);
+    lineage_status cst = model_check_rows(m, index, row0, nrows, err);
+    if (cst) return cst;
     const model_tensor *t = &m->tensors[index];
     const lineage_tensor_info *in = &t->info;
-    if (row0 > in->rows || nrows > in->rows - row0)
-        return error_set(err, LINEAGE_E_USAGE, "%s: rows %llu..%llu out of range for '%s'", m->path,
-                         (unsigned long long)row0, (unsigned long long)(row0 + nrows), in->name);
     if (nrows == 0 || in->nbytes == 0) return LINEAGE_OK;
     uint64_t row_bytes = in->nbytes / in->rows;   /* validated at load: rows * row bytes == nbytes */
     uint64_t b = t->offset + row0 * row_bytes, e = b + nrows * row_bytes;
