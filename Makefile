@@ -33,7 +33,7 @@ LDLIBS_ALL := $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 AVX2_FLAGS := -mavx2 -mfma -mf16c
 AVX512_FLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512bf16 -mfma -mf16c
 
-LIB_SRC := $(wildcard src/util/*.c src/io/*.c src/format/*.c src/analysis/*.c src/report/*.c)
+LIB_SRC := $(wildcard src/util/*.c src/io/*.c src/format/*.c src/infer/*.c src/analysis/*.c src/report/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 TOOL_SRC := $(wildcard tools/*.c)

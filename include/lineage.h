@@ -179,7 +179,9 @@ typedef enum {
     LINEAGE_ONLY_ALL = 0,
     LINEAGE_ONLY_ARCH = 1,
     LINEAGE_ONLY_TOKENIZER = 2,
-    LINEAGE_ONLY_WEIGHTS = 4
+    LINEAGE_ONLY_WEIGHTS = 4,
+    LINEAGE_ONLY_BEHAVIOUR = 8,     /* next-token distributions on the probe set */
+    LINEAGE_ONLY_ACTIVATIONS = 16   /* hidden states and MLP activations on probe text */
 } lineage_only;
 
 typedef struct lineage_compare_options {
@@ -187,6 +189,15 @@ typedef struct lineage_compare_options {
     double sample;           /* 0 < sample <= 1; 1 = every row */
     int sha256;              /* add SHA-256 of tensor bytes */
     int threads;             /* 0 = all cores */
+    /* behaviour and activations (the models are run; see lineage_run) */
+    int run_models;          /* 0 = auto (when both forward passes are cheap or an endpoint is given),
+                                1 = always, -1 = never; --only behaviour/activations implies 1 */
+    const char *probes_file; /* one prompt per line (\n-escaped); NULL = the built-in probe set */
+    const char *endpoint_a;  /* OpenAI-compatible server for A's outputs: "http://host:port/v1[#model]" */
+    const char *endpoint_b;  /* ... for B's outputs (verify: for MODEL) */
+    const lineage_model *const *panel;  /* unrelated models: B must be closer to A than to each */
+    size_t npanel;
+    int activation_tokens;   /* tokens of probe text for the activation tests; 0 = 2048 */
 } lineage_compare_options;
 
 lineage_status lineage_compare(const lineage_model *a, const lineage_model *b,
@@ -197,6 +208,24 @@ lineage_status lineage_compare(const lineage_model *a, const lineage_model *b,
  * named only when it beats the other candidates by a clear margin. */
 lineage_status lineage_verify(const lineage_model *m, const lineage_model *const *candidates, size_t ncandidates,
                               const lineage_compare_options *opt, lineage_doc **out, lineage_error *err);
+
+/* ---- inference ---------------------------------------------------------------- */
+
+/* Runs the model natively (CPU, f32 activations, weights read through the tensor API) on TEXT encoded
+ * with the model's own tokenizer, or on explicit ids: the next-token top-k with probabilities and a
+ * greedy continuation (lineage.run/1). */
+typedef struct lineage_run_options {
+    int top_k;               /* next-token candidates reported; 0 = 10 */
+    int tokens;              /* greedy continuation length; 0 = none */
+    int threads;             /* 0 = all cores */
+    const uint32_t *ids;     /* run these ids instead of encoding text (nothing added) */
+    size_t nids;
+    int add_bos;             /* 0 = auto (the tokenizer config's add_bos_token), 1 = yes, -1 = no */
+    const char *logits_out;  /* when set: every position's logits, n x vocab f32 little-endian */
+} lineage_run_options;
+
+lineage_status lineage_run(const lineage_model *m, const char *text, size_t len, const lineage_run_options *opt,
+                           lineage_doc **out, lineage_error *err);
 
 typedef enum {
     LINEAGE_RENDER_TEXT = 0,

@@ -189,7 +189,7 @@ static void test_models(void)
     int opened = !lineage_model_open(a, &ma, &err) && !lineage_model_open(b, &mb, &err) && !lineage_model_open(c, &mc, &err);
     CHECK(opened, "fixture models open");
     if (opened) {
-        lineage_compare_options opt = {LINEAGE_ONLY_WEIGHTS, 1.0, 0, 1};
+        lineage_compare_options opt = {.only = LINEAGE_ONLY_WEIGHTS, .sample = 1.0, .threads = 1};
         lineage_doc *d = NULL;
         if (!lineage_compare(ma, mb, &opt, &d, &err)) {
             const json_value *w = json_get(d->root, "weights"), *q = pair_for(w, "attn_q");

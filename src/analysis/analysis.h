@@ -20,6 +20,20 @@ lineage_status tokenizer_compare_section(const lineage_model *a, const lineage_m
 lineage_status weights_compare_section(const lineage_model *a, const lineage_model *b,
                                        const lineage_compare_options *opt, arena *ar, json_value **out,
                                        lineage_error *err);
+/* "behaviour" section: next-token distributions of A and B on the probe set (native engine, or the
+ * endpoints in opt), compared over tokens aligned by canonical bytes, with opt->panel as the null.
+ * Writes its own findings into the section. */
+lineage_status behaviour_compare_section(const lineage_model *a, const lineage_model *b,
+                                         const lineage_compare_options *opt, arena *ar, json_value **out,
+                                         lineage_error *err);
+/* "activations" section: hidden-state CKA (layer x layer) and MLP neuron matching on probe text.
+ * Writes its own findings into the section. */
+lineage_status activations_compare_section(const lineage_model *a, const lineage_model *b,
+                                           const lineage_compare_options *opt, arena *ar, json_value **out,
+                                           lineage_error *err);
+/* Whether running the models is cheap enough to do unasked (opt->run_models == 0); why not, if not. */
+int models_cheap_to_run(const lineage_model *a, const lineage_model *b, const lineage_compare_options *opt,
+                        char *why, size_t why_len);
 /* Findings (docs/METHODOLOGY.md) for the weights and architecture sections of root. */
 lineage_status findings_build(const lineage_model *a, const lineage_model *b, json_value *root, arena *ar,
                               lineage_error *err);

@@ -30,7 +30,7 @@ lineage_status lineage_compare(const lineage_model *a, const lineage_model *b, c
                                lineage_doc **out, lineage_error *err)
 {
     *out = NULL;
-    lineage_compare_options def = {0, 1.0, 0, 0};
+    lineage_compare_options def = {.sample = 1.0};
     if (!opt) opt = &def;
     if (!(opt->sample > 0 && opt->sample <= 1))
         return error_set(err, LINEAGE_E_USAGE, "--sample must be in (0, 1], got %g", opt->sample);
@@ -62,6 +62,27 @@ lineage_status lineage_compare(const lineage_model *a, const lineage_model *b, c
     if (!st && (only & LINEAGE_ONLY_WEIGHTS)) {
         st = weights_compare_section(a, b, opt, ar, &section, err);
         if (!st && !json_set(ar, d->root, "weights", section)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    /* behaviour and activations run the models: asked for, or cheap enough to do unasked */
+    unsigned run_bits = only & (LINEAGE_ONLY_BEHAVIOUR | LINEAGE_ONLY_ACTIVATIONS);
+    char why_not[256] = "";
+    if (!opt->only && opt->run_models >= 0) {
+        if (opt->run_models > 0 || models_cheap_to_run(a, b, opt, why_not, sizeof why_not))
+            run_bits = LINEAGE_ONLY_BEHAVIOUR | LINEAGE_ONLY_ACTIVATIONS;
+        else if (!st) {
+            json_value *skip = json_new_object(ar);
+            json_set_str(ar, skip, "status", "not_run");
+            json_set_str(ar, skip, "reason", why_not);
+            json_set(ar, d->root, "behaviour", skip);
+        }
+    }
+    if (!st && (run_bits & LINEAGE_ONLY_BEHAVIOUR)) {
+        st = behaviour_compare_section(a, b, opt, ar, &section, err);
+        if (!st && !json_set(ar, d->root, "behaviour", section)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    if (!st && (run_bits & LINEAGE_ONLY_ACTIVATIONS)) {
+        st = activations_compare_section(a, b, opt, ar, &section, err);
+        if (!st && !json_set(ar, d->root, "activations", section)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
     if (!st) st = findings_build(a, b, d->root, ar, err);
     if (!st) {

@@ -383,7 +383,7 @@ lineage_status weights_compare_section(const lineage_model *a, const lineage_mod
                                        lineage_error *err)
 {
     *out = NULL;
-    lineage_compare_options def = {0, 1.0, 0, 0};
+    lineage_compare_options def = {.sample = 1.0};
     if (!opt) opt = &def;
     if (!(opt->sample > 0 && opt->sample <= 1))
         return error_set(err, LINEAGE_E_USAGE, "--sample must be in (0, 1], got %g", opt->sample);

@@ -12,6 +12,9 @@ typedef struct cli_options {
     int npositional;
     const char *against[CLI_MAX_POSITIONAL];
     int nagainst;
+    const char *panel[CLI_MAX_POSITIONAL];   /* --panel MODEL...: unrelated models for the behaviour null */
+    int npanel;
+    int top_k;              /* run: --top-k */
     const char *json_out, *md_out, *html_out, *journal;
     const char *lang;
     int no_color;

@@ -84,6 +84,32 @@ int cli_inspect(const cli_options *o)
     return rc;
 }
 
+/* Opens the --panel models; on failure closes what it opened and returns the exit code. */
+static int open_panel(const cli_options *o, lineage_model **panel, lineage_error *err)
+{
+    for (int i = 0; i < o->npanel; i++)
+        if (lineage_model_open(o->panel[i], &panel[i], err)) {
+            while (i--) lineage_model_close(panel[i]);
+            return cli_fail(err);
+        }
+    return 0;
+}
+
+static void close_panel(const cli_options *o, lineage_model **panel)
+{
+    for (int i = 0; i < o->npanel; i++) lineage_model_close(panel[i]);
+}
+
+/* The compare options of this invocation: --tokens is the activation test's token count here. */
+static lineage_compare_options compare_options(const cli_options *o, lineage_model **panel)
+{
+    lineage_compare_options c = o->compare;
+    c.panel = (const lineage_model *const *)panel;
+    c.npanel = (size_t)o->npanel;
+    if (o->inspect.tokens > 0) c.activation_tokens = o->inspect.tokens > 1e6 ? 1000000 : (int)o->inspect.tokens;
+    return c;
+}
+
 int cli_compare(const cli_options *o)
 {
     if (o->npositional != 2) {
@@ -91,18 +117,23 @@ int cli_compare(const cli_options *o)
         return 2;
     }
     lineage_error err = {0, ""};
-    lineage_model *a, *b;
+    lineage_model *a, *b, *panel[CLI_MAX_POSITIONAL];
     if (lineage_model_open(o->positional[0], &a, &err)) return cli_fail(&err);
     if (lineage_model_open(o->positional[1], &b, &err)) {
         lineage_model_close(a);
         return cli_fail(&err);
     }
-    lineage_doc *d;
-    lineage_set_progress_callback(lineage_progress_stderr, NULL);   /* shown only on a terminal */
-    lineage_status st = lineage_compare(a, b, &o->compare, &d, &err);
-    lineage_set_progress_callback(NULL, NULL);
-    int rc = st ? cli_fail(&err) : cli_emit(o, d);
-    if (!st) lineage_doc_free(d);
+    int rc = open_panel(o, panel, &err);
+    if (!rc) {
+        lineage_compare_options copt = compare_options(o, panel);
+        lineage_doc *d;
+        lineage_set_progress_callback(lineage_progress_stderr, NULL);   /* shown only on a terminal */
+        lineage_status st = lineage_compare(a, b, &copt, &d, &err);
+        lineage_set_progress_callback(NULL, NULL);
+        rc = st ? cli_fail(&err) : cli_emit(o, d);
+        if (!st) lineage_doc_free(d);
+        close_panel(o, panel);
+    }
     lineage_model_close(a);
     lineage_model_close(b);
     return rc;
@@ -115,21 +146,24 @@ int cli_verify(const cli_options *o)
         return 2;
     }
     lineage_error err = {0, ""};
-    lineage_model *m, *refs[CLI_MAX_POSITIONAL];
+    lineage_model *m, *refs[CLI_MAX_POSITIONAL], *panel[CLI_MAX_POSITIONAL];
     if (lineage_model_open(o->positional[0], &m, &err)) return cli_fail(&err);
     int n = 0, rc = 0;
     for (; n < o->nagainst; n++)
         if (lineage_model_open(o->against[n], &refs[n], &err)) { rc = cli_fail(&err); break; }
+    if (!rc) rc = open_panel(o, panel, &err);
     if (!rc) {
+        lineage_compare_options copt = compare_options(o, panel);
         lineage_doc *d;
         lineage_set_progress_callback(lineage_progress_stderr, NULL);   /* shown only on a terminal */
-        lineage_status st = lineage_verify(m, (const lineage_model *const *)refs, (size_t)n, &o->compare, &d, &err);
+        lineage_status st = lineage_verify(m, (const lineage_model *const *)refs, (size_t)n, &copt, &d, &err);
         lineage_set_progress_callback(NULL, NULL);
         if (st) rc = cli_fail(&err);
         else {
             rc = cli_emit(o, d);
             lineage_doc_free(d);
         }
+        close_panel(o, panel);
     }
     for (int i = 0; i < n; i++) lineage_model_close(refs[i]);
     lineage_model_close(m);

@@ -30,7 +30,10 @@ static void usage(FILE *f)
             "  --journal FILE  append a dated question-and-answer entry\n"
             "  --no-color    never colour the terminal output\n"
             "inspect: --tokens N[KMBT]  --finetune-tokens N  --peak-tflops X  --mfu F\n"
-            "compare: --only arch|tokenizer|weights[,...]  --sample F  --sha256  --threads N\n"
+            "compare: --only arch|tokenizer|weights|behaviour|activations[,...]  --sample F  --sha256  --threads N\n"
+            "         --run / --no-run (run the models: default only when cheap)  --probes FILE  --tokens N\n"
+            "         --panel MODEL... (unrelated models for the behaviour null)\n"
+            "         --endpoint URL / --endpoint-a URL (OpenAI-compatible server giving B's / A's outputs)\n"
             "tokenize: --ids (ids only, one line)  --lines (each input line is a text; ids per line)\n"
             "          --sep STR (texts separated by STR, e.g. llama.cpp's .inp files; ids per text)\n"
             "remote models: --cache DIR (default $XDG_CACHE_HOME/lineage)  --offline  --budget BYTES\n");

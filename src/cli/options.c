@@ -104,7 +104,7 @@ int cli_parse(int argc, char **argv, cli_options *o)
     o->inspect.peak_tflops = 989.0;
     o->inspect.mfu = 0.4;
     o->compare.sample = 1.0;
-    int in_against = 0;
+    int in_against = 0, in_panel = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -170,11 +170,29 @@ int cli_parse(int argc, char **argv, cli_options *o)
                 if (!strcmp(tok, "arch")) o->compare.only |= LINEAGE_ONLY_ARCH;
                 else if (!strcmp(tok, "tokenizer")) o->compare.only |= LINEAGE_ONLY_TOKENIZER;
                 else if (!strcmp(tok, "weights")) o->compare.only |= LINEAGE_ONLY_WEIGHTS;
-                else return bad("--only wants arch, tokenizer or weights", tok);
+                else if (!strcmp(tok, "behaviour") || !strcmp(tok, "behavior")) o->compare.only |= LINEAGE_ONLY_BEHAVIOUR;
+                else if (!strcmp(tok, "activations")) o->compare.only |= LINEAGE_ONLY_ACTIVATIONS;
+                else return bad("--only wants arch, tokenizer, weights, behaviour or activations", tok);
             }
         }
-        else if (!strcmp(a, "--against")) in_against = 1;
+        else if (!strcmp(a, "--probes")) { NEED_VALUE(); o->compare.probes_file = val; }
+        else if (!strcmp(a, "--endpoint")) { NEED_VALUE(); o->compare.endpoint_b = val; }
+        else if (!strcmp(a, "--endpoint-a")) { NEED_VALUE(); o->compare.endpoint_a = val; }
+        else if (!strcmp(a, "--run")) o->compare.run_models = 1;
+        else if (!strcmp(a, "--no-run")) o->compare.run_models = -1;
+        else if (!strcmp(a, "--top-k")) {
+            NEED_VALUE();
+            double t;
+            if (!parse_double(val, &t) || t < 1 || t > 1000 || t != floor(t)) return bad("--top-k wants 1..1000", val);
+            o->top_k = (int)t;
+        }
+        else if (!strcmp(a, "--panel")) { in_against = 0; in_panel = 1; }
+        else if (!strcmp(a, "--against")) { in_panel = 0; in_against = 1; }
         else if (a[0] == '-' && a[1] == '-') return bad("unknown option", a);
+        else if (in_panel) {
+            if (o->npanel >= CLI_MAX_POSITIONAL) return bad("too many panel models", a);
+            o->panel[o->npanel++] = a;
+        }
         else if (in_against) {
             if (o->nagainst >= CLI_MAX_POSITIONAL) return bad("too many references", a);
             o->against[o->nagainst++] = a;
