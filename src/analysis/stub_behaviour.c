@@ -1,4 +1,4 @@
-/* Placeholder until the behaviour and activation analyses land: sections say "not_run". */
+/* Placeholder until the behaviour analysis lands: its section says "not_run". */
 #include <stdio.h>
 #include "analysis/analysis.h"
 #include "util/error.h"
@@ -16,14 +16,6 @@ static lineage_status not_run(arena *ar, json_value **out, lineage_error *err)
 lineage_status behaviour_compare_section(const lineage_model *a, const lineage_model *b,
                                          const lineage_compare_options *opt, arena *ar, json_value **out,
                                          lineage_error *err)
-{
-    (void)a; (void)b; (void)opt;
-    return not_run(ar, out, err);
-}
-
-lineage_status activations_compare_section(const lineage_model *a, const lineage_model *b,
-                                           const lineage_compare_options *opt, arena *ar, json_value **out,
-                                           lineage_error *err)
 {
     (void)a; (void)b; (void)opt;
     return not_run(ar, out, err);
