@@ -23,7 +23,11 @@ for m in "$ZOO"/*/; do ls "$m"*.safetensors >/dev/null 2>&1 && models="$models $
 nfx=$(ls -d "$WORK"/fx/* | wc -l)
 [ "$nfx" -ge 16 ] && ok "make_fixtures.py wrote $nfx fixtures" || not_ok "make_fixtures.py wrote only $nfx fixtures"
 # shellcheck disable=SC2086
-"$PYTHON_TORCH" "$REF/make_fixtures.py" --cases $models > "$WORK/cases.tsv"
+"$PYTHON_TORCH" "$REF/make_fixtures.py" --cases $models > "$WORK/cases.all"
+case "$BUILD" in   # asan: the zoo's llama variants only on the 40-token sequence (keeps the file under ~30 s)
+*asan*) awk -F'\t' -v fx="$WORK/fx/" 'index($2, fx) == 1 || $1 ~ /\/40$/' "$WORK/cases.all" > "$WORK/cases.tsv" ;;
+*) cp "$WORK/cases.all" "$WORK/cases.tsv" ;;
+esac
 
 # ---- the engine, one run per case
 mkdir -p "$WORK/e"
@@ -61,7 +65,7 @@ for m in base upcycled upscaled vlm-a; do
     printf '{"name": "text/%s", "model": "%s", "ids": [%s]},\n' "$m" "$ZOO/$m" "$ids" >> "$json"
     printf '{"name": "%s", "loss": "text/%s", "ids": [%s]},\n' "$m" "$m" "$ids" >> "$json"
 done
-echo '{"name": "end", "a": "base/1", "b": "base/1"}]' >> "$json"
+echo '{"name": "end", "a": "base/40", "b": "base/40"}]' >> "$json"
 "$PYTHON_TORCH" "$REF/reference_forward.py" --compare "$json" > "$WORK/ref.out" 2>"$WORK/ref.err"
 grep '^ERROR' "$WORK/ref.out" | while read -r _ name why; do not_ok "reference failed on $name: $why"; done
 nref=$(awk -F'\t' 'NR==FNR {want[$1]=1; next} ($1=="REF" || $1=="CASE") && ($2 in want)' FS='\t' "$WORK/cases.tsv" FS=' ' "$WORK/ref.out" | wc -l)
@@ -103,7 +107,7 @@ fi
 awk -v tol="$TOL" '$1=="CASE" { split($2, p, "/"); m=p[1]; n[m]++; if ($4+0 > w[m]) w[m]=$4+0; if ($4+0 > tol) bad[m]++ }
     END { for (m in n) printf "%s %d %g %d\n", m, n[m], w[m], bad[m] }' "$WORK/ref.out" | sort > "$WORK/per_model"
 while read -r m n w bad; do
-    if [ "$bad" = 0 ]; then ok "engine = reference on $m ($n sequences, max |dlogit| $w)"
+    if [ "$bad" = 0 ]; then ok "engine = reference on $m ($n sequence(s), max |dlogit| $w)"
     else not_ok "engine differs from the reference on $m: $bad of $n sequences above $TOL (max |dlogit| $w)"; fi
 done < "$WORK/per_model"
 nm=$(wc -l < "$WORK/per_model")
