@@ -28,7 +28,7 @@ for i in 1 2 3; do
     fi
     r=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["timing"]["prompt_tokens_per_second"])' "$W/lineage.json" 2>/dev/null)
     [ -z "$r" ] && { missing="no timing.prompt_tokens_per_second in the lineage.run/1 document"; break; }
-    lin_rate=$(awk -v x="$lin_rate" -v y="$r" 'BEGIN{print (y>x)?y:x}')
+    lin_rate=$(awk -v x="$lin_rate" -v y="$r" 'BEGIN{printf "%.1f", (y>x)?y:x}')
 done
 
 echo "## Forward pass, prompt of 256 tokens (bench_forward.sh)"
