@@ -86,18 +86,18 @@ struct infer_model {
     float **scratch;                /* per worker: a converted tile and its packed panels */
     size_t scratch_floats;
     uint64_t weight_bytes;
+    uint64_t cache_left;            /* bytes of f32 cache still allowed (weights are cached on first use) */
     float **owned;                  /* every float array allocated for the plan */
     size_t nowned, owned_cap;
 };
 
-/* Y[t][r] = X[t] . W[r] (+ bias[r]) for t < T, r < w->rows; rows of X ldx apart, of Y ldy apart. */
+/* Y[t][r] = X[t] . W[r] (+ bias[r]) for t < T, r < w->rows; rows of X ldx apart, of Y ldy apart.
+ * The first use of a weight packs it into the f32 cache while im->cache_left allows. */
 lineage_status mm(infer_model *im, const float *X, size_t T, size_t ldx, const wref *w, const float *bias, float *Y,
                   size_t ldy, lineage_error *err);
 /* Packs rows x K row-major f32 into panels (rows padded to a multiple of 16 with zeros). */
 void mm_pack(const float *rows, size_t nrows, size_t K, float *panels);
 size_t mm_packed_floats(size_t rows, size_t K);
-/* Converts and packs a whole weight into w->packed. */
-lineage_status mm_cache(infer_model *im, wref *w, lineage_error *err);
 /* Kernel: Y[t][r] = sum_k X[t][k] * P[k][r] for t < T, r < 16*npanels, one packed row block. */
 typedef void (*mm_kernel_fn)(const float *X, size_t T, size_t ldx, const float *P, size_t npanels, size_t K,
                              float *Y, size_t ldy, size_t rows);

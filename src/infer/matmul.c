@@ -5,12 +5,28 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "analysis/kernels.h"
 #include "infer/engine.h"
 #include "util/error.h"
 
 #define MM_CHUNK 64   /* rows converted and multiplied together (a multiple of MM_PANEL) */
+#define MM_FILL_TOKENS 16   /* feeds this short fill the cache (decoding reuses weights); longer ones convert */
+#define HUGE_PAGE (2u << 20)
+
+/* Cache memory in huge pages where the kernel allows: a page fault per 4 KiB of a gigabyte cache
+ * costs seconds. */
+static float *cache_alloc(size_t floats)
+{
+    size_t bytes = (floats * sizeof(float) + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE_PAGE, bytes)) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    return p;
+}
 
 size_t mm_packed_floats(size_t rows, size_t K)
 {
@@ -23,10 +39,14 @@ void mm_pack(const float *rows, size_t nrows, size_t K, float *panels)
     for (size_t p = 0; p < np; p++) {
         float *dst = panels + p * K * MM_PANEL;
         size_t r0 = p * MM_PANEL, nr = nrows - r0 < MM_PANEL ? nrows - r0 : MM_PANEL;
-        if (nr < MM_PANEL) memset(dst, 0, K * MM_PANEL * sizeof *dst);
-        for (size_t r = 0; r < nr; r++) {
-            const float *src = rows + (r0 + r) * K;
-            for (size_t k = 0; k < K; k++) dst[k * MM_PANEL + r] = src[k];
+        const float *src[MM_PANEL];
+        for (size_t r = 0; r < MM_PANEL; r++) src[r] = rows + (r0 + (r < nr ? r : 0)) * K;
+        if (nr == MM_PANEL) {   /* writes in order, 16 read streams */
+            for (size_t k = 0; k < K; k++, dst += MM_PANEL)
+                for (size_t r = 0; r < MM_PANEL; r++) dst[r] = src[r][k];
+        } else {
+            for (size_t k = 0; k < K; k++, dst += MM_PANEL)
+                for (size_t r = 0; r < MM_PANEL; r++) dst[r] = r < nr ? src[r][k] : 0.0f;
         }
     }
 }
@@ -52,31 +72,6 @@ mm_kernel_fn mm_kernel(void)
     return mm_kernel_scalar;
 }
 
-lineage_status mm_cache(infer_model *im, wref *w, lineage_error *err)
-{
-    size_t K = (size_t)w->cols, R = (size_t)w->rows;
-    float *packed = malloc(mm_packed_floats(R, K) * sizeof *packed);
-    float *tmp = malloc((size_t)MM_CHUNK * K * sizeof *tmp);
-    if (!packed || !tmp) {
-        free(packed);
-        free(tmp);
-        return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory for the weight cache", lineage_model_path(im->m));
-    }
-    for (size_t r0 = 0; r0 < R; r0 += MM_CHUNK) {
-        size_t nr = R - r0 < MM_CHUNK ? R - r0 : MM_CHUNK;
-        lineage_status st = lineage_tensor_read_rows_f32(im->m, (size_t)w->t, w->row0 + r0, nr, tmp, err);
-        if (st) {
-            free(packed);
-            free(tmp);
-            return st;
-        }
-        mm_pack(tmp, nr, K, packed + r0 * K);
-    }
-    free(tmp);
-    w->packed = packed;
-    return LINEAGE_OK;
-}
-
 typedef struct mm_job {
     infer_model *im;
     const float *X;
@@ -85,6 +80,7 @@ typedef struct mm_job {
     const float *bias;
     float *Y;
     mm_kernel_fn kernel;
+    int filling;         /* converting into the cache on this first use */
     atomic_int failed;
     pthread_mutex_t lock;
     lineage_error err;
@@ -97,10 +93,10 @@ static void mm_chunk(void *ctx, size_t i, int worker)
     size_t K = (size_t)w->cols, r0 = i * j->chunk;
     size_t nr = (size_t)w->rows - r0 < j->chunk ? (size_t)w->rows - r0 : j->chunk;
     const float *P;
-    if (w->packed) P = w->packed + r0 * K;
+    if (w->packed && !j->filling) P = w->packed + r0 * K;
     else {
         if (atomic_load(&j->failed)) return;
-        float *tmp = j->im->scratch[worker], *pk = tmp + (size_t)MM_CHUNK * K;
+        float *tmp = j->im->scratch[worker], *pk = j->filling ? w->packed + r0 * K : tmp + (size_t)MM_CHUNK * K;
         lineage_error e;
         if (lineage_tensor_read_rows_f32(j->im->m, (size_t)w->t, w->row0 + r0, nr, tmp, &e)) {
             pthread_mutex_lock(&j->lock);
@@ -124,6 +120,12 @@ lineage_status mm(infer_model *im, const float *X, size_t T, size_t ldx, const w
     mm_job j = {.im = im, .X = X, .T = T, .ldx = ldx, .ldy = ldy, .w = w, .bias = bias, .Y = Y, .kernel = mm_kernel()};
     atomic_init(&j.failed, 0);
     pthread_mutex_init(&j.lock, NULL);
+    wref *cached = (wref *)w;   /* the cache behind the const handle is filled on first use */
+    if (!w->packed && T <= MM_FILL_TOKENS && im->cache_left >= w->rows * w->cols * sizeof(float) &&
+        (cached->packed = cache_alloc(mm_packed_floats((size_t)w->rows, (size_t)w->cols)))) {
+        im->cache_left -= w->rows * w->cols * sizeof(float);
+        j.filling = 1;
+    }
     size_t R = (size_t)w->rows, threads = (size_t)pool_threads(im->pool);
     /* enough chunks to keep every thread busy, never more rows than the scratch tile holds */
     size_t chunk = (R / (threads * 4) + MM_PANEL - 1) / MM_PANEL * MM_PANEL;
@@ -131,6 +133,11 @@ lineage_status mm(infer_model *im, const float *X, size_t T, size_t ldx, const w
     pool_run(im->pool, (R + j.chunk - 1) / j.chunk, mm_chunk, &j);
     pthread_mutex_destroy(&j.lock);
     if (atomic_load(&j.failed)) {
+        if (j.filling) {
+            free(cached->packed);
+            cached->packed = NULL;
+            im->cache_left += w->rows * w->cols * sizeof(float);
+        }
         *err = j.err;
         return j.err.code;
     }

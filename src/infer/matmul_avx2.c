@@ -16,18 +16,22 @@ INLINE __m256i lane_mask(size_t left)
 INLINE void tile(int MT, const float *X, size_t ldx, const float *P, size_t K, float *Y, size_t ldy, size_t rows)
 {
     __m256 c[6][2];
+    _Pragma("GCC unroll 8")
     for (int t = 0; t < MT; t++) c[t][0] = c[t][1] = _mm256_setzero_ps();
     for (size_t k = 0; k < K; k++) {
         __m256 w0 = _mm256_loadu_ps(P + k * MM_PANEL), w1 = _mm256_loadu_ps(P + k * MM_PANEL + 8);
+        _Pragma("GCC unroll 8")
         for (int t = 0; t < MT; t++) {
             __m256 x = _mm256_broadcast_ss(X + (size_t)t * ldx + k);
             c[t][0] = _mm256_fmadd_ps(x, w0, c[t][0]);
             c[t][1] = _mm256_fmadd_ps(x, w1, c[t][1]);
         }
     }
+    _Pragma("GCC unroll 8")
     for (int h = 0; h < 2; h++) {
         size_t left = rows > (size_t)h * 8 ? rows - (size_t)h * 8 : 0;
         if (!left) break;
+        _Pragma("GCC unroll 8")
         for (int t = 0; t < MT; t++) {
             float *y = Y + (size_t)t * ldy + (size_t)h * 8;
             if (left >= 8) _mm256_storeu_ps(y, c[t][h]);

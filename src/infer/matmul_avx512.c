@@ -11,22 +11,27 @@ INLINE void tile(int MT, int NP, const float *X, size_t ldx, const float *P, siz
                  size_t rows)
 {
     __m512 c[8][2];
+    _Pragma("GCC unroll 8")
     for (int t = 0; t < MT; t++)
+        _Pragma("GCC unroll 8")
         for (int p = 0; p < NP; p++) c[t][p] = _mm512_setzero_ps();
     const float *P1 = P + K * MM_PANEL;
     for (size_t k = 0; k < K; k++) {
         __m512 w0 = _mm512_loadu_ps(P + k * MM_PANEL);
         __m512 w1 = NP > 1 ? _mm512_loadu_ps(P1 + k * MM_PANEL) : w0;
+        _Pragma("GCC unroll 8")
         for (int t = 0; t < MT; t++) {
             __m512 x = _mm512_set1_ps(X[(size_t)t * ldx + k]);
             c[t][0] = _mm512_fmadd_ps(x, w0, c[t][0]);
             if (NP > 1) c[t][1] = _mm512_fmadd_ps(x, w1, c[t][1]);
         }
     }
+    _Pragma("GCC unroll 8")
     for (int p = 0; p < NP; p++) {
         size_t left = rows > (size_t)p * MM_PANEL ? rows - (size_t)p * MM_PANEL : 0;
         if (!left) break;
         __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+        _Pragma("GCC unroll 8")
         for (int t = 0; t < MT; t++) _mm512_mask_storeu_ps(Y + (size_t)t * ldy + (size_t)p * MM_PANEL, m, c[t][p]);
     }
 }

@@ -538,7 +538,7 @@ lineage_status infer_open(const lineage_model *m, const infer_options *opt, infe
                 if (ws[i]->cols > maxk) maxk = ws[i]->cols;
             }
             uint64_t budget = opt && opt->cache_bytes ? opt->cache_bytes : DEFAULT_CACHE;
-            for (size_t i = 0; !st && total <= budget && i < n; i++) st = mm_cache(im, ws[i], err);
+            im->cache_left = total <= budget ? budget : 0;   /* all or nothing: no half-fast models */
             free(ws);
             int threads = opt && opt->threads > 0 ? opt->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
             if (threads < 1) threads = 1;
