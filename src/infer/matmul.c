@@ -19,6 +19,7 @@
  * costs seconds. */
 static float *cache_alloc(size_t floats)
 {
+    if (floats * sizeof(float) < 4 * (size_t)HUGE_PAGE) return malloc(floats * sizeof(float));
     size_t bytes = (floats * sizeof(float) + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
     void *p = NULL;
     if (posix_memalign(&p, HUGE_PAGE, bytes)) return NULL;
