@@ -360,7 +360,11 @@ static lineage_status layer_plan_make(infer_model *im, const arch_info *a, int l
     L->n_experts = E;
     L->experts = calloc((size_t)E, sizeof *L->experts);
     if (!L->experts) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", lineage_model_path(im->m));
-    uint64_t ew = a->moe_intermediate_size > 0 ? (uint64_t)a->moe_intermediate_size : (uint64_t)a->intermediate_size;
+    /* expert width from the down projection's shape (configs and fixtures disagree on the key) */
+    long ed = role(im, "expert_down", l, 0);
+    if (ed < 0) ed = role(im, "expert_down", l, -1);
+    uint64_t ew = ed >= 0 ? tinfo(im, ed)->cols
+                          : (uint64_t)(a->moe_intermediate_size > 0 ? a->moe_intermediate_size : a->intermediate_size);
     for (int e = 0; e < E; e++)
         if ((st = mlp_plan(im, "expert", l, e, E, ew, 1, &L->experts[e], err))) return st;
     if (role(im, "shared_expert_down", l, -1) >= 0) {
