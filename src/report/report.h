@@ -25,4 +25,5 @@ void render_weights_text(strbuf *sb, const json_value *section, const render_ctx
 const char *verdict_label_text(const char *label, const render_ctx *ctx);
 void render_verify_text(strbuf *sb, const json_value *root, const render_ctx *ctx);
 void render_verdict_text(strbuf *sb, const json_value *section, const render_ctx *ctx);
+void render_run_text(strbuf *sb, const json_value *root, const render_ctx *ctx);
 #endif
