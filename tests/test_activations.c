@@ -6,6 +6,8 @@
 #include "analysis/activations.h"
 #include "analysis/weights.h"
 #include "check.h"
+#include "report/charts.h"
+#include "report/report.h"
 
 static uint64_t rng_state;
 static double uniform(void)
@@ -201,8 +203,50 @@ static void test_fisher_spearman_pca(void)
     CHECK(dist == 0, "the 2-D projection never stretches a distance of the full embedding");
 }
 
+/* The renderers on a hand-written section (the engine-driven one is covered by t_activations.sh). */
+static void test_render(void)
+{
+    static const char doc[] =
+        "{\"status\":\"ok\",\"tokens\":{\"used\":900,\"probes\":40,\"cka\":900,\"mlp\":900},"
+        "\"alignment\":{\"shared_tokenizer\":true,\"aligned_positions\":900},\"layers\":{\"a\":2,\"b\":3},"
+        "\"cka\":{\"matrix\":[[0.9,0.5,0.4],[0.5,0.8,0.95]],\"best_mean\":0.88,"
+        "\"null\":{\"mean\":0.02,\"p95\":0.04,\"p\":0.01},\"within_a\":{\"adjacent_mean\":0.6},"
+        "\"layer_map\":{\"map\":[0,1,1],\"repeats\":1}},"
+        "\"neuron_matching\":{\"status\":\"ok\",\"tokens\":900,\"fisher_p\":1e-40,\"combined\":{\"mean_spearman\":0.97},"
+        "\"per_layer\":[{\"layer_a\":0,\"layer_b\":0,\"neurons\":256,\"spearman\":0.98,\"p\":1e-20,\"expert\":2}]},"
+        "\"pca\":{\"a\":[[-1,0],[0,0.5]],\"b\":[[-0.9,0.1],[0.1,0.4],[1,0]]},"
+        "\"findings\":[{\"text\":{\"en\":\"english finding\",\"ko\":\"한국어 발견\"},\"direction\":\"derived\"}]}";
+    arena ar;
+    arena_init(&ar, 0);
+    json_value *sec = NULL;
+    lineage_error err;
+    int parsed = json_parse(doc, sizeof doc - 1, NULL, &ar, &sec, "section", &err) == LINEAGE_OK;
+    CHECK(parsed, "the hand-written section parses");
+    if (!parsed) { arena_free(&ar); return; }
+    strbuf sb;
+    sb_init(&sb);
+    render_ctx en = {0, 0}, ko = {1, 0};
+    render_activations_text(&sb, sec, &en);
+    CHECK(strstr(sb_str(&sb), "english finding") && strstr(sb_str(&sb), "Fisher p 1e-40") &&
+              strstr(sb_str(&sb), "0 1 1  (1 repeats)") && strstr(sb_str(&sb), "expert 2"),
+          "text: finding, Fisher p, layer map and expert shown");
+    sb_free(&sb);
+    sb_init(&sb);
+    render_activations_text(&sb, sec, &ko);
+    CHECK(strstr(sb_str(&sb), "한국어 발견") && strstr(sb_str(&sb), "뉴런 대응"), "Korean text uses the Korean strings");
+    sb_free(&sb);
+    sb_init(&sb);
+    activations_charts(&sb, sec, &en);
+    CHECK(strstr(sb_str(&sb), "data-chart=\"heatmap\"") && strstr(sb_str(&sb), "data-chart=\"pca\"") &&
+              strstr(sb_str(&sb), "<title>B 2</title>"),
+          "HTML: CKA heatmap and a PCA scatter with every layer of B");
+    sb_free(&sb);
+    arena_free(&ar);
+}
+
 int main(void)
 {
+    test_render();
     test_cka();
     test_zhu();
     test_fisher_spearman_pca();

@@ -306,6 +306,7 @@ lineage_status act_collect(const lineage_model *a, const lineage_model *b, const
     for (size_t i = 0; !st && i < ps.count && plan->tokens < max_tokens; i++) {
         probe_run *r = &runs[nruns];
         st = align_probe(ctok, &ps.items[i], seq_cap, max_tokens - plan->tokens, r, &plan->shared_tokenizer, err);
+        if (st && st != LINEAGE_E_NOMEM) st = LINEAGE_OK;   /* a probe one tokenizer cannot encode is left out */
         if (st || !r->aligned) {
             probe_run_free(r);
             memset(r, 0, sizeof *r);

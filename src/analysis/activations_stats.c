@@ -190,14 +190,15 @@ int act_pca2(const double *G, size_t n, double *xy)
         return 0;
     }
     double all = 0;
+    for (size_t i = 0; i < n * n; i++) M[i] = isfinite(G[i]) ? G[i] : 0;   /* a constant layer has no CKA */
     for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < n; j++) row[i] += G[i * n + j];
+        for (size_t j = 0; j < n; j++) row[i] += M[i * n + j];
         all += row[i];
         row[i] /= (double)n;
     }
     all /= (double)n * (double)n;
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < n; j++) M[i * n + j] = G[i * n + j] - row[i] - row[j] + all;
+        for (size_t j = 0; j < n; j++) M[i * n + j] -= row[i] + row[j] - all;
     for (int c = 0; c < 2; c++) {
         double lambda = n ? power_top(M, n, v, tmp) : 0;
         double s = lambda > 0 ? sqrt(lambda) : 0;
