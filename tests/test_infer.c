@@ -96,6 +96,15 @@ static void test_ops(void)
         worst = fmax(worst, fabs(head[i + 8] - (orig[i + 8] * c + orig[i] * sn)));
     }
     CHECK(worst < 1e-5, "RoPE rotates dims i and i + d/2 by pos * freq (%.2g)", worst);
+    for (int i = 0; i < 16; i++) head[i] = orig[i];
+    op_rope_interleaved(head, 16, freq, 37, 1.0);
+    worst = 0;
+    for (int i = 0; i < 8; i++) {
+        double a = 37.0 * freq[i], c = cos(a), sn = sin(a);
+        worst = fmax(worst, fabs(head[2 * i] - (orig[2 * i] * c - orig[2 * i + 1] * sn)));
+        worst = fmax(worst, fabs(head[2 * i + 1] - (orig[2 * i + 1] * c + orig[2 * i] * sn)));
+    }
+    CHECK(worst < 1e-5, "interleaved RoPE (DeepSeek MLA) rotates pairs 2i, 2i + 1 (%.2g)", worst);
     /* partial rotary: dims past rot_dim untouched */
     for (int i = 0; i < 16; i++) head[i] = orig[i];
     op_rope(head, 8, freq, 5, 1.0);

@@ -10,7 +10,7 @@
 
 #define QBLOCK 32   /* queries per work item */
 
-static size_t hd_pad(const infer_model *im) { return (im->head_dim + MM_PANEL - 1) / MM_PANEL * MM_PANEL; }
+static size_t hd_pad(const infer_model *im) { return (im->v_dim + MM_PANEL - 1) / MM_PANEL * MM_PANEL; }
 
 static size_t k_index(const infer_model *im, size_t cap, size_t g, size_t p, size_t d)
 {
@@ -43,11 +43,10 @@ lineage_status kv_reserve(infer_session *s, size_t need, lineage_error *err)
             return error_set(err, LINEAGE_E_NOMEM, "out of memory for a context of %zu tokens", cap);
         }
         for (size_t g = 0; g < im->n_kv; g++)
-            for (size_t p = 0; p < s->pos; p++)
-                for (size_t d = 0; d < im->head_dim; d++) {
-                    k[k_index(im, cap, g, p, d)] = s->k[l][k_index(im, s->cap, g, p, d)];
-                    v[v_index(im, cap, g, p, d)] = s->v[l][v_index(im, s->cap, g, p, d)];
-                }
+            for (size_t p = 0; p < s->pos; p++) {
+                for (size_t d = 0; d < im->head_dim; d++) k[k_index(im, cap, g, p, d)] = s->k[l][k_index(im, s->cap, g, p, d)];
+                for (size_t d = 0; d < im->v_dim; d++) v[v_index(im, cap, g, p, d)] = s->v[l][v_index(im, s->cap, g, p, d)];
+            }
         free(s->k[l]);
         free(s->v[l]);
         s->k[l] = k;
@@ -62,18 +61,17 @@ lineage_status kv_reserve(infer_session *s, size_t need, lineage_error *err)
 void kv_store(infer_session *s, int layer, size_t p, const float *k, const float *v)
 {
     infer_model *im = s->im;
-    for (size_t g = 0; g < im->n_kv; g++)
-        for (size_t d = 0; d < im->head_dim; d++) {
-            s->k[layer][k_index(im, s->cap, g, p, d)] = k[g * im->head_dim + d];
-            s->v[layer][v_index(im, s->cap, g, p, d)] = v[g * im->head_dim + d];
-        }
+    for (size_t g = 0; g < im->n_kv; g++) {
+        for (size_t d = 0; d < im->head_dim; d++) s->k[layer][k_index(im, s->cap, g, p, d)] = k[g * im->head_dim + d];
+        for (size_t d = 0; d < im->v_dim; d++) s->v[layer][v_index(im, s->cap, g, p, d)] = v[g * im->v_dim + d];
+    }
 }
 
 typedef struct attn_job {
     infer_session *s;
     int layer;
-    const float *q;      /* n x heads*hd, rotated */
-    float *out;          /* n x heads*hd */
+    const float *q;      /* n x heads*head_dim, rotated */
+    float *out;          /* n x heads*v_dim */
     size_t n, blocks;
 } attn_job;
 
@@ -84,6 +82,7 @@ static void attn_item(void *ctx, size_t item, int worker)
     infer_model *im = s->im;
     const layer_plan *L = &im->layers[j->layer];
     size_t h = item / j->blocks, b = item % j->blocks, hd = im->head_dim, ld = im->n_heads * hd;
+    size_t vd = im->v_dim, ldo = im->n_heads * vd;
     size_t g = h / (im->n_heads / im->n_kv);
     size_t t0 = b * QBLOCK, t1 = t0 + QBLOCK < j->n ? t0 + QBLOCK : j->n, nt = t1 - t0;
     size_t pos = s->pos, kend = pos + t1;
@@ -111,9 +110,9 @@ static void attn_item(void *ctx, size_t item, int worker)
         op_softmax(row, nk);
     }
     const float *vbase = s->v[j->layer] + g * hd_pad(im) * s->cap + kstart * MM_PANEL;
-    for (size_t d = 0; d < hd; d += MM_PANEL)
-        kern(S, nt, nk, vbase + d / MM_PANEL * s->cap * MM_PANEL, 1, nk, j->out + t0 * ld + h * hd + d, ld,
-             hd - d < MM_PANEL ? hd - d : MM_PANEL);
+    for (size_t d = 0; d < vd; d += MM_PANEL)
+        kern(S, nt, nk, vbase + d / MM_PANEL * s->cap * MM_PANEL, 1, nk, j->out + t0 * ldo + h * vd + d, ldo,
+             vd - d < MM_PANEL ? vd - d : MM_PANEL);
 }
 
 void attention(infer_session *s, int layer, const float *q, size_t n, float *out)

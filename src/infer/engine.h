@@ -39,6 +39,8 @@ typedef struct layer_plan {
     float *attn_norm_b, *mlp_norm_b;   /* LayerNorm biases, else NULL */
     wref q, k, v, o;
     float *q_b, *k_b, *v_b, *o_b;
+    wref q_a, q_bp, kv_a, kv_b;     /* multi-head latent attention (q_a.t < 0: plain q) */
+    float *q_a_norm, *kv_a_norm;
     int sliding;                    /* attends to the last `window` positions only */
     const float *inv_freq;          /* rot_dim/2 frequencies of this layer's RoPE */
     int rope_kind;                  /* index into infer_model.rope */
@@ -68,6 +70,9 @@ struct infer_model {
     char family[32];
     int n_layers;
     size_t hidden, n_heads, n_kv, head_dim, rot_dim, vocab, max_context;
+    size_t v_dim;                   /* value width per head (MLA: v_head_dim; else head_dim) */
+    int mla;                        /* DeepSeek MLA: keys = [nope | interleaved rope], kv from a latent */
+    size_t qk_nope, kv_lora, q_lora;
     double eps, attn_scale, attn_softcap, final_softcap, embed_scale;
     int norm_plus_one, layernorm, gemma_norms4;
     act_kind act;
@@ -115,6 +120,8 @@ void op_rmsnorm(const float *x, const float *w, size_t n, double eps, int plus_o
 void op_layernorm(const float *x, const float *w, const float *b, size_t n, double eps, float *out);
 /* Rotates the first rot_dim dims of one head (rotate_half pairing i, i + rot_dim/2) at position pos. */
 void op_rope(float *head, size_t rot_dim, const float *inv_freq, double pos, double attn_factor);
+/* The same rotation with pairs (2i, 2i + 1) (DeepSeek's rope part). */
+void op_rope_interleaved(float *head, size_t rot_dim, const float *inv_freq, double pos, double attn_factor);
 void op_softmax(float *x, size_t n);
 float op_act(act_kind a, float x);
 /* RoPE frequencies of a rope_set for sequence length seq (dynamic NTK only looks at seq). */

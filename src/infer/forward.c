@@ -68,14 +68,16 @@ static void qk_prepare(infer_session *s, int layer, float *q, float *k, const fl
         for (size_t h = 0; h < im->n_heads; h++) {
             float *head = q + (t * im->n_heads + h) * hd;
             if (L->q_norm) op_rmsnorm(head, L->q_norm, hd, im->eps, im->norm_plus_one, head);
-            op_rope(head, im->rot_dim, freq, p, r->attn_factor);
+            if (im->mla) op_rope_interleaved(head + im->qk_nope, im->rot_dim, freq, p, r->attn_factor);
+            else op_rope(head, im->rot_dim, freq, p, r->attn_factor);
         }
         for (size_t h = 0; h < im->n_kv; h++) {
             float *head = k + (t * im->n_kv + h) * hd;
             if (L->k_norm) op_rmsnorm(head, L->k_norm, hd, im->eps, im->norm_plus_one, head);
-            op_rope(head, im->rot_dim, freq, p, r->attn_factor);
+            if (im->mla) op_rope_interleaved(head + im->qk_nope, im->rot_dim, freq, p, r->attn_factor);
+            else op_rope(head, im->rot_dim, freq, p, r->attn_factor);
         }
-        kv_store(s, layer, s->pos + t, k + t * im->n_kv * hd, v + t * im->n_kv * hd);
+        kv_store(s, layer, s->pos + t, k + t * im->n_kv * hd, v + t * im->n_kv * im->v_dim);
     }
 }
 
@@ -88,20 +90,58 @@ static void feed_buf_free(feed_buf *b)
     free(b->x); free(b->xn); free(b->q); free(b->k); free(b->v); free(b->att); free(b->tmp);
 }
 
+/* Multi-head latent attention projections: q (optionally through a low-rank a/b pair) and per-head
+ * keys [nope | shared rope part] and values expanded from the normed latent. The low-rank norms use
+ * DeepSeek's RMSNorm default eps 1e-6. */
+static lineage_status mla_project(infer_model *im, const layer_plan *L, const float *xn, size_t n, float *q, float *k,
+                                  float *v, lineage_error *err)
+{
+    size_t h = im->hidden, nh = im->n_heads, hd = im->head_dim, nope = im->qk_nope, vd = im->v_dim;
+    size_t lat = im->kv_lora, kva_w = lat + im->rot_dim, kvb_w = nh * (nope + vd);
+    float *qa = im->q_lora ? malloc(n * im->q_lora * sizeof *qa) : NULL;
+    float *kva = malloc(n * kva_w * sizeof *kva), *c = malloc(n * lat * sizeof *c), *kvb = malloc(n * kvb_w * sizeof *kvb);
+    lineage_status st = LINEAGE_OK;
+    if ((im->q_lora && !qa) || !kva || !c || !kvb) st = error_set(err, LINEAGE_E_NOMEM, "out of memory in MLA");
+    if (!st && im->q_lora) {
+        st = mm(im, xn, n, h, &L->q_a, NULL, qa, im->q_lora, err);
+        for (size_t t = 0; !st && t < n; t++) op_rmsnorm(qa + t * im->q_lora, L->q_a_norm, im->q_lora, 1e-6, 0, qa + t * im->q_lora);
+        if (!st) st = mm(im, qa, n, im->q_lora, &L->q_bp, NULL, q, nh * hd, err);
+    } else if (!st) st = mm(im, xn, n, h, &L->q, NULL, q, nh * hd, err);
+    if (!st) st = mm(im, xn, n, h, &L->kv_a, NULL, kva, kva_w, err);
+    for (size_t t = 0; !st && t < n; t++) op_rmsnorm(kva + t * kva_w, L->kv_a_norm, lat, 1e-6, 0, c + t * lat);
+    if (!st) st = mm(im, c, n, lat, &L->kv_b, NULL, kvb, kvb_w, err);
+    for (size_t t = 0; !st && t < n; t++)
+        for (size_t hh = 0; hh < nh; hh++) {
+            const float *src = kvb + t * kvb_w + hh * (nope + vd);
+            float *kh = k + (t * nh + hh) * hd;
+            memcpy(kh, src, nope * sizeof *kh);
+            memcpy(kh + nope, kva + t * kva_w + lat, im->rot_dim * sizeof *kh);
+            memcpy(v + (t * nh + hh) * vd, src + nope, vd * sizeof *v);
+        }
+    free(qa);
+    free(kva);
+    free(c);
+    free(kvb);
+    return st;
+}
+
 static lineage_status block(infer_session *s, int l, feed_buf *b, size_t n, const infer_taps *taps,
                             lineage_error *err)
 {
     infer_model *im = s->im;
     const layer_plan *L = &im->layers[l];
-    size_t h = im->hidden, qd = im->n_heads * im->head_dim, kd = im->n_kv * im->head_dim;
+    size_t h = im->hidden, qd = im->n_heads * im->head_dim, kd = im->n_kv * im->head_dim, od = im->n_heads * im->v_dim;
     lineage_status st;
     norm_rows(im, b->x, L->attn_norm, L->attn_norm_b, n, h, b->xn);
-    if ((st = mm(im, b->xn, n, h, &L->q, L->q_b, b->q, qd, err)) || (st = mm(im, b->xn, n, h, &L->k, L->k_b, b->k, kd, err)) ||
-        (st = mm(im, b->xn, n, h, &L->v, L->v_b, b->v, kd, err)))
+    if (im->mla) {
+        if ((st = mla_project(im, L, b->xn, n, b->q, b->k, b->v, err))) return st;
+    } else if ((st = mm(im, b->xn, n, h, &L->q, L->q_b, b->q, qd, err)) ||
+               (st = mm(im, b->xn, n, h, &L->k, L->k_b, b->k, kd, err)) ||
+               (st = mm(im, b->xn, n, h, &L->v, L->v_b, b->v, im->n_kv * im->v_dim, err)))
         return st;
     qk_prepare(s, l, b->q, b->k, b->v, n);
     attention(s, l, b->q, n, b->att);
-    if ((st = mm(im, b->att, n, qd, &L->o, L->o_b, b->tmp, h, err))) return st;
+    if ((st = mm(im, b->att, n, od, &L->o, L->o_b, b->tmp, h, err))) return st;
     if (L->attn_post_norm) norm_rows(im, b->tmp, L->attn_post_norm, NULL, n, h, b->tmp);
     for (size_t i = 0; i < n * h; i++) b->x[i] += b->tmp[i];
     norm_rows(im, b->x, L->mlp_norm, L->mlp_norm_b, n, h, b->xn);
@@ -127,8 +167,9 @@ lineage_status infer_feed(infer_session *s, const uint32_t *ids, size_t n, const
     lineage_status st = kv_reserve(s, s->pos + n, err);
     if (st) return st;
     size_t h = im->hidden, qd = im->n_heads * im->head_dim, kd = im->n_kv * im->head_dim;
+    size_t vd = im->n_kv * im->v_dim, od = im->n_heads * im->v_dim;
     feed_buf b = {malloc(n * h * sizeof(float)), malloc(n * h * sizeof(float)), malloc(n * qd * sizeof(float)),
-                  malloc(n * kd * sizeof(float)), malloc(n * kd * sizeof(float)), malloc(n * qd * sizeof(float)),
+                  malloc(n * kd * sizeof(float)), malloc(n * vd * sizeof(float)), malloc(n * od * sizeof(float)),
                   malloc(n * h * sizeof(float))};
     if (!b.x || !b.xn || !b.q || !b.k || !b.v || !b.att || !b.tmp) {
         feed_buf_free(&b);

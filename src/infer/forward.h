@@ -13,9 +13,9 @@ struct infer_session {
 
 /* Grows the cache to hold `need` positions. */
 lineage_status kv_reserve(infer_session *s, size_t need, lineage_error *err);
-/* Writes one position's keys and values (n_kv x head_dim each) into layer's cache. */
+/* Writes one position's keys (n_kv x head_dim) and values (n_kv x v_dim) into layer's cache. */
 void kv_store(infer_session *s, int layer, size_t p, const float *k, const float *v);
-/* out (n x heads*head_dim) = attention of the n rotated queries at positions s->pos.. over the cache. */
+/* out (n x heads*v_dim) = attention of the n rotated queries at positions s->pos.. over the cache. */
 void attention(infer_session *s, int layer, const float *q, size_t n, float *out);
 /* out (n x hidden) = the layer's MLP (dense or MoE) of x (n x hidden, normed). */
 lineage_status mlp_forward(infer_model *im, int layer, const float *x, size_t n, const infer_taps *taps, float *out,

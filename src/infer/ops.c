@@ -41,6 +41,17 @@ void op_rope(float *head, size_t rot_dim, const float *inv_freq, double pos, dou
     }
 }
 
+void op_rope_interleaved(float *head, size_t rot_dim, const float *inv_freq, double pos, double attn_factor)
+{
+    for (size_t i = 0; i < rot_dim / 2; i++) {
+        float angle = (float)pos * inv_freq[i];
+        float c = (float)(cos((double)angle) * attn_factor), s = (float)(sin((double)angle) * attn_factor);
+        float a = head[2 * i], b = head[2 * i + 1];
+        head[2 * i] = a * c - b * s;
+        head[2 * i + 1] = b * c + a * s;
+    }
+}
+
 void op_softmax(float *x, size_t n)
 {
     if (n == 0) return;

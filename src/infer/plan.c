@@ -326,9 +326,27 @@ static lineage_status layer_plan_make(infer_model *im, const arch_info *a, int l
         return unsupported(im, err, "a Gemma-2/3 layer without its post-norms");
     if ((st = vec_role(im, "attn_q_norm", l, hd, &L->q_norm, err))) return st;
     if ((st = vec_role(im, "attn_k_norm", l, hd, &L->k_norm, err))) return st;
-    if (role(im, "attn_kv_a", l, -1) >= 0) return unsupported(im, err, "multi-head latent attention (DeepSeek MLA)");
+    L->q_a.t = L->q_bp.t = L->kv_a.t = L->kv_b.t = -1;
+    if (im->mla) {
+        uint64_t nh = im->n_heads, rope = im->rot_dim;
+        if (im->q_lora) {
+            if ((st = need(im, "attn_q_a", l, -1, im->q_lora, h, &L->q_a, err)) ||
+                (st = vec_role(im, "attn_q_a_norm", l, im->q_lora, &L->q_a_norm, err)) ||
+                (st = need(im, "attn_q_b", l, -1, qr, im->q_lora, &L->q_bp, err)))
+                return st;
+        } else if ((st = need(im, "attn_q", l, -1, qr, h, &L->q, err))) return st;
+        if ((st = need(im, "attn_kv_a", l, -1, im->kv_lora + rope, h, &L->kv_a, err)) ||
+            (st = vec_role(im, "attn_kv_a_norm", l, im->kv_lora, &L->kv_a_norm, err)) ||
+            (st = need(im, "attn_kv_b", l, -1, nh * (im->qk_nope + im->v_dim), im->kv_lora, &L->kv_b, err)) ||
+            (st = need(im, "attn_o", l, -1, h, nh * im->v_dim, &L->o, err)))
+            return st;
+        if (!L->q_a_norm && im->q_lora) return unsupported(im, err, "an MLA layer without its q_a norm");
+        if (!L->kv_a_norm) return unsupported(im, err, "an MLA layer without its kv_a norm");
+    }
     long qkv = role(im, "attn_qkv", l, -1);
-    if (qkv >= 0 && role(im, "attn_q", l, -1) < 0) {
+    if (im->mla) {
+        /* done above */
+    } else if (qkv >= 0 && role(im, "attn_q", l, -1) < 0) {
         if ((st = wref_make(im, qkv, 0, qr, h, &L->q, err)) || (st = wref_make(im, qkv, qr, kr, h, &L->k, err)) ||
             (st = wref_make(im, qkv, qr + kr, kr, h, &L->v, err)))
             return st;
@@ -343,7 +361,7 @@ static lineage_status layer_plan_make(infer_model *im, const arch_info *a, int l
             (st = vec_role(im, "attn_v_bias", l, kr, &L->v_b, err)))
             return st;
     }
-    if ((st = need(im, "attn_o", l, -1, h, qr, &L->o, err))) return st;
+    if (!im->mla && (st = need(im, "attn_o", l, -1, h, qr, &L->o, err))) return st;
     if ((st = vec_role(im, "attn_o_bias", l, h, &L->o_b, err))) return st;
     long router = role(im, "router", l, -1);
     L->moe = router >= 0 && a->n_routed_experts > 0 && arch_layer_is_moe(a, l);
@@ -428,7 +446,6 @@ static lineage_status plan(infer_model *im, const infer_options *opt, lineage_er
         a.num_heads % a.num_kv_heads || a.hidden_size > (1 << 20) || a.num_layers > 4096 || a.head_dim > 4096 ||
         a.num_heads > 4096)
         return unsupported(im, err, "incomplete or out-of-range attention dimensions");
-    if (a.kv_lora_rank > 0) return unsupported(im, err, "multi-head latent attention (DeepSeek MLA)");
     const json_value *cfg = m->config ? arch_text_config(m->config) : NULL;
     const char *f = im->family;
     int gemma = !strncmp(f, "gemma", 5);
@@ -439,6 +456,20 @@ static lineage_status plan(infer_model *im, const infer_options *opt, lineage_er
     im->head_dim = (size_t)a.head_dim;
     double prf = isnan(a.partial_rotary_factor) ? 1.0 : a.partial_rotary_factor;
     im->rot_dim = (size_t)((double)im->head_dim * prf) / 2 * 2;
+    im->v_dim = im->head_dim;
+    if (a.kv_lora_rank > 0) {   /* MLA: heads are [nope | rope] wide; every head has its own keys and values */
+        if (a.qk_nope_head_dim < 0 || a.qk_rope_head_dim <= 0 || a.v_head_dim <= 0 || a.kv_lora_rank > (1 << 20) ||
+            a.q_lora_rank > (1 << 20) || a.qk_rope_head_dim % 2)
+            return unsupported(im, err, "incomplete multi-head latent attention dimensions");
+        im->mla = 1;
+        im->qk_nope = (size_t)a.qk_nope_head_dim;
+        im->head_dim = (size_t)(a.qk_nope_head_dim + a.qk_rope_head_dim);
+        im->rot_dim = (size_t)a.qk_rope_head_dim;
+        im->v_dim = (size_t)a.v_head_dim;
+        im->n_kv = im->n_heads;
+        im->kv_lora = (size_t)a.kv_lora_rank;
+        im->q_lora = a.q_lora_rank > 0 ? (size_t)a.q_lora_rank : 0;
+    }
     if (im->rot_dim == 0 || im->rot_dim > im->head_dim) return unsupported(im, err, "a rotary dimension out of range");
     im->eps = isnan(a.norm_eps) ? 1e-6 : a.norm_eps;
     im->gemma_norms4 = !strcmp(f, "gemma2") || !strcmp(f, "gemma3") || a.norms_per_layer == 4;
@@ -447,6 +478,12 @@ static lineage_status plan(infer_model *im, const infer_options *opt, lineage_er
     double qpas = NAN;
     if (cfg) json_get_double(cfg, "query_pre_attn_scalar", &qpas);
     im->attn_scale = 1.0 / sqrt(isnan(qpas) ? (double)im->head_dim : qpas);
+    const json_value *rsc = cfg ? rope_scaling_of(cfg) : NULL;
+    double mad = rsc ? cfg_double(rsc, "mscale_all_dim", 0) : 0;
+    if (im->mla && mad != 0) {   /* DeepSeek yarn: the softmax scale grows with mscale_all_dim squared */
+        double ms = yarn_mscale(cfg_double(rsc, "factor", 1.0), mad);
+        im->attn_scale *= ms * ms;
+    }
     im->attn_softcap = cfg ? cfg_double(cfg, "attn_logit_softcapping", 0) : 0;
     im->final_softcap = cfg ? cfg_double(cfg, "final_logit_softcapping", 0) : 0;
     if (!cfg) {
@@ -506,7 +543,7 @@ static size_t plan_weights(infer_model *im, wref **out, size_t cap)
     ADD(im->lm_head);
     for (int l = 0; l < im->n_layers; l++) {
         layer_plan *L = &im->layers[l];
-        ADD(L->q); ADD(L->k); ADD(L->v); ADD(L->o);
+        ADD(L->q); ADD(L->k); ADD(L->v); ADD(L->o); ADD(L->q_a); ADD(L->q_bp); ADD(L->kv_a); ADD(L->kv_b);
         mlp_w *mlps[2] = {&L->dense, &L->shared};
         for (int i = 0; i < 2; i++)
             if (mlps[i]->width) { ADD(mlps[i]->gate); ADD(mlps[i]->up); ADD(mlps[i]->down); }
@@ -572,7 +609,8 @@ void infer_close(infer_model *im)
     if (im->layers) {
         for (int l = 0; l < im->n_layers; l++) {
             layer_plan *L = &im->layers[l];
-            wref *all[8] = {&L->q, &L->k, &L->v, &L->o, &L->router, &L->shared_gate, NULL, NULL};
+            wref *all[12] = {&L->q, &L->k, &L->v, &L->o, &L->router, &L->shared_gate, &L->q_a, &L->q_bp, &L->kv_a,
+                             &L->kv_b, NULL, NULL};
             for (int i = 0; all[i]; i++) free(all[i]->packed);
             mlp_w *mlps[2] = {&L->dense, &L->shared};
             for (int i = 0; i < 2; i++) {
