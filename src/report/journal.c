@@ -23,6 +23,19 @@ static void today(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%d", &tm);
 }
 
+/* The behaviour line: the section's finding (compare) or the candidate the outputs point to (verify). */
+static void behaviour_entry(strbuf *sb, const json_value *root, const render_ctx *ctx)
+{
+    const json_value *b = json_get(root, "behaviour"), *closest = json_get(root, "behaviour_closest");
+    const json_value *f = json_at(json_get(b, "findings"), 0);
+    if (f) sb_printf(sb, "\n%s %s\n", tr(ctx, "Outputs:", "출력:"), finding_text(f, ctx));
+    else if (b && json_get_string(b, "reason"))
+        sb_printf(sb, "\n%s %s\n", tr(ctx, "Outputs not compared:", "출력 비교 안 함:"), json_get_string(b, "reason"));
+    if (closest && closest->type == JSON_STRING)
+        sb_printf(sb, "\n%s `%s`\n", tr(ctx, "Outputs are significantly closest to", "출력이 유의하게 가장 가까운 후보:"),
+                  closest->u.string.s);
+}
+
 static void entry(strbuf *sb, const json_value *root, const char *command, const render_ctx *ctx)
 {
     const json_value *models = json_get(root, "models"), *v = json_get(root, "verdict");
@@ -84,6 +97,7 @@ static void entry(strbuf *sb, const json_value *root, const char *command, const
             sb_putc(sb, '\n');
         }
     }
+    behaviour_entry(sb, root, ctx);
     sb_printf(sb, "\n%s\n\n```sh\n%s\n```\n\n", tr(ctx, "Reproduce with:", "재현 명령:"), command);
 }
 
