@@ -45,18 +45,20 @@ static int cmp_entry(const void *x, const void *y)
 void bdist_from_logits(const float *logits, size_t vocab, const char *(*bytes_of)(void *user, uint32_t id, size_t *len),
                        void *user, bdist *out)
 {
+    /* normalized over the ids that are tokens: padding rows of the output matrix can never be emitted */
     double mx = -INFINITY;
+    size_t bl;
     for (size_t i = 0; i < vocab; i++)
-        if (logits[i] > mx) mx = logits[i];
+        if (logits[i] > mx && bytes_of(user, (uint32_t)i, &bl)) mx = logits[i];
     double z = 0;
-    for (size_t i = 0; i < vocab; i++) z += exp((double)logits[i] - mx);
+    for (size_t i = 0; i < vocab; i++)
+        if (isfinite(logits[i]) && bytes_of(user, (uint32_t)i, &bl)) z += exp((double)logits[i] - mx);
     double logz = mx + log(z);
     /* candidates: the best 2K ids (so that merging equal bytes still leaves K distinct strings) */
     enum { CAND = 2 * BEHAVIOUR_TOP_K };
     uint32_t ids[CAND];
     size_t nc = 0;
     for (size_t i = 0; i < vocab; i++) {
-        size_t bl;
         if (!isfinite(logits[i]) || !bytes_of(user, (uint32_t)i, &bl)) continue;
         if (nc < CAND) ids[nc++] = (uint32_t)i;
         else if (logits[i] > logits[ids[nc - 1]]) ids[nc - 1] = (uint32_t)i;
@@ -70,7 +72,6 @@ void bdist_from_logits(const float *logits, size_t vocab, const char *(*bytes_of
     bdist_entry e[CAND];
     size_t ne = 0;
     for (size_t k = 0; k < nc; k++) {
-        size_t bl;
         const char *b = bytes_of(user, ids[k], &bl);
         double lp = (double)logits[ids[k]] - logz;
         size_t j = 0;
