@@ -392,6 +392,7 @@ static lineage_status start_attempt(http_client *c, CURLM *multi, xfer *x, linea
              (unsigned long long)(j->offset + j->length - 1));
     long stall = (long)(c->limits.stall_seconds + 0.999);
     double left = x->started + c->limits.deadline_seconds - t;
+    if (j->attempt_seconds > 0 && left > j->attempt_seconds) left = j->attempt_seconds;
     curl_easy_setopt(e, CURLOPT_URL, x->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)x);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);

@@ -39,6 +39,7 @@ static lineage_status request(openai_client *c, const char *url, const char *pos
     j.max_body = OPENAI_MAX_BODY;
     j.post_json = post;
     j.post_len = post_len;
+    j.attempt_seconds = timeout_seconds();   /* a server that accepts the request and never answers */
     lineage_status st = http_run(&c->http, &j, 1, 1, err);
     if (!st && j.status != 200)
         st = error_set(err, LINEAGE_E_IO, "%s: HTTP %d (is this an OpenAI-compatible /v1 base URL?)", url, j.status);
