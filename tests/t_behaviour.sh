@@ -10,6 +10,23 @@ json() { # json FILE EXPR: prints EXPR over the parsed document d
     "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null
 }
 
+# ---- endpoint, against the reference server (real inference on loopback)
+SERVER=tests/ref/openai_server.py
+SERVER_OK=0; [ -f "$SERVER" ] && SERVER_OK=1
+FAULTS="none none 500 malformed no-logprobs drop 429-once slow=3"
+start_server() { # start_server MODEL OUT FAULT...
+    local model=$1 out=$2; shift 2
+    local args=""; for f in "$@"; do args="$args --fault $f"; done
+    # shellcheck disable=SC2086
+    "$PY" "$SERVER" "$model" --lineage "$LINEAGE" $args > "$out" 2> "$out.err" &
+    echo $!
+}
+if [ $SERVER_OK = 1 ]; then   # started first: torch's start-up overlaps the native tests
+    s1=$(start_server "$Z/base" "$WORK/s1.out" $FAULTS)
+    s2=$(start_server "$Z/finetune" "$WORK/s2.out" none)
+    trap 'kill $s1 $s2 2>/dev/null' EXIT
+fi
+
 # ---- probe files through the CLI
 printf 'The licence\nfor i in range(\n1, 2, 3, 4,\nNAME\\n       ls - list\n' > "$WORK/probes.txt"
 printf 'fine\nbad \\q escape\n' > "$WORK/bad_probes.txt"
@@ -62,29 +79,17 @@ else
         not_ok "journal: $(head -c 300 "$WORK/journal.md")"
 fi
 
-# ---- endpoint, against the reference server (real inference on loopback)
-SERVER=tests/ref/openai_server.py
-if [ ! -f "$SERVER" ] || ! "$PY" -c 'import torch, numpy' 2>/dev/null; then
-    ok "endpoint tests need $SERVER and torch ($PY): not available here"
+# ---- endpoint
+if [ $SERVER_OK = 0 ]; then
+    ok "endpoint tests need $SERVER (the reference server): not in this tree yet"
     finish
 fi
-FAULTS="none none 500 malformed no-logprobs drop 429-once slow=3"
-start_server() { # start_server MODEL OUT FAULT...
-    local model=$1 out=$2; shift 2
-    local args=""; for f in "$@"; do args="$args --fault $f"; done
-    # shellcheck disable=SC2086
-    "$PY" "$SERVER" "$model" --lineage "$LINEAGE" $args > "$out" 2> "$out.err" &
-    echo $!
-}
-s1=$(start_server "$Z/base" "$WORK/s1.out" $FAULTS)
-s2=$(start_server "$Z/finetune" "$WORK/s2.out" none)
-trap 'kill $s1 $s2 2>/dev/null' EXIT
 for _ in $(seq 240); do
     [ "$(grep -c listening "$WORK/s1.out")" = 8 ] && [ "$(grep -c listening "$WORK/s2.out")" = 1 ] && break
     sleep 0.25
 done
 if [ "$(grep -c listening "$WORK/s1.out")" != 8 ] || [ "$(grep -c listening "$WORK/s2.out")" != 1 ]; then
-    not_ok "servers did not start: $(head -c 300 "$WORK/s1.out.err")"
+    not_ok "servers did not start (torch in $PY?): $(head -c 300 "$WORK/s1.out.err")"
     finish
 fi
 port_of() { awk -v f="fault=$2" '$NF==f {print $(NF-1)}' "$1" | sed -n "${3:-1}p"; }
