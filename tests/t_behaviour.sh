@@ -36,7 +36,33 @@ grep -q "bad_probes.txt:2" "$WORK/err" && ok "the error names the file and line"
 expect_exit "a missing probe file is one IO line (exit 3)" 3 \
     "$LINEAGE" compare "$Z/base" "$Z/finetune" --only behaviour --probes "$WORK/none.txt"
 
-# ---- native
+# ---- native (the built-in set once; the other runs on 24 of its probes, four per category, for speed)
+cat > "$WORK/p24.txt" <<'EOF'
+The capital of France is
+This program is free software; you can redistribute it and/or
+NAME\n       ls - list directory
+If you have any questions, please
+대한민국의 수도는
+오늘 날씨가 정말
+파일을 열 수 없습니다. 경로를
+이 함수는 성공하면 0을
+中国的首都是
+今天天气很
+文件不存在，请检查
+该函数成功时返回
+日本の首都は
+こんにちは、私の名前は
+ファイルが見つかりません。パスを
+この関数は成功すると
+def main(argc, argv):\n    return
+#include <stdio.h>\nint main(void) {\n    printf(
+for i in range(
+import os\nimport sys\n\ndef
+1, 2, 3, 4, 5,
+1, 1, 2, 3, 5, 8, 13,
+2 + 2 =
+192.168.1.
+EOF
 "$LINEAGE" compare "$Z/base" "$Z/finetune" --only behaviour --panel "$Z/indep-seed" "$Z/indep-other" \
     --json "$WORK/ft.json" > "$WORK/ft.txt" 2> "$WORK/ft.err"
 status=$(json "$WORK/ft.json" 'd["behaviour"]["status"]')
@@ -56,20 +82,21 @@ else
     [ "$r" = "[6, ['code', 'en', 'ja', 'ko', 'numbers', 'zh'], True, 'native']" ] &&
         ok "six probe categories over the built-in set" || not_ok "categories: $r"
     # the same weights stored as F32: every next token agrees
-    "$LINEAGE" compare "$Z/base" "$Z/base-fp32" --only behaviour --json "$WORK/same.json" > /dev/null 2>&1
+    "$LINEAGE" compare "$Z/base" "$Z/base-fp32" --only behaviour --probes "$WORK/p24.txt" --json "$WORK/same.json" > /dev/null 2>&1
     r=$(json "$WORK/same.json" '[d["behaviour"]["statistics"]["top1_agreement"]["value"] >= 0.99,
         d["behaviour"]["statistics"]["jsd"]["value"] < 1e-3, d["behaviour"]["findings"][0]["direction"]]')
     [ "$r" = "[True, True, 'neutral']" ] && ok "base vs base-fp32: same outputs; without a panel the finding is neutral" ||
         not_ok "base vs base-fp32: $r"
     # verify: the other candidates are each candidate's panel
-    "$LINEAGE" verify "$Z/finetune" --against "$Z/indep-seed" "$Z/base" "$Z/indep-other" --json "$WORK/v.json" \
+    "$LINEAGE" verify "$Z/finetune" --against "$Z/indep-seed" "$Z/base" "$Z/indep-other" --probes "$WORK/p24.txt" \
+        --json "$WORK/v.json" \
         > /dev/null 2> "$WORK/v.err"
     r=$(json "$WORK/v.json" '[d["behaviour_closest"].split("/")[-1], d["candidates"][0]["reference"].split("/")[-1],
         [c["behaviour"]["closer_than_all_others"] for c in d["candidates"]]]')
     [ "$r" = "['base', 'base', [True, False, False]]" ] &&
         ok "verify finetune: outputs significantly closest to base, ranked first" || not_ok "verify: $r $(head -c 200 "$WORK/v.err")"
     # renderers
-    "$LINEAGE" compare "$Z/base" "$Z/finetune" --only behaviour --panel "$Z/indep-seed" --lang ko \
+    "$LINEAGE" compare "$Z/base" "$Z/finetune" --only behaviour --panel "$Z/indep-seed" --lang ko --probes "$WORK/p24.txt" \
         --html "$WORK/r.html" --journal "$WORK/journal.md" > "$WORK/ko.txt" 2>&1
     grep -q "출력 행동" "$WORK/ko.txt" && grep -q "top-1 일치율" "$WORK/ko.txt" && grep -q "비교군" "$WORK/ko.txt" &&
         ok "Korean text report of the behaviour section" || not_ok "Korean text: $(head -c 300 "$WORK/ko.txt")"
