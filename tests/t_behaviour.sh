@@ -138,14 +138,16 @@ r=$(json "$WORK/e_ft.json" '[d["behaviour"]["status"], d["behaviour"]["statistic
 [ "$r" = "['ok', True, True, 4]" ] && ok "base and finetune served: their outputs differ (JSD > 0.02 bits)" ||
     not_ok "base vs finetune served: $r $(head -c 300 "$WORK/e_ft.err")"
 
+printf 'The licence\n' > "$WORK/p1.txt"   # one probe: A answers once, then B's fault shows
+EP1() { "$LINEAGE" compare "$Z/base" "$Z/finetune" --only behaviour --probes "$WORK/p1.txt" "$@"; }
 for fault in 500:3 malformed:2 no-logprobs:2 drop:3 slow=3:3; do
     f=${fault%:*} code=${fault##*:}
     U=$(port_of "$WORK/s1.out" "$f")/v1
-    LINEAGE_ENDPOINT_TIMEOUT=1 expect_exit "fault $f: one line, exit $code" "$code" EP --endpoint-a "$A" --endpoint "$U"
+    LINEAGE_ENDPOINT_TIMEOUT=1 expect_exit "fault $f: one line, exit $code" "$code" EP1 --endpoint-a "$A" --endpoint "$U"
     grep -q "${U%/v1}" "$WORK/err" && ok "fault $f: the error names the URL" || not_ok "fault $f: $(cat "$WORK/err")"
 done
 expect_exit "429 once: retried after Retry-After, then answered" 0 \
-    EP --endpoint-a "$A" --endpoint "$(port_of "$WORK/s1.out" 429-once)/v1"
-expect_exit "a closed port: one IO line (exit 3)" 3 EP --endpoint-a "$A" --endpoint "http://127.0.0.1:9/v1"
-expect_exit "a non-http endpoint is a usage error (exit 2)" 2 EP --endpoint-a "$A" --endpoint "ftp://127.0.0.1/v1"
+    EP1 --endpoint-a "$A" --endpoint "$(port_of "$WORK/s1.out" 429-once)/v1"
+expect_exit "a closed port: one IO line (exit 3)" 3 EP1 --endpoint-a "$A" --endpoint "http://127.0.0.1:9/v1"
+expect_exit "a non-http endpoint is a usage error (exit 2)" 2 EP1 --endpoint-a "$A" --endpoint "ftp://127.0.0.1/v1"
 finish
