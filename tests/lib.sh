@@ -3,6 +3,7 @@
 ok() { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; FAILED=1; }
 FAILED=0
+PYTHON_TORCH=${PYTHON_TORCH:-/usr/bin/python3}   # the interpreter that has torch and numpy (Debian's)
 # check "name" command...   (passes when the command exits 0)
 check() { name=$1; shift; if "$@" >/dev/null 2>&1; then ok "$name"; else not_ok "$name"; fi; }
 # expect_exit "name" CODE command...   (passes when the command exits with CODE and, for

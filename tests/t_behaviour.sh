@@ -102,7 +102,7 @@ else
         ok "Korean text report of the behaviour section" || not_ok "Korean text: $(head -c 300 "$WORK/ko.txt")"
     grep -q 'data-chart="behaviour-agreement"' "$WORK/r.html" && ok "HTML report has the behaviour agreement chart" ||
         not_ok "no behaviour chart in the HTML report"
-    grep -q "출력:" "$WORK/journal.md" && ok "the journal entry carries the behaviour finding" ||
+    grep -q "출력 분포" "$WORK/journal.md" && ok "the journal entry carries the behaviour finding" ||
         not_ok "journal: $(head -c 300 "$WORK/journal.md")"
 fi
 

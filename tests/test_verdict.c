@@ -102,5 +102,37 @@ int main(void)
     CHECK(!strcmp(verdict(&a, root, &v), "independent") || !strcmp(json_get_string(v, "label"), "inconclusive"),
           "weaker derived evidence against strong independence is not called derived");
     arena_free(&a);
+    /* Behaviour and activations: weights decide; activations decide when weights cannot; behaviour alone may
+     * call a pair derived (capped) but never independent; disagreement is a reported conflict. */
+    root = json_new_object(&a);
+    add(&a, root, "weights", finding(&a, "weights", "derived", 0.95, "finetune", NULL, 0));
+    add(&a, root, "activations", finding(&a, "activations", "independent", 0.8, NULL, NULL, 0));
+    CHECK(!strcmp(verdict(&a, root, &v), "derived") && json_count(json_get(v, "conflicts")) == 1 &&
+              !strcmp(json_get_string(v, "decided_by"), "weights"),
+          "weights derived, activations independent: derived, the conflict reported");
+    root = json_new_object(&a);
+    add(&a, root, "activations", finding(&a, "activations", "independent", 0.8, NULL, NULL, 0));
+    CHECK(!strcmp(verdict(&a, root, &v), "independent") && !strcmp(json_get_string(v, "decided_by"), "activations"),
+          "no weights, activations at chance: independent, decided by activations");
+    root = json_new_object(&a);
+    add(&a, root, "weights", finding(&a, "weights", "derived", 0.3, "finetune", NULL, 0));
+    add(&a, root, "activations", finding(&a, "activations", "derived", 0.9, "permuted", NULL, 0));
+    CHECK(!strcmp(verdict(&a, root, &v), "derived") && has_relation(v, "permuted"),
+          "weights inconclusive, activations matched: derived by activations");
+    root = json_new_object(&a);
+    add(&a, root, "behaviour", finding(&a, "behaviour", "derived", 0.95, NULL, NULL, 0));
+    double bconf = 1;
+    const char *lab = verdict(&a, root, &v);
+    json_get_double(v, "confidence", &bconf);
+    CHECK(!strcmp(lab, "derived") && bconf <= 0.7 + 1e-9, "behaviour alone: derived with confidence capped at 0.7 (%g)", bconf);
+    root = json_new_object(&a);
+    add(&a, root, "behaviour", finding(&a, "behaviour", "independent", 0.95, NULL, NULL, 0));
+    CHECK(!strcmp(verdict(&a, root, &v), "inconclusive"), "behaviour alone never calls a pair independent");
+    root = json_new_object(&a);
+    add(&a, root, "weights", finding(&a, "weights", "independent", 0.9, NULL, NULL, 0));
+    add(&a, root, "behaviour", finding(&a, "behaviour", "derived", 0.9, NULL, NULL, 0));
+    CHECK(!strcmp(verdict(&a, root, &v), "independent") && json_count(json_get(v, "conflicts")) == 1,
+          "weights independent, behaviour close: independent, the conflict reported");
+
     CHECK_EXIT();
 }

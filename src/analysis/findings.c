@@ -3,6 +3,7 @@
  * comparison and the models' declared metadata into findings with a direction, a weight and the
  * relation each supports. The tokenizer analysis writes its own findings. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -93,6 +94,32 @@ static int names_model(const char *declared, const lineage_model *m)
     last_segment(declared, x, sizeof x);
     last_segment(m->path, y, sizeof y);
     return x[0] && !strcmp(x, y);
+}
+
+/* Whether every sampled value of m's F32 tensors is exactly a bf16 value: a lossless widening re-save
+ * (an "F32 export" of a bf16 checkpoint) carries its source's values unchanged, so it stands for the
+ * base its card names. Samples the first rows of up to 32 tensors; needs at least 4096 values. */
+static int lossless_bf16_widening(const lineage_model *m)
+{
+    enum { MAX_TENSORS = 32, MAX_VALUES = 4096 };
+    float buf[MAX_VALUES];
+    uint64_t seen = 0;
+    int tensors = 0;
+    for (size_t i = 0; i < lineage_model_tensor_count(m) && tensors < MAX_TENSORS; i++) {
+        const lineage_tensor_info *t = lineage_model_tensor(m, i);
+        if (t->dtype != LINEAGE_DTYPE_F32 || t->numel < 256 || !t->cols || t->cols > MAX_VALUES) continue;
+        uint64_t rows = MAX_VALUES / t->cols < t->rows ? MAX_VALUES / t->cols : t->rows;
+        lineage_error err;
+        if (lineage_tensor_read_rows_f32(m, i, 0, rows, buf, &err)) return 0;
+        for (uint64_t k = 0; k < rows * t->cols; k++) {
+            uint32_t bits;
+            memcpy(&bits, &buf[k], sizeof bits);
+            if (bits & 0xffffu) return 0;
+        }
+        seen += rows * t->cols;
+        tensors++;
+    }
+    return seen >= MAX_VALUES;
 }
 
 typedef struct kind_list {
@@ -224,13 +251,26 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
     const char *ancestor_why = reverse;
     const char *base_a = declared_base(a, ar), *base_b = declared_base(b, ar);
     char why_meta[600];
+    /* A that is a lossless F32 re-save of a bf16 checkpoint naming B's base has that base's values:
+     * B descends from A's values, not from a sibling of A. */
+    int a_is_resave = base_b && base_a && !strcmp(base_a, base_b) && lossless_bf16_widening(a);
     if (!ancestor_why && related && !identical && base_b && !names_model(base_b, a) && !names_model(base_b, b) &&
-        (!base_a || !strcmp(base_a, base_b))) {
+        (!base_a || !strcmp(base_a, base_b)) && !a_is_resave) {
         snprintf(why_meta, sizeof why_meta,
                  "B's card names '%s', not A, as its base%s, and the weights show training on both sides of that "
                  "ancestor cannot be ruled out: related through a common ancestor",
                  base_b, base_a ? " (A names the same base)" : "");
         ancestor_why = why_meta;
+    }
+    if (a_is_resave && related && !identical && !reverse) {
+        snprintf(en, sizeof en, "A's F32 values are all exact bf16 values and its card names B's base '%s': A is read as "
+                 "a lossless re-save of that base, so B's descent from it is descent from A's values", base_b);
+        snprintf(ko, sizeof ko, "A의 F32 값이 모두 정확한 bf16 값이고 카드가 B와 같은 베이스 '%s'를 가리킴: A를 그 베이스의 "
+                 "무손실 재저장으로 보아, B가 그 베이스에서 파생된 것은 A의 값에서 파생된 것임", base_b);
+        finding_args fa = {"weights", "text", NULL, "neutral", en, ko, NAN, 0, 0, 0,
+                           "a checkpoint trained or fine-tuned in mixed precision keeps fp32 master values, which are "
+                           "almost never all bf16-exact", 0, 0, 0};
+        json_push(ar, list, make_finding(ar, &fa));
     }
     for (int i = 0; i < kinds.n; i++) {
         snprintf(en, sizeof en, "%s: %s", kinds.kinds[i], kinds.why[i]);

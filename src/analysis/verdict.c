@@ -1,8 +1,12 @@
 /* The verdict: combines the findings every analysis emits into a label, relations, a confidence
  * and reasons. Rules and weights are documented in docs/METHODOLOGY.md; the short version:
- * only weight findings can make a pair derived or independent (BACKGROUND §5.1); architecture and
- * tokenizer findings shape the explanation, never the label (R1, R2, R4). */
+ * weight findings decide whether a pair is derived or independent (BACKGROUND §5.1); when the
+ * weights cannot decide (not compared, or inconclusive), activation findings (white box, calibrated
+ * p-values) may, and failing those, behaviour findings may call a pair derived but never
+ * independent. A line of evidence that disagrees with the deciding one is reported as a conflict.
+ * Architecture and tokenizer findings shape the explanation, never the label (R1, R2, R4). */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "analysis/analysis.h"
@@ -18,6 +22,27 @@ typedef struct finding_ref {
     const char *line, *component, *direction, *relation;
     double weight;
 } finding_ref;
+
+/* Strongest derived / independent weight of one non-weight line (activations, behaviour). */
+typedef struct line_tally {
+    double derived, independent;
+    const char *derived_relation;
+    const json_value *strongest_derived, *strongest_independent;
+    int n;
+} line_tally;
+
+static void tally(line_tally *t, const finding_ref *r)
+{
+    t->n++;
+    if (!strcmp(r->direction, "derived") && r->weight > t->derived) {
+        t->derived = r->weight;
+        t->derived_relation = r->relation;
+        t->strongest_derived = r->f;
+    } else if (!strcmp(r->direction, "independent") && r->weight > t->independent) {
+        t->independent = r->weight;
+        t->strongest_independent = r->f;
+    }
+}
 
 typedef struct component_verdict {
     const char *name;
@@ -36,7 +61,8 @@ static const char *str_or(const json_value *o, const char *k, const char *def)
 
 static size_t collect(const json_value *root, finding_ref *out, size_t max)
 {
-    static const char *const sections[] = {"weights", "tokenizer", "architecture", "metadata"};
+    static const char *const sections[] = {"weights", "activations", "behaviour", "tokenizer", "architecture",
+                                           "metadata"};
     size_t n = 0;
     for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {
         const json_value *list = json_get(json_get(root, sections[s]), "findings");
@@ -140,8 +166,11 @@ lineage_status verdict_build(const json_value *root, arena *ar, json_value **out
     int ncv = 0;
     component_of(cv, &ncv, "text");
     int tokenizer_reuse = 0, shapes_differ = 0;
+    line_tally act = {0}, beh = {0};
     for (size_t i = 0; i < n; i++) {
         finding_ref *r = &refs[i];
+        if (!strcmp(r->line, "activations")) tally(&act, r);
+        if (!strcmp(r->line, "behaviour")) tally(&beh, r);
         if (!strcmp(r->line, "tokenizer") && !strcmp(r->direction, "derived")) tokenizer_reuse = 1;
         if (!strcmp(r->line, "architecture") && r->relation && !strcmp(r->relation, "shape_mismatch")) shapes_differ = 1;
         if (strcmp(r->line, "weights")) continue;   /* only weights decide the weight question */
@@ -201,8 +230,48 @@ lineage_status verdict_build(const json_value *root, arena *ar, json_value **out
         const char *tl = label_of(&cv[0], &c);
         if (cv[0].nweights && !strcmp(tl, overall)) overall_conf = c;
     }
+    /* When the weights cannot decide: activations may (both ways), then behaviour (derived only). */
+    const char *decided_by = judged && strcmp(overall, "inconclusive") ? "weights" : NULL;
+    json_value *conflicts = json_new_array(ar);
+    const line_tally *fallback[2] = {&act, &beh};
+    const char *fallback_name[2] = {"activations", "behaviour"};
+    for (int k = 0; k < 2 && !decided_by; k++) {
+        const line_tally *t = fallback[k];
+        int may_call_independent = k == 0;
+        if (t->derived >= 0.5 && t->derived >= t->independent) {
+            overall = "derived";
+            overall_conf = t->derived * (1 - 0.5 * t->independent);
+            if (k == 1 && overall_conf > 0.7) overall_conf = 0.7;   /* black box alone: capped */
+            overall_rel = json_new_array(ar);
+            if (t->derived_relation) json_push(ar, overall_rel, json_new_string(ar, t->derived_relation));
+            decided_by = fallback_name[k];
+        } else if (may_call_independent && t->independent >= 0.5) {
+            overall = "independent";
+            overall_conf = t->independent * (1 - t->derived);
+            decided_by = fallback_name[k];
+        }
+    }
+    /* conflicts: a line pointing the other way with weight >= 0.5 */
+    if (decided_by) {
+        int related = strcmp(overall, "independent") != 0;
+        for (int k = 0; k < 2; k++) {
+            const line_tally *t = fallback[k];
+            if (!strcmp(decided_by, fallback_name[k])) continue;
+            const json_value *against = related ? (t->independent >= 0.5 ? t->strongest_independent : NULL)
+                                                : (t->derived >= 0.5 ? t->strongest_derived : NULL);
+            if (!against) continue;
+            json_value *c = json_new_object(ar);
+            json_set_str(ar, c, "line", fallback_name[k]);
+            json_set_str(ar, c, "says", related ? "independent" : "derived");
+            json_set_str(ar, c, "decided_by", decided_by);
+            json_set(ar, c, "finding", (json_value *)against);
+            json_push(ar, conflicts, c);
+        }
+    }
     json_set_str(ar, v, "label", overall);
     json_set(ar, v, "relation", overall_rel);
+    json_set_str(ar, v, "decided_by", decided_by ? decided_by : "none");
+    if (json_count(conflicts)) json_set(ar, v, "conflicts", conflicts);
     json_set_double(ar, v, "confidence", round(overall_conf * 1000) / 1000);
     if (ncv > 1) json_set(ar, v, "components", components);
 
@@ -213,7 +282,34 @@ lineage_status verdict_build(const json_value *root, arena *ar, json_value **out
     json_set(ar, v, "evidence", evidence);
 
     /* reasons in plain words */
-    if (!judged && !json_get(root, "weights"))
+    if (decided_by && strcmp(decided_by, "weights")) {
+        char en[600], ko[600];
+        snprintf(en, sizeof en, "The weights could not decide this pair, so the %s evidence decides it%s.", decided_by,
+                 !strcmp(decided_by, "behaviour") ? " (black-box evidence alone: confidence capped at 0.7)" : "");
+        snprintf(ko, sizeof ko, "가중치로는 이 쌍을 판정할 수 없어 %s 근거로 판정합니다%s.",
+                 !strcmp(decided_by, "behaviour") ? "출력 분포" : "활성값",
+                 !strcmp(decided_by, "behaviour") ? " (블랙박스 근거만으로는 신뢰도 최대 0.7)" : "");
+        add_reason(ar, reasons, reasons_ko, en, ko);
+        const line_tally *t = !strcmp(decided_by, "activations") ? &act : &beh;
+        const json_value *f = !strcmp(overall, "independent") ? t->strongest_independent : t->strongest_derived;
+        const json_value *tx = json_get(f, "text");
+        if (json_get_string(tx, "en")) add_reason(ar, reasons, reasons_ko, json_get_string(tx, "en"), json_get_string(tx, "ko"));
+    }
+    for (size_t k = 0; k < json_count(conflicts); k++) {
+        const json_value *c = json_at(conflicts, k);
+        const char *line = json_get_string(c, "line"), *says = json_get_string(c, "says");
+        char en[700], ko[700];
+        const char *what = json_get_string(json_get(c, "finding"), "what");
+        snprintf(en, sizeof en, "Conflict: the %s evidence points to %s (%s); the verdict follows the %s, which decide.",
+                 line, says, what ? what : "", decided_by);
+        snprintf(ko, sizeof ko, "상충: %s 근거는 %s 쪽을 가리킵니다 (%s). 판정은 우선하는 %s 근거를 따릅니다.",
+                 !strcmp(line, "behaviour") ? "출력 분포" : "활성값", !strcmp(says, "derived") ? "파생" : "독립",
+                 what ? what : "", !strcmp(decided_by, "weights") ? "가중치" : "활성값");
+        add_reason(ar, reasons, reasons_ko, en, ko);
+    }
+    if (decided_by && strcmp(decided_by, "weights")) {
+        /* the fallback decided: the "no weights" sentences below would contradict it */
+    } else if (!judged && !json_get(root, "weights"))
         add_reason(ar, reasons, reasons_ko,
                    "The weights were not compared in this run (--only), so there is no verdict on derivation; the "
                    "sections below describe the models.",

@@ -15,6 +15,10 @@ typedef struct cli_options {
     const char *panel[CLI_MAX_POSITIONAL];   /* --panel MODEL...: unrelated models for the behaviour null */
     int npanel;
     int top_k;              /* run: --top-k */
+    uint32_t *input_ids;    /* run: --input-ids 1,2,3 (malloc'd) */
+    size_t ninput_ids;
+    const char *logits_out; /* run: --logits-out FILE */
+    int add_bos;            /* run: --bos 1, --no-bos -1, else 0 */
     const char *json_out, *md_out, *html_out, *journal;
     const char *lang;
     int no_color;
@@ -39,4 +43,5 @@ int cli_inspect(const cli_options *o);
 int cli_compare(const cli_options *o);
 int cli_verify(const cli_options *o);
 int cli_tokenize(const cli_options *o);
+int cli_run(const cli_options *o);
 #endif

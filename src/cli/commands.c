@@ -180,6 +180,30 @@ static const char *find_sep(const char *s, size_t n, const char *sep, size_t sl)
     return NULL;
 }
 
+/* TEXT as given, or all of stdin (bounded at 256 MiB); malloc'd, NULL when out of memory. */
+static char *read_input(const char *arg, size_t *len)
+{
+    *len = 0;
+    if (arg) {
+        char *text = strdup(arg);
+        *len = text ? strlen(text) : 0;
+        return text;
+    }
+    size_t cap = 1 << 16, n;
+    char *text = malloc(cap);
+    while (text && (n = fread(text + *len, 1, cap - *len, stdin)) > 0) {
+        *len += n;
+        if (*len == cap) {
+            if (cap >= (256u << 20)) break;
+            char *p = realloc(text, cap * 2);
+            if (!p) { free(text); return NULL; }
+            text = p;
+            cap *= 2;
+        }
+    }
+    return text;
+}
+
 int cli_tokenize(const cli_options *o)
 {
     if (o->npositional < 1 || o->npositional > 2) {
@@ -189,26 +213,8 @@ int cli_tokenize(const cli_options *o)
     lineage_error err = {0, ""};
     lineage_tokenizer *t;
     if (lineage_tokenizer_open(o->positional[0], &t, &err)) return cli_fail(&err);
-    char *text = NULL;
     size_t len = 0;
-    if (o->npositional == 2) {
-        text = strdup(o->positional[1]);
-        len = text ? strlen(text) : 0;
-    } else {
-        size_t cap = 1 << 16;
-        text = malloc(cap);
-        size_t n;
-        while (text && (n = fread(text + len, 1, cap - len, stdin)) > 0) {
-            len += n;
-            if (len == cap) {
-                if (cap >= (256u << 20)) break;   /* bound stdin at 256 MiB */
-                char *p = realloc(text, cap * 2);
-                if (!p) { free(text); text = NULL; break; }
-                text = p;
-                cap *= 2;
-            }
-        }
-    }
+    char *text = read_input(o->npositional == 2 ? o->positional[1] : NULL, &len);
     if (!text) {
         lineage_tokenizer_close(t);
         fprintf(stderr, "lineage: out of memory\n");
@@ -261,4 +267,39 @@ int cli_tokenize(const cli_options *o)
     free(ids);
     lineage_tokenizer_close(t);
     return 0;
+}
+
+int cli_run(const cli_options *o)
+{
+    if (o->npositional < 1 || o->npositional > 2) {
+        fprintf(stderr, "lineage: run wants MODEL [TEXT]\n");
+        return 2;
+    }
+    if (o->input_ids && o->npositional == 2) {
+        fprintf(stderr, "lineage: run takes TEXT or --input-ids, not both\n");
+        return 2;
+    }
+    if (o->inspect.tokens > 100000) {
+        fprintf(stderr, "lineage: --tokens for run wants at most 100000\n");
+        return 2;
+    }
+    lineage_error err = {0, ""};
+    lineage_model *m;
+    if (lineage_model_open(o->positional[0], &m, &err)) return cli_fail(&err);
+    size_t len = 0;
+    char *text = o->input_ids ? NULL : read_input(o->npositional == 2 ? o->positional[1] : NULL, &len);
+    if (!o->input_ids && !text) {
+        lineage_model_close(m);
+        fprintf(stderr, "lineage: out of memory\n");
+        return 1;
+    }
+    lineage_run_options ro = {o->top_k, (int)o->inspect.tokens, o->compare.threads, o->input_ids, o->ninput_ids,
+                              o->add_bos, o->logits_out};
+    lineage_doc *d;
+    lineage_status st = lineage_run(m, text, len, &ro, &d, &err);
+    free(text);
+    int rc = st ? cli_fail(&err) : cli_emit(o, d);
+    if (!st) lineage_doc_free(d);
+    lineage_model_close(m);
+    return rc;
 }

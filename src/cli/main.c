@@ -18,6 +18,7 @@ static void usage(FILE *f)
             "  compare A B                every line of evidence and a verdict\n"
             "  verify MODEL --against REF [REF...]   rank candidate parents\n"
             "  tokenize MODEL [TEXT]      encode TEXT (or stdin) with MODEL's tokenizer\n"
+            "  run MODEL [TEXT]           run the model on TEXT (or stdin): next-token top-k, greedy continuation\n"
             "\n"
             "MODEL: an HF folder, a .safetensors file, a .gguf file, a config-only folder, or\n"
             "       hf://ORG/NAME[@REVISION], read by HTTP range requests (HF_ENDPOINT, HF_TOKEN)\n"
@@ -36,6 +37,8 @@ static void usage(FILE *f)
             "         --endpoint URL / --endpoint-a URL (OpenAI-compatible server giving B's / A's outputs)\n"
             "tokenize: --ids (ids only, one line)  --lines (each input line is a text; ids per line)\n"
             "          --sep STR (texts separated by STR, e.g. llama.cpp's .inp files; ids per text)\n"
+            "run: --top-k K  --tokens N (greedy continuation)  --input-ids 1,2,3 (no tokenizer needed)\n"
+            "     --logits-out FILE (every position's logits, f32)  --bos / --no-bos  --threads N\n"
             "remote models: --cache DIR (default $XDG_CACHE_HOME/lineage)  --offline  --budget BYTES\n");
 }
 
@@ -50,7 +53,10 @@ int main(int argc, char **argv)
         return 0;
     }
     cli_options o;
-    if (cli_parse(argc - 1, argv + 1, &o) != 0) return 2;
+    if (cli_parse(argc - 1, argv + 1, &o) != 0) {
+        free(o.input_ids);
+        return 2;
+    }
     o.argc = argc;
     o.argv = argv;
     argv[0] = "lineage";
@@ -60,7 +66,9 @@ int main(int argc, char **argv)
     else if (!strcmp(o.command, "compare")) rc = cli_compare(&o);
     else if (!strcmp(o.command, "verify")) rc = cli_verify(&o);
     else if (!strcmp(o.command, "tokenize")) rc = cli_tokenize(&o);
+    else if (!strcmp(o.command, "run")) rc = cli_run(&o);
     else fprintf(stderr, "lineage: unknown command '%s' (try --help)\n", o.command);
     cli_remote_finish(rc);
+    free(o.input_ids);
     return rc;
 }

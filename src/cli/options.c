@@ -97,6 +97,32 @@ static int parse_double(const char *s, double *out)
     return 1;
 }
 
+/* "1,2,3" (spaces allowed) into o->input_ids */
+static int parse_ids(const char *s, cli_options *o)
+{
+    free(o->input_ids);
+    o->input_ids = NULL;
+    o->ninput_ids = 0;
+    size_t cap = 1;
+    for (const char *p = s; *p; p++) cap += *p == ',';
+    o->input_ids = malloc(cap * sizeof *o->input_ids);
+    if (!o->input_ids) return 0;
+    const char *p = s;
+    for (;;) {
+        while (*p == ' ') p++;
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (end == p || errno || v > UINT32_MAX || *p == '-') return 0;
+        o->input_ids[o->ninput_ids++] = (uint32_t)v;
+        p = end;
+        while (*p == ' ') p++;
+        if (!*p) return 1;
+        if (*p != ',') return 0;
+        p++;
+    }
+}
+
 int cli_parse(int argc, char **argv, cli_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -186,6 +212,13 @@ int cli_parse(int argc, char **argv, cli_options *o)
             if (!parse_double(val, &t) || t < 1 || t > 1000 || t != floor(t)) return bad("--top-k wants 1..1000", val);
             o->top_k = (int)t;
         }
+        else if (!strcmp(a, "--input-ids")) {
+            NEED_VALUE();
+            if (!parse_ids(val, o)) return bad("--input-ids wants comma-separated token ids like 1,2,3", val);
+        }
+        else if (!strcmp(a, "--logits-out")) { NEED_VALUE(); o->logits_out = val; }
+        else if (!strcmp(a, "--bos")) o->add_bos = 1;
+        else if (!strcmp(a, "--no-bos")) o->add_bos = -1;
         else if (!strcmp(a, "--panel")) { in_against = 0; in_panel = 1; }
         else if (!strcmp(a, "--against")) { in_panel = 0; in_against = 1; }
         else if (a[0] == '-' && a[1] == '-') return bad("unknown option", a);

@@ -23,17 +23,41 @@ static void today(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%d", &tm);
 }
 
-/* The behaviour line: the section's finding (compare) or the candidate the outputs point to (verify). */
-static void behaviour_entry(strbuf *sb, const json_value *root, const render_ctx *ctx)
+/* verify: the candidate the outputs point to (compare entries list the behaviour finding in run_sections). */
+static void behaviour_closest_entry(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
-    const json_value *b = json_get(root, "behaviour"), *closest = json_get(root, "behaviour_closest");
-    const json_value *f = json_at(json_get(b, "findings"), 0);
-    if (f) sb_printf(sb, "\n%s %s\n", tr(ctx, "Outputs:", "출력:"), finding_text(f, ctx));
-    else if (b && json_get_string(b, "reason"))
-        sb_printf(sb, "\n%s %s\n", tr(ctx, "Outputs not compared:", "출력 비교 안 함:"), json_get_string(b, "reason"));
+    const json_value *closest = json_get(root, "behaviour_closest");
     if (closest && closest->type == JSON_STRING)
         sb_printf(sb, "\n%s `%s`\n", tr(ctx, "Outputs are significantly closest to", "출력이 유의하게 가장 가까운 후보:"),
                   closest->u.string.s);
+}
+
+/* The lines of evidence that run the models: each finding with its p-value, or why it was not run. */
+static void run_sections(strbuf *sb, const json_value *root, const render_ctx *ctx)
+{
+    static const char *const names[][3] = {{"behaviour", "Behaviour (output distributions)", "출력 분포"},
+                                           {"activations", "Activations", "활성값"}};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        const json_value *sec = json_get(root, names[k][0]);
+        if (!sec) continue;
+        sb_printf(sb, "\n%s:", tr(ctx, names[k][1], names[k][2]));
+        const char *status = json_get_string(sec, "status");
+        if (status && strcmp(status, "ok")) {
+            const char *why = json_get_string(sec, "reason");
+            sb_printf(sb, " %s%s%s\n", tr(ctx, "not run", "실행하지 않음"), why ? " — " : "", why ? why : "");
+            continue;
+        }
+        sb_putc(sb, '\n');
+        const json_value *fs = json_get(sec, "findings");
+        for (size_t i = 0; i < json_count(fs); i++) {
+            const json_value *f = json_at(fs, i);
+            char p[64];
+            scalar_text(json_get(f, "p"), p, sizeof p);
+            sb_printf(sb, "- %s", finding_text(f, ctx));
+            if (json_get(f, "p")) sb_printf(sb, " (p %s)", p);
+            sb_putc(sb, '\n');
+        }
+    }
 }
 
 static void entry(strbuf *sb, const json_value *root, const char *command, const render_ctx *ctx)
@@ -96,8 +120,9 @@ static void entry(strbuf *sb, const json_value *root, const char *command, const
             if (cd) sb_printf(sb, " (%s: %s; z %s, p %s)", tr(ctx, "control", "대조군"), cd, z, p);
             sb_putc(sb, '\n');
         }
+        run_sections(sb, root, ctx);
     }
-    behaviour_entry(sb, root, ctx);
+    behaviour_closest_entry(sb, root, ctx);
     sb_printf(sb, "\n%s\n\n```sh\n%s\n```\n\n", tr(ctx, "Reproduce with:", "재현 명령:"), command);
 }
 

@@ -19,6 +19,10 @@ static void render_text(strbuf *sb, const json_value *root, const render_ctx *ct
         render_inspect_text(sb, root, ctx);
         return;
     }
+    if (schema && !strcmp(schema, "lineage.run/1")) {
+        render_run_text(sb, root, ctx);
+        return;
+    }
     if (schema && !strcmp(schema, "lineage.verify/1")) {
         render_verify_text(sb, root, ctx);
         return;
@@ -29,6 +33,7 @@ static void render_text(strbuf *sb, const json_value *root, const render_ctx *ct
     if ((v = json_get(root, "tokenizer"))) render_tokenizer_text(sb, v, ctx);
     if ((v = json_get(root, "weights"))) render_weights_text(sb, v, ctx);
     if ((v = json_get(root, "behaviour"))) render_behaviour_text(sb, v, ctx);
+    if ((v = json_get(root, "activations"))) render_activations_text(sb, v, ctx);
 }
 
 lineage_status lineage_render(const lineage_doc *d, const lineage_render_options *opt, FILE *out, lineage_error *err)

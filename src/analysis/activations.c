@@ -1,0 +1,424 @@
+/* The "activations" section: linear CKA of hidden states for every layer pair with within-model and
+ * shuffled-token controls, a monotone layer map from the CKA matrix, Zhu et al.'s permutation-robust
+ * neuron-matching test per layer (Fisher-combined), and a kernel-PCA view of the layers. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/activations.h"
+#include "analysis/analysis.h"
+#include "analysis/weights.h"
+#include "util/error.h"
+
+#define ACT_DEFAULT_TOKENS 2048
+#define ACT_SHUFFLES 99            /* shuffled-token CKA recomputations: permutation p down to 0.01 */
+#define ACT_SHUFFLE_SEED 0x636b61ull
+#define ACT_MAP_SCALE 0.05         /* CKA per unit of the layer map's penalties (a repeat costs 0.05) */
+#define ACT_DERIVED_P 1e-3         /* neuron-matching Fisher p below which the finding says derived */
+#define ACT_INDEPENDENT_P 0.01     /* ... above which it says independent */
+
+#define NOMEM() error_set(err, LINEAGE_E_NOMEM, "out of memory")
+
+typedef struct act_result {
+    int la, lb, n;                 /* n = la + lb: the full similarity matrix is n x n */
+    double *G;                     /* CKA between every two layers (A first, then B) */
+    int *best;                     /* per B layer: A layer of highest CKA */
+    double null_mean, null_p95, null_p, best_mean;
+    wt_layer_map map;
+    int repeats, map_ok;
+    /* neuron matching */
+    int tested;                    /* layer pairs tested */
+    double fisher_p, chi2, mean_rho;
+    int neurons_min;
+} act_result;
+
+static double cross(const act_result *r, int i, int j) { return r->G[(size_t)i * r->n + r->la + j]; }
+
+/* Mean, minimum and adjacent-layer mean of a model's own off-diagonal CKA (the within-model control). */
+static json_value *within_summary(arena *ar, const act_result *r, int off, int L)
+{
+    double sum = 0, adj = 0, mn = INFINITY;
+    int cnt = 0, cadj = 0;
+    for (int i = 0; i < L; i++)
+        for (int j = 0; j < L; j++) {
+            if (i == j) continue;
+            double v = r->G[(size_t)(off + i) * r->n + off + j];
+            sum += v; cnt++;
+            if (v < mn) mn = v;
+            if (j == i + 1) { adj += v; cadj++; }
+        }
+    json_value *o = json_new_object(ar);
+    if (cnt) {
+        json_set_double(ar, o, "mean_offdiagonal", sum / cnt);
+        json_set_double(ar, o, "min", mn);
+    }
+    if (cadj) json_set_double(ar, o, "adjacent_mean", adj / cadj);
+    return o;
+}
+
+static json_value *matrix_json(arena *ar, const double *m, int rows, int cols, size_t stride)
+{
+    json_value *arr = json_new_array(ar);
+    for (int i = 0; i < rows; i++) {
+        json_value *row = json_new_array(ar);
+        for (int j = 0; j < cols; j++) json_push(ar, row, json_new_double(ar, round(m[(size_t)i * stride + j] * 1e6) / 1e6));
+        json_push(ar, arr, row);
+    }
+    return arr;
+}
+
+/* Gram matrices of every layer, then CKA between every two layers. Frees the hidden sketches. */
+static lineage_status cka_all(act_plan *p, act_result *r, float ***grams, double **norms, lineage_error *err)
+{
+    size_t n = (size_t)r->n, N = p->n_cka;
+    float **K = calloc(n, sizeof *K);
+    double *nrm = calloc(n, sizeof *nrm);
+    *grams = K;
+    *norms = nrm;
+    if (!K || !nrm) return NOMEM();
+    for (size_t l = 0; l < n; l++) {
+        act_side *s = l < (size_t)r->la ? &p->a : &p->b;
+        size_t li = l < (size_t)r->la ? l : l - (size_t)r->la;
+        K[l] = act_centred_gram(s->hidden[li], N, s->sketch, &nrm[l]);
+        free(s->hidden[li]);
+        s->hidden[li] = NULL;
+        if (!K[l]) return NOMEM();
+    }
+    r->G = malloc(n * n * sizeof *r->G);
+    if (!r->G) return NOMEM();
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i; j < n; j++)
+            r->G[i * n + j] = r->G[j * n + i] = i == j ? 1.0 : act_cka_gram(K[i], nrm[i], K[j], nrm[j], N);
+    return LINEAGE_OK;
+}
+
+/* Shuffled-token null of each B layer against its best A layer, and the permutation p of their mean. */
+static lineage_status cka_null(const act_plan *p, act_result *r, float *const *K, const double *nrm, lineage_error *err)
+{
+    size_t N = p->n_cka, S = ACT_SHUFFLES, lb = (size_t)r->lb;
+    size_t *perm = malloc(N * sizeof *perm);
+    double *vals = malloc(S * lb * sizeof *vals);
+    r->best = malloc(lb * sizeof *r->best);
+    if (!perm || !vals || !r->best) { free(perm); free(vals); return NOMEM(); }
+    r->best_mean = 0;
+    for (int j = 0; j < r->lb; j++) {
+        int bi = 0;
+        for (int i = 1; i < r->la; i++) if (cross(r, i, j) > cross(r, bi, j)) bi = i;
+        r->best[j] = bi;
+        r->best_mean += cross(r, bi, j) / r->lb;
+    }
+    size_t ge = 0;
+    double sum = 0;
+    for (size_t s = 0; s < S; s++) {
+        for (size_t t = 0; t < N; t++) perm[t] = t;
+        wt_shuffle(perm, N, ACT_SHUFFLE_SEED + s);
+        double mean = 0;
+        for (size_t j = 0; j < lb; j++) {
+            size_t ia = (size_t)r->best[j], ib = (size_t)r->la + j;
+            double v = act_cka_gram_perm(K[ia], nrm[ia], K[ib], nrm[ib], perm, N);
+            vals[s * lb + j] = v;
+            sum += v;
+            mean += v / (double)lb;
+        }
+        if (mean >= r->best_mean) ge++;
+    }
+    r->null_mean = sum / (double)(S * lb);
+    /* 95th percentile of the pooled null values */
+    size_t nv = S * lb, k = (size_t)(0.95 * (double)(nv - 1));
+    for (size_t i = 1; i < nv; i++)
+        for (size_t j = i; j > 0 && vals[j - 1] > vals[j]; j--) { double t = vals[j]; vals[j] = vals[j - 1]; vals[j - 1] = t; }
+    r->null_p95 = vals[k];
+    r->null_p = (double)(1 + ge) / (double)(1 + S);
+    free(perm);
+    free(vals);
+    return LINEAGE_OK;
+}
+
+/* Monotone layer map over (CKA - null p95) / ACT_MAP_SCALE: "none" when a B layer's CKA stays below
+ * the null's 95th percentile; each repeat or skip costs ACT_MAP_SCALE of CKA. */
+static int cka_layer_map(act_result *r)
+{
+    double *z = malloc((size_t)r->la * r->lb * sizeof *z);
+    if (!z) return 0;
+    for (int i = 0; i < r->la; i++)
+        for (int j = 0; j < r->lb; j++) z[(size_t)i * r->lb + j] = (cross(r, i, j) - r->null_p95) / ACT_MAP_SCALE;
+    int ok = wt_layer_map_solve(z, r->la, r->lb, 0, &r->map);
+    free(z);
+    if (!ok) return 0;
+    r->map_ok = 1;
+    for (int j = 1; j < r->lb; j++) {
+        int m = r->map.map[j];
+        for (int k = 0; m >= 0 && k < j; k++)
+            if (r->map.map[k] == m) { r->repeats++; break; }
+    }
+    return 1;
+}
+
+/* Neuron matching for every tested layer pair; appends per-layer entries. */
+static lineage_status neuron_matching(const act_plan *p, act_result *r, arena *ar, json_value *nm, lineage_error *err)
+{
+    const act_side *A = &p->a, *B = &p->b;
+    json_value *per = json_new_array(ar);
+    json_set(ar, nm, "per_layer", per);
+    json_set_int(ar, nm, "tokens", (int64_t)p->n_mlp);
+    const char *skip = !p->n_mlp ? "the MLP activations did not fit the memory budget"
+                     : !A->gated || !B->gated ? "an MLP without a gate projection (the test needs gate and up)" : NULL;
+    if (skip) {
+        json_set_str(ar, nm, "status", "not_run");
+        json_set_str(ar, nm, "reason", skip);
+        r->fisher_p = NAN;
+        return LINEAGE_OK;
+    }
+    json_set_str(ar, nm, "layer_pairs", r->la == r->lb ? "index" : "cka_layer_map");
+    double *pv = malloc(((size_t)r->lb + 1) * sizeof *pv);
+    if (!pv) return NOMEM();
+    double rho_sum = 0;
+    r->neurons_min = -1;
+    for (int j = 0; j < r->lb; j++) {
+        int i = r->la == r->lb ? j : (r->map_ok ? r->map.map[j] : -1);
+        if (i < 0) continue;
+        int ea = A->slots[i], eb = B->slots[j];
+        int both_moe = ea > 1 && eb > 1, ncand = both_moe ? (ea < eb ? ea : eb) : ea * eb;
+        act_match best = {NAN, 1, 0};
+        int best_e = -1;
+        for (int c = 0; c < ncand; c++) {
+            int xa = both_moe ? c : (ea > 1 ? c : 0), xb = both_moe ? c : (eb > 1 ? c : 0);
+            const float *ga = A->gate[(size_t)i * A->slots_max + xa], *ua = A->up[(size_t)i * A->slots_max + xa];
+            const float *gb = B->gate[(size_t)j * B->slots_max + xb], *ub = B->up[(size_t)j * B->slots_max + xb];
+            act_match m;
+            if (!act_zhu_match(ga, ua, A->neurons[i], gb, ub, B->neurons[j], p->n_mlp, &m)) { free(pv); return NOMEM(); }
+            if (best_e < 0 || m.p < best.p) { best = m; best_e = c; }
+        }
+        if (best_e < 0 || best.n < 3) continue;
+        /* best of ncand experts: Bonferroni */
+        double pl = best.p * ncand > 1 ? 1 : best.p * ncand;
+        pv[r->tested++] = pl;
+        rho_sum += best.spearman;
+        if (r->neurons_min < 0 || (int)best.n < r->neurons_min) r->neurons_min = (int)best.n;
+        json_value *e = json_new_object(ar);
+        json_set_int(ar, e, "layer_a", i);
+        json_set_int(ar, e, "layer_b", j);
+        if (ncand > 1) {
+            json_set_int(ar, e, "expert", best_e);
+            json_set_int(ar, e, "experts_tried", ncand);
+        }
+        json_set_int(ar, e, "neurons", (int64_t)best.n);
+        json_set_double(ar, e, "spearman", best.spearman);
+        json_set_double(ar, e, "p", pl);
+        json_push(ar, per, e);
+    }
+    r->fisher_p = r->tested ? wt_fisher_p(pv, (size_t)r->tested) : NAN;
+    r->chi2 = 0;
+    for (int k = 0; k < r->tested; k++) r->chi2 += -2 * log(pv[k] < 1e-300 ? 1e-300 : pv[k]);
+    r->mean_rho = r->tested ? rho_sum / r->tested : NAN;
+    free(pv);
+    json_set_str(ar, nm, "status", r->tested ? "ok" : "not_run");
+    if (!r->tested) json_set_str(ar, nm, "reason", "no layer pair of A and B could be matched");
+    if (r->tested) {
+        json_set_double(ar, nm, "fisher_p", r->fisher_p);
+        json_value *c = json_new_object(ar);
+        json_set_double(ar, c, "chi2", r->chi2);
+        json_set_int(ar, c, "df", 2 * r->tested);
+        json_set_double(ar, c, "mean_spearman", r->mean_rho);
+        json_set(ar, nm, "combined", c);
+    }
+    return LINEAGE_OK;
+}
+
+typedef struct act_finding {
+    const char *en, *ko, *control, *direction, *relation;
+    double value, p, weight;
+} act_finding;
+
+/* One finding in the shape of the other sections' (docs/METHODOLOGY.md "Findings"). */
+static void push_finding(arena *ar, json_value *list, const act_finding *f)
+{
+    json_value *o = json_new_object(ar), *text = json_new_object(ar), *c = json_new_object(ar);
+    json_set_str(ar, o, "line", "activations");
+    json_set_str(ar, o, "component", "text");
+    json_set_str(ar, o, "what", f->en);
+    json_set_str(ar, text, "en", f->en);
+    json_set_str(ar, text, "ko", f->ko);
+    json_set(ar, o, "text", text);
+    if (isfinite(f->value)) json_set_double(ar, o, "value", f->value);
+    json_set_str(ar, c, "description", f->control);
+    json_set(ar, o, "control", c);
+    if (isfinite(f->p)) json_set_double(ar, o, "p", f->p);
+    json_set_str(ar, o, "direction", f->direction);
+    json_set_double(ar, o, "weight", round(f->weight * 1000) / 1000);
+    if (f->relation) json_set_str(ar, o, "relation", f->relation);
+    json_push(ar, list, o);
+}
+
+static void findings(arena *ar, const act_result *r, json_value *list)
+{
+    char en[400], ko[400], ctl[400];
+    if (r->tested) {
+        act_finding f = {0};
+        double lp = -log10(r->fisher_p > 1e-300 ? r->fisher_p : 1e-300);
+        snprintf(en, sizeof en, "MLP neurons matched by their activations: the gate-based and up-based matchings "
+                 "agree (mean Spearman %.3f over %d layers, Fisher p %.3g)", r->mean_rho, r->tested, r->fisher_p);
+        snprintf(ko, sizeof ko, "활성값으로 MLP 뉴런을 대응시킨 결과 gate 기반과 up 기반 대응이 일치함 "
+                 "(평균 Spearman %.3f, %d개 층, Fisher p %.3g)", r->mean_rho, r->tested, r->fisher_p);
+        snprintf(ctl, sizeof ctl, "independent models give unrelated gate and up matchings: per layer Spearman ~ "
+                 "N(0, 1/(n-1)), n >= %d neurons (Zhu et al. 2025); p from that null, Fisher over layers",
+                 r->neurons_min);
+        f.en = en; f.ko = ko; f.control = ctl; f.value = r->mean_rho; f.p = r->fisher_p;
+        if (r->fisher_p < ACT_DERIVED_P) {
+            f.direction = "derived";
+            f.weight = fmin(0.9, 0.6 + 0.01 * (lp - 3));
+        } else if (r->fisher_p > ACT_INDEPENDENT_P && r->neurons_min >= 64) {
+            f.direction = "independent";
+            f.weight = 0.5;
+            snprintf(en, sizeof en, "MLP neurons matched by their activations: the gate-based and up-based matchings "
+                     "are unrelated, as for independent models (mean Spearman %.3f over %d layers, Fisher p %.3g)",
+                     r->mean_rho, r->tested, r->fisher_p);
+            snprintf(ko, sizeof ko, "활성값으로 MLP 뉴런을 대응시킨 결과 gate 기반과 up 기반 대응이 무관함, 독립 모델과 같음 "
+                     "(평균 Spearman %.3f, %d개 층, Fisher p %.3g)", r->mean_rho, r->tested, r->fisher_p);
+        } else {
+            f.direction = "neutral";
+            f.weight = 0.1;
+        }
+        push_finding(ar, list, &f);
+    }
+    act_finding c = {0};
+    snprintf(en, sizeof en, "Hidden states of B's layers against their closest layers of A: mean linear CKA %.3f",
+             r->best_mean);
+    snprintf(ko, sizeof ko, "B의 각 층 은닉 상태와 가장 가까운 A 층의 선형 CKA 평균 %.3f", r->best_mean);
+    snprintf(ctl, sizeof ctl, "B's tokens shuffled: mean %.3f, 95th percentile %.3f; not calibrated for unrelated models, "
+             "which also score high on the same text", r->null_mean, r->null_p95);
+    c.en = en; c.ko = ko; c.control = ctl; c.value = r->best_mean; c.p = r->null_p;
+    c.direction = "neutral";
+    c.weight = 0.2;
+    push_finding(ar, list, &c);
+    if (r->map_ok && r->lb > r->la && r->repeats > 0) {
+        act_finding m = {0};
+        snprintf(en, sizeof en, "The CKA layer map repeats %d of A's layers in B (%d layers from %d)", r->repeats, r->lb,
+                 r->la);
+        snprintf(ko, sizeof ko, "CKA 층 대응에서 A의 층 %d개가 B에서 반복됨 (%d층에서 %d층으로)", r->repeats, r->la, r->lb);
+        snprintf(ctl, sizeof ctl, "a layer is mapped only above the shuffled-token 95th percentile (%.3f); read "
+                 "as up-scaling only when the neuron matching shows a shared origin", r->null_p95);
+        m.en = en; m.ko = ko; m.control = ctl; m.value = r->repeats; m.p = NAN;
+        int shared = r->tested && r->fisher_p < ACT_DERIVED_P;
+        m.direction = shared ? "derived" : "neutral";
+        m.weight = shared ? 0.4 : 0.1;
+        m.relation = "depth_upscaled";
+        push_finding(ar, list, &m);
+    }
+}
+
+static json_value *pca_json(arena *ar, const double *xy, int from, int count)
+{
+    json_value *arr = json_new_array(ar);
+    for (int i = from; i < from + count; i++) {
+        json_value *pt = json_new_array(ar);
+        json_push(ar, pt, json_new_double(ar, round(xy[2 * i] * 1e5) / 1e5));
+        json_push(ar, pt, json_new_double(ar, round(xy[2 * i + 1] * 1e5) / 1e5));
+        json_push(ar, arr, pt);
+    }
+    return arr;
+}
+
+static lineage_status build(act_plan *p, const lineage_compare_options *opt, arena *ar, json_value *o, lineage_error *err)
+{
+    act_result r = {0};
+    r.la = p->a.layers;
+    r.lb = p->b.layers;
+    r.n = r.la + r.lb;
+    if (r.la < 1 || r.lb < 1) return error_set(err, LINEAGE_E_UNSUPPORTED, "a model without layers");
+    float **K = NULL;
+    double *nrm = NULL, *xy = NULL;
+    lineage_status st = cka_all(p, &r, &K, &nrm, err);
+    if (!st) st = cka_null(p, &r, K, nrm, err);
+    for (int l = 0; K && l < r.n; l++) free(K[l]);
+    free(K);
+    free(nrm);
+    if (!st && !cka_layer_map(&r)) st = NOMEM();
+    json_value *nm = json_new_object(ar);
+    if (!st) st = neuron_matching(p, &r, ar, nm, err);
+    if (!st && !(xy = malloc((size_t)r.n * 2 * sizeof *xy))) st = NOMEM();
+    if (!st && !act_pca2(r.G, (size_t)r.n, xy)) st = NOMEM();
+    if (!st) {
+        json_set_str(ar, o, "status", "ok");
+        json_value *t = json_new_object(ar);
+        json_set_int(ar, t, "requested", opt && opt->activation_tokens > 0 ? opt->activation_tokens : ACT_DEFAULT_TOKENS);
+        json_set_int(ar, t, "used", (int64_t)p->tokens);
+        json_set_int(ar, t, "cka", (int64_t)p->n_cka);
+        json_set_int(ar, t, "mlp", (int64_t)p->n_mlp);
+        json_set_int(ar, t, "probes", (int64_t)p->probes);
+        json_set_int(ar, t, "fed_a", (int64_t)p->positions_a);
+        json_set_int(ar, t, "fed_b", (int64_t)p->positions_b);
+        json_set(ar, o, "tokens", t);
+        json_value *al = json_new_object(ar);
+        json_set_bool(ar, al, "shared_tokenizer", p->shared_tokenizer);
+        json_set_int(ar, al, "aligned_positions", (int64_t)p->tokens);
+        json_set(ar, o, "alignment", al);
+        json_value *ly = json_new_object(ar);
+        json_set_int(ar, ly, "a", r.la);
+        json_set_int(ar, ly, "b", r.lb);
+        json_set(ar, o, "layers", ly);
+        json_value *cka = json_new_object(ar);
+        json_set(ar, cka, "matrix", matrix_json(ar, r.G + r.la, r.la, r.lb, (size_t)r.n));
+        json_value *diag = json_new_array(ar), *best = json_new_array(ar);
+        for (int i = 0; i < r.la && i < r.lb; i++) json_push(ar, diag, json_new_double(ar, cross(&r, i, i)));
+        for (int j = 0; j < r.lb; j++) json_push(ar, best, json_new_int(ar, r.best[j]));
+        json_set(ar, cka, "diagonal", diag);
+        json_set(ar, cka, "best_a_layer", best);
+        json_set_double(ar, cka, "best_mean", r.best_mean);
+        json_set(ar, cka, "within_a", within_summary(ar, &r, 0, r.la));
+        json_set(ar, cka, "within_b", within_summary(ar, &r, r.la, r.lb));
+        json_value *nl = json_new_object(ar);
+        json_set_str(ar, nl, "description", "B's token rows shuffled against A's, CKA of each B layer with its best A layer");
+        json_set_int(ar, nl, "shuffles", ACT_SHUFFLES);
+        json_set_double(ar, nl, "mean", r.null_mean);
+        json_set_double(ar, nl, "p95", r.null_p95);
+        json_set_double(ar, nl, "p", r.null_p);
+        json_set(ar, cka, "null", nl);
+        json_value *lm = json_new_object(ar), *map = json_new_array(ar);
+        for (int j = 0; j < r.lb; j++) json_push(ar, map, json_new_int(ar, r.map.map[j]));
+        json_set(ar, lm, "map", map);
+        json_set_int(ar, lm, "matched", r.map.matched);
+        json_set_int(ar, lm, "repeats", r.repeats);
+        json_set_int(ar, lm, "seams", r.map.seams);
+        json_set_bool(ar, lm, "identity", r.map.identity);
+        json_set(ar, cka, "layer_map", lm);
+        json_set(ar, o, "cka", cka);
+        json_set(ar, o, "neuron_matching", nm);
+        json_value *pca = json_new_object(ar);
+        json_set(ar, pca, "a", pca_json(ar, xy, 0, r.la));
+        json_set(ar, pca, "b", pca_json(ar, xy, r.la, r.lb));
+        json_set(ar, o, "pca", pca);
+        json_value *list = json_new_array(ar);
+        findings(ar, &r, list);
+        json_set(ar, o, "findings", list);
+    }
+    free(xy);
+    free(r.G);
+    free(r.best);
+    wt_layer_map_free(&r.map);
+    return st;
+}
+
+lineage_status activations_compare_section(const lineage_model *a, const lineage_model *b,
+                                           const lineage_compare_options *opt, arena *ar, json_value **out,
+                                           lineage_error *err)
+{
+    json_value *o = json_new_object(ar);
+    if (!o) return NOMEM();
+    *out = o;
+    size_t want = opt && opt->activation_tokens > 0 ? (size_t)opt->activation_tokens : ACT_DEFAULT_TOKENS;
+    act_plan plan;
+    lineage_error why;
+    lineage_status st = act_collect(a, b, opt, want, &plan, &why);
+    if (st == LINEAGE_E_NOMEM || st == LINEAGE_E_USAGE) return error_set(err, st, "%s", why.message);
+    if (st) {
+        /* no engine for the family, no tokenizer, too little aligned text: reported, not fatal */
+        json_set_str(ar, o, "status", "not_run");
+        json_set_str(ar, o, "reason", why.message);
+        return LINEAGE_OK;
+    }
+    st = build(&plan, opt, ar, o, err);
+    act_plan_free(&plan);
+    return st;
+}

@@ -1,0 +1,124 @@
+/* Internals of the inference engine: the per-layer weight plan, the packed matmul, the thread pool
+ * and the scalar building blocks (norms, RoPE, softmax, routing) the forward pass is made of. */
+#ifndef LINEAGE_INFER_ENGINE_H
+#define LINEAGE_INFER_ENGINE_H
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format/model.h"
+#include "infer/infer.h"
+
+/* ---- thread pool: pool_run calls fn(ctx, i, worker) for i in [0, n), spread over the workers ---- */
+typedef void (*pool_fn)(void *ctx, size_t i, int worker);
+typedef struct pool pool;
+pool *pool_new(int threads);             /* threads >= 1; the caller's thread is worker 0 */
+void pool_free(pool *p);
+int pool_threads(const pool *p);
+void pool_run(pool *p, size_t n, pool_fn fn, void *ctx);
+
+/* ---- weights ---- */
+#define MM_PANEL 16   /* rows per packed panel: panel p holds rows [16p, 16p+16) as [K][16] */
+
+/* Rows [row0, row0+rows) of tensor t (a slice of a stacked or fused tensor), cols wide. packed: the
+ * f32 cache in panel layout when the weight is cached, else NULL (converted a tile at a time). */
+typedef struct wref {
+    long t;
+    uint64_t row0, rows, cols;
+    float *packed;
+} wref;
+
+typedef struct mlp_w {
+    wref gate, up, down;            /* gate.t < 0: ungated */
+    float *gate_b, *up_b, *down_b;
+    size_t width;
+} mlp_w;
+
+typedef struct layer_plan {
+    float *attn_norm, *attn_post_norm, *mlp_norm, *mlp_post_norm, *q_norm, *k_norm;
+    float *attn_norm_b, *mlp_norm_b;   /* LayerNorm biases, else NULL */
+    wref q, k, v, o;
+    float *q_b, *k_b, *v_b, *o_b;
+    int sliding;                    /* attends to the last `window` positions only */
+    const float *inv_freq;          /* rot_dim/2 frequencies of this layer's RoPE */
+    int rope_kind;                  /* index into infer_model.rope */
+    int moe;
+    mlp_w dense;                    /* dense MLP (moe == 0) */
+    wref router, shared_gate;       /* shared_gate: Qwen2-MoE sigmoid gate (1 row) */
+    float *router_bias;             /* DeepSeek e_score_correction_bias */
+    int n_experts;
+    mlp_w *experts;
+    mlp_w shared;                   /* shared.width 0: none */
+} layer_plan;
+
+/* One RoPE frequency set (per layer kind: gemma3 local/global). */
+typedef struct rope_set {
+    float *inv_freq;                /* rot_dim/2 */
+    double attn_factor;             /* yarn: cos/sin scaled by this */
+    int dynamic;                    /* dynamic NTK: recomputed from the sequence length */
+    double theta, factor;
+    int64_t original_max;
+} rope_set;
+
+typedef enum { ACT_SILU, ACT_GELU_TANH, ACT_GELU, ACT_RELU } act_kind;
+typedef enum { SCORE_SOFTMAX, SCORE_SIGMOID } score_kind;
+
+struct infer_model {
+    const lineage_model *m;
+    char family[32];
+    int n_layers;
+    size_t hidden, n_heads, n_kv, head_dim, rot_dim, vocab, max_context;
+    double eps, attn_scale, attn_softcap, final_softcap, embed_scale;
+    int norm_plus_one, layernorm, gemma_norms4;
+    act_kind act;
+    int64_t window;
+    rope_set rope[2];
+    wref embed, lm_head;
+    float *final_norm, *final_norm_b, *lm_head_b;
+    layer_plan *layers;
+    /* MoE routing */
+    int top_k, norm_topk, n_group, topk_group;
+    score_kind scoring;
+    double routed_scale;
+    int deepseek_routing;
+    /* execution */
+    pool *pool;
+    float **scratch;                /* per worker: a converted tile and its packed panels */
+    size_t scratch_floats;
+    uint64_t weight_bytes;
+    uint64_t cache_left;            /* bytes of f32 cache still allowed (weights are cached on first use) */
+    float **owned;                  /* every float array allocated for the plan */
+    size_t nowned, owned_cap;
+};
+
+/* Y[t][r] = X[t] . W[r] (+ bias[r]) for t < T, r < w->rows; rows of X ldx apart, of Y ldy apart.
+ * The first use of a weight packs it into the f32 cache while im->cache_left allows. */
+lineage_status mm(infer_model *im, const float *X, size_t T, size_t ldx, const wref *w, const float *bias, float *Y,
+                  size_t ldy, lineage_error *err);
+/* Packs rows x K row-major f32 into panels (rows padded to a multiple of 16 with zeros). */
+void mm_pack(const float *rows, size_t nrows, size_t K, float *panels);
+size_t mm_packed_floats(size_t rows, size_t K);
+/* Kernel: Y[t][r] = sum_k X[t][k] * P[k][r] for t < T, r < 16*npanels, one packed row block. */
+typedef void (*mm_kernel_fn)(const float *X, size_t T, size_t ldx, const float *P, size_t npanels, size_t K,
+                             float *Y, size_t ldy, size_t rows);
+void mm_kernel_scalar(const float *X, size_t T, size_t ldx, const float *P, size_t npanels, size_t K, float *Y,
+                      size_t ldy, size_t rows);
+void mm_kernel_avx2(const float *X, size_t T, size_t ldx, const float *P, size_t npanels, size_t K, float *Y,
+                    size_t ldy, size_t rows);
+void mm_kernel_avx512(const float *X, size_t T, size_t ldx, const float *P, size_t npanels, size_t K, float *Y,
+                      size_t ldy, size_t rows);
+mm_kernel_fn mm_kernel(void);
+
+/* ---- building blocks (ops.c) ---- */
+/* out = x / rms(x) * (w + plus_one); w NULL: no weight. out may alias x. */
+void op_rmsnorm(const float *x, const float *w, size_t n, double eps, int plus_one, float *out);
+void op_layernorm(const float *x, const float *w, const float *b, size_t n, double eps, float *out);
+/* Rotates the first rot_dim dims of one head (rotate_half pairing i, i + rot_dim/2) at position pos. */
+void op_rope(float *head, size_t rot_dim, const float *inv_freq, double pos, double attn_factor);
+void op_softmax(float *x, size_t n);
+float op_act(act_kind a, float x);
+/* RoPE frequencies of a rope_set for sequence length seq (dynamic NTK only looks at seq). */
+void rope_frequencies(const rope_set *r, size_t rot_dim, size_t seq, float *out);
+/* Routing of one token: logits of n experts -> k (index, weight) pairs. */
+void moe_route(const infer_model *im, const float *logits, const float *bias, int n, int *idx, float *weight);
+#endif

@@ -1,0 +1,146 @@
+/* Y = X W^T for the forward pass. W rows are converted to f32 (any stored dtype, GGUF blocks, FP8
+ * scales: lineage_tensor_read_rows_f32) and packed into 16-row panels [K][16], either once into the
+ * cache or a chunk at a time per call; each chunk then multiplies every token of X, so a row is
+ * converted once per call whatever the token count. Threads split the output rows. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "analysis/kernels.h"
+#include "infer/engine.h"
+#include "util/error.h"
+
+#define MM_CHUNK 64   /* rows converted and multiplied together (a multiple of MM_PANEL) */
+#define MM_FILL_TOKENS 16   /* feeds this short fill the cache (decoding reuses weights); longer ones convert */
+#define HUGE_PAGE (2u << 20)
+
+/* Cache memory in huge pages where the kernel allows: a page fault per 4 KiB of a gigabyte cache
+ * costs seconds. */
+static float *cache_alloc(size_t floats)
+{
+    if (floats * sizeof(float) < 4 * (size_t)HUGE_PAGE) return malloc(floats * sizeof(float));
+    size_t bytes = (floats * sizeof(float) + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE_PAGE, bytes)) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+size_t mm_packed_floats(size_t rows, size_t K)
+{
+    return (rows + MM_PANEL - 1) / MM_PANEL * MM_PANEL * K;
+}
+
+void mm_pack(const float *rows, size_t nrows, size_t K, float *panels)
+{
+    size_t np = (nrows + MM_PANEL - 1) / MM_PANEL;
+    for (size_t p = 0; p < np; p++) {
+        float *dst = panels + p * K * MM_PANEL;
+        size_t r0 = p * MM_PANEL, nr = nrows - r0 < MM_PANEL ? nrows - r0 : MM_PANEL;
+        const float *src[MM_PANEL];
+        for (size_t r = 0; r < MM_PANEL; r++) src[r] = rows + (r0 + (r < nr ? r : 0)) * K;
+        if (nr == MM_PANEL) {   /* writes in order, 16 read streams */
+            for (size_t k = 0; k < K; k++, dst += MM_PANEL)
+                for (size_t r = 0; r < MM_PANEL; r++) dst[r] = src[r][k];
+        } else {
+            for (size_t k = 0; k < K; k++, dst += MM_PANEL)
+                for (size_t r = 0; r < MM_PANEL; r++) dst[r] = r < nr ? src[r][k] : 0.0f;
+        }
+    }
+}
+
+void mm_kernel_scalar(const float *X, size_t T, size_t ldx, const float *P, size_t npanels, size_t K, float *Y,
+                      size_t ldy, size_t rows)
+{
+    for (size_t t = 0; t < T; t++)
+        for (size_t p = 0; p < npanels; p++) {
+            float acc[MM_PANEL] = {0};
+            const float *pp = P + p * K * MM_PANEL, *x = X + t * ldx;
+            for (size_t k = 0; k < K; k++)
+                for (int r = 0; r < MM_PANEL; r++) acc[r] += x[k] * pp[k * MM_PANEL + r];
+            for (size_t r = 0; r < MM_PANEL && p * MM_PANEL + r < rows; r++) Y[t * ldy + p * MM_PANEL + r] = acc[r];
+        }
+}
+
+mm_kernel_fn mm_kernel(void)
+{
+    const char *isa = kernels_isa();
+    if (!strcmp(isa, "avx512")) return mm_kernel_avx512;
+    if (!strcmp(isa, "avx2")) return mm_kernel_avx2;
+    return mm_kernel_scalar;
+}
+
+typedef struct mm_job {
+    infer_model *im;
+    const float *X;
+    size_t T, ldx, ldy, chunk;
+    const wref *w;
+    const float *bias;
+    float *Y;
+    mm_kernel_fn kernel;
+    int filling;         /* converting into the cache on this first use */
+    atomic_int failed;
+    pthread_mutex_t lock;
+    lineage_error err;
+} mm_job;
+
+static void mm_chunk(void *ctx, size_t i, int worker)
+{
+    mm_job *j = ctx;
+    const wref *w = j->w;
+    size_t K = (size_t)w->cols, r0 = i * j->chunk;
+    size_t nr = (size_t)w->rows - r0 < j->chunk ? (size_t)w->rows - r0 : j->chunk;
+    const float *P;
+    if (w->packed && !j->filling) P = w->packed + r0 * K;
+    else {
+        if (atomic_load(&j->failed)) return;
+        float *tmp = j->im->scratch[worker], *pk = j->filling ? w->packed + r0 * K : tmp + (size_t)MM_CHUNK * K;
+        lineage_error e;
+        if (lineage_tensor_read_rows_f32(j->im->m, (size_t)w->t, w->row0 + r0, nr, tmp, &e)) {
+            pthread_mutex_lock(&j->lock);
+            if (!atomic_exchange(&j->failed, 1)) j->err = e;
+            pthread_mutex_unlock(&j->lock);
+            return;
+        }
+        mm_pack(tmp, nr, K, pk);
+        P = pk;
+    }
+    j->kernel(j->X, j->T, j->ldx, P, (nr + MM_PANEL - 1) / MM_PANEL, K, j->Y + r0, j->ldy, nr);
+    if (j->bias)
+        for (size_t t = 0; t < j->T; t++)
+            for (size_t r = 0; r < nr; r++) j->Y[t * j->ldy + r0 + r] += j->bias[r0 + r];
+}
+
+lineage_status mm(infer_model *im, const float *X, size_t T, size_t ldx, const wref *w, const float *bias, float *Y,
+                  size_t ldy, lineage_error *err)
+{
+    if (T == 0 || w->rows == 0) return LINEAGE_OK;
+    mm_job j = {.im = im, .X = X, .T = T, .ldx = ldx, .ldy = ldy, .w = w, .bias = bias, .Y = Y, .kernel = mm_kernel()};
+    atomic_init(&j.failed, 0);
+    pthread_mutex_init(&j.lock, NULL);
+    wref *cached = (wref *)w;   /* the cache behind the const handle is filled on first use */
+    if (!w->packed && T <= MM_FILL_TOKENS && im->cache_left >= w->rows * w->cols * sizeof(float) &&
+        (cached->packed = cache_alloc(mm_packed_floats((size_t)w->rows, (size_t)w->cols)))) {
+        im->cache_left -= w->rows * w->cols * sizeof(float);
+        j.filling = 1;
+    }
+    size_t R = (size_t)w->rows, threads = (size_t)pool_threads(im->pool);
+    /* enough chunks to keep every thread busy, never more rows than the scratch tile holds */
+    size_t chunk = (R / (threads * 4) + MM_PANEL - 1) / MM_PANEL * MM_PANEL;
+    j.chunk = chunk < MM_PANEL ? MM_PANEL : chunk > MM_CHUNK ? MM_CHUNK : chunk;
+    pool_run(im->pool, (R + j.chunk - 1) / j.chunk, mm_chunk, &j);
+    pthread_mutex_destroy(&j.lock);
+    if (atomic_load(&j.failed)) {
+        if (j.filling) {
+            free(cached->packed);
+            cached->packed = NULL;
+            im->cache_left += w->rows * w->cols * sizeof(float);
+        }
+        *err = j.err;
+        return j.err.code;
+    }
+    return LINEAGE_OK;
+}

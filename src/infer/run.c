@@ -1,0 +1,289 @@
+/* lineage_run: the prompt (text through the model's tokenizer, or explicit ids), one forward pass,
+ * the next-token top-k and a greedy continuation, as a lineage.run/1 document. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "format/gguf.h"
+#include "format/json.h"
+#include "format/tokenizer.h"
+#include "infer/engine.h"
+#include "io/file.h"
+#include "util/error.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Bytes as a JSON-safe string: valid UTF-8 runs kept, other bytes as U+FFFD. */
+static json_value *text_value(arena *ar, const char *s, size_t n)
+{
+    strbuf sb;
+    sb_init(&sb);
+    for (size_t i = 0; i < n;) {
+        size_t k = 1;
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0xf0) k = 4;
+        else if (c >= 0xe0) k = 3;
+        else if (c >= 0xc0) k = 2;
+        if (i + k <= n && utf8_valid(s + i, k)) {
+            sb_putn(&sb, s + i, k);
+            i += k;
+        } else {
+            sb_puts(&sb, "\xef\xbf\xbd");
+            i++;
+        }
+    }
+    json_value *v = sb.failed ? NULL : json_new_stringn(ar, sb.data ? sb.data : "", sb.len);
+    sb_free(&sb);
+    return v;
+}
+
+static json_value *piece_value(arena *ar, const lineage_tokenizer *t, uint32_t id)
+{
+    size_t len = 0;
+    const char *p = t ? lineage_tokenizer_bytes(t, id, &len) : NULL;
+    return p ? text_value(ar, p, len) : json_new_null(ar);
+}
+
+/* add_bos_token of tokenizer_config.json (GGUF: tokenizer.ggml.add_bos_token); -1 when not said. */
+static int config_add_bos(const lineage_model *m)
+{
+    if (m->gguf) {
+        int64_t v;
+        return gguf_get_int(m->gguf, "tokenizer.ggml.add_bos_token", &v) ? v != 0 : -1;
+    }
+    if (!m->dir) return -1;
+    char *path = path_join(m->dir, "tokenizer_config.json"), *text = NULL;
+    size_t len = 0;
+    int r = -1;
+    lineage_error e;
+    if (path && path_is_file(path) && !file_read_all(path, MODEL_MAX_CONFIG_BYTES, &text, &len, &e)) {
+        arena ar;
+        arena_init(&ar, 0);
+        json_value *cfg;
+        int b;
+        if (!json_parse(text, len, NULL, &ar, &cfg, "tokenizer_config.json", &e) && json_get_bool(cfg, "add_bos_token", &b))
+            r = b;
+        arena_free(&ar);
+    }
+    free(text);
+    free(path);
+    return r;
+}
+
+static long bos_id(const lineage_model *m, const lineage_tokenizer *t)
+{
+    const char *b = t ? t->special_roles[TOK_ROLE_BOS] : NULL;
+    if (b) {
+        uint32_t id = tok_map_get(&t->by_text, b, strlen(b));
+        if (id != UINT32_MAX) return id;
+    }
+    int64_t v;
+    if (m->config && json_get_int(m->config, "bos_token_id", &v) && v >= 0) return (long)v;
+    if (m->gguf && gguf_get_int(m->gguf, "tokenizer.ggml.bos_token_id", &v) && v >= 0) return (long)v;
+    return -1;
+}
+
+static lineage_status write_logits(const char *path, const float *x, size_t n, lineage_error *err)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return error_set(err, LINEAGE_E_IO, "%s: cannot create", path);
+    size_t w = fwrite(x, sizeof *x, n, f);   /* the library targets little-endian hosts */
+    if (fclose(f) != 0 || w != n) return error_set(err, LINEAGE_E_IO, "%s: write failed", path);
+    return LINEAGE_OK;
+}
+
+typedef struct cand { uint32_t id; double logit; } cand;
+
+static int cand_cmp(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->logit != y->logit) return x->logit > y->logit ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static uint32_t argmax(const float *x, size_t n)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return (uint32_t)best;
+}
+
+static json_value *ids_value(arena *ar, const uint32_t *ids, size_t n)
+{
+    json_value *a = json_new_array(ar);
+    for (size_t i = 0; a && i < n; i++)
+        if (!json_push(ar, a, json_new_int(ar, ids[i]))) return NULL;
+    return a;
+}
+
+typedef struct run_state {
+    infer_model *im;
+    infer_session *s;
+    lineage_tokenizer *tok;
+    uint32_t *ids, *gen;
+    float *logits;
+    size_t n, ngen;
+    int bos;
+} run_state;
+
+static lineage_status prompt_ids(const lineage_model *m, const char *text, size_t len, const lineage_run_options *opt,
+                                 run_state *r, lineage_error *err)
+{
+    const char *tdir = m->gguf ? lineage_model_path(m) : m->dir;
+    int has_tok = tdir && (m->gguf ? 1 : tok_dir_has_tokenizer(tdir));
+    if (has_tok) {
+        lineage_status st = lineage_tokenizer_open(tdir, &r->tok, err);
+        if (st && !opt->ids) return st;
+        if (st) r->tok = NULL;
+    }
+    if (opt->ids) {
+        r->ids = malloc((opt->nids ? opt->nids : 1) * sizeof *r->ids);
+        if (!r->ids) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        memcpy(r->ids, opt->ids, opt->nids * sizeof *r->ids);
+        r->n = opt->nids;
+        return r->n ? LINEAGE_OK : error_set(err, LINEAGE_E_USAGE, "no input ids");
+    }
+    if (!r->tok)
+        return error_set(err, LINEAGE_E_USAGE, "%s: no tokenizer beside the model: give --input-ids", lineage_model_path(m));
+    uint32_t *ids;
+    size_t count;
+    lineage_status st = lineage_tokenize(r->tok, text ? text : "", text ? len : 0, &ids, &count, err);
+    if (st) return st;
+    int add = opt->add_bos > 0 || (opt->add_bos == 0 && config_add_bos(m) == 1);
+    long bos = add ? bos_id(m, r->tok) : -1;
+    r->ids = malloc((count + 1) * sizeof *r->ids);
+    if (!r->ids) {
+        free(ids);
+        return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    r->n = 0;
+    if (bos >= 0) r->ids[r->n++] = (uint32_t)bos;
+    r->bos = bos >= 0;
+    memcpy(r->ids + r->n, ids, count * sizeof *ids);
+    r->n += count;
+    free(ids);
+    return r->n ? LINEAGE_OK : error_set(err, LINEAGE_E_USAGE, "the prompt encodes to no tokens");
+}
+
+static lineage_status build_doc(const lineage_model *m, const lineage_run_options *opt, run_state *r,
+                                const float *last, double t_load, double t_prompt, double t_gen, lineage_doc **out,
+                                lineage_error *err)
+{
+    lineage_doc *d = doc_new();
+    if (!d) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    arena *ar = &d->arena;
+    size_t V = infer_vocab(r->im), k = (size_t)(opt->top_k > 0 ? opt->top_k : 10);
+    if (k > V) k = V;
+    cand *c = malloc(V * sizeof *c);
+    json_value *root = json_new_object(ar), *prompt = json_new_object(ar), *top = json_new_array(ar);
+    json_value *cont = json_new_object(ar), *timing = json_new_object(ar), *pieces = json_new_array(ar);
+    int ok = c && root && prompt && top && cont && timing && pieces;
+    if (ok) {
+        double mx = -INFINITY, sum = 0;
+        for (size_t i = 0; i < V; i++) mx = last[i] > mx ? last[i] : mx;
+        for (size_t i = 0; i < V; i++) {
+            c[i] = (cand){(uint32_t)i, last[i]};
+            sum += exp((double)last[i] - mx);
+        }
+        double lse = mx + log(sum);
+        qsort(c, V, sizeof *c, cand_cmp);
+        for (size_t i = 0; ok && i < k; i++) {
+            json_value *o = json_new_object(ar);
+            ok = o && json_set_int(ar, o, "id", c[i].id) && json_set(ar, o, "piece", piece_value(ar, r->tok, c[i].id)) &&
+                 json_set_double(ar, o, "probability", exp(c[i].logit - lse)) &&
+                 json_set_double(ar, o, "logprob", c[i].logit - lse) && json_set_double(ar, o, "logit", c[i].logit) &&
+                 json_push(ar, top, o);
+        }
+    }
+    for (size_t i = 0; ok && i < r->n; i++) ok = json_push(ar, pieces, piece_value(ar, r->tok, r->ids[i]));
+    ok = ok && json_set_str(ar, root, "schema", "lineage.run/1") && json_set_str(ar, root, "model", lineage_model_path(m)) &&
+         json_set_str(ar, root, "family", infer_family(r->im)) && json_set_int(ar, root, "vocab", (int64_t)V) &&
+         json_set_int(ar, root, "layers", infer_layers(r->im)) &&
+         json_set_int(ar, root, "threads", pool_threads(r->im->pool)) &&
+         json_set(ar, prompt, "ids", ids_value(ar, r->ids, r->n)) && json_set(ar, prompt, "pieces", pieces) &&
+         json_set_bool(ar, prompt, "bos_added", r->bos) && json_set(ar, root, "prompt", prompt) &&
+         json_set(ar, root, "top_k", top);
+    if (ok) {
+        strbuf sb;
+        sb_init(&sb);
+        for (size_t i = 0; r->tok && i < r->ngen; i++) {
+            size_t len = 0;
+            const char *p = lineage_tokenizer_bytes(r->tok, r->gen[i], &len);
+            if (p) sb_putn(&sb, p, len);
+        }
+        ok = !sb.failed && json_set(ar, cont, "ids", ids_value(ar, r->gen, r->ngen)) &&
+             json_set(ar, cont, "text", r->tok ? text_value(ar, sb.data ? sb.data : "", sb.len) : json_new_null(ar)) &&
+             json_set(ar, root, "continuation", cont);
+        sb_free(&sb);
+    }
+    ok = ok && json_set_double(ar, timing, "load_seconds", t_load) && json_set_int(ar, timing, "prompt_tokens", (int64_t)r->n) &&
+         json_set_double(ar, timing, "prompt_seconds", t_prompt) &&
+         json_set_double(ar, timing, "prompt_tokens_per_second", t_prompt > 0 ? (double)r->n / t_prompt : 0) &&
+         json_set_int(ar, timing, "generated_tokens", (int64_t)r->ngen) &&
+         json_set_double(ar, timing, "generate_seconds", t_gen) && json_set(ar, root, "timing", timing);
+    free(c);
+    if (!ok) {
+        lineage_doc_free(d);
+        return error_set(err, LINEAGE_E_NOMEM, "out of memory while building the report");
+    }
+    d->root = root;
+    *out = d;
+    return LINEAGE_OK;
+}
+
+lineage_status lineage_run(const lineage_model *m, const char *text, size_t len, const lineage_run_options *opt,
+                           lineage_doc **out, lineage_error *err)
+{
+    *out = NULL;
+    lineage_run_options defaults = {0};
+    if (!opt) opt = &defaults;
+    if (opt->tokens < 0 || opt->top_k < 0) return error_set(err, LINEAGE_E_USAGE, "negative --tokens or --top-k");
+    run_state r = {0};
+    double t0 = now();
+    infer_options io = {opt->threads, 0, 0};
+    lineage_status st = infer_open(m, &io, &r.im, err);
+    double t_load = now() - t0, t_prompt = 0, t_gen = 0;
+    if (!st) st = prompt_ids(m, text, len, opt, &r, err);
+    size_t V = r.im ? infer_vocab(r.im) : 0, total = r.n + (size_t)opt->tokens;
+    if (!st) st = infer_session_open(r.im, total, &r.s, err);
+    if (!st && !(r.logits = malloc((opt->logits_out ? r.n : 1) * V * sizeof *r.logits)))
+        st = error_set(err, LINEAGE_E_NOMEM, "out of memory for the logits");
+    if (!st && !(r.gen = malloc(((size_t)opt->tokens + 1) * sizeof *r.gen)))
+        st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    float *last = NULL, *step = NULL;
+    if (!st) {
+        double t1 = now();
+        st = infer_feed(r.s, r.ids, r.n, NULL, r.logits, !opt->logits_out, err);
+        t_prompt = now() - t1;
+        last = r.logits + (opt->logits_out ? (r.n - 1) * V : 0);
+    }
+    if (!st && opt->logits_out) st = write_logits(opt->logits_out, r.logits, r.n * V, err);
+    if (!st && opt->tokens > 0 && !(step = malloc(V * sizeof *step)))
+        st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    if (!st && opt->tokens > 0) {
+        double t1 = now();
+        uint32_t next = argmax(last, V);
+        for (int i = 0; !st && i < opt->tokens; i++) {
+            r.gen[r.ngen++] = next;
+            if (i + 1 < opt->tokens && !(st = infer_feed(r.s, &next, 1, NULL, step, 1, err))) next = argmax(step, V);
+        }
+        t_gen = now() - t1;
+    }
+    if (!st) st = build_doc(m, opt, &r, last, t_load, t_prompt, t_gen, out, err);
+    free(step);
+    free(r.logits);
+    free(r.gen);
+    free(r.ids);
+    infer_session_close(r.s);
+    infer_close(r.im);
+    lineage_tokenizer_close(r.tok);
+    return st;
+}

@@ -1,0 +1,390 @@
+/* The inference engine against double-precision references written here: matmul kernels of every
+ * ISA, norms, RoPE, softmax, MoE routing, and whole forward passes of generated Llama and Mixtral
+ * fixtures; incremental feeding equals one-shot feeding; taps see the right shapes. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/kernels.h"
+#include "check.h"
+#include "format/fixture.h"
+#include "infer/engine.h"
+
+static char tmp[256];
+
+static double frand(unsigned *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return ((double)((*s >> 8) & 0xffff) / 65535.0) * 2 - 1;
+}
+
+static void test_matmul_kernels(void)
+{
+    const char *isas[] = {"scalar", "avx2", "avx512"};
+    size_t T = 11, K = 37, R = 35;
+    float *X = malloc(T * K * sizeof *X), *W = malloc(R * K * sizeof *W), *Y = malloc(T * R * sizeof *Y);
+    float *P = malloc(mm_packed_floats(R, K) * sizeof *P);
+    unsigned s = 7;
+    for (size_t i = 0; i < T * K; i++) X[i] = (float)frand(&s);
+    for (size_t i = 0; i < R * K; i++) W[i] = (float)frand(&s);
+    mm_pack(W, R, K, P);
+    for (int i = 0; i < 3; i++) {
+        if (!kernels_isa_supported(isas[i]) || !kernels_select(isas[i])) continue;
+        memset(Y, 0, T * R * sizeof *Y);
+        mm_kernel()(X, T, K, P, (R + MM_PANEL - 1) / MM_PANEL, K, Y, R, R);
+        double worst = 0;
+        for (size_t t = 0; t < T; t++)
+            for (size_t r = 0; r < R; r++) {
+                double ref = 0;
+                for (size_t k = 0; k < K; k++) ref += (double)X[t * K + k] * W[r * K + k];
+                worst = fmax(worst, fabs(ref - Y[t * R + r]));
+            }
+        CHECK(worst < 1e-5, "%s matmul kernel equals the double reference on 11x37 * 35x37 (max error %.2g)", isas[i],
+              worst);
+    }
+    kernels_select(kernels_isa_supported("avx512") ? "avx512" : kernels_isa_supported("avx2") ? "avx2" : "scalar");
+    free(X);
+    free(W);
+    free(Y);
+    free(P);
+}
+
+static void test_ops(void)
+{
+    float x[40], w[40], out[40];
+    unsigned s = 3;
+    for (int i = 0; i < 40; i++) { x[i] = (float)(3 * frand(&s)); w[i] = (float)frand(&s); }
+    for (int plus = 0; plus < 2; plus++) {
+        op_rmsnorm(x, w, 40, 1e-5, plus, out);
+        double ss = 0, worst = 0;
+        for (int i = 0; i < 40; i++) ss += (double)x[i] * x[i];
+        for (int i = 0; i < 40; i++) {
+            double ref = x[i] / sqrt(ss / 40 + 1e-5) * (w[i] + plus);
+            worst = fmax(worst, fabs(ref - out[i]));
+        }
+        CHECK(worst < 1e-5, "RMSNorm%s equals the double reference (%.2g)", plus ? " (1 + w)" : "", worst);
+    }
+    float sm[9] = {1, -2, 3.5f, 0, 0, -INFINITY, 7, 2, -1};
+    double ref[9], z = 0;
+    for (int i = 0; i < 9; i++) z += i == 5 ? 0 : exp(sm[i]);
+    for (int i = 0; i < 9; i++) ref[i] = i == 5 ? 0 : exp(sm[i]) / z;
+    op_softmax(sm, 9);
+    double worst = 0;
+    for (int i = 0; i < 9; i++) worst = fmax(worst, fabs(ref[i] - sm[i]));
+    CHECK(worst < 1e-6 && sm[5] == 0, "softmax equals the double reference, masked entries 0 (%.2g)", worst);
+
+    /* RoPE: rotate_half pairing, default and dynamic-NTK frequencies */
+    rope_set r = {0};
+    r.theta = 10000;
+    r.factor = 4;
+    r.original_max = 16;
+    float freq[8], head[16], orig[16];
+    for (int dyn = 0; dyn < 2; dyn++) {
+        r.dynamic = dyn;
+        rope_frequencies(&r, 16, 64, freq);
+        double base = dyn ? 10000 * pow(4.0 * 64 / 16 - 3, 16.0 / 14) : 10000;
+        worst = 0;
+        for (int i = 0; i < 8; i++) worst = fmax(worst, fabs(freq[i] - pow(base, -2.0 * i / 16)) / pow(base, -2.0 * i / 16));
+        CHECK(worst < 1e-6, "RoPE %s frequencies equal the formula (%.2g)", dyn ? "dynamic-NTK" : "default", worst);
+    }
+    for (int i = 0; i < 16; i++) head[i] = orig[i] = (float)frand(&s);
+    op_rope(head, 16, freq, 37, 1.0);
+    worst = 0;
+    for (int i = 0; i < 8; i++) {
+        double a = 37.0 * freq[i], c = cos(a), sn = sin(a);
+        worst = fmax(worst, fabs(head[i] - (orig[i] * c - orig[i + 8] * sn)));
+        worst = fmax(worst, fabs(head[i + 8] - (orig[i + 8] * c + orig[i] * sn)));
+    }
+    CHECK(worst < 1e-5, "RoPE rotates dims i and i + d/2 by pos * freq (%.2g)", worst);
+    /* partial rotary: dims past rot_dim untouched */
+    for (int i = 0; i < 16; i++) head[i] = orig[i];
+    op_rope(head, 8, freq, 5, 1.0);
+    CHECK(!memcmp(head + 8, orig + 8, 8 * sizeof *head), "partial RoPE leaves the dims past rot_dim alone");
+}
+
+static void test_routing(void)
+{
+    infer_model im;
+    memset(&im, 0, sizeof im);
+    snprintf(im.family, sizeof im.family, "mixtral");
+    im.top_k = 2;
+    im.norm_topk = 1;
+    im.scoring = SCORE_SOFTMAX;
+    float logits[4] = {0.5f, 2.0f, -1.0f, 1.0f};
+    int idx[2];
+    float w[2];
+    moe_route(&im, logits, NULL, 4, idx, w);
+    double e1 = exp(2.0), e3 = exp(1.0);
+    CHECK(idx[0] == 1 && idx[1] == 3 && fabs(w[0] - e1 / (e1 + e3)) < 1e-6 && fabs(w[1] - e3 / (e1 + e3)) < 1e-6,
+          "Mixtral routing: top-2 of the softmax, renormalized");
+    im.norm_topk = 0;
+    moe_route(&im, logits, NULL, 4, idx, w);
+    double z = exp(0.5) + e1 + exp(-1.0) + e3;
+    CHECK(fabs(w[0] - e1 / z) < 1e-6 && fabs(w[1] - e3 / z) < 1e-6, "Qwen-MoE routing without norm_topk_prob keeps the softmax weights");
+    /* DeepSeek-V3: sigmoid scores, bias only for the choice, 2 groups of 3, 1 group kept */
+    snprintf(im.family, sizeof im.family, "deepseek_v3");
+    im.deepseek_routing = 1;
+    im.scoring = SCORE_SIGMOID;
+    im.norm_topk = 1;
+    im.n_group = 2;
+    im.topk_group = 1;
+    im.routed_scale = 2.5;
+    float lg[6] = {3.0f, -1.0f, -1.0f, 0.0f, 0.0f, 0.5f}, bias[6] = {0, 0, 0, 0, 0, 0};
+    moe_route(&im, lg, bias, 6, idx, w);
+    /* group 0: 0.953 + 0.269 = 1.222; group 1: 0.622 + 0.5 = 1.122 -> group 0 wins */
+    double s0 = 1 / (1 + exp(-3.0)), s1 = 1 / (1 + exp(1.0));
+    CHECK(idx[0] == 0 && (idx[1] == 1 || idx[1] == 2) && fabs(w[0] - 2.5 * s0 / (s0 + s1)) < 1e-5,
+          "DeepSeek-V3 routing: group-limited top-k on sigmoid scores, normalized and scaled");
+    bias[5] = 1.0f;   /* the correction bias moves the choice, not the weight */
+    moe_route(&im, lg, bias, 6, idx, w);
+    double s5 = 1 / (1 + exp(-0.5)), s3 = 0.5;
+    CHECK(idx[0] == 5 && idx[1] == 3 && fabs(w[0] - 2.5 * s5 / (s5 + s3)) < 1e-5,
+          "DeepSeek-V3 routing: the correction bias changes which experts, the weights stay the scores");
+}
+
+/* ---- whole forward pass against a double reference over the fixture's own values ---- */
+
+static const float *fx(const fixture_model *fm, const char *name)
+{
+    for (size_t i = 0; i < fm->count; i++)
+        if (!strcmp(fm->tensors[i].name, name)) return fm->tensors[i].data;
+    return NULL;
+}
+
+static void rms_d(const double *x, const float *w, int n, double *out)
+{
+    double ss = 0;
+    for (int i = 0; i < n; i++) ss += x[i] * x[i];
+    double inv = 1 / sqrt(ss / n + 1e-5);
+    for (int i = 0; i < n; i++) out[i] = x[i] * inv * w[i];
+}
+
+/* y (rows) = W (rows x cols) x */
+static void lin_d(const float *W, const double *x, int rows, int cols, double *y)
+{
+    for (int r = 0; r < rows; r++) {
+        double s = 0;
+        for (int c = 0; c < cols; c++) s += (double)W[(size_t)r * cols + c] * x[c];
+        y[r] = s;
+    }
+}
+
+static void ffn_d(const float *g, const float *u, const float *d, const double *x, int h, int f, double *out)
+{
+    double *a = malloc(f * sizeof *a), *b = malloc(f * sizeof *b);
+    lin_d(g, x, f, h, a);
+    lin_d(u, x, f, h, b);
+    for (int i = 0; i < f; i++) a[i] = a[i] / (1 + exp(-a[i])) * b[i];
+    lin_d(d, a, h, f, out);
+    free(a);
+    free(b);
+}
+
+/* logits (T x vocab) of the fixture by the textbook formulas, in double */
+static void reference_forward(const fixture_model *fm, const uint32_t *ids, int T, double *logits)
+{
+    const fixture_spec *s = &fm->spec;
+    int h = s->hidden, nh = s->heads, nkv = s->kv_heads, hd = s->head_dim ? s->head_dim : h / nh, V = s->vocab;
+    double *x = calloc((size_t)T * h, sizeof *x), *xn = malloc(h * sizeof *xn);
+    double *q = malloc((size_t)T * nh * hd * sizeof *q), *k = malloc((size_t)T * nkv * hd * sizeof *k);
+    double *v = malloc((size_t)T * nkv * hd * sizeof *v), *att = malloc(nh * hd * sizeof *att), *o = malloc(h * sizeof *o);
+    double *sc = malloc(T * sizeof *sc);
+    const float *emb = fx(fm, "model.embed_tokens.weight");
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < h; i++) x[t * h + i] = emb[(size_t)ids[t] * h + i];
+    char name[160];
+    for (int l = 0; l < s->layers; l++) {
+#define W(suffix) (snprintf(name, sizeof name, "model.layers.%d.%s", l, suffix), fx(fm, name))
+        for (int t = 0; t < T; t++) {
+            rms_d(x + t * h, W("input_layernorm.weight"), h, xn);
+            lin_d(W("self_attn.q_proj.weight"), xn, nh * hd, h, q + t * nh * hd);
+            lin_d(W("self_attn.k_proj.weight"), xn, nkv * hd, h, k + t * nkv * hd);
+            lin_d(W("self_attn.v_proj.weight"), xn, nkv * hd, h, v + t * nkv * hd);
+            for (int hh = 0; hh < nh + nkv; hh++) {
+                double *head = hh < nh ? q + (t * nh + hh) * hd : k + (t * nkv + hh - nh) * hd;
+                for (int i = 0; i < hd / 2; i++) {
+                    double a = t * pow(10000.0, -2.0 * i / hd), c = cos(a), sn = sin(a);
+                    double x0 = head[i], x1 = head[i + hd / 2];
+                    head[i] = x0 * c - x1 * sn;
+                    head[i + hd / 2] = x1 * c + x0 * sn;
+                }
+            }
+        }
+        for (int t = 0; t < T; t++) {
+            for (int hh = 0; hh < nh; hh++) {
+                int g = hh / (nh / nkv);
+                double mx = -INFINITY, z = 0;
+                for (int j = 0; j <= t; j++) {
+                    double d = 0;
+                    for (int i = 0; i < hd; i++) d += q[(t * nh + hh) * hd + i] * k[(j * nkv + g) * hd + i];
+                    sc[j] = d / sqrt(hd);
+                    mx = fmax(mx, sc[j]);
+                }
+                for (int j = 0; j <= t; j++) z += (sc[j] = exp(sc[j] - mx));
+                for (int i = 0; i < hd; i++) {
+                    double a = 0;
+                    for (int j = 0; j <= t; j++) a += sc[j] / z * v[(j * nkv + g) * hd + i];
+                    att[hh * hd + i] = a;
+                }
+            }
+            lin_d(W("self_attn.o_proj.weight"), att, h, nh * hd, o);
+            for (int i = 0; i < h; i++) x[t * h + i] += o[i];
+        }
+        for (int t = 0; t < T; t++) {
+            rms_d(x + t * h, W("post_attention_layernorm.weight"), h, xn);
+            if (s->arch == FIXTURE_LLAMA) {
+                ffn_d(W("mlp.gate_proj.weight"), W("mlp.up_proj.weight"), W("mlp.down_proj.weight"), xn, h, s->ffn, o);
+                for (int i = 0; i < h; i++) x[t * h + i] += o[i];
+                continue;
+            }
+            double r[64], z = 0;
+            lin_d(W("block_sparse_moe.gate.weight"), xn, s->experts, h, r);
+            double mx = -INFINITY;
+            for (int e = 0; e < s->experts; e++) mx = fmax(mx, r[e]);
+            for (int e = 0; e < s->experts; e++) z += (r[e] = exp(r[e] - mx));
+            int used[64] = {0};
+            double wsum = 0, wt[64] = {0};
+            for (int j = 0; j < s->top_k; j++) {
+                int best = -1;
+                for (int e = 0; e < s->experts; e++)
+                    if (!used[e] && (best < 0 || r[e] > r[best])) best = e;
+                used[best] = 1;
+                wt[best] = r[best] / z;
+                wsum += wt[best];
+            }
+            for (int e = 0; e < s->experts; e++) {
+                if (!used[e]) continue;
+                char g[96], u[96], d[96];
+                snprintf(g, sizeof g, "block_sparse_moe.experts.%d.w1.weight", e);
+                snprintf(u, sizeof u, "block_sparse_moe.experts.%d.w3.weight", e);
+                snprintf(d, sizeof d, "block_sparse_moe.experts.%d.w2.weight", e);
+                const float *gw = W(g), *uw = W(u), *dw = W(d);
+                ffn_d(gw, uw, dw, xn, h, s->moe_ffn ? s->moe_ffn : s->ffn, o);
+                for (int i = 0; i < h; i++) x[t * h + i] += o[i] * wt[e] / wsum;
+            }
+        }
+#undef W
+    }
+    const float *lm = fx(fm, "lm_head.weight");
+    for (int t = 0; t < T; t++) {
+        rms_d(x + t * h, fx(fm, "model.norm.weight"), h, xn);
+        lin_d(lm ? lm : emb, xn, V, h, logits + (size_t)t * V);
+    }
+    free(x); free(xn); free(q); free(k); free(v); free(att); free(o); free(sc);
+}
+
+typedef struct tap_log {
+    int hidden_calls, hidden_bad, mlp_calls, mlp_bad, experts_seen;
+    size_t ntok, width, neurons;
+} tap_log;
+
+static void on_hidden(void *user, int layer, const float *h, size_t ntok, size_t width)
+{
+    tap_log *t = user;
+    t->hidden_bad += layer != t->hidden_calls - 1 || ntok != t->ntok || width != t->width || !h;
+    t->hidden_calls++;
+}
+
+static void on_mlp(void *user, int layer, int expert, const float *gate, const float *up, size_t ntok, size_t neurons)
+{
+    tap_log *t = user;
+    (void)layer;
+    t->mlp_bad += ntok != t->ntok || neurons != t->neurons || !gate || !up;
+    t->experts_seen += expert >= 0;
+    t->mlp_calls++;
+}
+
+static void test_forward(fixture_arch arch, const char *label)
+{
+    fixture_spec spec = {arch, 32, 2, 4, 2, 8, 48, 64, 0, 0, 0, 0, 0, 11};
+    if (arch == FIXTURE_MIXTRAL) { spec.experts = 4; spec.top_k = 2; }
+    fixture_model fm;
+    lineage_error err = {0, ""};
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/%s", tmp, label);
+    fixture_write_options wo = {LINEAGE_DTYPE_F32, 1, 0, 0};
+    int filled = !fixture_model_init(&fm, &spec, &err) && !fixture_model_fill(&fm, &err);
+    /* sharpen attention and widen the logits: the initializer's scale leaves attention near uniform */
+    for (size_t i = 0; filled && i < fm.count; i++) {
+        fixture_tensor *ft = &fm.tensors[i];
+        float mul = strstr(ft->name, "q_proj") || strstr(ft->name, "k_proj") ? 12.0f
+                    : strstr(ft->name, "embed") || strstr(ft->name, "lm_head") ? 20.0f : 1.0f;
+        for (uint64_t k = 0; k < fixture_tensor_numel(ft); k++) ft->data[k] *= mul;
+    }
+    if (!filled || fixture_write_hf(dir, &fm, &wo, &err)) {
+        CHECK(0, "%s fixture written (%s)", label, err.message);
+        return;
+    }
+    lineage_model *m;
+    infer_model *im = NULL;
+    infer_options io = {2, 0, 0};
+    if (!CHECK(!lineage_model_open(dir, &m, &err) && !infer_open(m, &io, &im, &err), "%s fixture opens for inference (%s)",
+               label, err.message)) {
+        fixture_model_free(&fm);
+        return;
+    }
+    enum { T = 9 };
+    uint32_t ids[T] = {1, 5, 63, 7, 7, 20, 0, 33, 12};
+    size_t V = infer_vocab(im);
+    double *ref = malloc(T * V * sizeof *ref);
+    float *got = malloc(T * V * sizeof *got), *step = malloc(V * sizeof *step);
+    reference_forward(&fm, ids, T, ref);
+    infer_session *s;
+    tap_log log = {0, 0, 0, 0, 0, T, 32, arch == FIXTURE_MIXTRAL ? 48 : 48};
+    infer_taps taps = {&log, on_hidden, on_mlp, 1};
+    CHECK(!infer_session_open(im, 0, &s, &err), "%s session opens", label);
+    CHECK(!infer_feed(s, ids, T, &taps, got, 0, &err), "%s feeds %d tokens", label, T);
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < T * V; i++) {
+        worst = fmax(worst, fabs(ref[i] - got[i]));
+        scale = fmax(scale, fabs(ref[i]));
+    }
+    CHECK(worst < 1e-4 * fmax(scale, 1), "%s logits equal the double reference forward (max |d| %.2g, max |logit| %.2g)",
+          label, worst, scale);
+    CHECK(log.hidden_calls == 3 && !log.hidden_bad, "%s hidden tap: embeddings then each block, ntok x hidden", label);
+    if (arch == FIXTURE_MIXTRAL)
+        CHECK(log.mlp_calls == 8 && log.experts_seen == 8 && !log.mlp_bad,
+              "%s MLP tap in all_experts mode: every expert of every layer on every token", label);
+    else
+        CHECK(log.mlp_calls == 2 && !log.mlp_bad, "%s MLP tap: gate and up, ntok x neurons, once per layer", label);
+    CHECK(infer_session_position(s) == T, "%s session position advances by the tokens fed", label);
+    /* incremental: 4 tokens, then one at a time */
+    infer_session_reset(s);
+    double inc = 0;
+    int ok = !infer_feed(s, ids, 4, NULL, step, 1, &err);
+    for (size_t i = 0; i < V; i++) inc = fmax(inc, fabs(step[i] - got[3 * V + i]));
+    for (int t = 4; ok && t < T; t++) {
+        ok = !infer_feed(s, ids + t, 1, NULL, step, 1, &err);
+        for (size_t i = 0; i < V; i++) inc = fmax(inc, fabs(step[i] - got[(size_t)t * V + i]));
+    }
+    CHECK(ok && inc < 1e-5, "%s feeding 4 then 1 at a time through the KV cache equals one-shot (%.2g)", label, inc);
+    uint32_t bad = 64;
+    CHECK(infer_feed(s, &bad, 1, NULL, step, 1, &err) == LINEAGE_E_USAGE, "%s rejects an id outside the vocabulary", label);
+    infer_session_close(s);
+    infer_session *small;
+    CHECK(!infer_session_open(im, 4, &small, &err) && infer_feed(small, ids, 5, NULL, NULL, 0, &err) == LINEAGE_E_USAGE,
+          "%s refuses more tokens than the session holds", label);
+    infer_session_close(small);
+    free(ref);
+    free(got);
+    free(step);
+    infer_close(im);
+    lineage_model_close(m);
+    fixture_model_free(&fm);
+}
+
+int main(void)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(tmp, sizeof tmp, "%s/lineage-infer-XXXXXX", t && *t ? t : "/tmp");
+    if (!mkdtemp(tmp)) { perror("mkdtemp"); return 1; }
+    test_matmul_kernels();
+    test_ops();
+    test_routing();
+    test_forward(FIXTURE_LLAMA, "llama");
+    test_forward(FIXTURE_MIXTRAL, "mixtral");
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
+    CHECK_EXIT();
+}
