@@ -15,7 +15,29 @@ typedef struct candidate {
     const char *label;
     json_value *relation;
     double confidence, similarity, score;
+    json_value *behaviour;   /* the behaviour comparison against the other candidates, or NULL */
 } candidate;
+
+/* What the behaviour section says about this candidate as B's source, for the ranking table. */
+static json_value *behaviour_summary(arena *ar, const json_value *root)
+{
+    const json_value *b = json_get(root, "behaviour");
+    const char *status = json_get_string(b, "status");
+    if (!status || strcmp(status, "ok")) return NULL;
+    json_value *o = json_new_object(ar);
+    double v;
+    if (json_get_double(json_get(json_get(b, "statistics"), "jsd"), "value", &v)) json_set_double(ar, o, "jsd", v);
+    if (json_get_double(json_get(json_get(b, "statistics"), "top1_agreement"), "value", &v))
+        json_set_double(ar, o, "top1", v);
+    const json_value *panel = json_get(b, "panel");
+    int closer = json_count(panel) > 0;
+    for (size_t k = 0; k < json_count(panel); k++) closer &= json_is_true(json_get(json_at(panel, k), "closer"));
+    if (json_count(panel)) {
+        json_set_bool(ar, o, "closer_than_all_others", closer);
+        if (json_get_double(b, "margin", &v)) json_set_double(ar, o, "margin", v);
+    }
+    return o;
+}
 
 /* Weight similarity in [0, 1] the weights engine reports for the pair, or -1. */
 static double weights_similarity(const json_value *root)
@@ -52,9 +74,20 @@ lineage_status lineage_verify(const lineage_model *m, const lineage_model *const
     }
     arena *ar = &d->arena;
     lineage_status st = LINEAGE_OK;
+    /* behaviour: the other candidates (and any --panel models) are each candidate's panel */
+    const lineage_model **panel = calloc(n + (opt ? opt->npanel : 0) + 1, sizeof *panel);
+    if (!panel) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     for (size_t i = 0; i < n && !st; i++) {
         lineage_doc *r;
-        st = lineage_compare(cands[i], m, opt, &r, err);
+        lineage_compare_options o = opt ? *opt : (lineage_compare_options){.sample = 1.0};
+        size_t np = 0;
+        for (size_t k = 0; k < n; k++)
+            if (k != i && cands[k] != m) panel[np++] = cands[k];
+        for (size_t k = 0; opt && k < opt->npanel; k++) panel[np++] = opt->panel[k];
+        o.panel = panel;
+        o.npanel = np;
+        o.endpoint_a = NULL;   /* one endpoint cannot serve every candidate */
+        st = lineage_compare(cands[i], m, &o, &r, err);
         if (st) break;
         const json_value *v = json_get(r->root, "verdict");
         const char *label = json_get_string(v, "label");
@@ -66,6 +99,7 @@ lineage_status lineage_verify(const lineage_model *m, const lineage_model *const
             json_push(ar, c[i].relation, json_new_string(ar, json_at(rel, k)->u.string.s));
         json_get_double(v, "confidence", &c[i].confidence);
         c[i].similarity = weights_similarity(r->root);
+        c[i].behaviour = behaviour_summary(ar, r->root);
         double closeness = c[i].similarity >= 0 ? c[i].similarity : c[i].confidence;
         if (!strcmp(c[i].label, "identical")) c[i].score = 2 + closeness;
         else if (!strcmp(c[i].label, "derived")) c[i].score = 1 + closeness;
@@ -85,6 +119,7 @@ lineage_status lineage_verify(const lineage_model *m, const lineage_model *const
             json_set_double(ar, o, "confidence", c[i].confidence);
             if (c[i].similarity >= 0) json_set_double(ar, o, "similarity", c[i].similarity);
             json_set_double(ar, o, "score", round(c[i].score * 1e4) / 1e4);
+            if (c[i].behaviour) json_set(ar, o, "behaviour", c[i].behaviour);
             json_push(ar, list, o);
         }
         int related = !strcmp(c[0].label, "derived") || !strcmp(c[0].label, "identical");
@@ -92,6 +127,14 @@ lineage_status lineage_verify(const lineage_model *m, const lineage_model *const
         json_set_str(ar, d->root, "schema", "lineage.verify/1");
         json_set_str(ar, d->root, "model", m->path);
         json_set(ar, d->root, "candidates", list);
+        /* the candidate B's outputs are significantly closer to than to every other one (docs/METHODOLOGY.md) */
+        const char *closest = NULL;
+        int ran = 0;
+        for (size_t i = 0; i < n; i++) {
+            ran |= c[i].behaviour != NULL;
+            if (json_is_true(json_get(c[i].behaviour, "closer_than_all_others"))) closest = c[i].path;
+        }
+        if (n > 1 && ran) json_set(ar, d->root, "behaviour_closest", closest ? json_new_string(ar, closest) : json_new_null(ar));
         json_set(ar, d->root, "parent",
                  related && (n == 1 || margin >= PARENT_MARGIN) ? json_new_string(ar, c[0].path) : json_new_null(ar));
         json_set_double(ar, d->root, "margin", round(margin * 1e4) / 1e4);
@@ -99,6 +142,7 @@ lineage_status lineage_verify(const lineage_model *m, const lineage_model *const
         if (!d->root) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
     free(c);
+    free(panel);
     if (st) {
         lineage_doc_free(d);
         return st;

@@ -382,11 +382,17 @@ static lineage_status start_attempt(http_client *c, CURLM *multi, xfer *x, linea
         if (!l) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
         x->headers = l;
     }
+    if (j->post_json) {
+        struct curl_slist *l = curl_slist_append(x->headers, "Content-Type: application/json");
+        if (!l) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        x->headers = l;
+    }
     char range[64];
     snprintf(range, sizeof range, "%llu-%llu", (unsigned long long)(j->offset + j->received),
              (unsigned long long)(j->offset + j->length - 1));
     long stall = (long)(c->limits.stall_seconds + 0.999);
     double left = x->started + c->limits.deadline_seconds - t;
+    if (j->attempt_seconds > 0 && left > j->attempt_seconds) left = j->attempt_seconds;
     curl_easy_setopt(e, CURLOPT_URL, x->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)x);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -408,6 +414,10 @@ static lineage_status start_attempt(http_client *c, CURLM *multi, xfer *x, linea
     curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->curl_err);
     if (j->ranged) curl_easy_setopt(e, CURLOPT_RANGE, range);
+    if (j->post_json) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->post_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->post_json);
+    }
     if (curl_multi_add_handle(multi, e) != CURLM_OK) return error_set(err, LINEAGE_E_IO, "%s: cannot start request", j->url);
     x->attempts++;
     x->state = X_RUNNING;

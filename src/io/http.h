@@ -50,6 +50,9 @@ typedef struct http_job {
     int allow_short;          /* ranged: the server may clip the range at the end of the file */
     int sink_fd;              /* >= 0: body goes to this file with pwrite at offset; else to memory */
     size_t max_body;          /* memory sink: larger bodies fail */
+    const char *post_json;    /* when set: POST this JSON body (post_len bytes) instead of GET */
+    size_t post_len;
+    double attempt_seconds;   /* one attempt may take at most this long, data moving or not; 0 = no cap */
     /* out */
     int status;               /* final HTTP status (0 before any response) */
     unsigned char *body;      /* memory sink, malloc'd, NUL-terminated */

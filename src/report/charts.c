@@ -206,5 +206,6 @@ void charts_for_section(strbuf *sb, const char *key, const json_value *section, 
 {
     if (!strcmp(key, "weights")) weights_charts(sb, section, ctx);
     else if (!strcmp(key, "tokenizer")) tokenizer_charts(sb, section, ctx);
+    else if (!strcmp(key, "behaviour")) behaviour_charts(sb, section, ctx);
     else if (!strcmp(key, "activations")) activations_charts(sb, section, ctx);
 }

@@ -3,6 +3,8 @@
 #define LINEAGE_REPORT_CHARTS_H
 #include "report/report.h"
 
+/* charts_behaviour.c */
+void behaviour_charts(strbuf *sb, const json_value *section, const render_ctx *ctx);
 void charts_for_section(strbuf *sb, const char *key, const json_value *section, const render_ctx *ctx);
 void chart_heatmap(strbuf *sb, const char *title, const json_value *matrix, const char *xlabel, const char *ylabel);
 void chart_bars(strbuf *sb, const char *title, const char **labels, const double *values, size_t n);

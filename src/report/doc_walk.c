@@ -9,6 +9,7 @@ const section_desc report_sections[] = {
     {"architecture", "Architecture", "아키텍처"},
     {"tokenizer", "Tokenizer", "토크나이저"},
     {"weights", "Weights", "가중치"},
+    {"behaviour", "Behaviour (next-token outputs)", "출력 행동 (다음 토큰 분포)"},
     {"activations", "Activations", "활성값"},
     {"metadata", "Metadata", "메타데이터"},
     {NULL, NULL, NULL}};

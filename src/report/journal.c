@@ -23,6 +23,15 @@ static void today(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%d", &tm);
 }
 
+/* verify: the candidate the outputs point to (compare entries list the behaviour finding in run_sections). */
+static void behaviour_closest_entry(strbuf *sb, const json_value *root, const render_ctx *ctx)
+{
+    const json_value *closest = json_get(root, "behaviour_closest");
+    if (closest && closest->type == JSON_STRING)
+        sb_printf(sb, "\n%s `%s`\n", tr(ctx, "Outputs are significantly closest to", "출력이 유의하게 가장 가까운 후보:"),
+                  closest->u.string.s);
+}
+
 /* The lines of evidence that run the models: each finding with its p-value, or why it was not run. */
 static void run_sections(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
@@ -113,6 +122,7 @@ static void entry(strbuf *sb, const json_value *root, const char *command, const
         }
         run_sections(sb, root, ctx);
     }
+    behaviour_closest_entry(sb, root, ctx);
     sb_printf(sb, "\n%s\n\n```sh\n%s\n```\n\n", tr(ctx, "Reproduce with:", "재현 명령:"), command);
 }
 

@@ -32,6 +32,7 @@ static void render_text(strbuf *sb, const json_value *root, const render_ctx *ct
     if ((v = json_get(root, "architecture"))) render_arch_text(sb, v, ctx);
     if ((v = json_get(root, "tokenizer"))) render_tokenizer_text(sb, v, ctx);
     if ((v = json_get(root, "weights"))) render_weights_text(sb, v, ctx);
+    if ((v = json_get(root, "behaviour"))) render_behaviour_text(sb, v, ctx);
     if ((v = json_get(root, "activations"))) render_activations_text(sb, v, ctx);
 }
 

@@ -21,6 +21,8 @@ const char *c_off(const render_ctx *ctx);
 void render_inspect_text(strbuf *sb, const json_value *root, const render_ctx *ctx);
 void render_arch_text(strbuf *sb, const json_value *section, const render_ctx *ctx);
 void render_tokenizer_text(strbuf *sb, const json_value *section, const render_ctx *ctx);
+void render_behaviour_text(strbuf *sb, const json_value *section, const render_ctx *ctx);
+void render_verify_behaviour_text(strbuf *sb, const json_value *root, const render_ctx *ctx);
 void render_activations_text(strbuf *sb, const json_value *section, const render_ctx *ctx);
 void render_weights_text(strbuf *sb, const json_value *section, const render_ctx *ctx);
 const char *verdict_label_text(const char *label, const render_ctx *ctx);

@@ -83,4 +83,5 @@ void render_verify_text(strbuf *sb, const json_value *root, const render_ctx *ct
             sb_printf(sb, "%s%s", k ? "," : " ", json_at(rel, k)->u.string.s);
         sb_printf(sb, "  %s %.2f  score %.3f\n", tr(ctx, "confidence", "신뢰도"), conf, score);
     }
+    render_verify_behaviour_text(sb, root, ctx);
 }
