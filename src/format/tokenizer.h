@@ -30,8 +30,8 @@ typedef enum {
 typedef enum { TOK_MODEL_BPE = 0, TOK_MODEL_UNIGRAM, TOK_MODEL_WORDPIECE, TOK_MODEL_WORDLEVEL } tok_model;
 
 typedef struct tok_entry {
-    const char *text;      /* surface form, NUL-terminated; NULL when the id has no token */
-    const char *bytes;     /* canonical bytes (NUL-terminated for convenience) */
+    const char *text;      /* surface form, text_len bytes (may be borrowed from the file: no NUL); NULL when the id has no token */
+    const char *bytes;     /* canonical bytes, len of them (== text when they are the same) */
     uint32_t text_len, len;
     uint32_t canon;        /* ordinary tokens: lowest id with the same canonical bytes; else UINT32_MAX */
     float score;
@@ -47,6 +47,12 @@ typedef struct tok_entry {
 typedef struct tok_map_entry { const char *key; uint32_t len, id; } tok_map_entry;
 typedef struct tok_map { uint64_t *slots; tok_map_entry *entries; size_t cap, count, entries_cap; } tok_map;
 
+/* Zeroed tables, huge-page backed when large (tokenizer_mem.c); free and grow with the byte size
+ * they were allocated with. */
+void *tok_table_alloc(size_t bytes);
+void tok_table_free(void *p, size_t bytes);
+void *tok_table_grow(void *p, size_t old_bytes, size_t new_bytes);
+
 int tok_map_init(tok_map *m, size_t expected);
 void tok_map_free(tok_map *m);
 /* Inserts key -> id unless key exists; returns the id stored for key, or UINT32_MAX on OOM. */
@@ -58,7 +64,7 @@ uint32_t tok_map_get(const tok_map *m, const char *key, size_t len);
  * token, or TOK_PAIR_RESULT_UNKNOWN until someone looks it up (encoders fill it on first use). */
 #define TOK_PAIR_RESULT_UNKNOWN (UINT32_MAX - 1)
 typedef struct tok_pair_entry { uint32_t right, rank, result; } tok_pair_entry;
-typedef struct tok_pair_index { uint32_t *start; tok_pair_entry *e; size_t n_left, n; } tok_pair_index;
+typedef struct tok_pair_index { uint32_t *start; tok_pair_entry *e; size_t n_left, n, cap; } tok_pair_index;
 /* rank and result may be NULL (rank = position, result unknown); pairs with left >= n_left are dropped. */
 int tok_pair_index_build(tok_pair_index *x, size_t n_left, const uint32_t (*pairs)[2], const uint32_t *rank,
                          const uint32_t *result, size_t n);
@@ -107,7 +113,8 @@ struct lineage_tokenizer {
     /* BPE merges in rank order, as ids (left, right); NULL for rank- or score-based models. */
     uint32_t (*merges)[2];
     size_t n_merges;
-    int borrow_text;            /* tok_set may keep the caller's string (it lives in t->arena) */
+    int borrow_text;            /* tok_set may keep the caller's string (it lives as long as t) */
+    struct mapped_file *source; /* the mapped file borrowed strings point into, or NULL */
     int merges_by_rank;         /* tiktoken: the rank of the merged token orders the merges */
     int byte_fallback, ignore_merges, fuse_unk;
     int spm_whitespace;         /* SentencePiece text handling: spaces become U+2581 (flags below) */
@@ -156,6 +163,7 @@ size_t tok_strip_accents(uint32_t cp, uint32_t out[3]);
 int tok_is_nonspacing_mark(uint32_t cp);
 
 /* ---- loaders: each fills t from one source ---- */
+/* text must live as long as t: vocab strings without escapes are borrowed from it. */
 lineage_status tok_load_hf_json(lineage_tokenizer *t, const char *text, size_t len, const char *what,
                                 lineage_error *err);
 /* tokenizer_config.json / special_tokens_map.json beside the tokenizer (optional, may be NULL). */

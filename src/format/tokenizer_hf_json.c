@@ -216,114 +216,109 @@ static lineage_status scan_next(span_scan *sc, char closer, int *more)
     return scan_err(sc, closer == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
 }
 
+/* The string literal at sc->p. Plain strings are borrowed from the text (it outlives the
+ * tokenizer's use of them, see tok_load_hf_json); escapes, control characters, non-UTF-8 and
+ * truncation take json_scan_string, which decodes into the arena or reports the error. */
 static lineage_status scan_string(span_scan *sc, const char **s, size_t *len)
 {
-    return json_scan_string(&sc->p, sc->end, sc->start, sc->a, s, len, sc->what, sc->err);
+    const unsigned char *b = (const unsigned char *)sc->p + 1, *p = b, *end = (const unsigned char *)sc->end;
+    unsigned high = 0;
+    for (; p < end && *p != '"'; p++) {
+        if (*p == '\\' || *p < 0x20) break;
+        high |= *p;
+    }
+    if (p >= end || *p != '"' || ((high & 0x80) && !utf8_valid((const char *)b, (size_t)(p - b))))
+        return json_scan_string(&sc->p, sc->end, sc->start, sc->a, s, len, sc->what, sc->err);
+    *s = (const char *)b;
+    *len = (size_t)(p - b);
+    sc->p = (const char *)p + 1;
+    return LINEAGE_OK;
 }
 
-typedef struct vocab_item { const char *key; size_t len; uint32_t id; } vocab_item;
+/* Table sizes guessed from the span: a pretty-printed vocab entry takes ~25 bytes (compact ~12:
+ * the map then regrows once). */
+#define VOCAB_BYTES_PER_ENTRY 24
 
 static lineage_status load_vocab_span(lineage_tokenizer *t, const json_span *sp, const char *text,
                                       const char *what, lineage_error *err)
 {
     span_scan sc = {sp->begin + 1, sp->end, text, what, err, &t->arena};
-    vocab_item *items = NULL;
-    size_t n = 0, cap = 0;
-    lineage_status st = LINEAGE_OK;
+    size_t guess = (size_t)(sp->end - sp->begin) / VOCAB_BYTES_PER_ENTRY + 1024;
+    if (guess > t->by_text.cap / 2) {
+        tok_map_free(&t->by_text);
+        if (!tok_map_init(&t->by_text, guess)) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+    }
+    lineage_status st = tok_reserve(t, guess < (1u << 24) ? guess : (1u << 24), what, err);
+    if (st) return st;
     scan_ws(&sc);
     int more = !(sc.p < sc.end && *sc.p == '}');
     while (more) {
         scan_ws(&sc);
-        vocab_item it;
-        if (sc.p >= sc.end || *sc.p != '"') { st = scan_err(&sc, "expected object key"); goto out; }
-        if ((st = scan_string(&sc, &it.key, &it.len))) goto out;
+        const char *key;
+        size_t klen;
+        if (sc.p >= sc.end || *sc.p != '"') return scan_err(&sc, "expected object key");
+        if ((st = scan_string(&sc, &key, &klen))) return st;
         scan_ws(&sc);
-        if (sc.p >= sc.end || *sc.p != ':') { st = scan_err(&sc, "expected ':'"); goto out; }
+        if (sc.p >= sc.end || *sc.p != ':') return scan_err(&sc, "expected ':'");
         sc.p++;
         scan_ws(&sc);
         uint64_t id = 0;
         const char *d = sc.p;
         while (sc.p < sc.end && *sc.p >= '0' && *sc.p <= '9' && id < (1u << 24)) id = id * 10 + (uint64_t)(*sc.p++ - '0');
-        if (sc.p == d || (*d == '0' && sc.p - d > 1) || (sc.p < sc.end && (*sc.p == '.' || *sc.p == 'e' || *sc.p == 'E'))) {
-            st = error_set(err, LINEAGE_E_FORMAT, "%s: vocab id of '%.40s' is not a non-negative integer", what, it.key);
-            goto out;
-        }
-        if (id >= (1u << 24)) {
-            st = error_set(err, LINEAGE_E_FORMAT, "%s: token id of '%.40s' out of range", what, it.key);
-            goto out;
-        }
-        it.id = (uint32_t)id;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 4096;
-            vocab_item *ni = realloc(items, ncap * sizeof *ni);
-            if (!ni) { st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what); goto out; }
-            items = ni, cap = ncap;
-        }
-        items[n++] = it;
-        if ((st = scan_next(&sc, '}', &more))) goto out;
+        if (sc.p == d || (*d == '0' && sc.p - d > 1) || (sc.p < sc.end && (*sc.p == '.' || *sc.p == 'e' || *sc.p == 'E')))
+            return error_set(err, LINEAGE_E_FORMAT, "%s: vocab id of '%.*s' is not a non-negative integer", what,
+                             (int)(klen > 40 ? 40 : klen), key);
+        if (id >= (1u << 24))
+            return error_set(err, LINEAGE_E_FORMAT, "%s: token id of '%.*s' out of range", what,
+                             (int)(klen > 40 ? 40 : klen), key);
+        if ((st = tok_set(t, (uint32_t)id, key, klen, 0, piece_type(t, key, klen), what, err))) return st;
+        if ((st = scan_next(&sc, '}', &more))) return st;
     }
-    if (n > t->by_text.cap / 2) {
-        tok_map_free(&t->by_text);
-        if (!tok_map_init(&t->by_text, n + 1024)) { st = error_set(err, LINEAGE_E_NOMEM, "out of memory"); goto out; }
-    }
-    if ((st = tok_reserve(t, n + 1024, what, err))) goto out;
-    for (size_t i = 0; i < n && !st; i++)
-        st = tok_set(t, items[i].id, items[i].key, items[i].len, 0, piece_type(t, items[i].key, items[i].len), what, err);
-out:
-    free(items);
-    return st;
+    return LINEAGE_OK;
 }
 
-typedef struct merge_item { const char *a, *b; size_t al, bl; } merge_item;
-
+/* Merges are looked up as they are scanned; their strings are never kept. */
 static lineage_status load_merges_span(lineage_tokenizer *t, const json_span *sp, const char *text,
                                        const char *what, lineage_error *err)
 {
     span_scan sc = {sp->begin + 1, sp->end, text, what, err, &t->arena};
-    merge_item *items = NULL;
-    size_t n = 0, cap = 0;
+    size_t cap = 0;
     lineage_status st = LINEAGE_OK;
     scan_ws(&sc);
     int more = !(sc.p < sc.end && *sc.p == ']');
     while (more) {
         scan_ws(&sc);
-        merge_item m;
+        const char *a, *b;
+        size_t al, bl, n = t->n_merges;
         if (sc.p < sc.end && *sc.p == '"') {
             const char *s;
             size_t len;
-            if ((st = scan_string(&sc, &s, &len))) goto out;
+            if ((st = scan_string(&sc, &s, &len))) return st;
             const char *space = memchr(s + (len > 0), ' ', len ? len - 1 : 0);
-            if (!space) { st = error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu is not 'a b'", what, n); goto out; }
-            m.a = s, m.al = (size_t)(space - s), m.b = space + 1, m.bl = len - m.al - 1;
+            if (!space) return error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu is not 'a b'", what, n);
+            a = s, al = (size_t)(space - s), b = space + 1, bl = len - al - 1;
         } else if (sc.p < sc.end && *sc.p == '[') {
             sc.p++;
             scan_ws(&sc);
             int inner;
-            if (sc.p >= sc.end || *sc.p != '"' || (st = scan_string(&sc, &m.a, &m.al)) ||
+            if (sc.p >= sc.end || *sc.p != '"' || (st = scan_string(&sc, &a, &al)) ||
                 (st = scan_next(&sc, ']', &inner)) || !inner || (scan_ws(&sc), sc.p >= sc.end || *sc.p != '"') ||
-                (st = scan_string(&sc, &m.b, &m.bl)) || (st = scan_next(&sc, ']', &inner)) || inner) {
-                if (!st) st = error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu is neither 'a b' nor [a, b]", what, n);
-                goto out;
-            }
+                (st = scan_string(&sc, &b, &bl)) || (st = scan_next(&sc, ']', &inner)) || inner)
+                return st ? st : error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu is neither 'a b' nor [a, b]", what, n);
         } else {
-            st = error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu is neither 'a b' nor [a, b]", what, n);
-            goto out;
+            return error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu is neither 'a b' nor [a, b]", what, n);
         }
         if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 4096;
-            merge_item *ni = realloc(items, ncap * sizeof *ni);
-            if (!ni) { st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what); goto out; }
-            items = ni, cap = ncap;
+            size_t ncap = cap ? cap * 2 : (size_t)(sp->end - sp->begin) / 64 + 1024;
+            uint32_t (*m)[2] = realloc(t->merges, ncap * sizeof *m);
+            if (!m) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+            t->merges = m, cap = ncap;
         }
-        items[n++] = m;
-        if ((st = scan_next(&sc, ']', &more))) goto out;
+        if ((st = tok_add_merge(t, a, al, b, bl, n, what, err))) return st;
+        if ((st = scan_next(&sc, ']', &more))) return st;
     }
-    t->merges = malloc((n + 1) * sizeof *t->merges);
-    if (!t->merges) { st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what); goto out; }
-    for (size_t i = 0; i < n && !st; i++) st = tok_add_merge(t, items[i].a, items[i].al, items[i].b, items[i].bl, i, what, err);
-out:
-    free(items);
-    return st;
+    if (!t->merges && !(t->merges = malloc(sizeof *t->merges))) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+    return LINEAGE_OK;
 }
 
 static lineage_status load_merges(lineage_tokenizer *t, const json_value *merges, const char *what,

@@ -26,8 +26,8 @@ static void insertion_sort(tok_pair_entry *e, size_t n)
 
 void tok_pair_index_free(tok_pair_index *x)
 {
-    free(x->start);
-    free(x->e);
+    tok_table_free(x->start, (x->n_left + 2) * sizeof *x->start);
+    tok_table_free(x->e, (x->cap + 1) * sizeof *x->e);
     memset(x, 0, sizeof *x);
 }
 
@@ -35,13 +35,15 @@ int tok_pair_index_build(tok_pair_index *x, size_t n_left, const uint32_t (*pair
                          const uint32_t *result, size_t n)
 {
     memset(x, 0, sizeof *x);
-    x->start = calloc(n_left + 2, sizeof *x->start);
-    x->e = malloc((n + 1) * sizeof *x->e);
-    if (!x->start || !x->e || n >= UINT32_MAX) {
+    if (n >= UINT32_MAX) return 0;
+    x->n_left = n_left;
+    x->cap = n;
+    x->start = tok_table_alloc((n_left + 2) * sizeof *x->start);
+    x->e = tok_table_alloc((n + 1) * sizeof *x->e);
+    if (!x->start || !x->e) {
         tok_pair_index_free(x);
         return 0;
     }
-    x->n_left = n_left;
     for (size_t i = 0; i < n; i++)
         if (pairs[i][0] < n_left) x->start[pairs[i][0] + 2]++;
     for (size_t i = 2; i < n_left + 2; i++) x->start[i] += x->start[i - 1];
