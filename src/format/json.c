@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "util/error.h"
 
@@ -231,17 +234,35 @@ lineage_status json_scan_string(const char **p, const char *end, const char *sta
 }
 
 /* Moves past the container at ps->p, checking only string syntax, bracket balance and depth;
- * the caller of json_parse_spans validates the contents. */
+ * the caller of json_parse_spans validates the contents. Only quotes, backslashes and brackets
+ * matter, so 16-byte blocks are searched for them at once where SSE2 is available. */
 static lineage_status skip_container(parser *ps)
 {
     size_t depth = ps->depth;
-    const char *p = ps->p;
-    while (p < ps->end) {
+    const char *p = ps->p, *end = ps->end;
+    int in_string = 0;
+    while (p < end) {
+#ifdef __SSE2__
+        if (end - p >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p), q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+            __m128i low = _mm_or_si128(v, _mm_set1_epi8(0x20));   /* '[' ']' -> '{' '}' */
+            __m128i other = in_string ? _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))
+                                      : _mm_or_si128(_mm_cmpeq_epi8(low, _mm_set1_epi8('{')),
+                                                     _mm_cmpeq_epi8(low, _mm_set1_epi8('}')));
+            unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(q, other));
+            if (!mask) {
+                p += 16;
+                continue;
+            }
+            p += __builtin_ctz(mask);
+        }
+#endif
         char c = *p++;
-        if (c == '"') {
-            while (p < ps->end && *p != '"') p += *p == '\\' ? 2 : 1;
-            if (p >= ps->end) break;
-            p++;
+        if (in_string) {
+            if (c == '\\') p++;
+            else if (c == '"') in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
         } else if (c == '{' || c == '[') {
             if (++depth > ps->max_depth) { ps->p = p - 1; return perr(ps, "nesting too deep"); }
         } else if (c == '}' || c == ']') {

@@ -78,16 +78,53 @@ uint32_t tok_map_put(tok_map *m, const char *key, size_t len, uint32_t id)
     return id;
 }
 
-uint32_t tok_map_get(const tok_map *m, const char *key, size_t len)
+void tok_map_prefetch(const tok_map *m, const char *key, size_t len)
 {
-    if (!m->cap) return UINT32_MAX;
-    uint32_t h = key_hash(key, len);
+    if (m->cap) __builtin_prefetch(&m->slots[key_hash(key, len) & (m->cap - 1)]);
+}
+
+static uint32_t map_find(const tok_map *m, const char *key, size_t len, uint32_t h)
+{
     size_t mask = m->cap - 1, i = h & mask;
     for (uint64_t s; (s = m->slots[i]); i = (i + 1) & mask) {
         const tok_map_entry *e = &m->entries[(uint32_t)s - 1];
         if ((uint32_t)(s >> 32) == h && e->len == len && !memcmp(e->key, key, len)) return e->id;
     }
     return UINT32_MAX;
+}
+
+uint32_t tok_map_get(const tok_map *m, const char *key, size_t len)
+{
+    if (!m->cap) return UINT32_MAX;
+    return map_find(m, key, len, key_hash(key, len));
+}
+
+/* Lookups of cold keys wait on three dependent cache misses (slot, entry, key bytes); a batch
+ * issues each stage's loads for all keys before using any of them, so the misses overlap. */
+void tok_map_get_many(const tok_map *m, size_t n, const char *const *keys, const uint32_t *lens, uint32_t *ids)
+{
+    uint32_t h[TOK_MAP_BATCH];
+    for (size_t k = 0; k < n; k += TOK_MAP_BATCH) {
+        size_t nb = n - k < TOK_MAP_BATCH ? n - k : TOK_MAP_BATCH;
+        if (!m->cap) {
+            for (size_t i = 0; i < nb; i++) ids[k + i] = UINT32_MAX;
+            continue;
+        }
+        size_t mask = m->cap - 1;
+        for (size_t i = 0; i < nb; i++) {
+            h[i] = key_hash(keys[k + i], lens[k + i]);
+            __builtin_prefetch(&m->slots[h[i] & mask]);
+        }
+        for (size_t i = 0; i < nb; i++) {
+            uint64_t s = m->slots[h[i] & mask];
+            if (s) __builtin_prefetch(&m->entries[(uint32_t)s - 1]);
+        }
+        for (size_t i = 0; i < nb; i++) {
+            uint64_t s = m->slots[h[i] & mask];
+            if (s && (uint32_t)(s >> 32) == h[i]) __builtin_prefetch(m->entries[(uint32_t)s - 1].key);
+        }
+        for (size_t i = 0; i < nb; i++) ids[k + i] = map_find(m, keys[k + i], lens[k + i], h[i]);
+    }
 }
 
 /* ---- UTF-8 and the byte-level map ---- */
@@ -329,14 +366,35 @@ tok_step *tok_push_step(lineage_tokenizer *t, int pre, tok_step_kind kind)
 lineage_status tok_add_merge(lineage_tokenizer *t, const char *a, size_t alen, const char *b, size_t blen,
                              size_t index, const char *what, lineage_error *err)
 {
-    uint32_t ia = tok_map_get(&t->by_text, a, alen), ib = tok_map_get(&t->by_text, b, blen);
-    if (ia == UINT32_MAX || ib == UINT32_MAX)
-        return error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu names an unknown token '%.*s'", what, index,
-                         (int)(ia == UINT32_MAX ? (alen > 40 ? 40 : alen) : (blen > 40 ? 40 : blen)),
-                         ia == UINT32_MAX ? a : b);
-    t->merges[t->n_merges][0] = ia;
-    t->merges[t->n_merges][1] = ib;
-    t->n_merges++;
+    tok_merge_text m = {a, b, (uint32_t)alen, (uint32_t)blen};
+    if (alen > UINT32_MAX || blen > UINT32_MAX) return error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu too long", what, index);
+    return tok_add_merges(t, &m, 1, index, what, err);
+}
+
+lineage_status tok_add_merges(lineage_tokenizer *t, const tok_merge_text *m, size_t n, size_t first_index,
+                              const char *what, lineage_error *err)
+{
+    const char *keys[2 * TOK_MAP_BATCH];
+    uint32_t lens[2 * TOK_MAP_BATCH], ids[2 * TOK_MAP_BATCH];
+    for (size_t k = 0; k < n; k += TOK_MAP_BATCH) {
+        size_t nb = n - k < TOK_MAP_BATCH ? n - k : TOK_MAP_BATCH;
+        for (size_t i = 0; i < nb; i++) {
+            keys[2 * i] = m[k + i].a, lens[2 * i] = m[k + i].alen;
+            keys[2 * i + 1] = m[k + i].b, lens[2 * i + 1] = m[k + i].blen;
+        }
+        tok_map_get_many(&t->by_text, 2 * nb, keys, lens, ids);
+        for (size_t i = 0; i < nb; i++) {
+            uint32_t ia = ids[2 * i], ib = ids[2 * i + 1];
+            if (ia == UINT32_MAX || ib == UINT32_MAX) {
+                size_t bad = ia == UINT32_MAX ? 2 * i : 2 * i + 1;
+                return error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu names an unknown token '%.*s'", what,
+                                 first_index + k + i, (int)(lens[bad] > 40 ? 40 : lens[bad]), keys[bad]);
+            }
+            t->merges[t->n_merges][0] = ia;
+            t->merges[t->n_merges][1] = ib;
+            t->n_merges++;
+        }
+    }
     return LINEAGE_OK;
 }
 
@@ -372,8 +430,14 @@ lineage_status tok_finish(lineage_tokenizer *t, lineage_error *err)
         if (e->special || e->type == TOK_CONTROL || e->type == TOK_UNKNOWN) {
             e->special = 1;
             t->n_special++;
-            continue;
         }
+    }
+    enum { AHEAD = 16 };   /* slots of later tokens are fetched while this one is inserted */
+    for (size_t i = 0; i < t->n; i++) {
+        const tok_entry *f = i + AHEAD < t->n ? &t->tok[i + AHEAD] : NULL;
+        if (f && f->text && !f->special) tok_map_prefetch(&t->by_bytes, f->bytes, f->len);
+        tok_entry *e = &t->tok[i];
+        if (!e->text || e->special) continue;
         t->n_ordinary++;
         if ((e->canon = tok_map_put(&t->by_bytes, e->bytes, e->len, (uint32_t)i)) == UINT32_MAX)
             return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", t->path);

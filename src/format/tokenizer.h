@@ -59,13 +59,18 @@ void tok_map_free(tok_map *m);
 uint32_t tok_map_put(tok_map *m, const char *key, size_t len, uint32_t id);
 /* The id for key, or UINT32_MAX. */
 uint32_t tok_map_get(const tok_map *m, const char *key, size_t len);
+/* Starts loading the slot of key (before a put or get of it a little later). */
+void tok_map_prefetch(const tok_map *m, const char *key, size_t len);
+/* tok_map_get for n keys at once (faster for many cold keys). */
+#define TOK_MAP_BATCH 32
+void tok_map_get_many(const tok_map *m, size_t n, const char *const *keys, const uint32_t *lens, uint32_t *ids);
 
 /* Pairs of ids (BPE merges): rows by left id, each sorted by right id. result is the merged
  * token, or TOK_PAIR_RESULT_UNKNOWN until someone looks it up (encoders fill it on first use). */
 #define TOK_PAIR_RESULT_UNKNOWN (UINT32_MAX - 1)
 typedef struct tok_pair_entry { uint32_t right, rank, result; } tok_pair_entry;
 typedef struct tok_pair_index { uint32_t *start; tok_pair_entry *e; size_t n_left, n, cap; } tok_pair_index;
-/* rank and result may be NULL (rank = position, result unknown); pairs with left >= n_left are dropped. */
+/* rank and result may be NULL (rank = position, result unknown); pairs naming ids >= n_left are dropped. */
 int tok_pair_index_build(tok_pair_index *x, size_t n_left, const uint32_t (*pairs)[2], const uint32_t *rank,
                          const uint32_t *result, size_t n);
 tok_pair_entry *tok_pair_index_find(const tok_pair_index *x, uint32_t left, uint32_t right);
@@ -182,9 +187,13 @@ lineage_status tok_open_gguf(const gguf_file *g, const char *path, lineage_token
 int tok_gguf_pre_regexes(const char *name, size_t len, const char *const **regex, int *ignore_merges);
 /* Split patterns of the well-known byte-level tokenizers. */
 extern const char tok_pattern_gpt2[], tok_pattern_cl100k[], tok_pattern_o200k[];
-/* Parses HF-style "a b" / [a, b] merges into t->merges (tokens must exist). */
+/* Appends HF-style "a b" / [a, b] merges to t->merges, which has room (tokens must exist); index
+ * numbers the (first) merge in errors. */
 lineage_status tok_add_merge(lineage_tokenizer *t, const char *a, size_t alen, const char *b, size_t blen,
                              size_t index, const char *what, lineage_error *err);
+typedef struct tok_merge_text { const char *a, *b; uint32_t alen, blen; } tok_merge_text;
+lineage_status tok_add_merges(lineage_tokenizer *t, const tok_merge_text *m, size_t n, size_t first_index,
+                              const char *what, lineage_error *err);
 /* Tokenizer files in a folder; returns LINEAGE_OK with *out NULL when there are none. */
 lineage_status tok_open_dir(const char *dir, lineage_tokenizer **out, lineage_error *err);
 /* Whether a folder holds tokenizer files lineage can read. */

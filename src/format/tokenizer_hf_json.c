@@ -250,9 +250,20 @@ static lineage_status load_vocab_span(lineage_tokenizer *t, const json_span *sp,
     }
     lineage_status st = tok_reserve(t, guess < (1u << 24) ? guess : (1u << 24), what, err);
     if (st) return st;
+    struct { const char *key; size_t len; uint32_t id; } batch[TOK_MAP_BATCH];
+    size_t nb = 0;
     scan_ws(&sc);
     int more = !(sc.p < sc.end && *sc.p == '}');
-    while (more) {
+    while (more || nb) {
+        if (!more || nb == TOK_MAP_BATCH) {   /* the batch's slots load together, then the inserts run */
+            for (size_t i = 0; i < nb; i++) tok_map_prefetch(&t->by_text, batch[i].key, batch[i].len);
+            for (size_t i = 0; i < nb; i++)
+                if ((st = tok_set(t, batch[i].id, batch[i].key, batch[i].len, 0,
+                                  piece_type(t, batch[i].key, batch[i].len), what, err)))
+                    return st;
+            nb = 0;
+            continue;
+        }
         scan_ws(&sc);
         const char *key;
         size_t klen;
@@ -271,25 +282,38 @@ static lineage_status load_vocab_span(lineage_tokenizer *t, const json_span *sp,
         if (id >= (1u << 24))
             return error_set(err, LINEAGE_E_FORMAT, "%s: token id of '%.*s' out of range", what,
                              (int)(klen > 40 ? 40 : klen), key);
-        if ((st = tok_set(t, (uint32_t)id, key, klen, 0, piece_type(t, key, klen), what, err))) return st;
+        batch[nb].key = key, batch[nb].len = klen, batch[nb].id = (uint32_t)id;
+        nb++;
         if ((st = scan_next(&sc, '}', &more))) return st;
     }
     return LINEAGE_OK;
 }
 
-/* Merges are looked up as they are scanned; their strings are never kept. */
+/* Merges are looked up in batches as they are scanned; their strings are never kept. */
 static lineage_status load_merges_span(lineage_tokenizer *t, const json_span *sp, const char *text,
                                        const char *what, lineage_error *err)
 {
     span_scan sc = {sp->begin + 1, sp->end, text, what, err, &t->arena};
-    size_t cap = 0;
+    tok_merge_text batch[2 * TOK_MAP_BATCH];
+    size_t cap = 0, nb = 0, n = 0;
     lineage_status st = LINEAGE_OK;
     scan_ws(&sc);
     int more = !(sc.p < sc.end && *sc.p == ']');
-    while (more) {
+    while (more || nb) {
+        if (!more || nb == sizeof batch / sizeof batch[0]) {   /* flush: t->merges has room for the batch */
+            if (t->n_merges + nb > cap) {
+                size_t ncap = cap ? cap * 2 : (size_t)(sp->end - sp->begin) / 64 + sizeof batch / sizeof batch[0];
+                uint32_t (*m)[2] = realloc(t->merges, ncap * sizeof *m);
+                if (!m) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+                t->merges = m, cap = ncap;
+            }
+            if ((st = tok_add_merges(t, batch, nb, t->n_merges, what, err))) return st;
+            nb = 0;
+            continue;
+        }
         scan_ws(&sc);
         const char *a, *b;
-        size_t al, bl, n = t->n_merges;
+        size_t al, bl;
         if (sc.p < sc.end && *sc.p == '"') {
             const char *s;
             size_t len;
@@ -308,13 +332,10 @@ static lineage_status load_merges_span(lineage_tokenizer *t, const json_span *sp
         } else {
             return error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu is neither 'a b' nor [a, b]", what, n);
         }
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : (size_t)(sp->end - sp->begin) / 64 + 1024;
-            uint32_t (*m)[2] = realloc(t->merges, ncap * sizeof *m);
-            if (!m) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
-            t->merges = m, cap = ncap;
-        }
-        if ((st = tok_add_merge(t, a, al, b, bl, n, what, err))) return st;
+        if (al >= UINT32_MAX || bl >= UINT32_MAX) return error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu too long", what, n);
+        tok_merge_text m = {a, b, (uint32_t)al, (uint32_t)bl};
+        batch[nb++] = m;
+        n++;
         if ((st = scan_next(&sc, ']', &more))) return st;
     }
     if (!t->merges && !(t->merges = malloc(sizeof *t->merges))) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
