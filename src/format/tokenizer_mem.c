@@ -27,9 +27,6 @@ void *tok_table_alloc(size_t bytes)
 #ifdef MADV_HUGEPAGE
     madvise(q, size, MADV_HUGEPAGE);   /* advice only: without it the table still works */
 #endif
-#ifdef MADV_POPULATE_WRITE
-    madvise(q, size, MADV_POPULATE_WRITE);   /* kernels before 5.14 refuse it: pages then fault in */
-#endif
     return q;
 }
 
