@@ -117,6 +117,26 @@ PY
 "$LINEAGE" tokenize "$WORK/span/late-merge" x >/dev/null 2>"$WORK/late.err"
 grep -q "merge 50 names an unknown token 'nope'" "$WORK/late.err" && ok "span path: unknown token in a later merge batch named with its index" ||
     not_ok "late merge error: $(cat "$WORK/late.err")"
+# Precompiled normalizer: a double-array trie built by hand from the darts-clone unit layout (label in
+# the low byte, has-leaf bit 8, offset from bit 10, leaves flagged by bit 31 holding a pool offset)
+# with keys "A" -> "a" and "AB" -> "x"; the longest key wins, other characters are kept
+python3 - "$WORK/charsmap" <<'PY'
+import base64, json, os, struct, sys
+units = [0] * 66
+units[0] = 0                                   # root: offset 0, so child c sits at unit c
+units[0x41] = 1 << 10 | 1 << 8 | 0x41          # 'A': has a leaf, offset 1 -> leaf at 0x40, children at 0x40 ^ c
+units[0x40] = 1 << 31 | 0                      # value of "A": pool offset 0 ("a")
+units[0x40 ^ 0x42] = 1 << 10 | 1 << 8 | 0x42   # 'B' under 'A' (unit 2): leaf at 3
+units[3] = 1 << 31 | 2                         # value of "AB": pool offset 2 ("x")
+blob = struct.pack("<I", 4 * len(units)) + b"".join(struct.pack("<I", u) for u in units) + b"a\0x\0"
+os.makedirs(sys.argv[1], exist_ok=True)
+json.dump({"normalizer": {"type": "Precompiled", "precompiled_charsmap": base64.b64encode(blob).decode()},
+           "pre_tokenizer": {"type": "WhitespaceSplit"},
+           "model": {"type": "WordLevel", "unk_token": "[UNK]", "vocab": {"a": 0, "x": 1, "B": 2, "xB": 3, "[UNK]": 4}}},
+          open(sys.argv[1] + "/tokenizer.json", "w"))
+PY
+ids=$("$LINEAGE" tokenize "$WORK/charsmap" 'A AB ABB B C' --ids 2>&1)
+[ "$ids" = "0 1 3 2 4" ] && ok "Precompiled charsmap: longest key replaced, unmatched characters kept" || not_ok "charsmap by hand: '$ids'"
 # escaped strings in the spans decode like the JSON parser's: \u0041 is the token A, merges may be escaped
 mkdir -p "$WORK/span/escaped"
 printf '%s' '{"model": {"type": "BPE", "vocab": {"\u0041": 0, "b": 1, "\"": 2, "Ab": 3}, "merges": ["\u0041 b"]}}' > "$WORK/span/escaped/tokenizer.json"

@@ -79,7 +79,7 @@ void tok_pair_index_free(tok_pair_index *x);
 /* One step of a normalizer or pre-tokenizer, parsed from tokenizer.json (or implied by a format). */
 typedef enum {
     TOK_STEP_NFC, TOK_STEP_NFKC, TOK_STEP_LOWERCASE, TOK_STEP_REPLACE, TOK_STEP_PREPEND,
-    TOK_STEP_STRIP, TOK_STEP_BERT_NORMALIZER,
+    TOK_STEP_STRIP, TOK_STEP_BERT_NORMALIZER, TOK_STEP_PRECOMPILED,
     TOK_STEP_SPLIT, TOK_STEP_BYTELEVEL, TOK_STEP_DIGITS, TOK_STEP_METASPACE, TOK_STEP_WHITESPACE,
     TOK_STEP_WHITESPACE_SPLIT, TOK_STEP_PUNCTUATION, TOK_STEP_BERT_PRE
 } tok_step_kind;
@@ -100,7 +100,21 @@ typedef struct tok_step {
     int flag2;                  /* ByteLevel use_regex, Metaspace split, Strip right, Bert lowercase */
     int flag3;                  /* Metaspace prepend_scheme "first", Bert strip_accents */
     void *code;                 /* compiled pcre2_code, built lazily by the encoder */
+    const struct tok_charsmap *charsmap;   /* Precompiled: SentencePiece's character map */
 } tok_step;
+
+/* SentencePiece precompiled_charsmap (tokenizer_charsmap.c): longest-match replacement of text. */
+typedef struct tok_charsmap tok_charsmap;
+struct strbuf;
+/* Validates and copies a charsmap blob into t->arena; *out stays NULL for an empty blob (identity). */
+lineage_status tok_charsmap_load(lineage_tokenizer *t, const void *blob, size_t len, const tok_charsmap **out,
+                                 const char *what, lineage_error *err);
+/* Length of the longest key at s (0: none) and its replacement. */
+size_t tok_charsmap_match(const tok_charsmap *m, const char *s, size_t n, const char **rep, size_t *rep_len);
+/* Appends s normalized by the map; 0 on OOM. */
+int tok_charsmap_apply(const tok_charsmap *m, struct strbuf *out, const char *s, size_t n);
+/* Strict base64 (padding to a multiple of 4); decoded length or -1. out needs n / 4 * 3 bytes. */
+long tok_base64_decode(const char *s, size_t n, unsigned char *out);
 
 typedef struct tok_encoder tok_encoder;
 
@@ -131,6 +145,7 @@ struct lineage_tokenizer {
     const char *encode_unsupported;  /* why this tokenizer can be compared but not run, or NULL */
     size_t max_input_chars_per_word;
     tok_step *norm, *pre;       /* normalizer and pre-tokenizer steps */
+    const tok_charsmap *charsmap;   /* SentencePiece .model: normalizer_spec's map, or NULL */
     size_t n_norm, n_pre;
     const char *normalizer_desc, *pretokenizer_desc;   /* compact JSON, for comparison */
     const char *chat_template;

@@ -117,10 +117,17 @@ static lineage_status model_encode(const lineage_tokenizer *t, tok_encoder *e, c
     return LINEAGE_OK;
 }
 
-/* SentencePiece's own normalization: trim and collapse spaces, dummy prefix, spaces -> U+2581. */
+/* SentencePiece's own normalization: the character map, then trim and collapse spaces, dummy
+ * prefix, spaces -> U+2581. */
 static lineage_status spm_segment(const lineage_tokenizer *t, tok_encoder *e, const char *s, size_t n, int first,
                                   tok_ids *out, lineage_error *err)
 {
+    if (t->charsmap) {
+        e->norm.len = 0;
+        if (!tok_charsmap_apply(t->charsmap, &e->norm, s, n)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        s = e->norm.data ? e->norm.data : "";
+        n = e->norm.len;
+    }
     strbuf b;
     sb_init(&b);
     size_t i = 0, end = n;

@@ -76,6 +76,7 @@ static lineage_status parse_steps(lineage_tokenizer *t, const json_value *v, int
         {"NFC", TOK_STEP_NFC, 0}, {"NFKC", TOK_STEP_NFKC, 0}, {"Lowercase", TOK_STEP_LOWERCASE, 0},
         {"Replace", TOK_STEP_REPLACE, 0}, {"Prepend", TOK_STEP_PREPEND, 0}, {"Strip", TOK_STEP_STRIP, 0},
         {"BertNormalizer", TOK_STEP_BERT_NORMALIZER, 0}, {"NFD", TOK_STEP_NFC, 0}, {"NFKD", TOK_STEP_NFKC, 0},
+        {"Precompiled", TOK_STEP_PRECOMPILED, 0},
         {"Split", TOK_STEP_SPLIT, 1}, {"ByteLevel", TOK_STEP_BYTELEVEL, 1}, {"Digits", TOK_STEP_DIGITS, 1},
         {"Metaspace", TOK_STEP_METASPACE, 1}, {"Whitespace", TOK_STEP_WHITESPACE, 1},
         {"WhitespaceSplit", TOK_STEP_WHITESPACE_SPLIT, 1}, {"Punctuation", TOK_STEP_PUNCTUATION, 1},
@@ -105,6 +106,16 @@ static lineage_status parse_steps(lineage_tokenizer *t, const json_value *v, int
         if (!c || c->type != JSON_STRING) return bad(err, what, "Prepend without a string");
         s->content = c->u.string.s, s->content_len = c->u.string.len;
         break;
+    }
+    case TOK_STEP_PRECOMPILED: {
+        const json_value *c = json_get(v, "precompiled_charsmap");
+        if (!c || c->type == JSON_NULL) break;   /* no map: identity */
+        if (c->type != JSON_STRING) return bad(err, what, "Precompiled normalizer's precompiled_charsmap is not a string");
+        unsigned char *blob = arena_alloc(&t->arena, c->u.string.len / 4 * 3 + 1);
+        if (!blob) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+        long bl = tok_base64_decode(c->u.string.s, c->u.string.len, blob);
+        if (bl < 0) return bad(err, what, "Precompiled normalizer's precompiled_charsmap has broken base64");
+        return tok_charsmap_load(t, blob, (size_t)bl, &s->charsmap, what, err);
     }
     case TOK_STEP_STRIP:
         s->flag = json_get_bool(v, "left", &b) ? b : 1;

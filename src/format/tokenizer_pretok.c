@@ -280,6 +280,10 @@ static lineage_status normalize(const lineage_tokenizer *t, tok_encoder *e, cons
             sb_putn(&next, c + pos, cur.len - pos);
             break;
         }
+        case TOK_STEP_PRECOMPILED:
+            if (st->charsmap) tok_charsmap_apply(st->charsmap, &next, c, cur.len);
+            else sb_putn(&next, c, cur.len);
+            break;
         default: sb_putn(&next, c, cur.len); break;   /* NFC/NFKC: identity */
         }
         sb_free(&cur);
