@@ -79,7 +79,7 @@ void tok_pair_index_free(tok_pair_index *x);
 /* One step of a normalizer or pre-tokenizer, parsed from tokenizer.json (or implied by a format). */
 typedef enum {
     TOK_STEP_NFC, TOK_STEP_NFKC, TOK_STEP_LOWERCASE, TOK_STEP_REPLACE, TOK_STEP_PREPEND,
-    TOK_STEP_STRIP, TOK_STEP_BERT_NORMALIZER, TOK_STEP_PRECOMPILED,
+    TOK_STEP_STRIP, TOK_STEP_BERT_NORMALIZER, TOK_STEP_PRECOMPILED, TOK_STEP_NFD, TOK_STEP_NFKD,
     TOK_STEP_SPLIT, TOK_STEP_BYTELEVEL, TOK_STEP_DIGITS, TOK_STEP_METASPACE, TOK_STEP_WHITESPACE,
     TOK_STEP_WHITESPACE_SPLIT, TOK_STEP_PUNCTUATION, TOK_STEP_BERT_PRE
 } tok_step_kind;
@@ -113,6 +113,10 @@ lineage_status tok_charsmap_load(lineage_tokenizer *t, const void *blob, size_t 
 size_t tok_charsmap_match(const tok_charsmap *m, const char *s, size_t n, const char **rep, size_t *rep_len);
 /* Appends s normalized by the map; 0 on OOM. */
 int tok_charsmap_apply(const tok_charsmap *m, struct strbuf *out, const char *s, size_t n);
+/* Unicode normalization (tokenizer_norm.c): appends s in NFD (compat 0, compose 0), NFKD, NFC or
+ * NFKC; 0 on OOM. Identity when the build had no Unicode tables (tok_unicode_norm_available() 0). */
+int tok_unicode_normalize(struct strbuf *out, const char *s, size_t n, int compat, int compose);
+int tok_unicode_norm_available(void);
 /* Strict base64 (padding to a multiple of 4); decoded length or -1. out needs n / 4 * 3 bytes. */
 long tok_base64_decode(const char *s, size_t n, unsigned char *out);
 

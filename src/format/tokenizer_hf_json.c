@@ -75,7 +75,7 @@ static lineage_status parse_steps(lineage_tokenizer *t, const json_value *v, int
     static const struct { const char *name; tok_step_kind kind; int pre; } kinds[] = {
         {"NFC", TOK_STEP_NFC, 0}, {"NFKC", TOK_STEP_NFKC, 0}, {"Lowercase", TOK_STEP_LOWERCASE, 0},
         {"Replace", TOK_STEP_REPLACE, 0}, {"Prepend", TOK_STEP_PREPEND, 0}, {"Strip", TOK_STEP_STRIP, 0},
-        {"BertNormalizer", TOK_STEP_BERT_NORMALIZER, 0}, {"NFD", TOK_STEP_NFC, 0}, {"NFKD", TOK_STEP_NFKC, 0},
+        {"BertNormalizer", TOK_STEP_BERT_NORMALIZER, 0}, {"NFD", TOK_STEP_NFD, 0}, {"NFKD", TOK_STEP_NFKD, 0},
         {"Precompiled", TOK_STEP_PRECOMPILED, 0},
         {"Split", TOK_STEP_SPLIT, 1}, {"ByteLevel", TOK_STEP_BYTELEVEL, 1}, {"Digits", TOK_STEP_DIGITS, 1},
         {"Metaspace", TOK_STEP_METASPACE, 1}, {"Whitespace", TOK_STEP_WHITESPACE, 1},
