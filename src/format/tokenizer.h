@@ -226,6 +226,9 @@ void tok_steps_free(tok_step *steps, size_t n);
 /* Pre-tokenization into pieces (byte ranges into *buf), after normalization. Exposed for tests. */
 
 /* ---- for other analyses ---- */
+/* The encoder's index of a BPE tokenizer's merges (pairs of ids, rank = position in t->merges),
+ * built on first use; NULL for other models. Valid until t closes; ranks never change. */
+const tok_pair_index *tok_merge_index(const lineage_tokenizer *t);
 /* The ID mapping between two tokenizers by canonical bytes, ordinary tokens only (special/control
  * tokens excluded): (*ids_a)[i] in a and (*ids_b)[i] in b decode to the same bytes, sorted by
  * ids_a. Both arrays are malloc'd (free them); *n may be 0. Used to align embedding rows. */

@@ -162,6 +162,17 @@ static lineage_status encode_segment(const lineage_tokenizer *t, tok_encoder *e,
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
+const tok_pair_index *tok_merge_index(const lineage_tokenizer *tc)
+{
+    if (!tc || tc->encode_unsupported || tc->model != TOK_MODEL_BPE || !tc->merges) return NULL;
+    lineage_tokenizer *t = (lineage_tokenizer *)tc;   /* built once under the lock, like the encoder */
+    lineage_error err;
+    pthread_mutex_lock(&t->lock);
+    lineage_status st = t->enc ? LINEAGE_OK : prepare(t, &err);
+    pthread_mutex_unlock(&t->lock);
+    return st ? NULL : &t->enc->pairs;
+}
+
 lineage_status lineage_tokenize(const lineage_tokenizer *tc, const char *text, size_t len, uint32_t **ids,
                                 size_t *count, lineage_error *err)
 {
