@@ -112,9 +112,20 @@ static int same_token(const tok_entry *x, const tok_entry *y)
 static uint32_t *map_a_to_b(const lineage_tokenizer *a, const lineage_tokenizer *b)
 {
     uint32_t *m = malloc((a->n + 1) * sizeof *m);
-    for (size_t i = 0; m && i < a->n; i++) {
+    const char *keys[TOK_MAP_BATCH];
+    uint32_t lens[TOK_MAP_BATCH], ids[TOK_MAP_BATCH], at[TOK_MAP_BATCH];
+    size_t nb = 0;
+    for (size_t i = 0; m && i <= a->n; i++) {   /* looked up in batches: most keys are cold */
+        if (nb == TOK_MAP_BATCH || (i == a->n && nb)) {
+            tok_map_get_many(&b->by_bytes, nb, keys, lens, ids);
+            for (size_t k = 0; k < nb; k++) m[at[k]] = ids[k];
+            nb = 0;
+        }
+        if (i == a->n) break;
         const tok_entry *x = &a->tok[i];
-        m[i] = x->canon == UINT32_MAX ? UINT32_MAX : tok_map_get(&b->by_bytes, x->bytes, x->len);
+        m[i] = UINT32_MAX;
+        if (x->canon == UINT32_MAX) continue;
+        keys[nb] = x->bytes, lens[nb] = x->len, at[nb++] = (uint32_t)i;
     }
     return m;
 }
