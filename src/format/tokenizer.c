@@ -363,6 +363,17 @@ tok_step *tok_push_step(lineage_tokenizer *t, int pre, tok_step_kind kind)
     return s;
 }
 
+lineage_status tok_merges_reserve(lineage_tokenizer *t, size_t n, const char *what, lineage_error *err)
+{
+    if (n <= t->merges_cap && t->merges) return LINEAGE_OK;
+    if (n > SIZE_MAX / 16) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+    uint32_t (*m)[2] = tok_table_grow(t->merges, t->merges_cap * sizeof *m, (n + 1) * sizeof *m);
+    if (!m) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+    t->merges = m;
+    t->merges_cap = n + 1;
+    return LINEAGE_OK;
+}
+
 lineage_status tok_add_merge(lineage_tokenizer *t, const char *a, size_t alen, const char *b, size_t blen,
                              size_t index, const char *what, lineage_error *err)
 {
@@ -458,7 +469,7 @@ void lineage_tokenizer_close(lineage_tokenizer *t)
     tok_map_free(&t->by_text);
     tok_map_free(&t->by_bytes);
     tok_table_free(t->tok, t->cap * sizeof *t->tok);
-    free(t->merges);
+    tok_table_free(t->merges, t->merges_cap * sizeof *t->merges);
     tok_steps_free(t->norm, t->n_norm);
     tok_steps_free(t->pre, t->n_pre);
     free(t->path);

@@ -135,7 +135,7 @@ struct lineage_tokenizer {
     tok_map by_bytes;           /* canonical bytes -> lowest id (ordinary tokens only) */
     /* BPE merges in rank order, as ids (left, right); NULL for rank- or score-based models. */
     uint32_t (*merges)[2];
-    size_t n_merges;
+    size_t n_merges, merges_cap;   /* merges_cap: rows allocated by tok_merges_reserve */
     int borrow_text;            /* tok_set may keep the caller's string (it lives as long as t) */
     struct mapped_file *source; /* the mapped file borrowed strings point into, or NULL */
     int merges_by_rank;         /* tiktoken: the rank of the merged token orders the merges */
@@ -208,6 +208,8 @@ int tok_gguf_pre_regexes(const char *name, size_t len, const char *const **regex
 extern const char tok_pattern_gpt2[], tok_pattern_cl100k[], tok_pattern_o200k[];
 /* Appends HF-style "a b" / [a, b] merges to t->merges, which has room (tokens must exist); index
  * numbers the (first) merge in errors. */
+/* Room for n merges in t->merges (keeps those present). */
+lineage_status tok_merges_reserve(lineage_tokenizer *t, size_t n, const char *what, lineage_error *err);
 lineage_status tok_add_merge(lineage_tokenizer *t, const char *a, size_t alen, const char *b, size_t blen,
                              size_t index, const char *what, lineage_error *err);
 typedef struct tok_merge_text { const char *a, *b; uint32_t alen, blen; } tok_merge_text;

@@ -306,18 +306,16 @@ static lineage_status load_merges_span(lineage_tokenizer *t, const json_span *sp
 {
     span_scan sc = {sp->begin + 1, sp->end, text, what, err, &t->arena};
     tok_merge_text batch[2 * TOK_MAP_BATCH];
-    size_t cap = 0, nb = 0, n = 0;
+    size_t nb = 0, n = 0;
     lineage_status st = LINEAGE_OK;
     scan_ws(&sc);
     int more = !(sc.p < sc.end && *sc.p == ']');
     while (more || nb) {
         if (!more || nb == sizeof batch / sizeof batch[0]) {   /* flush: t->merges has room for the batch */
-            if (t->n_merges + nb > cap) {
-                size_t ncap = cap ? cap * 2 : (size_t)(sp->end - sp->begin) / 64 + sizeof batch / sizeof batch[0];
-                uint32_t (*m)[2] = realloc(t->merges, ncap * sizeof *m);
-                if (!m) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
-                t->merges = m, cap = ncap;
-            }
+            if (t->n_merges + nb > t->merges_cap &&
+                (st = tok_merges_reserve(t, t->merges_cap ? t->merges_cap * 2 : (size_t)(sp->end - sp->begin) / 64 + nb,
+                                         what, err)))
+                return st;
             if ((st = tok_add_merges(t, batch, nb, t->n_merges, what, err))) return st;
             nb = 0;
             continue;
@@ -349,7 +347,7 @@ static lineage_status load_merges_span(lineage_tokenizer *t, const json_span *sp
         n++;
         if ((st = scan_next(&sc, ']', &more))) return st;
     }
-    if (!t->merges && !(t->merges = malloc(sizeof *t->merges))) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+    return tok_merges_reserve(t, t->n_merges, what, err);   /* an empty list still has an array */
     return LINEAGE_OK;
 }
 
@@ -359,8 +357,8 @@ static lineage_status load_merges(lineage_tokenizer *t, const json_value *merges
     if (!merges || merges->type == JSON_NULL) return LINEAGE_OK;
     if (merges->type != JSON_ARRAY) return bad(err, what, "model.merges is not an array");
     size_t n = merges->u.array.count;
-    t->merges = malloc((n + 1) * sizeof *t->merges);
-    if (!t->merges) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+    lineage_status rs = tok_merges_reserve(t, n, what, err);
+    if (rs) return rs;
     for (size_t i = 0; i < n; i++) {
         const json_value *m = merges->u.array.items[i];
         const char *a, *b;
