@@ -77,6 +77,15 @@ $(B)/tests/%: tests/%.c $(B)/liblineage.a tests/check.h
 $(B)/%: tools/%.c $(B)/liblineage.a
 	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -o $@ $< $(B)/liblineage.a $(LDOPT) $(LDLIBS_ALL)
 
+# Unicode normalization tables generated from Debian's unicode-data (empty without the package)
+UNICODE_DIR ?= /usr/share/unicode
+UNICODE_FILES := $(wildcard $(UNICODE_DIR)/CompositionExclusions.txt $(UNICODE_DIR)/UnicodeData.txt)
+$(B)/gen/tok_norm_tables.h: tools/gen_tok_norm.awk $(UNICODE_FILES)
+	@mkdir -p $(dir $@)
+	@echo "  GEN $@"; awk -f tools/gen_tok_norm.awk $(if $(word 2,$(UNICODE_FILES)),$(UNICODE_FILES),stub=1 /dev/null) > $@.tmp && mv $@.tmp $@
+$(B)/obj/src/format/tokenizer_norm.o: $(B)/gen/tok_norm_tables.h
+$(B)/obj/src/format/tokenizer_norm.o: CFLAGS_ALL += -I$(B)/gen
+
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
 deps:

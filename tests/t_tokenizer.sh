@@ -68,5 +68,79 @@ expect_exit "rejects merges.txt naming an unknown token" 2 "$LINEAGE" tokenize "
 mkdir -p "$WORK/bad/spm"; printf '\x0a\x40\x0a\x01a' > "$WORK/bad/spm/tokenizer.model"
 expect_exit "rejects truncated protobuf" 2 "$LINEAGE" tokenize "$WORK/bad/spm" x
 expect_exit "rejects invalid UTF-8 text" 2 "$LINEAGE" tokenize "$Z/base" $'\xff\xfe'
+# model.vocab and model.merges are read from byte spans (tokenizer_hf_json.c), not the JSON tree:
+# their errors must still be one line naming the file and the problem, exit 2
+span_bad() { # span_bad NAME 'PATTERN' JSON: exit 2, one line, the line names the file and matches PATTERN
+    mkdir -p "$WORK/span/$1"; printf '%s' "$3" > "$WORK/span/$1/tokenizer.json"
+    "$LINEAGE" tokenize "$WORK/span/$1" x >/dev/null 2>"$WORK/span/$1.err"; local rc=$?
+    if [ $rc = 2 ] && [ "$(wc -l < "$WORK/span/$1.err")" = 1 ] && grep -q "span/$1/tokenizer.json" "$WORK/span/$1.err" &&
+        grep -Eq "$2" "$WORK/span/$1.err"; then ok "span path rejects $1"
+    else not_ok "span path $1: exit $rc, $(head -c 300 "$WORK/span/$1.err")"; fi
+}
+V='"model": {"type": "BPE", '
+span_bad vocab-id-string 'not a non-negative integer' "{$V\"vocab\": {\"a\": \"0\"}, \"merges\": []}}"
+span_bad vocab-id-float 'not a non-negative integer' "{$V\"vocab\": {\"a\": 0, \"b\": 1.5}, \"merges\": []}}"
+span_bad vocab-id-exponent 'not a non-negative integer' "{$V\"vocab\": {\"a\": 1e3}, \"merges\": []}}"
+span_bad vocab-id-leading-zero 'not a non-negative integer' "{$V\"vocab\": {\"a\": 01}, \"merges\": []}}"
+span_bad vocab-id-object 'not a non-negative integer' "{$V\"vocab\": {\"a\": {\"id\": 0}}, \"merges\": []}}"
+span_bad vocab-id-null 'not a non-negative integer' "{$V\"vocab\": {\"a\": null}, \"merges\": []}}"
+span_bad vocab-id-out-of-range 'out of range' "{$V\"vocab\": {\"a\": 0, \"b\": 16777216}, \"merges\": []}}"
+span_bad vocab-duplicate-token 'duplicate token' "{$V\"vocab\": {\"a\": 0, \"b\": 1, \"a\": 2}, \"merges\": []}}"
+span_bad vocab-duplicate-escaped 'duplicate token' "{$V\"vocab\": {\"A\": 0, \"\\u0041\": 1}, \"merges\": []}}"
+span_bad vocab-duplicate-id 'duplicate token id' "{$V\"vocab\": {\"a\": 7, \"b\": 7}, \"merges\": []}}"
+span_bad vocab-key-not-string 'expected object key' "{$V\"vocab\": {\"a\": 0, 5: 1}, \"merges\": []}}"
+span_bad vocab-missing-colon "expected ':'" "{$V\"vocab\": {\"a\" 0}, \"merges\": []}}"
+span_bad vocab-missing-comma "expected ',' or '}'" "{$V\"vocab\": {\"a\": 0 \"b\": 1}, \"merges\": []}}"
+span_bad vocab-bad-escape 'bad escape' "{$V\"vocab\": {\"a\\q\": 0}, \"merges\": []}}"
+span_bad vocab-lone-surrogate 'surrogate' "{$V\"vocab\": {\"\\ud800\": 0}, \"merges\": []}}"
+span_bad vocab-bad-utf8 'UTF-8' "$(printf '{%s"vocab": {"a\xff": 0}, "merges": []}}' "$V")"
+span_bad vocab-control-char 'control character' "$(printf '{%s"vocab": {"a\tb": 0}, "merges": []}}' "$V")"
+span_bad vocab-truncated 'invalid JSON|end of input' "{$V\"vocab\": {\"a\": 0, \"b\": 1"
+span_bad vocab-truncated-in-string 'invalid JSON|end of input' "{$V\"vocab\": {\"a\": 0, \"b"
+span_bad merges-number 'neither' "{$V\"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [\"a b\", 7]}}"
+span_bad merges-no-space "not 'a b'" "{$V\"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [\"ab\"]}}"
+span_bad merges-pair-number 'neither' "{$V\"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [[\"a\", 1]]}}"
+span_bad merges-triple 'neither|expected' "{$V\"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [[\"a\", \"b\", \"a\"]]}}"
+span_bad merges-unknown-left 'merge 1 names an unknown token .zz' "{$V\"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [\"a b\", \"zz b\"]}}"
+span_bad merges-unknown-right 'merge 0 names an unknown token .q' "{$V\"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [[\"a\", \"q\"]]}}"
+span_bad merges-truncated 'invalid JSON|end of input' "{$V\"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [[\"a\", \"b\"], [\"a\""
+span_bad merges-unbalanced 'invalid JSON' "{$V\"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [[\"a\", \"b\"]]]}}"
+# far past the first batch of merges: the error still names the right merge
+python3 - "$WORK/span/late-merge" <<'PY'
+import json, os, sys
+os.makedirs(sys.argv[1], exist_ok=True)
+vocab = {c: i for i, c in enumerate("abcdefghij")}
+merges = ["%s %s" % (x, y) for x in "abcdefghij" for y in "abcdefghij"]
+merges[150 % len(merges)] = "a nope"
+json.dump({"model": {"type": "BPE", "vocab": vocab, "merges": merges}}, open(sys.argv[1] + "/tokenizer.json", "w"))
+PY
+"$LINEAGE" tokenize "$WORK/span/late-merge" x >/dev/null 2>"$WORK/late.err"
+grep -q "merge 50 names an unknown token 'nope'" "$WORK/late.err" && ok "span path: unknown token in a later merge batch named with its index" ||
+    not_ok "late merge error: $(cat "$WORK/late.err")"
+# Precompiled normalizer: a double-array trie built by hand from the darts-clone unit layout (label in
+# the low byte, has-leaf bit 8, offset from bit 10, leaves flagged by bit 31 holding a pool offset)
+# with keys "A" -> "a" and "AB" -> "x"; the longest key wins, other characters are kept
+python3 - "$WORK/charsmap" <<'PY'
+import base64, json, os, struct, sys
+units = [0] * 66
+units[0] = 0                                   # root: offset 0, so child c sits at unit c
+units[0x41] = 1 << 10 | 1 << 8 | 0x41          # 'A': has a leaf, offset 1 -> leaf at 0x40, children at 0x40 ^ c
+units[0x40] = 1 << 31 | 0                      # value of "A": pool offset 0 ("a")
+units[0x40 ^ 0x42] = 1 << 10 | 1 << 8 | 0x42   # 'B' under 'A' (unit 2): leaf at 3
+units[3] = 1 << 31 | 2                         # value of "AB": pool offset 2 ("x")
+blob = struct.pack("<I", 4 * len(units)) + b"".join(struct.pack("<I", u) for u in units) + b"a\0x\0"
+os.makedirs(sys.argv[1], exist_ok=True)
+json.dump({"normalizer": {"type": "Precompiled", "precompiled_charsmap": base64.b64encode(blob).decode()},
+           "pre_tokenizer": {"type": "WhitespaceSplit"},
+           "model": {"type": "WordLevel", "unk_token": "[UNK]", "vocab": {"a": 0, "x": 1, "B": 2, "xB": 3, "[UNK]": 4}}},
+          open(sys.argv[1] + "/tokenizer.json", "w"))
+PY
+ids=$("$LINEAGE" tokenize "$WORK/charsmap" 'A AB ABB B C' --ids 2>&1)
+[ "$ids" = "0 1 3 2 4" ] && ok "Precompiled charsmap: longest key replaced, unmatched characters kept" || not_ok "charsmap by hand: '$ids'"
+# escaped strings in the spans decode like the JSON parser's: \u0041 is the token A, merges may be escaped
+mkdir -p "$WORK/span/escaped"
+printf '%s' '{"model": {"type": "BPE", "vocab": {"\u0041": 0, "b": 1, "\"": 2, "Ab": 3}, "merges": ["\u0041 b"]}}' > "$WORK/span/escaped/tokenizer.json"
+ids=$("$LINEAGE" tokenize "$WORK/span/escaped" 'Ab"' --ids 2>&1)
+[ "$ids" = "3 2" ] && ok "span path decodes escaped vocab keys and merges" || not_ok "escaped span tokens: '$ids'"
 expect_exit "missing tokenizer path" 3 "$LINEAGE" tokenize "$WORK/does-not-exist" x
 finish

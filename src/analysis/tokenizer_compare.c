@@ -112,9 +112,20 @@ static int same_token(const tok_entry *x, const tok_entry *y)
 static uint32_t *map_a_to_b(const lineage_tokenizer *a, const lineage_tokenizer *b)
 {
     uint32_t *m = malloc((a->n + 1) * sizeof *m);
-    for (size_t i = 0; m && i < a->n; i++) {
+    const char *keys[TOK_MAP_BATCH];
+    uint32_t lens[TOK_MAP_BATCH], ids[TOK_MAP_BATCH], at[TOK_MAP_BATCH];
+    size_t nb = 0;
+    for (size_t i = 0; m && i <= a->n; i++) {   /* looked up in batches: most keys are cold */
+        if (nb == TOK_MAP_BATCH || (i == a->n && nb)) {
+            tok_map_get_many(&b->by_bytes, nb, keys, lens, ids);
+            for (size_t k = 0; k < nb; k++) m[at[k]] = ids[k];
+            nb = 0;
+        }
+        if (i == a->n) break;
         const tok_entry *x = &a->tok[i];
-        m[i] = x->canon == UINT32_MAX ? UINT32_MAX : tok_map_get(&b->by_bytes, x->bytes, x->len);
+        m[i] = UINT32_MAX;
+        if (x->canon == UINT32_MAX) continue;
+        keys[nb] = x->bytes, lens[nb] = x->len, at[nb++] = (uint32_t)i;
     }
     return m;
 }
@@ -180,23 +191,30 @@ static lineage_status merge_measures(const lineage_tokenizer *a, const lineage_t
                           : "a side has no merge list (Unigram, WordPiece or SentencePiece scores)";
         return json_set_bool(ar, m, "available", 0) && json_set_str(ar, m, "reason", why) ? LINEAGE_OK : NOMEM(err);
     }
-    uint32_t (*canon_b)[2] = malloc((b->n_merges + 1) * sizeof *canon_b);
     tok_pair_index mb = {0};
-    lineage_status st = canon_b ? LINEAGE_OK : NOMEM(err);
-    for (size_t i = 0; !st && i < b->n_merges; i++) {
-        uint32_t l = b->tok[b->merges[i][0]].canon, r = b->tok[b->merges[i][1]].canon;
-        canon_b[i][0] = l == UINT32_MAX || r == UINT32_MAX ? UINT32_MAX : l;   /* dropped by the index */
-        canon_b[i][1] = r;
+    lineage_status st = LINEAGE_OK;
+    /* when no two ordinary tokens of b share bytes, canonical ids are b's ids and the encoder's index
+     * (which the probe texts need anyway) answers the same: a2b never names a special token */
+    const tok_pair_index *ib = b->by_bytes.count == b->n_ordinary ? tok_merge_index(b) : NULL;
+    if (!ib) {
+        uint32_t (*canon_b)[2] = malloc((b->n_merges + 1) * sizeof *canon_b);
+        if (!canon_b) st = NOMEM(err);
+        for (size_t i = 0; !st && i < b->n_merges; i++) {
+            uint32_t l = b->tok[b->merges[i][0]].canon, r = b->tok[b->merges[i][1]].canon;
+            canon_b[i][0] = l == UINT32_MAX || r == UINT32_MAX ? UINT32_MAX : l;   /* dropped by the index */
+            canon_b[i][1] = r;
+        }
+        if (!st && !tok_pair_index_build(&mb, b->n, (const uint32_t (*)[2])canon_b, NULL, NULL, b->n_merges)) st = NOMEM(err);
+        free(canon_b);
+        ib = &mb;
     }
-    if (!st && !tok_pair_index_build(&mb, b->n, (const uint32_t (*)[2])canon_b, NULL, NULL, b->n_merges)) st = NOMEM(err);
-    free(canon_b);
     uint32_t *rb = st ? NULL : malloc((a->n_merges + 1) * sizeof *rb);
     uint32_t *sorted = st ? NULL : malloc((a->n_merges + 1) * sizeof *sorted);
     if (!st && (!rb || !sorted)) st = NOMEM(err);
     size_t shared = 0, first_div = a->n_merges < b->n_merges ? a->n_merges : b->n_merges;
     for (size_t i = 0; !st && i < a->n_merges; i++) {
         uint32_t l = a2b[a->merges[i][0]], r = a2b[a->merges[i][1]];
-        const tok_pair_entry *hit = l == UINT32_MAX || r == UINT32_MAX ? NULL : tok_pair_index_find(&mb, l, r);
+        const tok_pair_entry *hit = l == UINT32_MAX || r == UINT32_MAX ? NULL : tok_pair_index_find(ib, l, r);
         uint32_t j = hit ? hit->rank : UINT32_MAX;
         if (j != i && i < first_div) first_div = i;
         if (j != UINT32_MAX) rb[shared++] = j;

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "util/error.h"
 
@@ -230,22 +233,68 @@ lineage_status json_scan_string(const char **p, const char *end, const char *sta
     return st;
 }
 
+#ifdef __SSE2__
+/* Bit i set where p[i] == c, for 64 bytes. */
+static uint64_t byte_mask64(const char *p, char c)
+{
+    __m128i k = _mm_set1_epi8(c);
+    uint64_t m = 0;
+    for (int i = 0; i < 4; i++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i));
+        m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, k)) << (16 * i);
+    }
+    return m;
+}
+#endif
+
 /* Moves past the container at ps->p, checking only string syntax, bracket balance and depth;
- * the caller of json_parse_spans validates the contents. */
+ * the caller of json_parse_spans validates the contents. Where SSE2 is available, 64-byte blocks
+ * without backslashes are classified at once: a prefix XOR of the quote bits marks the bytes inside
+ * strings, and only the brackets outside them are visited. Other bytes go through the scalar loop. */
 static lineage_status skip_container(parser *ps)
 {
     size_t depth = ps->depth;
-    const char *p = ps->p;
-    while (p < ps->end) {
-        char c = *p++;
-        if (c == '"') {
-            while (p < ps->end && *p != '"') p += *p == '\\' ? 2 : 1;
-            if (p >= ps->end) break;
-            p++;
-        } else if (c == '{' || c == '[') {
-            if (++depth > ps->max_depth) { ps->p = p - 1; return perr(ps, "nesting too deep"); }
-        } else if (c == '}' || c == ']') {
-            if (--depth == ps->depth) { ps->p = p; return LINEAGE_OK; }
+    const char *p = ps->p, *end = ps->end;
+    int in_string = 0;
+    while (p < end) {
+        const char *stop = end;
+#ifdef __SSE2__
+        if (end - p >= 64) {
+            uint64_t bs = byte_mask64(p, '\\');
+            if (!bs) {
+                uint64_t q = byte_mask64(p, '"'), str = q;
+                str ^= str << 1, str ^= str << 2, str ^= str << 4, str ^= str << 8, str ^= str << 16, str ^= str << 32;
+                if (in_string) str = ~str;
+                in_string = (int)(str >> 63);
+                uint64_t open = (byte_mask64(p, '{') | byte_mask64(p, '[')) & ~str;
+                uint64_t brackets = open | ((byte_mask64(p, '}') | byte_mask64(p, ']')) & ~str);
+                for (; brackets; brackets &= brackets - 1) {
+                    int i = __builtin_ctzll(brackets);
+                    if ((open >> i) & 1) {
+                        if (++depth > ps->max_depth) { ps->p = p + i; return perr(ps, "nesting too deep"); }
+                    } else if (--depth == ps->depth) {
+                        ps->p = p + i + 1;
+                        return LINEAGE_OK;
+                    }
+                }
+                p += 64;
+                continue;
+            }
+            stop = p + 64;   /* a block with escapes: byte by byte */
+        }
+#endif
+        while (p < stop) {
+            char c = *p++;
+            if (in_string) {
+                if (c == '\\') p++;
+                else if (c == '"') in_string = 0;
+            } else if (c == '"') {
+                in_string = 1;
+            } else if (c == '{' || c == '[') {
+                if (++depth > ps->max_depth) { ps->p = p - 1; return perr(ps, "nesting too deep"); }
+            } else if (c == '}' || c == ']') {
+                if (--depth == ps->depth) { ps->p = p; return LINEAGE_OK; }
+            }
         }
     }
     ps->p = ps->end;

@@ -6,6 +6,7 @@
 #include <xxhash.h>
 
 #include "format/reader.h"
+#include "io/file.h"
 #include "util/error.h"
 
 /* ---- string -> id map ---- */
@@ -14,8 +15,8 @@ int tok_map_init(tok_map *m, size_t expected)
 {
     size_t cap = 16;
     while (cap < expected * 2 + 16) cap *= 2;
-    m->slots = calloc(cap, sizeof *m->slots);
-    m->entries = malloc((expected + 16) * sizeof *m->entries);
+    m->slots = tok_table_alloc(cap * sizeof *m->slots);
+    m->entries = tok_table_alloc((expected + 16) * sizeof *m->entries);
     m->cap = cap;
     m->entries_cap = expected + 16;
     m->count = 0;
@@ -26,8 +27,8 @@ int tok_map_init(tok_map *m, size_t expected)
 
 void tok_map_free(tok_map *m)
 {
-    free(m->slots);
-    free(m->entries);
+    tok_table_free(m->slots, m->cap * sizeof *m->slots);
+    tok_table_free(m->entries, m->entries_cap * sizeof *m->entries);
     m->slots = NULL;
     m->entries = NULL;
     m->cap = m->count = m->entries_cap = 0;
@@ -39,7 +40,7 @@ static uint32_t key_hash(const char *key, size_t len) { return (uint32_t)XXH3_64
 static int map_grow(tok_map *m)
 {
     size_t cap = m->cap * 2, mask = cap - 1;
-    uint64_t *slots = calloc(cap, sizeof *slots);
+    uint64_t *slots = tok_table_alloc(cap * sizeof *slots);
     if (!slots) return 0;
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->slots[i]) continue;
@@ -47,7 +48,7 @@ static int map_grow(tok_map *m)
         while (slots[j]) j = (j + 1) & mask;
         slots[j] = m->slots[i];
     }
-    free(m->slots);
+    tok_table_free(m->slots, m->cap * sizeof *m->slots);
     m->slots = slots;
     m->cap = cap;
     return 1;
@@ -58,7 +59,7 @@ uint32_t tok_map_put(tok_map *m, const char *key, size_t len, uint32_t id)
     if ((m->count + 1) * 2 > m->cap && !map_grow(m)) return UINT32_MAX;
     if (m->count == m->entries_cap) {
         size_t ncap = m->entries_cap * 2;
-        tok_map_entry *e = realloc(m->entries, ncap * sizeof *e);
+        tok_map_entry *e = tok_table_grow(m->entries, m->entries_cap * sizeof *e, ncap * sizeof *e);
         if (!e) return UINT32_MAX;
         m->entries = e;
         m->entries_cap = ncap;
@@ -77,16 +78,53 @@ uint32_t tok_map_put(tok_map *m, const char *key, size_t len, uint32_t id)
     return id;
 }
 
-uint32_t tok_map_get(const tok_map *m, const char *key, size_t len)
+void tok_map_prefetch(const tok_map *m, const char *key, size_t len)
 {
-    if (!m->cap) return UINT32_MAX;
-    uint32_t h = key_hash(key, len);
+    if (m->cap) __builtin_prefetch(&m->slots[key_hash(key, len) & (m->cap - 1)]);
+}
+
+static uint32_t map_find(const tok_map *m, const char *key, size_t len, uint32_t h)
+{
     size_t mask = m->cap - 1, i = h & mask;
     for (uint64_t s; (s = m->slots[i]); i = (i + 1) & mask) {
         const tok_map_entry *e = &m->entries[(uint32_t)s - 1];
         if ((uint32_t)(s >> 32) == h && e->len == len && !memcmp(e->key, key, len)) return e->id;
     }
     return UINT32_MAX;
+}
+
+uint32_t tok_map_get(const tok_map *m, const char *key, size_t len)
+{
+    if (!m->cap) return UINT32_MAX;
+    return map_find(m, key, len, key_hash(key, len));
+}
+
+/* Lookups of cold keys wait on three dependent cache misses (slot, entry, key bytes); a batch
+ * issues each stage's loads for all keys before using any of them, so the misses overlap. */
+void tok_map_get_many(const tok_map *m, size_t n, const char *const *keys, const uint32_t *lens, uint32_t *ids)
+{
+    uint32_t h[TOK_MAP_BATCH];
+    for (size_t k = 0; k < n; k += TOK_MAP_BATCH) {
+        size_t nb = n - k < TOK_MAP_BATCH ? n - k : TOK_MAP_BATCH;
+        if (!m->cap) {
+            for (size_t i = 0; i < nb; i++) ids[k + i] = UINT32_MAX;
+            continue;
+        }
+        size_t mask = m->cap - 1;
+        for (size_t i = 0; i < nb; i++) {
+            h[i] = key_hash(keys[k + i], lens[k + i]);
+            __builtin_prefetch(&m->slots[h[i] & mask]);
+        }
+        for (size_t i = 0; i < nb; i++) {
+            uint64_t s = m->slots[h[i] & mask];
+            if (s) __builtin_prefetch(&m->entries[(uint32_t)s - 1]);
+        }
+        for (size_t i = 0; i < nb; i++) {
+            uint64_t s = m->slots[h[i] & mask];
+            if (s && (uint32_t)(s >> 32) == h[i]) __builtin_prefetch(m->entries[(uint32_t)s - 1].key);
+        }
+        for (size_t i = 0; i < nb; i++) ids[k + i] = map_find(m, keys[k + i], lens[k + i], h[i]);
+    }
 }
 
 /* ---- UTF-8 and the byte-level map ---- */
@@ -154,37 +192,35 @@ static int hexval(char c)
     return -1;
 }
 
-/* llama.cpp's BERT vocabularies drop "##" from continuations and mark word starts with U+2581;
- * canonical bytes use Hugging Face's spelling so both compare equal ("[...]" names stay as they are). */
-static char *wordstart_canonical(arena *a, const char *text, size_t len, int type, size_t *out_len)
+/* Canonical bytes of a surface form written to out, which has room for len + 3 bytes (WordPiece
+ * may add "##"); NUL-terminated; returns their length. */
+static size_t canonical_into(char *out, tok_surface s, const char *text, size_t len, int type)
 {
-    int marked = len >= 3 && !memcmp(text, "\xe2\x96\x81", 3);
-    int bracket = len >= 2 && text[0] == '[' && text[len - 1] == ']';
-    const char *pfx = marked || bracket || type == TOK_CONTROL ? "" : "##";
-    size_t skip = marked ? 3 : 0, pl = strlen(pfx);
-    char *out = arena_alloc(a, len - skip + pl + 1);
-    if (!out) return NULL;
-    memcpy(out, pfx, pl);
-    memcpy(out + pl, text + skip, len - skip);
-    out[pl + len - skip] = 0;
-    *out_len = pl + len - skip;
-    return out;
-}
-
-char *tok_canonical(arena *a, tok_surface s, const char *text, size_t len, int type, size_t *out_len)
-{
-    if (s == TOK_SURFACE_WORDSTART) return wordstart_canonical(a, text, len, type, out_len);
-    char *out = arena_alloc(a, len + 1);
-    if (!out) return NULL;
-    size_t o = 0;
+    if (s == TOK_SURFACE_WORDSTART) {
+        /* llama.cpp's BERT vocabularies drop "##" from continuations and mark word starts with U+2581;
+         * canonical bytes use Hugging Face's spelling so both compare equal ("[...]" names stay as they are) */
+        int marked = len >= 3 && !memcmp(text, "\xe2\x96\x81", 3);
+        int bracket = len >= 2 && text[0] == '[' && text[len - 1] == ']';
+        size_t skip = marked ? 3 : 0, pl = marked || bracket || type == TOK_CONTROL ? 0 : 2;
+        memcpy(out, "##", pl);
+        memcpy(out + pl, text + skip, len - skip);
+        out[pl + len - skip] = 0;
+        return pl + len - skip;
+    }
     if (s == TOK_SURFACE_METASPACE && type == TOK_BYTE && len == 6 && !memcmp(text, "<0x", 3) && text[5] == '>' &&
         hexval(text[3]) >= 0 && hexval(text[4]) >= 0) {
         out[0] = (char)(hexval(text[3]) * 16 + hexval(text[4]));
         out[1] = 0;
-        *out_len = 1;
-        return out;
+        return 1;
     }
+    size_t o = 0;
     for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x80 && (s != TOK_SURFACE_BYTELEVEL || type == TOK_CONTROL || byte_is_printable(c))) {
+            out[o++] = (char)c;   /* ASCII maps to itself unless the byte-level map moved it */
+            i++;
+            continue;
+        }
         uint32_t cp;
         size_t k = tok_utf8_next(text + i, len - i, &cp);
         int b;
@@ -199,7 +235,13 @@ char *tok_canonical(arena *a, tok_surface s, const char *text, size_t len, int t
         i += k;
     }
     out[o] = 0;
-    *out_len = o;
+    return o;
+}
+
+char *tok_canonical(arena *a, tok_surface s, const char *text, size_t len, int type, size_t *out_len)
+{
+    char *out = arena_alloc(a, len + 3);
+    if (out) *out_len = canonical_into(out, s, text, len, type);
     return out;
 }
 
@@ -233,9 +275,8 @@ static lineage_status grow(lineage_tokenizer *t, uint32_t id, const char *what, 
     }
     size_t cap = t->cap ? t->cap : 1024;
     while (cap <= id) cap *= 2;
-    tok_entry *p = realloc(t->tok, cap * sizeof *p);
+    tok_entry *p = tok_table_grow(t->tok, t->cap * sizeof *p, cap * sizeof *p);
     if (!p) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
-    memset(p + t->cap, 0, (cap - t->cap) * sizeof *p);
     t->tok = p;
     t->cap = cap;
     t->n = id + 1;
@@ -246,9 +287,8 @@ lineage_status tok_reserve(lineage_tokenizer *t, size_t n, const char *what, lin
 {
     if (n <= t->cap) return LINEAGE_OK;
     if (n > TOK_MAX_ID) return error_set(err, LINEAGE_E_FORMAT, "%s: %zu tokens are too many", what, n);
-    tok_entry *p = realloc(t->tok, n * sizeof *p);
+    tok_entry *p = tok_table_grow(t->tok, t->cap * sizeof *p, n * sizeof *p);
     if (!p) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
-    memset(p + t->cap, 0, (n - t->cap) * sizeof *p);
     t->tok = p;
     t->cap = n;
     return LINEAGE_OK;
@@ -269,7 +309,8 @@ lineage_status tok_set(lineage_tokenizer *t, uint32_t id, const char *text, size
     if (prev != id) {
         /* SentencePiece and GGUF vocabularies may repeat an unused piece; a real duplicate is an error */
         if (type != TOK_UNUSED && type != TOK_CONTROL && t->tok[prev].type != TOK_CONTROL)
-            return error_set(err, LINEAGE_E_FORMAT, "%s: duplicate token '%.40s' (ids %u and %u)", what, s, prev, id);
+            return error_set(err, LINEAGE_E_FORMAT, "%s: duplicate token '%.*s' (ids %u and %u)", what,
+                             (int)(len > 40 ? 40 : len), s, prev, id);
     }
     e->text = s;
     e->text_len = (uint32_t)len;
@@ -322,17 +363,49 @@ tok_step *tok_push_step(lineage_tokenizer *t, int pre, tok_step_kind kind)
     return s;
 }
 
+lineage_status tok_merges_reserve(lineage_tokenizer *t, size_t n, const char *what, lineage_error *err)
+{
+    if (n <= t->merges_cap && t->merges) return LINEAGE_OK;
+    if (n > SIZE_MAX / 16) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+    uint32_t (*m)[2] = tok_table_grow(t->merges, t->merges_cap * sizeof *m, (n + 1) * sizeof *m);
+    if (!m) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+    t->merges = m;
+    t->merges_cap = n + 1;
+    return LINEAGE_OK;
+}
+
 lineage_status tok_add_merge(lineage_tokenizer *t, const char *a, size_t alen, const char *b, size_t blen,
                              size_t index, const char *what, lineage_error *err)
 {
-    uint32_t ia = tok_map_get(&t->by_text, a, alen), ib = tok_map_get(&t->by_text, b, blen);
-    if (ia == UINT32_MAX || ib == UINT32_MAX)
-        return error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu names an unknown token '%.*s'", what, index,
-                         (int)(ia == UINT32_MAX ? (alen > 40 ? 40 : alen) : (blen > 40 ? 40 : blen)),
-                         ia == UINT32_MAX ? a : b);
-    t->merges[t->n_merges][0] = ia;
-    t->merges[t->n_merges][1] = ib;
-    t->n_merges++;
+    tok_merge_text m = {a, b, (uint32_t)alen, (uint32_t)blen};
+    if (alen > UINT32_MAX || blen > UINT32_MAX) return error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu too long", what, index);
+    return tok_add_merges(t, &m, 1, index, what, err);
+}
+
+lineage_status tok_add_merges(lineage_tokenizer *t, const tok_merge_text *m, size_t n, size_t first_index,
+                              const char *what, lineage_error *err)
+{
+    const char *keys[2 * TOK_MAP_BATCH];
+    uint32_t lens[2 * TOK_MAP_BATCH], ids[2 * TOK_MAP_BATCH];
+    for (size_t k = 0; k < n; k += TOK_MAP_BATCH) {
+        size_t nb = n - k < TOK_MAP_BATCH ? n - k : TOK_MAP_BATCH;
+        for (size_t i = 0; i < nb; i++) {
+            keys[2 * i] = m[k + i].a, lens[2 * i] = m[k + i].alen;
+            keys[2 * i + 1] = m[k + i].b, lens[2 * i + 1] = m[k + i].blen;
+        }
+        tok_map_get_many(&t->by_text, 2 * nb, keys, lens, ids);
+        for (size_t i = 0; i < nb; i++) {
+            uint32_t ia = ids[2 * i], ib = ids[2 * i + 1];
+            if (ia == UINT32_MAX || ib == UINT32_MAX) {
+                size_t bad = ia == UINT32_MAX ? 2 * i : 2 * i + 1;
+                return error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu names an unknown token '%.*s'", what,
+                                 first_index + k + i, (int)(lens[bad] > 40 ? 40 : lens[bad]), keys[bad]);
+            }
+            t->merges[t->n_merges][0] = ia;
+            t->merges[t->n_merges][1] = ib;
+            t->n_merges++;
+        }
+    }
     return LINEAGE_OK;
 }
 
@@ -347,24 +420,37 @@ lineage_status tok_finish(lineage_tokenizer *t, lineage_error *err)
         uint32_t id = name ? tok_map_get(&t->by_text, name, strlen(name)) : UINT32_MAX;
         if (id != UINT32_MAX && !t->tok[id].special) t->tok[id].special = 1, t->tok[id].added = 1;
     }
+    /* canonical bytes of all tokens in one block: no per-token allocation */
+    size_t total = 0;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->tok[i].text && !t->tok[i].added && t->surface != TOK_SURFACE_RAW) total += t->tok[i].text_len + 3;
+    char *buf = total ? arena_alloc(&t->arena, total) : NULL;
+    if (total && !buf) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", t->path);
     for (size_t i = 0; i < t->n; i++) {
         tok_entry *e = &t->tok[i];
         if (!e->text) continue;
-        size_t bl;
-        tok_surface s = e->added ? TOK_SURFACE_RAW : t->surface;
-        const char *b = s == TOK_SURFACE_RAW ? e->text : tok_canonical(&t->arena, s, e->text, e->text_len, e->type, &bl);
-        if (s == TOK_SURFACE_RAW) bl = e->text_len;
-        if (!b) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", t->path);
-        e->bytes = b;
-        e->len = (uint32_t)bl;
+        if (e->added || t->surface == TOK_SURFACE_RAW) {
+            e->bytes = e->text;
+            e->len = e->text_len;
+        } else {
+            e->bytes = buf;
+            e->len = (uint32_t)canonical_into(buf, t->surface, e->text, e->text_len, e->type);
+            buf += e->len + 1;
+        }
         e->canon = UINT32_MAX;
         if (e->special || e->type == TOK_CONTROL || e->type == TOK_UNKNOWN) {
             e->special = 1;
             t->n_special++;
-            continue;
         }
+    }
+    enum { AHEAD = 16 };   /* slots of later tokens are fetched while this one is inserted */
+    for (size_t i = 0; i < t->n; i++) {
+        const tok_entry *f = i + AHEAD < t->n ? &t->tok[i + AHEAD] : NULL;
+        if (f && f->text && !f->special) tok_map_prefetch(&t->by_bytes, f->bytes, f->len);
+        tok_entry *e = &t->tok[i];
+        if (!e->text || e->special) continue;
         t->n_ordinary++;
-        if ((e->canon = tok_map_put(&t->by_bytes, b, bl, (uint32_t)i)) == UINT32_MAX)
+        if ((e->canon = tok_map_put(&t->by_bytes, e->bytes, e->len, (uint32_t)i)) == UINT32_MAX)
             return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", t->path);
     }
     if (t->special_roles[TOK_ROLE_UNK] && t->unk_id < 0) {
@@ -382,11 +468,13 @@ void lineage_tokenizer_close(lineage_tokenizer *t)
     tok_encoder_free(t->enc);
     tok_map_free(&t->by_text);
     tok_map_free(&t->by_bytes);
-    free(t->tok);
-    free(t->merges);
+    tok_table_free(t->tok, t->cap * sizeof *t->tok);
+    tok_table_free(t->merges, t->merges_cap * sizeof *t->merges);
     tok_steps_free(t->norm, t->n_norm);
     tok_steps_free(t->pre, t->n_pre);
     free(t->path);
+    if (t->source) file_unmap(t->source);
+    free(t->source);
     pthread_mutex_destroy(&t->lock);
     arena_free(&t->arena);
     free(t);

@@ -30,8 +30,8 @@ typedef enum {
 typedef enum { TOK_MODEL_BPE = 0, TOK_MODEL_UNIGRAM, TOK_MODEL_WORDPIECE, TOK_MODEL_WORDLEVEL } tok_model;
 
 typedef struct tok_entry {
-    const char *text;      /* surface form, NUL-terminated; NULL when the id has no token */
-    const char *bytes;     /* canonical bytes (NUL-terminated for convenience) */
+    const char *text;      /* surface form, text_len bytes (may be borrowed from the file: no NUL); NULL when the id has no token */
+    const char *bytes;     /* canonical bytes, len of them (== text when they are the same) */
     uint32_t text_len, len;
     uint32_t canon;        /* ordinary tokens: lowest id with the same canonical bytes; else UINT32_MAX */
     float score;
@@ -47,19 +47,30 @@ typedef struct tok_entry {
 typedef struct tok_map_entry { const char *key; uint32_t len, id; } tok_map_entry;
 typedef struct tok_map { uint64_t *slots; tok_map_entry *entries; size_t cap, count, entries_cap; } tok_map;
 
+/* Zeroed tables, huge-page backed when large (tokenizer_mem.c); free and grow with the byte size
+ * they were allocated with. */
+void *tok_table_alloc(size_t bytes);
+void tok_table_free(void *p, size_t bytes);
+void *tok_table_grow(void *p, size_t old_bytes, size_t new_bytes);
+
 int tok_map_init(tok_map *m, size_t expected);
 void tok_map_free(tok_map *m);
 /* Inserts key -> id unless key exists; returns the id stored for key, or UINT32_MAX on OOM. */
 uint32_t tok_map_put(tok_map *m, const char *key, size_t len, uint32_t id);
 /* The id for key, or UINT32_MAX. */
 uint32_t tok_map_get(const tok_map *m, const char *key, size_t len);
+/* Starts loading the slot of key (before a put or get of it a little later). */
+void tok_map_prefetch(const tok_map *m, const char *key, size_t len);
+/* tok_map_get for n keys at once (faster for many cold keys). */
+#define TOK_MAP_BATCH 32
+void tok_map_get_many(const tok_map *m, size_t n, const char *const *keys, const uint32_t *lens, uint32_t *ids);
 
 /* Pairs of ids (BPE merges): rows by left id, each sorted by right id. result is the merged
  * token, or TOK_PAIR_RESULT_UNKNOWN until someone looks it up (encoders fill it on first use). */
 #define TOK_PAIR_RESULT_UNKNOWN (UINT32_MAX - 1)
 typedef struct tok_pair_entry { uint32_t right, rank, result; } tok_pair_entry;
-typedef struct tok_pair_index { uint32_t *start; tok_pair_entry *e; size_t n_left, n; } tok_pair_index;
-/* rank and result may be NULL (rank = position, result unknown); pairs with left >= n_left are dropped. */
+typedef struct tok_pair_index { uint32_t *start; tok_pair_entry *e; size_t n_left, n, cap; } tok_pair_index;
+/* rank and result may be NULL (rank = position, result unknown); pairs naming ids >= n_left are dropped. */
 int tok_pair_index_build(tok_pair_index *x, size_t n_left, const uint32_t (*pairs)[2], const uint32_t *rank,
                          const uint32_t *result, size_t n);
 tok_pair_entry *tok_pair_index_find(const tok_pair_index *x, uint32_t left, uint32_t right);
@@ -68,7 +79,7 @@ void tok_pair_index_free(tok_pair_index *x);
 /* One step of a normalizer or pre-tokenizer, parsed from tokenizer.json (or implied by a format). */
 typedef enum {
     TOK_STEP_NFC, TOK_STEP_NFKC, TOK_STEP_LOWERCASE, TOK_STEP_REPLACE, TOK_STEP_PREPEND,
-    TOK_STEP_STRIP, TOK_STEP_BERT_NORMALIZER,
+    TOK_STEP_STRIP, TOK_STEP_BERT_NORMALIZER, TOK_STEP_PRECOMPILED, TOK_STEP_NFD, TOK_STEP_NFKD,
     TOK_STEP_SPLIT, TOK_STEP_BYTELEVEL, TOK_STEP_DIGITS, TOK_STEP_METASPACE, TOK_STEP_WHITESPACE,
     TOK_STEP_WHITESPACE_SPLIT, TOK_STEP_PUNCTUATION, TOK_STEP_BERT_PRE
 } tok_step_kind;
@@ -89,7 +100,25 @@ typedef struct tok_step {
     int flag2;                  /* ByteLevel use_regex, Metaspace split, Strip right, Bert lowercase */
     int flag3;                  /* Metaspace prepend_scheme "first", Bert strip_accents */
     void *code;                 /* compiled pcre2_code, built lazily by the encoder */
+    const struct tok_charsmap *charsmap;   /* Precompiled: SentencePiece's character map */
 } tok_step;
+
+/* SentencePiece precompiled_charsmap (tokenizer_charsmap.c): longest-match replacement of text. */
+typedef struct tok_charsmap tok_charsmap;
+struct strbuf;
+/* Validates and copies a charsmap blob into t->arena; *out stays NULL for an empty blob (identity). */
+lineage_status tok_charsmap_load(lineage_tokenizer *t, const void *blob, size_t len, const tok_charsmap **out,
+                                 const char *what, lineage_error *err);
+/* Length of the longest key at s (0: none) and its replacement. */
+size_t tok_charsmap_match(const tok_charsmap *m, const char *s, size_t n, const char **rep, size_t *rep_len);
+/* Appends s normalized by the map; 0 on OOM. */
+int tok_charsmap_apply(const tok_charsmap *m, struct strbuf *out, const char *s, size_t n);
+/* Unicode normalization (tokenizer_norm.c): appends s in NFD (compat 0, compose 0), NFKD, NFC or
+ * NFKC; 0 on OOM. Identity when the build had no Unicode tables (tok_unicode_norm_available() 0). */
+int tok_unicode_normalize(struct strbuf *out, const char *s, size_t n, int compat, int compose);
+int tok_unicode_norm_available(void);
+/* Strict base64 (padding to a multiple of 4); decoded length or -1. out needs n / 4 * 3 bytes. */
+long tok_base64_decode(const char *s, size_t n, unsigned char *out);
 
 typedef struct tok_encoder tok_encoder;
 
@@ -106,8 +135,9 @@ struct lineage_tokenizer {
     tok_map by_bytes;           /* canonical bytes -> lowest id (ordinary tokens only) */
     /* BPE merges in rank order, as ids (left, right); NULL for rank- or score-based models. */
     uint32_t (*merges)[2];
-    size_t n_merges;
-    int borrow_text;            /* tok_set may keep the caller's string (it lives in t->arena) */
+    size_t n_merges, merges_cap;   /* merges_cap: rows allocated by tok_merges_reserve */
+    int borrow_text;            /* tok_set may keep the caller's string (it lives as long as t) */
+    struct mapped_file *source; /* the mapped file borrowed strings point into, or NULL */
     int merges_by_rank;         /* tiktoken: the rank of the merged token orders the merges */
     int byte_fallback, ignore_merges, fuse_unk;
     int spm_whitespace;         /* SentencePiece text handling: spaces become U+2581 (flags below) */
@@ -119,6 +149,7 @@ struct lineage_tokenizer {
     const char *encode_unsupported;  /* why this tokenizer can be compared but not run, or NULL */
     size_t max_input_chars_per_word;
     tok_step *norm, *pre;       /* normalizer and pre-tokenizer steps */
+    const tok_charsmap *charsmap;   /* SentencePiece .model: normalizer_spec's map, or NULL */
     size_t n_norm, n_pre;
     const char *normalizer_desc, *pretokenizer_desc;   /* compact JSON, for comparison */
     const char *chat_template;
@@ -156,6 +187,7 @@ size_t tok_strip_accents(uint32_t cp, uint32_t out[3]);
 int tok_is_nonspacing_mark(uint32_t cp);
 
 /* ---- loaders: each fills t from one source ---- */
+/* text must live as long as t: vocab strings without escapes are borrowed from it. */
 lineage_status tok_load_hf_json(lineage_tokenizer *t, const char *text, size_t len, const char *what,
                                 lineage_error *err);
 /* tokenizer_config.json / special_tokens_map.json beside the tokenizer (optional, may be NULL). */
@@ -174,9 +206,15 @@ lineage_status tok_open_gguf(const gguf_file *g, const char *path, lineage_token
 int tok_gguf_pre_regexes(const char *name, size_t len, const char *const **regex, int *ignore_merges);
 /* Split patterns of the well-known byte-level tokenizers. */
 extern const char tok_pattern_gpt2[], tok_pattern_cl100k[], tok_pattern_o200k[];
-/* Parses HF-style "a b" / [a, b] merges into t->merges (tokens must exist). */
+/* Appends HF-style "a b" / [a, b] merges to t->merges, which has room (tokens must exist); index
+ * numbers the (first) merge in errors. */
+/* Room for n merges in t->merges (keeps those present). */
+lineage_status tok_merges_reserve(lineage_tokenizer *t, size_t n, const char *what, lineage_error *err);
 lineage_status tok_add_merge(lineage_tokenizer *t, const char *a, size_t alen, const char *b, size_t blen,
                              size_t index, const char *what, lineage_error *err);
+typedef struct tok_merge_text { const char *a, *b; uint32_t alen, blen; } tok_merge_text;
+lineage_status tok_add_merges(lineage_tokenizer *t, const tok_merge_text *m, size_t n, size_t first_index,
+                              const char *what, lineage_error *err);
 /* Tokenizer files in a folder; returns LINEAGE_OK with *out NULL when there are none. */
 lineage_status tok_open_dir(const char *dir, lineage_tokenizer **out, lineage_error *err);
 /* Whether a folder holds tokenizer files lineage can read. */
@@ -190,6 +228,9 @@ void tok_steps_free(tok_step *steps, size_t n);
 /* Pre-tokenization into pieces (byte ranges into *buf), after normalization. Exposed for tests. */
 
 /* ---- for other analyses ---- */
+/* The encoder's index of a BPE tokenizer's merges (pairs of ids, rank = position in t->merges),
+ * built on first use; NULL for other models. Valid until t closes; ranks never change. */
+const tok_pair_index *tok_merge_index(const lineage_tokenizer *t);
 /* The ID mapping between two tokenizers by canonical bytes, ordinary tokens only (special/control
  * tokens excluded): (*ids_a)[i] in a and (*ids_b)[i] in b decode to the same bytes, sorted by
  * ids_a. Both arrays are malloc'd (free them); *n may be 0. Used to align embedding rows. */

@@ -117,10 +117,17 @@ static lineage_status model_encode(const lineage_tokenizer *t, tok_encoder *e, c
     return LINEAGE_OK;
 }
 
-/* SentencePiece's own normalization: trim and collapse spaces, dummy prefix, spaces -> U+2581. */
+/* SentencePiece's own normalization: the character map, then trim and collapse spaces, dummy
+ * prefix, spaces -> U+2581. */
 static lineage_status spm_segment(const lineage_tokenizer *t, tok_encoder *e, const char *s, size_t n, int first,
                                   tok_ids *out, lineage_error *err)
 {
+    if (t->charsmap) {
+        e->norm.len = 0;
+        if (!tok_charsmap_apply(t->charsmap, &e->norm, s, n)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        s = e->norm.data ? e->norm.data : "";
+        n = e->norm.len;
+    }
     strbuf b;
     sb_init(&b);
     size_t i = 0, end = n;
@@ -154,6 +161,17 @@ static lineage_status encode_segment(const lineage_tokenizer *t, tok_encoder *e,
 }
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+const tok_pair_index *tok_merge_index(const lineage_tokenizer *tc)
+{
+    if (!tc || tc->encode_unsupported || tc->model != TOK_MODEL_BPE || !tc->merges) return NULL;
+    lineage_tokenizer *t = (lineage_tokenizer *)tc;   /* built once under the lock, like the encoder */
+    lineage_error err;
+    pthread_mutex_lock(&t->lock);
+    lineage_status st = t->enc ? LINEAGE_OK : prepare(t, &err);
+    pthread_mutex_unlock(&t->lock);
+    return st ? NULL : &t->enc->pairs;
+}
 
 lineage_status lineage_tokenize(const lineage_tokenizer *tc, const char *text, size_t len, uint32_t **ids,
                                 size_t *count, lineage_error *err)

@@ -91,8 +91,8 @@ static lineage_status load_merges(lineage_tokenizer *t, const gguf_file *g, cons
     if (gguf_kv_type(m) != GGUF_TYPE_ARRAY || gguf_kv_array_type(m) != GGUF_TYPE_STRING)
         return error_set(err, LINEAGE_E_FORMAT, "%s: tokenizer.ggml.merges is not a string array", what);
     uint64_t n = gguf_kv_array_count(m);   /* the parser bounded it by the file size */
-    t->merges = malloc((size_t)(n + 1) * sizeof *t->merges);
-    if (!t->merges) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+    lineage_status rs = tok_merges_reserve(t, (size_t)n, what, err);
+    if (rs) return rs;
     for (uint64_t i = 0; i < n; i++) {
         size_t len;
         const char *s = gguf_kv_array_string(m, i, &len);

@@ -25,8 +25,8 @@ lineage_status tok_load_gpt2_files(lineage_tokenizer *t, const char *vocab, size
     }
     size_t lines = 1;
     for (size_t i = 0; i < merges_len; i++) lines += merges[i] == '\n';
-    t->merges = malloc(lines * sizeof *t->merges);
-    if (!t->merges) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+    st = tok_merges_reserve(t, lines, what, err);
+    if (st) return st;
     size_t line = 0;
     for (size_t i = 0; i < merges_len;) {
         const char *nl = memchr(merges + i, '\n', merges_len - i);

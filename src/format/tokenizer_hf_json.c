@@ -75,7 +75,8 @@ static lineage_status parse_steps(lineage_tokenizer *t, const json_value *v, int
     static const struct { const char *name; tok_step_kind kind; int pre; } kinds[] = {
         {"NFC", TOK_STEP_NFC, 0}, {"NFKC", TOK_STEP_NFKC, 0}, {"Lowercase", TOK_STEP_LOWERCASE, 0},
         {"Replace", TOK_STEP_REPLACE, 0}, {"Prepend", TOK_STEP_PREPEND, 0}, {"Strip", TOK_STEP_STRIP, 0},
-        {"BertNormalizer", TOK_STEP_BERT_NORMALIZER, 0}, {"NFD", TOK_STEP_NFC, 0}, {"NFKD", TOK_STEP_NFKC, 0},
+        {"BertNormalizer", TOK_STEP_BERT_NORMALIZER, 0}, {"NFD", TOK_STEP_NFD, 0}, {"NFKD", TOK_STEP_NFKD, 0},
+        {"Precompiled", TOK_STEP_PRECOMPILED, 0},
         {"Split", TOK_STEP_SPLIT, 1}, {"ByteLevel", TOK_STEP_BYTELEVEL, 1}, {"Digits", TOK_STEP_DIGITS, 1},
         {"Metaspace", TOK_STEP_METASPACE, 1}, {"Whitespace", TOK_STEP_WHITESPACE, 1},
         {"WhitespaceSplit", TOK_STEP_WHITESPACE_SPLIT, 1}, {"Punctuation", TOK_STEP_PUNCTUATION, 1},
@@ -105,6 +106,16 @@ static lineage_status parse_steps(lineage_tokenizer *t, const json_value *v, int
         if (!c || c->type != JSON_STRING) return bad(err, what, "Prepend without a string");
         s->content = c->u.string.s, s->content_len = c->u.string.len;
         break;
+    }
+    case TOK_STEP_PRECOMPILED: {
+        const json_value *c = json_get(v, "precompiled_charsmap");
+        if (!c || c->type == JSON_NULL) break;   /* no map: identity */
+        if (c->type != JSON_STRING) return bad(err, what, "Precompiled normalizer's precompiled_charsmap is not a string");
+        unsigned char *blob = arena_alloc(&t->arena, c->u.string.len / 4 * 3 + 1);
+        if (!blob) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+        long bl = tok_base64_decode(c->u.string.s, c->u.string.len, blob);
+        if (bl < 0) return bad(err, what, "Precompiled normalizer's precompiled_charsmap has broken base64");
+        return tok_charsmap_load(t, blob, (size_t)bl, &s->charsmap, what, err);
     }
     case TOK_STEP_STRIP:
         s->flag = json_get_bool(v, "left", &b) ? b : 1;
@@ -216,114 +227,128 @@ static lineage_status scan_next(span_scan *sc, char closer, int *more)
     return scan_err(sc, closer == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
 }
 
+/* The string literal at sc->p. Plain strings are borrowed from the text (it outlives the
+ * tokenizer's use of them, see tok_load_hf_json); escapes, control characters, non-UTF-8 and
+ * truncation take json_scan_string, which decodes into the arena or reports the error. */
 static lineage_status scan_string(span_scan *sc, const char **s, size_t *len)
 {
-    return json_scan_string(&sc->p, sc->end, sc->start, sc->a, s, len, sc->what, sc->err);
+    const unsigned char *b = (const unsigned char *)sc->p + 1, *p = b, *end = (const unsigned char *)sc->end;
+    unsigned high = 0;
+    for (; p < end && *p != '"'; p++) {
+        if (*p == '\\' || *p < 0x20) break;
+        high |= *p;
+    }
+    if (p >= end || *p != '"' || ((high & 0x80) && !utf8_valid((const char *)b, (size_t)(p - b))))
+        return json_scan_string(&sc->p, sc->end, sc->start, sc->a, s, len, sc->what, sc->err);
+    *s = (const char *)b;
+    *len = (size_t)(p - b);
+    sc->p = (const char *)p + 1;
+    return LINEAGE_OK;
 }
 
-typedef struct vocab_item { const char *key; size_t len; uint32_t id; } vocab_item;
+/* Table sizes guessed from the span: a pretty-printed vocab entry takes ~25 bytes (compact ~12:
+ * the map then regrows once). */
+#define VOCAB_BYTES_PER_ENTRY 24
 
 static lineage_status load_vocab_span(lineage_tokenizer *t, const json_span *sp, const char *text,
                                       const char *what, lineage_error *err)
 {
     span_scan sc = {sp->begin + 1, sp->end, text, what, err, &t->arena};
-    vocab_item *items = NULL;
-    size_t n = 0, cap = 0;
-    lineage_status st = LINEAGE_OK;
+    size_t guess = (size_t)(sp->end - sp->begin) / VOCAB_BYTES_PER_ENTRY + 1024;
+    if (guess > t->by_text.cap / 2) {
+        tok_map_free(&t->by_text);
+        if (!tok_map_init(&t->by_text, guess)) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+    }
+    lineage_status st = tok_reserve(t, guess < (1u << 24) ? guess : (1u << 24), what, err);
+    if (st) return st;
+    struct { const char *key; size_t len; uint32_t id; } batch[TOK_MAP_BATCH];
+    size_t nb = 0;
     scan_ws(&sc);
     int more = !(sc.p < sc.end && *sc.p == '}');
-    while (more) {
+    while (more || nb) {
+        if (!more || nb == TOK_MAP_BATCH) {   /* the batch's slots load together, then the inserts run */
+            for (size_t i = 0; i < nb; i++) tok_map_prefetch(&t->by_text, batch[i].key, batch[i].len);
+            for (size_t i = 0; i < nb; i++)
+                if ((st = tok_set(t, batch[i].id, batch[i].key, batch[i].len, 0,
+                                  piece_type(t, batch[i].key, batch[i].len), what, err)))
+                    return st;
+            nb = 0;
+            continue;
+        }
         scan_ws(&sc);
-        vocab_item it;
-        if (sc.p >= sc.end || *sc.p != '"') { st = scan_err(&sc, "expected object key"); goto out; }
-        if ((st = scan_string(&sc, &it.key, &it.len))) goto out;
+        const char *key;
+        size_t klen;
+        if (sc.p >= sc.end || *sc.p != '"') return scan_err(&sc, "expected object key");
+        if ((st = scan_string(&sc, &key, &klen))) return st;
         scan_ws(&sc);
-        if (sc.p >= sc.end || *sc.p != ':') { st = scan_err(&sc, "expected ':'"); goto out; }
+        if (sc.p >= sc.end || *sc.p != ':') return scan_err(&sc, "expected ':'");
         sc.p++;
         scan_ws(&sc);
         uint64_t id = 0;
         const char *d = sc.p;
         while (sc.p < sc.end && *sc.p >= '0' && *sc.p <= '9' && id < (1u << 24)) id = id * 10 + (uint64_t)(*sc.p++ - '0');
-        if (sc.p == d || (*d == '0' && sc.p - d > 1) || (sc.p < sc.end && (*sc.p == '.' || *sc.p == 'e' || *sc.p == 'E'))) {
-            st = error_set(err, LINEAGE_E_FORMAT, "%s: vocab id of '%.40s' is not a non-negative integer", what, it.key);
-            goto out;
-        }
-        if (id >= (1u << 24)) {
-            st = error_set(err, LINEAGE_E_FORMAT, "%s: token id of '%.40s' out of range", what, it.key);
-            goto out;
-        }
-        it.id = (uint32_t)id;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 4096;
-            vocab_item *ni = realloc(items, ncap * sizeof *ni);
-            if (!ni) { st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what); goto out; }
-            items = ni, cap = ncap;
-        }
-        items[n++] = it;
-        if ((st = scan_next(&sc, '}', &more))) goto out;
+        if (sc.p == d || (*d == '0' && sc.p - d > 1) || (sc.p < sc.end && (*sc.p == '.' || *sc.p == 'e' || *sc.p == 'E')))
+            return error_set(err, LINEAGE_E_FORMAT, "%s: vocab id of '%.*s' is not a non-negative integer", what,
+                             (int)(klen > 40 ? 40 : klen), key);
+        if (id >= (1u << 24))
+            return error_set(err, LINEAGE_E_FORMAT, "%s: token id of '%.*s' out of range", what,
+                             (int)(klen > 40 ? 40 : klen), key);
+        batch[nb].key = key, batch[nb].len = klen, batch[nb].id = (uint32_t)id;
+        nb++;
+        if ((st = scan_next(&sc, '}', &more))) return st;
     }
-    if (n > t->by_text.cap / 2) {
-        tok_map_free(&t->by_text);
-        if (!tok_map_init(&t->by_text, n + 1024)) { st = error_set(err, LINEAGE_E_NOMEM, "out of memory"); goto out; }
-    }
-    if ((st = tok_reserve(t, n + 1024, what, err))) goto out;
-    for (size_t i = 0; i < n && !st; i++)
-        st = tok_set(t, items[i].id, items[i].key, items[i].len, 0, piece_type(t, items[i].key, items[i].len), what, err);
-out:
-    free(items);
-    return st;
+    return LINEAGE_OK;
 }
 
-typedef struct merge_item { const char *a, *b; size_t al, bl; } merge_item;
-
+/* Merges are looked up in batches as they are scanned; their strings are never kept. */
 static lineage_status load_merges_span(lineage_tokenizer *t, const json_span *sp, const char *text,
                                        const char *what, lineage_error *err)
 {
     span_scan sc = {sp->begin + 1, sp->end, text, what, err, &t->arena};
-    merge_item *items = NULL;
-    size_t n = 0, cap = 0;
+    tok_merge_text batch[2 * TOK_MAP_BATCH];
+    size_t nb = 0, n = 0;
     lineage_status st = LINEAGE_OK;
     scan_ws(&sc);
     int more = !(sc.p < sc.end && *sc.p == ']');
-    while (more) {
+    while (more || nb) {
+        if (!more || nb == sizeof batch / sizeof batch[0]) {   /* flush: t->merges has room for the batch */
+            if (t->n_merges + nb > t->merges_cap &&
+                (st = tok_merges_reserve(t, t->merges_cap ? t->merges_cap * 2 : (size_t)(sp->end - sp->begin) / 64 + nb,
+                                         what, err)))
+                return st;
+            if ((st = tok_add_merges(t, batch, nb, t->n_merges, what, err))) return st;
+            nb = 0;
+            continue;
+        }
         scan_ws(&sc);
-        merge_item m;
+        const char *a, *b;
+        size_t al, bl;
         if (sc.p < sc.end && *sc.p == '"') {
             const char *s;
             size_t len;
-            if ((st = scan_string(&sc, &s, &len))) goto out;
+            if ((st = scan_string(&sc, &s, &len))) return st;
             const char *space = memchr(s + (len > 0), ' ', len ? len - 1 : 0);
-            if (!space) { st = error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu is not 'a b'", what, n); goto out; }
-            m.a = s, m.al = (size_t)(space - s), m.b = space + 1, m.bl = len - m.al - 1;
+            if (!space) return error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu is not 'a b'", what, n);
+            a = s, al = (size_t)(space - s), b = space + 1, bl = len - al - 1;
         } else if (sc.p < sc.end && *sc.p == '[') {
             sc.p++;
             scan_ws(&sc);
             int inner;
-            if (sc.p >= sc.end || *sc.p != '"' || (st = scan_string(&sc, &m.a, &m.al)) ||
+            if (sc.p >= sc.end || *sc.p != '"' || (st = scan_string(&sc, &a, &al)) ||
                 (st = scan_next(&sc, ']', &inner)) || !inner || (scan_ws(&sc), sc.p >= sc.end || *sc.p != '"') ||
-                (st = scan_string(&sc, &m.b, &m.bl)) || (st = scan_next(&sc, ']', &inner)) || inner) {
-                if (!st) st = error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu is neither 'a b' nor [a, b]", what, n);
-                goto out;
-            }
+                (st = scan_string(&sc, &b, &bl)) || (st = scan_next(&sc, ']', &inner)) || inner)
+                return st ? st : error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu is neither 'a b' nor [a, b]", what, n);
         } else {
-            st = error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu is neither 'a b' nor [a, b]", what, n);
-            goto out;
+            return error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu is neither 'a b' nor [a, b]", what, n);
         }
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 4096;
-            merge_item *ni = realloc(items, ncap * sizeof *ni);
-            if (!ni) { st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what); goto out; }
-            items = ni, cap = ncap;
-        }
-        items[n++] = m;
-        if ((st = scan_next(&sc, ']', &more))) goto out;
+        if (al >= UINT32_MAX || bl >= UINT32_MAX) return error_set(err, LINEAGE_E_FORMAT, "%s: merge %zu too long", what, n);
+        tok_merge_text m = {a, b, (uint32_t)al, (uint32_t)bl};
+        batch[nb++] = m;
+        n++;
+        if ((st = scan_next(&sc, ']', &more))) return st;
     }
-    t->merges = malloc((n + 1) * sizeof *t->merges);
-    if (!t->merges) { st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what); goto out; }
-    for (size_t i = 0; i < n && !st; i++) st = tok_add_merge(t, items[i].a, items[i].al, items[i].b, items[i].bl, i, what, err);
-out:
-    free(items);
-    return st;
+    return tok_merges_reserve(t, t->n_merges, what, err);   /* an empty list still has an array */
+    return LINEAGE_OK;
 }
 
 static lineage_status load_merges(lineage_tokenizer *t, const json_value *merges, const char *what,
@@ -332,8 +357,8 @@ static lineage_status load_merges(lineage_tokenizer *t, const json_value *merges
     if (!merges || merges->type == JSON_NULL) return LINEAGE_OK;
     if (merges->type != JSON_ARRAY) return bad(err, what, "model.merges is not an array");
     size_t n = merges->u.array.count;
-    t->merges = malloc((n + 1) * sizeof *t->merges);
-    if (!t->merges) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
+    lineage_status rs = tok_merges_reserve(t, n, what, err);
+    if (rs) return rs;
     for (size_t i = 0; i < n; i++) {
         const json_value *m = merges->u.array.items[i];
         const char *a, *b;

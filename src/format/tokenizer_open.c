@@ -66,7 +66,11 @@ static lineage_status open_file(const char *path, lineage_tokenizer **out, linea
     lineage_tokenizer *t = NULL;
     if (k < len && text[k] == '{' && strstr(path, "vocab.json") == NULL) {
         t = tok_new(path, "tokenizer.json");
-        st = t ? tok_load_hf_json(t, text, len, path, err) : error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        if (t && (t->source = malloc(sizeof *t->source))) {   /* t borrows strings from the mapping: it keeps it */
+            *t->source = map;
+            map.data = NULL, map.fd = -1, map.path = NULL;
+        }
+        st = t && t->source ? tok_load_hf_json(t, text, len, path, err) : error_set(err, LINEAGE_E_NOMEM, "out of memory");
     } else if (k < len && text[k] == '{') {
         char *dir = path_dirname(path);
         char *mp = dir ? path_join(dir, "merges.txt") : NULL;

@@ -1,5 +1,5 @@
 /* Normalizers and pre-tokenizers as tokenizer.json describes them; regexes run on PCRE2 in
- * UTF + UCP mode with JIT. NFC/NFKC are treated as identity (inputs are expected precomposed). */
+ * UTF + UCP mode with JIT. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <stdlib.h>
@@ -280,7 +280,16 @@ static lineage_status normalize(const lineage_tokenizer *t, tok_encoder *e, cons
             sb_putn(&next, c + pos, cur.len - pos);
             break;
         }
-        default: sb_putn(&next, c, cur.len); break;   /* NFC/NFKC: identity */
+        case TOK_STEP_PRECOMPILED:
+            if (st->charsmap) tok_charsmap_apply(st->charsmap, &next, c, cur.len);
+            else sb_putn(&next, c, cur.len);
+            break;
+        case TOK_STEP_NFC: case TOK_STEP_NFKC: case TOK_STEP_NFD: case TOK_STEP_NFKD:
+            if (!tok_unicode_normalize(&next, c, cur.len, st->kind == TOK_STEP_NFKC || st->kind == TOK_STEP_NFKD,
+                                       st->kind == TOK_STEP_NFC || st->kind == TOK_STEP_NFKC))
+                next.failed = 1;
+            break;
+        default: sb_putn(&next, c, cur.len); break;
         }
         sb_free(&cur);
         cur = next;

@@ -101,6 +101,9 @@ lineage_status tok_load_sentencepiece(lineage_tokenizer *t, const void *data, si
                     char *name = arena_strndup(&t->arena, (const char *)s2.p, reader_left(&s2));
                     if (!name) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
                     t->normalizer_desc = name;
+                } else if (f == 2 && w == WIRE_LEN) {
+                    lineage_status st = tok_charsmap_load(t, s2.p, reader_left(&s2), &t->charsmap, what, err);
+                    if (st) return st;
                 } else if (f == 3 && w == WIRE_VARINT) t->add_dummy_prefix = v != 0;
                 else if (f == 4 && w == WIRE_VARINT) t->remove_extra_spaces = v != 0;
             }

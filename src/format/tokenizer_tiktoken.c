@@ -15,8 +15,7 @@ static int b64val(unsigned char c)
     return -1;
 }
 
-/* Strict base64 (padding required to a multiple of 4); returns decoded length or -1. */
-static long b64_decode(const char *s, size_t n, unsigned char *out)
+long tok_base64_decode(const char *s, size_t n, unsigned char *out)
 {
     if (n % 4) return -1;
     size_t o = 0;
@@ -59,7 +58,7 @@ lineage_status tok_load_tiktoken(lineage_tokenizer *t, const char *text, size_t 
             const char *sp = memchr(text + i, ' ', e - i);
             if (!sp) return error_set(err, LINEAGE_E_FORMAT, "%s: line %zu is not 'base64 rank'", what, line);
             size_t bl = (size_t)(sp - (text + i));
-            long dl = bl <= 1020 ? b64_decode(text + i, bl, buf) : -1;
+            long dl = bl <= 1020 ? tok_base64_decode(text + i, bl, buf) : -1;
             if (dl <= 0) return error_set(err, LINEAGE_E_FORMAT, "%s: line %zu has broken base64", what, line);
             /* digits parsed by hand: the text may be a mapping with no terminator after it */
             const char *num = sp + 1, *q = num;
