@@ -3,7 +3,7 @@
 # or prints the apt-get command for a non-root user.
 set -eu
 profile=${1:-build}
-PKGS="gcc make pkg-config libxxhash-dev libpcre2-dev libcurl4-openssl-dev libssl-dev"
+PKGS="gcc make pkg-config libxxhash-dev libpcre2-dev libcurl4-openssl-dev libssl-dev unicode-data"
 case "$profile" in
 test) PKGS="$PKGS clang libclang-rt-14-dev python3 chromium nginx python3-sentencepiece ca-certificates openssl python3-torch python3-numpy libopenblas0-pthread"
       # node and npm may come from elsewhere (NodeSource ships npm inside nodejs, which conflicts with Debian's npm)
