@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 SHARED=${LINEAGE_SHARED:-../shared}
 export LINEAGE_SHARED=$SHARED
 pass=0; fail=0
+times=$(mktemp)   # seconds per test, the slowest listed at the end
 tally() { # tally NAME OUTPUT_FILE EXIT_CODE
     local p f
     p=$(grep -c '^ok - ' "$2"); f=$(grep -c '^not ok - ' "$2")
@@ -25,14 +26,16 @@ for build in "$@"; do
     for t in "$build"/tests/test_*; do
         [ -x "$t" ] || continue
         name="$mode/$(basename "$t")"
-        out=$(mktemp); timeout 900 "$t" > "$out" 2>&1; rc=$?
+        t0=$SECONDS; out=$(mktemp); timeout 900 "$t" > "$out" 2>&1; rc=$?
+        echo "$((SECONDS - t0)) $name" >> "$times"
         tally "$name" "$out" $rc; rm -f "$out"
     done
     for s in tests/t_*.sh; do
         [ -f "$s" ] || continue
         name="$mode/$(basename "$s")"
         export WORK=$build/work/$(basename "$s" .sh); rm -rf "$WORK"; mkdir -p "$WORK"
-        out=$(mktemp); timeout 900 bash "$s" > "$out" 2>&1; rc=$?
+        t0=$SECONDS; out=$(mktemp); timeout 900 bash "$s" > "$out" 2>&1; rc=$?
+        echo "$((SECONDS - t0)) $name" >> "$times"
         tally "$name" "$out" $rc; rm -f "$out"
     done
     for t in "$build"/fuzz/fuzz_*; do
@@ -49,5 +52,6 @@ for build in "$@"; do
         tally "$mode/$target" "$out" $rc; rm -f "$out"
     done
 done
+echo "slowest (seconds):"; sort -rn "$times" | head -8 | sed 's/^/  /'; rm -f "$times"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

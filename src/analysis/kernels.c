@@ -119,16 +119,41 @@ static const kernel_table kernel_tables[] = {
 
 static const kernel_table *active_table;
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+/* Features from CPUID and XCR0 directly: clang 14's __builtin_cpu_supports lacks "f16c", and a
+ * feature the OS does not save on context switch (XCR0) is as good as absent. */
+typedef struct cpu_features { int avx2, fma, f16c, avx512; } cpu_features;
+
+static cpu_features cpu_detect(void)
+{
+    cpu_features f = {0, 0, 0, 0};
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
+    f.fma = (c >> 12) & 1;
+    f.f16c = (c >> 29) & 1;
+    if (!osxsave || !avx) return (cpu_features){0, 0, 0, 0};
+    unsigned xlo, xhi;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    (void)xhi;
+    int ymm_saved = (xlo & 0x6) == 0x6, zmm_saved = (xlo & 0xe6) == 0xe6;
+    if (!ymm_saved) return (cpu_features){0, 0, 0, 0};
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+        f.avx2 = (b >> 5) & 1;
+        /* avx512 f, dq, bw, vl */
+        f.avx512 = zmm_saved && ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 30) & 1) && ((b >> 31) & 1);
+    }
+    return f;
+}
+#endif
+
 static int table_supported(const kernel_table *t)
 {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    __builtin_cpu_init();
-    if (!strcmp(t->name, "avx512"))
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-               __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    if (!strcmp(t->name, "avx2"))
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    cpu_features f = cpu_detect();
+    if (!strcmp(t->name, "avx512")) return f.avx512 && f.fma && f.f16c;
+    if (!strcmp(t->name, "avx2")) return f.avx2 && f.fma && f.f16c;
 #endif
     return !strcmp(t->name, "scalar");
 }
