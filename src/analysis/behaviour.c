@@ -34,6 +34,10 @@ static lineage_status pair_compute(const bdist_set *x, const bdist_set *y, pair_
     ps->top1 = ps->jsd + n;
     ps->rho = ps->top1 + n;
     for (size_t i = 0; i < n; i++) {
+        if (isnan(x->d[i].other) || isnan(y->d[i].other)) {   /* a side could not encode the probe */
+            ps->jsd[i] = ps->top1[i] = ps->rho[i] = NAN;
+            continue;
+        }
         ps->jsd[i] = bdist_jsd(&x->d[i], &y->d[i]);
         ps->top1[i] = x->d[i].n && y->d[i].n ? bdist_top1_agree(&x->d[i], &y->d[i]) : NAN;
         ps->rho[i] = bdist_rank_corr(&x->d[i], &y->d[i]);
@@ -85,6 +89,7 @@ static json_value *side_json(arena *ar, const bdist_set *s, const lineage_model 
         json_set_str(ar, o, "served_model", s->served_model);
     }
     json_set_double(ar, o, "tokens_per_probe", round(s->tokens_per_probe * 100) / 100);
+    json_set_int(ar, o, "probes_not_encodable", (int64_t)s->missing);
     return o;
 }
 

@@ -60,6 +60,7 @@ typedef struct bdist_set {
     bdist *d;                 /* one per probe */
     size_t count;
     double tokens_per_probe;  /* mean prompt length in the side's own tokens */
+    size_t missing;           /* probes the side's tokenizer cannot encode (their other = NaN) */
     const char *source;       /* "native" or "endpoint" */
     char url[512];            /* endpoint base URL */
     char served_model[256];   /* endpoint model name */

@@ -159,7 +159,16 @@ static lineage_status run_native(const lineage_model *m, const probe_set *ps, in
     for (size_t i = 0; !st && i < ps->count; i++) {
         uint32_t *ids = NULL;
         size_t n = 0;
-        if ((st = lineage_tokenize(tok, ps->items[i].text, ps->items[i].len, &ids, &n, err))) break;
+        if ((st = lineage_tokenize(tok, ps->items[i].text, ps->items[i].len, &ids, &n, err))) {
+            if (st != LINEAGE_E_UNSUPPORTED) break;
+            /* a character this vocabulary cannot encode: the probe is missing for this side and is left
+             * out of every statistic that involves it (other = NaN marks it) */
+            st = LINEAGE_OK;
+            ce->set.d[i].n = 0;
+            ce->set.d[i].other = NAN;
+            ce->set.missing++;
+            continue;
+        }
         uint32_t *seq = malloc((n + 1) * sizeof *seq);
         if (!seq) {
             free(ids);
@@ -192,7 +201,10 @@ static lineage_status run_native(const lineage_model *m, const probe_set *ps, in
             e->bytes = c;
         }
     }
-    ce->set.tokens_per_probe = ps->count ? tokens / (double)ps->count : 0;
+    size_t encoded = ps->count - ce->set.missing;
+    if (!st && ps->count && !encoded)
+        st = error_set(err, LINEAGE_E_UNSUPPORTED, "%s: the tokenizer cannot encode any probe", m->path);
+    ce->set.tokens_per_probe = encoded ? tokens / (double)encoded : 0;
     ce->set.source = "native";
     free(logits);
     infer_session_close(s);

@@ -284,9 +284,12 @@ lineage_status verdict_build(const json_value *root, arena *ar, json_value **out
     /* reasons in plain words */
     if (decided_by && strcmp(decided_by, "weights")) {
         char en[600], ko[600];
-        snprintf(en, sizeof en, "The weights could not decide this pair, so the %s evidence decides it%s.", decided_by,
+        int compared = json_get(root, "weights") != NULL;
+        snprintf(en, sizeof en, "The weights %s, so the %s evidence decides it%s.",
+                 compared ? "could not decide this pair" : "were not compared in this run (--only)", decided_by,
                  !strcmp(decided_by, "behaviour") ? " (black-box evidence alone: confidence capped at 0.7)" : "");
-        snprintf(ko, sizeof ko, "가중치로는 이 쌍을 판정할 수 없어 %s 근거로 판정합니다%s.",
+        snprintf(ko, sizeof ko, compared ? "가중치로는 이 쌍을 판정할 수 없어 %s 근거로 판정합니다%s."
+                                         : "이번 실행에서는 가중치를 비교하지 않아(--only) %s 근거로 판정합니다%s.",
                  !strcmp(decided_by, "behaviour") ? "출력 분포" : "활성값",
                  !strcmp(decided_by, "behaviour") ? " (블랙박스 근거만으로는 신뢰도 최대 0.7)" : "");
         add_reason(ar, reasons, reasons_ko, en, ko);
