@@ -94,29 +94,13 @@ double act_cka_features_ref(const float *X, size_t dx, const float *Y, size_t dy
     return r;
 }
 
-/* Ranks 0..n-1 of distinct values. */
-static int ranks_of(const size_t *v, size_t n, double *rank)
-{
-    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-    if (!idx) return 0;
-    for (size_t i = 0; i < n; i++) idx[i] = i;
-    /* insertion sort would be quadratic at 10^4 neurons: shell sort on the index */
-    for (size_t gap = n / 2; gap > 0; gap /= 2)
-        for (size_t i = gap; i < n; i++)
-            for (size_t j = i; j >= gap && v[idx[j - gap]] > v[idx[j]]; j -= gap) {
-                size_t t = idx[j]; idx[j] = idx[j - gap]; idx[j - gap] = t;
-            }
-    for (size_t r = 0; r < n; r++) rank[idx[r]] = (double)r;
-    free(idx);
-    return 1;
-}
 
 double act_spearman(const size_t *x, const size_t *y, size_t n)
 {
     if (n < 2) return NAN;
     double *rx = malloc(n * sizeof *rx), *ry = malloc(n * sizeof *ry);
     double r = NAN;
-    if (rx && ry && ranks_of(x, n, rx) && ranks_of(y, n, ry)) {
+    if (rx && ry && wt_ranks_of(x, n, rx) && wt_ranks_of(y, n, ry)) {
         double m = (double)(n - 1) / 2, sxy = 0, sxx = 0;
         for (size_t i = 0; i < n; i++) {
             sxy += (rx[i] - m) * (ry[i] - m);

@@ -76,6 +76,8 @@ double wt_z_of_p(double p);
 double wt_fisher_p(const double *p, size_t k);
 /* Spearman rank correlation of matched[i] against i (both permutations of ranks when square). */
 double wt_spearman_identity(const size_t *matched, size_t n);
+/* Ranks 0..n-1 of n distinct values; 0 on allocation failure. */
+int wt_ranks_of(const size_t *v, size_t n, double *rank);
 
 typedef struct wt_pair_stats {
     pair_moments m;

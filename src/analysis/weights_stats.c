@@ -53,27 +53,34 @@ double wt_fisher_p(const double *p, size_t k)
     return p_all > 1 ? 1 : p_all;
 }
 
+/* Ranks 0..n-1 of distinct values (shell sort on an index: insertion sort is quadratic at 10^4 neurons).
+ * 0 on allocation failure. */
+int wt_ranks_of(const size_t *v, size_t n, double *rank)
+{
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    if (!idx) return 0;
+    for (size_t i = 0; i < n; i++) idx[i] = i;
+    for (size_t gap = n / 2; gap > 0; gap /= 2)
+        for (size_t i = gap; i < n; i++)
+            for (size_t j = i; j >= gap && v[idx[j - gap]] > v[idx[j]]; j -= gap) {
+                size_t t = idx[j]; idx[j] = idx[j - gap]; idx[j - gap] = t;
+            }
+    for (size_t r = 0; r < n; r++) rank[idx[r]] = (double)r;
+    free(idx);
+    return 1;
+}
+
 double wt_spearman_identity(const size_t *matched, size_t n)
 {
     if (n < 3) return 0;
     /* ranks of matched values (they are distinct) */
-    size_t *order = malloc(n * sizeof *order);
     double *rank = malloc(n * sizeof *rank);
-    if (!order || !rank) { free(order); free(rank); return 0; }
-    for (size_t i = 0; i < n; i++) order[i] = i;
-    /* insertion-free ranking: sort indices by matched value */
-    for (size_t gap = n / 2; gap > 0; gap /= 2)
-        for (size_t i = gap; i < n; i++)
-            for (size_t j = i; j >= gap && matched[order[j - gap]] > matched[order[j]]; j -= gap) {
-                size_t t = order[j]; order[j] = order[j - gap]; order[j - gap] = t;
-            }
-    for (size_t i = 0; i < n; i++) rank[order[i]] = (double)i;
+    if (!rank || !wt_ranks_of(matched, n, rank)) { free(rank); return 0; }
     double mean = (double)(n - 1) / 2, sxy = 0, sxx = 0;
     for (size_t i = 0; i < n; i++) {
         sxy += ((double)i - mean) * (rank[i] - mean);
         sxx += ((double)i - mean) * ((double)i - mean);
     }
-    free(order);
     free(rank);
     return sxx > 0 ? sxy / sxx : 0;
 }
