@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Runs `lineage compare` on every pair of ../shared/zoo/manifest.json and scores the verdicts.
 
-usage: zoo_accuracy.py LINEAGE ZOO [--markdown FILE] [--check]
+usage: zoo_accuracy.py LINEAGE ZOO [--markdown FILE] [--check] [--no-run]
+--no-run passes --no-run to compare (weights, tokenizer and architecture only; the sanitizer build uses it
+because the behaviour and activation tests have their own suites).
 --check exits 1 unless every pair gets the right related/unrelated answer, no independent pair is
 called derived, and every derived pair's relation kinds equal the truth."""
 import json, subprocess, sys, time
 
+EXTRA = ["--no-run"] if "--no-run" in sys.argv else []
+
 def verdict(lineage, a, b):
     t = time.time()
-    p = subprocess.run([lineage, "compare", a, b, "--json", "-"], capture_output=True, text=True)
+    p = subprocess.run([lineage, "compare", a, b, "--json", "-"] + EXTRA, capture_output=True, text=True)
     if p.returncode != 0:
         return None, p.stderr.strip(), time.time() - t
     return json.loads(p.stdout)["verdict"], "", time.time() - t

@@ -70,7 +70,9 @@ assert v['label']=='independent', v['label']
 assert any(f.get('line')=='tokenizer' for f in v['evidence'])"
 
 # Accuracy on the public zoo.
-python3 scripts/zoo_accuracy.py "$LINEAGE" "$LINEAGE_SHARED/zoo" > "$WORK/acc.txt" 2> "$WORK/acc.err"
+# (the sanitizer build scores weights/tokenizer/architecture only: behaviour and activations run in rel)
+case "$BUILD" in *asan*) norun=--no-run ;; *) norun= ;; esac
+python3 scripts/zoo_accuracy.py "$LINEAGE" "$LINEAGE_SHARED/zoo" $norun > "$WORK/acc.txt" 2> "$WORK/acc.err"
 check "zoo: every pair gets the right related/unrelated answer" grep -q "^Related/unrelated right: 36/36\." "$WORK/acc.txt"
 check "zoo: no independent pair is called derived" grep -q "Independent pairs called derived: 0\." "$WORK/acc.txt"
 check "zoo: the relation kind is right on every pair" sh -c "grep -Eq 'Relation kind right: ([0-9]+)/\\1\\.' '$WORK/acc.txt' && ! grep -q FAIL '$WORK/acc.err'"
