@@ -56,6 +56,8 @@ else
     check "Chromium renders the per-layer profile" grep -q 'data-chart="profile"' "$WORK/dom.html"
     check "Chromium renders the layer map" grep -q 'data-chart="layer-map"' "$WORK/dom.html"
     check "Chromium renders the tokenizer overlap chart" grep -q 'data-chart="bars"' "$WORK/dom.html"
+    check "Chromium renders the behaviour agreement chart" grep -q 'data-chart="behaviour-agreement"' "$WORK/dom.html"
+    check "Chromium renders the CKA heatmap and the PCA scatter" sh -c "grep -q 'hidden-state linear CKA' '$WORK/dom.html' && grep -q 'data-chart=\"pca\"' '$WORK/dom.html'"
     timeout 120 "$CHROME" $flags --window-size=1200,2000 --screenshot="$WORK/c.png" "file://$(realpath "$WORK/c.html")" >/dev/null 2>&1
     check "Chromium takes a screenshot of the report" test -s "$WORK/c.png"
 fi
