@@ -231,24 +231,12 @@ typedef struct act_finding {
     double value, p, weight;
 } act_finding;
 
-/* One finding in the shape of the other sections' (docs/METHODOLOGY.md "Findings"). */
 static void push_finding(arena *ar, json_value *list, const act_finding *f)
 {
-    json_value *o = json_new_object(ar), *text = json_new_object(ar), *c = json_new_object(ar);
-    json_set_str(ar, o, "line", "activations");
-    json_set_str(ar, o, "component", "text");
-    json_set_str(ar, o, "what", f->en);
-    json_set_str(ar, text, "en", f->en);
-    json_set_str(ar, text, "ko", f->ko);
-    json_set(ar, o, "text", text);
-    if (isfinite(f->value)) json_set_double(ar, o, "value", f->value);
-    json_set_str(ar, c, "description", f->control);
-    json_set(ar, o, "control", c);
-    if (isfinite(f->p)) json_set_double(ar, o, "p", f->p);
-    json_set_str(ar, o, "direction", f->direction);
-    json_set_double(ar, o, "weight", round(f->weight * 1000) / 1000);
-    if (f->relation) json_set_str(ar, o, "relation", f->relation);
-    json_push(ar, list, o);
+    finding_args a = {.line = "activations", .direction = f->direction, .relation = f->relation, .en = f->en,
+                      .ko = f->ko, .value = f->value, .p = f->p, .has_p = 1, .weight = f->weight,
+                      .control = f->control};
+    json_push(ar, list, finding_make(ar, &a));
 }
 
 static void findings(arena *ar, const act_result *r, json_value *list)

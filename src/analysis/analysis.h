@@ -34,6 +34,15 @@ lineage_status activations_compare_section(const lineage_model *a, const lineage
 /* Whether running the models is cheap enough to do unasked (opt->run_models == 0); why not, if not. */
 int models_cheap_to_run(const lineage_model *a, const lineage_model *b, const lineage_compare_options *opt,
                         char *why, size_t why_len);
+/* One finding in the shape every section uses (docs/SCHEMA.md "Findings"); NaN value/z/p are left out. */
+typedef struct finding_args {
+    const char *line, *component, *relation, *direction;
+    const char *en, *ko;
+    double value, z, p, weight;
+    const char *control;
+    int low_information, has_z, has_p;
+} finding_args;
+json_value *finding_make(arena *ar, const finding_args *f);
 /* Findings (docs/METHODOLOGY.md) for the weights and architecture sections of root. */
 lineage_status findings_build(const lineage_model *a, const lineage_model *b, json_value *root, arena *ar,
                               lineage_error *err);

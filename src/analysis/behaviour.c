@@ -96,20 +96,9 @@ static json_value *side_json(arena *ar, const bdist_set *s, const lineage_model 
 static json_value *finding(arena *ar, const char *direction, double weight, double value, double p, const char *en,
                            const char *ko, const char *control)
 {
-    json_value *o = json_new_object(ar), *text = json_new_object(ar), *c = json_new_object(ar);
-    json_set_str(ar, o, "line", "behaviour");
-    json_set_str(ar, o, "component", "text");
-    json_set_str(ar, o, "what", en);
-    json_set_str(ar, text, "en", en);
-    json_set_str(ar, text, "ko", ko);
-    json_set(ar, o, "text", text);
-    if (isfinite(value)) json_set_double(ar, o, "value", round4(value));
-    json_set_str(ar, c, "description", control);
-    json_set(ar, o, "control", c);
-    if (isfinite(p)) json_set_double(ar, o, "p", p);
-    json_set_str(ar, o, "direction", direction);
-    json_set_double(ar, o, "weight", weight);
-    return o;
+    finding_args f = {.line = "behaviour", .direction = direction, .en = en, .ko = ko, .value = round4(value),
+                      .p = p, .has_p = 1, .weight = weight, .control = control};
+    return finding_make(ar, &f);
 }
 
 static lineage_status not_run(arena *ar, const char *reason, json_value **out, lineage_error *err)

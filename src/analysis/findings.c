@@ -16,15 +16,7 @@
  * supervised fine-tuning does (BACKGROUND §3: fine-tunes keep corr ~1; long CPT drops it). */
 #define FINETUNE_MAX_REL_L2 0.30
 
-typedef struct finding_args {
-    const char *line, *component, *relation, *direction;
-    const char *en, *ko;
-    double value, z, p, weight;
-    const char *control;
-    int low_information, has_z, has_p;
-} finding_args;
-
-static json_value *make_finding(arena *ar, const finding_args *f)
+json_value *finding_make(arena *ar, const finding_args *f)
 {
     json_value *o = json_new_object(ar), *text = json_new_object(ar);
     json_set_str(ar, o, "line", f->line);
@@ -177,7 +169,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
         snprintf(ko, sizeof ko, "대응하는 모든 텐서의 값이 같음 (값 동일 %.0f%%)", 100 * f);
         finding_args fa = {"weights", "text", "identical", "derived", en, ko, f, 0, 0, 0.99,
                            "independent models share no tensor values", 0, 0, 0};
-        json_push(ar, list, make_finding(ar, &fa));
+        json_push(ar, list, finding_make(ar, &fa));
         if (detected(s, "requantized")) add_kind(&kinds, "requantized", 0.9, "values equal after rounding to the coarser type");
     } else {
         const json_value *pm = json_get(s, "permuted");
@@ -244,7 +236,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
         snprintf(ctl, sizeof ctl, "cross-layer pairs and row-shuffled tensors of the same size (independent models score ~0)");
         finding_args fa = {"weights", "text", NULL, "derived", en, ko, mc, mz, num(ft, "combined_p", NAN),
                            fmin(0.99, fmax(kinds.n ? kinds.weight[0] : 0.9, 0.9)), ctl, 0, 1, 1};
-        json_push(ar, list, make_finding(ar, &fa));
+        json_push(ar, list, finding_make(ar, &fa));
     }
 
     /* Siblings and reversed descent: related, but not "B derived from A" (R7). */
@@ -270,19 +262,19 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
         finding_args fa = {"weights", "text", NULL, "neutral", en, ko, NAN, 0, 0, 0,
                            "a checkpoint trained or fine-tuned in mixed precision keeps fp32 master values, which are "
                            "almost never all bf16-exact", 0, 0, 0};
-        json_push(ar, list, make_finding(ar, &fa));
+        json_push(ar, list, finding_make(ar, &fa));
     }
     for (int i = 0; i < kinds.n; i++) {
         snprintf(en, sizeof en, "%s: %s", kinds.kinds[i], kinds.why[i]);
         snprintf(ko, sizeof ko, "%s: %s", kinds.kinds[i], kinds.why_ko[i]);
         finding_args fa = {"weights", "text", ancestor_why ? "shared_ancestor" : kinds.kinds[i], "derived", en, ko,
                            NAN, 0, 0, kinds.weight[i], "the same search on independent models finds nothing", 0, 0, 0};
-        json_push(ar, list, make_finding(ar, &fa));
+        json_push(ar, list, finding_make(ar, &fa));
     }
     if (ancestor_why) {
         finding_args fa = {"weights", "text", "shared_ancestor", "derived", ancestor_why, NULL, NAN, 0, 0, 0.9,
                            NULL, 0, 0, 0};
-        json_push(ar, list, make_finding(ar, &fa));
+        json_push(ar, list, finding_make(ar, &fa));
     }
 
     /* Independence: high-information same-shape tensors at chance, with the power stated (R6). */
@@ -295,7 +287,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
         finding_args fa = {"weights", "text", NULL, "independent", en, ko, at / (of > 0 ? of : 1), 0, 0,
                            (at / (of > 0 ? of : 1)) * (mdc <= 0.3 ? 0.95 : 0.7),
                            "derived pairs in the same run score far above chance", 0, 0, 0};
-        json_push(ar, list, make_finding(ar, &fa));
+        json_push(ar, list, finding_make(ar, &fa));
     }
 
     /* In a multimodal pair the overall counts mix components; judge the text decoder on its own. */
@@ -307,7 +299,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
         finding_args fa = {"weights", "text", NULL, "independent", en, NULL, 1 - sig, 0, 0,
                            (1 - sig) * (num(ind, "min_detectable_centered", 1) <= 0.3 ? 0.95 : 0.7),
                            "derived pairs in the same run score far above chance", 0, 0, 0};
-        json_push(ar, list, make_finding(ar, &fa));
+        json_push(ar, list, finding_make(ar, &fa));
     }
 
     /* Other components (vision tower, projector, audio) are judged on their own (R8). */
@@ -328,7 +320,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
             snprintf(en, sizeof en, "%s: high-information tensors at chance", c->key);
             fa.direction = "independent", fa.weight = 0.85;
         } else continue;
-        json_push(ar, list, make_finding(ar, &fa));
+        json_push(ar, list, finding_make(ar, &fa));
     }
 }
 
@@ -343,7 +335,7 @@ static void architecture_findings(json_value *arch, arena *ar, json_value *list)
                        same ? "정규화된 아키텍처가 동일함: 파생의 증거가 아님 (R2)"
                             : "아키텍처가 다름: 정렬이 필요한 비교를 알려줄 뿐, 독립의 증거가 아님 (R1)",
                        NAN, 0, 0, 0, NULL, 0, 0, 0};
-    json_push(ar, list, make_finding(ar, &fa));
+    json_push(ar, list, finding_make(ar, &fa));
 }
 
 static json_value *findings_of(arena *ar, json_value *section)
