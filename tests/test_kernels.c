@@ -5,18 +5,19 @@
 
 #include "analysis/kernels.h"
 #include "check.h"
+#include "format/fixture.h"
 #include "format/dtype.h"
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint64_t rng(void)
+/* the library's fixture generator: one random source for the whole project */
+static fixture_rng test_rng;
+static int test_rng_ready;
+static fixture_rng *rng_src(void)
 {
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    if (!test_rng_ready) { fixture_rng_seed(&test_rng, 0x9E3779B97F4A7C15ull); test_rng_ready = 1; }
+    return &test_rng;
 }
-static double uniform(void) { return (double)(rng() >> 11) / 9007199254740992.0; }
-static double gauss(void) { return sqrt(-2 * log(uniform() + 1e-300)) * cos(6.283185307179586 * uniform()); }
+static double uniform(void) { return fixture_rng_uniform(rng_src()); }
+static double gauss(void) { return fixture_rng_gauss(rng_src()); }
 
 /* a ~ N(mean, sd); b = a + small noise, with a fraction of exactly equal pairs */
 static void fill_pair(float *a, float *b, size_t n, double mean, double sd)
