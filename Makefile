@@ -33,13 +33,15 @@ LDLIBS_ALL := $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 AVX2_FLAGS := -mavx2 -mfma -mf16c
 AVX512_FLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512bf16 -mfma -mf16c
 
-LIB_SRC := $(wildcard src/util/*.c src/io/*.c src/format/*.c src/infer/*.c src/analysis/*.c src/report/*.c)
+LIB_SRC := $(wildcard src/util/*.c src/io/*.c src/format/*.c src/kernels/*.c src/infer/*.c src/analysis/*.c src/report/*.c)
+SUPPORT_SRC := $(wildcard tests/support/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 TOOL_SRC := $(wildcard tools/*.c)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
+SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(B)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TOOL_BIN := $(TOOL_SRC:tools/%.c=$(B)/%)
@@ -47,7 +49,7 @@ TOOL_BIN := $(TOOL_SRC:tools/%.c=$(B)/%)
 .PHONY: all build test demo bench fuzz fuzz-targets deps clean accuracy
 .DEFAULT_GOAL := all
 
-all: $(B)/lineage $(B)/liblineage.a $(TEST_BIN) $(TOOL_BIN) fuzz-targets
+all: $(B)/lineage $(B)/liblineage.a $(B)/liblineage_internal.a $(TEST_BIN) $(TOOL_BIN) fuzz-targets
 
 build: all
 
@@ -63,19 +65,40 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-$(B)/liblineage.a: $(LIB_OBJ)
+# Two archives: liblineage.a is what users link, one relocatable object whose only global symbols
+# are the public API (lineage_*), so a program linking it cannot clash with an internal name;
+# liblineage_internal.a keeps every symbol for the tests, tools and fuzz targets that reach inside,
+# and libsupport.a holds the test-only writers and fixture generators (tests/support).
+$(B)/liblineage_internal.a: $(LIB_OBJ)
 	@rm -f $@
 	@ar rcs $@ $^
+
+$(B)/liblineage.a: $(LIB_OBJ)
+	@rm -f $@ $(B)/lineage_all.o
+	@ld -r -o $(B)/lineage_all.o $^
+	@objcopy --wildcard --keep-global-symbol='lineage_*' $(B)/lineage_all.o
+	@ar rcs $@ $(B)/lineage_all.o
+	@rm -f $(B)/lineage_all.o
+
+$(B)/libsupport.a: $(SUPPORT_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(B)/obj/tests/support/%.o: tests/support/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -Itests -MMD -MP -c $< -o $@
 
 $(B)/lineage: $(CLI_OBJ) $(B)/liblineage.a
 	@echo "  CC $@"; $(CC) $(OPT) $(LDOPT) -o $@ $(CLI_OBJ) $(B)/liblineage.a $(LDLIBS_ALL)
 
-$(B)/tests/%: tests/%.c $(B)/liblineage.a tests/check.h
-	@mkdir -p $(dir $@)
-	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(B)/liblineage.a $(LDOPT) $(LDLIBS_ALL)
+INTERNAL_LIBS := $(B)/libsupport.a $(B)/liblineage_internal.a
 
-$(B)/%: tools/%.c $(B)/liblineage.a
-	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -o $@ $< $(B)/liblineage.a $(LDOPT) $(LDLIBS_ALL)
+$(B)/tests/%: tests/%.c $(INTERNAL_LIBS) tests/check.h
+	@mkdir -p $(dir $@)
+	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(INTERNAL_LIBS) $(LDOPT) $(LDLIBS_ALL)
+
+$(B)/%: tools/%.c $(INTERNAL_LIBS)
+	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(INTERNAL_LIBS) $(LDOPT) $(LDLIBS_ALL)
 
 # Unicode normalization tables generated from Debian's unicode-data (empty without the package)
 UNICODE_DIR ?= /usr/share/unicode
@@ -86,7 +109,7 @@ $(B)/gen/tok_norm_tables.h: tools/gen_tok_norm.awk $(UNICODE_FILES)
 $(B)/obj/src/format/tokenizer_norm.o: $(B)/gen/tok_norm_tables.h
 $(B)/obj/src/format/tokenizer_norm.o: CFLAGS_ALL += -I$(B)/gen
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d)
 
 deps:
 	@scripts/deps.sh
@@ -119,13 +142,13 @@ fuzz:
 fuzz-targets: $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%)
 
 ifeq ($(MODE),fuzz)
-$(B)/fuzz/%: fuzz/%.c $(B)/liblineage.a
+$(B)/fuzz/%: fuzz/%.c $(INTERNAL_LIBS)
 	@mkdir -p $(dir $@)
-	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(B)/liblineage.a $(LDOPT) $(LDLIBS_ALL)
+	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -Itests -fsanitize=fuzzer -o $@ $< $(INTERNAL_LIBS) $(LDOPT) $(LDLIBS_ALL)
 else
-$(B)/fuzz/%: fuzz/%.c fuzz/replay.c $(B)/liblineage.a
+$(B)/fuzz/%: fuzz/%.c fuzz/replay.c $(INTERNAL_LIBS)
 	@mkdir -p $(dir $@)
-	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -o $@ $< fuzz/replay.c $(B)/liblineage.a $(LDOPT) $(LDLIBS_ALL)
+	@echo "  CC $@"; $(CC) $(CFLAGS_ALL) -Itests -o $@ $< fuzz/replay.c $(INTERNAL_LIBS) $(LDOPT) $(LDLIBS_ALL)
 endif
 
 accuracy:

@@ -7,6 +7,7 @@
 
 #include "format/model.h"
 #include "format/safetensors.h"
+#include "support/safetensors_write.h"
 
 static char dir[256];
 static char shard1[300], shard2[300];

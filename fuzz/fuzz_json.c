@@ -1,5 +1,5 @@
 /* JSON parser: any bytes must parse or fail cleanly, and a parsed tree must re-serialize. */
-#include "format/json.h"
+#include "util/json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

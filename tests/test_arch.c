@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
-#include "analysis/arch.h"
+#include "format/arch.h"
 #include "analysis/params.h"
 #include "check.h"
 

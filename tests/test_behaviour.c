@@ -10,7 +10,7 @@
 
 #include "analysis/behaviour.h"
 #include "analysis/probes.h"
-#include "format/json.h"
+#include "util/json.h"
 #include "io/openai.h"
 #include "check.h"
 

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "check.h"
-#include "format/fixture.h"
+#include "support/fixture.h"
 #include "format/model.h"
 
 static char tmp[256];

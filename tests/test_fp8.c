@@ -6,9 +6,10 @@
 #include <stdint.h>
 
 #include "check.h"
-#include "format/fixture.h"
+#include "support/fixture.h"
 #include "format/model.h"
 #include "format/safetensors.h"
+#include "support/safetensors_write.h"
 
 static char tmp[256];
 

@@ -9,7 +9,7 @@
 #include "check.h"
 #include "format/dtype.h"
 #include "format/gguf.h"
-#include "format/gguf_write.h"
+#include "support/gguf_write.h"
 #include "format/model.h"
 
 static char tmpdir[512];

@@ -6,7 +6,7 @@
 
 #include "check.h"
 #include "format/dtype.h"
-#include "format/gguf_write.h"
+#include "support/gguf_write.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static uint32_t rnd(void)

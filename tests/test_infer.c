@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/kernels.h"
+#include "kernels/kernels.h"
 #include "check.h"
-#include "format/fixture.h"
+#include "support/fixture.h"
 #include "infer/engine.h"
 
 static char tmp[256];

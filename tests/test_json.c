@@ -1,6 +1,6 @@
 /* JSON parser and writer: valid documents, every class of malformed input, limits. */
 #include "check.h"
-#include "format/json.h"
+#include "util/json.h"
 
 static lineage_status parse(const char *text, json_value **v, arena *a, size_t depth)
 {

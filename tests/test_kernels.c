@@ -3,9 +3,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "analysis/kernels.h"
+#include "kernels/kernels.h"
 #include "check.h"
-#include "format/fixture.h"
+#include "support/fixture.h"
 #include "format/dtype.h"
 
 /* the library's fixture generator: one random source for the whole project */

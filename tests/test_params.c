@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "analysis/arch.h"
+#include "format/arch.h"
 #include "analysis/params.h"
 #include "check.h"
 #include "io/file.h"

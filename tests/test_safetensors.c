@@ -7,9 +7,10 @@
 
 #include "check.h"
 #include "format/dtype.h"
-#include "format/fixture.h"
+#include "support/fixture.h"
 #include "format/model.h"
 #include "format/safetensors.h"
+#include "support/safetensors_write.h"
 
 static char tmp[256];
 

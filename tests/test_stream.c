@@ -8,9 +8,10 @@
 
 #include "analysis/stream.h"
 #include "check.h"
-#include "format/fixture.h"
+#include "support/fixture.h"
 #include "format/dtype.h"
 #include "format/safetensors.h"
+#include "support/safetensors_write.h"
 
 /* the library's fixture generator: one random source for the whole project */
 static fixture_rng test_rng;

@@ -10,6 +10,7 @@
 #include "analysis/weights.h"
 #include "check.h"
 #include "format/safetensors.h"
+#include "support/safetensors_write.h"
 
 static uint64_t st_rng = 12345;
 static double urand(void) { st_rng = wt_mix64(st_rng); return (double)(st_rng >> 11) / 9007199254740992.0; }

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "format/gguf_write.h"
+#include "support/gguf_write.h"
 
 static int save(gguf_writer *w, const char *dir, const char *name)
 {

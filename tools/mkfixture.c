@@ -18,8 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "format/fixture.h"
+#include "support/fixture.h"
 #include "format/safetensors.h"
+#include "support/safetensors_write.h"
 #include "lineage.h"
 
 static int usage(void)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "format/safetensors.h"
+#include "support/safetensors_write.h"
 #include "util/strbuf.h"
 
 enum { D = 80, F = 200, L = 5, H = 4, KV = 2, HD = 20, V = 700, RANK = 8, EXPERTS = 4 };

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/arch.h"
-#include "format/gguf_write.h"
+#include "format/arch.h"
+#include "support/gguf_write.h"
 #include "format/model.h"
 
 static const struct { const char *role, *gguf; } names[] = {

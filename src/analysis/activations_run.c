@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "analysis/activations.h"
-#include "analysis/arch.h"
+#include "format/arch.h"
 #include "analysis/probes.h"
 #include "analysis/weights.h"
 #include "infer/infer.h"

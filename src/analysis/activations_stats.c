@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "analysis/activations.h"
-#include "analysis/kernels.h"
+#include "kernels/kernels.h"
 #include "analysis/weights.h"
 
 float *act_centred_gram(const float *X, size_t n, size_t d, double *norm)

@@ -2,7 +2,7 @@
  * document (a JSON object allocated in the document's arena). */
 #ifndef LINEAGE_ANALYSIS_H
 #define LINEAGE_ANALYSIS_H
-#include "format/json.h"
+#include "util/json.h"
 #include "format/model.h"
 #include "lineage.h"
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
-#include "analysis/arch.h"
+#include "format/arch.h"
 #include "util/error.h"
 
 #define NOMEM() error_set(err, LINEAGE_E_NOMEM, "out of memory")

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "analysis/arch.h"
+#include "format/arch.h"
 
 static int set_i(arena *ar, json_value *o, const char *k, int64_t v) { return v < 0 || json_set_int(ar, o, k, v); }
 static int set_d(arena *ar, json_value *o, const char *k, double v) { return isnan(v) || json_set_double(ar, o, k, v); }

@@ -2,7 +2,7 @@
 #ifndef LINEAGE_ANALYSIS_PARAMS_H
 #define LINEAGE_ANALYSIS_PARAMS_H
 #include <stdint.h>
-#include "analysis/arch.h"
+#include "format/arch.h"
 
 typedef struct param_counts {
     uint64_t total;                     /* main model: every component, MTP layers excluded */

@@ -4,7 +4,7 @@
 
 #include "analysis/probes.h"
 #include "analysis/probes_builtin.h"
-#include "format/json.h"
+#include "util/json.h"
 #include "io/file.h"
 #include "util/error.h"
 

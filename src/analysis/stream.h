@@ -17,7 +17,7 @@
  * unit results are merged in file order, so any thread count gives bit-identical results. */
 #ifndef LINEAGE_ANALYSIS_STREAM_H
 #define LINEAGE_ANALYSIS_STREAM_H
-#include "analysis/kernels.h"
+#include "kernels/kernels.h"
 #include "format/model.h"
 
 /* Elements per work unit and per hash chunk (a multiple of every GGUF block size). */

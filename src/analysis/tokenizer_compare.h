@@ -1,7 +1,7 @@
 /* Tokenizer comparison on already opened tokenizers (the section builder opens them from models). */
 #ifndef LINEAGE_ANALYSIS_TOKENIZER_COMPARE_H
 #define LINEAGE_ANALYSIS_TOKENIZER_COMPARE_H
-#include "format/json.h"
+#include "util/json.h"
 #include "format/tokenizer.h"
 
 /* Fills section s with vocabulary, merge, special-token and probe measures. */

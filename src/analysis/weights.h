@@ -18,9 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "analysis/kernels.h"
+#include "kernels/kernels.h"
 #include "analysis/stream.h"
-#include "format/json.h"
+#include "util/json.h"
 #include "format/model.h"
 #include "lineage.h"
 

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "analysis/kernels.h"
+#include "kernels/kernels.h"
 
 void xxh3_128_canonical(const void *p, size_t n, unsigned char out[16])
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "format/gguf.h"
-#include "format/json.h"
+#include "util/json.h"
 #include "format/reader.h"
 #include "util/error.h"
 

@@ -2,7 +2,7 @@
  * (every offset, length and shape validated there); everything after may trust it. */
 #ifndef LINEAGE_FORMAT_MODEL_H
 #define LINEAGE_FORMAT_MODEL_H
-#include "format/json.h"
+#include "util/json.h"
 #include "io/file.h"
 #include "lineage.h"
 #include "util/arena.h"

@@ -22,11 +22,4 @@ typedef struct st_tensor {
     const void *data;         /* numel x element size bytes, little-endian */
 } st_tensor;
 
-/* Writes tensors in the given order; metadata is a JSON object text or NULL. */
-lineage_status safetensors_write(const char *path, const st_tensor *tensors, size_t n, const char *metadata,
-                                 lineage_error *err);
-/* The same header, with the data region left as a hole of full size (ftruncate): a checkpoint of
- * any size whose tensors read as zeros (benchmarks of header-only work). data is ignored. */
-lineage_status safetensors_write_sparse(const char *path, const st_tensor *tensors, size_t n, const char *metadata,
-                                        lineage_error *err);
 #endif

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "format/json.h"
+#include "util/json.h"
 #include "format/model.h"
 #include "lineage.h"
 #include "util/arena.h"

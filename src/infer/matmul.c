@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "analysis/kernels.h"
+#include "kernels/kernels.h"
 #include "infer/engine.h"
 #include "util/error.h"
 

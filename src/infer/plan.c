@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "analysis/arch.h"
+#include "format/arch.h"
 #include "format/gguf.h"
 #include "infer/engine.h"
 #include "util/error.h"

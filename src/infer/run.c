@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "format/gguf.h"
-#include "format/json.h"
+#include "util/json.h"
 #include "format/tokenizer.h"
 #include "infer/engine.h"
 #include "io/file.h"

@@ -3,7 +3,7 @@
  * files there are sparse; lineage_model.prefetch fills the rows before they are touched). */
 #ifndef LINEAGE_IO_HUB_H
 #define LINEAGE_IO_HUB_H
-#include "format/json.h"
+#include "util/json.h"
 #include "format/model.h"
 #include "lineage.h"
 #include "util/arena.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/json.h"
+#include "util/json.h"
 #include "io/http.h"
 #include "util/error.h"
 

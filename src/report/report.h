@@ -1,7 +1,7 @@
 /* Renderers: report documents (JSON trees) to terminal text, Markdown and HTML. */
 #ifndef LINEAGE_REPORT_H
 #define LINEAGE_REPORT_H
-#include "format/json.h"
+#include "util/json.h"
 #include "util/strbuf.h"
 
 typedef struct render_ctx {

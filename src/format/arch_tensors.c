@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/arch.h"
+#include "format/arch.h"
 #include "util/error.h"
 
 /* The width of a 2-D (or stacked 3-D) projection that is not the hidden size (GPT-2 Conv1D stores

@@ -1,10 +1,10 @@
-#include "analysis/kernels.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/kernels_impl.h"
+#include "kernels/kernels_impl.h"
 #include "format/dtype.h"
 
 void pair_moments_init(pair_moments *m) { memset(m, 0, sizeof *m); }

@@ -1,4 +1,4 @@
-#include "format/fixture.h"
+#include "support/fixture.h"
 
 #include <errno.h>
 #include <math.h>
@@ -9,6 +9,7 @@
 
 #include "format/dtype.h"
 #include "format/safetensors.h"
+#include "support/safetensors_write.h"
 #include "util/error.h"
 
 static uint64_t splitmix64(uint64_t *x)

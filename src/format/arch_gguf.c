@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "analysis/arch.h"
+#include "format/arch.h"
 
 static int gguf_arch_int(const gguf_file *g, const char *arch, const char *key, int64_t *out)
 {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "format/dtype.h"
-#include "format/gguf_write.h"
+#include "support/gguf_write.h"
 #include "util/error.h"
 #include "util/strbuf.h"
 

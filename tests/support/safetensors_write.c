@@ -6,6 +6,7 @@
 #include "format/dtype.h"
 #include "format/reader.h"
 #include "format/safetensors.h"
+#include "support/safetensors_write.h"
 #include "util/error.h"
 #include "util/strbuf.h"
 

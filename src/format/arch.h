@@ -5,7 +5,7 @@
 #define LINEAGE_ANALYSIS_ARCH_H
 #include <stdint.h>
 #include "format/gguf.h"
-#include "format/json.h"
+#include "util/json.h"
 #include "format/model.h"
 
 typedef struct arch_info {

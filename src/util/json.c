@@ -1,4 +1,4 @@
-#include "format/json.h"
+#include "util/json.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "analysis/arch.h"
+#include "format/arch.h"
 
 typedef enum { MOE_NONE, MOE_ALL, MOE_DEEPSEEK, MOE_QWEN, MOE_LLAMA4, MOE_FLAGS } moe_style;
 

@@ -3,7 +3,7 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "analysis/kernels_impl.h"
+#include "kernels/kernels_impl.h"
 
 #define INLINE static inline __attribute__((always_inline))
 /* 8 lanes: fold twice as often as AVX-512 so each lane sums the same 64 terms */

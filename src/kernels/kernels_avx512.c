@@ -4,7 +4,7 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "analysis/kernels_impl.h"
+#include "kernels/kernels_impl.h"
 
 #define INLINE static inline __attribute__((always_inline))
 

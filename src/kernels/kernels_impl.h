@@ -3,7 +3,7 @@
 #define LINEAGE_ANALYSIS_KERNELS_IMPL_H
 #include <string.h>
 
-#include "analysis/kernels.h"
+#include "kernels/kernels.h"
 #include "format/dtype.h"
 
 void pair_moments_f32_avx2(const float *a, const float *b, size_t n, pair_moments *acc);
