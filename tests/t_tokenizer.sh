@@ -87,6 +87,10 @@ spm3 spm-inf '\x00\x00\x80\x7f'; nonfinite spm-inf tokenizer.model
 spm3 spm-neg-inf '\x00\x00\x80\xff'; nonfinite spm-neg-inf tokenizer.model
 spm3 spm-finite '\x00\x00\x00\xc0'   # the same model with b at -2.0 loads and encodes "▁ab" as <unk> a b
 r=$("$LINEAGE" tokenize "$WORK/nf/spm-finite" ab --ids 2>&1); [ "$r" = "0 1 2" ] && ok "finite Unigram scores encode" || not_ok "finite Unigram scores: '$r'"
+# byte fallback with <0xE4> but not <0xB8>/<0xAD>: "中" is one unknown piece, never a half-valid byte run
+mkdir -p "$WORK/nf/partial-bytes"
+printf '\x0a\x0e\x0a\x05<unk>\x15\x00\x00\x00\x00\x18\x02\x0a\x0f\x0a\x06<0xE4>\x15\x00\x00\x00\x00\x18\x06\x0a\x08\x0a\x01a\x15\x00\x00\xc0\xbf\x12\x03\x98\x02\x01' > "$WORK/nf/partial-bytes/tokenizer.model"
+r=$("$LINEAGE" tokenize "$WORK/nf/partial-bytes" "a中" --ids 2>&1); [ "$r" = "0 2 0" ] && ok "byte fallback without every byte piece gives <unk>" || not_ok "partial byte pieces: '$r'"
 # a vocabulary naming a huge id costs its file's size in memory, not the id's (issue 20: ~1 GB RSS)
 bad sparse-id '{"model": {"type": "BPE", "vocab": {"a": 0, "b": 9000000}, "merges": []}}'
 bad sparse-rank $'YQ== 0\nYg== 9000000\n' tokenizer.model

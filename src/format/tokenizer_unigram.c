@@ -15,14 +15,6 @@
 
 static int usable(const tok_entry *x) { return x->text && (x->type == TOK_NORMAL || x->type == TOK_USER); }
 
-/* Byte fallback needs a <0xNN> piece for every byte of the character, not just the first. */
-static int has_byte_pieces(const tok_encoder *e, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (e->byte_ids[(unsigned char)s[i]] == UINT32_MAX) return 0;
-    return 1;
-}
-
 lineage_status tok_unigram_prepare(const lineage_tokenizer *t, tok_encoder *e, lineage_error *err)
 {
     (void)err;
@@ -96,7 +88,7 @@ lineage_status tok_unigram_encode(const lineage_tokenizer *t, tok_encoder *e, co
         if (id != UINT32_MAX) {
             if (!tok_ids_push(out, id)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
             last_unk = 0;
-        } else if (t->byte_fallback && has_byte_pieces(e, s + beg, end - beg)) {
+        } else if (t->byte_fallback && tok_has_byte_pieces(e, s + beg, end - beg)) {
             for (size_t b = beg; !st && b < end; b++)
                 if (!tok_ids_push(out, e->byte_ids[(unsigned char)s[b]])) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
             last_unk = 0;
