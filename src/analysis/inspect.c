@@ -16,7 +16,7 @@
 int arch_of_model(const lineage_model *m, arch_info *a, arena *ar, json_value *warnings)
 {
     arch_init(a);
-    if (m->config) arch_from_config(m->config, arch_text_config(m->config), a);
+    if (m->config) arch_from_config(m->config, arch_text_config(m->config), a, NULL, NULL);   /* checked at load */
     else if (m->gguf) arch_from_gguf(m->gguf, a);
     if (m->ntensors == 0) return 1;
     arch_info shapes;

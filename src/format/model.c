@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/arch.h"
 #include "format/dtype.h"
 #include "format/roles.h"
 #include "io/hub.h"
@@ -193,6 +194,12 @@ lineage_status model_load_config(lineage_model *m, const char *dir, lineage_erro
         free(text);
         if (st == LINEAGE_OK && m->config->type != JSON_OBJECT)
             st = error_set(err, LINEAGE_E_FORMAT, "%s: top-level value is not an object", path);
+        if (st == LINEAGE_OK) {
+            /* every config number is checked once, here; analyses read the same fields unchecked */
+            arch_info checked;
+            arch_init(&checked);
+            st = arch_from_config(m->config, arch_text_config(m->config), &checked, path, err);
+        }
     }
     free(path);
     return st;

@@ -1,0 +1,52 @@
+#!/bin/bash
+# Hostile inputs between the parsers (issue 14): config numbers, NaN weights, files that are not
+# files, files of the wrong kind, broken tokenizers beside weights, control bytes in untrusted
+# strings, costly pre-tokenizer patterns and hidden bytes in safetensors. Every case must end in a
+# clean exit (2 bad input, 3 I/O) with one line naming the file, or a sane report; never a hang, a
+# crash, exit 1 or unbounded memory. Cases are generated here; run in rel and ASan by tests/run.sh.
+. "$(dirname "$0")/lib.sh"
+Z=$LINEAGE_SHARED/zoo
+# bounded: a regression that spins or eats memory fails the case instead of the machine
+guard() { ( ulimit -v 4000000; timeout 20 "$@" ); }
+# expect_line NAME CODE PATTERN command...: exit CODE, one stderr line matching PATTERN (grep -E)
+expect_line() {
+    local name=$1 code=$2 pat=$3; shift 3
+    guard "$@" >"$WORK/out" 2>"$WORK/err"; local rc=$?
+    local lines; lines=$(wc -l < "$WORK/err")
+    if [ "$rc" = "$code" ] && [ "$lines" = 1 ] && grep -Eq -- "$pat" "$WORK/err"; then ok "$name"
+    else not_ok "$name (exit $rc, $lines stderr lines: $(head -c 300 "$WORK/err"))"; fi
+}
+
+# --- config numbers: one validated accessor, exit 2 naming the file and the key
+cfg_case() { # cfg_case NAME KEY JSON-VALUE
+    local d="$WORK/cfg-$1"; mkdir -p "$d"
+    python3 - "$Z/arch-only/config.json" "$d/config.json" "$2" "$3" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c[sys.argv[3]] = json.loads(sys.argv[4])
+open(sys.argv[2], "w").write(json.dumps(c))
+PY
+    expect_line "config $2 = $3: exit 2 naming file and key" 2 "config.json.*'$2'" "$LINEAGE" inspect "$d" --json -
+}
+cfg_case huge-hidden hidden_size 4611686018427387904
+cfg_case huge-layers num_hidden_layers 4611686018427387904
+cfg_case huge-vocab vocab_size 4611686018427387904
+cfg_case e18-hidden hidden_size 1e18
+cfg_case string-hidden hidden_size '"big"'
+cfg_case negative-layers num_hidden_layers -3
+cfg_case zero-heads num_attention_heads 0
+cfg_case fraction-heads num_attention_heads 2.5
+cfg_case inf-theta rope_theta 1e999
+cfg_case bool-vocab vocab_size true
+# the largest plausible values still give a sane (positive, exact) count
+d="$WORK/cfg-edge"; mkdir -p "$d"
+python3 - "$Z/arch-only/config.json" "$d/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c.update(hidden_size=1000000, num_hidden_layers=10000, vocab_size=100000000, intermediate_size=10000000,
+         num_attention_heads=100000, num_key_value_heads=100000, head_dim=1000000)
+open(sys.argv[2], "w").write(json.dumps(c))
+PY
+expect_exit "config at every limit: inspect exits 0" 0 guard "$LINEAGE" inspect "$d" --json -
+if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); p=d.get('parameters',{}); sys.exit(0 if all(v >= 0 for v in p.values() if isinstance(v, int)) else 1)" "$WORK/out"; then
+    ok "config at every limit: no negative parameter count"
+else not_ok "config at every limit: negative parameter count"; fi
