@@ -50,3 +50,27 @@ expect_exit "config at every limit: inspect exits 0" 0 guard "$LINEAGE" inspect 
 if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); p=d.get('parameters',{}); sys.exit(0 if all(v >= 0 for v in p.values() if isinstance(v, int)) else 1)" "$WORK/out"; then
     ok "config at every limit: no negative parameter count"
 else not_ok "config at every limit: negative parameter count"; fi
+
+# --- NaN weights in `lineage run`: counted, reported, excluded; bounded output
+nan_model() { # nan_model DIR TENSOR ROWS: copy of the zoo base with ROWS rows (all when 0) of TENSOR set to NaN
+    mkdir -p "$1"; cp "$Z"/base/*.json "$1"/; cp "$Z/base/model.safetensors" "$1/"
+    python3 - "$1/model.safetensors" "$2" "$3" <<'PY'
+import json, struct, sys
+path, name, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
+f = open(path, "r+b"); n = struct.unpack("<Q", f.read(8))[0]; h = json.loads(f.read(n)); t = h[name]
+b, e = t["data_offsets"]; cols = t["shape"][-1]
+end = e if rows == 0 else b + rows * cols * 2
+f.seek(8 + n + b); f.write(b"\xc0\x7f" * ((end - b) // 2))
+PY
+}
+nan_model "$WORK/nan-all" model.norm.weight 0
+nan_model "$WORK/nan-row" lm_head.weight 3
+for m in nan-all nan-row; do
+    expect_exit "run on $m: exit 0, bounded" 0 guard "$LINEAGE" run "$WORK/$m" "hello" --tokens 2
+    if [ "$(wc -c < "$WORK/out")" -lt 20000 ] && grep -q "non-finite" "$WORK/out"; then ok "run on $m: non-finite logits reported"
+    else not_ok "run on $m: non-finite logits not reported ($(wc -c < "$WORK/out") bytes)"; fi
+    expect_exit "run on $m --json" 0 guard "$LINEAGE" run "$WORK/$m" "hello" --tokens 2 --json -
+    if python3 -c "import json,sys,math; d=json.load(open(sys.argv[1])); sys.exit(0 if d['nonfinite_logits'] > 0 and all(c['probability'] is not None and math.isfinite(c['probability']) for c in d['top_k']) else 1)" "$WORK/out" 2>/dev/null; then
+        ok "run on $m --json: nonfinite_logits counted, top_k finite"
+    else not_ok "run on $m --json: nonfinite_logits/top_k"; fi
+done
