@@ -74,3 +74,32 @@ for m in nan-all nan-row; do
         ok "run on $m --json: nonfinite_logits counted, top_k finite"
     else not_ok "run on $m --json: nonfinite_logits/top_k"; fi
 done
+
+# --- files that are not files, and files of another kind, given as the model
+mkfifo "$WORK/model.fifo"
+expect_line "a FIFO as the model path: refused at once, named as a FIFO" 3 "model.fifo: is a FIFO" "$LINEAGE" inspect "$WORK/model.fifo"
+mkdir -p "$WORK/fifo-folder"; cp "$Z/arch-only/config.json" "$WORK/fifo-folder/"; mkfifo "$WORK/fifo-folder/model.safetensors"
+expect_line "a FIFO named model.safetensors in a folder: no hang" 3 "model.safetensors: is a FIFO" "$LINEAGE" inspect "$WORK/fifo-folder"
+: > "$WORK/empty.safetensors.bin"
+expect_line "an empty file: says what to pass" 2 "empty file; pass a model folder" "$LINEAGE" inspect "$WORK/empty.safetensors.bin"
+printf '\x89PNG\r\n\x1a\n\0\0\0\rIHDR' > "$WORK/picture.png"
+expect_line "a PNG: not a model file, says what to pass" 2 "not a model file.*89 50 4e 47" "$LINEAGE" inspect "$WORK/picture.png"
+expect_exit "config.json passed directly: a config-only source" 0 "$LINEAGE" inspect "$Z/base/config.json" --json -
+if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d['parameters']['source'] == 'config' and d['parameters']['total'] == 602976 else 1)" "$WORK/out" 2>/dev/null; then
+    ok "config.json passed directly: counted from the config"
+else not_ok "config.json passed directly: counted from the config"; fi
+expect_exit "tokenizer.json passed directly: a tokenizer-only source" 0 "$LINEAGE" inspect "$Z/base/tokenizer.json"
+expect_exit "compare --only tokenizer on two tokenizer.json files" 0 "$LINEAGE" compare "$Z/base/tokenizer.json" "$Z/finetune/tokenizer.json" --only tokenizer
+cp "$Z/base/tokenizer.json" "$WORK/renamed-tok.json"
+expect_line "a tokenizer under another name: says what to pass" 2 "tokenizer file under another name" "$LINEAGE" inspect "$WORK/renamed-tok.json"
+expect_line "another JSON (tokenizer_config.json): says what to pass" 2 "neither a config.json nor a tokenizer.json" "$LINEAGE" inspect "$Z/base/tokenizer_config.json"
+
+# --- inspect reads the tokenizer: a broken tokenizer.json fails it as it fails tokenize
+mkdir -p "$WORK/broken-tok"; cp "$Z/base/config.json" "$Z/base/model.safetensors" "$WORK/broken-tok/"
+printf '{"version": "1.0", "model": {"type": "BPE", "vocab": {"a": 0, "b": 0}, "merges": ["a q"]}}' > "$WORK/broken-tok/tokenizer.json"
+expect_line "tokenize rejects the broken tokenizer.json" 2 "tokenizer.json" "$LINEAGE" tokenize "$WORK/broken-tok" "ab"
+expect_line "inspect rejects it too, naming the file" 2 "tokenizer.json" "$LINEAGE" inspect "$WORK/broken-tok"
+expect_exit "inspect base: tokenizer read" 0 "$LINEAGE" inspect "$Z/base" --json -
+if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d['tokenizer']['size'] == 1024 else 1)" "$WORK/out" 2>/dev/null; then
+    ok "inspect base: tokenizer size in the JSON"
+else not_ok "inspect base: tokenizer size in the JSON"; fi

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/model.h"
 #include "format/tokenizer.h"
 #include "io/file.h"
 #include "util/error.h"
@@ -183,4 +184,12 @@ lineage_status lineage_tokenizer_open(const char *path, lineage_tokenizer **out,
         *out = NULL;
     }
     return st;
+}
+
+lineage_status model_open_tokenizer(const lineage_model *m, lineage_tokenizer **t, lineage_error *err)
+{
+    *t = NULL;
+    if (m->gguf) return tok_open_gguf(m->gguf, m->path, t, err);
+    if (!m->dir) return LINEAGE_OK;
+    return tok_open_dir(m->dir, t, err);
 }
