@@ -103,3 +103,4 @@ expect_exit "inspect base: tokenizer read" 0 "$LINEAGE" inspect "$Z/base" --json
 if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d['tokenizer']['size'] == 1024 else 1)" "$WORK/out" 2>/dev/null; then
     ok "inspect base: tokenizer size in the JSON"
 else not_ok "inspect base: tokenizer size in the JSON"; fi
+expect_line "tokenize on a FIFO: refused at once" 3 "is a FIFO" "$LINEAGE" tokenize "$WORK/model.fifo" "hi"
