@@ -104,3 +104,63 @@ if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d[
     ok "inspect base: tokenizer size in the JSON"
 else not_ok "inspect base: tokenizer size in the JSON"; fi
 expect_line "tokenize on a FIFO: refused at once" 3 "is a FIFO" "$LINEAGE" tokenize "$WORK/model.fifo" "hi"
+
+# --- untrusted text: the same hostile string in config, safetensors metadata, a folder name and a
+# tensor name, through the terminal (colour off), Markdown, HTML, JSON and the journal
+EVIL=$(printf 'x\033]0;TITLE\007\033[31mred\r# heading ![t](http://track.example/p.png) [y](javascript:alert(1)) \342\200\256drawkcab \302\233 `code` <b>b</b>')
+H="$WORK/h$(printf '\033[7m')ost"
+mkdir -p "$H"; cp "$Z"/base/*.json "$H"/
+python3 - "$Z/base/model.safetensors" "$H/model.safetensors" "$H/config.json" "$EVIL" <<'PY'
+import json, struct, sys
+src, dst, cfg, evil = sys.argv[1:5]
+c = json.load(open(cfg)); c["model_type"] = evil; c["architectures"] = [evil]; c["_name_or_path"] = evil
+open(cfg, "w").write(json.dumps(c))
+raw = open(src, "rb").read(); n = struct.unpack("<Q", raw[:8])[0]; h = json.loads(raw[8:8 + n])
+h["__metadata__"] = {"format": "pt", "note": evil}
+text = json.dumps(h).encode(); text += b" " * (-len(text) % 8)
+open(dst, "wb").write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
+PY
+# raw_check NAME FILE: no C0 control but LF/TAB, no DEL, no C1, no bidi override in FILE
+raw_check() {
+    if python3 - "$2" <<'PY'
+import re, sys
+b = open(sys.argv[1], "rb").read()
+bad = re.search(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]", b)
+sys.exit(1 if bad else 0)
+PY
+    then ok "$1"; else not_ok "$1"; fi
+}
+# md_check NAME FILE: no live link or image opened by the input, no heading from it
+md_check() {
+    if python3 - "$2" <<'PY'
+import re, sys
+t = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+live = re.search(r"(?<!\\)\]\((?:http|javascript)", t) or re.search(r"(?<!\\)!(?<!\\)\[t", t) or re.search(r"^#+ heading", t, re.M)
+sys.exit(1 if live else 0)
+PY
+    then ok "$1"; else not_ok "$1"; fi
+}
+"$LINEAGE" inspect "$H" --no-color --md "$WORK/i.md" --html "$WORK/i.html" --json "$WORK/i.json" > "$WORK/i.txt" 2> "$WORK/i.err"
+raw_check "inspect terminal text: no raw control or bidi byte" "$WORK/i.txt"
+grep -q 'x\\x1b\]0;TITLE' "$WORK/i.txt" && ok "inspect terminal text: the control shown escaped" || not_ok "inspect text: escaped form missing"
+raw_check "inspect Markdown: no raw control byte" "$WORK/i.md"
+md_check "inspect Markdown: no live link, image or heading from input" "$WORK/i.md"
+raw_check "inspect HTML: no raw control byte" "$WORK/i.html"
+if grep -q '<b>b</b>\|<img\|href=' "$WORK/i.html"; then not_ok "inspect HTML: markup from input"; else ok "inspect HTML: no markup from input"; fi
+raw_check "inspect JSON: no raw control or bidi byte" "$WORK/i.json"
+"$LINEAGE" compare "$Z/base" "$H" --only arch --no-color --md "$WORK/c.md" --html "$WORK/c.html" --journal "$WORK/j.md" > "$WORK/c.txt" 2>&1
+raw_check "compare terminal text: no raw control byte" "$WORK/c.txt"
+raw_check "compare Markdown: no raw control byte" "$WORK/c.md"
+md_check "compare Markdown: no live link or image" "$WORK/c.md"
+raw_check "compare HTML: no raw control byte" "$WORK/c.html"
+raw_check "journal: no raw control byte" "$WORK/j.md"
+md_check "journal: no live link or image" "$WORK/j.md"
+# a tensor name carrying the string, in an error message
+python3 - "$WORK/evil-name.safetensors" "$EVIL" <<'PY'
+import json, struct, sys
+h = {sys.argv[2]: {"dtype": "Q9", "shape": [1], "data_offsets": [0, 1]}}
+text = json.dumps(h).encode(); open(sys.argv[1], "wb").write(struct.pack("<Q", len(text)) + text + b"\0")
+PY
+"$LINEAGE" inspect "$WORK/evil-name.safetensors" > /dev/null 2> "$WORK/e.err"
+raw_check "error naming a hostile tensor: no raw control byte" "$WORK/e.err"
+[ "$(wc -l < "$WORK/e.err")" = 1 ] && ok "error naming a hostile tensor: one line" || not_ok "error naming a hostile tensor: $(wc -l < "$WORK/e.err") lines"
