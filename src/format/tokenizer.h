@@ -234,6 +234,9 @@ lineage_status tok_add_merges(lineage_tokenizer *t, const tok_merge_text *m, siz
 lineage_status tok_open_dir(const char *dir, lineage_tokenizer **out, lineage_error *err);
 /* Whether a folder holds tokenizer files lineage can read. */
 int tok_dir_has_tokenizer(const char *dir);
+/* The tokenizer of an opened model (GGUF metadata or its folder's files); *t stays NULL when it has
+ * none, and a broken one fails naming its file. */
+lineage_status model_open_tokenizer(const lineage_model *m, lineage_tokenizer **t, lineage_error *err);
 lineage_status tok_open_gguf_file(const char *path, lineage_tokenizer **out, lineage_error *err);
 
 /* ---- encoder ---- */
