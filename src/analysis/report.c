@@ -1,6 +1,6 @@
 /* lineage_inspect and lineage_compare: build the report documents from the analyses. */
 #include "analysis/analysis.h"
-#include "io/hub.h"
+#include "analysis/report_source.h"
 #include "util/error.h"
 
 lineage_status lineage_inspect(const lineage_model *m, const lineage_inspect_options *opt, lineage_doc **out,
