@@ -1,6 +1,6 @@
 /* mkhub ROOT ZOO: builds a Hub-like tree for the remote tests, served by nginx as
  * ROOT/{org}/{name}/resolve/{main,COMMIT}/FILE, plus ROOT/commits.map (nginx map from repository path to its
- * X-Repo-Commit). Repositories: org/base and org/base-sharded (links to the zoo), org/sparse100b (a
+ * X-Repo-Commit). Repositories: org/base, org/base-sharded, org/finetune (links to the zoo), org/sparse100b (a
  * 100B-class MoE layout: 48 full-size sparse shards, ~19k tensors, headers only), and bad inputs. */
 #include <errno.h>
 #include <fcntl.h>
@@ -184,6 +184,7 @@ int main(int argc, char **argv)
     link_zoo(repo(root, "base-sharded", "2222222222222222222222222222222222222222"), zoo, "base-sharded");
     link_zoo(repo(root, "private", "3333333333333333333333333333333333333333"), zoo, "base");
     link_zoo(repo(root, "redir", "4444444444444444444444444444444444444444"), zoo, "base");
+    link_zoo(repo(root, "finetune", "9999999999999999999999999999999999999999"), zoo, "finetune");
     sparse100b(repo(root, "sparse100b", "5555555555555555555555555555555555555555"));
     char *d = repo(root, "badjson", "6666666666666666666666666666666666666666");
     write_text(d, "config.json", "{\"hidden_size\": 8,");
