@@ -62,6 +62,15 @@ expect_exit "--budget wants a byte count" 2 "$LINEAGE" inspect "hf://org/base" -
 expect_exit "a server that ignores Range exits 3" 3 "$LINEAGE" inspect "hf://org/norange" --cache "$WORK/norange"
 HF_ENDPOINT=http://127.0.0.1:$PROXY/f/500/2/cli expect_exit "two HTTP 500 answers are retried" 0 \
     "$LINEAGE" inspect "hf://org/base" --cache "$WORK/retry" --json "$WORK/r.json"
+expect_exit "--timeout wants a number of seconds" 2 "$LINEAGE" inspect "hf://org/base" --timeout soon
+t0=$(date +%s)
+HF_ENDPOINT=http://127.0.0.1:$PROXY/f/drip/100000/cli expect_exit "a slow-drip server is stopped by --timeout" 3 \
+    "$LINEAGE" inspect "hf://org/base" --cache "$WORK/drip" --timeout 2
+took=$(( $(date +%s) - t0 ))
+grep -q -- "--timeout" "$WORK/err" && [ "$took" -lt 10 ] && ok "the run ended after its 2 s total ($took s): $(cut -c1-60 "$WORK/err")" ||
+    not_ok "--timeout bounds a slow-drip run ($took s): $(cat "$WORK/err")"
+"$LINEAGE" --help | grep -q -- "--timeout SECONDS.*default 3600" && ok "--help documents --timeout and its default" ||
+    not_ok "--help documents --timeout"
 "$LINEAGE" compare "hf://org/base" "$Z/base" --only arch --json "$WORK/cmp.json" >/dev/null 2>&1
 check "a compare report records the remote repo, resolved commit and file ETags" python3 -c "
 import json; s=json.load(open('$WORK/cmp.json'))['source']

@@ -3,7 +3,7 @@
  *   /f/MODE/N/KEY/rest  ->  forwards /rest, applying MODE to the first N requests of this MODE/KEY
  * MODE: ok, 500 (answer 500), 429 (answer 429, Retry-After: 0), reset (half the body, then a TCP reset),
  * trunc (half the body, then a clean close), stall (half the body, then 20 s of silence), slow (wait 4 s
- * before answering), norange (drop the Range
+ * before answering), drip (the body one byte every 100 ms: never stalled, never done), norange (drop the Range
  * header, so the upstream answers 200), badrange (shift the Content-Range start by one). One request per
  * connection; each is answered with Connection: close. row-MODE applies MODE only to requests for tensor
  * rows (a Range not starting at byte 0). */
@@ -145,6 +145,15 @@ static void *serve(void *arg)
     int cut = active && (!strcmp(mode, "reset") || !strcmp(mode, "trunc") || !strcmp(mode, "stall"));
     long long limit = cut && content_length > 0 ? content_length / 2 : -1, sent = 0;
     if (!send_all(client, resp, (size_t)rhl)) goto out;
+    if (active && !strcmp(mode, "drip")) {
+        for (size_t i = (size_t)rhl; i < have; i++) {
+            if (!send_all(client, resp + i, 1)) goto out;
+            usleep(100000);
+        }
+        char b;
+        while (recv(up, &b, 1, 0) == 1 && send_all(client, &b, 1)) usleep(100000);
+        goto out;
+    }
     size_t extra = have - (size_t)rhl;
     if (limit >= 0 && (long long)extra > limit) extra = (size_t)limit;
     if (!send_all(client, resp + rhl, extra)) goto out;

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,24 @@ lineage_status http_meter_reserve(http_meter *m, uint64_t bytes, const char *wha
     return error_set(err, LINEAGE_E_IO, "%s: fetch budget of %s would be exceeded (%s fetched, %s more needed); "
                      "raise --budget", what, http_format_bytes(budget, a, sizeof a),
                      http_format_bytes(used, b, sizeof b), http_format_bytes(bytes, c, sizeof c));
+}
+
+/* Seconds left of the run's total time (starting its clock at the first request); HUGE_VAL when unlimited. */
+static double total_left(http_client *c, double now)
+{
+    http_meter *m = c->meter;
+    if (!m) return HUGE_VAL;
+    pthread_mutex_lock(&m->lock);
+    if (m->timeout > 0 && m->deadline == 0) m->deadline = now + m->timeout;
+    double left = m->timeout > 0 ? m->deadline - now : HUGE_VAL;
+    pthread_mutex_unlock(&m->lock);
+    return left;
+}
+
+static lineage_status timeout_error(const http_client *c, const http_job *j, const char *why, lineage_error *err)
+{
+    return error_set(err, LINEAGE_E_IO, "%s: gave up: the total time for fetching (%g s, --timeout) ran out%s%s", j->url,
+                     c->meter->timeout, why && *why ? "; last failure: " : "", why ? why : "");
 }
 
 static int header_is(const char *line, size_t n, const char *name, const char **value, size_t *vlen)
@@ -391,8 +410,10 @@ static lineage_status start_attempt(http_client *c, CURLM *multi, xfer *x, linea
     snprintf(range, sizeof range, "%llu-%llu", (unsigned long long)(j->offset + j->received),
              (unsigned long long)(j->offset + j->length - 1));
     long stall = (long)(c->limits.stall_seconds + 0.999);
-    double left = x->started + c->limits.deadline_seconds - t;
+    double left = x->started + c->limits.deadline_seconds - t, total = total_left(c, t);
+    if (total <= 0) return timeout_error(c, j, x->why, err);
     if (j->attempt_seconds > 0 && left > j->attempt_seconds) left = j->attempt_seconds;
+    if (left > total) left = total;
     curl_easy_setopt(e, CURLOPT_URL, x->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)x);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -497,6 +518,7 @@ static lineage_status finish_attempt(http_client *c, xfer *x, CURLcode res, int 
     double t = now_seconds(), wait = 0.25;
     for (int k = 1; k < x->attempts && wait < 8; k++) wait *= 2;
     if (x->retry_after > wait) wait = x->retry_after < 30 ? x->retry_after : 30;
+    if (wait >= total_left(c, t)) return timeout_error(c, j, x->why, err);
     if (x->attempts >= c->limits.max_attempts || t + wait >= x->started + c->limits.deadline_seconds)
         return error_set(err, LINEAGE_E_IO, "%s: gave up after %d attempt%s in %.1f s; last failure: %s", j->url,
                          x->attempts, x->attempts == 1 ? "" : "s", t - x->started, x->why);

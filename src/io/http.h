@@ -11,6 +11,7 @@
 #define HTTP_MAX_REDIRECTS 5
 #define HTTP_ETAG_MAX 128
 #define HTTP_COMMIT_MAX 64
+#define HTTP_DEFAULT_TIMEOUT 3600.0   /* total seconds of a run's fetching unless --timeout says otherwise */
 
 typedef struct http_limits {
     double stall_seconds;     /* a transfer moving no bytes this long fails (and is retried) */
@@ -31,6 +32,8 @@ typedef struct http_meter {
     double last_report;
     void (*progress)(const lineage_remote_progress *p, void *user);
     void *progress_user;
+    double timeout;           /* total seconds for all fetching (--timeout); 0 = no total limit */
+    double deadline;          /* monotonic seconds when it runs out: set at the first request, 0 before */
 } http_meter;
 
 typedef struct http_client {

@@ -24,7 +24,7 @@ static struct {
     lineage_remote_options opt;
     char *cache_dir;
 } g_remote = {PTHREAD_MUTEX_INITIALIZER, {0}, NULL};
-static http_meter g_meter = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0, 0, 0, NULL, NULL};
+static http_meter g_meter = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, HTTP_DEFAULT_TIMEOUT, 0};
 
 void lineage_set_remote_options(const lineage_remote_options *opt)
 {
@@ -42,6 +42,8 @@ void lineage_set_remote_options(const lineage_remote_options *opt)
     g_meter.budget_base = g_meter.bytes;
     g_meter.progress = g_remote.opt.progress;
     g_meter.progress_user = g_remote.opt.progress_user;
+    g_meter.timeout = g_remote.opt.timeout_seconds > 0 ? g_remote.opt.timeout_seconds : HTTP_DEFAULT_TIMEOUT;
+    g_meter.deadline = 0;   /* the clock starts at the next request */
     pthread_mutex_unlock(&g_meter.lock);
     pthread_mutex_unlock(&g_remote.lock);
 }
