@@ -52,6 +52,46 @@ static void test_total_timeout(void)
     if (!st) lineage_model_close(m);
 }
 
+/* Files in a cache folder larger than limit bytes (apparent size: sparse files count in full). */
+static int files_larger_than(const char *dir, long long limit)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "find '%s' -type f -size +%lldc | grep -q .", dir, limit);
+    return system(cmd) == 0;
+}
+
+/* A server announcing a 1 TiB file for a 1.2 MB model; an index whose total_size is far below its shards. */
+static void test_announced_sizes(void)
+{
+    char dir[800];
+    snprintf(dir, sizeof dir, "%s/cache-bigsize", work);
+    set_endpoint("http://127.0.0.1:%d/f/bigsize/100000/s", proxy);
+    options(dir, 60, 20);
+    lineage_model *m = NULL;
+    lineage_error err;
+    memset(&err, 0, sizeof err);
+    lineage_status st = lineage_model_open("hf://org/base", &m, &err);
+    CHECK(st == LINEAGE_E_IO && strstr(err.message, "announces a 1099511627776-byte file") &&
+              strstr(err.message, "model.safetensors"),
+          "a 1 TiB size announced for a 1.2 MB safetensors file is refused: %s", err.message);
+    CHECK(!files_larger_than(dir, 64ll << 20), "and no cache file was sized to it");
+    if (!st) lineage_model_close(m);
+    snprintf(dir, sizeof dir, "%s/cache-smallindex", work);
+    set_endpoint("http://127.0.0.1:%d", port);
+    options(dir, 60, 20);
+    st = lineage_model_open("hf://org/smallindex", &m, &err);
+    CHECK(st == LINEAGE_E_IO && strstr(err.message, "total_size") && strstr(err.message, "index.json"),
+          "shards describing far more bytes than the index's total_size are refused: %s", err.message);
+    CHECK(!files_larger_than(dir, 64ll << 20), "no cache file is larger than the real shards");
+    if (!st) lineage_model_close(m);
+    /* the honest server: the same model opens */
+    snprintf(dir, sizeof dir, "%s/cache-honest", work);
+    options(dir, 60, 20);
+    st = lineage_model_open("hf://org/base-sharded", &m, &err);
+    CHECK(st == LINEAGE_OK, "the sharded model whose index agrees opens (%s)", st ? err.message : "");
+    if (!st) lineage_model_close(m);
+}
+
 int main(void)
 {
     if (!CHECK(server_start("test_remote_hostile"), "nginx and the fault proxy start on 127.0.0.1")) CHECK_EXIT();
@@ -59,6 +99,7 @@ int main(void)
     (void)set_options;
     (void)log_bytes;
     test_total_timeout();
+    test_announced_sizes();
     lineage_set_remote_options(NULL);
     CHECK_EXIT();
 }

@@ -198,6 +198,26 @@ int main(int argc, char **argv)
     d = repo(root, "badindex", "8888888888888888888888888888888888888888");
     write_text(d, "config.json", "{}\n");
     write_text(d, "model.safetensors.index.json", "{\"weight_map\": {\"a\": \"../../etc/passwd\"}}");
+    /* the shards of base-sharded under an index whose total_size is far below what their headers describe */
+    d = repo(root, "smallindex", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    link_zoo(d, zoo, "base-sharded");
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", d);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/base-sharded/model.safetensors.index.json", zoo);
+    FILE *in = fopen(path, "rb");
+    char *text = in ? calloc(1, 1 << 20) : NULL;
+    size_t got = text ? fread(text, 1, (1 << 20) - 1, in) : 0;
+    if (in) fclose(in);
+    char *num = text ? strstr(text, "\"total_size\": ") : NULL;
+    if (!got || !num) die("base-sharded index");
+    num += 14;
+    char *after = num + strspn(num, "0123456789");
+    strbuf small;
+    sb_init(&small);
+    sb_printf(&small, "%.*s1000%s", (int)(num - text), text, after);
+    write_text(d, "model.safetensors.index.json", small.data);
+    sb_free(&small);
+    free(text);
     if (fclose(commits) != 0) die("commits.map");
     return 0;
 }

@@ -65,6 +65,20 @@ lineage_status hf_index_parse(const char *text, size_t len, const char *index_pa
     return LINEAGE_OK;
 }
 
+uint64_t hf_index_total_size(const char *text, size_t len)
+{
+    arena a;
+    arena_init(&a, 0);
+    json_value *root;
+    json_limits lim = {16, MODEL_MAX_INDEX_BYTES};
+    int64_t total = 0;
+    if (json_parse(text, len, &lim, &a, &root, "index", NULL) || !json_get_int(json_get(root, "metadata"), "total_size", &total) ||
+        total < 0)
+        total = 0;
+    arena_free(&a);
+    return (uint64_t)total;
+}
+
 lineage_status hf_index_load(lineage_model *m, const char *dir, const char *index_path, const char *text, size_t len,
                              lineage_error *err)
 {

@@ -30,7 +30,8 @@ static uint64_t header_length(const unsigned char *first8)
 
 /* Shard names of model.safetensors.index.json, checked by the folder reader's index check; each must also
  * be a plain .safetensors name that is safe in a URL. */
-static lineage_status index_shards(const char *path, char ***out, size_t *count, lineage_error *err)
+static lineage_status index_shards(const char *path, char ***out, size_t *count, uint64_t *total_size,
+                                   lineage_error *err)
 {
     char *text;
     size_t len;
@@ -38,6 +39,7 @@ static lineage_status index_shards(const char *path, char ***out, size_t *count,
     *count = 0;
     lineage_status st = file_read_all(path, MODEL_MAX_INDEX_BYTES, &text, &len, err);
     if (st) return st;
+    *total_size = hf_index_total_size(text, len);
     arena a;
     arena_init(&a, 0);
     const json_value *wm;
@@ -65,6 +67,35 @@ static lineage_status index_shards(const char *path, char ***out, size_t *count,
     return st;
 }
 
+/* The size a server announces for a weight file must be the one its header describes: the end of the last
+ * tensor's bytes (the safetensors reader parses the header against the announced size). A larger size would
+ * become a sparse cache file and a checkpoint size nobody checked. Adds the file's tensor bytes to *tensor_bytes. */
+static lineage_status check_announced_size(const char *url, const unsigned char *head, uint64_t head_len,
+                                           uint64_t announced, uint64_t *tensor_bytes, lineage_error *err)
+{
+    lineage_model tmp;
+    memset(&tmp, 0, sizeof tmp);
+    arena_init(&tmp.arena, 0);
+    mapped_file f = {(char *)url, -1, announced, head};
+    tmp.path = (char *)url;
+    tmp.files = &f;
+    tmp.nfiles = 1;
+    lineage_status st = head_len <= announced ? safetensors_parse(&tmp, 0, err)
+                                              : error_set(err, LINEAGE_E_IO, "%s: header beyond the file", url);
+    uint64_t end = head_len;
+    for (size_t i = 0; !st && i < tmp.ntensors; i++) {
+        uint64_t e = tmp.tensors[i].offset + tmp.tensors[i].info.nbytes;
+        if (e > end) end = e;
+        *tensor_bytes += tmp.tensors[i].info.nbytes;
+    }
+    if (!st && announced != end)
+        st = error_set(err, LINEAGE_E_IO, "%s: the server announces a %llu-byte file but its safetensors header ends "
+                       "the tensor data at byte %llu", url, (unsigned long long)announced, (unsigned long long)end);
+    free(tmp.tensors);
+    arena_free(&tmp.arena);
+    return st;
+}
+
 /* Makes the sparse cache file of a weight file hold its header bytes, reusing cached data of the same ETag. */
 static lineage_status prepare_weights(hub_file *f, const unsigned char *head, uint64_t head_len, lineage_error *err)
 {
@@ -77,13 +108,15 @@ static lineage_status prepare_weights(hub_file *f, const unsigned char *head, ui
 
 /* Headers of the weight files: one speculative range request each, a second only when a header is longer. */
 static lineage_status fetch_headers(hub_remote *r, const char *rev, char **names, size_t n, int tolerate_404,
-                                    lineage_error *err)
+                                    const char *index_path, uint64_t index_total, lineage_error *err)
 {
     http_job *jobs = calloc(n * 2, sizeof *jobs);
     hub_request *req = calloc(n, sizeof *req);
-    if (!jobs || !req) {
+    unsigned char **heads = calloc(n, sizeof *heads);
+    if (!jobs || !req || !heads) {
         free(jobs);
         free(req);
+        free(heads);
         return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
     http_job *more = jobs + n;
@@ -111,32 +144,48 @@ static lineage_status fetch_headers(hub_remote *r, const char *rev, char **names
             req[nmore++] = (hub_request){names[i], 1, j->received, 8 + hlen - j->received, j->total_size};
     }
     if (!st && nmore) st = hub_fetch(r, rev, req, nmore, more, 0, what, err);
+    /* every announced size is checked against its header, and their sum against the index, before any
+     * cache file is sized */
     size_t k = 0;
+    uint64_t tensor_bytes = 0;
     for (size_t i = 0; !st && i < n; i++) {
         http_job *j = &jobs[i];
         if (j->status == 404) continue;
         uint64_t head_len = 8 + header_length(j->body);
-        unsigned char *head = j->body;
+        heads[i] = j->body;
         if (head_len > j->received) {
             http_job *x = &more[k++];
             if (j->received + x->received != head_len) {
                 st = error_set(err, LINEAGE_E_IO, "%s: the header arrived short", j->url);
                 break;
             }
-            head = malloc((size_t)head_len);
-            if (!head) { st = error_set(err, LINEAGE_E_NOMEM, "out of memory"); break; }
-            memcpy(head, j->body, (size_t)j->received);
-            memcpy(head + j->received, x->body, (size_t)x->received);
+            heads[i] = malloc((size_t)head_len);
+            if (!heads[i]) { st = error_set(err, LINEAGE_E_NOMEM, "out of memory"); break; }
+            memcpy(heads[i], j->body, (size_t)j->received);
+            memcpy(heads[i] + j->received, x->body, (size_t)x->received);
         }
+        st = check_announced_size(j->url, heads[i], head_len, j->total_size, &tensor_bytes, err);
+    }
+    /* total_size is advisory (some indexes count 2 bytes per parameter whatever the dtype): only data more
+     * than twice what the index states is refused */
+    if (!st && index_total && tensor_bytes / 2 > index_total)
+        st = error_set(err, LINEAGE_E_IO, "%s: the shards' headers describe %llu bytes of tensors, more than twice the "
+                       "%llu bytes of its metadata.total_size", index_path, (unsigned long long)tensor_bytes,
+                       (unsigned long long)index_total);
+    for (size_t i = 0; !st && i < n; i++) {
+        http_job *j = &jobs[i];
+        if (j->status == 404) continue;
         hub_file *f = hub_add_file(r, names[i], 1);
         if (!f) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
         else {
             f->size = j->total_size;
             hub_set_etag(f, j);
-            st = prepare_weights(f, head, head_len, err);
+            st = prepare_weights(f, heads[i], 8 + header_length(j->body), err);
         }
-        if (head != j->body) free(head);
     }
+    for (size_t i = 0; i < n; i++)
+        if (heads[i] != jobs[i].body) free(heads[i]);
+    free(heads);
     hub_jobs_free(jobs, n);
     hub_jobs_free(more, nmore);
     free(jobs);
@@ -190,11 +239,13 @@ static lineage_status fetch_snapshot(hub_remote *r, lineage_error *err)
         size_t nshards = 0;
         if (!st && has_index) {
             char *p = path_join(r->snapshot_dir, small[2]);
-            st = p ? index_shards(p, &shards, &nshards, err) : error_set(err, LINEAGE_E_NOMEM, "out of memory");
+            uint64_t index_total = 0;
+            st = p ? index_shards(p, &shards, &nshards, &index_total, err)
+                   : error_set(err, LINEAGE_E_NOMEM, "out of memory");
+            if (!st) st = fetch_headers(r, rev, shards, nshards, 0, p, index_total, err);
             free(p);
-            if (!st) st = fetch_headers(r, rev, shards, nshards, 0, err);
         } else if (!st) {
-            st = fetch_headers(r, rev, single, 1, 1, err);
+            st = fetch_headers(r, rev, single, 1, 1, NULL, 0, err);
             int has_single = r->nfiles && r->files[r->nfiles - 1].weights;
             if (!st && !has_single && !has_config)
                 st = error_set(err, LINEAGE_E_IO, "%s: HTTP 404 not found%s%s: unknown repository or revision, or it "

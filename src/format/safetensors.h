@@ -20,6 +20,8 @@ lineage_status hf_index_load(lineage_model *m, const char *dir, const char *inde
  * names it lists (plain file names, sorted, each once; a malloc'd array of strings in the arena). */
 lineage_status hf_index_parse(const char *text, size_t len, const char *index_path, arena *a, const json_value **wm,
                               const char ***shards, size_t *nshards, lineage_error *err);
+/* metadata.total_size of a parsed index (the tensor bytes of all shards), 0 when absent or not a count. */
+uint64_t hf_index_total_size(const char *text, size_t len);
 
 typedef struct st_tensor {
     const char *name;
