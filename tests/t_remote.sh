@@ -71,6 +71,24 @@ grep -q -- "--timeout" "$WORK/err" && [ "$took" -lt 10 ] && ok "the run ended af
     not_ok "--timeout bounds a slow-drip run ($took s): $(cat "$WORK/err")"
 "$LINEAGE" --help | grep -q -- "--timeout SECONDS.*default 3600" && ok "--help documents --timeout and its default" ||
     not_ok "--help documents --timeout"
+# credentials in HF_ENDPOINT are used, and written nowhere: reports, journal, cache names, errors
+: > "$LOGS/access.log"
+HF_ENDPOINT=http://lineage-user:s3cr%40t@127.0.0.1:$PORT expect_exit "an endpoint with user:password@ works" 0 \
+    "$LINEAGE" compare "hf://org/base" "$Z/finetune" --only arch,tokenizer --cache "$WORK/cred" --json "$WORK/cred.json" \
+    --md "$WORK/cred.md" --html "$WORK/cred.html" --journal "$WORK/cred-journal.md"
+HF_ENDPOINT=http://lineage-user:s3cr%40t@127.0.0.1:$PORT expect_exit "an unknown repository behind such an endpoint exits 3" 3 \
+    "$LINEAGE" inspect "hf://org/nothere" --cache "$WORK/cred"
+cp "$WORK/err" "$WORK/cred.err"
+HF_ENDPOINT=ftp://lineage-user:s3cr%40t@127.0.0.1:$PORT expect_exit "a non-http endpoint with credentials exits 2" 2 \
+    "$LINEAGE" inspect "hf://org/base" --cache "$WORK/cred"
+cp "$WORK/err" "$WORK/cred2.err"
+sleep 0.1
+grep -q "Basic bGluZWFnZS11c2VyOnMzY3JAdA==" "$LOGS/access.log" && ok "the endpoint's credentials were sent (HTTP Basic)" ||
+    not_ok "credentials sent: $(head -2 "$LOGS/access.log")"
+leaks=$( { grep -rl -e "s3cr" -e "lineage-user" "$WORK"/cred.json "$WORK"/cred.md "$WORK"/cred.html "$WORK"/cred-journal.md \
+    "$WORK"/cred.err "$WORK"/cred2.err "$WORK/cred"; find "$WORK/cred" | grep -e "s3cr" -e "lineage-user"; } 2>/dev/null)
+[ -s "$WORK/cred.json" ] && [ -s "$WORK/cred-journal.md" ] && [ -z "$leaks" ] &&
+    ok "no report, journal, error or cache name holds the endpoint's credentials" || not_ok "credentials written to: $leaks"
 "$LINEAGE" compare "hf://org/base" "$Z/base" --only arch --json "$WORK/cmp.json" >/dev/null 2>&1
 check "a compare report records the remote repo, resolved commit and file ETags" python3 -c "
 import json; s=json.load(open('$WORK/cmp.json'))['source']

@@ -102,11 +102,55 @@ lineage_status http_client_init(http_client *c, const char *endpoint, const char
     return LINEAGE_OK;
 }
 
+static char *percent_decode(const char *s, size_t n)
+{
+    char *out = malloc(n + 1);
+    if (!out) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) && isxdigit((unsigned char)s[i + 2])) {
+            char hex[3] = {s[i + 1], s[i + 2], 0};
+            out[k++] = (char)strtol(hex, NULL, 16);
+            i += 2;
+        } else out[k++] = s[i];
+    }
+    out[k] = 0;
+    return out;
+}
+
+int http_split_credentials(const char *url, char **clean, char **user, char **password)
+{
+    *clean = *user = *password = NULL;
+    const char *sep = strstr(url, "://");
+    const char *host = sep ? sep + 3 : url;
+    size_t authority = strcspn(host, "/?#");
+    const char *at = NULL;
+    for (const char *p = host; p < host + authority; p++)
+        if (*p == '@') at = p;
+    if (!at) return (*clean = strdup(url)) != NULL;
+    size_t head = (size_t)(host - url);
+    *clean = malloc(strlen(url) + 1);
+    if (!*clean) return 0;
+    memcpy(*clean, url, head);
+    strcpy(*clean + head, at + 1);
+    const char *colon = memchr(host, ':', (size_t)(at - host));
+    *user = percent_decode(host, (size_t)((colon ? colon : at) - host));
+    *password = colon ? percent_decode(colon + 1, (size_t)(at - colon - 1)) : strdup("");
+    if (*user && *password) return 1;
+    free(*clean);
+    free(*user);
+    free(*password);
+    *clean = *user = *password = NULL;
+    return 0;
+}
+
 void http_client_free(http_client *c)
 {
     if (c->multi) curl_multi_cleanup(c->multi);
     free(c->origin);
     free(c->token);
+    free(c->user);
+    free(c->password);
     memset(c, 0, sizeof *c);
 }
 
@@ -435,6 +479,10 @@ static lineage_status start_attempt(http_client *c, CURLM *multi, xfer *x, linea
     curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->curl_err);
     if (j->ranged) curl_easy_setopt(e, CURLOPT_RANGE, range);
+    if (c->user && same_origin) {
+        curl_easy_setopt(e, CURLOPT_USERNAME, c->user);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, c->password);
+    }
     if (j->post_json) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->post_len);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->post_json);

@@ -39,6 +39,7 @@ typedef struct http_meter {
 typedef struct http_client {
     char *origin;             /* "scheme://host:port" of the endpoint: the only place the token goes */
     char *token;              /* bearer token or NULL */
+    char *user, *password;    /* from the endpoint's user:password@ (see http_split_credentials), or NULL */
     http_limits limits;
     http_meter *meter;
     void *multi;              /* libcurl multi handle, kept so connections are reused between batches */
@@ -69,6 +70,10 @@ typedef struct http_job {
 lineage_status http_client_init(http_client *c, const char *endpoint, const char *token, const http_limits *limits,
                                 http_meter *meter, lineage_error *err);
 void http_client_free(http_client *c);
+/* Takes user:password@ out of a URL so it is never written anywhere: *clean is the URL without it; *user and
+ * *password (percent-decoded) are NULL when there was none. All malloc'd; 0 when out of memory. A client
+ * sends them (HTTP authentication) to the endpoint's origin only, once set in c->user and c->password. */
+int http_split_credentials(const char *url, char **clean, char **user, char **password);
 
 /* Runs jobs to completion. A job ending with 404 is not an error when tolerate_404 is set (its status says
  * so); any other non-success fails the whole batch with an error naming the URL and what failed. */

@@ -436,15 +436,27 @@ lineage_status hub_connect(const char *path, hub_remote **out, lineage_error *er
                        o.max_attempts > 0 ? o.max_attempts : 6, o.max_parallel > 0 ? o.max_parallel : 8};
     r->offline = o.offline;
     const char *ep = getenv("HF_ENDPOINT");
-    r->endpoint = strdup(ep && *ep ? ep : "https://huggingface.co");
+    char *user = NULL, *password = NULL;
+    /* credentials in HF_ENDPOINT go to the client alone: never into URLs, errors, reports or cache names */
+    if (!http_split_credentials(ep && *ep ? ep : "https://huggingface.co", &r->endpoint, &user, &password))
+        r->endpoint = NULL;
     if (!root || !r->endpoint) {
         free(root);
+        free(user);
+        free(password);
         return root ? error_set(err, LINEAGE_E_NOMEM, "out of memory")
                     : error_set(err, LINEAGE_E_USAGE, "%s: no cache folder: set XDG_CACHE_HOME or HOME, or pass --cache DIR",
                                 path);
     }
     for (size_t n = strlen(r->endpoint); n > 0 && r->endpoint[n - 1] == '/'; n--) r->endpoint[n - 1] = 0;
     st = http_client_init(&r->http, r->endpoint, getenv("HF_TOKEN"), &lim, &g_meter, err);
+    if (!st) {
+        r->http.user = user;
+        r->http.password = password;
+    } else {
+        free(user);
+        free(password);
+    }
     if (!st) {
         /* cache folders are per endpoint host: a mirror's revisions are not the Hub's */
         char sub[700];
