@@ -591,8 +591,13 @@ lineage_status http_run(http_client *c, http_job *jobs, size_t n, int tolerate_4
     if (!xs || !multi || !xs[n - 1].url) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     size_t done = 0;
     int running = 0;
+    double last_tick = now_seconds();
     while (!st && done < n) {
         double t = now_seconds();
+        if (c->tick && t - last_tick >= c->tick_seconds) {
+            c->tick(c->tick_user);
+            last_tick = t;
+        }
         for (size_t i = 0; !st && i < n && running < c->limits.max_parallel; i++)
             if (xs[i].state == X_WAITING && t >= xs[i].not_before && !(st = start_attempt(c, multi, &xs[i], err)))
                 running++;

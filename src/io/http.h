@@ -44,6 +44,10 @@ typedef struct http_client {
     http_meter *meter;
     void *multi;              /* libcurl multi handle, kept so connections are reused between batches */
     uint64_t bytes, requests; /* this client's share of the meter */
+    /* called from http_run about every tick_seconds while transfers run (e.g. to record partial progress) */
+    void (*tick)(void *user);
+    void *tick_user;
+    double tick_seconds;
 } http_client;
 
 typedef struct http_job {

@@ -26,6 +26,35 @@ static int want_push(uint64_t b, uint64_t e, void *user)
     return 0;
 }
 
+typedef struct batch {
+    hub_remote *r;
+    http_job *jobs;
+    size_t *job_file, n;
+} batch;
+
+/* The bytes each job has written so far (a prefix of its range: ranges resume where they stopped) become
+ * present; hub_persist syncs them before any range list names them, so a killed run keeps them. */
+static int record_progress(batch *b)
+{
+    int ok = 1;
+    for (size_t i = 0; i < b->n; i++) {
+        const http_job *j = &b->jobs[i];
+        if (!j->received) continue;
+        hub_file *f = &b->r->files[b->job_file[i]];
+        uint64_t end = j->offset + (j->received < j->length ? j->received : j->length);
+        if (!cache_ranges_add(&f->have, j->offset, end)) ok = 0;
+        f->dirty = 1;
+    }
+    return ok;
+}
+
+static void on_tick(void *user)
+{
+    batch *b = user;
+    lineage_error ignored;
+    if (record_progress(b)) hub_persist(b->r, &ignored);   /* a failure only costs a refetch later */
+}
+
 static int span_cmp(const void *a, const void *b)
 {
     const hub_span *x = a, *y = b;
@@ -90,19 +119,17 @@ lineage_status hub_fetch_spans(hub_remote *r, hub_span *spans, size_t n, const c
             nj++;
         }
     }
+    batch b = {r, jobs, job_file, nj};
     if (!st && nj) {
+        r->http.tick = on_tick;
+        r->http.tick_user = &b;
+        r->http.tick_seconds = HUB_PERSIST_SECONDS;
         st = http_run(&r->http, jobs, nj, 0, err);
+        r->http.tick = NULL;
         http_meter_release(r->http.meter, total);
     }
-    /* whatever arrived complete is kept, even when another range failed */
-    for (size_t i = 0; i < nj; i++) {
-        hub_file *f = &r->files[job_file[i]];
-        if (jobs[i].received == jobs[i].length && jobs[i].status == 206) {
-            if (!cache_ranges_add(&f->have, jobs[i].offset, jobs[i].offset + jobs[i].length) && !st)
-                st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
-            f->dirty = 1;
-        }
-    }
+    /* whatever arrived is kept, even when another range (or the rest of this one) failed */
+    if (!record_progress(&b) && !st) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     for (size_t i = 0; i < nj; i++)
         if (i == 0 || jobs[i].url != jobs[i - 1].url) free((char *)jobs[i].url);
     free(jobs);
