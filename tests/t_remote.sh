@@ -71,6 +71,25 @@ grep -q -- "--timeout" "$WORK/err" && [ "$took" -lt 10 ] && ok "the run ended af
     not_ok "--timeout bounds a slow-drip run ($took s): $(cat "$WORK/err")"
 "$LINEAGE" --help | grep -q -- "--timeout SECONDS.*default 3600" && ok "--help documents --timeout and its default" ||
     not_ok "--help documents --timeout"
+# a remote compare of a zoo pair (1.2 MB each) costs a bounded number of requests: small files, one header
+# request and one request for the rest of each weight file (adjacent ranges coalesced; small files whole)
+: > "$LOGS/access.log"
+expect_exit "compare of a remote zoo pair" 0 "$LINEAGE" compare "hf://org/base" "hf://org/finetune" --cache "$WORK/pair" \
+    --json "$WORK/pair.json"
+sleep 0.1
+reqs=$(wc -l < "$LOGS/access.log")
+[ "$reqs" -le 50 ] && ok "the remote compare of base and finetune made $reqs requests (at most 50)" ||
+    not_ok "the remote compare of base and finetune made $reqs requests (want at most 50)"
+check "the report's own request counters agree with the server's log ($reqs)" python3 -c "
+import json; s=json.load(open('$WORK/pair.json'))['source']; n=s['a']['requests']+s['b']['requests']
+assert n == $reqs, n"
+"$LINEAGE" compare "$Z/base" "$Z/finetune" --json "$WORK/pair-local.json" >/dev/null 2>&1
+# (model names aside, and the tokenizer file's path, which for a remote model is in the cache)
+names() { sed -e "s|$Z/||; s|hf://org/||" -e '/"source": ".*tokenizer.json"/d'; }
+diff <(strip_model "$WORK/pair-local.json" | names) <(strip_model "$WORK/pair.json" | names) >/dev/null &&
+    ok "the remote compare's report (behaviour and activations included) equals the local one apart from the names" ||
+    not_ok "remote and local compare reports differ: $(diff <(strip_model "$WORK/pair-local.json") <(strip_model "$WORK/pair.json") | head -5)"
+
 # credentials in HF_ENDPOINT are used, and written nowhere: reports, journal, cache names, errors
 : > "$LOGS/access.log"
 HF_ENDPOINT=http://lineage-user:s3cr%40t@127.0.0.1:$PORT expect_exit "an endpoint with user:password@ works" 0 \

@@ -11,6 +11,8 @@
 #define HUB_MAX_SMALL_FILE_BYTES (64u << 20)
 #define HUB_CHUNK_BYTES (16u << 20)   /* ranges are split so several requests can share a big span */
 #define HUB_PERSIST_SECONDS 1.0        /* range lists are synced at most this often (and at close) */
+#define HUB_WHOLE_FILE_BYTES HUB_CHUNK_BYTES  /* a weight file fitting one request is fetched whole by its first read */
+#define HUB_GAP_BYTES (256u << 10)     /* missing ranges of a file this close share a request (a request costs more) */
 
 int hub_is_remote_path(const char *path);
 /* A plain file name safe in a URL and in the cache: letters, digits, '.', '_', '-', no "..", no '/'. */

@@ -62,6 +62,42 @@ static int span_cmp(const void *a, const void *b)
     return x->begin < y->begin ? -1 : x->begin > y->begin;
 }
 
+/* Sorts spans and merges those that overlap or lie at most gap bytes apart (gap bytes travel along). */
+static void merge_spans(want_list *l, uint64_t gap)
+{
+    if (!l->n) return;
+    qsort(l->w, l->n, sizeof *l->w, span_cmp);
+    size_t k = 0;
+    for (size_t i = 1; i < l->n; i++) {
+        if (l->w[i].file == l->w[k].file && l->w[i].begin <= l->w[k].end + gap) {
+            if (l->w[i].end > l->w[k].end) l->w[k].end = l->w[i].end;
+        } else l->w[++k] = l->w[i];
+    }
+    l->n = k + 1;
+}
+
+/* Fewer requests for a few more bytes: a small weight file's whole missing part is fetched by its first read,
+ * and missing ranges of one file close to each other share a request. exact is sorted and merged. */
+static int widen(hub_remote *r, const want_list *exact, want_list *out)
+{
+    for (size_t i = 0; i < exact->n && !out->oom; i++) {
+        const hub_span *s = &exact->w[i];
+        const hub_file *f = &r->files[s->file];
+        out->file = s->file;
+        if (f->size > HUB_WHOLE_FILE_BYTES) want_push(s->begin, s->end, out);
+        else if (i == 0 || exact->w[i - 1].file != s->file) cache_ranges_each_missing(&f->have, 0, f->size, want_push, out);
+    }
+    merge_spans(out, HUB_GAP_BYTES);
+    return !out->oom;
+}
+
+static uint64_t span_bytes(const want_list *l)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < l->n; i++) n += l->w[i].end - l->w[i].begin;
+    return n;
+}
+
 lineage_status hub_fetch_spans(hub_remote *r, hub_span *spans, size_t n, const char *model, const char *what,
                                lineage_error *err)
 {
@@ -80,29 +116,28 @@ lineage_status hub_fetch_spans(hub_remote *r, hub_span *spans, size_t n, const c
         cache_ranges_each_missing(&f->have, spans[i].begin, spans[i].end, want_push, &l);
         if (l.oom) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
-    /* coalesce overlapping and adjacent ranges, then cut them into chunks that can travel in parallel */
-    size_t k = 0;
-    uint64_t total = 0;
-    if (!st && l.n) {
-        qsort(l.w, l.n, sizeof *l.w, span_cmp);
-        for (size_t i = 1; i < l.n; i++) {
-            if (l.w[i].file == l.w[k].file && l.w[i].begin <= l.w[k].end) {
-                if (l.w[i].end > l.w[k].end) l.w[k].end = l.w[i].end;
-            } else l.w[++k] = l.w[i];
-        }
-        k++;
-    }
-    size_t njobs = 0;
-    for (size_t i = 0; i < k; i++) {
-        total += l.w[i].end - l.w[i].begin;
-        njobs += (size_t)((l.w[i].end - l.w[i].begin + HUB_CHUNK_BYTES - 1) / HUB_CHUNK_BYTES);
-    }
+    /* coalesce overlapping and adjacent ranges (and, within the budget, nearby ones and the rest of small
+     * files), then cut them into chunks that can travel in parallel */
+    merge_spans(&l, 0);
+    size_t k = st ? 0 : l.n;
     if (!st && k && r->offline)
         st = error_set(err, LINEAGE_E_IO, "%s: rows of %s are not in the cache and --offline forbids fetching them",
                        model, what);
     char where[400];
     snprintf(where, sizeof where, "%s: %s", model, what);
-    if (!st && k) st = http_meter_reserve(r->http.meter, total, where, err);
+    want_list wide = {0};
+    if (!st && k && widen(r, &l, &wide) && !http_meter_reserve(r->http.meter, span_bytes(&wide), where, NULL)) {
+        free(l.w);
+        l = wide;
+        k = l.n;
+    } else {
+        free(wide.w);
+        if (!st && k) st = http_meter_reserve(r->http.meter, span_bytes(&l), where, err);
+    }
+    uint64_t total = span_bytes(&l);
+    size_t njobs = 0;
+    for (size_t i = 0; i < k; i++)
+        njobs += (size_t)((l.w[i].end - l.w[i].begin + HUB_CHUNK_BYTES - 1) / HUB_CHUNK_BYTES);
     http_job *jobs = !st && k ? calloc(njobs, sizeof *jobs) : NULL;
     size_t *job_file = !st && k ? calloc(njobs, sizeof *job_file) : NULL;
     if (!st && k && (!jobs || !job_file)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
