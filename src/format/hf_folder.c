@@ -8,8 +8,7 @@
 #include "format/safetensors.h"
 #include "format/tokenizer.h"
 #include "util/error.h"
-
-static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+#include "util/strbuf.h"
 
 /* A shard name must stay inside the folder. */
 static int shard_name_ok(const char *s)
@@ -55,7 +54,7 @@ lineage_status hf_index_parse(const char *text, size_t len, const char *index_pa
         free(shards);
         return st;
     }
-    qsort(shards, nshards, sizeof *shards, str_cmp);
+    qsort(shards, nshards, sizeof *shards, str_ptr_cmp);
     size_t u = 0;
     for (size_t i = 0; i < nshards; i++)
         if (!u || strcmp(shards[u - 1], shards[i])) shards[u++] = shards[i];
@@ -167,7 +166,7 @@ lineage_status hf_folder_open_model(lineage_model *m, const char *dir, lineage_e
             }
         if (d) closedir(d);
         if (nomem) st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", dir);
-        qsort(names, n, sizeof *names, str_cmp);
+        qsort(names, n, sizeof *names, str_ptr_cmp);
         for (size_t i = 0; i < n; i++) {
             char *p = names[i] ? path_join(dir, names[i]) : NULL;
             if (!st) st = p ? safetensors_add_file(m, p, err) : error_set(err, LINEAGE_E_NOMEM, "out of memory");

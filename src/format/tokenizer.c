@@ -238,13 +238,6 @@ static size_t canonical_into(char *out, tok_surface s, const char *text, size_t 
     return o;
 }
 
-char *tok_canonical(arena *a, tok_surface s, const char *text, size_t len, int type, size_t *out_len)
-{
-    char *out = arena_alloc(a, len + 3);
-    if (out) *out_len = canonical_into(out, s, text, len, type);
-    return out;
-}
-
 /* ---- building ---- */
 
 lineage_tokenizer *tok_new(const char *path, const char *format)
@@ -255,6 +248,7 @@ lineage_tokenizer *tok_new(const char *path, const char *format)
     t->path = strdup(path);
     t->format = format;
     t->unk_id = -1;
+    t->add_bos = -1;
     pthread_mutex_init(&t->lock, NULL);
     if (!t->path || !tok_map_init(&t->by_text, 1024)) {
         lineage_tokenizer_close(t);

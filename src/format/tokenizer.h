@@ -96,9 +96,13 @@ typedef struct tok_step {
     const char *content;        /* Replace/Prepend/Metaspace replacement */
     size_t content_len;
     tok_split_behavior behavior;
-    int invert, flag;           /* flag: ByteLevel add_prefix_space, Digits individual, Metaspace prepend, Strip left */
-    int flag2;                  /* ByteLevel use_regex, Metaspace split, Strip right, Bert lowercase */
-    int flag3;                  /* Metaspace prepend_scheme "first", Bert strip_accents */
+    int invert;                 /* Split: keep what does not match */
+    /* options of the other kinds, each kind its own */
+    struct { int add_prefix_space, use_regex; } byte_level;
+    struct { int individual; } digits;
+    struct { int prepend, prepend_first_only, split; } metaspace;   /* prepend_scheme "first": first piece only */
+    struct { int left, right; } strip;
+    struct { int clean_text, handle_chinese_chars, lowercase, strip_accents; } bert;
     void *code;                 /* compiled pcre2_code, built lazily by the encoder */
     const struct tok_charsmap *charsmap;   /* Precompiled: SentencePiece's character map */
 } tok_step;
@@ -153,12 +157,20 @@ struct lineage_tokenizer {
     size_t n_norm, n_pre;
     const char *normalizer_desc, *pretokenizer_desc;   /* compact JSON, for comparison */
     const char *chat_template;
+    int add_bos;                /* tokenizer_config add_bos_token / GGUF add_bos_token: 1, 0, -1 not said */
     const char *special_roles[6];   /* literal bos, eos, unk, pad, sep, cls (or NULL) */
     pthread_mutex_t lock;       /* guards the lazily built encoder */
     tok_encoder *enc;
 };
 
 enum { TOK_ROLE_BOS, TOK_ROLE_EOS, TOK_ROLE_UNK, TOK_ROLE_PAD, TOK_ROLE_SEP, TOK_ROLE_CLS };
+
+/* The id to put before a model's text: the BOS token when the tokenizer config asks for one
+ * (add_bos_token), named by the tokenizer's own BOS role, else by config.json's bos_token_id or GGUF's
+ * tokenizer.ggml.bos_token_id; -1 when none is added. `add` overrides the config: 1 yes, -1 no,
+ * 0 as configured. The one place that decides BOS, for `run`, behaviour probes and activations. */
+struct lineage_model;
+long tok_bos_to_add(const lineage_tokenizer *t, const struct lineage_model *m, int add);
 
 /* ---- building (loaders) ---- */
 lineage_tokenizer *tok_new(const char *path, const char *format);
@@ -174,8 +186,6 @@ tok_step *tok_push_step(lineage_tokenizer *t, int pre, tok_step_kind kind);
 /* After all tokens: canonical bytes, maps, counts. */
 lineage_status tok_finish(lineage_tokenizer *t, lineage_error *err);
 
-/* Canonical bytes of a surface form (into arena). */
-char *tok_canonical(arena *a, tok_surface s, const char *text, size_t len, int type, size_t *out_len);
 /* GPT-2 byte <-> unicode map. */
 uint32_t tok_byte_to_unicode(uint8_t b);
 int tok_unicode_to_byte(uint32_t cp);   /* -1 when cp is not in the map */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/strbuf.h"
 
 lineage_status file_map(const char *path, mapped_file *out, lineage_error *err)
 {
@@ -142,8 +143,4 @@ char *path_dirname(const char *path)
     return p;
 }
 
-int path_has_suffix(const char *path, const char *suffix)
-{
-    size_t a = strlen(path), b = strlen(suffix);
-    return a >= b && !strcmp(path + a - b, suffix);
-}
+int path_has_suffix(const char *path, const char *suffix) { return str_ends_with(path, suffix); }
