@@ -249,6 +249,7 @@ typedef struct wt_evidence {
     double vocab_centered, vocab_z;
     /* width */
     int width_pairs, width_significant;
+    int width_b_smaller;      /* significant pairs where B's side is the subset (pruned from A) */
     double width_kept_fraction, width_centered, width_order_spearman;
     /* MoE */
     int moe_kind;             /* 0 none, 1 B MoE vs A dense, 2 A MoE vs B dense, 3 both MoE */

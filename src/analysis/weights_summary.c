@@ -87,7 +87,7 @@ json_value *wt_summary(wt_ctx *c)
     }
     size_t na = 0, nrel = 0;
     double max_z = -INFINITY;
-    size_t foldable = 0, fold_explained = 0, noise_like = 0;
+    size_t foldable = 0, fold_explained = 0, noise_like = 0, noise_like_a = 0;
     for (size_t i = 0; i < n; i++) {
         const wt_rec *r = &c->recs[i];
         if (!strcmp(r->align, "none")) {
@@ -118,6 +118,11 @@ json_value *wt_summary(wt_ctx *c)
             na++;
             /* additive independent noise: slope 1 and the variance grows by exactly alpha^2 */
             noise_like += al >= 0.05 && fabs(r->s.slope - 1) < 0.1 && fabs(r->s.var_ratio - 1 - al * al) < 0.25 * al * al;
+            /* the same with the roles swapped: A = B + noise (slope of a on b is 1, var(a)/var(b) = 1 + alpha^2) */
+            if (r->s.var_ratio > 0) {
+                double slope_ab = r->s.slope / r->s.var_ratio, vr_ab = 1 / r->s.var_ratio;
+                noise_like_a += al >= 0.05 && fabs(slope_ab - 1) < 0.1 && fabs(vr_ab - 1 - al * al) < 0.25 * al * al;
+            }
         }
         if (fabs(r->z) < WT_Z_CHANCE) chance++;
     }
@@ -191,6 +196,8 @@ json_value *wt_summary(wt_ctx *c)
     flag(&B, w, "detected", pruned);
     integer(&B, w, "pairs", e->width_pairs);
     integer(&B, w, "significant", e->width_significant);
+    str(&B, w, "direction", !pruned ? "none" : e->width_b_smaller * 2 > e->width_significant ? "b_from_a"
+                             : e->width_b_smaller == 0 ? "a_from_b" : "mixed");
     num(&B, w, "kept_fraction", e->width_pairs ? e->width_kept_fraction / e->width_pairs : NAN);
     num(&B, w, "centered_after", e->width_pairs ? e->width_centered / e->width_pairs : NAN);
     num(&B, w, "order_spearman", e->width_pairs ? e->width_order_spearman / e->width_pairs : NAN);
@@ -198,9 +205,15 @@ json_value *wt_summary(wt_ctx *c)
 
     /* vocabulary */
     json_value *v = obj(&B);
-    int vx = e->vocab_done && e->vocab_vb > e->vocab_shared && e->vocab_shared * 10 >= e->vocab_va * 9 &&
-             e->vocab_z > WT_Z_SIGNAL && e->vocab_centered > 0.2;
+    /* one vocabulary holds the other (at least 90% of the smaller one shared) plus tokens of its own, and
+     * the embedding rows of the shared tokens match: the larger side extended the smaller */
+    int vrows = e->vocab_done && e->vocab_z > WT_Z_SIGNAL && e->vocab_centered > 0.2;
+    int vx_b = vrows && e->vocab_vb > e->vocab_shared && e->vocab_shared * 10 >= e->vocab_va * 9;
+    int vx_a = vrows && e->vocab_va > e->vocab_shared && e->vocab_shared * 10 >= e->vocab_vb * 9;
+    int vx = vx_b != vx_a;
     flag(&B, v, "detected", vx);
+    str(&B, v, "direction", !vx ? "none" : vx_b ? "b_from_a" : "a_from_b");
+    integer(&B, v, "a_new", (int64_t)(e->vocab_va > e->vocab_shared ? e->vocab_va - e->vocab_shared : 0));
     integer(&B, v, "shared_tokens", (int64_t)e->vocab_shared);
     integer(&B, v, "a_vocab", (int64_t)e->vocab_va);
     integer(&B, v, "b_vocab", (int64_t)e->vocab_vb);
@@ -235,8 +248,12 @@ json_value *wt_summary(wt_ctx *c)
     double a_med = quantile(alpha, na, 0.5), a_lo = quantile(alpha, na, 0.1), a_hi = quantile(alpha, na, 0.9);
     double sl = quantile(slope, na, 0.5), vr = quantile(varr, na, 0.5);
     double spread = a_med > 0 ? (a_hi - a_lo) / a_med : NAN;
-    int noised = ft && na * 10 >= hi * 8 && noise_like * 10 >= na * 8 && a_med >= 0.1 && spread <= 0.3;
+    int noised_b = ft && na * 10 >= hi * 8 && noise_like * 10 >= na * 8 && a_med >= 0.1 && spread <= 0.3;
+    int noised_a = ft && na * 10 >= hi * 8 && noise_like_a * 10 >= na * 8 && a_med >= 0.1 && spread <= 0.3;
+    int noised = noised_b || noised_a;
     flag(&B, nz, "detected", noised);
+    /* the side whose variance grew by alpha^2 carries the noise */
+    str(&B, nz, "direction", noised_b ? "b_from_a" : noised_a ? "a_from_b" : "none");
     num(&B, nz, "alpha", a_med);
     num(&B, nz, "alpha_spread", spread);
     num(&B, nz, "expected_centered", a_med >= 0 ? 1 / sqrt(1 + a_med * a_med) : NAN);
