@@ -112,7 +112,7 @@ static lineage_status cka_null(const act_plan *p, act_result *r, float *const *K
     double sum = 0;
     for (size_t s = 0; s < S; s++) {
         for (size_t t = 0; t < N; t++) perm[t] = t;
-        wt_shuffle(perm, N, ACT_SHUFFLE_SEED + s);
+        stats_shuffle(perm, N, ACT_SHUFFLE_SEED + s);
         double mean = 0;
         for (size_t j = 0; j < lb; j++) {
             size_t ia = (size_t)r->best[j], ib = (size_t)r->la + j;
@@ -208,7 +208,7 @@ static lineage_status neuron_matching(const act_plan *p, act_result *r, arena *a
         json_set_double(ar, e, "p", pl);
         json_push(ar, per, e);
     }
-    r->fisher_p = r->tested ? wt_fisher_p(pv, (size_t)r->tested) : NAN;
+    r->fisher_p = r->tested ? stats_fisher_p(pv, (size_t)r->tested) : NAN;
     r->chi2 = 0;
     for (int k = 0; k < r->tested; k++) r->chi2 += -2 * log(pv[k] < 1e-300 ? 1e-300 : pv[k]);
     r->mean_rho = r->tested ? rho_sum / r->tested : NAN;

@@ -95,24 +95,6 @@ double act_cka_features_ref(const float *X, size_t dx, const float *Y, size_t dy
 }
 
 
-double act_spearman(const size_t *x, const size_t *y, size_t n)
-{
-    if (n < 2) return NAN;
-    double *rx = malloc(n * sizeof *rx), *ry = malloc(n * sizeof *ry);
-    double r = NAN;
-    if (rx && ry && wt_ranks_of(x, n, rx) && wt_ranks_of(y, n, ry)) {
-        double m = (double)(n - 1) / 2, sxy = 0, sxx = 0;
-        for (size_t i = 0; i < n; i++) {
-            sxy += (rx[i] - m) * (ry[i] - m);
-            sxx += (rx[i] - m) * (rx[i] - m);
-        }
-        r = sxx > 0 ? sxy / sxx : NAN;
-    }
-    free(rx);
-    free(ry);
-    return r;
-}
-
 int act_zhu_match(const float *gate_a, const float *up_a, size_t fa, const float *gate_b, const float *up_b, size_t fb,
                   size_t ntok, act_match *out)
 {
@@ -131,8 +113,8 @@ int act_zhu_match(const float *gate_a, const float *up_a, size_t fa, const float
         if (by_gate[i] != SIZE_MAX && by_up[i] != SIZE_MAX) { x[n] = by_gate[i]; y[n] = by_up[i]; n++; }
     if (ok && n >= 3) {
         out->n = n;
-        out->spearman = act_spearman(x, y, n);
-        out->p = isfinite(out->spearman) ? wt_p_upper(out->spearman * sqrt((double)(n - 1))) : 1;
+        out->spearman = stats_spearman_distinct(x, y, n);
+        out->p = isfinite(out->spearman) ? stats_p_upper(out->spearman * sqrt((double)(n - 1))) : 1;
     }
     free(by_gate); free(by_up); free(x); free(y);
     return ok;

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "kernels/kernels.h"
+#include "analysis/stats.h"
 #include "analysis/stream.h"
 #include "util/json.h"
 #include "format/model.h"
@@ -59,25 +60,10 @@ void wt_matrix_free(wt_matrix *x);
 /* Transposed copy (cols x rows). */
 int wt_transpose(const wt_matrix *x, wt_matrix *out);
 
-/* Deterministic 64-bit mixing (splitmix64) for seeded sampling and shuffles. */
-uint64_t wt_mix64(uint64_t x);
-/* Fisher-Yates with a seeded generator. */
-void wt_shuffle(size_t *perm, size_t n, uint64_t seed);
-
 /* ---- statistics helpers (weights_stats.c) ---- */
 
 /* Centered correlation of two equal-length vectors through the kernels. */
 double wt_pearson(const float *a, const float *b, size_t n);
-/* One-sided p of a standard-normal z (upper tail), clamped to [1e-300, 1]. */
-double wt_p_upper(double z);
-/* Upper-tail z of a one-sided p. */
-double wt_z_of_p(double p);
-/* Fisher's combination: -2 sum ln p ~ chi2(2k); returns the combined p. */
-double wt_fisher_p(const double *p, size_t k);
-/* Spearman rank correlation of matched[i] against i (both permutations of ranks when square). */
-double wt_spearman_identity(const size_t *matched, size_t n);
-/* Ranks 0..n-1 of n distinct values; 0 on allocation failure. */
-int wt_ranks_of(const size_t *v, size_t n, double *rank);
 
 typedef struct wt_pair_stats {
     pair_moments m;

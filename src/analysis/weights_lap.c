@@ -273,7 +273,7 @@ double wt_selection_null(const wt_matrix *A, const wt_matrix *B, uint64_t seed)
     if (Bn.data && h && m) {
         memcpy(Bn.data, B->data, B->rows * B->cols * sizeof(float));
         for (size_t k = 0; k < B->cols; k++) h[k] = k;
-        wt_shuffle(h, B->cols, seed);
+        stats_shuffle(h, B->cols, seed);
         if (wt_reorder_cols(&Bn, h) && wt_match_rows(A, &Bn, 1, 0, m)) {
             pair_moments pm;
             wt_matched_moments(A, &Bn, m, &pm);

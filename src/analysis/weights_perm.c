@@ -182,7 +182,7 @@ static lineage_status align_hidden(wt_ctx *c, json_value *o)
         size_t *perm = malloc(E[1].rows * sizeof *perm + 1), *m0 = malloc(d * sizeof *m0 + 1);
         for (int rep = 0; perm && m0 && rep < 2; rep++) {
             for (size_t i = 0; i < E[1].rows; i++) perm[i] = i;
-            wt_shuffle(perm, E[1].rows, 0x68696464ull + (uint64_t)rep);
+            stats_shuffle(perm, E[1].rows, 0x68696464ull + (uint64_t)rep);
             wt_matrix Bs = {0}, Ts = {0};
             Bs.rows = E[1].rows;
             Bs.cols = d;
@@ -287,7 +287,7 @@ lineage_status wt_stage_permutation(wt_ctx *c)
         size_t nm = 0, *mv = !st && m ? matched_values(m, n, &nm) : NULL;
         if (!st && m && !mv) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
         if (!st && m && nm > 2) {
-            double rho = wt_spearman_identity(mv, nm), prho = wt_p_upper(rho * sqrt((double)nm - 1));
+            double rho = stats_spearman_identity(mv, nm), prho = stats_p_upper(rho * sqrt((double)nm - 1));
             double pa = wt_agreement_p(agree_k);
             size_t fixed = fixed_points(m, n);
             p_agree[nl] = pa;
@@ -352,7 +352,7 @@ lineage_status wt_stage_permutation(wt_ctx *c)
         }
     }
     if (!st) {
-        double pf = wt_fisher_p(p_agree, nl), pz = wt_fisher_p(p_rho, nl);
+        double pf = stats_fisher_p(p_agree, nl), pz = stats_fisher_p(p_rho, nl);
         c->ev.perm_p = pf;
         c->ev.perm_agreement = nl ? agree_sum / (double)nl : NAN;
         c->ev.perm_centered = n_centered ? centered_sum / n_centered : NAN;

@@ -9,20 +9,6 @@
 #define WT_Z_SIGNAL 5.0   /* a tensor pair counts as signal above this many null SDs */
 #define WT_Z_CHANCE 3.0   /* and as at chance below this */
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return a < b ? -1 : a > b;
-}
-
-static double quantile(double *v, size_t n, double q)
-{
-    if (!n) return NAN;
-    qsort(v, n, sizeof *v, cmp_double);
-    size_t k = (size_t)(q * (double)(n - 1) + 0.5);
-    return v[k < n ? k : n - 1];
-}
-
 typedef struct builder {
     arena *ar;
     int ok;
@@ -104,7 +90,7 @@ json_value *wt_summary(wt_ctx *c)
         if (r->low_info || !index_aligned(r)) continue;
         cent[hi] = r->s.centered;
         zs[hi] = r->z;
-        pv[hi] = wt_p_upper(r->z);
+        pv[hi] = stats_p_upper(r->z);
         power[hi] = WT_Z_SIGNAL * r->null_sd;
         hi++;
         if (r->z > max_z) max_z = r->z;
@@ -143,8 +129,8 @@ json_value *wt_summary(wt_ctx *c)
     put(&B, s, "identical", id);
 
     /* finetune-like: index-aligned (or layer-mapped) high-information tensors far above the null */
-    double frac = hi ? (double)sig / (double)hi : 0, comb_p = wt_fisher_p(pv, hi);
-    double med_c = quantile(cent, hi, 0.5), min_c = hi ? cent[0] : NAN, med_z = quantile(zs, hi, 0.5);
+    double frac = hi ? (double)sig / (double)hi : 0, comb_p = stats_fisher_p(pv, hi);
+    double med_c = stats_quantile(cent, hi, 0.5), min_c = hi ? cent[0] : NAN, med_z = stats_quantile(zs, hi, 0.5);
     int ft = hi && frac >= 0.5 && comb_p < 1e-6;
     json_value *f = obj(&B);
     flag(&B, f, "detected", ft);
@@ -245,8 +231,8 @@ json_value *wt_summary(wt_ctx *c)
 
     /* noise: b = a + independent noise of a common relative size */
     json_value *nz = obj(&B);
-    double a_med = quantile(alpha, na, 0.5), a_lo = quantile(alpha, na, 0.1), a_hi = quantile(alpha, na, 0.9);
-    double sl = quantile(slope, na, 0.5), vr = quantile(varr, na, 0.5);
+    double a_med = stats_quantile(alpha, na, 0.5), a_lo = stats_quantile(alpha, na, 0.1), a_hi = stats_quantile(alpha, na, 0.9);
+    double sl = stats_quantile(slope, na, 0.5), vr = stats_quantile(varr, na, 0.5);
     double spread = a_med > 0 ? (a_hi - a_lo) / a_med : NAN;
     int noised_b = ft && na * 10 >= hi * 8 && noise_like * 10 >= na * 8 && a_med >= 0.1 && spread <= 0.3;
     int noised_a = ft && na * 10 >= hi * 8 && noise_like_a * 10 >= na * 8 && a_med >= 0.1 && spread <= 0.3;
@@ -264,7 +250,7 @@ json_value *wt_summary(wt_ctx *c)
 
     /* re-quantization: another dtype, values close but not equal */
     json_value *q = obj(&B);
-    double rel_med = quantile(rel, nrel, 0.5);
+    double rel_med = stats_quantile(rel, nrel, 0.5);
     int requant = n_none && dtype_changed * 2 > n_none && ident < n_none && rel_med < 0.05 && ft;
     flag(&B, q, "detected", requant);
     num(&B, q, "dtype_changed_fraction", n_none ? (double)dtype_changed / (double)n_none : NAN);
@@ -281,7 +267,7 @@ json_value *wt_summary(wt_ctx *c)
     integer(&B, ind, "tensors_at_chance", (int64_t)chance);
     integer(&B, ind, "of", (int64_t)hi);
     num(&B, ind, "max_z", hi ? max_z : NAN);
-    num(&B, ind, "min_detectable_centered", quantile(power, hi, 0.5));
+    num(&B, ind, "min_detectable_centered", stats_quantile(power, hi, 0.5));
     flag(&B, ind, "alignment_searched", e->perm_tried);
     put(&B, s, "independent_evidence", ind);
     put(&B, s, "components", component_summaries(c, &B));
