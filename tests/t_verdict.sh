@@ -87,6 +87,49 @@ check "two fine-tunes of one base: the report says descent and siblings cannot b
 import json; v=json.load(open('$WORK/sib2.json'))['verdict']
 assert v['label']=='derived' and v['direction']=='undetermined' and 'shared_ancestor' in v['indistinguishable'], v"
 
+# Degenerate weights: one NaN, Inf values, an all-zero and an all-constant B. compare runs every line
+# (weights, activations, behaviour) and must exit 0 with a sane report: never exit 1, never "independent"
+# from constant tensors, the NaN/Inf values counted per tensor and set aside.
+for k in nan inf zero const; do mkdir -p "$WORK/deg/$k"; cp "$F/base/"* "$WORK/deg/$k/"; done
+python3 - "$WORK/deg" <<'PY'
+import json, struct, sys
+def edit(path, fn):
+    raw = bytearray(open(path, 'rb').read()); n = struct.unpack('<Q', raw[:8])[0]; h = json.loads(raw[8:8 + n])
+    for k, t in h.items():
+        if k != '__metadata__':
+            a, b = t['data_offsets']; fn(k, raw, a + 8 + n, b + 8 + n)
+    open(path, 'wb').write(raw)
+def nan(k, raw, a, b):
+    if k == 'model.layers.1.mlp.up_proj.weight': raw[a + 40:a + 44] = struct.pack('<I', 0x7fc00000)
+def inf(k, raw, a, b):
+    if 'q_proj' in k:
+        for i in range(a, b, 400): raw[i:i + 4] = struct.pack('<f', float('inf'))
+def zero(k, raw, a, b): raw[a:b] = bytes(b - a)
+def const(k, raw, a, b): raw[a:b] = struct.pack('<f', 0.5) * ((b - a) // 4)
+for name, fn in (('nan', nan), ('inf', inf), ('zero', zero), ('const', const)):
+    edit(f"{sys.argv[1]}/{name}/model.safetensors", fn)
+PY
+for k in nan inf zero const; do
+    "$LINEAGE" compare "$F/base" "$WORK/deg/$k" --json "$WORK/deg-$k.json" >/dev/null 2>"$WORK/deg-$k.err"; rc=$?
+    check "B with $k weights: compare exits 0 (got $rc: $(head -c 120 "$WORK/deg-$k.err"))" [ "$rc" = 0 ]
+done
+check "one NaN: counted for its tensor, set aside, said in the reasons; the pair stays related" python3 -c "
+import json; d=json.load(open('$WORK/deg-nan.json')); v=d['verdict']
+assert v['label'] in ('identical', 'derived'), v['label']
+p=[x for x in d['weights']['pairs'] if x.get('non_finite_b')]
+assert len(p)==1 and p[0]['non_finite_b']==1 and p[0]['b']=='model.layers.1.mlp.up_proj.weight', p
+assert any('NaN/Inf' in r for r in v['reasons']), v['reasons']"
+check "Inf values: counted per tensor, the activation test says it is not comparable" python3 -c "
+import json; d=json.load(open('$WORK/deg-inf.json'))
+assert d['weights']['summary']['set_aside']['non_finite_tensors'] >= 5, d['weights']['summary']['set_aside']
+assert d['verdict']['label'] in ('identical', 'derived')"
+for k in zero const; do
+    check "all-$k B: low-information, never independent or derived" python3 -c "
+import json; d=json.load(open('$WORK/deg-$k.json')); v=d['verdict']
+assert v['label']=='inconclusive', (v['label'], v['reasons'])
+assert d['weights']['summary']['set_aside']['constant_tensors'] >= 30"
+done
+
 # Tokenizer reuse alone is not weight derivation (R4): the independent model shares base's tokenizer.
 "$LINEAGE" compare "$F/base" "$F/independent" --json "$WORK/r4.json" >/dev/null 2>&1
 check "shared tokenizer with independent weights: independent, tokenizer finding reported" python3 -c "

@@ -95,6 +95,21 @@ double act_cka_features_ref(const float *X, size_t dx, const float *Y, size_t dy
 }
 
 
+/* Whether a neuron's activations vary over the tokens: a constant neuron (dead, or a zeroed model)
+ * matches every other equally, and the assignment would pair such neurons arbitrarily, in an order
+ * that can make two matchings agree by accident. */
+static int row_varies(const float *x, size_t n)
+{
+    double s = 0, s2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i])) return 0;
+        s += x[i];
+        s2 += (double)x[i] * x[i];
+    }
+    double mean = n ? s / (double)n : 0, var = n ? s2 / (double)n - mean * mean : 0;
+    return var > 1e-12 * mean * mean && var > 1e-30;
+}
+
 int act_zhu_match(const float *gate_a, const float *up_a, size_t fa, const float *gate_b, const float *up_b, size_t fb,
                   size_t ntok, act_match *out)
 {
@@ -110,7 +125,9 @@ int act_zhu_match(const float *gate_a, const float *up_a, size_t fa, const float
     if (ok) ok = wt_match_rows(&ga, &gb, 1, 0, by_gate) && wt_match_rows(&ua, &ub, 1, 0, by_up);
     size_t n = 0;
     for (size_t i = 0; ok && i < fa; i++)
-        if (by_gate[i] != SIZE_MAX && by_up[i] != SIZE_MAX) { x[n] = by_gate[i]; y[n] = by_up[i]; n++; }
+        if (by_gate[i] != SIZE_MAX && by_up[i] != SIZE_MAX && row_varies(gate_a + i * ntok, ntok) &&
+            row_varies(up_a + i * ntok, ntok) && row_varies(gate_b + by_gate[i] * ntok, ntok) &&
+            row_varies(up_b + by_up[i] * ntok, ntok)) { x[n] = by_gate[i]; y[n] = by_up[i]; n++; }
     if (ok && n >= 3) {
         out->n = n;
         out->spearman = stats_spearman_distinct(x, y, n);

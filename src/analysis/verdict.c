@@ -460,7 +460,12 @@ lineage_status verdict_build(const json_value *root, arena *ar, json_value **out
                        "구별할 수 없습니다 (모델 카드나 이름으로 정하지 않습니다).");
         }
     }
-    for (size_t i = 0; i < n && json_count(reasons) < 7; i++) {
+    for (size_t i = 0; i < n; i++) {   /* what the weights set aside (NaN/Inf, constant tensors) */
+        if (strcmp(refs[i].line, "weights") || !json_is_true(json_get(refs[i].f, "note"))) continue;
+        const json_value *t = json_get(refs[i].f, "text");
+        if (json_get_string(t, "en")) add_reason(ar, reasons, reasons_ko, json_get_string(t, "en"), json_get_string(t, "ko"));
+    }
+    for (size_t i = 0; i < n && json_count(reasons) < 9; i++) {
         if (strcmp(refs[i].line, "weights") || refs[i].weight < 0.5) continue;
         const json_value *t = json_get(refs[i].f, "text");
         const char *en = json_get_string(t, "en"), *ko = json_get_string(t, "ko");

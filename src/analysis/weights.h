@@ -219,6 +219,8 @@ typedef struct wt_rec {
     int pending;              /* statistics not computed yet (queued for wt_flush) */
     int has_fold;
     double folded_centered, folded_rel_l2, row_cosine;
+    uint64_t non_finite_a, non_finite_b;   /* NaN/Inf values, set aside from the statistics */
+    int degenerate;           /* a side is constant or near-constant: low information whatever its role */
     json_value *json;         /* its "pairs" entry */
 } wt_rec;
 
@@ -241,6 +243,9 @@ typedef struct wt_evidence {
     int moe_kind;             /* 0 none, 1 B MoE vs A dense, 2 A MoE vs B dense, 3 both MoE */
     int moe_experts, moe_significant;
     double moe_centered, moe_within_a, moe_within_b, moe_cross_layer;
+    /* degenerate data */
+    int degenerate_tensors, non_finite_tensors;
+    uint64_t non_finite_values;
 } wt_evidence;
 
 typedef struct wt_ctx {

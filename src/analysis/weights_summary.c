@@ -83,7 +83,7 @@ json_value *wt_summary(wt_ctx *c)
             dtype_changed += !r->same_dtype;
             rel[nrel++] = r->s.rel_l2;
         }
-        if (r->has_fold) {
+        if (r->has_fold && !r->degenerate) {
             foldable++;
             fold_explained += r->s.rel_l2 > 0.02 && r->folded_rel_l2 < 0.5 * r->s.rel_l2;
         }
@@ -271,6 +271,12 @@ json_value *wt_summary(wt_ctx *c)
     flag(&B, ind, "alignment_searched", e->perm_tried);
     put(&B, s, "independent_evidence", ind);
     put(&B, s, "components", component_summaries(c, &B));
+    /* what was set aside: constant tensors (low information) and NaN/Inf values */
+    json_value *dg = obj(&B);
+    integer(&B, dg, "constant_tensors", e->degenerate_tensors);
+    integer(&B, dg, "non_finite_tensors", e->non_finite_tensors);
+    integer(&B, dg, "non_finite_values", (int64_t)e->non_finite_values);
+    put(&B, s, "set_aside", dg);
 
     free(cent); free(zs); free(alpha); free(slope); free(varr); free(power); free(rel); free(pv);
     return B.ok ? s : NULL;
