@@ -252,6 +252,88 @@ static size_t *matched_values(const size_t *m, size_t n, size_t *nm)
     return v;
 }
 
+/* Joint alignment of a pruned and permuted FFN: with the hidden permutation recovered, the neurons of
+ * the narrower side are matched into the wider one by assignment (a subset and a permutation at once),
+ * then re-measured against the same search on a scrambled partner. Replaces the width evidence found
+ * without the hidden map. Returns the Fisher p of the layers' z (1 when nothing was matched). */
+static lineage_status joint_width(wt_ctx *c, json_value *o, double *p_out)
+{
+    static const char *const roles[] = {"mlp_gate", "mlp_up", "mlp_down"};
+    int lb = c->layout.layers_b[LINEAGE_COMPONENT_TEXT], la = c->layout.layers_a[LINEAGE_COMPONENT_TEXT];
+    double *pz = calloc((size_t)lb * 3 + 1, sizeof *pz);
+    json_value *list = json_new_array(c->ar);
+    if (!pz || !list || !json_set(c->ar, o, "ffn_subset_under_hidden_map", list)) {
+        free(pz);
+        return error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    size_t np = 0;
+    int reset = 0;
+    lineage_status st = LINEAGE_OK;
+    for (int j = 0; !st && j < lb; j++) {
+        int i = c->layer_map && j < c->layer_map_n && c->layer_map[j] >= 0 ? c->layer_map[j] : j;
+        if (i >= la) continue;
+        for (int k = 0; !st && k < 3; k++) {
+            long ia = wt_find(c->a, LINEAGE_COMPONENT_TEXT, roles[k], i, -1), ib = wt_find(c->b, LINEAGE_COMPONENT_TEXT, roles[k], j, -1);
+            if (ia < 0 || ib < 0) continue;
+            const lineage_tensor_info *ta = lineage_model_tensor(c->a, (size_t)ia), *tb = lineage_model_tensor(c->b, (size_t)ib);
+            int down = k == 2;
+            uint64_t na = down ? ta->cols : ta->rows, nb = down ? tb->cols : tb->rows;
+            uint64_t ha = down ? ta->rows : ta->cols, hb = down ? tb->rows : tb->cols;
+            if (na == nb || ha != c->hidden || hb != c->hidden || ta->numel > (1u << 24) || tb->numel > (1u << 24)) continue;
+            if (!reset) {   /* the width evidence measured without the hidden map is superseded */
+                c->ev.width_pairs = c->ev.width_significant = c->ev.width_b_smaller = 0;
+                c->ev.width_kept_fraction = c->ev.width_centered = c->ev.width_order_spearman = 0;
+                reset = 1;
+            }
+            wt_matrix A = {0}, B = {0}, X, Y;
+            st = load_aligned(c, ia, ib, down, &A, &B);
+            if (!st && down) {
+                if (!wt_transpose(&A, &X) || !wt_transpose(&B, &Y)) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+                else { wt_matrix_free(&A); wt_matrix_free(&B); A = X; B = Y; }
+            }
+            int b_smaller = B.rows < A.rows;
+            const wt_matrix *S = b_smaller ? &B : &A, *W = b_smaller ? &A : &B;
+            size_t *s_to_w = st ? NULL : malloc(S->rows * sizeof *s_to_w + 1);
+            if (!st && (!s_to_w || !wt_match_rows(S, W, 1, 0, s_to_w))) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+            if (!st) {
+                pair_moments pm;
+                wt_matched_moments(S, W, s_to_w, &pm);
+                wt_pair_stats ps;
+                memset(&ps, 0, sizeof ps);
+                wt_stats_from_moments(&pm, &ps);
+                double r0 = wt_selection_null(S, W, 0x6a6f696eull + (uint64_t)(j * 3 + k));
+                double analytic = pm.n > 3 ? 1 / sqrt((double)pm.n) : 1;
+                double z = (ps.centered - r0) / analytic;
+                int significant = z > 5 && ps.centered > r0 + 0.1;
+                wt_rec *r = NULL;
+                st = wt_add_pair(c, (size_t)ia, (size_t)ib, "width", &ps, analytic, &r);
+                if (!st) {
+                    r->z = z;
+                    c->ev.width_pairs++;
+                    c->ev.width_significant += significant;
+                    c->ev.width_b_smaller += significant && b_smaller;
+                    c->ev.width_kept_fraction += (double)S->rows / (double)W->rows;
+                    c->ev.width_centered += ps.centered;
+                    pz[np++] = stats_p_upper(z);
+                    json_value *e = json_new_object(c->ar);
+                    if (!e || !json_set_str(c->ar, e, "a", ta->name) || !json_set_str(c->ar, e, "b", tb->name) ||
+                        !json_set_str(c->ar, e, "subset_of", b_smaller ? "a" : "b") ||
+                        !json_set_double(c->ar, e, "centered_after", ps.centered) ||
+                        !json_set_double(c->ar, e, "selection_null", r0) || !json_set_double(c->ar, e, "z", z) ||
+                        !json_set_bool(c->ar, e, "significant", significant) || !json_push(c->ar, list, e))
+                        st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+                }
+            }
+            free(s_to_w);
+            wt_matrix_free(&A);
+            wt_matrix_free(&B);
+        }
+    }
+    *p_out = np ? stats_fisher_p(pz, np) : 1;
+    free(pz);
+    return st;
+}
+
 lineage_status wt_stage_permutation(wt_ctx *c)
 {
     arena *ar = c->ar;
@@ -351,12 +433,16 @@ lineage_status wt_stage_permutation(wt_ctx *c)
             wt_matrix_free(&B);
         }
     }
+    double p_joint = 1;
+    if (!st && c->perm_hidden) st = joint_width(c, o, &p_joint);
     if (!st) {
         double pf = stats_fisher_p(p_agree, nl), pz = stats_fisher_p(p_rho, nl);
-        c->ev.perm_p = pf;
+        /* FFN neurons matched as a subset under the hidden map count as permutation evidence too */
+        int joint = c->ev.width_pairs && c->ev.width_significant * 2 > c->ev.width_pairs && p_joint < pf;
+        c->ev.perm_p = joint ? p_joint : pf;
         c->ev.perm_agreement = nl ? agree_sum / (double)nl : NAN;
         c->ev.perm_centered = n_centered ? centered_sum / n_centered : NAN;
-        c->ev.perm_ffn = nl && ffn_perm_layers * 2 > nl;
+        c->ev.perm_ffn = (nl && ffn_perm_layers * 2 > nl) || joint;
         c->ev.perm_heads = head_perm_layers > 0;
         if (!json_set(ar, o, "layers", layers) || !json_set_double(ar, o, "p", pf) ||
             !json_set_double(ar, o, "p_spearman_identity", pz) ||
