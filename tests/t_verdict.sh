@@ -137,6 +137,21 @@ import json; d=json.load(open('$WORK/r4.json')); v=d['verdict']
 assert v['label']=='independent', v['label']
 assert any(f.get('line')=='tokenizer' for f in v['evidence'])"
 
+# The composed-derivation grid (one seed, one width here; docs/ACCURACY.md has two of each), both
+# argument orders: no unrelated pair called derived, no direction wrong, no compare error; a pruned then
+# permuted (and a permuted then pruned) model is found related, with both kinds and its direction.
+"$BUILD/mklineage" "$WORK/grid" 21 --grid 1 >/dev/null 2>&1
+python3 scripts/grid_accuracy.py "$LINEAGE" "$WORK/grid" --check > "$WORK/grid.txt" 2> "$WORK/grid.err"
+check "grid, both orders: no false derived, no wrong direction, no error ($(grep -c FAIL "$WORK/grid.err") cases short of exact)" \
+    sh -c "grep -q 'false derived) | 0 |' '$WORK/grid.txt' && grep -q 'direction wrong | 0 |' '$WORK/grid.txt' && grep -q 'compare errors | 0 |' '$WORK/grid.txt'"
+check "grid: prune then permute and permute then prune are related in both orders" sh -c "! grep -E '(prune\+permute|permute\+prune)[^:]*: related, got' '$WORK/grid.err'"
+for c in prune+permute permute+prune; do
+    "$LINEAGE" compare "$WORK/grid/$c" "$WORK/grid/base" --no-run --json "$WORK/grid-$c.json" >/dev/null 2>&1
+    check "grid: ($c, base) is derived (permuted, pruned), A from B" python3 -c "
+import json; v=json.load(open('$WORK/grid-$c.json'))['verdict']
+assert v['label']=='derived' and sorted(v['relation'])==['permuted','pruned'] and v['direction']=='a_from_b', v"
+done
+
 # Accuracy on the public zoo.
 # (the sanitizer build scores weights/tokenizer/architecture only: behaviour and activations run in rel)
 case "$BUILD" in *asan*) norun=--no-run ;; *) norun= ;; esac

@@ -3,6 +3,7 @@
  * comparison and the models' declared metadata into findings with a direction, a weight and the
  * relation each supports. The tokenizer analysis writes its own findings. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,6 +63,39 @@ static double bits_per_weight(const lineage_model *m)
         n += (double)t->numel;
     }
     return n > 0 ? 8 * bytes / n : NAN;
+}
+
+/* Whether every sampled value of m's F32 tensors is exactly a bf16 value (first rows of up to 32
+ * tensors, at least 4096 values): an F32 file holding bf16 values has bf16 precision. */
+static int f32_holds_bf16(const lineage_model *m)
+{
+    enum { MAX_TENSORS = 32, MAX_VALUES = 4096 };
+    float buf[MAX_VALUES];
+    uint64_t seen = 0;
+    int tensors = 0;
+    for (size_t i = 0; i < lineage_model_tensor_count(m) && tensors < MAX_TENSORS; i++) {
+        const lineage_tensor_info *t = lineage_model_tensor(m, i);
+        if (t->dtype != LINEAGE_DTYPE_F32 || t->numel < 256 || !t->cols || t->cols > MAX_VALUES) continue;
+        uint64_t rows = MAX_VALUES / t->cols < t->rows ? MAX_VALUES / t->cols : t->rows;
+        lineage_error err;
+        if (lineage_tensor_read_rows_f32(m, i, 0, rows, buf, &err)) return 0;
+        for (uint64_t k = 0; k < rows * t->cols; k++) {
+            uint32_t bits;
+            memcpy(&bits, &buf[k], sizeof bits);
+            if (bits & 0xffffu) return 0;
+        }
+        seen += rows * t->cols;
+        tensors++;
+    }
+    return seen >= MAX_VALUES;
+}
+
+/* Precision a checkpoint actually carries, in bits per weight: the storage, except that a lossless
+ * widening (bf16 values stored as F32) carries bf16's. */
+static double effective_bits(const lineage_model *m)
+{
+    double b = bits_per_weight(m);
+    return b >= 31 && f32_holds_bf16(m) ? 16 : b;
 }
 
 /* Which side is the parent for one relation: decided from the weights only (docs/METHODOLOGY.md
@@ -183,16 +217,27 @@ static void detect_kinds(const lineage_model *a, const lineage_model *b, const j
         snprintf(ko, sizeof ko, "모든 텐서에 균일한 잡음 같은 차이가 있고, %s의 분산이 잡음만큼 커짐", child_of(d));
         add_kind(kinds, "noised", 0.9, d, en, ko);
     }
-    if (detected(s, "requantized")) {
-        double ba = bits_per_weight(a), bb = bits_per_weight(b);
-        const char *d = bb < ba ? DIR_B : ba < bb ? DIR_A : DIR_NONE;
-        add_kind(kinds, "requantized", 0.9, d, "differences at the scale of quantization rounding, stored in another type",
-                 "다른 형식으로 저장되었고 양자화 반올림 규모의 차이");
-    }
-    if (kinds->n == 0 && json_is_true(json_get(ft, "detected")))
+    /* value training, unless the whole difference is rounding (re-quantization, below) */
+    if (kinds->n == 0 && json_is_true(json_get(ft, "detected")) && !detected(s, "requantized"))
         add_kind(kinds, isfinite(rel_l2) && rel_l2 > FINETUNE_MAX_REL_L2 ? "continued_pretraining" : "finetune",
                  fmin(0.98, num(ft, "fraction_significant", 0) * fmin(1, num(ft, "median_z", 0) / 10)), DIR_NONE,
                  "same-position tensors correlate far above chance", "같은 위치의 텐서가 우연 수준을 크게 넘어 상관됨");
+    double ba = effective_bits(a), bb = effective_bits(b);
+    if (detected(s, "requantized")) {
+        const char *d = bb < ba ? DIR_B : ba < bb ? DIR_A : DIR_NONE;
+        add_kind(kinds, "requantized", 0.9, d, "differences at the scale of quantization rounding, stored in another type",
+                 "다른 형식으로 저장되었고 양자화 반올림 규모의 차이");
+    } else if ((kinds->n > 0 || json_is_true(json_get(ft, "detected"))) && isfinite(ba) && isfinite(bb) &&
+               fabs(ba - bb) >= 4) {
+        /* related, and one side carries less precision than the other: the coarser one was re-quantized
+         * after whatever else happened (a widening re-save adds no precision, so it never counts) */
+        const char *d = bb < ba ? DIR_B : DIR_A;
+        snprintf(en, sizeof en, "%s is stored at %.1f bits per weight, %s carries %.1f: %s was re-quantized",
+                 child_of(d), fmin(ba, bb), parent_of(d), fmax(ba, bb), child_of(d));
+        snprintf(ko, sizeof ko, "%s는 가중치당 %.1f비트, %s는 %.1f비트: %s가 다시 양자화됨", child_of(d), fmin(ba, bb),
+                 parent_of(d), fmax(ba, bb), child_of(d));
+        add_kind(kinds, "requantized", 0.9, d, en, ko);
+    }
 }
 
 /* Findings from the weights engine's summary for the text decoder, plus per-component ones. Only
