@@ -163,27 +163,7 @@ check "zoo: no direction is wrong" sh -c "grep -q 'wrong: 0\.' '$WORK/acc.txt' &
 
 # The zoo disguised: folders renamed, half the cards removed, the other half lying, _name_or_path lying;
 # both argument orders. Verdicts must equal the plain zoo's, pair for pair.
-python3 - "$LINEAGE_SHARED/zoo" "$WORK/zoo-disguised" <<'PY'
-import json, os, shutil, sys
-src, dst = sys.argv[1], sys.argv[2]
-m = json.load(open(f"{src}/manifest.json"))
-names = sorted(d for d in os.listdir(src) if os.path.isdir(f"{src}/{d}"))
-new = {d: ("mybase" if d == "base" else f"model{i:02d}") for i, d in enumerate(names)}
-os.makedirs(dst)
-for i, d in enumerate(names):
-    shutil.copytree(f"{src}/{d}", f"{dst}/{new[d]}")
-    readme = f"{dst}/{new[d]}/README.md"
-    if os.path.exists(readme): os.remove(readme)
-    if i % 2:
-        open(readme, "w").write("---\nbase_model: meta-llama/Llama-3.2-1B\nbase_model_relation: finetune\n---\n")
-        cfg = f"{dst}/{new[d]}/config.json"
-        if os.path.exists(cfg):
-            c = json.load(open(cfg)); c["_name_or_path"] = "meta-llama/Llama-3.2-1B"; json.dump(c, open(cfg, "w"))
-m["models"] = {new[k]: dict(v, parent=new.get(v.get("parent"), v.get("parent"))) for k, v in m["models"].items()}
-for p in m["pairs"]: p["a"], p["b"] = new[p["a"]], new[p["b"]]
-json.dump(m, open(f"{dst}/manifest.json", "w"))
-json.dump(new, open(f"{dst}/names.json", "w"))
-PY
+python3 scripts/zoo_disguise.py "$LINEAGE_SHARED/zoo" "$WORK/zoo-disguised"
 python3 scripts/zoo_accuracy.py "$LINEAGE" "$WORK/zoo-disguised" --no-run --both-orders --dump "$WORK/zoo-disguised.json" > "$WORK/acc2.txt" 2> "$WORK/acc2.err"
 check "disguised zoo, both orders: every pair right, no independent pair derived" grep -q "^Related/unrelated right: 72/72\..*Independent pairs called derived: 0\." "$WORK/acc2.txt"
 check "disguised zoo, both orders: no direction wrong" sh -c "grep -q 'wrong: 0\.' '$WORK/acc2.txt' && ! grep -q FAIL '$WORK/acc2.err'"
