@@ -159,10 +159,14 @@ static void detect_kinds(const lineage_model *a, const lineage_model *b, const j
         double la = num(dm, "a_layers", 0), lb = num(dm, "b_layers", 0);
         /* A's own layers in near-identical pairs (tiny match margins): A holds duplicated layers B has once */
         const json_value *map = json_get(json_get(w, "layer_map"), "map");
+        /* a second layer of A matches the same B layer at least half as strongly, far above the
+         * calibrated null: A holds two copies of it */
+        double thr = num(json_get(w, "layer_map"), "threshold", 10);
         int a_duplicates = 0;
         for (size_t i = 0; i < json_count(map); i++) {
             double z = num(json_at(map, i), "z", 0), margin = num(json_at(map, i), "margin", 1e9);
-            if (z > 10 && margin < 0.05 * z) a_duplicates++;
+            double second = z - margin;
+            if (z > 10 && second > 0.5 * z && second > fmax(thr, 10)) a_duplicates++;
         }
         if (num(dm, "repeats", 0) > 0)
             add_kind(kinds, "depth_upscaled", 0.95, DIR_B, "B's layers map onto A's with repeats (monotone layer map)",

@@ -348,7 +348,11 @@ lineage_status wt_stage_permutation(wt_ctx *c)
         hd = hidden / heads;
     config_int(c->a, "head_dim", &hd);
     double *p_agree = calloc((size_t)lb + 1, sizeof *p_agree), *p_rho = calloc((size_t)lb + 1, sizeof *p_rho);
-    size_t nl = 0, ffn_perm_layers = 0, head_perm_layers = 0;
+    size_t nl = 0, ffn_perm_layers = 0, head_perm_layers = 0, nh = 0;
+    /* head-group agreements under a recovered hidden map: evidence of a permuted copy even when the
+     * FFN cannot be matched (experts, other widths) */
+    double *p_heads = calloc(2 * (size_t)lb + 1, sizeof *p_heads);
+    if (!p_heads) return error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
     double agree_sum = 0, centered_sum = 0;
     int n_centered = 0;
     if (!p_agree || !p_rho) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
@@ -404,6 +408,7 @@ lineage_status wt_stage_permutation(wt_ctx *c)
                     !json_set(ar, e, g ? "kv_heads" : "q_heads", a))
                     st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
                 if (g == 1 && permuted && consistent > 0.9 && wt_agreement_p(gk) < 1e-6) head_perm_layers++;
+                if (c->perm_hidden && consistent > 0.9) p_heads[nh++] = wt_agreement_p(gk);
             }
             free(m);
             m = NULL;
@@ -439,7 +444,8 @@ lineage_status wt_stage_permutation(wt_ctx *c)
         double pf = stats_fisher_p(p_agree, nl), pz = stats_fisher_p(p_rho, nl);
         /* FFN neurons matched as a subset under the hidden map count as permutation evidence too */
         int joint = c->ev.width_pairs && c->ev.width_significant * 2 > c->ev.width_pairs && p_joint < pf;
-        c->ev.perm_p = joint ? p_joint : pf;
+        double ph = nh ? stats_fisher_p(p_heads, nh) : 1;
+        c->ev.perm_p = fmin(joint ? p_joint : pf, ph);
         c->ev.perm_agreement = nl ? agree_sum / (double)nl : NAN;
         c->ev.perm_centered = n_centered ? centered_sum / n_centered : NAN;
         c->ev.perm_ffn = (nl && ffn_perm_layers * 2 > nl) || joint;
@@ -453,5 +459,6 @@ lineage_status wt_stage_permutation(wt_ctx *c)
     }
     free(p_agree);
     free(p_rho);
+    free(p_heads);
     return st;
 }
