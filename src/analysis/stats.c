@@ -25,6 +25,12 @@ double stats_z_of_p(double p)
     return 0.5 * (lo + hi);
 }
 
+double stats_log_factorial(double k)
+{
+    int sign;
+    return lgamma_r(k + 1, &sign);
+}
+
 double stats_fisher_p(const double *p, size_t k)
 {
     if (!k) return 1.0;
@@ -33,11 +39,11 @@ double stats_fisher_p(const double *p, size_t k)
     /* chi2 survival with 2k degrees of freedom: e^{-t} sum_{i<k} t^i/i!, summed in log space */
     double t = x / 2, lmax = -INFINITY;
     for (size_t i = 0; i < k; i++) {
-        double l = -t + (i ? (double)i * log(t) : 0) - lgamma((double)i + 1);
+        double l = -t + (i ? (double)i * log(t) : 0) - stats_log_factorial((double)i);
         if (l > lmax) lmax = l;
     }
     double s = 0;
-    for (size_t i = 0; i < k; i++) s += exp(-t + (i ? (double)i * log(t) : 0) - lgamma((double)i + 1) - lmax);
+    for (size_t i = 0; i < k; i++) s += exp(-t + (i ? (double)i * log(t) : 0) - stats_log_factorial((double)i) - lmax);
     double p_all = exp(lmax + log(s));
     if (!(p_all >= 1e-300)) p_all = 1e-300;
     return p_all > 1 ? 1 : p_all;

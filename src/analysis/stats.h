@@ -11,6 +11,8 @@ double stats_normal_sf(double z);
 double stats_p_upper(double z);
 /* Upper-tail z of a one-sided p (inverse of stats_p_upper). */
 double stats_z_of_p(double p);
+/* log(k!) without lgamma's process-wide signgam (thread-safe). */
+double stats_log_factorial(double k);
 /* Fisher's combination: -2 sum ln p ~ chi2(2k); returns the combined p (1 when k is 0). */
 double stats_fisher_p(const double *p, size_t k);
 
