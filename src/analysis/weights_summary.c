@@ -194,9 +194,11 @@ json_value *wt_summary(wt_ctx *c)
     /* one vocabulary holds the other (at least 90% of the smaller one shared) plus tokens of its own, and
      * the embedding rows of the shared tokens match: the larger side extended the smaller */
     int vrows = e->vocab_done && e->vocab_z > WT_Z_SIGNAL && e->vocab_centered > 0.2;
-    int vx_b = vrows && e->vocab_vb > e->vocab_shared && e->vocab_shared * 10 >= e->vocab_va * 9;
-    int vx_a = vrows && e->vocab_va > e->vocab_shared && e->vocab_shared * 10 >= e->vocab_vb * 9;
-    int vx = vx_b != vx_a;
+    /* (special tokens are not in the shared set, so both sides have a few ids of their own: the larger
+     * vocabulary is the extension) */
+    int vx_b = vrows && e->vocab_vb > e->vocab_va && e->vocab_vb > e->vocab_shared && e->vocab_shared * 10 >= e->vocab_va * 9;
+    int vx_a = vrows && e->vocab_va > e->vocab_vb && e->vocab_va > e->vocab_shared && e->vocab_shared * 10 >= e->vocab_vb * 9;
+    int vx = vx_b || vx_a;
     flag(&B, v, "detected", vx);
     str(&B, v, "direction", !vx ? "none" : vx_b ? "b_from_a" : "a_from_b");
     integer(&B, v, "a_new", (int64_t)(e->vocab_va > e->vocab_shared ? e->vocab_va - e->vocab_shared : 0));
