@@ -201,11 +201,12 @@ json_value *wt_summary(wt_ctx *c)
     int vx = vx_b || vx_a;
     flag(&B, v, "detected", vx);
     str(&B, v, "direction", !vx ? "none" : vx_b ? "b_from_a" : "a_from_b");
-    integer(&B, v, "a_new", (int64_t)(e->vocab_va > e->vocab_shared ? e->vocab_va - e->vocab_shared : 0));
+    integer(&B, v, "a_new", (int64_t)(e->vocab_va > e->vocab_vb ? e->vocab_va - e->vocab_vb : 0));
     integer(&B, v, "shared_tokens", (int64_t)e->vocab_shared);
     integer(&B, v, "a_vocab", (int64_t)e->vocab_va);
     integer(&B, v, "b_vocab", (int64_t)e->vocab_vb);
-    integer(&B, v, "b_new", (int64_t)(e->vocab_vb > e->vocab_shared ? e->vocab_vb - e->vocab_shared : 0));
+    /* new tokens of the extension: the larger vocabulary's ids beyond the smaller one's */
+    integer(&B, v, "b_new", (int64_t)(e->vocab_vb > e->vocab_va ? e->vocab_vb - e->vocab_va : 0));
     integer(&B, v, "id_prefix", (int64_t)e->vocab_prefix);
     num(&B, v, "shared_rows_centered", e->vocab_done ? e->vocab_centered : NAN);
     num(&B, v, "z", e->vocab_done ? e->vocab_z : NAN);

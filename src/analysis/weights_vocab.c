@@ -85,7 +85,8 @@ lineage_status wt_vocab_align(const lineage_model *a, const lineage_model *b, si
     }
     /* aligned prefix: ids 0..p-1 shared with equal ids (pairs are sorted by B id) */
     size_t p = 0;
-    while (p < k && out->idb[p] == p && out->ida[p] == p) p++;
+    /* (special tokens are outside the shared set: the run starts at the first shared id) */
+    while (p < k && out->idb[p] == out->ida[p] && out->idb[p] == out->idb[0] + p) p++;
     out->prefix = p;
     free(pairs);
     return LINEAGE_OK;
