@@ -334,6 +334,50 @@ static lineage_status joint_width(wt_ctx *c, json_value *o, double *p_out)
     return st;
 }
 
+/* Embedding and lm_head rows of the shared tokens re-measured under the recovered hidden map, when
+ * the vocabulary comparison without it found nothing (a vocabulary extension disguised by a hidden
+ * permutation). */
+static lineage_status vocab_under_hidden_map(wt_ctx *c, json_value *o)
+{
+    static const char *const roles[] = {"embed", "lm_head"};
+    if (!c->vocab_ready || c->vocab.shared < 2 || (c->ev.vocab_z > 5 && c->ev.vocab_centered > 0.2)) return LINEAGE_OK;
+    json_value *v = json_new_object(c->ar);
+    if (!v || !json_set(c->ar, o, "vocab_under_hidden_map", v)) return error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    lineage_status st = LINEAGE_OK;
+    for (int k = 0; !st && k < 2; k++) {
+        long ia = wt_find(c->a, LINEAGE_COMPONENT_TEXT, roles[k], -1, -1), ib = wt_find(c->b, LINEAGE_COMPONENT_TEXT, roles[k], -1, -1);
+        if (ia < 0 || ib < 0) continue;
+        const lineage_tensor_info *ta = lineage_model_tensor(c->a, (size_t)ia), *tb = lineage_model_tensor(c->b, (size_t)ib);
+        if (ta->cols != c->hidden || tb->cols != c->hidden) continue;
+        wt_matrix A = {0}, B = {0};
+        st = wt_vocab_rows(c, (size_t)ia, (size_t)ib, wt_vocab_row_cap((size_t)ta->cols), &A, &B);
+        if (!st && !wt_reorder_cols(&B, c->perm_hidden)) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+        if (!st) {
+            pair_moments m;
+            pair_moments_init(&m);
+            pair_moments_f32(A.data, B.data, A.rows * A.cols, &m);
+            wt_pair_stats ps;
+            memset(&ps, 0, sizeof ps);
+            wt_stats_from_moments(&m, &ps);
+            wt_rec *r = NULL;
+            st = wt_add_pair(c, (size_t)ia, (size_t)ib, "vocab", &ps, wt_null_sd(&A, &B), &r);
+            if (!st && r) {
+                json_value *e = json_new_object(c->ar);
+                if (!e || !json_set_double(c->ar, e, "centered", r->s.centered) || !json_set_double(c->ar, e, "z", r->z) ||
+                    !json_set(c->ar, v, roles[k], e))
+                    st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+                if (!isfinite(c->ev.vocab_z) || r->z > c->ev.vocab_z) {
+                    c->ev.vocab_z = r->z;
+                    c->ev.vocab_centered = r->s.centered;
+                }
+            }
+        }
+        wt_matrix_free(&A);
+        wt_matrix_free(&B);
+    }
+    return st;
+}
+
 lineage_status wt_stage_permutation(wt_ctx *c)
 {
     arena *ar = c->ar;
@@ -440,6 +484,7 @@ lineage_status wt_stage_permutation(wt_ctx *c)
     }
     double p_joint = 1;
     if (!st && c->perm_hidden) st = joint_width(c, o, &p_joint);
+    if (!st && c->perm_hidden) st = vocab_under_hidden_map(c, o);
     if (!st) {
         double pf = stats_fisher_p(p_agree, nl), pz = stats_fisher_p(p_rho, nl);
         /* FFN neurons matched as a subset under the hidden map count as permutation evidence too */
