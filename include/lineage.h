@@ -209,6 +209,18 @@ lineage_status lineage_compare(const lineage_model *a, const lineage_model *b,
 lineage_status lineage_verify(const lineage_model *m, const lineage_model *const *candidates, size_t ncandidates,
                               const lineage_compare_options *opt, lineage_doc **out, lineage_error *err);
 
+/* N models side by side (lineage.study/1, docs/SCHEMA-study.md): each model inspected once, each pair
+ * compared once as lineage_compare would, the pairwise numbers gathered into matrices. The last
+ * `nreferences` models are references: then only model x reference pairs are compared (reference as A). */
+typedef struct lineage_study_options {
+    lineage_compare_options compare;   /* panel is ignored: the other models are the context */
+    lineage_inspect_options inspect;
+    size_t nreferences;
+} lineage_study_options;
+
+lineage_status lineage_study(const lineage_model *const *models, size_t n, const lineage_study_options *opt,
+                             lineage_doc **out, lineage_error *err);
+
 /* ---- inference ---------------------------------------------------------------- */
 
 /* Runs the model natively (CPU, f32 activations, weights read through the tensor API) on TEXT encoded

@@ -39,8 +39,7 @@ static json_value *behaviour_summary(arena *ar, const json_value *root)
     return o;
 }
 
-/* Weight similarity in [0, 1] the weights engine reports for the pair, or -1. */
-static double weights_similarity(const json_value *root)
+double report_weights_similarity(const json_value *root)
 {
     const json_value *sum = json_get(json_get(root, "weights"), "summary");
     double s;
@@ -98,7 +97,7 @@ lineage_status lineage_verify(const lineage_model *m, const lineage_model *const
         for (size_t k = 0; k < json_count(rel); k++)
             json_push(ar, c[i].relation, json_new_string(ar, json_at(rel, k)->u.string.s));
         json_get_double(v, "confidence", &c[i].confidence);
-        c[i].similarity = weights_similarity(r->root);
+        c[i].similarity = report_weights_similarity(r->root);
         c[i].behaviour = behaviour_summary(ar, r->root);
         double closeness = c[i].similarity >= 0 ? c[i].similarity : c[i].confidence;
         if (!strcmp(c[i].label, "identical")) c[i].score = 2 + closeness;

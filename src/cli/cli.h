@@ -44,4 +44,5 @@ int cli_compare(const cli_options *o);
 int cli_verify(const cli_options *o);
 int cli_tokenize(const cli_options *o);
 int cli_run(const cli_options *o);
+int cli_study(const cli_options *o);
 #endif

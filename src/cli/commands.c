@@ -170,6 +170,33 @@ int cli_verify(const cli_options *o)
     return rc;
 }
 
+int cli_study(const cli_options *o)
+{
+    int n = o->npositional + o->nagainst;
+    if (o->npositional < 1 || n < 2) {
+        fprintf(stderr, "lineage: study wants MODEL MODEL... or MODEL... --against REF...\n");
+        return 2;
+    }
+    lineage_error err = {0, ""};
+    lineage_model *m[2 * CLI_MAX_POSITIONAL];
+    int opened = 0, rc = 0;
+    for (; opened < n && !rc; opened++) {
+        const char *path = opened < o->npositional ? o->positional[opened] : o->against[opened - o->npositional];
+        if (lineage_model_open(path, &m[opened], &err)) { rc = cli_fail(&err); break; }
+    }
+    if (!rc) {
+        lineage_study_options so = {o->compare, o->inspect, (size_t)o->nagainst};
+        lineage_doc *d;
+        lineage_set_progress_callback(lineage_progress_stderr, NULL);   /* shown only on a terminal */
+        lineage_status st = lineage_study((const lineage_model *const *)m, (size_t)n, &so, &d, &err);
+        lineage_set_progress_callback(NULL, NULL);
+        rc = st ? cli_fail(&err) : cli_emit(o, d);
+        if (!st) lineage_doc_free(d);
+    }
+    while (opened-- > 0) lineage_model_close(m[opened]);
+    return rc;
+}
+
 static const char *find_sep(const char *s, size_t n, const char *sep, size_t sl)
 {
     for (const char *p = s; (size_t)(s + n - p) >= sl; p++) {

@@ -17,6 +17,8 @@ static void usage(FILE *f)
             "  inspect MODEL              architecture, tensor roles, parameter counts, clues\n"
             "  compare A B                every line of evidence and a verdict\n"
             "  verify MODEL --against REF [REF...]   rank candidate parents\n"
+            "  study MODEL... [--against REF...]   every pair at once: tokenizer, architecture,\n"
+            "                             parameter, weight and verdict matrices\n"
             "  tokenize MODEL [TEXT]      encode TEXT (or stdin) with MODEL's tokenizer\n"
             "  run MODEL [TEXT]           run the model on TEXT (or stdin): next-token top-k, greedy continuation\n"
             "\n"
@@ -67,6 +69,7 @@ int main(int argc, char **argv)
     else if (!strcmp(o.command, "verify")) rc = cli_verify(&o);
     else if (!strcmp(o.command, "tokenize")) rc = cli_tokenize(&o);
     else if (!strcmp(o.command, "run")) rc = cli_run(&o);
+    else if (!strcmp(o.command, "study")) rc = cli_study(&o);
     else fprintf(stderr, "lineage: unknown command '%s' (try --help)\n", o.command);
     cli_remote_finish(rc);
     free(o.input_ids);
