@@ -199,7 +199,7 @@ static json_value *pair_summary(arena *ar, const json_value *root, size_t ia, si
     double sim = report_weights_similarity(root);
     const json_value *ws = json_get(root, "weights");
     const char *wstatus = json_get_string(ws, "status");
-    if (!w || !json_set(ar, w, "similarity", sim >= 0 ? json_new_double(ar, sim) : json_new_null(ar)) ||
+    if (!w || !json_set(ar, w, "similarity", isfinite(sim) ? json_new_double(ar, sim) : json_new_null(ar)) ||
         (wstatus && !json_set_str(ar, w, "status", wstatus)) ||
         (json_get(ws, "norm_trap") && !json_set(ar, w, "norm_trap", json_copy(ar, json_get(ws, "norm_trap")))))
         return NULL;
