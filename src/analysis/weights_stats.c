@@ -141,7 +141,8 @@ lineage_status wt_flush(wt_ctx *c)
         qsort(q, n, sizeof *q, by_file_order);
         for (size_t i = 0; i < n; i++) pairs[i] = (stream_pair){c->recs[q[i].rec].ia, c->recs[q[i].rec].ib};
         int sampled = c->opt->sample < 1;
-        stream_options so = {c->opt->threads, sampled ? c->opt->sample : 1, WT_SAMPLE_SEED, !sampled};
+        stream_options so = {c->opt->threads, sampled ? c->opt->sample : 1, WT_SAMPLE_SEED, !sampled,
+                             c->opt->progress, c->opt->progress_user};
         st = stream_pairs(c->a, c->b, pairs, n, &so, res, c->err);
     }
     for (size_t i = 0; !st && i < n; i++) {
