@@ -183,10 +183,9 @@ int cli_study(const cli_options *o)
     }
     if (!rc) {
         lineage_study_options so = {o->compare, o->inspect, (size_t)o->nagainst};
+        so.compare.progress = lineage_progress_stderr;   /* shown only on a terminal */
         lineage_doc *d;
-        lineage_set_progress_callback(lineage_progress_stderr, NULL);   /* shown only on a terminal */
         lineage_status st = lineage_study((const lineage_model *const *)m, (size_t)n, &so, &d, &err);
-        lineage_set_progress_callback(NULL, NULL);
         rc = st ? cli_fail(&err) : cli_emit(o, d);
         if (!st) lineage_doc_free(d);
     }
