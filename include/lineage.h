@@ -170,6 +170,9 @@ typedef struct lineage_inspect_options {
     double finetune_tokens;  /* tokens of a fine-tuning budget to compare; 0 = default */
     double peak_tflops;      /* device peak, dense BF16 (default 989, H100 SXM) */
     double mfu;              /* model FLOP utilization (default 0.4) */
+    const char *gpu;         /* the device peak_tflops belongs to, for the report; NULL = H100 SXM when 989 */
+    int gpus;                /* GPUs working in parallel, for wall-clock days; 0 = not asked */
+    int context;             /* training sequence length for the attention term; 0 = 4096 */
 } lineage_inspect_options;
 
 lineage_status lineage_inspect(const lineage_model *m, const lineage_inspect_options *opt,

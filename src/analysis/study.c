@@ -233,7 +233,7 @@ lineage_status lineage_study(const lineage_model *const *models, size_t n, const
                              lineage_doc **out, lineage_error *err)
 {
     *out = NULL;
-    lineage_study_options def = {.compare = {.sample = 1.0}, .inspect = {0, 0, 989.0, 0.4}, .nreferences = 0};
+    lineage_study_options def = {.compare = {.sample = 1.0}, .inspect = {0, 0, 989.0, 0.4, NULL, 0, 0}, .nreferences = 0};
     if (!opt) opt = &def;
     if (n < 2 || n > STUDY_MAX_MODELS)
         return error_set(err, LINEAGE_E_USAGE, "study wants 2 to %d models, got %zu", STUDY_MAX_MODELS, n);

@@ -32,7 +32,7 @@ static void usage(FILE *f)
             "  --lang ko|en  report language (default from LANG)\n"
             "  --journal FILE  append a dated question-and-answer entry\n"
             "  --no-color    never colour the terminal output\n"
-            "inspect: --tokens N[KMBT]  --finetune-tokens N  --peak-tflops X  --mfu F\n"
+            "inspect: --tokens N[KMBT]  --finetune-tokens N  --gpu h100|h200|b200|a100  --gpus N  --peak-tflops X  --mfu F\n"
             "compare: --only arch|tokenizer|weights|behaviour|activations[,...]  --sample F  --sha256  --threads N\n"
             "         --run / --no-run (run the models: default only when cheap)  --probes FILE  --tokens N\n"
             "         --panel MODEL... (unrelated models for the behaviour null)\n"

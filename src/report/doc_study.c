@@ -6,6 +6,7 @@
 
 #include "report/doc_walk.h"
 #include "report/document.h"
+#include "report/text_util.h"
 #include "util/arena.h"
 
 #define STUDY_COLS 32
@@ -79,21 +80,6 @@ static void value_cell(char *buf, size_t n, const json_value *v, const render_ct
     } else if (v->type == JSON_STRING) snprintf(buf, n, "%s", relation_kind_text(v->u.string.s, ctx));
     else if (v->u.number.is_int) snprintf(buf, n, "%lld", (long long)v->u.number.i);
     else snprintf(buf, n, "%g", v->u.number.d);
-}
-
-/* "1,000,506" */
-static void grouped(char *buf, size_t n, double v)
-{
-    if (!isfinite(v)) { snprintf(buf, n, "-"); return; }
-    char raw[40];
-    snprintf(raw, sizeof raw, "%.0f", fabs(v));
-    size_t len = strlen(raw), o = 0;
-    if (v < 0 && o + 1 < n) buf[o++] = '-';
-    for (size_t i = 0; i < len && o + 2 < n; i++) {
-        if (i && (len - i) % 3 == 0) buf[o++] = ',';
-        buf[o++] = raw[i];
-    }
-    buf[o] = 0;
 }
 
 /* A model x model table of one matrix, and in HTML its heatmap. */
@@ -231,7 +217,7 @@ static void tokenizer_view(doc_sink *s, const json_value *root)
         for (int j = 0; j < 4; j++) {
             double v = NAN;
             json_get_double(t, k[j], &v);
-            grouped(c[j], sizeof c[j], v);
+            text_grouped(c[j], sizeof c[j], v);
             cells[3 + j] = c[j];
         }
         value_cell(c[4], sizeof c[4], json_get(t, "byte_fallback"), s->ctx);
@@ -311,7 +297,7 @@ static void parameters_view(doc_sink *s, const json_value *root)
         for (int j = 0; j < 4; j++) {
             double v = NAN;
             json_get_double(p, k[j], &v);
-            grouped(b[j], sizeof b[j], v);
+            text_grouped(b[j], sizeof b[j], v);
             cells[1 + j] = b[j];
         }
         const char *src = json_get_string(p, "source");
