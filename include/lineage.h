@@ -178,6 +178,11 @@ typedef struct lineage_inspect_options {
 lineage_status lineage_inspect(const lineage_model *m, const lineage_inspect_options *opt,
                                lineage_doc **out, lineage_error *err);
 
+/* TEXT encoded by a tokenizer as a report (lineage.tokenize/1: ids, pieces, count, characters), for
+ * --json, --md and --journal; `path` names the tokenizer in the report. */
+lineage_status lineage_tokenize_report(const lineage_tokenizer *t, const char *path, const char *text, size_t len,
+                                       lineage_doc **out, lineage_error *err);
+
 /* ---- progress ------------------------------------------------------------------ */
 
 /* Called from one thread at a time during long passes (the weight statistics): `done` of `total`
@@ -272,9 +277,21 @@ typedef struct lineage_render_options {
 lineage_status lineage_render(const lineage_doc *d, const lineage_render_options *opt, FILE *out,
                               lineage_error *err);
 
-/* Appends a dated question-and-answer entry for a compare/verify report just above the
- * "<!-- lineage:journal -->" marker of a Markdown file (created when missing; written atomically).
- * `command` is the command line that reproduces the result. */
+/* Adds a question-and-answer entry for any report (compare, verify, inspect, tokenize, study) to a
+ * Markdown journal, the way the seed notes keep theirs: "### Q{N}: question" numbered on from the file,
+ * a bold question-time line with the date, a bold answer line, the evidence as prose and tables, the
+ * reproducing command, a horizontal rule. The entry goes above the marker line (default: a line holding
+ * "<!-- TUTORIAL_MARKER:"; the older "<!-- lineage:journal -->" is honoured too); without one it is
+ * appended and the marker added at the end. The file is created when missing and written atomically. */
+typedef struct lineage_journal_options {
+    const char *command;   /* the shell command that reproduces the result, already quoted */
+    const char *lang;      /* "ko" or "en"; NULL = the journal's own language (Korean when mostly Hangul) */
+    const char *marker;    /* the marker text to insert above; NULL = the default */
+} lineage_journal_options;
+
+lineage_status lineage_journal_write(const lineage_doc *d, const char *path, const lineage_journal_options *opt,
+                                     lineage_error *err);
+/* lineage_journal_write with the default marker. */
 lineage_status lineage_journal_append(const lineage_doc *d, const char *path, const char *command,
                                       const char *lang, lineage_error *err);
 

@@ -139,10 +139,12 @@ int cli_parse(int argc, char **argv, cli_options *o)
         else if (!strcmp(a, "--md")) { NEED_VALUE(); o->md_out = val; }
         else if (!strcmp(a, "--html")) { NEED_VALUE(); o->html_out = val; }
         else if (!strcmp(a, "--journal")) { NEED_VALUE(); o->journal = val; }
+        else if (!strcmp(a, "--journal-marker")) { NEED_VALUE(); o->journal_marker = val; }
         else if (!strcmp(a, "--lang")) {
             NEED_VALUE();
             if (strcmp(val, "ko") && strcmp(val, "en")) return bad("--lang must be ko or en", val);
             o->lang = val;
+            o->lang_explicit = 1;
         }
         else if (!strcmp(a, "--no-color")) o->no_color = 1;
         else if (!strcmp(a, "--cache")) { NEED_VALUE(); o->remote.cache_dir = val; }
