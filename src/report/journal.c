@@ -14,6 +14,7 @@
 #include "report/doc_walk.h"
 #include "report/text_util.h"
 #include "util/error.h"
+#include "util/sanitize.h"
 
 #define JOURNAL_MARKER "<!-- TUTORIAL_MARKER: new entries go above this line -->"
 #define JOURNAL_MARKER_PREFIX "<!-- TUTORIAL_MARKER:"
@@ -34,9 +35,11 @@ static void today(char *buf, size_t n)
 static void behaviour_closest_entry(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
     const json_value *closest = json_get(root, "behaviour_closest");
-    if (closest && closest->type == JSON_STRING)
-        sb_printf(sb, "\n%s `%s`\n", tr(ctx, "Outputs are significantly closest to", "출력이 유의하게 가장 가까운 후보:"),
-                  closest->u.string.s);
+    if (closest && closest->type == JSON_STRING) {
+        sb_printf(sb, "\n%s ", tr(ctx, "Outputs are significantly closest to", "출력이 유의하게 가장 가까운 후보:"));
+        sanitize_markdown_code(sb, closest->u.string.s);
+        sb_putc(sb, '\n');
+    }
 }
 
 /* The lines of evidence that run the models: each finding with its p-value, or why it was not run. */
@@ -51,7 +54,9 @@ static void run_sections(strbuf *sb, const json_value *root, const render_ctx *c
         const char *status = json_get_string(sec, "status");
         if (status && strcmp(status, "ok")) {
             const char *why = json_get_string(sec, "reason");
-            sb_printf(sb, " %s%s%s\n", tr(ctx, "not run", "실행하지 않음"), why ? " — " : "", why ? why : "");
+            sb_printf(sb, " %s%s", tr(ctx, "not run", "실행하지 않음"), why ? " — " : "");
+            if (why) sanitize_markdown(sb, why);
+            sb_putc(sb, '\n');
             continue;
         }
         sb_putc(sb, '\n');
@@ -60,7 +65,8 @@ static void run_sections(strbuf *sb, const json_value *root, const render_ctx *c
             const json_value *f = json_at(fs, i);
             char p[64];
             scalar_text(json_get(f, "p"), p, sizeof p);
-            sb_printf(sb, "- %s", finding_text(f, ctx));
+            sb_puts(sb, "- ");
+            sanitize_markdown(sb, finding_text(f, ctx));
             if (json_get(f, "p")) sb_printf(sb, " (p %s)", p);
             sb_putc(sb, '\n');
         }
@@ -80,26 +86,24 @@ static void answer_line(strbuf *sb, const char *answer, const render_ctx *ctx)
     sb_printf(sb, "**%s**: %s\n\n", tr(ctx, "Answer", "답변"), answer);
 }
 
-/* Untrusted text (a path, a token, the user's text) as a Markdown code span: delimited by more backticks
- * than its longest run, line breaks flattened, and in a table cell '|' escaped. */
-static void code_span_in(strbuf *sb, const char *s, int table)
+/* Untrusted text (a path, a token, the user's text) as a Markdown code span; in a table cell '|' is
+ * escaped first (a code span does not stop GFM from splitting cells on it). */
+static void code_span(strbuf *sb, const char *s) { sanitize_markdown_code(sb, s ? s : ""); }
+static void code_cell(strbuf *sb, const char *s)
 {
-    size_t run = 0, longest = 0;
-    for (const char *p = s; p && *p; p++) {
-        run = *p == '`' ? run + 1 : 0;
-        if (run > longest) longest = run;
+    if (!s || !strchr(s, '|')) {
+        code_span(sb, s);
+        return;
     }
-    for (size_t i = 0; i <= longest; i++) sb_putc(sb, '`');
-    sb_putc(sb, ' ');
-    for (; s && *s; s++) {
-        if (table && *s == '|') sb_putc(sb, '\\');
-        sb_putc(sb, *s == '\n' || *s == '\r' ? ' ' : *s);
+    strbuf esc;
+    sb_init(&esc);
+    for (; *s; s++) {
+        if (*s == '|') sb_putc(&esc, '\\');
+        sb_putc(&esc, *s);
     }
-    sb_putc(sb, ' ');
-    for (size_t i = 0; i <= longest; i++) sb_putc(sb, '`');
+    code_span(sb, sb_str(&esc));
+    sb_free(&esc);
 }
-static void code_span(strbuf *sb, const char *s) { code_span_in(sb, s, 0); }
-static void code_cell(strbuf *sb, const char *s) { code_span_in(sb, s, 1); }
 
 static void relation_list(strbuf *sb, const json_value *rel, const render_ctx *ctx)
 {
@@ -135,7 +139,12 @@ static void compare_entry(strbuf *sb, const json_value *root, int n, const rende
     answer_line(sb, sb_str(&ans), ctx);
     sb_free(&ans);
     const json_value *reasons = json_get(v, ctx->korean ? "reasons_ko" : "reasons");
-    for (size_t i = 0; i < json_count(reasons); i++) sb_printf(sb, "- %s\n", json_at(reasons, i)->u.string.s);
+    for (size_t i = 0; i < json_count(reasons); i++) {
+        if (json_at(reasons, i)->type != JSON_STRING) continue;
+        sb_puts(sb, "- ");
+        sanitize_markdown(sb, json_at(reasons, i)->u.string.s);
+        sb_putc(sb, '\n');
+    }
     const json_value *ev = json_get(v, "evidence");
     if (json_count(ev))
         sb_printf(sb, "\n| %s | %s | %s | z | p |\n|---|---|---|---|---|\n", tr(ctx, "finding", "발견"), tr(ctx, "value", "값"),
@@ -149,7 +158,11 @@ static void compare_entry(strbuf *sb, const json_value *root, int n, const rende
         const json_value *ctl = json_get(f, "control");
         const char *cd = ctl && ctl->type == JSON_OBJECT ? json_get_string(ctl, "description")
                                                         : (ctl && ctl->type == JSON_STRING ? ctl->u.string.s : NULL);
-        sb_printf(sb, "| %s | %s | %s | %s | %s |\n", finding_text(f, ctx), val, cd ? cd : "-", z, p);
+        sb_puts(sb, "| ");
+        sanitize_markdown(sb, finding_text(f, ctx));
+        sb_printf(sb, " | %s | ", val);
+        sanitize_markdown(sb, cd ? cd : "-");
+        sb_printf(sb, " | %s | %s |\n", z, p);
     }
     run_sections(sb, root, ctx);
 }
@@ -373,7 +386,9 @@ static void entry(strbuf *sb, const json_value *root, const char *command, int n
     size_t fence = longest >= 3 ? longest + 1 : 3;
     sb_printf(sb, "\n%s\n\n", tr(ctx, "Reproduce with:", "재현 명령:"));
     for (size_t i = 0; i < fence; i++) sb_putc(sb, '`');
-    sb_printf(sb, "sh\n%s\n", command);
+    sb_puts(sb, "sh\n");
+    sanitize_terminal(sb, command, strlen(command), 0);   /* one line: no input can close the fence */
+    sb_putc(sb, '\n');
     for (size_t i = 0; i < fence; i++) sb_putc(sb, '`');
     sb_puts(sb, "\n\n---\n\n");
 }
@@ -437,6 +452,11 @@ lineage_status lineage_journal_write(const lineage_doc *d, const char *path, con
     sb_init(&e);
     sb_init(&out);
     entry(&e, d->root, opt && opt->command ? opt->command : "", old ? next_question(old) : 1, &ctx);
+    strbuf clean;   /* whatever an entry let through: no control byte in the journal */
+    sb_init(&clean);
+    sanitize_terminal(&clean, sb_str(&e), e.len, SANITIZE_KEEP_LINES);
+    sb_free(&e);
+    e = clean;
     const char *marker = opt && opt->marker && *opt->marker ? opt->marker : JOURNAL_MARKER;
     if (!old) {
         sb_printf(&out, "# %s\n\n%s\n\n", tr(&ctx, "Verification journal", "검증 일지"),
