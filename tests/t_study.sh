@@ -133,6 +133,23 @@ assert [(p['a'], p['b']) for p in d['pairs']] == [(2, 0), (2, 1)], d['pairs']
 assert d['matrices']['verdict'][0][1] is None and d['models'][2]['role'] == 'reference'"
 expect_exit "study with one model is a usage error" 2 "$LINEAGE" study "$F/base"
 
+# the norm-cosine trap and --sha256 on the terminal whenever weights are compared
+"$LINEAGE" compare "$F/base" "$F/independent" --only weights --sha256 > "$WORK/w.txt" 2>&1
+check "compare terminal: the norm-trap table (raw cosine near 1, centred near 0, own-layer baseline)" python3 - "$WORK/w.txt" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+assert "Norm gains: raw cosine is not evidence" in t, t
+rows = re.findall(r"^  (\w*norm\w*)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)$", t, re.M)
+assert rows and all(float(r[1]) > 0.9 and abs(float(r[2])) < 0.3 for r in rows), rows
+PY
+check "compare --sha256: the digests are on the terminal" grep -q '^SHA-256: 0 of [0-9]* matched tensors have the same digest' "$WORK/w.txt"
+"$LINEAGE" compare "$F/base" "$F/identical" --only weights --sha256 > "$WORK/wi.txt" 2>&1
+check "compare --sha256 of a copy: every digest equal, shown in full" bash -c "grep -q '^SHA-256: \([0-9]*\) of \1 matched' '$WORK/wi.txt' && grep -Eq ' = [0-9a-f]{64}$' '$WORK/wi.txt'"
+# an inconclusive verdict without any weight comparison prints no made-up confidence
+"$LINEAGE" compare "$C/upstage__Solar-Open-100B" "$C/zai-org__GLM-4.5" > "$WORK/nc.txt" 2>&1
+check "inconclusive without weights: 'no weight comparison, no confidence', not 'confidence 0.00'" bash -c \
+    "grep -q 'inconclusive  no weight comparison, no confidence' '$WORK/nc.txt' && ! grep -q 'confidence 0.00' '$WORK/nc.txt'"
+
 # HTML in headless Chromium: every chart drawn, Korean glyphs rendered (not tofu boxes)
 CHROME=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROME" ] || ! have_tokenizers; then

@@ -176,6 +176,10 @@ static void verdicts_view(doc_sink *s, const json_value *root)
         const json_value *v = json_get(p, "verdict");
         verdict_cell(verdict, sizeof verdict, v, s->ctx);
         number_cell(conf, sizeof conf, json_get(v, "confidence"), 0);
+        double cv = 0;
+        const char *lab = json_get_string(v, "label");
+        if (lab && !strcmp(lab, "inconclusive") && json_get_double(v, "confidence", &cv) && cv == 0)
+            snprintf(conf, sizeof conf, "-");
         number_cell(sim, sizeof sim, json_get(json_get(p, "weights"), "similarity"), 0);
         if (!json_get(json_get(p, "weights"), "similarity") ||
             json_get(json_get(p, "weights"), "similarity")->type != JSON_NUMBER)

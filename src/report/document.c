@@ -221,7 +221,9 @@ static void render_verdict(doc_sink *s, const json_value *root)
     if (json_count(rel)) sb_putc(&ans, ')');
     double conf = 0;
     json_get_double(v, "confidence", &conf);
-    sb_printf(&ans, " - %s %.2f", tr(s->ctx, "confidence", "신뢰도"), conf);
+    char ct[96];
+    confidence_text(ct, sizeof ct, label, conf, s->ctx);
+    sb_printf(&ans, " - %s", ct);
     s->para(s, tr(s->ctx, "Verdict:", "판정:"), sb_str(&ans));
     sb_free(&ans);
     const json_value *comps = json_get(v, "components");

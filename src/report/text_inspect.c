@@ -12,7 +12,7 @@ static void arch_rows(strbuf *sb, const json_value *a, const render_ctx *ctx)
     int64_t v, w;
     const char *s;
     if (json_get_int(a, "hidden_size", &v)) text_row_int(sb, ctx, tr(ctx, "hidden size", "은닉 차원"), v);
-    if (json_get_int(a, "num_layers", &v)) text_row_int(sb, ctx, tr(ctx, "layers", "레이어"), v);
+    if (json_get_int(a, "num_layers", &v)) text_row_int(sb, ctx, tr(ctx, "layers", "층 수"), v);
     if (json_get_int(a, "num_heads", &v)) {
         char buf[96];
         int64_t kv = -1, hd = -1;
@@ -78,7 +78,7 @@ static void arch_rows(strbuf *sb, const json_value *a, const render_ctx *ctx)
         snprintf(buf, sizeof buf, "window %lld, %lld layer(s), pattern %s", (long long)win, (long long)nl, s ? s : "-");
         text_row(sb, ctx, tr(ctx, "sliding window", "슬라이딩 윈도우"), buf);
     }
-    if (json_get_int(a, "mtp_layers", &v) && v > 0) text_row_int(sb, ctx, tr(ctx, "MTP layers", "MTP 레이어"), v);
+    if (json_get_int(a, "mtp_layers", &v) && v > 0) text_row_int(sb, ctx, tr(ctx, "MTP layers", "MTP 층"), v);
     int b;
     if (json_get_bool(a, "tied_embeddings", &b))
         text_row(sb, ctx, tr(ctx, "tied embeddings", "임베딩 공유"), b ? tr(ctx, "yes", "예") : tr(ctx, "no", "아니오"));
@@ -172,7 +172,7 @@ void render_inspect_text(strbuf *sb, const json_value *root, const render_ctx *c
     if (json_get_int(p, "mtp", &mtp) && mtp > 0) {
         char m[32];
         text_count(m, sizeof m, mtp);
-        sb_printf(sb, "  %s %s\n", tr(ctx, "plus multi-token-prediction layers:", "추가 MTP 레이어:"), m);
+        sb_printf(sb, "  %s %s\n", tr(ctx, "plus multi-token-prediction layers:", "추가 MTP 층:"), m);
     }
     sb_printf(sb, "\n%s%s%s\n", c_bold(ctx), tr(ctx, "Architecture", "아키텍처"), c_off(ctx));
     arch_rows(sb, a, ctx);

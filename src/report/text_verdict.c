@@ -1,4 +1,5 @@
 /* Terminal rendering of the verdict: the answer first, then the reasons. */
+#include <stdio.h>
 #include <string.h>
 
 #include "report/report.h"
@@ -9,6 +10,15 @@ const char *verdict_label_text(const char *label, const render_ctx *ctx)
     if (!strcmp(label, "derived")) return tr(ctx, "derived", "파생");
     if (!strcmp(label, "independent")) return tr(ctx, "independent", "독립");
     return tr(ctx, "inconclusive", "판단 불가");
+}
+
+/* "confidence 0.73"; an inconclusive verdict at 0 had no weight comparison at all (verdict.c sets 0 then;
+ * docs/METHODOLOGY.md's 1 - max(D, I) covers weights that were compared), so the number is not shown. */
+void confidence_text(char *buf, size_t n, const char *label, double conf, const render_ctx *ctx)
+{
+    if (label && !strcmp(label, "inconclusive") && conf == 0)
+        snprintf(buf, n, "%s", tr(ctx, "no weight comparison, no confidence", "가중치를 비교하지 못해 신뢰도 없음"));
+    else snprintf(buf, n, "%s %.2f", tr(ctx, "confidence", "신뢰도"), conf);
 }
 
 static void relations(strbuf *sb, const json_value *rel)
@@ -33,7 +43,9 @@ void render_verdict_text(strbuf *sb, const json_value *v, const render_ctx *ctx)
         relations(sb, rel);
         sb_puts(sb, ")");
     }
-    sb_printf(sb, "  %s %.2f\n", tr(ctx, "confidence", "신뢰도"), conf);
+    char ct[96];
+    confidence_text(ct, sizeof ct, label, conf, ctx);
+    sb_printf(sb, "  %s\n", ct);
     const json_value *comps = json_get(v, "components");
     for (size_t i = 0; comps && i < comps->u.object.count; i++) {
         const json_member *m = &comps->u.object.members[i];
@@ -81,7 +93,9 @@ void render_verify_text(strbuf *sb, const json_value *root, const render_ctx *ct
         const json_value *rel = json_get(c, "relation");
         for (size_t k = 0; k < json_count(rel); k++)
             sb_printf(sb, "%s%s", k ? "," : " ", relation_kind_text(json_at(rel, k)->u.string.s, ctx));
-        sb_printf(sb, "  %s %.2f  %s %.3f\n", tr(ctx, "confidence", "신뢰도"), conf, tr(ctx, "score", "점수"), score);
+        char ct[96];
+        confidence_text(ct, sizeof ct, lab, conf, ctx);
+        sb_printf(sb, "  %s  %s %.3f\n", ct, tr(ctx, "score", "점수"), score);
         /* beside the weights: tokenizer and architecture, which never decide derivation on their own */
         const json_value *t = json_get(c, "tokenizer"), *a = json_get(c, "architecture");
         double al = -1, jac = -1;
