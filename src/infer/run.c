@@ -77,7 +77,7 @@ static int config_add_bos(const lineage_model *m)
     return r;
 }
 
-static long bos_id(const lineage_model *m, const lineage_tokenizer *t)
+long infer_bos_id(const lineage_model *m, const lineage_tokenizer *t)
 {
     const char *b = t ? t->special_roles[TOK_ROLE_BOS] : NULL;
     if (b) {
@@ -158,7 +158,7 @@ static lineage_status prompt_ids(const lineage_model *m, const char *text, size_
     lineage_status st = lineage_tokenize(r->tok, text ? text : "", text ? len : 0, &ids, &count, err);
     if (st) return st;
     int add = opt->add_bos > 0 || (opt->add_bos == 0 && config_add_bos(m) == 1);
-    long bos = add ? bos_id(m, r->tok) : -1;
+    long bos = add ? infer_bos_id(m, r->tok) : -1;
     r->ids = malloc((count + 1) * sizeof *r->ids);
     if (!r->ids) {
         free(ids);
