@@ -114,9 +114,6 @@ void mm_kernel_avx512(const float *X, size_t T, size_t ldx, const float *P, size
                       size_t ldy, size_t rows);
 mm_kernel_fn mm_kernel(void);
 
-/* The BOS id of a model: the tokenizer's bos text, else config.json / GGUF bos_token_id; -1 if none. */
-long infer_bos_id(const lineage_model *m, const lineage_tokenizer *t);
-
 /* ---- building blocks (ops.c) ---- */
 /* out = x / rms(x) * (w + plus_one); w NULL: no weight. out may alias x. */
 void op_rmsnorm(const float *x, const float *w, size_t n, double eps, int plus_one, float *out);

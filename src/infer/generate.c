@@ -149,7 +149,7 @@ static lineage_status generate_native(const lineage_model *m, const arch_chat *c
     a->t_load = now() - t0;
     if (!st) st = lineage_tokenize(tok, prompt, plen, &pids, &np, err);
     /* a template writes its own BOS; a raw prompt gets one when the tokenizer config asks for it */
-    long bos = !templated && ch->add_bos == 1 ? infer_bos_id(m, tok) : -1;
+    long bos = templated ? -1 : tok_bos_to_add(tok, m, 0);
     size_t V = im ? infer_vocab(im) : 0, n = np + (bos >= 0);
     int64_t eos[ARCH_MAX_EOS + 2];
     size_t neos = ch->neos;
