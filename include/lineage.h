@@ -274,6 +274,13 @@ lineage_status lineage_chat_prompt(const lineage_model *m, const char *system, c
                                    char **prompt, size_t *len, int *templated, lineage_error *err);
 lineage_status lineage_ask(const lineage_model *m, const char *question, const lineage_ask_options *opt,
                            lineage_doc **out, lineage_error *err);
+/* Puts a question set to the model (lineage.ask/1 with a "battery" member): "identity", "cutoff",
+ * "refusal", "all", or a JSON file (docs/SCHEMA-ask.md). Each answer is classified by documented rules
+ * (named organisations and models, refusal markers, expected keywords). progress (may be NULL) is called
+ * before each question with its index and the count. */
+lineage_status lineage_ask_battery(const lineage_model *m, const char *battery, const lineage_ask_options *opt,
+                                   void (*progress)(size_t i, size_t n, void *user), void *user, lineage_doc **out,
+                                   lineage_error *err);
 
 typedef enum {
     LINEAGE_RENDER_TEXT = 0,

@@ -23,8 +23,43 @@ static int report_to_stdout(const cli_options *o)
     return 0;
 }
 
+static void battery_progress(size_t i, size_t n, void *user)
+{
+    (void)user;
+    if (isatty(STDERR_FILENO)) fprintf(stderr, "\r[%zu/%zu]", i + 1, n);
+}
+
+static int ask_battery(const cli_options *o, lineage_model *m)
+{
+    lineage_ask_options ao = o->ask;
+    ao.threads = o->compare.threads;
+    ao.endpoint = o->compare.endpoint_b;
+    ao.label = o->positional[0];
+    if (!ao.max_tokens) ao.max_tokens = 128;
+    lineage_error err = {0, ""};
+    lineage_doc *d;
+    lineage_status st = lineage_ask_battery(m, o->battery, &ao, battery_progress, NULL, &d, &err);
+    if (isatty(STDERR_FILENO)) fputs("\r\033[K", stderr);
+    if (st) return cli_fail(&err);
+    int rc = cli_emit(o, d);
+    lineage_doc_free(d);
+    return rc;
+}
+
 int cli_ask(const cli_options *o)
 {
+    if (o->battery && o->npositional == 1) {
+        lineage_error err = {0, ""};
+        lineage_model *m = NULL;
+        if (!o->compare.endpoint_b && lineage_model_open(o->positional[0], &m, &err)) return cli_fail(&err);
+        int rc = ask_battery(o, m);
+        lineage_model_close(m);
+        return rc;
+    }
+    if (o->battery) {
+        fprintf(stderr, "lineage: ask --battery wants MODEL only (the questions come from the battery)\n");
+        return 2;
+    }
     if (o->npositional < 1 || o->npositional > 2) {
         fprintf(stderr, "lineage: ask wants MODEL [QUESTION] (the question from stdin when absent)\n");
         return 2;

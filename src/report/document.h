@@ -18,6 +18,7 @@ struct doc_sink {
 };
 
 void document_render(doc_sink *s, const json_value *root);
+void render_ask_doc(doc_sink *s, const json_value *root);
 void document_title(const json_value *root, const render_ctx *ctx, char *buf, size_t n);
 void render_markdown(strbuf *sb, const json_value *root, const render_ctx *ctx);
 void render_html(strbuf *sb, const json_value *root, const render_ctx *ctx);

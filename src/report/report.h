@@ -29,4 +29,5 @@ const char *verdict_label_text(const char *label, const render_ctx *ctx);
 void render_verify_text(strbuf *sb, const json_value *root, const render_ctx *ctx);
 void render_verdict_text(strbuf *sb, const json_value *section, const render_ctx *ctx);
 void render_run_text(strbuf *sb, const json_value *root, const render_ctx *ctx);
+void render_ask_text(strbuf *sb, const json_value *root, const render_ctx *ctx);
 #endif
