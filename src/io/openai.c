@@ -208,7 +208,8 @@ lineage_status openai_open(const char *url, openai_client **out, lineage_error *
     if (blen > sl && !strcmp(c->base + blen - sl, "/completions")) c->base[blen - sl] = 0;
     memcpy(c->completions, c->base, strlen(c->base));
     memcpy(c->completions + strlen(c->base), "/completions", sizeof "/completions");
-    snprintf(c->chat, sizeof c->chat, "%s/chat/completions", c->base);
+    memcpy(c->chat, c->base, strlen(c->base));   /* the base is shorter than the buffer by 32 or more */
+    memcpy(c->chat + strlen(c->base), "/chat/completions", sizeof "/chat/completions");
     if (hash) snprintf(c->model, sizeof c->model, "%s", hash + 1);
     double t = timeout_seconds();
     http_limits lim = {t, 3 * t + 10, 3, 1};
