@@ -115,6 +115,28 @@ g = json.load(open(sys.argv[1]))
 sys.exit(0 if a == b and a != c and g["sampling"]["seed"] == 7 and not g["sampling"]["greedy"] else 1)
 PY
 
+# ---- batteries on the zoo (answers are gibberish: the pipeline, the rules and the reports are exercised)
+expect_exit "--battery all on base" 0 "$LINEAGE" ask "$Z/base" --battery all --max-tokens 8 --json "$WORK/all.json" --md "$WORK/all.md" --html "$WORK/all.html"
+jcheck "battery report: identity/1, cutoff/1, refusal/1 with every question answered and classified" "$WORK/all.json" \
+    "[b['version'] for b in d['batteries']] == ['identity/1', 'cutoff/1', 'refusal/1'] and all(len(b['items']) >= 12 and all('answer' in i and 'claims' in i for i in b['items']) for b in d['batteries'])"
+jcheck "battery summaries: claims note, months with the last correct one, refusal rate inside its 95% CI" "$WORK/all.json" \
+    "'not evidence about its weights' in d['batteries'][0]['summary']['note'] and len(d['batteries'][1]['summary']['months']) >= 10 and 'last_month_answered_correctly' in d['batteries'][1]['summary'] and d['batteries'][2]['summary']['refusal_rate_ci95'][0] <= d['batteries'][2]['summary']['refusal_rate'] <= d['batteries'][2]['summary']['refusal_rate_ci95'][1]"
+grep -q "refusal (refusal/1)" "$WORK/all.md" && grep -q "<table" "$WORK/all.html" && ! grep -q "<s>" "$WORK/all.html" &&
+    ok "Markdown and HTML battery reports (answers escaped)" || not_ok "battery Markdown/HTML"
+"$LINEAGE" ask "$Z/base" --battery identity --max-tokens 4 --lang ko > "$WORK/ko.txt" 2>&1
+grep -q "조직·모델을 언급한 답변" "$WORK/ko.txt" && ok "--lang ko battery summary" || not_ok "--lang ko: $(head -c 200 "$WORK/ko.txt")"
+cat > "$WORK/mine.json" <<'JSON'
+{"name": "mine", "version": "mine/1", "kind": "cutoff",
+ "questions": [{"id": "q1", "lang": "en", "text": "The license", "month": "2020-01", "expect": ["the"]},
+               {"id": "q2", "lang": "en", "text": "Hello", "month": "2020-02", "expect": ["zzzqqq"]}]}
+JSON
+"$LINEAGE" ask "$Z/base" --battery "$WORK/mine.json" --max-tokens 12 --json "$WORK/mine.out.json" > /dev/null 2>&1
+jcheck "--battery FILE: a user's cutoff set, keywords decide correctness, the estimate is the last correct month" "$WORK/mine.out.json" \
+    "d['batteries'][0]['version'] == 'mine/1' and [i['correct'] for i in d['batteries'][0]['items']] == [bool(__import__('re').search(r'(?<![A-Za-z0-9])the(?![A-Za-z0-9])', d['batteries'][0]['items'][0]['answer'], 2)), False] and d['batteries'][0]['summary']['last_month_answered_correctly'] == ('2020-01' if d['batteries'][0]['items'][0]['correct'] else None)"
+echo '{"name": "x", "questions": []}' > "$WORK/bad.json"
+expect_exit "a malformed battery file: one-line error, exit 2" 2 "$LINEAGE" ask "$Z/base" --battery "$WORK/bad.json"
+expect_exit "an unknown battery name: usage error" 2 "$LINEAGE" ask "$Z/base" --battery nosuchset
+
 # ---- failures: one line, exit 2
 printf '{%% for x in range(100000000) %%}{%% endfor %%}' > "$F/chat_template.jinja"
 expect_exit "a hostile template beside the model: one-line error, exit 2" 2 "$LINEAGE" ask "$F" "q" --max-tokens 2
@@ -150,6 +172,9 @@ if "$PY" -c 'import torch, numpy' 2>/dev/null; then
         expect_exit "--endpoint fault malformed (truncated JSON): one-line format error" 2 "$LINEAGE" ask chatfx "Hi" --max-tokens 2 --endpoint "$(url malformed)/v1"
         expect_exit "--endpoint fault no-logprobs (chat: no message content): one-line format error" 2 "$LINEAGE" ask chatfx "Hi" --max-tokens 2 --endpoint "$(url no-logprobs)/v1"
         grep -q "no message content" "$WORK/err" && ok "the missing content is named" || not_ok "no-content error: $(cat "$WORK/err")"
+        expect_exit "--battery identity through --endpoint" 0 "$LINEAGE" ask chatfx --battery identity --max-tokens 4 --endpoint "$(url none)/v1" --json "$WORK/epb.json"
+        jcheck "endpoint battery: 12 answers from the server, classified" "$WORK/epb.json" \
+            "d['mode'] == 'endpoint' and len(d['batteries'][0]['items']) == 12 and d['batteries'][0]['summary']['answers'] == 12"
         LINEAGE_ENDPOINT_TIMEOUT=1 expect_exit "--endpoint: a server slower than the timeout is a one-line error" 3 \
             "$LINEAGE" ask chatfx "Hi" --max-tokens 2 --endpoint "$(url slow=3)/v1"
     else
