@@ -14,7 +14,7 @@
 
 /* ---- Markdown sink ---- */
 
-static void md_escape(strbuf *sb, const char *s)
+void md_escape(strbuf *sb, const char *s)
 {
     for (; *s; s++) {
         if (*s == '|' || *s == '*' || *s == '_' || *s == '`' || *s == '<' || *s == '>') sb_putc(sb, '\\');

@@ -8,6 +8,7 @@
 
 #include "io/file.h"
 #include "report/doc_walk.h"
+#include "report/document.h"
 #include "util/error.h"
 
 #define JOURNAL_MARKER "<!-- lineage:journal -->"
@@ -68,7 +69,10 @@ static void entry(strbuf *sb, const json_value *root, const char *command, const
     char date[32];
     today(date, sizeof date);
     int verify = schema && !strcmp(schema, "lineage.verify/1");
-    if (verify) {
+    if (schema && !strcmp(schema, "lineage.ask/1")) {
+        sb_printf(sb, "## %s · %s\n\n", date, tr(ctx, "What does the model say?", "모델은 무엇이라고 답하는가?"));
+        journal_ask_entry(sb, root, ctx);
+    } else if (verify) {
         const char *m = json_get_string(root, "model");
         sb_printf(sb, "## %s · %s\n\n**Q.** ", date, tr(ctx, "Which candidate is the parent?", "어느 후보가 부모 모델인가?"));
         sb_printf(sb, tr(ctx, "Which of the candidates was `%s` derived from, if any?",

@@ -161,3 +161,43 @@ void render_ask_doc(doc_sink *s, const json_value *root)
         sb_free(&sum);
     }
 }
+
+/* Journal: the question (or the batteries asked) and the answer (or each battery's summary). */
+void journal_ask_entry(strbuf *sb, const json_value *root, const render_ctx *ctx)
+{
+    const json_value *bats = json_get(root, "batteries");
+    sb_puts(sb, "**Q.** ");
+    if (!bats) {
+        sb_puts(sb, "`");
+        md_escape(sb, str_or(root, "model", "?"));
+        sb_puts(sb, "`: ");
+        md_escape(sb, str_or(root, "question", ""));
+        sb_puts(sb, "\n\n**A.** ");
+        const json_value *ans = json_get(root, "answer");
+        strbuf a;
+        sb_init(&a);
+        put_clean(&a, json_get_string(ans, "text"), 2000);
+        md_escape(sb, a.data ? a.data : "");
+        sb_free(&a);
+        sb_printf(sb, " (%s: %s)\n", tr(ctx, "stop", "종료"), str_or(ans, "stop", "?"));
+        return;
+    }
+    sb_puts(sb, tr(ctx, "How does `", "`"));
+    md_escape(sb, str_or(root, "model", "?"));
+    sb_puts(sb, tr(ctx, "` answer the question batteries?", "`는 질문 묶음에 어떻게 답하는가?"));
+    sb_puts(sb, "\n\n**A.**\n\n");
+    render_ctx plain = *ctx;
+    plain.color = 0;
+    for (size_t b = 0; b < json_count(bats); b++) {
+        const json_value *bat = json_at(bats, b);
+        strbuf sum;
+        sb_init(&sum);
+        summary_text(&sum, bat, &plain);
+        sb_puts(sb, "- ");
+        md_escape(sb, str_or(bat, "version", "?"));
+        sb_puts(sb, ": ");
+        md_escape(sb, sum.data ? sum.data : "");
+        sb_puts(sb, "\n");
+        sb_free(&sum);
+    }
+}
