@@ -264,7 +264,7 @@ typedef struct lineage_ask_options {
     int raw;                 /* 1: ignore the template, the question is the prompt */
     const char *endpoint;    /* "http://host:port/v1[#model]" */
     const char *label;       /* the model's name in the document (default: its path) */
-    /* called with each piece of the answer as it is produced (bytes, possibly a partial UTF-8 sequence) */
+    /* called with the answer as it is produced: whole UTF-8 characters, terminal-safe (controls escaped) */
     void (*stream)(const char *bytes, size_t len, void *user);
     void *stream_user;
 } lineage_ask_options;

@@ -15,6 +15,7 @@
 #include "io/openai.h"
 #include "util/error.h"
 #include "util/json.h"
+#include "util/sanitize.h"
 
 #define ASK_DEFAULT_TOKENS 256
 #define ASK_MAX_TOKENS 32768
@@ -122,6 +123,28 @@ typedef struct answer {
     double t_load, t_prompt, t_gen;
 } answer;
 
+/* Streams the complete UTF-8 characters of pending through the terminal sanitizer (model output is
+ * untrusted: no escape sequences reach the terminal); an incomplete tail waits for the next piece. */
+static void stream_pending(const lineage_ask_options *opt, strbuf *pending, int flush)
+{
+    if (!opt->stream || !pending->len) return;
+    size_t k = pending->len;
+    if (!flush) {
+        size_t back = 0;   /* drop an incomplete trailing sequence from what is sent now */
+        while (back < 3 && back < k && ((unsigned char)pending->data[k - 1 - back] & 0xc0) == 0x80) back++;
+        unsigned char lead = back < k ? (unsigned char)pending->data[k - 1 - back] : 0;
+        size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+        if (lead >= 0xc0 && back + 1 < need) k -= back + 1;
+    }
+    strbuf out;
+    sb_init(&out);
+    sanitize_terminal(&out, pending->data, k, SANITIZE_KEEP_LINES);
+    if (out.len) opt->stream(out.data, out.len, opt->stream_user);
+    sb_free(&out);
+    memmove(pending->data, pending->data + k, pending->len - k);
+    pending->len -= k;
+}
+
 static int is_eos(const int64_t *eos, size_t neos, uint32_t id)
 {
     for (size_t i = 0; i < neos; i++)
@@ -178,6 +201,8 @@ static lineage_status generate_native(const lineage_model *m, const arch_chat *c
         a->t_prompt = now() - t1;
     }
     const char *stop_text = ch->eos_token && *ch->eos_token ? ch->eos_token : NULL;
+    strbuf pending;
+    sb_init(&pending);
     uint64_t rng = opt->seed;
     double t2 = now();
     a->stop = "max_tokens";
@@ -197,14 +222,17 @@ static lineage_status generate_native(const lineage_model *m, const arch_chat *c
             if (hit) {
                 a->text.len = (size_t)(hit - a->text.data);
                 a->text.data[a->text.len] = 0;
-                if (opt->stream && a->text.len > before) opt->stream(a->text.data + before, a->text.len - before, opt->stream_user);
+                if (a->text.len > before) sb_putn(&pending, a->text.data + before, a->text.len - before);
                 a->stop = "stop_string";
                 break;
             }
         }
-        if (opt->stream && piece) opt->stream(piece, pl, opt->stream_user);
+        if (piece) sb_putn(&pending, piece, pl);
+        stream_pending(opt, &pending, 0);
         if (i + 1 < max_tokens) st = infer_feed(s, &next, 1, NULL, logits, 1, err);
     }
+    stream_pending(opt, &pending, 1);
+    sb_free(&pending);
     a->t_gen = now() - t2;
     if (!st && a->text.failed) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     free(logits);
@@ -234,7 +262,11 @@ static lineage_status generate_endpoint(const lineage_ask_options *opt, const ch
         a->stop = ans.finish_reason;
         a->prompt_tokens = ans.prompt_tokens;
         a->n = ans.completion_tokens;
-        if (opt->stream) opt->stream(ans.text, ans.len, opt->stream_user);
+        strbuf pending;
+        sb_init(&pending);
+        sb_putn(&pending, ans.text, ans.len);
+        stream_pending(opt, &pending, 1);
+        sb_free(&pending);
     }
     openai_close(c);
     return st;

@@ -23,8 +23,6 @@ void document_title(const json_value *root, const render_ctx *ctx, char *buf, si
 void render_markdown(strbuf *sb, const json_value *root, const render_ctx *ctx);
 void render_html(strbuf *sb, const json_value *root, const render_ctx *ctx);
 void html_escape(strbuf *sb, const char *s);
-/* Markdown-escapes untrusted text (table and emphasis characters, angle brackets; newlines as spaces). */
-void md_escape(strbuf *sb, const char *s);
 /* The journal's question and answer for a lineage.ask/1 document (text_ask.c). */
 void journal_ask_entry(strbuf *sb, const json_value *root, const render_ctx *ctx);
 #endif

@@ -7,19 +7,15 @@
 #include "report/document.h"
 #include "report/report.h"
 #include "report/text_util.h"
+#include "util/sanitize.h"
 
-/* Text with control characters (other than newline) made visible; at most max bytes. */
+/* Untrusted text through the terminal sanitizer (lines kept); at most max bytes, cut on a character. */
 static void put_clean(strbuf *sb, const char *s, size_t max)
 {
-    size_t n = s ? strlen(s) : 0;
-    for (size_t i = 0; i < n && i < max; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\n') sb_puts(sb, "\n    ");
-        else if (c == '\t') sb_puts(sb, "\\t");
-        else if (c < 0x20 || c == 0x7f) sb_printf(sb, "\\x%02x", c);
-        else sb_putc(sb, (char)c);
-    }
-    if (n > max) sb_puts(sb, "...");
+    size_t n = s ? strlen(s) : 0, k = n < max ? n : max;
+    while (k < n && k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80) k--;
+    if (k) sanitize_terminal(sb, s, k, SANITIZE_KEEP_LINES);
+    if (n > k) sb_puts(sb, "...");
 }
 
 static const char *str_or(const json_value *o, const char *k, const char *dflt)
@@ -169,21 +165,21 @@ void journal_ask_entry(strbuf *sb, const json_value *root, const render_ctx *ctx
     sb_puts(sb, "**Q.** ");
     if (!bats) {
         sb_puts(sb, "`");
-        md_escape(sb, str_or(root, "model", "?"));
+        sanitize_markdown(sb, str_or(root, "model", "?"));
         sb_puts(sb, "`: ");
-        md_escape(sb, str_or(root, "question", ""));
+        sanitize_markdown(sb, str_or(root, "question", ""));
         sb_puts(sb, "\n\n**A.** ");
         const json_value *ans = json_get(root, "answer");
         strbuf a;
         sb_init(&a);
         put_clean(&a, json_get_string(ans, "text"), 2000);
-        md_escape(sb, a.data ? a.data : "");
+        sanitize_markdown(sb, a.data ? a.data : "");
         sb_free(&a);
         sb_printf(sb, " (%s: %s)\n", tr(ctx, "stop", "종료"), str_or(ans, "stop", "?"));
         return;
     }
     sb_puts(sb, tr(ctx, "How does `", "`"));
-    md_escape(sb, str_or(root, "model", "?"));
+    sanitize_markdown(sb, str_or(root, "model", "?"));
     sb_puts(sb, tr(ctx, "` answer the question batteries?", "`는 질문 묶음에 어떻게 답하는가?"));
     sb_puts(sb, "\n\n**A.**\n\n");
     render_ctx plain = *ctx;
@@ -194,9 +190,9 @@ void journal_ask_entry(strbuf *sb, const json_value *root, const render_ctx *ctx
         sb_init(&sum);
         summary_text(&sum, bat, &plain);
         sb_puts(sb, "- ");
-        md_escape(sb, str_or(bat, "version", "?"));
+        sanitize_markdown(sb, str_or(bat, "version", "?"));
         sb_puts(sb, ": ");
-        md_escape(sb, sum.data ? sum.data : "");
+        sanitize_markdown(sb, sum.data ? sum.data : "");
         sb_puts(sb, "\n");
         sb_free(&sum);
     }
