@@ -17,9 +17,9 @@ setup() {
 }
 
 # message lists: user only; system + user (Korean); a multi-turn exchange ending with the user (Chinese,
-# surrounding whitespace); one ending with the assistant without a generation prompt
+# surrounding whitespace); one ending with the assistant without a generation prompt; two user turns
 mkdir -p "$WORK/ctx" "$WORK/tpl" "$WORK/ref" "$WORK/mine"
-python3 - "$WORK" "$SHARED" "$CACHE" tests/data/chat_templates <<'PY'
+python3 - "$WORK" "${LINEAGE_SHARED:-../shared}" "$CACHE" tests/data/chat_templates <<'PY'
 import glob, json, os, sys
 work, shared, cache, mine = sys.argv[1:5]
 lists = [
@@ -29,6 +29,8 @@ lists = [
       {"role": "assistant", "content": "Hello! How can I help?"}, {"role": "user", "content": "  你是谁？\n请介绍一下自己。 "}], True),
     ([{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "4"},
       {"role": "user", "content": "And 3+3?"}, {"role": "assistant", "content": "6 — \"six\"\t\\o/"}], False),
+    # two user turns in a row: templates that insist on alternation refuse it (both renderers must)
+    ([{"role": "user", "content": "One."}, {"role": "user", "content": "Two."}], True),
 ]
 def tok(x):
     return x if isinstance(x, str) or x is None else x.get("content")
@@ -99,7 +101,7 @@ while IFS=$'\t' read -r tf cf name; do
     else diffs="$diffs $name(peer $r, lineage $m)"; fi
 done < "$WORK/cases.tsv"
 if [ -z "$diffs" ] && [ "$same" -ge $((ncase * 3 / 4)) ]; then
-    ok "$ntpl templates ($nreal real) x 4 message lists: $same/$ncase renders byte-identical to @huggingface/jinja, $refused refused by both"
+    ok "$ntpl templates ($nreal real) x 5 message lists: $same/$ncase renders byte-identical to @huggingface/jinja, $refused refused by both"
 else
     not_ok "templates differ from @huggingface/jinja:$diffs ($same/$ncase identical)"
 fi
