@@ -272,6 +272,39 @@ typedef struct lineage_run_options {
 lineage_status lineage_run(const lineage_model *m, const char *text, size_t len, const lineage_run_options *opt,
                            lineage_doc **out, lineage_error *err);
 
+/* Asks an instruction model a question: the model's own chat template (tokenizer_config.json, a
+ * chat_template.jinja/.json file or GGUF tokenizer.chat_template) renders the system message and the
+ * question with a generation prompt, or, for a model without a template, the question is the raw prompt
+ * (the document says so); the engine then generates until an end-of-turn id (generation_config.json,
+ * config.json or GGUF eos ids), the eos text, or max_tokens (lineage.ask/1). With endpoint set, the server
+ * applies its template: POST {base}/chat/completions, and the model is not opened (m may be NULL). */
+typedef struct lineage_ask_options {
+    const char *system;      /* system message; NULL = none */
+    int max_tokens;          /* 0 = 256 */
+    double temperature;      /* 0 = greedy; else sampled from softmax(logits / T) */
+    uint64_t seed;           /* sampling seed: the same seed gives the same answer */
+    int threads;             /* 0 = all cores */
+    int raw;                 /* 1: ignore the template, the question is the prompt */
+    const char *endpoint;    /* "http://host:port/v1[#model]" */
+    const char *label;       /* the model's name in the document (default: its path) */
+    /* called with the answer as it is produced: whole UTF-8 characters, terminal-safe (controls escaped) */
+    void (*stream)(const char *bytes, size_t len, void *user);
+    void *stream_user;
+} lineage_ask_options;
+
+/* The exact prompt bytes lineage_ask would run (malloc'd); *templated = 0 in raw-prompt mode. */
+lineage_status lineage_chat_prompt(const lineage_model *m, const char *system, const char *question, int raw,
+                                   char **prompt, size_t *len, int *templated, lineage_error *err);
+lineage_status lineage_ask(const lineage_model *m, const char *question, const lineage_ask_options *opt,
+                           lineage_doc **out, lineage_error *err);
+/* Puts a question set to the model (lineage.ask/1 with a "battery" member): "identity", "cutoff",
+ * "refusal", "all", or a JSON file (docs/SCHEMA-ask.md). Each answer is classified by documented rules
+ * (named organisations and models, refusal markers, expected keywords). progress (may be NULL) is called
+ * before each question with its index and the count. */
+lineage_status lineage_ask_battery(const lineage_model *m, const char *battery, const lineage_ask_options *opt,
+                                   void (*progress)(size_t i, size_t n, void *user), void *user, lineage_doc **out,
+                                   lineage_error *err);
+
 typedef enum {
     LINEAGE_RENDER_TEXT = 0,
     LINEAGE_RENDER_JSON,

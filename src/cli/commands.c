@@ -71,7 +71,9 @@ static int append_journal(const cli_options *o, const lineage_doc *d)
     return 0;
 }
 
-int cli_emit(const cli_options *o, const lineage_doc *d)
+int cli_emit(const cli_options *o, const lineage_doc *d) { return cli_emit_files(o, d, 1); }
+
+int cli_emit_files(const cli_options *o, const lineage_doc *d, int terminal)
 {
     int rc = 0;
     /* a report written to stdout replaces the terminal text */
@@ -81,7 +83,7 @@ int cli_emit(const cli_options *o, const lineage_doc *d)
     if (o->md_out && (rc = write_doc(o->md_out, d, LINEAGE_RENDER_MARKDOWN, o->lang))) return rc;
     if (o->html_out && (rc = write_doc(o->html_out, d, LINEAGE_RENDER_HTML, o->lang))) return rc;
     if (o->journal && (rc = append_journal(o, d))) return rc;
-    if (!json_to_stdout) {
+    if (!json_to_stdout && terminal) {
         const char *nc = getenv("NO_COLOR");
         lineage_render_options ro = {LINEAGE_RENDER_TEXT, o->lang,
                                      !o->no_color && !(nc && *nc) && isatty(STDOUT_FILENO)};

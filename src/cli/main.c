@@ -21,6 +21,7 @@ static void usage(FILE *f)
             "                             parameter, weight and verdict matrices\n"
             "  tokenize MODEL [TEXT]      encode TEXT (or stdin) with MODEL's tokenizer\n"
             "  run MODEL [TEXT]           run the model on TEXT (or stdin): next-token top-k, greedy continuation\n"
+            "  ask MODEL [QUESTION]       ask an instruction model (its chat template), streaming the answer\n"
             "\n"
             "MODEL: an HF folder, a .safetensors file, a .gguf file, a config-only folder, or\n"
             "       hf://ORG/NAME[@REVISION], read by HTTP range requests (HF_ENDPOINT, HF_TOKEN)\n"
@@ -42,6 +43,8 @@ static void usage(FILE *f)
             "          --sep STR (texts separated by STR, e.g. llama.cpp's .inp files; ids per text)\n"
             "run: --top-k K  --tokens N (greedy continuation)  --input-ids 1,2,3 (no tokenizer needed)\n"
             "     --logits-out FILE (every position's logits, f32)  --bos / --no-bos  --threads N\n"
+            "ask: --system TEXT  --max-tokens N (256)  --temperature T --seed S (default greedy)  --raw (no template)\n"
+            "     --print-prompt (the rendered prompt's exact bytes)  --endpoint URL (POST /v1/chat/completions)\n"
             "remote models: --cache DIR (default $XDG_CACHE_HOME/lineage)  --offline  --budget BYTES\n"
             "               --timeout SECONDS (total time for all fetching of the run, default 3600)\n");
 }
@@ -72,6 +75,7 @@ int main(int argc, char **argv)
     else if (!strcmp(o.command, "tokenize")) rc = cli_tokenize(&o);
     else if (!strcmp(o.command, "run")) rc = cli_run(&o);
     else if (!strcmp(o.command, "study")) rc = cli_study(&o);
+    else if (!strcmp(o.command, "ask")) rc = cli_ask(&o);
     else fprintf(stderr, "lineage: unknown command '%s' (try --help)\n", o.command);
     cli_remote_finish(rc);
     free(o.input_ids);

@@ -268,6 +268,10 @@ void document_render(doc_sink *s, const json_value *root)
         study_render(s, root);
         return;
     }
+    if (schema && !strcmp(schema, "lineage.ask/1")) {
+        render_ask_doc(s, root);
+        return;
+    }
     render_verdict(s, root);
     for (const section_desc *d = report_sections; d->key; d++) {
         const json_value *sec = json_get(root, d->key);
@@ -289,6 +293,8 @@ void document_title(const json_value *root, const render_ctx *ctx, char *buf, si
                  json_count(json_get(root, "models")));
     else if (schema && !strcmp(schema, "lineage.verify/1"))
         snprintf(buf, n, "lineage verify: %s", json_get_string(root, "model") ? json_get_string(root, "model") : "");
+    else if (schema && !strcmp(schema, "lineage.ask/1"))
+        snprintf(buf, n, "lineage ask: %s", json_get_string(root, "model") ? json_get_string(root, "model") : "");
     else
         snprintf(buf, n, "lineage %s: %s vs %s", tr(ctx, "report", "보고서"),
                  json_get_string(models, "a") ? json_get_string(models, "a") : "A",
