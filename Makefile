@@ -11,7 +11,7 @@ ifeq ($(CC),cc)
 CC := gcc
 endif
 
-PKGS := libxxhash libpcre2-8 libcurl libcrypto
+PKGS := libxxhash libpcre2-8 libcurl libcrypto sqlite3 libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

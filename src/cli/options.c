@@ -219,6 +219,17 @@ int cli_parse(int argc, char **argv, cli_options *o)
         else if (!strcmp(a, "--logits-out")) { NEED_VALUE(); o->logits_out = val; }
         else if (!strcmp(a, "--bos")) o->add_bos = 1;
         else if (!strcmp(a, "--no-bos")) o->add_bos = -1;
+        else if (!strcmp(a, "--index")) { NEED_VALUE(); o->index_uri = val; }
+        else if (!strcmp(a, "--list")) { NEED_VALUE(); o->list_file = val; }
+        else if (!strcmp(a, "--exclude")) { NEED_VALUE(); o->exclude = val; }
+        else if (!strcmp(a, "--replace")) o->replace = 1;
+        else if (!strcmp(a, "--confirm")) o->confirm = 1;
+        else if (!strcmp(a, "--top")) {
+            NEED_VALUE();
+            double t;
+            if (!parse_double(val, &t) || t < 1 || t > 1000 || t != floor(t)) return bad("--top wants 1..1000", val);
+            o->top = (int)t;
+        }
         else if (!strcmp(a, "--panel")) { in_against = 0; in_panel = 1; }
         else if (!strcmp(a, "--against")) { in_panel = 0; in_against = 1; }
         else if (a[0] == '-' && a[1] == '-') return bad("unknown option", a);

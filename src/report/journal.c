@@ -68,7 +68,10 @@ static void entry(strbuf *sb, const json_value *root, const char *command, const
     char date[32];
     today(date, sizeof date);
     int verify = schema && !strcmp(schema, "lineage.verify/1");
-    if (verify) {
+    if (schema && !strcmp(schema, "lineage.search/1")) {
+        sb_printf(sb, "## %s · %s\n\n", date, tr(ctx, "Which known model is this?", "어느 알려진 모델인가?"));
+        journal_search_entry(sb, root, ctx);
+    } else if (verify) {
         const char *m = json_get_string(root, "model");
         sb_printf(sb, "## %s · %s\n\n**Q.** ", date, tr(ctx, "Which candidate is the parent?", "어느 후보가 부모 모델인가?"));
         sb_printf(sb, tr(ctx, "Which of the candidates was `%s` derived from, if any?",
