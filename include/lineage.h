@@ -236,7 +236,8 @@ lineage_status lineage_index_list(lineage_index *ix, lineage_doc **out, lineage_
 
 typedef struct lineage_search_options {
     int top;                 /* candidates reported; 0 = 5 */
-    const char *exclude;     /* an entry name to leave out (the query itself, for leave-one-out checks) */
+    const char *const *exclude;   /* entry names to leave out (the query and its descendants, for leave-one-out checks) */
+    size_t nexclude;
 } lineage_search_options;
 
 /* Which indexed models is m closest to (lineage.search/1): candidates retrieved by LSH keys, scored on

@@ -124,8 +124,10 @@ static lineage_status tokenizer_sketch(const lineage_tokenizer *t, fingerprint *
 
 static size_t gram_index(size_t n, size_t i, size_t j) { return i * (2 * n - i - 1) / 2 + (j - i - 1); }
 
-/* Centred cosines between the rows of `tensor` for the anchors' ids, quantized to int8. */
-static lineage_status anchor_gram(const lineage_model *m, long tensor, const fingerprint *fp, const uint32_t *ids,
+/* Centred cosines between the rows of `tensor` for the anchors' ids (columns first multiplied by the
+ * norm gain `gain` when given: the final norm folded into lm_head, so moving scale between the two
+ * changes nothing), quantized to int16. */
+static lineage_status anchor_gram(const lineage_model *m, long tensor, long gain, const fingerprint *fp, const uint32_t *ids,
                                   int16_t *gram, uint64_t *bytes_read, lineage_error *err)
 {
     const lineage_tensor_info *ti = lineage_model_tensor(m, (size_t)tensor);
@@ -144,6 +146,14 @@ static lineage_status anchor_gram(const lineage_model *m, long tensor, const fin
     }
     for (size_t i = 0; i < n && !st; i++) st = lineage_tensor_read_rows_f32(m, (size_t)tensor, ids[i], 1, x + i * d, err);
     *bytes_read += n * (ti->nbytes / (ti->rows ? ti->rows : 1));
+    if (!st && gain >= 0 && lineage_model_tensor(m, (size_t)gain)->numel == d) {
+        float *g = malloc(d * sizeof *g);
+        if (!g) st = NOMEM(err);
+        else st = lineage_tensor_read_rows_f32(m, (size_t)gain, 0, 1, g, err);
+        for (size_t i = 0; !st && i < n; i++)
+            for (size_t c = 0; c < d; c++) x[i * d + c] *= g[c];
+        free(g);
+    }
     if (!st) {
         for (size_t i = 0; i < n; i++)
             for (size_t c = 0; c < d; c++) mean[c] += x[i * d + c];
@@ -170,7 +180,7 @@ static lineage_status anchor_gram(const lineage_model *m, long tensor, const fin
     return st;
 }
 
-/* LSH keys: MinHash bands over the set of (anchor, nearest anchor) pairs, each anchor's two nearest
+/* LSH keys: MinHash bands over the set of (anchor, nearest anchor) pairs, each anchor's FP_NEIGHBOURS nearest
  * neighbours by centred cosine. Neighbourhoods survive rotation, permutation, noise and fine-tuning
  * of the embedding; independent embeddings share them only by chance. */
 static void lsh_keys(fingerprint *fp, const int16_t *gram)
@@ -181,14 +191,20 @@ static void lsh_keys(fingerprint *fp, const int16_t *gram)
     uint32_t mh[FP_BANDS * FP_BAND_ROWS];
     for (int k = 0; k < FP_BANDS * FP_BAND_ROWS; k++) mh[k] = UINT32_MAX;
     for (size_t i = 0; i < n; i++) {
-        int best[2] = {-1, -1}, bv[2] = {-32768, -32768};
+        int best[FP_NEIGHBOURS], bv[FP_NEIGHBOURS];
+        for (int b = 0; b < FP_NEIGHBOURS; b++) { best[b] = -1; bv[b] = INT32_MIN; }
         for (size_t j = 0; j < n; j++) {
             if (j == i) continue;
             int v = gram[i < j ? gram_index(n, i, j) : gram_index(n, j, i)];
-            if (v > bv[0]) { bv[1] = bv[0]; best[1] = best[0]; bv[0] = v; best[0] = (int)j; }
-            else if (v > bv[1]) { bv[1] = v; best[1] = (int)j; }
+            for (int b = 0; b < FP_NEIGHBOURS; b++)
+                if (v > bv[b]) {
+                    for (int c = FP_NEIGHBOURS - 1; c > b; c--) { bv[c] = bv[c - 1]; best[c] = best[c - 1]; }
+                    bv[b] = v;
+                    best[b] = (int)j;
+                    break;
+                }
         }
-        for (int b = 0; b < 2; b++) {
+        for (int b = 0; b < FP_NEIGHBOURS; b++) {
             uint64_t x = mix64(fp->anchor_hash[i] ^ mix64(fp->anchor_hash[best[b]] + 1));
             for (int k = 0; k < FP_BANDS * FP_BAND_ROWS; k++) {
                 uint32_t v = (uint32_t)(mix64(x + 0x9e3779b97f4a7c15ull * (uint64_t)(k + 1)) >> 32);
@@ -340,11 +356,12 @@ lineage_status fp_build(const lineage_model *m, fingerprint *fp, lineage_error *
                 ids[i] = anchors[i].id;
             }
             if (fp->n_anchors >= 8 && emb >= 0) {
-                st = anchor_gram(m, emb, fp, ids, fp->embed_gram, &fp->bytes_read, err);
+                st = anchor_gram(m, emb, -1, fp, ids, fp->embed_gram, &fp->bytes_read, err);
                 fp->has_embed_gram = !st;
             }
             if (!st && fp->n_anchors >= 8 && head >= 0 && head != emb) {
-                st = anchor_gram(m, head, fp, ids, fp->head_gram, &fp->bytes_read, err);
+                long gain = lineage_model_find_role(m, LINEAGE_COMPONENT_TEXT, "final_norm", -1, -1);
+                st = anchor_gram(m, head, gain, fp, ids, fp->head_gram, &fp->bytes_read, err);
                 fp->has_head_gram = !st;
             }
             if (!st && (fp->has_embed_gram || fp->has_head_gram))

@@ -18,7 +18,8 @@
 #define FP_NORM_PROJ 64      /* random projections of a centred norm vector */
 #define FP_MAX_LAYERS 512
 #define FP_BANDS 32          /* LSH bands over the anchor nearest-neighbour set */
-#define FP_BAND_ROWS 3
+#define FP_BAND_ROWS 2
+#define FP_NEIGHBOURS 3      /* nearest anchors per anchor in that set */
 
 typedef struct fp_layer {
     float std[FP_ROLES];                   /* NaN when the role is absent */

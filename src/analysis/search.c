@@ -126,7 +126,8 @@ typedef struct scored {
 
 typedef struct gather {
     const fingerprint *q;
-    const char *exclude;
+    const char *const *exclude;
+    size_t nexclude;
     scored *v;
     size_t n, cap;
     int failed;
@@ -135,7 +136,8 @@ typedef struct gather {
 static int gather_row(const index_row *r, void *user)
 {
     gather *g = user;
-    if (g->exclude && !strcmp(g->exclude, r->name)) return 0;
+    for (size_t i = 0; i < g->nexclude; i++)
+        if (!strcmp(g->exclude[i], r->name)) return 0;
     fingerprint fp;
     lineage_error e;
     if (!r->blob || fp_parse(r->blob, r->blob_len, &fp, r->name, &e)) return 0;   /* an unreadable entry is skipped */
@@ -203,20 +205,26 @@ static robust robust_of(double *v, size_t n)
  * difference into a huge z. */
 #define SCALE_FLOOR 0.01
 
+/* The anchor Gram signals compare thousands of token pairs and resolve a parent from its near-copies;
+ * the layer statistics and norm sketches are coarse (every model of a generator shares its profile),
+ * so they score a pair only when no Gram signal is available (tokenizers with no anchors in common). */
+static int primary_signal(int s) { return s == FP_SIG_EMBED || s == FP_SIG_HEAD; }
+
 static void score_all(scored *v, size_t n, const robust *sig_null)
 {
     for (size_t i = 0; i < n; i++) {
-        double sum = 0;
-        int k = 0;
+        double sum[2] = {0, 0};
+        int k[2] = {0, 0};
         for (int s = 0; s < FP_NSIG; s++) {
             v[i].zsig[s] = NAN;
             if (!isfinite(v[i].sim.sig[s]) || !(sig_null[s].scale > 0)) continue;
             double scale = sig_null[s].scale > SCALE_FLOOR ? sig_null[s].scale : SCALE_FLOOR;
             v[i].zsig[s] = (v[i].sim.sig[s] - sig_null[s].median) / scale;
-            sum += v[i].zsig[s];
-            k++;
+            sum[primary_signal(s)] += v[i].zsig[s];
+            k[primary_signal(s)]++;
         }
-        v[i].combined = k ? sum / sqrt(k) : NAN;
+        int use = k[1] ? 1 : 0;
+        v[i].combined = k[use] ? sum[use] / sqrt(k[use]) : NAN;
     }
 }
 
@@ -238,7 +246,8 @@ lineage_status lineage_search(lineage_index *ix, const lineage_model *m, const l
 {
     *out = NULL;
     int top = opt && opt->top > 0 ? opt->top : 5;
-    const char *exclude = opt ? opt->exclude : NULL;
+    const char *const *exclude = opt ? opt->exclude : NULL;
+    size_t nexclude = opt && opt->exclude ? opt->nexclude : 0;
     fingerprint q;
     lineage_status st = fp_build(m, &q, err);
     if (st) return st;
@@ -247,7 +256,7 @@ lineage_status lineage_search(lineage_index *ix, const lineage_model *m, const l
     uint64_t entries = 0;
     st = fp_serialize(&q, &blob, &blob_len, err);
     if (!st) st = ix->store->ops->count(ix->store, &entries, err);
-    gather cand = {&q, exclude, NULL, 0, 0, 0}, nul = {&q, exclude, NULL, 0, 0, 0};
+    gather cand = {&q, exclude, nexclude, NULL, 0, 0, 0}, nul = {&q, exclude, nexclude, NULL, 0, 0, 0};
     if (!st) st = ix->store->ops->candidates(ix->store, q.keys, q.n_keys, CANDIDATE_LIMIT, gather_row, &cand, err);
     /* the sample starts at a point fixed by the query, so a search is reproducible */
     if (!st) st = ix->store->ops->sample(ix->store, XXH3_64bits(blob, blob_len), NULL_SAMPLE, gather_row, &nul, err);

@@ -30,7 +30,8 @@ typedef struct cli_options {
     /* index / search / verify --index */
     const char *index_uri;  /* --index FILE|postgresql://... */
     const char *list_file;  /* index add --list FILE: one MODEL [NAME] per line */
-    const char *exclude;    /* search --exclude NAME */
+    const char *exclude[CLI_MAX_POSITIONAL];   /* search --exclude NAME (repeatable) */
+    int nexclude;
     int top;                /* search --top K */
     int replace, confirm;   /* index add --replace; search --confirm */
 } cli_options;

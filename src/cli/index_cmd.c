@@ -136,7 +136,7 @@ static int run_search(const cli_options *o, int emit, char **sources, int *nsour
         lineage_index_close(ix);
         return cli_fail(&err);
     }
-    lineage_search_options so = {o->top, o->exclude};
+    lineage_search_options so = {o->top, o->exclude, (size_t)o->nexclude};
     lineage_doc *d;
     if (lineage_search(ix, m, &so, &d, &err)) rc = cli_fail(&err);
     else {

@@ -221,7 +221,11 @@ int cli_parse(int argc, char **argv, cli_options *o)
         else if (!strcmp(a, "--no-bos")) o->add_bos = -1;
         else if (!strcmp(a, "--index")) { NEED_VALUE(); o->index_uri = val; }
         else if (!strcmp(a, "--list")) { NEED_VALUE(); o->list_file = val; }
-        else if (!strcmp(a, "--exclude")) { NEED_VALUE(); o->exclude = val; }
+        else if (!strcmp(a, "--exclude")) {
+            NEED_VALUE();
+            if (o->nexclude >= CLI_MAX_POSITIONAL) return bad("too many --exclude", val);
+            o->exclude[o->nexclude++] = val;
+        }
         else if (!strcmp(a, "--replace")) o->replace = 1;
         else if (!strcmp(a, "--confirm")) o->confirm = 1;
         else if (!strcmp(a, "--top")) {
