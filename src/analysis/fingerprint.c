@@ -122,6 +122,24 @@ static lineage_status tokenizer_sketch(const lineage_tokenizer *t, fingerprint *
 
 /* ---- anchor Gram matrices ---- */
 
+/* Anchors are the tokens whose hash is below 2^(64-j), j the smallest level leaving at most FP_ANCHORS:
+ * consistent sampling, so a vocabulary that grows (extension) or shrinks keeps the anchors it shares
+ * with the original instead of trading them for new tokens, as a bottom-k choice would. */
+static size_t anchor_count(const hashed_id *sorted, size_t n)
+{
+    for (int j = 0; j < 64; j++) {
+        uint64_t thr = j ? UINT64_MAX >> j : UINT64_MAX;
+        size_t lo = 0, hi = n;   /* first index with h > thr */
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (sorted[mid].h <= thr) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo <= FP_ANCHORS) return lo;
+    }
+    return 0;
+}
+
 static size_t gram_index(size_t n, size_t i, size_t j) { return i * (2 * n - i - 1) / 2 + (j - i - 1); }
 
 /* Centred cosines between the rows of `tensor` for the anchors' ids (columns first multiplied by the
@@ -350,7 +368,7 @@ lineage_status fp_build(const lineage_model *m, fingerprint *fp, lineage_error *
         st = tokenizer_sketch(t, fp, rows, &anchors, &na, err);
         if (!st) {
             uint32_t ids[FP_ANCHORS];
-            fp->n_anchors = (uint32_t)(na < FP_ANCHORS ? na : FP_ANCHORS);
+            fp->n_anchors = (uint32_t)anchor_count(anchors, na);
             for (size_t i = 0; i < fp->n_anchors; i++) {
                 fp->anchor_hash[i] = anchors[i].h;
                 ids[i] = anchors[i].id;

@@ -12,7 +12,7 @@
 #define FP_VERSION 1
 #define FP_MINHASH 64        /* MinHash slots per tokenizer sketch */
 #define FP_MAX_SPECIALS 16
-#define FP_ANCHORS 128       /* anchor tokens: the bottom-k of canonical-byte hashes */
+#define FP_ANCHORS 128       /* at most this many anchor tokens: a consistent sample of canonical-byte hashes */
 #define FP_ROLES 9           /* q k v o gate up down, attn norm, mlp norm */
 #define FP_QUANTILES 8       /* sorted row-norm quantiles, relative to the median */
 #define FP_NORM_PROJ 64      /* random projections of a centred norm vector */
