@@ -15,24 +15,12 @@ head -20 "$WORK/list.txt" > "$WORK/first.txt"
 sed -n '11,35p' "$WORK/list.txt" > "$WORK/second.txt"   # overlaps first.txt on lines 11-20
 printf '%s\n' "$F/31/base" "$WORK/no-such-model" "$WORK/list.txt" "$F/31/finetune" > "$WORK/bad.txt"
 
-# PostgreSQL on loopback (as an unprivileged user when run as root: postgres refuses root)
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-PGDIR=$(mktemp -d /tmp/lineage-pg.XXXXXX)
-PORT=$((20000 + $$ % 20000))
-asuser() { if [ "$(id -u)" = 0 ]; then runuser -u nobody -- "$@"; else "$@"; fi; }
-pg_up=0
-if [ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ]; then
-    chmod 755 "$PGDIR"; [ "$(id -u)" = 0 ] && chown nobody "$PGDIR"
-    if asuser "$PGBIN/initdb" -D "$PGDIR/data" -U lineage -A trust >"$WORK/initdb.log" 2>&1 &&
-       asuser "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w -t 60 \
-           -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$PGDIR -c fsync=off" start >/dev/null 2>&1; then
-        pg_up=1
-    fi
-fi
-stop_pg() { [ $pg_up = 1 ] && asuser "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1; rm -rf "$PGDIR"; }
-trap stop_pg EXIT
-if [ $pg_up = 1 ]; then ok "a PostgreSQL server runs on 127.0.0.1:$PORT"
-else not_ok "a PostgreSQL server runs on loopback (initdb/pg_ctl: $(tail -c 300 "$WORK/initdb.log" 2>/dev/null))"; fi
+# PostgreSQL on loopback (tests/pg_lib.sh)
+. tests/pg_lib.sh
+pg_start
+trap pg_stop EXIT
+if [ $pg_up = 1 ]; then ok "a PostgreSQL server runs on 127.0.0.1:$PG_PORT"
+else not_ok "a PostgreSQL server runs on loopback ($(tail -c 300 "$PG_LOG" 2>/dev/null))"; fi
 
 # sql ENGINE URI QUERY: one value
 sql() {
@@ -125,10 +113,10 @@ kill_resume() {
 run_engine sqlite "$WORK/index.db"
 kill_resume sqlite "$WORK/kill.db"
 if [ $pg_up = 1 ]; then
-    PGURI="postgresql://lineage@127.0.0.1:$PORT/postgres"
+    PGURI=$PG_URI
     psql -qtAX "$PGURI" -c "CREATE DATABASE killtest" >/dev/null
     run_engine postgresql "$PGURI"
-    kill_resume postgresql "postgresql://lineage@127.0.0.1:$PORT/killtest"
+    kill_resume postgresql "postgresql://lineage@127.0.0.1:$PG_PORT/killtest"
     # the schema version is recorded; a newer one is refused
     psql -qtAX "$PGURI" -c "UPDATE lineage_schema SET version = 99" >/dev/null
     expect_exit "postgresql: an index of a newer schema is refused in one line" 2 "$LINEAGE" index list --index "$PGURI"

@@ -140,7 +140,7 @@ static size_t anchor_count(const hashed_id *sorted, size_t n)
     return 0;
 }
 
-static size_t gram_index(size_t n, size_t i, size_t j) { return i * (2 * n - i - 1) / 2 + (j - i - 1); }
+size_t fp_gram_index(size_t n, size_t i, size_t j) { return i * (2 * n - i - 1) / 2 + (j - i - 1); }
 
 /* Centred cosines between the rows of `tensor` for the anchors' ids (columns first multiplied by the
  * norm gain `gain` when given: the final norm folded into lm_head, so moving scale between the two
@@ -190,7 +190,7 @@ static lineage_status anchor_gram(const lineage_model *m, long tensor, long gain
                 double dot = 0;
                 for (size_t c = 0; c < d; c++) dot += (double)x[i * d + c] * x[j * d + c];
                 double q = round(dot * 32767);
-                gram[gram_index(n, i, j)] = (int16_t)(q > 32767 ? 32767 : q < -32767 ? -32767 : q);
+                gram[fp_gram_index(n, i, j)] = (int16_t)(q > 32767 ? 32767 : q < -32767 ? -32767 : q);
             }
     }
     free(x);
@@ -201,7 +201,7 @@ static lineage_status anchor_gram(const lineage_model *m, long tensor, long gain
 /* LSH keys: MinHash bands over the set of (anchor, nearest anchor) pairs, each anchor's FP_NEIGHBOURS nearest
  * neighbours by centred cosine. Neighbourhoods survive rotation, permutation, noise and fine-tuning
  * of the embedding; independent embeddings share them only by chance. */
-static void lsh_keys(fingerprint *fp, const int16_t *gram)
+void fp_lsh_keys(fingerprint *fp, const int16_t *gram)
 {
     size_t n = fp->n_anchors;
     fp->n_keys = 0;
@@ -213,7 +213,7 @@ static void lsh_keys(fingerprint *fp, const int16_t *gram)
         for (int b = 0; b < FP_NEIGHBOURS; b++) { best[b] = -1; bv[b] = INT32_MIN; }
         for (size_t j = 0; j < n; j++) {
             if (j == i) continue;
-            int v = gram[i < j ? gram_index(n, i, j) : gram_index(n, j, i)];
+            int v = gram[i < j ? fp_gram_index(n, i, j) : fp_gram_index(n, j, i)];
             for (int b = 0; b < FP_NEIGHBOURS; b++)
                 if (v > bv[b]) {
                     for (int c = FP_NEIGHBOURS - 1; c > b; c--) { bv[c] = bv[c - 1]; best[c] = best[c - 1]; }
@@ -383,7 +383,7 @@ lineage_status fp_build(const lineage_model *m, fingerprint *fp, lineage_error *
                 fp->has_head_gram = !st;
             }
             if (!st && (fp->has_embed_gram || fp->has_head_gram))
-                lsh_keys(fp, fp->has_embed_gram ? fp->embed_gram : fp->head_gram);
+                fp_lsh_keys(fp, fp->has_embed_gram ? fp->embed_gram : fp->head_gram);
             if (!fp->has_embed_gram && !fp->has_head_gram) fp->n_anchors = 0;
         }
         free(anchors);
@@ -590,7 +590,7 @@ static double gram_corr(const fingerprint *a, const fingerprint *b, const int16_
     pearson p = {0};
     for (size_t i = 0; i < m; i++)
         for (size_t j = i + 1; j < m; j++)
-            pearson_add(&p, ga[gram_index(a->n_anchors, ia[i], ia[j])], gb[gram_index(b->n_anchors, ib[i], ib[j])]);
+            pearson_add(&p, ga[fp_gram_index(a->n_anchors, ia[i], ia[j])], gb[fp_gram_index(b->n_anchors, ib[i], ib[j])]);
     *npairs = (int)p.n;
     return pearson_r(&p);
 }

@@ -74,5 +74,8 @@ typedef struct fp_similarity {
 } fp_similarity;
 
 void fp_compare(const fingerprint *a, const fingerprint *b, fp_similarity *out);
+/* The retrieval keys from an anchor Gram matrix (fp->n_anchors entries); sets fp->keys, fp->n_keys. */
+void fp_lsh_keys(fingerprint *fp, const int16_t *gram);
+size_t fp_gram_index(size_t n, size_t i, size_t j);
 const char *fp_signal_name(int sig);
 #endif

@@ -116,7 +116,8 @@ static lineage_status pg_add(index_store *s, const char *name, const char *sourc
                              uint64_t sample_key, int replace, int *added, lineage_error *err)
 {
     *added = 0;
-    lineage_status st = simple(s, "BEGIN", err);
+    int own = PQtransactionStatus(DB(s)) == PQTRANS_IDLE;   /* inside the caller's transaction: join it */
+    lineage_status st = own ? simple(s, "BEGIN", err) : LINEAGE_OK;
     if (st) return st;
     if (replace) {
         const char *v[1] = {name};
@@ -152,9 +153,9 @@ static lineage_status pg_add(index_store *s, const char *name, const char *sourc
                       NULL, NULL, err);
         sb_free(&arr);
     }
-    if (!st) st = simple(s, "COMMIT", err);
-    if (st) rollback(s);
-    else *added = id >= 0;
+    if (!st && own) st = simple(s, "COMMIT", err);
+    if (st && own) rollback(s);
+    if (!st) *added = id >= 0;
     return st;
 }
 

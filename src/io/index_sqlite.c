@@ -87,7 +87,8 @@ static lineage_status sq_add(index_store *s, const char *name, const char *sourc
                              uint64_t sample_key, int replace, int *added, lineage_error *err)
 {
     *added = 0;
-    lineage_status st = exec(s, "BEGIN IMMEDIATE", err);
+    int own = sqlite3_get_autocommit(DB(s));   /* inside the caller's transaction: join it */
+    lineage_status st = own ? exec(s, "BEGIN IMMEDIATE", err) : LINEAGE_OK;
     if (st) return st;
     sqlite3_stmt *q = NULL;
     if (replace) {
@@ -136,9 +137,9 @@ static lineage_status sq_add(index_store *s, const char *name, const char *sourc
         }
         sqlite3_finalize(q);
     }
-    if (!st) st = exec(s, "COMMIT", err);
-    if (st) rollback(s);
-    else *added = id >= 0;
+    if (!st && own) st = exec(s, "COMMIT", err);
+    if (st && own) rollback(s);
+    if (!st) *added = id >= 0;
     return st;
 }
 

@@ -1,7 +1,8 @@
 /* Fingerprint index storage: rows of (name, source, summary, fingerprint bytes) and their retrieval
  * keys, in SQLite (a file path) or PostgreSQL (postgresql:// or postgres:// URI). Both engines serve
  * the same schema: candidates come from a B-tree on the keys, never from a scan of every entry.
- * Writes are one transaction per entry, so a killed writer leaves nothing half-written; names are
+ * Writes are one transaction per entry (or join the caller's open transaction, for bulk loads), so a
+ * killed writer leaves nothing half-written; names are
  * unique, so concurrent writers cannot duplicate an entry. Scoring is not done here. */
 #ifndef LINEAGE_IO_INDEX_STORE_H
 #define LINEAGE_IO_INDEX_STORE_H
