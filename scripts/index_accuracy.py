@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Search accuracy of the fingerprint index (issue 18).
 
-usage: index_accuracy.py BUILD ZOO WORK [--families N] [--heldout M] [--markdown FILE]
+usage: index_accuracy.py BUILD ZOO WORK [--families N] [--heldout M] [--markdown FILE] [--reuse]
 
 Builds an index of the zoo plus N generated families (tools/mklineage, seeds 101..100+N: a base, 14
 derivations of it incl. composed ones, one second-generation model, two independent models each),
@@ -27,7 +27,7 @@ def main():
     lineage, mk = f"{build}/lineage", f"{build}/mklineage"
     os.makedirs(work, exist_ok=True)
     db = f"{work}/accuracy.db"
-    if os.path.exists(db):
+    if os.path.exists(db) and "--reuse" not in sys.argv:   # --reuse: keep an index built by an earlier run
         os.remove(db)
     fams = [101 + i for i in range(nfam)]
     held = [901 + i for i in range(nheld)]
@@ -106,7 +106,7 @@ def main():
            "--markdown docs/ACCURACY.md` (`make accuracy-index`). Index: the zoo's "
            f"{len(zoo_models)} folders plus {n_generated} generated models from {nfam} mklineage families (seeds 101..{100 + nfam}; "
            "each a base, 14 derivations incl. 3 composed, a second-generation fine-tune, and 2 independent models), "
-           f"{len(entries)} entries, SQLite, built in {t_index:.0f} s. Each derived model is searched with its own entry left "
+           f"{len(entries)} entries, SQLite" + ("" if "--reuse" in sys.argv else f", built in {t_index:.0f} s") + ". Each derived model is searched with its own entry left "
            "out, and so are its descendants (a model's children are later than it, and similarity has no direction); right = the first candidate is the true parent (or a byte- or function-identical copy of it: identical, requantized, rescaled) and is significant "
            "(Bonferroni-corrected p < 0.01 against the query's own null from a random sample of the index).", "",
            "| derivation | right | of |", "|---|---|---|"]

@@ -81,6 +81,19 @@ assert c['significant'] and c['name'].rsplit('/',1)[1] in sys.argv[2].split(), c
     "$LINEAGE" search "$F/31/pruned" --index "$uri" --exclude "$F/31/pruned" --lang ko > "$WORK/$E.ko" 2>&1
     if grep -q "가장 가까운 알려진 모델" "$WORK/$E.ko"; then ok "$E: search report in Korean"; else not_ok "$E: Korean report ($(head -c 200 "$WORK/$E.ko"))"; fi
 
+    if [ $E = sqlite ]; then   # reports and confirmation (engine-independent code)
+        "$LINEAGE" search "$F/31/pruned" --index "$uri" --exclude "$F/31/pruned" --md "$WORK/s.md" --html "$WORK/s.html" \
+            --journal "$WORK/journal.md" > /dev/null 2>&1
+        if grep -q "^# lineage search" "$WORK/s.md" && grep -q "<h1>lineage search" "$WORK/s.html" &&
+           grep -q "Which indexed model is" "$WORK/journal.md" && grep -q "margin to the next" "$WORK/journal.md"; then
+            ok "search writes Markdown, HTML and a journal entry with each candidate's margin"
+        else not_ok "search reports ($(head -c 200 "$WORK/journal.md" 2>/dev/null))"; fi
+        "$LINEAGE" verify "$F/31/pruned" --index "$uri" --exclude "$F/31/pruned" --top 2 --no-run --json - > "$WORK/v.json" 2>/dev/null
+        if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['schema']=='lineage.verify/1' and len(d['candidates'])==2" "$WORK/v.json" 2>/dev/null
+        then ok "verify --index compares the model with the index's top candidates"
+        else not_ok "verify --index ($(head -c 200 "$WORK/v.json"))"; fi
+    fi
+
     # remove
     "$LINEAGE" index remove "$F/31/noised" --index "$uri" > "$WORK/$E.rm" 2>&1
     n2=$(sql "$engine" "$uri" "SELECT count(*) FROM lineage_entries")

@@ -122,6 +122,7 @@ typedef struct scored {
     fp_similarity sim;
     double zsig[FP_NSIG];
     double combined, z, p;
+    double closeness;   /* mean Fisher z (atanh) of the Gram correlations: the ranking among significant candidates */
 } scored;
 
 typedef struct gather {
@@ -225,6 +226,14 @@ static void score_all(scored *v, size_t n, const robust *sig_null)
         }
         int use = k[1] ? 1 : 0;
         v[i].combined = k[use] ? sum[use] / sqrt(k[use]) : NAN;
+        double f = 0;
+        int nf = 0;
+        for (int s = 0; s < FP_NSIG; s++)
+            if (primary_signal(s) && isfinite(v[i].sim.sig[s])) {
+                f += atanh(fmax(-0.99999, fmin(0.99999, v[i].sim.sig[s])));
+                nf++;
+            }
+        v[i].closeness = nf ? f / nf : NAN;
     }
 }
 
@@ -248,9 +257,17 @@ static double t_upper(double t)
     return sum / (3.0 * n);
 }
 
+/* Significant candidates first, ordered by closeness (z differences among a parent's near-copies are
+ * within the noise of the null's scale; the raw Gram correlations, on the Fisher scale, are not); then
+ * the rest by z. */
+static double zcrit_for_sort;
 static int cmp_scored(const void *x, const void *y)
 {
     const scored *a = x, *b = y;
+    int sa = isfinite(a->z) && a->z > zcrit_for_sort, sb = isfinite(b->z) && b->z > zcrit_for_sort;
+    if (sa != sb) return sa ? -1 : 1;
+    if (sa && isfinite(a->closeness) && isfinite(b->closeness) && a->closeness != b->closeness)
+        return a->closeness > b->closeness ? -1 : 1;
     double za = isfinite(a->z) ? a->z : -1e300, zb = isfinite(b->z) ? b->z : -1e300;
     if (za != zb) return za > zb ? -1 : 1;
     return strcmp(a->name, b->name);
@@ -314,6 +331,7 @@ lineage_status lineage_search(lineage_index *ix, const lineage_model *m, const l
         }
     } else
         for (size_t i = 0; i < cand.n; i++) { cand.v[i].z = cand.v[i].combined; cand.v[i].p = NAN; }
+    zcrit_for_sort = calibrated ? zcrit : INFINITY;
     if (!st) qsort(cand.v, cand.n, sizeof *cand.v, cmp_scored);
 
     lineage_doc *d = !st ? doc_new() : NULL;
@@ -355,7 +373,7 @@ lineage_status lineage_search(lineage_index *ix, const lineage_model *m, const l
             double padj = isfinite(c->p) ? fmin(1, c->p * n_tests) : NAN;
             ok = ok && json_set_int(ar, o, "rank", (int64_t)i + 1) && json_set_str(ar, o, "name", c->name) &&
                  json_set_str(ar, o, "source", c->source) && json_set_str(ar, o, "summary", c->summary) &&
-                 json_set(ar, o, "z", num(ar, c->z, 1e2)) && json_set(ar, o, "p", isfinite(c->p) ? json_new_double(ar, c->p) : json_new_null(ar)) &&
+                 json_set(ar, o, "z", num(ar, c->z, 1e2)) && json_set(ar, o, "closeness", num(ar, c->closeness, 1e4)) && json_set(ar, o, "p", isfinite(c->p) ? json_new_double(ar, c->p) : json_new_null(ar)) &&
                  json_set(ar, o, "p_adjusted", isfinite(padj) ? json_new_double(ar, padj) : json_new_null(ar)) &&
                  json_set_bool(ar, o, "significant", significant) && json_set(ar, o, "margin", num(ar, margin, 1e2)) &&
                  json_set_int(ar, o, "retrieval_keys_shared", c->hits) && json_set_bool(ar, o, "same_architecture", c->sim.arch_same);
