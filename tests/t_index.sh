@@ -139,7 +139,7 @@ fi
 sqlite3 "$WORK/index.db" "UPDATE lineage_schema SET version = 99"
 expect_exit "sqlite: an index of a newer schema is refused in one line" 2 "$LINEAGE" index list --index "$WORK/index.db"
 printf 'not a database at all, just text that is long enough to look like a header...........' > "$WORK/junk.db"
-expect_exit "sqlite: a file that is not an index is refused in one line" 3 "$LINEAGE" index list --index "$WORK/junk.db"
+expect_exit "sqlite: a file that is not an index is refused in one line" 2 "$LINEAGE" index list --index "$WORK/junk.db"
 expect_exit "index without --index is a usage error" 2 "$LINEAGE" index list
 expect_exit "search without a model is a usage error" 2 "$LINEAGE" search --index "$WORK/index.db"
 finish

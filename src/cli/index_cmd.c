@@ -144,7 +144,8 @@ static int run_search(const cli_options *o, int emit, char **sources, int *nsour
         if (sources) {
             const char *src[CLI_MAX_POSITIONAL];
             size_t n = lineage_search_sources(d, src, (size_t)(o->top > 0 && o->top < CLI_MAX_POSITIONAL ? o->top : 5));
-            for (size_t i = 0; i < n; i++) sources[(*nsources)++] = strdup(src[i]);
+            for (size_t i = 0; i < n; i++)
+                if ((sources[*nsources] = strdup(src[i]))) (*nsources)++;
         }
         lineage_doc_free(d);
     }

@@ -21,7 +21,9 @@ static lineage_status exec(index_store *s, const char *sql, lineage_error *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(DB(s), sql, NULL, NULL, &msg) != SQLITE_OK) {
-        lineage_status st = error_set(err, LINEAGE_E_IO, "%s: %s", s->display, msg ? msg : sqlite3_errmsg(DB(s)));
+        /* a file that is not a database is malformed input, not an I/O failure */
+        lineage_status code = sqlite3_errcode(DB(s)) == SQLITE_NOTADB ? LINEAGE_E_FORMAT : LINEAGE_E_IO;
+        lineage_status st = error_set(err, code, "%s: %s", s->display, msg ? msg : sqlite3_errmsg(DB(s)));
         sqlite3_free(msg);
         return st;
     }
