@@ -6,11 +6,12 @@
 
 #include "report/report.h"
 #include "report/text_util.h"
+#include "util/sanitize.h"
 
-/* Index names and sources are untrusted: control bytes are shown as '?'. */
+/* Index names, sources and summaries are untrusted. */
 static void put_safe(strbuf *sb, const char *s)
 {
-    for (; s && *s; s++) sb_putc(sb, (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+    if (s) sanitize_terminal(sb, s, strlen(s), 0);
 }
 
 static const char *signal_label(const char *name, const render_ctx *ctx)
@@ -140,11 +141,15 @@ void render_index_text(strbuf *sb, const json_value *root, const render_ctx *ctx
 void journal_search_entry(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
     const char *m = json_get_string(root, "model"), *best = json_get_string(root, "best");
-    sb_printf(sb, "**Q.** ");
-    sb_printf(sb, tr(ctx, "Which indexed model is `%s` closest to?", "`%s`는 인덱스의 어느 모델과 가장 가까운가?"), m ? m : "?");
+    sb_puts(sb, "**Q.** ");
+    sb_puts(sb, tr(ctx, "Which indexed model is ", ""));
+    sanitize_markdown_code(sb, m ? m : "?");
+    sb_puts(sb, tr(ctx, " closest to?", "는 인덱스의 어느 모델과 가장 가까운가?"));
     sb_puts(sb, "\n\n**A.** ");
-    if (best) sb_printf(sb, tr(ctx, "`%s` (significant after correction).", "`%s` (보정 후 유의)."), best);
-    else sb_puts(sb, tr(ctx, "No indexed model is significantly close.", "유의하게 가까운 인덱스 모델이 없습니다."));
+    if (best) {
+        sanitize_markdown_code(sb, best);
+        sb_puts(sb, tr(ctx, " (significant after correction).", " (보정 후 유의)."));
+    } else sb_puts(sb, tr(ctx, "No indexed model is significantly close.", "유의하게 가까운 인덱스 모델이 없습니다."));
     sb_puts(sb, "\n\n");
     const json_value *cands = json_get(root, "candidates");
     for (size_t i = 0; i < json_count(cands); i++) {
@@ -153,7 +158,9 @@ void journal_search_entry(strbuf *sb, const json_value *root, const render_ctx *
         json_get_double(c, "z", &z);
         json_get_double(c, "margin", &margin);
         const char *name = json_get_string(c, "name");
-        sb_printf(sb, "- `%s`: z %.1f, %s %.1f; ", name ? name : "?", z, tr(ctx, "margin to the next", "다음 후보와의 차이"), margin);
+        sb_puts(sb, "- ");
+        sanitize_markdown_code(sb, name ? name : "?");
+        sb_printf(sb, ": z %.1f, %s %.1f; ", z, tr(ctx, "margin to the next", "다음 후보와의 차이"), margin);
         strongest_signals(sb, c, ctx);
         sb_putc(sb, '\n');
     }
