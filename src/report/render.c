@@ -28,6 +28,14 @@ static void render_text(strbuf *sb, const json_value *root, const render_ctx *ct
         render_ask_text(sb, root, ctx);
         return;
     }
+    if (schema && !strcmp(schema, "lineage.search/1")) {
+        render_search_text(sb, root, ctx);
+        return;
+    }
+    if (schema && !strcmp(schema, "lineage.index/1")) {
+        render_index_text(sb, root, ctx);
+        return;
+    }
     if (schema && !strcmp(schema, "lineage.verify/1")) {
         render_verify_text(sb, root, ctx);
         return;
