@@ -20,8 +20,9 @@ void pool_run(pool *p, size_t n, pool_fn fn, void *ctx);
 /* ---- weights ---- */
 #define MM_PANEL 16   /* rows per packed panel: panel p holds rows [16p, 16p+16) as [K][16] */
 
-/* Rows [row0, row0+rows) of tensor t (a slice of a stacked or fused tensor), cols wide. packed: the
- * f32 cache in panel layout when the weight is cached, else NULL (converted a tile at a time). */
+/* Rows [row0, row0+rows) of tensor t (a slice of a stacked or fused tensor), cols wide. Repacked at
+ * load when the model fits the budget: q8 for Q8_0/Q4_0, else packed (f32 panels); both NULL:
+ * converted a tile at a time per call. */
 typedef struct wref {
     long t;
     uint64_t row0, rows, cols;
