@@ -3,7 +3,15 @@
  * The whole public contract. Every call returns a lineage_status; on failure the
  * lineage_error names the file and the problem in one line. The library never
  * prints and never exits. Models are opened read-only; tensor bytes are reached
- * through mmap and converted to f32 in caller-sized chunks. */
+ * through mmap and converted to f32 in caller-sized chunks.
+ *
+ * Thread safety: an opened lineage_model or lineage_tokenizer is read-only and may be used by
+ * several threads at once; every analysis call (inspect, compare, verify, run, render) keeps its
+ * state in the call and its options (progress callback included), so concurrent calls are safe
+ * (tests/test_threads.c runs two compares at once under ASan and TSan). A lineage_doc belongs to
+ * one thread at a time. The exceptions are process-wide by nature and say so below:
+ * lineage_set_remote_options (defaults for hf:// models opened afterwards) and the fetch counters
+ * of lineage_remote_progress_get. */
 #ifndef LINEAGE_H
 #define LINEAGE_H
 

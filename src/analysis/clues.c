@@ -10,6 +10,7 @@
 #include "analysis/clues.h"
 #include "format/gguf.h"
 #include "util/error.h"
+#include "util/strbuf.h"
 
 #define CLUE_MAX_FILE_BYTES (256u << 10)   /* bounded read of README / code files */
 #define CLUE_MAX_CODE_FILES 32
@@ -101,7 +102,7 @@ static void readme_clues(clue_sink *s, const char *dir)
                 v++;
                 char *close = strchr(v, ']');
                 if (close) *close = 0;
-                for (char *tok = strtok(v, ","); tok; tok = strtok(NULL, ",")) front_matter_value(s, key, trim(tok), line);
+                for (char *save = NULL, *tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) front_matter_value(s, key, trim(tok), line);
             } else {
                 front_matter_value(s, key, v, line);
             }
@@ -198,8 +199,6 @@ static int is_code_or_licence(const char *name)
     return !strncmp(name, "LICENSE", 7) || !strncmp(name, "LICENCE", 7) || !strncmp(name, "NOTICE", 6);
 }
 
-static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* Lines in shipped code and licence files that name a copyright holder. */
 static void code_clues(clue_sink *s, const char *dir)
 {
@@ -211,16 +210,16 @@ static void code_clues(clue_sink *s, const char *dir)
     while ((e = readdir(d)) != NULL && n < CLUE_MAX_CODE_FILES)
         if (is_code_or_licence(e->d_name) && (names[n] = strdup(e->d_name)) != NULL) n++;
     closedir(d);
-    qsort(names, n, sizeof *names, str_cmp);
+    qsort(names, n, sizeof *names, str_ptr_cmp);
     for (size_t i = 0; i < n; i++) {
         char *path = path_join(dir, names[i]);
         lineage_error err;
         if (path && path_is_file(path)) {
             /* bounded read: only the head of a large file is scanned */
-            FILE *f = fopen(path, "rb");
-            char *text = f ? malloc(CLUE_MAX_FILE_BYTES + 1) : NULL;
-            size_t len = text ? fread(text, 1, CLUE_MAX_FILE_BYTES, f) : 0;
-            if (f) fclose(f);
+            char *text = malloc(CLUE_MAX_FILE_BYTES + 1);
+            size_t len = 0;
+            uint64_t size;
+            if (text && file_read_head(path, text, CLUE_MAX_FILE_BYTES, &len, &size, NULL)) len = 0;
             if (text) {
                 text[len] = 0;
                 long line = 0;

@@ -43,11 +43,11 @@ double wt_fisher_p(const double *p, size_t k)
     /* chi2 survival with 2k degrees of freedom: e^{-t} sum_{i<k} t^i/i!, summed in log space */
     double t = x / 2, lmax = -INFINITY;
     for (size_t i = 0; i < k; i++) {
-        double l = -t + (i ? (double)i * log(t) : 0) - lgamma((double)i + 1);
+        double l = -t + (i ? (double)i * log(t) : 0) - log_factorial(i);
         if (l > lmax) lmax = l;
     }
     double s = 0;
-    for (size_t i = 0; i < k; i++) s += exp(-t + (i ? (double)i * log(t) : 0) - lgamma((double)i + 1) - lmax);
+    for (size_t i = 0; i < k; i++) s += exp(-t + (i ? (double)i * log(t) : 0) - log_factorial(i) - lmax);
     double p_all = exp(lmax + log(s));
     if (!(p_all >= 1e-300)) p_all = 1e-300;
     return p_all > 1 ? 1 : p_all;

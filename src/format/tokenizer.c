@@ -241,13 +241,6 @@ static size_t canonical_into(char *out, tok_surface s, const char *text, size_t 
     return o;
 }
 
-char *tok_canonical(arena *a, tok_surface s, const char *text, size_t len, int type, size_t *out_len)
-{
-    char *out = arena_alloc(a, len + 3);
-    if (out) *out_len = canonical_into(out, s, text, len, type);
-    return out;
-}
-
 /* ---- building ---- */
 
 lineage_tokenizer *tok_new(const char *path, const char *format)

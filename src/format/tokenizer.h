@@ -96,9 +96,13 @@ typedef struct tok_step {
     const char *content;        /* Replace/Prepend/Metaspace replacement */
     size_t content_len;
     tok_split_behavior behavior;
-    int invert, flag;           /* flag: ByteLevel add_prefix_space, Digits individual, Metaspace prepend, Strip left */
-    int flag2;                  /* ByteLevel use_regex, Metaspace split, Strip right, Bert lowercase */
-    int flag3;                  /* Metaspace prepend_scheme "first", Bert strip_accents */
+    int invert;                 /* Split: keep what does not match */
+    /* options of the other kinds, each kind its own */
+    struct { int add_prefix_space, use_regex; } byte_level;
+    struct { int individual; } digits;
+    struct { int prepend, prepend_first_only, split; } metaspace;   /* prepend_scheme "first": first piece only */
+    struct { int left, right; } strip;
+    struct { int clean_text, handle_chinese_chars, lowercase, strip_accents; } bert;
     void *code;                 /* compiled pcre2_code, built lazily by the encoder */
     const struct tok_charsmap *charsmap;   /* Precompiled: SentencePiece's character map */
 } tok_step;
@@ -187,8 +191,6 @@ tok_step *tok_push_step(lineage_tokenizer *t, int pre, tok_step_kind kind);
 /* After all tokens: canonical bytes, maps, counts. */
 lineage_status tok_finish(lineage_tokenizer *t, lineage_error *err);
 
-/* Canonical bytes of a surface form (into arena). */
-char *tok_canonical(arena *a, tok_surface s, const char *text, size_t len, int type, size_t *out_len);
 /* GPT-2 byte <-> unicode map. */
 uint32_t tok_byte_to_unicode(uint8_t b);
 int tok_unicode_to_byte(uint32_t cp);   /* -1 when cp is not in the map */
@@ -232,6 +234,9 @@ lineage_status tok_add_merges(lineage_tokenizer *t, const tok_merge_text *m, siz
 lineage_status tok_open_dir(const char *dir, lineage_tokenizer **out, lineage_error *err);
 /* Whether a folder holds tokenizer files lineage can read. */
 int tok_dir_has_tokenizer(const char *dir);
+/* The tokenizer of an opened model (GGUF metadata or its folder's files); *t stays NULL when it has
+ * none, and a broken one fails naming its file. */
+lineage_status model_open_tokenizer(const lineage_model *m, lineage_tokenizer **t, lineage_error *err);
 lineage_status tok_open_gguf_file(const char *path, lineage_tokenizer **out, lineage_error *err);
 
 /* ---- encoder ---- */

@@ -138,7 +138,7 @@ static lineage_status bert_pipeline(lineage_tokenizer *t, const char *what, line
     tok_step *w = n ? tok_push_step(t, 1, TOK_STEP_WHITESPACE_SPLIT) : NULL;
     tok_step *p = w ? tok_push_step(t, 1, TOK_STEP_BERT_PRE) : NULL;
     if (!p) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
-    n->flag = n->flag2 = n->flag3 = n->invert = 1;
+    n->bert.clean_text = n->bert.lowercase = n->bert.strip_accents = n->bert.handle_chinese_chars = 1;
     t->word_prefix = "\xe2\x96\x81";
     t->continuing_prefix = "";
     t->max_input_chars_per_word = 100;

@@ -45,6 +45,6 @@ lineage_status tok_load_gpt2_files(lineage_tokenizer *t, const char *vocab, size
     }
     tok_step *s = tok_push_step(t, 1, TOK_STEP_BYTELEVEL);
     if (!s) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
-    s->flag2 = 1;
+    s->byte_level.use_regex = 1;
     return LINEAGE_OK;
 }

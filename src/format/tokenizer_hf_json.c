@@ -118,14 +118,14 @@ static lineage_status parse_steps(lineage_tokenizer *t, const json_value *v, int
         return tok_charsmap_load(t, blob, (size_t)bl, &s->charsmap, what, err);
     }
     case TOK_STEP_STRIP:
-        s->flag = json_get_bool(v, "left", &b) ? b : 1;
-        s->flag2 = json_get_bool(v, "right", &b) ? b : 1;
+        s->strip.left = json_get_bool(v, "left", &b) ? b : 1;
+        s->strip.right = json_get_bool(v, "right", &b) ? b : 1;
         break;
     case TOK_STEP_BERT_NORMALIZER:
-        s->flag = json_get_bool(v, "clean_text", &b) ? b : 1;
-        s->flag2 = json_get_bool(v, "lowercase", &b) ? b : 1;
-        s->flag3 = json_get_bool(v, "strip_accents", &b) ? b : s->flag2;
-        s->invert = json_get_bool(v, "handle_chinese_chars", &b) ? b : 1;
+        s->bert.clean_text = json_get_bool(v, "clean_text", &b) ? b : 1;
+        s->bert.lowercase = json_get_bool(v, "lowercase", &b) ? b : 1;
+        s->bert.strip_accents = json_get_bool(v, "strip_accents", &b) ? b : s->bert.lowercase;
+        s->bert.handle_chinese_chars = json_get_bool(v, "handle_chinese_chars", &b) ? b : 1;
         break;
     case TOK_STEP_SPLIT: {
         lineage_status st = pattern_of(s, v, what, err);
@@ -140,11 +140,11 @@ static lineage_status parse_steps(lineage_tokenizer *t, const json_value *v, int
         break;
     }
     case TOK_STEP_BYTELEVEL:
-        s->flag = json_get_bool(v, "add_prefix_space", &b) ? b : 0;
-        s->flag2 = json_get_bool(v, "use_regex", &b) ? b : 1;
+        s->byte_level.add_prefix_space = json_get_bool(v, "add_prefix_space", &b) ? b : 0;
+        s->byte_level.use_regex = json_get_bool(v, "use_regex", &b) ? b : 1;
         break;
     case TOK_STEP_DIGITS:
-        s->flag = json_get_bool(v, "individual_digits", &b) ? b : 0;
+        s->digits.individual = json_get_bool(v, "individual_digits", &b) ? b : 0;
         break;
     case TOK_STEP_PUNCTUATION: {
         const char *beh = json_get_string(v, "behavior");
@@ -157,9 +157,9 @@ static lineage_status parse_steps(lineage_tokenizer *t, const json_value *v, int
         else s->content = "\xe2\x96\x81", s->content_len = 3;
         const char *scheme = json_get_string(v, "prepend_scheme");
         int add = json_get_bool(v, "add_prefix_space", &b) ? b : 1;
-        s->flag = scheme ? strcmp(scheme, "never") != 0 : add;
-        s->flag3 = scheme && !strcmp(scheme, "first");
-        s->flag2 = json_get_bool(v, "split", &b) ? b : 1;
+        s->metaspace.prepend = scheme ? strcmp(scheme, "never") != 0 : add;
+        s->metaspace.prepend_first_only = scheme && !strcmp(scheme, "first");
+        s->metaspace.split = json_get_bool(v, "split", &b) ? b : 1;
         break;
     }
     default:

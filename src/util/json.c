@@ -1,4 +1,5 @@
 #include "util/json.h"
+#include "util/sanitize.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -621,6 +622,17 @@ void json_write_string(strbuf *sb, const char *s, size_t len)
     size_t run = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
+        /* DEL, C1 controls and bidi overrides: valid JSON raw, but never raw on a terminal */
+        unsigned cp;
+        size_t hidden = c >= 0x7f ? sanitize_hidden_at(s + i, len - i, &cp) : 0;
+        if (hidden) {
+            sb_putn(sb, s + run, i - run);
+            char e[7] = {'\\', 'u', hex[cp >> 12 & 15], hex[cp >> 8 & 15], hex[cp >> 4 & 15], hex[cp & 15], 0};
+            sb_puts(sb, e);
+            i += hidden - 1;
+            run = i + 1;
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\') continue;
         sb_putn(sb, s + run, i - run);
         run = i + 1;
