@@ -154,7 +154,7 @@ int main(void)
         arch_init(&a);
         json_value *c = parse(&ar, "{\"model_type\":\"gpt2\",\"n_embd\":768,\"n_layer\":12,\"n_head\":12,\"n_inner\":null,"
                                    "\"vocab_size\":50257,\"n_positions\":1024,\"activation_function\":\"gelu_new\"}");
-        arch_from_config(c, c, &a);
+        arch_from_config(c, c, &a, NULL, NULL);
         param_counts pc;
         int ok = params_from_config(&a, &pc);
         /* GPT-2 small: 124.4M parameters (tied lm_head; the well-known figure for the HF gpt2 checkpoint) */
@@ -166,7 +166,7 @@ int main(void)
         arch_init(&a);
         json_value *c = parse(&ar, "{\"model_type\":\"made_up\",\"hidden_size\":64,\"num_hidden_layers\":2,"
                                    "\"num_attention_heads\":4,\"intermediate_size\":128,\"vocab_size\":100}");
-        arch_from_config(c, c, &a);
+        arch_from_config(c, c, &a, NULL, NULL);
         CHECK(!strcmp(a.family, "generic") && a.head_dim == 16 && a.num_kv_heads == 4,
               "unknown model_type: generic keys, head_dim and KV heads defaulted");
     }
@@ -178,7 +178,7 @@ int main(void)
                                    "\"vocab_size\":100,\"sliding_window\":512,\"sliding_window_pattern\":6,"
                                    "\"rope_parameters\":{\"full_attention\":{\"rope_type\":\"linear\",\"factor\":8.0,\"rope_theta\":1000000.0}}},"
                                    "\"vision_config\":{\"model_type\":\"siglip_vision_model\"}}");
-        arch_from_config(c, arch_text_config(c), &a);
+        arch_from_config(c, arch_text_config(c), &a, NULL, NULL);
         CHECK(!strcmp(a.family, "gemma3") && a.sliding_layers == 10 && a.sliding_window == 512 && a.tied_embeddings == 1 &&
                   a.rope_theta == 1e6 && a.rope_factor == 8.0,
               "gemma3 text_config: 10 of 12 layers sliding, tied, rope_parameters read");
@@ -188,7 +188,7 @@ int main(void)
         arch_init(&a);
         json_value *c = parse(&ar, "{\"model_type\":\"qwen3_moe\",\"num_experts\":8,\"num_experts_per_tok\":2,"
                                    "\"decoder_sparse_step\":2,\"mlp_only_layers\":[3],\"num_hidden_layers\":6}");
-        arch_from_config(c, c, &a);
+        arch_from_config(c, c, &a, NULL, NULL);
         int layout[6];
         for (int l = 0; l < 6; l++) layout[l] = arch_layer_is_moe(&a, l);
         CHECK(!layout[0] && layout[1] && !layout[2] && !layout[3] && !layout[4] && layout[5],

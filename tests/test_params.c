@@ -98,7 +98,7 @@ static int load_arch(const char *dir, arena *ar, arch_info *a)
     free(text);
     if (st) return 0;
     arch_init(a);
-    arch_from_config(root, arch_text_config(root), a);
+    arch_from_config(root, arch_text_config(root), a, NULL, NULL);
     return 1;
 }
 

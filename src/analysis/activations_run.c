@@ -11,8 +11,8 @@
 
 #include "analysis/activations.h"
 #include "format/arch.h"
+#include "format/tokenizer.h"
 #include "analysis/probes.h"
-#include "analysis/tokenizer_compare.h"
 #include "analysis/weights.h"
 #include "infer/infer.h"
 #include "util/error.h"
@@ -301,7 +301,7 @@ lineage_status act_collect(const lineage_model *a, const lineage_model *b, const
     /* the engine first: without it nothing else matters */
     for (int s = 0; s < 2 && !st; s++) st = infer_open(m[s], &io, &im[s], err);
     for (int s = 0; s < 2 && !st; s++) {
-        st = tokenizer_open_for_model(m[s], &tok[s], err);
+        st = model_open_tokenizer(m[s], &tok[s], err);
         if (!st && !tok[s]) st = error_set(err, LINEAGE_E_FORMAT, "%s: no tokenizer", lineage_model_path(m[s]));
     }
     if (!st) st = probes_load(opt ? opt->probes_file : NULL, &par, &ps, err);

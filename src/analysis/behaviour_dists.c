@@ -102,21 +102,12 @@ static const char *tok_bytes_cb(void *user, uint32_t id, size_t *len)
     return b && *len ? b : NULL;   /* ids without a token, or decoding to nothing, are not candidates */
 }
 
-/* Opens the tokenizer of a model; *t stays NULL when it has none. */
-static lineage_status open_tokenizer(const lineage_model *m, lineage_tokenizer **t, lineage_error *err)
-{
-    *t = NULL;
-    if (m->gguf) return tok_open_gguf(m->gguf, m->path, t, err);
-    if (!m->dir) return LINEAGE_OK;
-    return tok_open_dir(m->dir, t, err);
-}
-
 
 static lineage_status run_native(const lineage_model *m, const probe_set *ps, int threads, cache_entry *ce,
                                  lineage_error *err)
 {
     lineage_tokenizer *tok = NULL;
-    lineage_status st = open_tokenizer(m, &tok, err);
+    lineage_status st = model_open_tokenizer(m, &tok, err);
     if (!st && !tok)
         st = error_set(err, LINEAGE_E_UNSUPPORTED, "%s: no tokenizer, so the probes cannot be encoded", m->path);
     infer_model *im = NULL;
@@ -220,7 +211,7 @@ static lineage_status run_endpoint(const lineage_model *m, const char *endpoint,
     else {   /* the server did not say: count with the model argument's tokenizer, when it has one */
         lineage_tokenizer *tok = NULL;
         lineage_error e;
-        if (!open_tokenizer(m, &tok, &e) && tok) {
+        if (!model_open_tokenizer(m, &tok, &e) && tok) {
             for (size_t i = 0; i < ps->count; i++) {
                 uint32_t *ids = NULL;
                 size_t n = 0;

@@ -216,10 +216,10 @@ static void code_clues(clue_sink *s, const char *dir)
         lineage_error err;
         if (path && path_is_file(path)) {
             /* bounded read: only the head of a large file is scanned */
-            FILE *f = fopen(path, "rb");
-            char *text = f ? malloc(CLUE_MAX_FILE_BYTES + 1) : NULL;
-            size_t len = text ? fread(text, 1, CLUE_MAX_FILE_BYTES, f) : 0;
-            if (f) fclose(f);
+            char *text = malloc(CLUE_MAX_FILE_BYTES + 1);
+            size_t len = 0;
+            uint64_t size;
+            if (text && file_read_head(path, text, CLUE_MAX_FILE_BYTES, &len, &size, NULL)) len = 0;
             if (text) {
                 text[len] = 0;
                 long line = 0;

@@ -8,6 +8,7 @@
 #include "format/arch.h"
 #include "analysis/clues.h"
 #include "analysis/params.h"
+#include "format/tokenizer.h"
 #include "util/error.h"
 
 /* Fine-tuning budget when --finetune-tokens is not given: 1% of the training tokens. */
@@ -16,7 +17,7 @@
 int arch_of_model(const lineage_model *m, arch_info *a, arena *ar, json_value *warnings)
 {
     arch_init(a);
-    if (m->config) arch_from_config(m->config, arch_text_config(m->config), a);
+    if (m->config) arch_from_config(m->config, arch_text_config(m->config), a, NULL, NULL);   /* checked at load */
     else if (m->gguf) arch_from_gguf(m->gguf, a);
     if (m->ntensors == 0) return 1;
     arch_info shapes;
@@ -239,6 +240,16 @@ lineage_status inspect_build(const lineage_model *m, const lineage_inspect_optio
     if (opt->tokens > 0) {
         json_value *c = compute_json(ar, opt, &pc);
         if (!c || !json_set(ar, root, "compute", c)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    /* the tokenizer is part of the checkpoint: a broken one fails inspect as it fails tokenize */
+    lineage_tokenizer *tok = NULL;
+    st = model_open_tokenizer(m, &tok, err);
+    if (st) return st;
+    if (tok) {
+        json_value *t = json_new_object(ar);
+        int ok = t && json_set_int(ar, t, "size", (int64_t)lineage_tokenizer_size(tok)) && json_set(ar, root, "tokenizer", t);
+        lineage_tokenizer_close(tok);
+        if (!ok) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
     if (m->index_without_shards)
         json_push(ar, warnings, json_new_string(ar, "model.safetensors.index.json lists shards but none is present: "

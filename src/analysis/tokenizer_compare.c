@@ -14,14 +14,6 @@
 
 #define NOMEM(err) error_set(err, LINEAGE_E_NOMEM, "out of memory")
 
-lineage_status tokenizer_open_for_model(const lineage_model *m, lineage_tokenizer **t, lineage_error *err)
-{
-    *t = NULL;
-    if (m->gguf) return tok_open_gguf(m->gguf, m->path, t, err);
-    if (!m->dir) return LINEAGE_OK;
-    return tok_open_dir(m->dir, t, err);
-}
-
 typedef struct open_job {
     const lineage_model *m;
     lineage_tokenizer *t;
@@ -32,7 +24,7 @@ typedef struct open_job {
 static void *open_job_run(void *arg)
 {
     open_job *j = arg;
-    j->st = tokenizer_open_for_model(j->m, &j->t, &j->err);
+    j->st = model_open_tokenizer(j->m, &j->t, &j->err);
     return NULL;
 }
 

@@ -2,12 +2,8 @@
 #ifndef LINEAGE_ANALYSIS_TOKENIZER_COMPARE_H
 #define LINEAGE_ANALYSIS_TOKENIZER_COMPARE_H
 #include "util/json.h"
-#include "format/model.h"
 #include "format/tokenizer.h"
 
-/* Opens the tokenizer of a model (its GGUF metadata or the files beside it, also for remote models whose
- * files are in the cache snapshot); *t stays NULL when it has none. */
-lineage_status tokenizer_open_for_model(const lineage_model *m, lineage_tokenizer **t, lineage_error *err);
 /* Fills section s with vocabulary, merge, special-token and probe measures. */
 lineage_status tokenizer_compare_tokenizers(const lineage_tokenizer *a, const lineage_tokenizer *b, arena *ar,
                                             json_value *s, lineage_error *err);

@@ -61,12 +61,30 @@ typedef struct arch_info {
     int64_t moe_layers;                       /* layers holding routed experts */
 } arch_info;
 
+/* The one reader of config numbers (arch_config.c): the first invalid value found is kept in
+ * status/err, naming `what` (the file) and the key. */
+typedef struct config_reader {
+    const char *what;
+    lineage_error *err;
+    lineage_status status;
+} config_reader;
+typedef struct config_limit { int64_t lo, hi; } config_limit;
+extern const config_limit CONFIG_LAYERS, CONFIG_EXTRA_LAYERS, CONFIG_WIDTH, CONFIG_FFN, CONFIG_HEADS, CONFIG_VOCAB,
+    CONFIG_EXPERTS, CONFIG_POSITIONS, CONFIG_SMALL;
+/* 1 and *out set when key holds an integer within lim; 0 when absent or null, and also when invalid
+ * (then cr records the error). cr may be NULL (invalid values then read as absent). */
+int config_int(config_reader *cr, const json_value *o, const char *key, config_limit lim, int64_t *out);
+/* The same for a finite real number within [lo, hi]. */
+int config_double(config_reader *cr, const json_value *o, const char *key, double lo, double hi, double *out);
+
 void arch_init(arch_info *a);
 /* The text decoder's config object: text_config / language_config / llm_config or cfg itself. */
 const json_value *arch_text_config(const json_value *cfg);
 /* Fills a from one (sub)config object; top-level keys of root (quantization_config, tie_word_embeddings,
- * architectures) are consulted when sub is nested. */
-void arch_from_config(const json_value *root, const json_value *sub, arch_info *a);
+ * architectures) are consulted when sub is nested. A value of the wrong type or outside its plausible
+ * range fails with LINEAGE_E_FORMAT naming `what` and the key (err may be NULL). */
+lineage_status arch_from_config(const json_value *root, const json_value *sub, arch_info *a, const char *what,
+                                lineage_error *err);
 /* Fills a from GGUF metadata ({arch}.embedding_length, ...). */
 void arch_from_gguf(const gguf_file *g, arch_info *a);
 /* Shapes of one component's tensors (text decoder fields only). */

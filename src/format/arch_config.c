@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "format/arch.h"
+#include "util/error.h"
 
 typedef enum { MOE_NONE, MOE_ALL, MOE_DEEPSEEK, MOE_QWEN, MOE_LLAMA4, MOE_FLAGS } moe_style;
 
@@ -106,17 +107,73 @@ const json_value *arch_text_config(const json_value *cfg)
     return cfg;
 }
 
-static int get_int_any(const json_value *o, const char *const *keys, int64_t *out)
+/* Config numbers are hostile input. Every integer field is read through config_int with one of
+ * these limits, far above any published model yet small enough that parameter arithmetic on them
+ * stays exact in 64 bits and no loop over them runs long; a value outside them (or of another type)
+ * fails the load naming the file and the key. A missing key or null means "unknown". */
+const config_limit CONFIG_LAYERS = {1, 10000};                      /* decoder layers */
+const config_limit CONFIG_EXTRA_LAYERS = {0, 10000};                /* MTP / dense-prefix layer counts */
+const config_limit CONFIG_WIDTH = {1, 1000000};                     /* hidden size, head dim, ranks */
+const config_limit CONFIG_FFN = {0, 10000000};                      /* MLP widths (0: none) */
+const config_limit CONFIG_HEADS = {1, 100000};                      /* attention heads (> 0) */
+const config_limit CONFIG_VOCAB = {1, 100000000};                   /* vocabulary rows */
+const config_limit CONFIG_EXPERTS = {0, 100000};                    /* expert counts (0: dense) */
+const config_limit CONFIG_POSITIONS = {-1, 1000000000000LL};        /* context lengths, windows (-1: off) */
+const config_limit CONFIG_SMALL = {-1, 1000000};                    /* steps, bits, group sizes, ids */
+
+int config_int(config_reader *cr, const json_value *o, const char *key, config_limit lim, int64_t *out)
 {
-    for (int i = 0; keys[i]; i++)
-        if (json_get_int(o, keys[i], out)) return 1;
+    const json_value *v = json_get(o, key);
+    if (!v || v->type == JSON_NULL) return 0;
+    int64_t i = 0;
+    int integral = 0;
+    if (v->type == JSON_NUMBER) {
+        if (v->u.number.is_int) { i = v->u.number.i; integral = 1; }
+        else if (isfinite(v->u.number.d) && v->u.number.d == floor(v->u.number.d) && fabs(v->u.number.d) < 9.0e15) {
+            i = (int64_t)v->u.number.d;   /* 4096.0 written by a Python float */
+            integral = 1;
+        }
+    }
+    if (integral && i >= lim.lo && i <= lim.hi) { *out = i; return 1; }
+    if (cr && cr->status == LINEAGE_OK) {
+        char shown[40];
+        if (v->type == JSON_NUMBER) snprintf(shown, sizeof shown, "%.17g", v->u.number.d);
+        else snprintf(shown, sizeof shown, "%s", v->type == JSON_STRING ? "a string" : v->type == JSON_BOOL ? "a boolean"
+                                                 : v->type == JSON_ARRAY ? "an array" : "an object");
+        cr->status = error_set(cr->err, LINEAGE_E_FORMAT, "%s: '%s' is %s, expected an integer from %lld to %lld",
+                               cr->what ? cr->what : "config.json", key, shown, (long long)lim.lo, (long long)lim.hi);
+    }
     return 0;
 }
 
-static int get_double_any(const json_value *o, const char *const *keys, double *out)
+int config_double(config_reader *cr, const json_value *o, const char *key, double lo, double hi, double *out)
+{
+    const json_value *v = json_get(o, key);
+    if (!v || v->type == JSON_NULL) return 0;
+    if (v->type == JSON_NUMBER && isfinite(v->u.number.d) && v->u.number.d >= lo && v->u.number.d <= hi) {
+        *out = v->u.number.d;
+        return 1;
+    }
+    if (cr && cr->status == LINEAGE_OK)
+        cr->status = error_set(cr->err, LINEAGE_E_FORMAT, "%s: '%s' is not a number from %g to %g",
+                               cr->what ? cr->what : "config.json", key, lo, hi);
+    return 0;
+}
+
+static int get_int_any(config_reader *cr, const json_value *o, const char *const *keys, config_limit lim, int64_t *out)
 {
     for (int i = 0; keys[i]; i++)
-        if (json_get_double(o, keys[i], out)) return 1;
+        if (config_int(cr, o, keys[i], lim, out)) return 1;
+    return 0;
+}
+
+/* rope bases, scaling factors and epsilons: finite and positive, with room for any real value */
+#define CONFIG_REAL_MAX 1e30
+
+static int get_double_any(config_reader *cr, const json_value *o, const char *const *keys, double *out)
+{
+    for (int i = 0; keys[i]; i++)
+        if (config_double(cr, o, keys[i], 0, CONFIG_REAL_MAX, out)) return 1;
     return 0;
 }
 
@@ -132,9 +189,9 @@ static const char *get_string_any(const json_value *o, const char *const *keys)
 /* bool key, or a number 0/1 */
 static int get_flag(const json_value *o, const char *key, int *out)
 {
-    int64_t v;
+    const json_value *v = json_get(o, key);
     if (json_get_bool(o, key, out)) return 1;
-    if (json_get_int(o, key, &v)) { *out = v != 0; return 1; }
+    if (v && v->type == JSON_NUMBER) { *out = v->u.number.d != 0; return 1; }
     return 0;
 }
 
@@ -142,17 +199,17 @@ static int get_flag(const json_value *o, const char *key, int *out)
 
 /* rope_scaling wins over transformers 5's rope_parameters when both are present (what the engine
  * applies); rope_parameters may hold one object per layer type, of which full_attention counts. */
-static void read_rope(const json_value *sub, arch_info *a)
+static void read_rope(config_reader *cr, const json_value *sub, arch_info *a)
 {
     double d;
-    if (get_double_any(sub, KEYS("rope_theta", "rotary_emb_base", "rope_base", "rotary_base"), &d)) a->rope_theta = d;
-    if (json_get_double(sub, "rope_local_base_freq", &d)) a->rope_local_theta = d;
+    if (get_double_any(cr, sub, KEYS("rope_theta", "rotary_emb_base", "rope_base", "rotary_base"), &d)) a->rope_theta = d;
+    if (config_double(cr, sub, "rope_local_base_freq", 0, CONFIG_REAL_MAX, &d)) a->rope_local_theta = d;
     const json_value *sc = json_get(sub, "rope_scaling");
     const json_value *rp = json_get(sub, "rope_parameters");
     if (rp && rp->type == JSON_OBJECT) {
         const json_value *full = json_get(rp, "full_attention");
         if (full && full->type == JSON_OBJECT) rp = full;
-        if (isnan(a->rope_theta) && json_get_double(rp, "rope_theta", &d)) a->rope_theta = d;
+        if (isnan(a->rope_theta) && config_double(cr, rp, "rope_theta", 0, CONFIG_REAL_MAX, &d)) a->rope_theta = d;
         if (!sc || sc->type != JSON_OBJECT) sc = rp;
     }
     if (sc && sc->type == JSON_OBJECT) {
@@ -160,14 +217,15 @@ static void read_rope(const json_value *sub, arch_info *a)
         const char *t = get_string_any(sc, KEYS("rope_type", "type"));
         a->rope_scaling_type = t && strcmp(t, "default") ? t : NULL;
         if (!a->rope_scaling_type) a->rope_scaling = NULL;
-        if (a->rope_scaling && json_get_double(sc, "factor", &d)) a->rope_factor = d;
+        if (a->rope_scaling && config_double(cr, sc, "factor", 0, CONFIG_REAL_MAX, &d)) a->rope_factor = d;
         int64_t n;
-        if (a->rope_scaling && json_get_int(sc, "original_max_position_embeddings", &n)) a->rope_original_max = n;
+        if (a->rope_scaling && config_int(cr, sc, "original_max_position_embeddings", CONFIG_POSITIONS, &n))
+            a->rope_original_max = n;
     }
-    if (json_get_double(sub, "partial_rotary_factor", &d) || json_get_double(sub, "rotary_pct", &d))
+    if (config_double(cr, sub, "partial_rotary_factor", 0, 1, &d) || config_double(cr, sub, "rotary_pct", 0, 1, &d))
         a->partial_rotary_factor = d;
     int64_t rd;
-    if (isnan(a->partial_rotary_factor) && json_get_int(sub, "rotary_dim", &rd) && a->head_dim > 0)
+    if (isnan(a->partial_rotary_factor) && config_int(cr, sub, "rotary_dim", CONFIG_WIDTH, &rd) && a->head_dim > 0)
         a->partial_rotary_factor = (double)rd / (double)a->head_dim;
 }
 
@@ -190,11 +248,11 @@ int arch_layer_is_sliding(const arch_info *a, int64_t l)
 
 /* The window size and the per-layer layout (arch_layer_is_sliding), then the count and a short pattern
  * string for the reports, derived from the same per-layer answer. */
-static void read_sliding(const json_value *sub, arch_info *a)
+static void read_sliding(config_reader *cr, const json_value *sub, arch_info *a)
 {
     int64_t w = -1;
     int use = 1;
-    json_get_int(sub, "sliding_window", &w);
+    config_int(cr, sub, "sliding_window", CONFIG_POSITIONS, &w);
     /* Qwen2/3 configs carry a window that applies only when use_sliding_window says so */
     int qwen = a->family && !strncmp(a->family, "qwen", 4);
     if (get_flag(sub, "use_sliding_window", &use) ? !use : qwen) w = -1;
@@ -204,10 +262,10 @@ static void read_sliding(const json_value *sub, arch_info *a)
     int64_t every;
     if (pat && pat->type == JSON_STRING && pat->u.string.len > 0 && pat->u.string.len < sizeof a->layer_pattern)
         a->sliding_pattern = pat->u.string.s;
-    else if (json_get_int(sub, "sliding_window_pattern", &every) && every > 0)
+    else if (config_int(cr, sub, "sliding_window_pattern", CONFIG_SMALL, &every) && every > 0)
         a->global_every = every;
     int64_t mwl;
-    if (json_get_int(sub, "max_window_layers", &mwl) && mwl >= 0) a->max_window_layers = mwl;
+    if (config_int(cr, sub, "max_window_layers", CONFIG_POSITIONS, &mwl) && mwl >= 0) a->max_window_layers = mwl;
     a->sliding_window = w > 0 ? w : -1;
     if (a->sliding_window < 0) {
         if (a->layer_types) {   /* an explicit layout with no window: say so */
@@ -253,21 +311,21 @@ static void read_sliding(const json_value *sub, arch_info *a)
     else snprintf(a->layer_pattern, sizeof a->layer_pattern, "mixed");
 }
 
-static void read_quant(const json_value *root, arch_info *a)
+static void read_quant(config_reader *cr, const json_value *root, arch_info *a)
 {
     const json_value *q = json_get(root, "quantization_config");
     if (!q || q->type != JSON_OBJECT) return;
     a->quant_method = json_get_string(q, "quant_method");
     int64_t bits = -1, group = -1;
-    if (!get_int_any(q, KEYS("bits", "num_bits", "w_bit"), &bits)) {
+    if (!get_int_any(cr, q, KEYS("bits", "num_bits", "w_bit"), CONFIG_SMALL, &bits)) {
         const json_value *groups = json_get(q, "config_groups");
         for (size_t i = 0; groups && i < json_count(groups) && bits < 0; i++) {
             const json_value *w = json_get(groups->u.object.members[i].value, "weights");
-            json_get_int(w, "num_bits", &bits);
-            json_get_int(w, "group_size", &group);
+            config_int(cr, w, "num_bits", CONFIG_SMALL, &bits);
+            config_int(cr, w, "group_size", CONFIG_SMALL, &group);
         }
     }
-    if (group < 0) get_int_any(q, KEYS("group_size", "q_group_size"), &group);
+    if (group < 0) get_int_any(cr, q, KEYS("group_size", "q_group_size"), CONFIG_SMALL, &group);
     const char *fmt = json_get_string(q, "fmt");
     const json_value *blk = json_get(q, "weight_block_size");
     char *s = a->quant_summary;
@@ -279,26 +337,27 @@ static void read_quant(const json_value *root, arch_info *a)
     if (n < cap && json_count(blk) == 2) {
         int64_t r = 0, c = 0;
         const json_value *v0 = json_at(blk, 0), *v1 = json_at(blk, 1);
-        if (v0->type == JSON_NUMBER && v1->type == JSON_NUMBER) {
-            r = (int64_t)v0->u.number.d;
-            c = (int64_t)v1->u.number.d;
+        if (v0->type == JSON_NUMBER && v1->type == JSON_NUMBER && v0->u.number.is_int && v1->u.number.is_int) {
+            r = v0->u.number.i;
+            c = v1->u.number.i;
             snprintf(s + n, cap - n, " block %lldx%lld", (long long)r, (long long)c);
         }
     }
 }
 
-static void read_moe(const json_value *sub, const family_def *fam, arch_info *a)
+static void read_moe(config_reader *cr, const json_value *sub, const family_def *fam, arch_info *a)
 {
     int64_t v;
-    get_int_any(sub, KEYS("n_routed_experts", "num_local_experts", "num_experts", "moe_num_experts", "n_experts"),
-                &a->n_routed_experts);
+    get_int_any(cr, sub, KEYS("n_routed_experts", "num_local_experts", "num_experts", "moe_num_experts", "n_experts"),
+                CONFIG_EXPERTS, &a->n_routed_experts);
     if (a->n_routed_experts <= 0) { a->n_routed_experts = -1; return; }
-    get_int_any(sub, KEYS("num_experts_per_tok", "experts_per_token", "moe_top_k", "num_selected_experts", "top_k",
-                          "moe_k"), &a->experts_per_token);
-    get_int_any(sub, KEYS("n_shared_experts", "num_shared_experts", "moe_num_shared_experts"), &a->n_shared_experts);
-    get_int_any(sub, KEYS("moe_intermediate_size", "expert_intermediate_size", "moe_ffn_hidden_size"),
+    get_int_any(cr, sub, KEYS("num_experts_per_tok", "experts_per_token", "moe_top_k", "num_selected_experts", "top_k",
+                              "moe_k"), CONFIG_EXPERTS, &a->experts_per_token);
+    get_int_any(cr, sub, KEYS("n_shared_experts", "num_shared_experts", "moe_num_shared_experts"), CONFIG_EXPERTS,
+                &a->n_shared_experts);
+    get_int_any(cr, sub, KEYS("moe_intermediate_size", "expert_intermediate_size", "moe_ffn_hidden_size"), CONFIG_FFN,
                 &a->moe_intermediate_size);
-    if (json_get_int(sub, "shared_expert_intermediate_size", &v) && v > 0) {
+    if (config_int(cr, sub, "shared_expert_intermediate_size", CONFIG_FFN, &v) && v > 0) {
         a->shared_expert_intermediate_size = v;
         if (a->n_shared_experts < 0) a->n_shared_experts = 1;
     }
@@ -310,7 +369,7 @@ static void read_moe(const json_value *sub, const family_def *fam, arch_info *a)
         /* every expert and the one shared expert use intermediate_size; dense layers intermediate_size_mlp */
         if (a->n_shared_experts < 0) a->n_shared_experts = 1;
         if (a->shared_expert_intermediate_size < 0) a->shared_expert_intermediate_size = a->intermediate_size;
-        if (json_get_int(sub, "intermediate_size_mlp", &v)) a->dense_intermediate_size = v;
+        if (config_int(cr, sub, "intermediate_size_mlp", CONFIG_FFN, &v)) a->dense_intermediate_size = v;
     }
     if (a->n_shared_experts < 0) a->n_shared_experts = 0;
     if (a->shared_expert_intermediate_size < 0 && a->n_shared_experts > 0 && a->moe_intermediate_size > 0)
@@ -319,12 +378,12 @@ static void read_moe(const json_value *sub, const family_def *fam, arch_info *a)
     a->first_k_dense = 0;
     a->moe_step = 1;
     a->moe_phase = 0;
-    if (json_get_int(sub, "first_k_dense_replace", &v) && v >= 0) a->first_k_dense = v;
+    if (config_int(cr, sub, "first_k_dense_replace", CONFIG_EXTRA_LAYERS, &v)) a->first_k_dense = v;
     const json_value *freq = json_get(sub, "moe_layer_freq");
     if (freq && freq->type == JSON_ARRAY) a->moe_layer_flags = freq;
-    else if (json_get_int(sub, "moe_layer_freq", &v) && v > 0) a->moe_step = v;
-    if (json_get_int(sub, "decoder_sparse_step", &v) && v > 0) { a->moe_step = v; a->moe_phase = v - 1; }
-    if (json_get_int(sub, "interleave_moe_layer_step", &v) && v > 0) { a->moe_step = v; a->moe_phase = v - 1; }
+    else if (config_int(cr, sub, "moe_layer_freq", CONFIG_SMALL, &v) && v > 0) a->moe_step = v;
+    if (config_int(cr, sub, "decoder_sparse_step", CONFIG_SMALL, &v) && v > 0) { a->moe_step = v; a->moe_phase = v - 1; }
+    if (config_int(cr, sub, "interleave_moe_layer_step", CONFIG_SMALL, &v) && v > 0) { a->moe_step = v; a->moe_phase = v - 1; }
     const json_value *only = json_get(sub, "mlp_only_layers");
     if (only && only->type == JSON_ARRAY && json_count(only) > 0) a->mlp_only_layers = only;
     const json_value *flags = json_get(sub, "is_moe_layer");
@@ -336,10 +395,12 @@ static void read_moe(const json_value *sub, const family_def *fam, arch_info *a)
         a->router_bias = 1;
 }
 
-void arch_from_config(const json_value *root, const json_value *sub, arch_info *a)
+lineage_status arch_from_config(const json_value *root, const json_value *sub, arch_info *a, const char *what,
+                                lineage_error *err)
 {
+    config_reader reader = {what, err, LINEAGE_OK}, *cr = &reader;
     if (!sub) sub = root;
-    if (!sub || sub->type != JSON_OBJECT) return;
+    if (!sub || sub->type != JSON_OBJECT) return LINEAGE_OK;
     a->source = "config";
     a->model_type = json_get_string(sub, "model_type");
     if (!a->model_type) a->model_type = json_get_string(root, "model_type");
@@ -349,44 +410,45 @@ void arch_from_config(const json_value *root, const json_value *sub, arch_info *
     if (!archs) archs = json_get(root, "architectures");
     if (json_at(archs, 0) && json_at(archs, 0)->type == JSON_STRING) a->architecture_class = json_at(archs, 0)->u.string.s;
 
-    get_int_any(sub, KEYS("hidden_size", "n_embd", "d_model", "model_dim", "dim"), &a->hidden_size);
-    get_int_any(sub, KEYS("num_hidden_layers", "n_layer", "num_layers", "n_layers"), &a->num_layers);
-    get_int_any(sub, KEYS("num_attention_heads", "n_head", "num_heads", "n_heads"), &a->num_heads);
-    if (!get_int_any(sub, KEYS("num_key_value_heads", "num_kv_heads", "n_kv_heads", "multi_query_group_num",
-                               "n_head_kv", "num_key_value_groups"), &a->num_kv_heads)) {
+    get_int_any(cr, sub, KEYS("hidden_size", "n_embd", "d_model", "model_dim", "dim"), CONFIG_WIDTH, &a->hidden_size);
+    get_int_any(cr, sub, KEYS("num_hidden_layers", "n_layer", "num_layers", "n_layers"), CONFIG_LAYERS, &a->num_layers);
+    get_int_any(cr, sub, KEYS("num_attention_heads", "n_head", "num_heads", "n_heads"), CONFIG_HEADS, &a->num_heads);
+    if (!get_int_any(cr, sub, KEYS("num_key_value_heads", "num_kv_heads", "n_kv_heads", "multi_query_group_num",
+                                   "n_head_kv", "num_key_value_groups"), CONFIG_HEADS, &a->num_kv_heads)) {
         int mq = 0;
         if (get_flag(sub, "multi_query", &mq) && mq) a->num_kv_heads = 1;
         else a->num_kv_heads = a->num_heads;
     }
-    if (!get_int_any(sub, KEYS("head_dim", "kv_channels", "attention_head_dim"), &a->head_dim) && a->num_heads > 0 &&
+    if (!get_int_any(cr, sub, KEYS("head_dim", "kv_channels", "attention_head_dim"), CONFIG_WIDTH, &a->head_dim) && a->num_heads > 0 &&
         a->hidden_size > 0)
         a->head_dim = a->hidden_size / a->num_heads;
-    get_int_any(sub, KEYS("intermediate_size", "n_inner", "ffn_hidden_size", "ffn_dim", "dim_feedforward"),
+    get_int_any(cr, sub, KEYS("intermediate_size", "n_inner", "ffn_hidden_size", "ffn_dim", "dim_feedforward"), CONFIG_FFN,
                 &a->intermediate_size);
     if (a->intermediate_size <= 0 && fam && (!strcmp(fam->name, "gpt2")) && a->hidden_size > 0)
         a->intermediate_size = 4 * a->hidden_size;   /* GPT-2: n_inner null means 4 x n_embd */
-    get_int_any(sub, KEYS("vocab_size", "n_vocab", "padded_vocab_size"), &a->vocab_size);
-    if (a->vocab_size < 0) get_int_any(root, KEYS("vocab_size"), &a->vocab_size);
-    get_int_any(sub, KEYS("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length", "n_ctx"),
-                &a->max_positions);
+    get_int_any(cr, sub, KEYS("vocab_size", "n_vocab", "padded_vocab_size"), CONFIG_VOCAB, &a->vocab_size);
+    if (a->vocab_size < 0) get_int_any(cr, root, KEYS("vocab_size"), CONFIG_VOCAB, &a->vocab_size);
+    get_int_any(cr, sub, KEYS("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length", "n_ctx"),
+                CONFIG_POSITIONS, &a->max_positions);
     if (fam && !strcmp(fam->name, "gpt2")) {
         int64_t np = -1;
-        if (get_int_any(sub, KEYS("n_positions", "max_position_embeddings"), &np)) a->learned_positions = np;
+        if (get_int_any(cr, sub, KEYS("n_positions", "max_position_embeddings"), CONFIG_VOCAB, &np)) a->learned_positions = np;
     }
 
-    read_moe(sub, fam, a);
-    read_rope(sub, a);
+    read_moe(cr, sub, fam, a);
+    read_rope(cr, sub, a);
 
     /* MLA: q_lora_rank null means a plain q_proj */
-    json_get_int(sub, "kv_lora_rank", &a->kv_lora_rank);
+    config_int(cr, sub, "kv_lora_rank", CONFIG_WIDTH, &a->kv_lora_rank);
     if (a->kv_lora_rank > 0) {
-        if (!json_get_int(sub, "q_lora_rank", &a->q_lora_rank)) a->q_lora_rank = 0;
-        json_get_int(sub, "qk_nope_head_dim", &a->qk_nope_head_dim);
-        json_get_int(sub, "qk_rope_head_dim", &a->qk_rope_head_dim);
-        json_get_int(sub, "v_head_dim", &a->v_head_dim);
+        if (!config_int(cr, sub, "q_lora_rank", CONFIG_WIDTH, &a->q_lora_rank)) a->q_lora_rank = 0;
+        config_int(cr, sub, "qk_nope_head_dim", CONFIG_WIDTH, &a->qk_nope_head_dim);
+        config_int(cr, sub, "qk_rope_head_dim", CONFIG_WIDTH, &a->qk_rope_head_dim);
+        config_int(cr, sub, "v_head_dim", CONFIG_WIDTH, &a->v_head_dim);
         if (a->qk_nope_head_dim > 0 && a->qk_rope_head_dim > 0) a->head_dim = a->qk_nope_head_dim + a->qk_rope_head_dim;
     }
-    if (!get_int_any(sub, KEYS("num_nextn_predict_layers", "num_mtp_layers", "mtp_num_hidden_layers"), &a->mtp_layers))
+    if (!get_int_any(cr, sub, KEYS("num_nextn_predict_layers", "num_mtp_layers", "mtp_num_hidden_layers"), CONFIG_EXTRA_LAYERS,
+                     &a->mtp_layers))
         a->mtp_layers = -1;
 
     int b;
@@ -412,8 +474,8 @@ void arch_from_config(const json_value *root, const json_value *sub, arch_info *
     if (get_flag(sub, "use_post_norm", &b) && b) a->norms_per_layer = 4;   /* HyperCLOVA X Peri-LN */
     a->norm_kind = fam && fam->layernorm ? "layernorm" : "rmsnorm";
     double d;
-    if (json_get_double(sub, "rms_norm_eps", &d)) a->norm_eps = d;
-    else if (get_double_any(sub, KEYS("layer_norm_epsilon", "layer_norm_eps", "norm_epsilon", "norm_eps"), &d)) {
+    if (config_double(cr, sub, "rms_norm_eps", 0, CONFIG_REAL_MAX, &d)) a->norm_eps = d;
+    else if (get_double_any(cr, sub, KEYS("layer_norm_epsilon", "layer_norm_eps", "norm_epsilon", "norm_eps"), &d)) {
         a->norm_eps = d;
         if (!fam) a->norm_kind = "layernorm";
     }
@@ -422,9 +484,10 @@ void arch_from_config(const json_value *root, const json_value *sub, arch_info *
         !json_get(sub, "mlp_bias"))
         a->gated_mlp = 1;   /* unknown family: assume gated unless told otherwise */
 
-    read_sliding(sub, a);
-    read_quant(root, a);
-    if (!a->quant_method && sub != root) read_quant(sub, a);
+    read_sliding(cr, sub, a);
+    read_quant(cr, root, a);
+    if (!a->quant_method && sub != root) read_quant(cr, sub, a);
+    return cr->status;
 }
 
 int arch_layer_is_moe(const arch_info *a, int64_t layer)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/arch.h"
 #include "format/dtype.h"
 #include "format/roles.h"
 #include "format/hf_remote.h"
@@ -179,23 +180,115 @@ lineage_status model_finish(lineage_model *m, lineage_error *err)
     return st ? st : pair_fp8_scales(m, err);
 }
 
+lineage_status model_load_config_file(lineage_model *m, const char *path, lineage_error *err)
+{
+    char *text;
+    size_t len;
+    lineage_status st = file_read_all(path, MODEL_MAX_CONFIG_BYTES, &text, &len, err);
+    if (st) return st;
+    m->header_bytes += len;
+    st = json_parse(text, len, NULL, &m->arena, &m->config, path, err);
+    free(text);
+    if (st == LINEAGE_OK && m->config->type != JSON_OBJECT)
+        st = error_set(err, LINEAGE_E_FORMAT, "%s: top-level value is not an object", path);
+    if (st == LINEAGE_OK) {
+        /* every config number is checked once, here; analyses read the same fields unchecked */
+        arch_info checked;
+        arch_init(&checked);
+        st = arch_from_config(m->config, arch_text_config(m->config), &checked, path, err);
+    }
+    if (st) m->config = NULL;
+    return st;
+}
+
 lineage_status model_load_config(lineage_model *m, const char *dir, lineage_error *err)
 {
     char *path = path_join(dir, "config.json");
     if (!path) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", dir);
-    if (!path_is_file(path)) { free(path); return LINEAGE_OK; }
-    char *text;
-    size_t len;
-    lineage_status st = file_read_all(path, MODEL_MAX_CONFIG_BYTES, &text, &len, err);
-    if (st == LINEAGE_OK) {
-        m->header_bytes += len;
-        st = json_parse(text, len, NULL, &m->arena, &m->config, path, err);
-        free(text);
-        if (st == LINEAGE_OK && m->config->type != JSON_OBJECT)
-            st = error_set(err, LINEAGE_E_FORMAT, "%s: top-level value is not an object", path);
-    }
+    lineage_status st = path_is_file(path) ? model_load_config_file(m, path, err) : LINEAGE_OK;
     free(path);
     return st;
+}
+
+#define MODEL_EXPECTED "pass a model folder, a .safetensors or .gguf file, a config.json or a tokenizer.json"
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* Tokenizer files that a folder's tokenizer lookup finds by these names. */
+static int is_tokenizer_name(const char *name)
+{
+    static const char *const names[] = {"tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer.tiktoken", NULL};
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(name, names[i])) return 1;
+    return 0;
+}
+
+/* A JSON file given as the model: a config (architecture-only source) or a tokenizer (tokenizer-only). */
+static lineage_status open_json_file(lineage_model *m, const char *path, uint64_t size, lineage_error *err)
+{
+    const char *name = base_name(path);
+    m->source = MODEL_SOURCE_CONFIG_ONLY;
+    if (size > MODEL_MAX_CONFIG_BYTES && is_tokenizer_name(name)) return LINEAGE_OK;   /* a large vocabulary */
+    arena scratch;
+    arena_init(&scratch, 0);
+    char *text = NULL;
+    size_t len;
+    json_value *root = NULL;
+    lineage_status st = file_read_all(path, MODEL_MAX_CONFIG_BYTES, &text, &len, err);
+    json_limits lim = {64, MODEL_MAX_CONFIG_BYTES};
+    if (!st) st = json_parse(text, len, &lim, &scratch, &root, path, err);
+    free(text);
+    int config = 0, tokenizer = 0;
+    if (!st && root->type == JSON_OBJECT) {
+        static const char *const config_keys[] = {"model_type", "architectures", "hidden_size", "num_hidden_layers",
+                                                  "text_config", "n_embd", NULL};
+        for (int i = 0; config_keys[i]; i++) config |= json_get(root, config_keys[i]) != NULL;
+        const json_value *model = json_get(root, "model");
+        tokenizer = (model && model->type == JSON_OBJECT) || json_get(root, "added_tokens") != NULL;
+    }
+    arena_free(&scratch);
+    if (st) return st;
+    if (config) return model_load_config_file(m, path, err);
+    if (tokenizer && is_tokenizer_name(name)) return LINEAGE_OK;   /* found in m->dir by its name */
+    if (tokenizer)
+        return error_set(err, LINEAGE_E_USAGE,
+                         "%s: a tokenizer file under another name; pass the folder holding it as tokenizer.json, "
+                         "or use `lineage tokenize`", path);
+    return error_set(err, LINEAGE_E_FORMAT, "%s: a JSON file that is neither a config.json nor a tokenizer.json; "
+                     MODEL_EXPECTED, path);
+}
+
+/* A file given directly is recognised by its content (GGUF magic, safetensors header, JSON), its
+ * name only deciding which parser explains a damaged file. */
+static lineage_status open_file_by_content(lineage_model *m, const char *path, lineage_error *err)
+{
+    unsigned char head[64];
+    size_t n = 0;
+    uint64_t size = 0;
+    lineage_status st = file_read_head(path, head, sizeof head, &n, &size, err);
+    if (st) return st;
+    uint64_t hlen = 0;
+    for (int i = 7; n >= 8 && i >= 0; i--) hlen = hlen << 8 | head[i];
+    int gguf = n >= 4 && !memcmp(head, "GGUF", 4);
+    int safetensors = n >= 9 && hlen <= size - 8 && head[8] == '{';
+    if (gguf || (!safetensors && path_has_suffix(path, ".gguf"))) return gguf_open_model(m, path, err);
+    if (safetensors || path_has_suffix(path, ".safetensors")) return safetensors_open_model(m, path, err);
+    size_t i = 0;
+    while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\n' || head[i] == '\r')) i++;
+    if (i < n && head[i] == '{') return open_json_file(m, path, size, err);
+    if (is_tokenizer_name(base_name(path))) {
+        m->source = MODEL_SOURCE_CONFIG_ONLY;   /* tokenizer.model / .tiktoken: tokenizer-only */
+        return LINEAGE_OK;
+    }
+    if (size == 0) return error_set(err, LINEAGE_E_FORMAT, "%s: empty file; " MODEL_EXPECTED, path);
+    char shown[16] = "";
+    for (size_t k = 0; k < 4 && k < n; k++) snprintf(shown + strlen(shown), sizeof shown - strlen(shown), " %02x", head[k]);
+    return error_set(err, LINEAGE_E_FORMAT, "%s: not a model file (it starts with bytes%s); " MODEL_EXPECTED, path,
+                     shown);
 }
 
 lineage_status lineage_model_open(const char *path, lineage_model **out, lineage_error *err)
@@ -214,10 +307,9 @@ lineage_status lineage_model_open(const char *path, lineage_model **out, lineage
     } else if (path_is_dir(path)) {
         m->dir = strdup(path);
         st = m->dir ? hf_folder_open_model(m, path, err) : error_set(err, LINEAGE_E_NOMEM, "out of memory");
-    } else if (path_is_file(path)) {
+    } else if (path_exists(path)) {
         m->dir = path_dirname(path);
-        if (path_has_suffix(path, ".gguf")) st = gguf_open_model(m, path, err);
-        else st = safetensors_open_model(m, path, err);
+        st = m->dir ? open_file_by_content(m, path, err) : error_set(err, LINEAGE_E_NOMEM, "out of memory");
     } else {
         st = error_set(err, LINEAGE_E_IO, "%s: no such file or folder", path);
     }

@@ -68,6 +68,8 @@ lineage_status model_check_rows(const lineage_model *m, size_t index, uint64_t r
                                 lineage_error *err);
 /* Reads config.json (and nothing else) from dir into m->config when present. */
 lineage_status model_load_config(lineage_model *m, const char *dir, lineage_error *err);
+/* Reads one config file (any name) into m->config, its numbers validated (arch_from_config). */
+lineage_status model_load_config_file(lineage_model *m, const char *path, lineage_error *err);
 
 /* Limits for sidecar JSON files. */
 #define MODEL_MAX_CONFIG_BYTES (16u << 20)

@@ -148,6 +148,7 @@ struct lineage_tokenizer {
     int add_dummy_prefix;       /* SentencePiece: a space before the text */
     int remove_extra_spaces;    /* SentencePiece: collapse runs of spaces, trim */
     long unk_id;                /* -1 when none */
+    size_t id_limit;            /* ids must stay below this (tok_allow_ids); 0: only TOK_MAX_ID */
     const char *continuing_prefix;   /* WordPiece "##" */
     const char *word_prefix;    /* WordPiece: before the first piece of a word (GGUF: U+2581), or NULL */
     const char *encode_unsupported;  /* why this tokenizer can be compared but not run, or NULL */
@@ -176,8 +177,12 @@ long tok_bos_to_add(const lineage_tokenizer *t, const struct lineage_model *m, i
 lineage_tokenizer *tok_new(const char *path, const char *format);
 /* Room for ids below n without regrowing (a hint; tok_set still grows past it). */
 lineage_status tok_reserve(lineage_tokenizer *t, size_t n, const char *what, lineage_error *err);
-/* Sets token id (grows the table). Duplicate ids or surface forms are a FORMAT error naming `what`. */
-lineage_status tok_set(lineage_tokenizer *t, uint32_t id, const char *text, size_t len, float score, tok_type type,
+/* Loaders call this with the size of each file they read before setting ids: the token table is
+ * indexed by id, so a few bytes naming id 16,000,000 would otherwise cost the whole table (GBs). */
+void tok_allow_ids(lineage_tokenizer *t, size_t file_bytes);
+/* Sets token id (grows the table). Duplicate ids or surface forms, and a score that is not a finite
+ * float (the Unigram and score-ranked BPE encoders cannot order it), are a FORMAT error naming `what`. */
+lineage_status tok_set(lineage_tokenizer *t, uint32_t id, const char *text, size_t len, double score, tok_type type,
                        const char *what, lineage_error *err);
 /* Marks an existing id (or adds it) as an added token; special keeps it apart from the vocabulary. */
 lineage_status tok_add_added(lineage_tokenizer *t, uint32_t id, const char *text, size_t len, int special,
@@ -229,6 +234,9 @@ lineage_status tok_add_merges(lineage_tokenizer *t, const tok_merge_text *m, siz
 lineage_status tok_open_dir(const char *dir, lineage_tokenizer **out, lineage_error *err);
 /* Whether a folder holds tokenizer files lineage can read. */
 int tok_dir_has_tokenizer(const char *dir);
+/* The tokenizer of an opened model (GGUF metadata or its folder's files); *t stays NULL when it has
+ * none, and a broken one fails naming its file. */
+lineage_status model_open_tokenizer(const lineage_model *m, lineage_tokenizer **t, lineage_error *err);
 lineage_status tok_open_gguf_file(const char *path, lineage_tokenizer **out, lineage_error *err);
 
 /* ---- encoder ---- */

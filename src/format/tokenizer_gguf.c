@@ -74,7 +74,7 @@ static lineage_status load_tokens(lineage_tokenizer *t, const gguf_file *g, cons
                              (long long)type);
         if (!utf8_valid(s, len))
             return error_set(err, LINEAGE_E_FORMAT, "%s: token %llu is not valid UTF-8", what, (unsigned long long)i);
-        st = tok_set(t, (uint32_t)i, s, len, (float)score, (tok_type)type, what, err);
+        st = tok_set(t, (uint32_t)i, s, len, score, (tok_type)type, what, err);
         if (st) return st;
         /* user-defined tokens are literal text, matched before the model runs (llama.cpp and HF alike) */
         if (type == TOK_USER) t->tok[i].added = 1;

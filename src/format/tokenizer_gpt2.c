@@ -10,6 +10,7 @@ lineage_status tok_load_gpt2_files(lineage_tokenizer *t, const char *vocab, size
 {
     t->model = TOK_MODEL_BPE;
     t->surface = TOK_SURFACE_BYTELEVEL;
+    tok_allow_ids(t, vocab_len);
     json_limits lim = {8, 256u << 20};
     json_value *root;
     lineage_status st = json_parse(vocab, vocab_len, &lim, &t->arena, &root, what, err);

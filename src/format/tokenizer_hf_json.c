@@ -391,7 +391,7 @@ static lineage_status load_unigram(lineage_tokenizer *t, const json_value *vocab
             return error_set(err, LINEAGE_E_FORMAT, "%s: Unigram vocab entry %zu is not [piece, score]", what, i);
         const json_value *s = p->u.array.items[0];
         lineage_status st = tok_set(t, (uint32_t)i, s->u.string.s, s->u.string.len,
-                                    (float)p->u.array.items[1]->u.number.d, piece_type(t, s->u.string.s, s->u.string.len),
+                                    p->u.array.items[1]->u.number.d, piece_type(t, s->u.string.s, s->u.string.len),
                                     what, err);
         if (st) return st;
     }
@@ -426,6 +426,7 @@ lineage_status tok_load_hf_json(lineage_tokenizer *t, const char *text, size_t l
 {
     json_limits lim = {64, 256u << 20};
     json_value *root;
+    tok_allow_ids(t, len);
     json_span spans[2] = {{"model", "vocab", 2, '{', NULL, NULL}, {"model", "merges", 2, '[', NULL, NULL}};
     lineage_status st = json_parse_spans(text, len, &lim, &t->arena, &root, what, err, spans, 2);
     if (st) return st;
@@ -500,6 +501,7 @@ lineage_status tok_load_hf_config(lineage_tokenizer *t, const char *text, size_t
 {
     json_limits lim = {32, 64u << 20};
     json_value *root;
+    tok_allow_ids(t, len);
     lineage_status st = json_parse(text, len, &lim, &t->arena, &root, what, err);
     if (st) return st;
     if (root->type != JSON_OBJECT) return bad(err, what, "not a JSON object");

@@ -114,11 +114,10 @@ static lineage_status open_file(const char *path, lineage_tokenizer **out, linea
 
 static int is_gguf(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    char magic[4] = {0};
-    int ok = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "GGUF", 4);
-    if (f) fclose(f);
-    return ok;
+    char magic[4];
+    size_t got = 0;
+    uint64_t size;
+    return !file_read_head(path, magic, sizeof magic, &got, &size, NULL) && got == 4 && !memcmp(magic, "GGUF", 4);
 }
 
 int tok_dir_has_tokenizer(const char *dir)
@@ -172,7 +171,7 @@ lineage_status lineage_tokenizer_open(const char *path, lineage_tokenizer **out,
         if (!*out) return error_set(err, LINEAGE_E_FORMAT, "%s: folder has no tokenizer files", path);
         return LINEAGE_OK;
     }
-    if (!path_is_file(path)) return error_set(err, LINEAGE_E_IO, "%s: no such file or folder", path);
+    if (!path_exists(path)) return error_set(err, LINEAGE_E_IO, "%s: no such file or folder", path);
     if (is_gguf(path)) {   /* a GGUF may be gigabytes of weights: never read it whole */
         lineage_status st = tok_open_gguf_file(path, out, err);
         if (!st && !*out) st = error_set(err, LINEAGE_E_FORMAT, "%s: GGUF file has no tokenizer metadata", path);
@@ -199,4 +198,12 @@ long tok_bos_to_add(const lineage_tokenizer *t, const lineage_model *m, int add)
     if (m && m->config && json_get_int(m->config, "bos_token_id", &v) && v >= 0) return (long)v;
     if (m && m->gguf && gguf_get_int(m->gguf, "tokenizer.ggml.bos_token_id", &v) && v >= 0) return (long)v;
     return -1;
+}
+
+lineage_status model_open_tokenizer(const lineage_model *m, lineage_tokenizer **t, lineage_error *err)
+{
+    *t = NULL;
+    if (m->gguf) return tok_open_gguf(m->gguf, m->path, t, err);
+    if (!m->dir) return LINEAGE_OK;
+    return tok_open_dir(m->dir, t, err);
 }

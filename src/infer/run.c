@@ -68,11 +68,12 @@ static int cand_cmp(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* The greedy choice among finite logits (token 0 when none is finite). */
 static uint32_t argmax(const float *x, size_t n)
 {
     size_t best = 0;
-    for (size_t i = 1; i < n; i++)
-        if (x[i] > x[best]) best = i;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i]) && (!isfinite(x[best]) || x[i] > x[best])) best = i;
     return (uint32_t)best;
 }
 
@@ -145,15 +146,19 @@ static lineage_status build_doc(const lineage_model *m, const lineage_run_option
     json_value *root = json_new_object(ar), *prompt = json_new_object(ar), *top = json_new_array(ar);
     json_value *cont = json_new_object(ar), *timing = json_new_object(ar), *pieces = json_new_array(ar);
     int ok = c && root && prompt && top && cont && timing && pieces;
+    size_t nfinite = 0;
     if (ok) {
+        /* non-finite logits (NaN or Inf weights) are counted and left out of the distribution */
         double mx = -INFINITY, sum = 0;
-        for (size_t i = 0; i < V; i++) mx = last[i] > mx ? last[i] : mx;
-        for (size_t i = 0; i < V; i++) {
-            c[i] = (cand){(uint32_t)i, last[i]};
-            sum += exp((double)last[i] - mx);
-        }
+        for (size_t i = 0; i < V; i++)
+            if (isfinite(last[i])) {
+                c[nfinite++] = (cand){(uint32_t)i, last[i]};
+                mx = last[i] > mx ? last[i] : mx;
+            }
+        for (size_t i = 0; i < nfinite; i++) sum += exp(c[i].logit - mx);
         double lse = mx + log(sum);
-        qsort(c, V, sizeof *c, cand_cmp);
+        qsort(c, nfinite, sizeof *c, cand_cmp);
+        if (k > nfinite) k = nfinite;
         for (size_t i = 0; ok && i < k; i++) {
             json_value *o = json_new_object(ar);
             ok = o && json_set_int(ar, o, "id", c[i].id) && json_set(ar, o, "piece", piece_value(ar, r->tok, c[i].id)) &&
@@ -169,7 +174,7 @@ static lineage_status build_doc(const lineage_model *m, const lineage_run_option
          json_set_int(ar, root, "threads", pool_threads(r->im->pool)) &&
          json_set(ar, prompt, "ids", ids_value(ar, r->ids, r->n)) && json_set(ar, prompt, "pieces", pieces) &&
          json_set_bool(ar, prompt, "bos_added", r->bos) && json_set(ar, root, "prompt", prompt) &&
-         json_set(ar, root, "top_k", top);
+         json_set(ar, root, "top_k", top) && json_set_int(ar, root, "nonfinite_logits", (int64_t)(V - nfinite));
     if (ok) {
         strbuf sb;
         sb_init(&sb);

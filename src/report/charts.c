@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "report/document.h"
+#include "util/finite.h"
 
 #define MAX_MAP 1024
 
@@ -67,15 +68,16 @@ void chart_heatmap(strbuf *sb, const char *title, const json_value *matrix, cons
 void chart_bars(strbuf *sb, const char *title, const char **labels, const double *values, size_t n)
 {
     double max = 0;
-    for (size_t i = 0; i < n; i++) if (values[i] > max) max = values[i];
+    for (size_t i = 0; i < n; i++) if (isfinite(values[i]) && values[i] > max) max = values[i];
     if (max <= 0) max = 1;
     int w = 460, h = 24 + (int)n * 22;
     figure_begin(sb, "bars", title, w, h);
     for (size_t i = 0; i < n; i++) {
-        int bw = (int)(280 * values[i] / max);
+        int bw = finite_cells(values[i], max, 280);
         int y = 10 + (int)i * 22;
         sb_printf(sb, "<text x=\"0\" y=\"%d\">", y + 12);
         html_escape(sb, labels[i]);
+        if (bw < 0) { sb_printf(sb, "</text><text x=\"124\" y=\"%d\">n/a</text>\n", y + 12); continue; }
         sb_printf(sb, "</text><rect x=\"120\" y=\"%d\" width=\"%d\" height=\"16\" fill=\"#4a7ab5\"/>"
                       "<text x=\"%d\" y=\"%d\">%.0f</text>\n", y, bw > 0 ? bw : 1, 124 + bw, y + 12, values[i]);
     }
@@ -86,7 +88,11 @@ void chart_profile(strbuf *sb, const char *title, const double *x, const double 
 {
     if (!n) return;
     double xmax = 1;
-    for (size_t i = 0; i < n; i++) if (x[i] > xmax) xmax = x[i];
+    size_t excluded = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isfinite(x[i]) && x[i] > xmax) xmax = x[i];
+        excluded += !isfinite(x[i]) || !isfinite(y[i]);
+    }
     int w = 420, h = 200, left = 40, top = 10, pw = 360, ph = 150;
     figure_begin(sb, "profile", title, w, h);
     sb_printf(sb, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>", left, top, pw, ph);
@@ -97,12 +103,15 @@ void chart_profile(strbuf *sb, const char *title, const double *x, const double 
     sb_printf(sb, "<text x=\"2\" y=\"%d\">0</text><text x=\"2\" y=\"%d\">1</text>", zero + 3, top + 8);
     sb_puts(sb, "<polyline fill=\"none\" stroke=\"#c0392b\" stroke-width=\"1.5\" points=\"");
     for (size_t i = 0; i < n; i++) {
-        double yy = y[i] < y0 ? y0 : y[i] > y1 ? y1 : y[i];
+        if (!isfinite(x[i]) || !isfinite(y[i])) continue;
+        double yy = finite_clamp(y[i], y0, y1);
         sb_printf(sb, "%.1f,%.1f ", left + pw * x[i] / xmax, top + ph * (y1 - yy) / (y1 - y0));
     }
     sb_puts(sb, "\"/>");
+    if (excluded) sb_printf(sb, "<text x=\"%d\" y=\"%d\">%zu n/a</text>", left + pw - 60, top + 12, excluded);
     for (size_t i = 0; i < n; i++) {
-        double yy = y[i] < y0 ? y0 : y[i] > y1 ? y1 : y[i];
+        if (!isfinite(x[i]) || !isfinite(y[i])) continue;
+        double yy = finite_clamp(y[i], y0, y1);
         sb_printf(sb, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#c0392b\"><title>%g: %.4f</title></circle>",
                   left + pw * x[i] / xmax, top + ph * (y1 - yy) / (y1 - y0), x[i], y[i]);
     }

@@ -8,20 +8,14 @@
 #include "report/charts.h"
 #include "report/doc_walk.h"
 #include "report/document.h"
+#include "util/sanitize.h"
 
 #define MAX_TABLE_ROWS 80
 #define MAX_COLS 16
 
 /* ---- Markdown sink ---- */
 
-static void md_escape(strbuf *sb, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '|' || *s == '*' || *s == '_' || *s == '`' || *s == '<' || *s == '>') sb_putc(sb, '\\');
-        if (*s == '\n') { sb_putc(sb, ' '); continue; }
-        sb_putc(sb, *s);
-    }
-}
+static void md_escape(strbuf *sb, const char *s) { sanitize_markdown(sb, s); }
 static void md_heading(doc_sink *s, int level, const char *text)
 {
     sb_putc(s->sb, '\n');
@@ -64,18 +58,7 @@ static void md_chart(doc_sink *s, const char *key, const json_value *section) { 
 
 /* ---- HTML sink ---- */
 
-void html_escape(strbuf *sb, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': sb_puts(sb, "&lt;"); break;
-        case '>': sb_puts(sb, "&gt;"); break;
-        case '&': sb_puts(sb, "&amp;"); break;
-        case '"': sb_puts(sb, "&quot;"); break;
-        default: sb_putc(sb, *s);
-        }
-    }
-}
+void html_escape(strbuf *sb, const char *s) { sanitize_html(sb, s); }
 static void h_heading(doc_sink *s, int level, const char *text)
 {
     sb_printf(s->sb, "<h%d>", level);

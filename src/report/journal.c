@@ -9,6 +9,7 @@
 #include "io/file.h"
 #include "report/doc_walk.h"
 #include "util/error.h"
+#include "util/sanitize.h"
 
 #define JOURNAL_MARKER "<!-- lineage:journal -->"
 #define JOURNAL_MAX_BYTES (64u << 20)
@@ -23,13 +24,28 @@ static void today(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%d", &tm);
 }
 
+/* A translated sentence whose %s slots (at most two) are untrusted names, each shown as a code span. */
+static void code_printf(strbuf *sb, const char *fmt, const char *first, const char *second)
+{
+    const char *args[2] = {first, second};
+    int k = 0;
+    for (const char *p = fmt; *p; p++) {
+        if (p[0] == '%' && p[1] == 's' && k < 2 && args[k]) {
+            sanitize_markdown_code(sb, args[k++]);
+            p++;
+        } else sb_putc(sb, *p);
+    }
+}
+
 /* verify: the candidate the outputs point to (compare entries list the behaviour finding in run_sections). */
 static void behaviour_closest_entry(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
     const json_value *closest = json_get(root, "behaviour_closest");
-    if (closest && closest->type == JSON_STRING)
-        sb_printf(sb, "\n%s `%s`\n", tr(ctx, "Outputs are significantly closest to", "출력이 유의하게 가장 가까운 후보:"),
-                  closest->u.string.s);
+    if (closest && closest->type == JSON_STRING) {
+        sb_printf(sb, "\n%s ", tr(ctx, "Outputs are significantly closest to", "출력이 유의하게 가장 가까운 후보:"));
+        sanitize_markdown_code(sb, closest->u.string.s);
+        sb_putc(sb, '\n');
+    }
 }
 
 /* The lines of evidence that run the models: each finding with its p-value, or why it was not run. */
@@ -44,7 +60,9 @@ static void run_sections(strbuf *sb, const json_value *root, const render_ctx *c
         const char *status = json_get_string(sec, "status");
         if (status && strcmp(status, "ok")) {
             const char *why = json_get_string(sec, "reason");
-            sb_printf(sb, " %s%s%s\n", tr(ctx, "not run", "실행하지 않음"), why ? " — " : "", why ? why : "");
+            sb_printf(sb, " %s%s", tr(ctx, "not run", "실행하지 않음"), why ? " — " : "");
+            if (why) sanitize_markdown(sb, why);
+            sb_putc(sb, '\n');
             continue;
         }
         sb_putc(sb, '\n');
@@ -53,7 +71,8 @@ static void run_sections(strbuf *sb, const json_value *root, const render_ctx *c
             const json_value *f = json_at(fs, i);
             char p[64];
             scalar_text(json_get(f, "p"), p, sizeof p);
-            sb_printf(sb, "- %s", finding_text(f, ctx));
+            sb_puts(sb, "- ");
+            sanitize_markdown(sb, finding_text(f, ctx));
             if (json_get(f, "p")) sb_printf(sb, " (p %s)", p);
             sb_putc(sb, '\n');
         }
@@ -71,14 +90,16 @@ static void entry(strbuf *sb, const json_value *root, const char *command, const
     if (verify) {
         const char *m = json_get_string(root, "model");
         sb_printf(sb, "## %s · %s\n\n**Q.** ", date, tr(ctx, "Which candidate is the parent?", "어느 후보가 부모 모델인가?"));
-        sb_printf(sb, tr(ctx, "Which of the candidates was `%s` derived from, if any?",
-                         "`%s`는 후보 중 어느 모델에서 파생되었는가?"), m ? m : "?");
+        code_printf(sb, tr(ctx, "Which of the candidates was %s derived from, if any?", "%s는 후보 중 어느 모델에서 파생되었는가?"),
+                    m ? m : "?", NULL);
         const char *parent = json_get_string(root, "parent");
         double margin = 0;
         json_get_double(root, "margin", &margin);
         sb_puts(sb, "\n\n**A.** ");
-        if (parent) sb_printf(sb, tr(ctx, "`%s`, ahead of the next candidate by a margin of %.2f.",
-                                     "`%s` (다음 후보와의 차이 %.2f)."), parent, margin);
+        if (parent) {
+            sanitize_markdown_code(sb, parent);
+            sb_printf(sb, tr(ctx, ", ahead of the next candidate by a margin of %.2f.", " (다음 후보와의 차이 %.2f)."), margin);
+        }
         else sb_puts(sb, tr(ctx, "No candidate stands out clearly as the parent.", "부모로 뚜렷이 드러나는 후보가 없습니다."));
         sb_puts(sb, "\n\n");
         const json_value *cands = json_get(root, "candidates");
@@ -87,24 +108,33 @@ static void entry(strbuf *sb, const json_value *root, const char *command, const
             double conf = 0;
             json_get_double(c, "confidence", &conf);
             const char *lab = json_get_string(c, "label");
-            sb_printf(sb, "- `%s`: %s, %s %.2f\n", json_get_string(c, "reference") ? json_get_string(c, "reference") : "?",
-                      verdict_label_text(lab ? lab : "inconclusive", ctx), tr(ctx, "confidence", "신뢰도"), conf);
+            sb_puts(sb, "- ");
+            sanitize_markdown_code(sb, json_get_string(c, "reference") ? json_get_string(c, "reference") : "?");
+            sb_printf(sb, ": %s, %s %.2f\n", verdict_label_text(lab ? lab : "inconclusive", ctx), tr(ctx, "confidence", "신뢰도"),
+                      conf);
         }
     } else {
-        char q[1200];
-        snprintf(q, sizeof q, tr(ctx, "Was `%s` derived from `%s`?", "`%s`는 `%s`에서 파생되었는가?"), b ? b : "B", a ? a : "A");
-        sb_printf(sb, "## %s · %s\n\n**Q.** %s\n\n", date, tr(ctx, "Was B derived from A?", "B는 A에서 파생되었는가?"), q);
+        sb_printf(sb, "## %s · %s\n\n**Q.** ", date, tr(ctx, "Was B derived from A?", "B는 A에서 파생되었는가?"));
+        code_printf(sb, tr(ctx, "Was %s derived from %s?", "%s는 %s에서 파생되었는가?"), b ? b : "B", a ? a : "A");
+        sb_puts(sb, "\n\n");
         const char *label = json_get_string(v, "label");
         double conf = 0;
         json_get_double(v, "confidence", &conf);
         sb_printf(sb, "**A.** **%s**", verdict_label_text(label ? label : "inconclusive", ctx));
         const json_value *rel = json_get(v, "relation");
-        for (size_t i = 0; i < json_count(rel); i++)
-            sb_printf(sb, "%s%s", i ? ", " : " (", json_at(rel, i)->u.string.s);
+        for (size_t i = 0; i < json_count(rel); i++) {
+            sb_puts(sb, i ? ", " : " (");
+            if (json_at(rel, i)->type == JSON_STRING) sanitize_markdown(sb, json_at(rel, i)->u.string.s);
+        }
         if (json_count(rel)) sb_putc(sb, ')');
         sb_printf(sb, ", %s %.2f.\n\n", tr(ctx, "confidence", "신뢰도"), conf);
         const json_value *reasons = json_get(v, ctx->korean ? "reasons_ko" : "reasons");
-        for (size_t i = 0; i < json_count(reasons); i++) sb_printf(sb, "- %s\n", json_at(reasons, i)->u.string.s);
+        for (size_t i = 0; i < json_count(reasons); i++) {
+            if (json_at(reasons, i)->type != JSON_STRING) continue;
+            sb_puts(sb, "- ");
+            sanitize_markdown(sb, json_at(reasons, i)->u.string.s);
+            sb_putc(sb, '\n');
+        }
         const json_value *ev = json_get(v, "evidence");
         if (json_count(ev)) sb_printf(sb, "\n%s\n\n", tr(ctx, "Key evidence, with controls:", "주요 근거와 대조군:"));
         for (size_t i = 0; i < json_count(ev) && i < 6; i++) {
@@ -116,14 +146,23 @@ static void entry(strbuf *sb, const json_value *root, const char *command, const
             const json_value *ctl = json_get(f, "control");
             const char *cd = ctl && ctl->type == JSON_OBJECT ? json_get_string(ctl, "description")
                                                             : (ctl && ctl->type == JSON_STRING ? ctl->u.string.s : NULL);
-            sb_printf(sb, "- %s: %s", finding_text(f, ctx), val);
-            if (cd) sb_printf(sb, " (%s: %s; z %s, p %s)", tr(ctx, "control", "대조군"), cd, z, p);
+            sb_puts(sb, "- ");
+            sanitize_markdown(sb, finding_text(f, ctx));
+            sb_printf(sb, ": %s", val);
+            if (cd) {
+                sb_printf(sb, " (%s: ", tr(ctx, "control", "대조군"));
+                sanitize_markdown(sb, cd);
+                sb_printf(sb, "; z %s, p %s)", z, p);
+            }
             sb_putc(sb, '\n');
         }
         run_sections(sb, root, ctx);
     }
     behaviour_closest_entry(sb, root, ctx);
-    sb_printf(sb, "\n%s\n\n```sh\n%s\n```\n\n", tr(ctx, "Reproduce with:", "재현 명령:"), command);
+    /* the command sits in a fence: one line, so no input can close it */
+    sb_printf(sb, "\n%s\n\n```sh\n", tr(ctx, "Reproduce with:", "재현 명령:"));
+    sanitize_terminal(sb, command, strlen(command), 0);
+    sb_puts(sb, "\n```\n\n");
 }
 
 lineage_status lineage_journal_append(const lineage_doc *d, const char *path, const char *command, const char *lang,
@@ -140,6 +179,11 @@ lineage_status lineage_journal_append(const lineage_doc *d, const char *path, co
     sb_init(&e);
     sb_init(&out);
     entry(&e, d->root, command, &ctx);
+    strbuf clean;   /* whatever an entry let through: no control byte in the journal */
+    sb_init(&clean);
+    sanitize_terminal(&clean, sb_str(&e), e.len, SANITIZE_KEEP_LINES);
+    sb_free(&e);
+    e = clean;
     if (!old) {
         sb_printf(&out, "# %s\n\n%s\n\n", tr(&ctx, "Verification journal", "검증 일지"),
                   tr(&ctx, "Entries are appended by `lineage --journal`; newest last, each with the command that "

@@ -4,6 +4,7 @@
 #include "report/document.h"
 #include "report/report.h"
 #include "util/error.h"
+#include "util/sanitize.h"
 
 const char *tr(const render_ctx *ctx, const char *en, const char *ko) { return ctx->korean && ko ? ko : en; }
 const char *c_bold(const render_ctx *ctx) { return ctx->color ? "\033[1m" : ""; }
@@ -57,6 +58,20 @@ lineage_status lineage_render(const lineage_doc *d, const lineage_render_options
     if (sb.failed) {
         sb_free(&sb);
         return error_set(err, LINEAGE_E_NOMEM, "out of memory while rendering");
+    }
+    if (fmt != LINEAGE_RENDER_JSON) {
+        /* whatever a renderer let through, no control byte reaches the terminal or the document:
+         * only our own colours pass, and only when colour is on */
+        strbuf clean;
+        sb_init(&clean);
+        sanitize_terminal(&clean, sb.data ? sb.data : "", sb.len,
+                          SANITIZE_KEEP_LINES | (fmt == LINEAGE_RENDER_TEXT && ctx.color ? SANITIZE_ALLOW_SGR : 0));
+        sb_free(&sb);
+        sb = clean;
+        if (sb.failed) {
+            sb_free(&sb);
+            return error_set(err, LINEAGE_E_NOMEM, "out of memory while rendering");
+        }
     }
     size_t len = sb.len, w = fwrite(sb.data ? sb.data : "", 1, len, out);
     sb_free(&sb);

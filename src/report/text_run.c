@@ -5,6 +5,9 @@
 
 #include "report/report.h"
 #include "report/text_util.h"
+#include "util/finite.h"
+
+#define RUN_BAR_CELLS 30
 
 /* A piece with control characters made visible. */
 static void put_piece(strbuf *sb, const json_value *v)
@@ -51,10 +54,14 @@ void render_run_text(strbuf *sb, const json_value *root, const render_ctx *ctx)
         json_get_int(c, "id", &id);
         json_get_double(c, "probability", &p);
         json_get_double(c, "logprob", &lp);
-        int bar = (int)(p * 30 + 0.5);
-        sb_printf(sb, "  %6lld  %6.2f%%  %8.3f  %s", (long long)id, 100 * p, lp, c_good(ctx));
-        for (int b = 0; b < bar; b++) sb_puts(sb, "\xe2\x96\x87");
-        sb_printf(sb, "%s%*s  ", c_off(ctx), 30 - bar, "");
+        int bar = finite_cells(p, 1, RUN_BAR_CELLS);
+        if (bar < 0) {   /* a document from elsewhere may carry non-finite values: never a width */
+            sb_printf(sb, "  %6lld  %7s  %8s  %-*s  ", (long long)id, "n/a", "n/a", RUN_BAR_CELLS, "");
+        } else {
+            sb_printf(sb, "  %6lld  %6.2f%%  %8.3f  %s", (long long)id, 100 * p, lp, c_good(ctx));
+            for (int b = 0; b < bar; b++) sb_puts(sb, "\xe2\x96\x87");
+            sb_printf(sb, "%s%*s  ", c_off(ctx), RUN_BAR_CELLS - bar, "");
+        }
         const json_value *pc = json_get(c, "piece");
         if (pc && pc->type == JSON_STRING) {
             sb_puts(sb, "'");
@@ -63,6 +70,11 @@ void render_run_text(strbuf *sb, const json_value *root, const render_ctx *ctx)
         }
         sb_putc(sb, '\n');
     }
+    int64_t nonfinite = 0;
+    if (json_get_int(root, "nonfinite_logits", &nonfinite) && nonfinite > 0)
+        sb_printf(sb, "  %s%lld %s%s\n", c_warn(ctx), (long long)nonfinite,
+                  tr(ctx, "non-finite logits (NaN/Inf) excluded from the distribution",
+                     "개의 유한하지 않은 로짓(NaN/Inf)을 분포에서 제외함"), c_off(ctx));
     const json_value *cont = json_get(root, "continuation");
     size_t ng = json_count(json_get(cont, "ids"));
     if (ng) {

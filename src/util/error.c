@@ -1,4 +1,5 @@
 #include "util/error.h"
+#include "util/sanitize.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,14 +8,16 @@
 lineage_status error_set(lineage_error *err, lineage_status code, const char *fmt, ...)
 {
     if (err) {
+        char raw[sizeof err->message];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        vsnprintf(raw, sizeof raw, fmt, ap);
         va_end(ap);
         err->code = code;
-        /* keep the error on one line whatever the input contained */
-        for (char *p = err->message; *p; p++)
+        /* one line whatever the input contained, and no control byte from it on the terminal */
+        for (char *p = raw; *p; p++)
             if (*p == '\n' || *p == '\r') *p = ' ';
+        sanitize_terminal_copy(err->message, sizeof err->message, raw);
     }
     return code;
 }

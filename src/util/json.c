@@ -1,4 +1,5 @@
 #include "util/json.h"
+#include "util/sanitize.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -416,15 +417,16 @@ static lineage_status parse_value(parser *ps, json_value **out)
         v->type = JSON_STRING;
         return parse_string(ps, &v->u.string.s, &v->u.string.len);
     }
-    if (c == '-' || (c >= '0' && c <= '9')) return parse_number(ps, v);
     size_t left = (size_t)(ps->end - ps->p);
+    /* Python's json writes -Infinity too: checked before '-' starts a number */
+    if (left >= 9 && !memcmp(ps->p, "-Infinity", 9)) { v->type = JSON_NUMBER; v->u.number.d = -INFINITY; ps->p += 9; return LINEAGE_OK; }
+    if (c == '-' || (c >= '0' && c <= '9')) return parse_number(ps, v);
     if (left >= 4 && !memcmp(ps->p, "true", 4)) { v->type = JSON_BOOL; v->u.boolean = 1; ps->p += 4; return LINEAGE_OK; }
     if (left >= 5 && !memcmp(ps->p, "false", 5)) { v->type = JSON_BOOL; ps->p += 5; return LINEAGE_OK; }
     if (left >= 4 && !memcmp(ps->p, "null", 4)) { v->type = JSON_NULL; ps->p += 4; return LINEAGE_OK; }
     /* Python's json writes these; HF configs sometimes contain them */
     if (left >= 3 && !memcmp(ps->p, "NaN", 3)) { v->type = JSON_NUMBER; v->u.number.d = NAN; ps->p += 3; return LINEAGE_OK; }
     if (left >= 8 && !memcmp(ps->p, "Infinity", 8)) { v->type = JSON_NUMBER; v->u.number.d = INFINITY; ps->p += 8; return LINEAGE_OK; }
-    if (left >= 9 && !memcmp(ps->p, "-Infinity", 9)) { v->type = JSON_NUMBER; v->u.number.d = -INFINITY; ps->p += 9; return LINEAGE_OK; }
     return perr(ps, "unexpected character");
 }
 
@@ -620,6 +622,17 @@ void json_write_string(strbuf *sb, const char *s, size_t len)
     size_t run = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
+        /* DEL, C1 controls and bidi overrides: valid JSON raw, but never raw on a terminal */
+        unsigned cp;
+        size_t hidden = c >= 0x7f ? sanitize_hidden_at(s + i, len - i, &cp) : 0;
+        if (hidden) {
+            sb_putn(sb, s + run, i - run);
+            char e[7] = {'\\', 'u', hex[cp >> 12 & 15], hex[cp >> 8 & 15], hex[cp >> 4 & 15], hex[cp & 15], 0};
+            sb_puts(sb, e);
+            i += hidden - 1;
+            run = i + 1;
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\') continue;
         sb_putn(sb, s + run, i - run);
         run = i + 1;
