@@ -19,7 +19,7 @@ allowed() { # allowed FROM_LAYER TO_LAYER
     esac
     return 1
 }
-# Known edges being removed: listed, never silent (none left: Hub snapshots open as models in format/hf_remote.c).
+# Known edges still to remove, listed (never silent); none today.
 pending=""
 violations=$(mktemp); known=$(mktemp)
 while IFS= read -r file; do

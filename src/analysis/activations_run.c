@@ -170,9 +170,9 @@ static float *gaussian_sketch(size_t width, size_t k)
     if (!p) return NULL;
     uint64_t state = ACT_SKETCH_SEED;
     for (size_t i = 0; i < width * k; i += 2) {
-        state = wt_mix64(state);
+        state = stats_mix64(state);
         double u1 = ((double)(state >> 11) + 1) / 9007199254740993.0;
-        state = wt_mix64(state);
+        state = stats_mix64(state);
         double u2 = (double)(state >> 11) / 9007199254740992.0;
         double r = sqrt(-2 * log(u1)) / sqrt((double)k);
         p[i] = (float)(r * cos(6.283185307179586 * u2));

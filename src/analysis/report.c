@@ -7,7 +7,7 @@ lineage_status lineage_inspect(const lineage_model *m, const lineage_inspect_opt
                                lineage_error *err)
 {
     *out = NULL;
-    lineage_inspect_options def = {0, 0, 989.0, 0.4};
+    lineage_inspect_options def = {0, 0, 989.0, 0.4, NULL, 0, 0};
     if (!opt) opt = &def;
     lineage_doc *d = doc_new();
     if (!d) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
