@@ -20,6 +20,9 @@ CSTD := -std=c11 -D_DEFAULT_SOURCE
 ifeq ($(MODE),fuzz)
 OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
 LDOPT := -fsanitize=address,undefined
+else ifeq ($(MODE),tsan)
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+LDOPT := -fsanitize=thread
 else ifeq ($(MODE),asan)
 OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 LDOPT := -fsanitize=address,undefined

@@ -3,7 +3,15 @@
  * The whole public contract. Every call returns a lineage_status; on failure the
  * lineage_error names the file and the problem in one line. The library never
  * prints and never exits. Models are opened read-only; tensor bytes are reached
- * through mmap and converted to f32 in caller-sized chunks. */
+ * through mmap and converted to f32 in caller-sized chunks.
+ *
+ * Thread safety: an opened lineage_model or lineage_tokenizer is read-only and may be used by
+ * several threads at once; every analysis call (inspect, compare, verify, run, render) keeps its
+ * state in the call and its options (progress callback included), so concurrent calls are safe
+ * (tests/test_threads.c runs two compares at once under ASan and TSan). A lineage_doc belongs to
+ * one thread at a time. The exceptions are process-wide by nature and say so below:
+ * lineage_set_remote_options (defaults for hf:// models opened afterwards) and the fetch counters
+ * of lineage_remote_progress_get. */
 #ifndef LINEAGE_H
 #define LINEAGE_H
 
@@ -175,6 +183,18 @@ typedef struct lineage_inspect_options {
 lineage_status lineage_inspect(const lineage_model *m, const lineage_inspect_options *opt,
                                lineage_doc **out, lineage_error *err);
 
+/* ---- progress ------------------------------------------------------------------ */
+
+/* Called from one thread at a time during long passes (the weight statistics): `done` of `total`
+ * bytes of the phase `what`, `seconds` after it started; a last call with done == total ends it.
+ * Installed per call (lineage_compare_options.progress), so concurrent calls report separately;
+ * none by default, so the library stays silent. */
+typedef void (*lineage_progress_fn)(void *user, const char *what, uint64_t done, uint64_t total,
+                                    double seconds);
+/* A ready-made callback for a CLI: one line on stderr (bytes, GB/s, ETA) rewritten in place, shown
+ * only when stderr is a terminal and the pass has run longer than a second. */
+void lineage_progress_stderr(void *user, const char *what, uint64_t done, uint64_t total, double seconds);
+
 typedef enum {
     LINEAGE_ONLY_ALL = 0,
     LINEAGE_ONLY_ARCH = 1,
@@ -198,6 +218,8 @@ typedef struct lineage_compare_options {
     const lineage_model *const *panel;  /* unrelated models: B must be closer to A than to each */
     size_t npanel;
     int activation_tokens;   /* tokens of probe text for the activation tests; 0 = 2048 */
+    lineage_progress_fn progress;   /* NULL = silent */
+    void *progress_user;
 } lineage_compare_options;
 
 lineage_status lineage_compare(const lineage_model *a, const lineage_model *b,
@@ -248,18 +270,6 @@ lineage_status lineage_render(const lineage_doc *d, const lineage_render_options
  * `command` is the command line that reproduces the result. */
 lineage_status lineage_journal_append(const lineage_doc *d, const char *path, const char *command,
                                       const char *lang, lineage_error *err);
-
-/* ---- progress ------------------------------------------------------------------ */
-
-/* Called from one thread at a time during long passes (the weight statistics): `done` of `total`
- * bytes of the phase `what`, `seconds` after it started; a last call with done == total ends it.
- * No callback is installed by default, so the library stays silent. */
-typedef void (*lineage_progress_fn)(void *user, const char *what, uint64_t done, uint64_t total,
-                                    double seconds);
-void lineage_set_progress_callback(lineage_progress_fn fn, void *user);
-/* A ready-made callback for a CLI: one line on stderr (bytes, GB/s, ETA) rewritten in place, shown
- * only when stderr is a terminal and the pass has run longer than a second. */
-void lineage_progress_stderr(void *user, const char *what, uint64_t done, uint64_t total, double seconds);
 
 #ifdef __cplusplus
 }

@@ -182,10 +182,9 @@ int main(void)
         pairs[s].b = (size_t)lineage_model_find_tensor(b, specs[s].name);
     }
     stream_result r1[NSPECS], r3[NSPECS], r8[NSPECS];
-    stream_options opt = {1, 1.0, 0, 1};
-    lineage_set_progress_callback(count_progress, NULL);
+    stream_options opt = {1, 1.0, 0, 1, count_progress, NULL};
     CHECK(stream_pairs(a, b, pairs, NSPECS, &opt, r1, &err) == LINEAGE_OK, "full pass, 1 thread");
-    lineage_set_progress_callback(NULL, NULL);
+    opt.progress = NULL;
     CHECK(progress_calls >= 1 && progress_last_done == progress_last_total && progress_last_total > 0,
           "progress callback ends with done == total (%d calls)", progress_calls);
     opt.threads = 3;
@@ -214,7 +213,7 @@ int main(void)
 
     /* sample = 1 is the full pass; a sample's CI covers the full value */
     stream_result rs[NSPECS];
-    opt = (stream_options){2, 1.0, 7, 0};
+    opt = (stream_options){2, 1.0, 7, 0, NULL, NULL};
     CHECK(stream_pairs(a, b, pairs, NSPECS, &opt, rs, &err) == LINEAGE_OK && !memcmp(&rs[0].m, &r1[0].m, sizeof rs[0].m),
           "sample 1.0 equals the full pass");
     size_t si = NSPECS - 1;
@@ -223,7 +222,7 @@ int main(void)
     const char *names[3] = {"cosine", "pearson", "rel_l2"};
     int covered[3] = {0, 0, 0}, runs = 40, blocks_ok = 1, widths_ok = 1;
     for (int seed = 0; seed < runs; seed++) {
-        opt = (stream_options){2, 0.25, (uint64_t)seed, 0};
+        opt = (stream_options){2, 0.25, (uint64_t)seed, 0, NULL, NULL};
         stream_result r[1];
         if (stream_pairs(a, b, &pairs[si], 1, &opt, r, &err) != LINEAGE_OK) { blocks_ok = 0; break; }
         blocks_ok &= r[0].blocks_total == 64 && r[0].nblocks == 16 && r[0].rows_read == 16 * 128 && !r[0].hashed;
@@ -263,7 +262,7 @@ int main(void)
     /* errors */
     stream_pair bad = {pairs[0].a, pairs[1].b};
     stream_result rb[1];
-    opt = (stream_options){0, 1.0, 0, 0};
+    opt = (stream_options){0, 1.0, 0, 0, NULL, NULL};
     CHECK(stream_pairs(a, b, &bad, 1, &opt, rb, &err) == LINEAGE_E_USAGE && strstr(err.message, "big.bf16"),
           "a shape mismatch is a usage error naming the tensor: %s", err.message);
     opt.sample = 1.5;

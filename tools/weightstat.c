@@ -13,7 +13,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: weightstat A B [--threads N] [--sample F] [--hash]\n");
         return 2;
     }
-    stream_options opt = {0, 1.0, 1, 0};
+    stream_options opt = {0, 1.0, 1, 0, lineage_progress_stderr, NULL};
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) opt.threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--sample") && i + 1 < argc) opt.sample = atof(argv[++i]);
@@ -36,7 +36,6 @@ int main(int argc, char **argv)
         long j = lineage_model_find_tensor(b, lineage_model_tensor(a, i)->name);
         if (j >= 0) pairs[np++] = (stream_pair){i, (size_t)j};
     }
-    lineage_set_progress_callback(lineage_progress_stderr, NULL);
     double t0 = progress_now();
     if (stream_pairs(a, b, pairs, np, &opt, res, &err)) {
         fprintf(stderr, "weightstat: %s\n", err.message);

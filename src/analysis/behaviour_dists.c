@@ -102,33 +102,6 @@ static const char *tok_bytes_cb(void *user, uint32_t id, size_t *len)
     return b && *len ? b : NULL;   /* ids without a token, or decoding to nothing, are not candidates */
 }
 
-/* The BOS id when the model's tokenizer config asks for one at the start of a text, else -1. */
-static long bos_to_add(const lineage_model *m)
-{
-    int64_t id = -1, add = 0;
-    if (m->gguf) {
-        if (gguf_get_int(m->gguf, "tokenizer.ggml.add_bos_token", &add) && add &&
-            gguf_get_int(m->gguf, "tokenizer.ggml.bos_token_id", &id))
-            return (long)id;
-        return -1;
-    }
-    if (!m->dir) return -1;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/tokenizer_config.json", m->dir);
-    char *text = NULL;
-    size_t len = 0;
-    lineage_error e;
-    if (!path_is_file(path) || file_read_all(path, MODEL_MAX_CONFIG_BYTES, &text, &len, &e)) return -1;
-    arena ar;
-    arena_init(&ar, 0);
-    json_value *root = NULL;
-    int flag = 0;
-    if (!json_parse(text, len, NULL, &ar, &root, path, &e)) json_get_bool(root, "add_bos_token", &flag);
-    arena_free(&ar);
-    free(text);
-    if (!flag || !json_get_int(m->config, "bos_token_id", &id) || id < 0) return -1;
-    return (long)id;
-}
 
 static lineage_status run_native(const lineage_model *m, const probe_set *ps, int threads, cache_entry *ce,
                                  lineage_error *err)
@@ -145,7 +118,7 @@ static lineage_status run_native(const lineage_model *m, const probe_set *ps, in
     size_t vocab = im ? infer_vocab(im) : 0;
     float *logits = !st ? malloc((vocab ? vocab : 1) * sizeof *logits) : NULL;
     if (!st && !logits) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
-    long bos = bos_to_add(m);
+    long bos = tok_bos_to_add(tok, m, 0);
     double tokens = 0;
     for (size_t i = 0; !st && i < ps->count; i++) {
         uint32_t *ids = NULL;

@@ -101,7 +101,7 @@ static void readme_clues(clue_sink *s, const char *dir)
                 v++;
                 char *close = strchr(v, ']');
                 if (close) *close = 0;
-                for (char *tok = strtok(v, ","); tok; tok = strtok(NULL, ",")) front_matter_value(s, key, trim(tok), line);
+                for (char *save = NULL, *tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) front_matter_value(s, key, trim(tok), line);
             } else {
                 front_matter_value(s, key, v, line);
             }

@@ -56,6 +56,8 @@ typedef struct engine {
     lineage_status status;
     uint64_t done_bytes, total_bytes;   /* atomic done */
     double t0, last_report;
+    lineage_progress_fn progress;   /* the caller's, NULL = silent */
+    void *progress_user;
 } engine;
 
 typedef struct worker {
@@ -193,11 +195,11 @@ static void *worker_main(void *arg)
         byte_range(p->ta, u->e0, u->ne, &oa, &la);
         byte_range(p->tb, u->e0, u->ne, &ob, &lb);
         uint64_t done = __atomic_add_fetch(&e->done_bytes, la + lb, __ATOMIC_RELAXED);
-        if (w->report && progress_enabled()) {
+        if (w->report && e->progress) {
             double now = progress_now();
             if (now - e->last_report >= 0.25) {
                 e->last_report = now;
-                progress_report("weights", done, e->total_bytes, now - e->t0);
+                e->progress(e->progress_user, "weights", done, e->total_bytes, now - e->t0);
             }
         }
     }
@@ -382,6 +384,10 @@ lineage_status stream_pairs(const lineage_model *a, const lineage_model *b, cons
     memset(&e, 0, sizeof e);
     e.a = a;
     e.b = b;
+    if (opt) {
+        e.progress = opt->progress;
+        e.progress_user = opt->progress_user;
+    }
     int nthreads = thread_count(opt);
     worker workers[MAX_THREADS];
     memset(workers, 0, sizeof workers);
@@ -440,7 +446,7 @@ lineage_status stream_pairs(const lineage_model *a, const lineage_model *b, cons
         if (!st) merge_batch(&e, n, out);
     }
     pthread_mutex_destroy(&e.lock);
-    if (progress_enabled() && e.total_bytes) progress_report("weights", e.total_bytes, e.total_bytes, progress_now() - e.t0);
+    if (e.progress && e.total_bytes) e.progress(e.progress_user, "weights", e.total_bytes, e.total_bytes, progress_now() - e.t0);
     for (size_t i = 0; i < npairs && !st; i++) {
         pair_plan *p = &e.plans[i];
         if (p->hash && p->hs_a) {

@@ -35,6 +35,8 @@ typedef struct stream_options {
     double sample;    /* 0 < sample <= 1; 1 (or 0) = every row */
     uint64_t seed;    /* sampled mode: which blocks */
     int hash;         /* full mode: XXH3-128 digests of both tensors' bytes */
+    lineage_progress_fn progress;   /* the caller's progress callback; NULL = silent */
+    void *progress_user;
 } stream_options;
 
 /* A block of rows read in sampled mode, with its own moments. */

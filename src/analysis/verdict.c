@@ -12,7 +12,6 @@
 #include "analysis/analysis.h"
 #include "util/error.h"
 
-#define MAX_FINDINGS 512
 #define MAX_COMPONENTS 8
 #define MAX_RELATIONS 16
 #define LOW_INFORMATION_CAP 0.25
@@ -59,12 +58,22 @@ static const char *str_or(const json_value *o, const char *k, const char *def)
     return s ? s : def;
 }
 
+static const char *const finding_sections[] = {"weights", "activations", "behaviour", "tokenizer", "architecture",
+                                                "metadata"};
+#define N_FINDING_SECTIONS (sizeof finding_sections / sizeof finding_sections[0])
+
+static size_t count_findings(const json_value *root)
+{
+    size_t n = 0;
+    for (size_t s = 0; s < N_FINDING_SECTIONS; s++) n += json_count(json_get(json_get(root, finding_sections[s]), "findings"));
+    return n;
+}
+
 static size_t collect(const json_value *root, finding_ref *out, size_t max)
 {
-    static const char *const sections[] = {"weights", "activations", "behaviour", "tokenizer", "architecture",
-                                           "metadata"};
+    const char *const *sections = finding_sections;
     size_t n = 0;
-    for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {
+    for (size_t s = 0; s < N_FINDING_SECTIONS; s++) {
         const json_value *list = json_get(json_get(root, sections[s]), "findings");
         for (size_t i = 0; i < json_count(list) && n < max; i++) {
             const json_value *f = json_at(list, i);
@@ -160,8 +169,11 @@ static void add_reason(arena *ar, json_value *reasons, json_value *reasons_ko, c
 
 lineage_status verdict_build(const json_value *root, arena *ar, json_value **out, lineage_error *err)
 {
-    static finding_ref refs[MAX_FINDINGS];   /* verdicts are built one at a time */
-    size_t n = collect(root, refs, MAX_FINDINGS);
+    /* every finding counts: the references live in the report's arena, not in a fixed buffer */
+    size_t nmax = count_findings(root);
+    finding_ref *refs = nmax ? arena_calloc(ar, nmax, sizeof *refs) : NULL;
+    if (nmax && !refs) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    size_t n = collect(root, refs, nmax);
     component_verdict cv[MAX_COMPONENTS];
     int ncv = 0;
     component_of(cv, &ncv, "text");

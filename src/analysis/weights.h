@@ -22,6 +22,7 @@
 #include "analysis/stream.h"
 #include "util/json.h"
 #include "format/model.h"
+#include <math.h>
 #include "lineage.h"
 
 /* ---- loading (weights_load.c) ---- */
@@ -67,6 +68,12 @@ void wt_shuffle(size_t *perm, size_t n, uint64_t seed);
 /* ---- statistics helpers (weights_stats.c) ---- */
 
 /* Centered correlation of two equal-length vectors through the kernels. */
+/* log(k!) without lgamma's process-wide signgam (thread-safe). */
+static inline double log_factorial(double k)
+{
+    int sign;
+    return lgamma_r(k + 1, &sign);
+}
 double wt_pearson(const float *a, const float *b, size_t n);
 /* One-sided p of a standard-normal z (upper tail), clamped to [1e-300, 1]. */
 double wt_p_upper(double z);

@@ -138,7 +138,7 @@ double wt_agreement_p(size_t k)
     double p = 1 - cdf;
     if (p < 1e-15) {
         /* the tail is dominated by its first term: e^-1 / k! */
-        p = exp(-1.0 - lgamma((double)k + 1));
+        p = exp(-1.0 - log_factorial(k));
     }
     return p < 1e-300 ? 1e-300 : p;
 }

@@ -43,11 +43,11 @@ double wt_fisher_p(const double *p, size_t k)
     /* chi2 survival with 2k degrees of freedom: e^{-t} sum_{i<k} t^i/i!, summed in log space */
     double t = x / 2, lmax = -INFINITY;
     for (size_t i = 0; i < k; i++) {
-        double l = -t + (i ? (double)i * log(t) : 0) - lgamma((double)i + 1);
+        double l = -t + (i ? (double)i * log(t) : 0) - log_factorial(i);
         if (l > lmax) lmax = l;
     }
     double s = 0;
-    for (size_t i = 0; i < k; i++) s += exp(-t + (i ? (double)i * log(t) : 0) - lgamma((double)i + 1) - lmax);
+    for (size_t i = 0; i < k; i++) s += exp(-t + (i ? (double)i * log(t) : 0) - log_factorial(i) - lmax);
     double p_all = exp(lmax + log(s));
     if (!(p_all >= 1e-300)) p_all = 1e-300;
     return p_all > 1 ? 1 : p_all;
@@ -141,7 +141,8 @@ lineage_status wt_flush(wt_ctx *c)
         qsort(q, n, sizeof *q, by_file_order);
         for (size_t i = 0; i < n; i++) pairs[i] = (stream_pair){c->recs[q[i].rec].ia, c->recs[q[i].rec].ib};
         int sampled = c->opt->sample < 1;
-        stream_options so = {c->opt->threads, sampled ? c->opt->sample : 1, WT_SAMPLE_SEED, !sampled};
+        stream_options so = {c->opt->threads, sampled ? c->opt->sample : 1, WT_SAMPLE_SEED, !sampled,
+                             c->opt->progress, c->opt->progress_user};
         st = stream_pairs(c->a, c->b, pairs, n, &so, res, c->err);
     }
     for (size_t i = 0; !st && i < n; i++) {

@@ -104,6 +104,7 @@ static void close_panel(const cli_options *o, lineage_model **panel)
 static lineage_compare_options compare_options(const cli_options *o, lineage_model **panel)
 {
     lineage_compare_options c = o->compare;
+    c.progress = lineage_progress_stderr;   /* shown only on a terminal */
     c.panel = (const lineage_model *const *)panel;
     c.npanel = (size_t)o->npanel;
     if (o->inspect.tokens > 0) c.activation_tokens = o->inspect.tokens > 1e6 ? 1000000 : (int)o->inspect.tokens;
@@ -127,9 +128,7 @@ int cli_compare(const cli_options *o)
     if (!rc) {
         lineage_compare_options copt = compare_options(o, panel);
         lineage_doc *d;
-        lineage_set_progress_callback(lineage_progress_stderr, NULL);   /* shown only on a terminal */
         lineage_status st = lineage_compare(a, b, &copt, &d, &err);
-        lineage_set_progress_callback(NULL, NULL);
         rc = st ? cli_fail(&err) : cli_emit(o, d);
         if (!st) lineage_doc_free(d);
         close_panel(o, panel);
@@ -155,9 +154,7 @@ int cli_verify(const cli_options *o)
     if (!rc) {
         lineage_compare_options copt = compare_options(o, panel);
         lineage_doc *d;
-        lineage_set_progress_callback(lineage_progress_stderr, NULL);   /* shown only on a terminal */
         lineage_status st = lineage_verify(m, (const lineage_model *const *)refs, (size_t)n, &copt, &d, &err);
-        lineage_set_progress_callback(NULL, NULL);
         if (st) rc = cli_fail(&err);
         else {
             rc = cli_emit(o, d);

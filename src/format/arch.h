@@ -26,6 +26,9 @@ typedef struct arch_info {
     int router_bias;                          /* router has a bias / correction bias */
     /* positions */
     double rope_theta;
+    double rope_local_theta;                  /* Gemma-3 sliding layers' base (rope_local_base_freq), NAN */
+    const json_value *rope_scaling;           /* the scaling object in force (rope_scaling, else
+                                                 rope_parameters[.full_attention]); NULL = default */
     const char *rope_scaling_type;
     double rope_factor;
     int64_t rope_original_max;
@@ -36,6 +39,11 @@ typedef struct arch_info {
     int64_t sliding_window;                   /* -1 when no sliding-window layers */
     int64_t sliding_layers;                   /* how many layers use the window */
     char layer_pattern[48];                   /* e.g. "LLLG", "LG", "all-sliding" */
+    /* what decides arch_layer_is_sliding, read once here for the engine and the reports alike */
+    const json_value *layer_types;            /* explicit per-layer list ("sliding_attention", ...) */
+    const char *sliding_pattern;              /* "LLLG"-style string repeated over the layers */
+    int64_t global_every;                     /* Gemma-3: every N-th layer is global */
+    int64_t max_window_layers;                /* Qwen: layers from this index on use the window */
     int64_t q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;  /* MLA */
     int64_t mtp_layers;                       /* extra multi-token-prediction layers */
     /* details that change counts; -1 unknown */
@@ -84,6 +92,8 @@ void arch_from_tensors(const lineage_model *m, lineage_component comp, arch_info
 /* Compares a declared architecture with the shape-derived one: appends warning strings to warnings,
  * and fills the fields the declaration lacks. */
 int arch_reconcile(arch_info *declared, const arch_info *shapes, arena *ar, json_value *warnings);
+/* Whether decoder layer l attends through the sliding window (sliding_window > 0 and the layout says so). */
+int arch_layer_is_sliding(const arch_info *a, int64_t layer);
 /* Whether decoder layer l has a routed-expert MLP. */
 int arch_layer_is_moe(const arch_info *a, int64_t layer);
 /* The architecture as a JSON object (unknown fields omitted). */

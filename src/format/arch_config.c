@@ -86,7 +86,8 @@ void arch_init(arch_info *a)
                        &a->qk_rope_head_dim, &a->v_head_dim, &a->mtp_layers, &a->q_rows, &a->kv_rows,
                        &a->intermediate_min, &a->moe_layers};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) *ints[i] = -1;
-    a->rope_theta = a->rope_factor = a->partial_rotary_factor = a->norm_eps = NAN;
+    a->rope_theta = a->rope_local_theta = a->rope_factor = a->partial_rotary_factor = a->norm_eps = NAN;
+    a->global_every = a->max_window_layers = -1;
     a->tied_embeddings = a->attention_bias = a->attention_out_bias = a->mlp_bias = a->qk_norm = -1;
     a->attn_sinks = a->gated_mlp = a->norms_per_layer = -1;
     a->shared_expert_gate = a->router_bias = 0;
@@ -196,25 +197,29 @@ static int get_flag(const json_value *o, const char *key, int *out)
 
 #define KEYS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
+/* rope_scaling wins over transformers 5's rope_parameters when both are present (what the engine
+ * applies); rope_parameters may hold one object per layer type, of which full_attention counts. */
 static void read_rope(config_reader *cr, const json_value *sub, arch_info *a)
 {
     double d;
     if (get_double_any(cr, sub, KEYS("rope_theta", "rotary_emb_base", "rope_base", "rotary_base"), &d)) a->rope_theta = d;
+    if (config_double(cr, sub, "rope_local_base_freq", 0, CONFIG_REAL_MAX, &d)) a->rope_local_theta = d;
     const json_value *sc = json_get(sub, "rope_scaling");
     const json_value *rp = json_get(sub, "rope_parameters");
     if (rp && rp->type == JSON_OBJECT) {
-        /* transformers 5: one object, or one per layer type */
         const json_value *full = json_get(rp, "full_attention");
         if (full && full->type == JSON_OBJECT) rp = full;
-        if (config_double(cr, rp, "rope_theta", 0, CONFIG_REAL_MAX, &d)) a->rope_theta = d;
-        const char *t = get_string_any(rp, KEYS("rope_type", "type"));
-        if (t && strcmp(t, "default")) sc = rp;
+        if (isnan(a->rope_theta) && config_double(cr, rp, "rope_theta", 0, CONFIG_REAL_MAX, &d)) a->rope_theta = d;
+        if (!sc || sc->type != JSON_OBJECT) sc = rp;
     }
     if (sc && sc->type == JSON_OBJECT) {
-        a->rope_scaling_type = get_string_any(sc, KEYS("rope_type", "type"));
-        if (config_double(cr, sc, "factor", 0, CONFIG_REAL_MAX, &d)) a->rope_factor = d;
+        a->rope_scaling = sc;
+        const char *t = get_string_any(sc, KEYS("rope_type", "type"));
+        a->rope_scaling_type = t && strcmp(t, "default") ? t : NULL;
+        if (!a->rope_scaling_type) a->rope_scaling = NULL;
+        if (a->rope_scaling && config_double(cr, sc, "factor", 0, CONFIG_REAL_MAX, &d)) a->rope_factor = d;
         int64_t n;
-        if (config_int(cr, sc, "original_max_position_embeddings", CONFIG_POSITIONS, &n)) a->rope_original_max = n;
+        if (a->rope_scaling && config_int(cr, sc, "original_max_position_embeddings", CONFIG_POSITIONS, &n)) a->rope_original_max = n;
     }
     if (config_double(cr, sub, "partial_rotary_factor", 0, 1, &d) || config_double(cr, sub, "rotary_pct", 0, 1, &d))
         a->partial_rotary_factor = d;
@@ -223,81 +228,86 @@ static void read_rope(config_reader *cr, const json_value *sub, arch_info *a)
         a->partial_rotary_factor = (double)rd / (double)a->head_dim;
 }
 
-/* layer_types / sliding_window_pattern / gemma2 alternation → count and pattern string */
-static void read_sliding(config_reader *cr, const json_value *sub, const family_def *fam, arch_info *a)
+int arch_layer_is_sliding(const arch_info *a, int64_t l)
+{
+    if (a->sliding_window <= 0 || l < 0) return 0;
+    const json_value *t = json_at(a->layer_types, (size_t)l);
+    if (a->layer_types && a->layer_types->type == JSON_ARRAY)
+        return t && t->type == JSON_STRING && strstr(t->u.string.s, "sliding") != NULL;
+    if (a->sliding_pattern) {
+        size_t len = strlen(a->sliding_pattern);
+        return len && a->sliding_pattern[(size_t)l % len] == 'L';
+    }
+    const char *f = a->family ? a->family : "";
+    if (!strcmp(f, "gemma2")) return l % 2 == 0;
+    if (!strcmp(f, "gemma3")) return (l + 1) % (a->global_every > 0 ? a->global_every : 6) != 0;
+    if (!strncmp(f, "qwen", 4)) return l >= (a->max_window_layers > 0 ? a->max_window_layers : 0);
+    return 1;
+}
+
+/* The window size and the per-layer layout (arch_layer_is_sliding), then the count and a short pattern
+ * string for the reports, derived from the same per-layer answer. */
+static void read_sliding(config_reader *cr, const json_value *sub, arch_info *a)
 {
     int64_t w = -1;
     int use = 1;
     config_int(cr, sub, "sliding_window", CONFIG_POSITIONS, &w);
-    if (get_flag(sub, "use_sliding_window", &use) && !use) w = -1;
+    /* Qwen2/3 configs carry a window that applies only when use_sliding_window says so */
+    int qwen = a->family && !strncmp(a->family, "qwen", 4);
+    if (get_flag(sub, "use_sliding_window", &use) ? !use : qwen) w = -1;
     const json_value *types = json_get(sub, "layer_types");
-    if (types && types->type == JSON_ARRAY && json_count(types) > 0) {
-        int64_t sliding = 0, n = (int64_t)json_count(types);
-        char pat[sizeof a->layer_pattern];
-        size_t pl = 0;
-        for (int64_t i = 0; i < n; i++) {
-            const json_value *t = json_at(types, (size_t)i);
-            int s = t && t->type == JSON_STRING && strstr(t->u.string.s, "sliding") != NULL;
-            sliding += s;
-            if (pl + 1 < sizeof pat) pat[pl++] = s ? 'L' : 'G';
-        }
-        pat[pl] = 0;
-        a->sliding_layers = w > 0 ? sliding : 0;
-        /* smallest repeating period of the pattern, when the whole list is periodic */
-        size_t period = pl;
-        for (size_t p = 1; p < pl && p <= 16; p++) {
-            size_t k = p;
-            while (k < pl && pat[k] == pat[k - p]) k++;
-            if (k == pl) { period = p; break; }
-        }
-        if (a->sliding_layers == 0) snprintf(a->layer_pattern, sizeof a->layer_pattern, "all-full");
-        else if (sliding == n) snprintf(a->layer_pattern, sizeof a->layer_pattern, "all-sliding");
-        else if (period < pl && period <= 16) snprintf(a->layer_pattern, sizeof a->layer_pattern, "%.*s", (int)period, pat);
-        else snprintf(a->layer_pattern, sizeof a->layer_pattern, "mixed");
-        a->sliding_window = w > 0 && sliding > 0 ? w : -1;
-        return;
-    }
-    if (w <= 0) return;
-    a->sliding_window = w;
-    int64_t n = a->num_layers;
+    if (types && types->type == JSON_ARRAY && json_count(types) > 0) a->layer_types = types;
     const json_value *pat = json_get(sub, "sliding_window_pattern");
-    int64_t every = 0;
-    if (pat && pat->type == JSON_STRING && pat->u.string.len > 0 && pat->u.string.len < sizeof a->layer_pattern) {
-        snprintf(a->layer_pattern, sizeof a->layer_pattern, "%s", pat->u.string.s);
-        int64_t local = 0, len = (int64_t)pat->u.string.len;
-        for (int64_t i = 0; i < len; i++) local += pat->u.string.s[i] == 'L';
-        if (n > 0) {
-            int64_t s = 0;
-            for (int64_t i = 0; i < n; i++) s += pat->u.string.s[i % len] == 'L';
-            a->sliding_layers = s;
-        }
-        (void)local;
-        return;
-    }
-    if (config_int(cr, sub, "sliding_window_pattern", CONFIG_SMALL, &every) && every > 1) {
-        /* Gemma-3: every N-th layer is global */
-        char p[sizeof a->layer_pattern];
-        int64_t k = every < (int64_t)sizeof p - 1 ? every : (int64_t)sizeof p - 1;
-        for (int64_t i = 0; i < k; i++) p[i] = i == k - 1 ? 'G' : 'L';
-        p[k] = 0;
-        memcpy(a->layer_pattern, p, (size_t)k + 1);
-        if (n > 0) a->sliding_layers = n - n / every;
-        return;
-    }
-    if (fam && !strcmp(fam->name, "gemma2")) {
-        snprintf(a->layer_pattern, sizeof a->layer_pattern, "LG");
-        if (n > 0) a->sliding_layers = (n + 1) / 2;
-        return;
-    }
+    int64_t every;
+    if (pat && pat->type == JSON_STRING && pat->u.string.len > 0 && pat->u.string.len < sizeof a->layer_pattern)
+        a->sliding_pattern = pat->u.string.s;
+    else if (config_int(cr, sub, "sliding_window_pattern", CONFIG_SMALL, &every) && every > 0)
+        a->global_every = every;
     int64_t mwl;
-    if (config_int(cr, sub, "max_window_layers", CONFIG_POSITIONS, &mwl) && n > 0 && mwl < n) {
-        /* Qwen2: layers from max_window_layers on use the window */
-        a->sliding_layers = n - mwl;
-        snprintf(a->layer_pattern, sizeof a->layer_pattern, "G*%lld+L*%lld", (long long)mwl, (long long)(n - mwl));
+    if (config_int(cr, sub, "max_window_layers", CONFIG_POSITIONS, &mwl) && mwl >= 0) a->max_window_layers = mwl;
+    a->sliding_window = w > 0 ? w : -1;
+    if (a->sliding_window < 0) {
+        if (a->layer_types) {   /* an explicit layout with no window: say so */
+            a->sliding_layers = 0;
+            snprintf(a->layer_pattern, sizeof a->layer_pattern, "all-full");
+        }
         return;
     }
-    snprintf(a->layer_pattern, sizeof a->layer_pattern, "all-sliding");
-    if (n > 0) a->sliding_layers = n;
+    int64_t n = a->layer_types ? (int64_t)json_count(a->layer_types) : a->num_layers;
+    if (n <= 0) {
+        snprintf(a->layer_pattern, sizeof a->layer_pattern, "%s", a->sliding_pattern ? a->sliding_pattern : "all-sliding");
+        return;
+    }
+    int64_t sliding = 0;
+    for (int64_t l = 0; l < n; l++) sliding += arch_layer_is_sliding(a, l);
+    a->sliding_layers = sliding;
+    if (sliding == 0) {
+        a->sliding_window = -1;
+        a->sliding_layers = 0;
+        snprintf(a->layer_pattern, sizeof a->layer_pattern, "all-full");
+        return;
+    }
+    if (sliding == n) {
+        snprintf(a->layer_pattern, sizeof a->layer_pattern, "all-sliding");
+        return;
+    }
+    if (a->max_window_layers > 0 && !a->layer_types && qwen) {
+        snprintf(a->layer_pattern, sizeof a->layer_pattern, "G*%lld+L*%lld", (long long)(n - sliding), (long long)sliding);
+        return;
+    }
+    /* smallest repeating period of the per-layer pattern, when the whole list is periodic */
+    int64_t period = n;
+    for (int64_t p = 1; p < n && p <= 16 && period == n; p++) {
+        int64_t k = p;
+        while (k < n && arch_layer_is_sliding(a, k) == arch_layer_is_sliding(a, k - p)) k++;
+        if (k == n) period = p;
+    }
+    if (period < n) {
+        for (int64_t l = 0; l < period; l++) a->layer_pattern[l] = arch_layer_is_sliding(a, l) ? 'L' : 'G';
+        a->layer_pattern[period] = 0;
+    }
+    else if (a->sliding_pattern) snprintf(a->layer_pattern, sizeof a->layer_pattern, "%s", a->sliding_pattern);
+    else snprintf(a->layer_pattern, sizeof a->layer_pattern, "mixed");
 }
 
 static void read_quant(config_reader *cr, const json_value *root, arch_info *a)
@@ -473,7 +483,7 @@ lineage_status arch_from_config(const json_value *root, const json_value *sub, a
         !json_get(sub, "mlp_bias"))
         a->gated_mlp = 1;   /* unknown family: assume gated unless told otherwise */
 
-    read_sliding(cr, sub, fam, a);
+    read_sliding(cr, sub, a);
     read_quant(cr, root, a);
     if (!a->quant_method && sub != root) read_quant(cr, sub, a);
     return cr->status;

@@ -70,7 +70,9 @@ void arch_from_gguf(const gguf_file *g, arch_info *a)
         a->partial_rotary_factor = (double)v / (double)a->head_dim;
     if (gguf_arch_float(g, arch, "attention.layer_norm_rms_epsilon", &d)) { a->norm_kind = "rmsnorm"; a->norm_eps = d; }
     else if (gguf_arch_float(g, arch, "attention.layer_norm_epsilon", &d)) { a->norm_kind = "layernorm"; a->norm_eps = d; }
-    if (gguf_arch_int(g, arch, "attention.sliding_window", &v) && v > 0) a->sliding_window = v;
+    /* Qwen GGUFs may carry a window that llama.cpp (like transformers without use_sliding_window) ignores */
+    if (gguf_arch_int(g, arch, "attention.sliding_window", &v) && v > 0 && strncmp(a->family, "qwen", 4))
+        a->sliding_window = v;
     if (gguf_arch_int(g, arch, "attention.kv_lora_rank", &v) && v > 0) {
         a->kv_lora_rank = v;
         if (!gguf_arch_int(g, arch, "attention.q_lora_rank", &a->q_lora_rank)) a->q_lora_rank = 0;

@@ -255,6 +255,7 @@ lineage_tokenizer *tok_new(const char *path, const char *format)
     t->path = strdup(path);
     t->format = format;
     t->unk_id = -1;
+    t->add_bos = -1;
     pthread_mutex_init(&t->lock, NULL);
     if (!t->path || !tok_map_init(&t->by_text, 1024)) {
         lineage_tokenizer_close(t);

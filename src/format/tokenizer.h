@@ -153,12 +153,20 @@ struct lineage_tokenizer {
     size_t n_norm, n_pre;
     const char *normalizer_desc, *pretokenizer_desc;   /* compact JSON, for comparison */
     const char *chat_template;
+    int add_bos;                /* tokenizer_config add_bos_token / GGUF add_bos_token: 1, 0, -1 not said */
     const char *special_roles[6];   /* literal bos, eos, unk, pad, sep, cls (or NULL) */
     pthread_mutex_t lock;       /* guards the lazily built encoder */
     tok_encoder *enc;
 };
 
 enum { TOK_ROLE_BOS, TOK_ROLE_EOS, TOK_ROLE_UNK, TOK_ROLE_PAD, TOK_ROLE_SEP, TOK_ROLE_CLS };
+
+/* The id to put before a model's text: the BOS token when the tokenizer config asks for one
+ * (add_bos_token), named by the tokenizer's own BOS role, else by config.json's bos_token_id or GGUF's
+ * tokenizer.ggml.bos_token_id; -1 when none is added. `add` overrides the config: 1 yes, -1 no,
+ * 0 as configured. The one place that decides BOS, for `run`, behaviour probes and activations. */
+struct lineage_model;
+long tok_bos_to_add(const lineage_tokenizer *t, const struct lineage_model *m, int add);
 
 /* ---- building (loaders) ---- */
 lineage_tokenizer *tok_new(const char *path, const char *format);

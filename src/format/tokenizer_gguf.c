@@ -178,6 +178,7 @@ static lineage_status load(lineage_tokenizer *t, const gguf_file *g, const char 
         t->special_roles[r] = t->tok[id].text;
         if (r == TOK_ROLE_UNK) t->unk_id = (long)id;
     }
+    t->add_bos = get_bool(g, "tokenizer.ggml.add_bos_token", -1);
     const char *ct = gguf_get_string(g, "tokenizer.chat_template");
     if (!st && ct && !(t->chat_template = arena_strdup(&t->arena, ct))) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     return st;

@@ -537,6 +537,8 @@ lineage_status tok_load_hf_config(lineage_tokenizer *t, const char *text, size_t
         const char *s = token_string(json_get(root, roles[r]));
         if (s) t->special_roles[r] = s;
     }
+    int add_bos;
+    if (json_get_bool(root, "add_bos_token", &add_bos)) t->add_bos = add_bos;
     const json_value *ct = json_get(root, "chat_template");
     if (ct && ct->type == JSON_STRING) t->chat_template = ct->u.string.s;
     else if (ct && ct->type == JSON_ARRAY && ct->u.array.count > 0)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/gguf.h"
 #include "format/model.h"
 #include "format/tokenizer.h"
 #include "io/file.h"
@@ -191,4 +192,18 @@ lineage_status model_open_tokenizer(const lineage_model *m, lineage_tokenizer **
     if (m->gguf) return tok_open_gguf(m->gguf, m->path, t, err);
     if (!m->dir) return LINEAGE_OK;
     return tok_open_dir(m->dir, t, err);
+}
+
+long tok_bos_to_add(const lineage_tokenizer *t, const lineage_model *m, int add)
+{
+    if (add < 0 || (add == 0 && (!t || t->add_bos != 1))) return -1;
+    const char *b = t ? t->special_roles[TOK_ROLE_BOS] : NULL;
+    if (b) {
+        uint32_t id = tok_map_get(&t->by_text, b, strlen(b));
+        if (id != UINT32_MAX) return (long)id;
+    }
+    int64_t v;
+    if (m && m->config && json_get_int(m->config, "bos_token_id", &v) && v >= 0) return (long)v;
+    if (m && m->gguf && gguf_get_int(m->gguf, "tokenizer.ggml.bos_token_id", &v) && v >= 0) return (long)v;
+    return -1;
 }

@@ -155,18 +155,6 @@ static lineage_status mlp_plan(infer_model *im, const char *prefix, int layer, i
     return LINEAGE_OK;
 }
 
-static const json_value *rope_scaling_of(const json_value *cfg)
-{
-    const json_value *sc = json_get(cfg, "rope_scaling");
-    if (sc && sc->type == JSON_OBJECT) return sc;
-    const json_value *rp = json_get(cfg, "rope_parameters");
-    if (rp && rp->type == JSON_OBJECT) {
-        const json_value *full = json_get(rp, "full_attention");
-        return full && full->type == JSON_OBJECT ? full : rp;
-    }
-    return NULL;
-}
-
 static double cfg_double(const json_value *o, const char *key, double dflt)
 {
     double d;
@@ -274,34 +262,11 @@ static int gguf_int(const lineage_model *m, const char *key, int64_t *out)
     return gguf_get_int(m->gguf, full, out);
 }
 
-/* Which layers attend through the sliding window. */
-static void sliding_plan(infer_model *im, const arch_info *a, const json_value *cfg)
+/* Which layers attend through the sliding window: the architecture description decides. */
+static void sliding_plan(infer_model *im, const arch_info *a)
 {
-    int64_t w = -1, mwl = 0, pattern = 6;
-    int use = 1;
-    if (cfg) {
-        json_get_int(cfg, "sliding_window", &w);
-        if (json_get_bool(cfg, "use_sliding_window", &use) && !use) w = -1;
-    } else w = a->sliding_window;
-    if (!cfg) gguf_int(im->m, "attention.sliding_window", &w);
-    im->window = w;
-    const json_value *types = json_get(cfg, "layer_types");
-    int gemma2 = !strcmp(im->family, "gemma2"), gemma3 = !strcmp(im->family, "gemma3");
-    int qwen = !strncmp(im->family, "qwen", 4);
-    if (cfg) json_get_int(cfg, "sliding_window_pattern", &pattern);
-    if (pattern <= 0) pattern = 6;
-    if (qwen && !(cfg && json_get_bool(cfg, "use_sliding_window", &use) && use)) w = im->window = -1;
-    if (cfg) json_get_int(cfg, "max_window_layers", &mwl);
-    for (int l = 0; l < im->n_layers; l++) {
-        int s;
-        const json_value *t = json_at(types, (size_t)l);
-        if (types && types->type == JSON_ARRAY && t && t->type == JSON_STRING) s = strstr(t->u.string.s, "sliding") != NULL;
-        else if (gemma2) s = l % 2 == 0;
-        else if (gemma3) s = (l + 1) % pattern != 0;
-        else if (qwen) s = l >= mwl;
-        else s = 1;
-        im->layers[l].sliding = s && w > 0;
-    }
+    im->window = a->sliding_window;
+    for (int l = 0; l < im->n_layers; l++) im->layers[l].sliding = arch_layer_is_sliding(a, l);
 }
 
 static lineage_status layer_plan_make(infer_model *im, const arch_info *a, int l, lineage_error *err)
@@ -478,7 +443,7 @@ static lineage_status plan(infer_model *im, const infer_options *opt, lineage_er
     double qpas = NAN;
     if (cfg) json_get_double(cfg, "query_pre_attn_scalar", &qpas);
     im->attn_scale = 1.0 / sqrt(isnan(qpas) ? (double)im->head_dim : qpas);
-    const json_value *rsc = cfg ? rope_scaling_of(cfg) : NULL;
+    const json_value *rsc = a.rope_scaling;
     double mad = rsc ? cfg_double(rsc, "mscale_all_dim", 0) : 0;
     if (im->mla && mad != 0) {   /* DeepSeek yarn: the softmax scale grows with mscale_all_dim squared */
         double ms = yarn_mscale(cfg_double(rsc, "factor", 1.0), mad);
@@ -511,14 +476,13 @@ static lineage_status plan(infer_model *im, const infer_options *opt, lineage_er
     if ((st = vec_role(im, "lm_head_bias", -1, im->vocab, &im->lm_head_b, err))) return st;
 
     double theta = isnan(a.rope_theta) ? 10000.0 : a.rope_theta;
-    if ((st = rope_plan(im, &im->rope[0], theta, cfg ? rope_scaling_of(cfg) : NULL, maxpos, err))) return st;
+    if ((st = rope_plan(im, &im->rope[0], theta, a.rope_scaling, maxpos, err))) return st;
     if (!cfg && m->gguf && a.rope_scaling_type && strcmp(a.rope_scaling_type, "none")) {
         if (!strcmp(a.rope_scaling_type, "linear") && a.rope_factor > 0)
             for (size_t i = 0; i < im->rot_dim / 2; i++) im->rope[0].inv_freq[i] /= (float)a.rope_factor;
         else if (strcmp(a.rope_scaling_type, "linear")) return unsupported(im, err, "GGUF RoPE scaling other than linear");
     }
-    double local_theta = !strcmp(f, "gemma3") ? 10000.0 : theta;
-    if (cfg) json_get_double(cfg, "rope_local_base_freq", &local_theta);
+    double local_theta = !isnan(a.rope_local_theta) ? a.rope_local_theta : !strcmp(f, "gemma3") ? 10000.0 : theta;
     if ((st = rope_plan(im, &im->rope[1], local_theta, NULL, maxpos, err))) return st;
 
     im->layers = calloc((size_t)im->n_layers, sizeof *im->layers);
@@ -526,7 +490,7 @@ static lineage_status plan(infer_model *im, const infer_options *opt, lineage_er
     routing_plan(im, &a, cfg);
     for (int l = 0; l < im->n_layers; l++)
         if ((st = layer_plan_make(im, &a, l, err))) return st;
-    sliding_plan(im, &a, cfg);
+    sliding_plan(im, &a);
     for (int l = 0; l < im->n_layers; l++) {
         /* Gemma-3: local layers use their own base frequency and no scaling */
         im->layers[l].rope_kind = !strcmp(f, "gemma3") && im->layers[l].sliding ? 1 : 0;

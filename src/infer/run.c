@@ -10,7 +10,6 @@
 #include "util/json.h"
 #include "format/tokenizer.h"
 #include "infer/engine.h"
-#include "io/file.h"
 #include "util/error.h"
 
 static double now(void)
@@ -49,45 +48,6 @@ static json_value *piece_value(arena *ar, const lineage_tokenizer *t, uint32_t i
     size_t len = 0;
     const char *p = t ? lineage_tokenizer_bytes(t, id, &len) : NULL;
     return p ? text_value(ar, p, len) : json_new_null(ar);
-}
-
-/* add_bos_token of tokenizer_config.json (GGUF: tokenizer.ggml.add_bos_token); -1 when not said. */
-static int config_add_bos(const lineage_model *m)
-{
-    if (m->gguf) {
-        int64_t v;
-        return gguf_get_int(m->gguf, "tokenizer.ggml.add_bos_token", &v) ? v != 0 : -1;
-    }
-    if (!m->dir) return -1;
-    char *path = path_join(m->dir, "tokenizer_config.json"), *text = NULL;
-    size_t len = 0;
-    int r = -1;
-    lineage_error e;
-    if (path && path_is_file(path) && !file_read_all(path, MODEL_MAX_CONFIG_BYTES, &text, &len, &e)) {
-        arena ar;
-        arena_init(&ar, 0);
-        json_value *cfg;
-        int b;
-        if (!json_parse(text, len, NULL, &ar, &cfg, "tokenizer_config.json", &e) && json_get_bool(cfg, "add_bos_token", &b))
-            r = b;
-        arena_free(&ar);
-    }
-    free(text);
-    free(path);
-    return r;
-}
-
-static long bos_id(const lineage_model *m, const lineage_tokenizer *t)
-{
-    const char *b = t ? t->special_roles[TOK_ROLE_BOS] : NULL;
-    if (b) {
-        uint32_t id = tok_map_get(&t->by_text, b, strlen(b));
-        if (id != UINT32_MAX) return id;
-    }
-    int64_t v;
-    if (m->config && json_get_int(m->config, "bos_token_id", &v) && v >= 0) return (long)v;
-    if (m->gguf && gguf_get_int(m->gguf, "tokenizer.ggml.bos_token_id", &v) && v >= 0) return (long)v;
-    return -1;
 }
 
 static lineage_status write_logits(const char *path, const float *x, size_t n, lineage_error *err)
@@ -158,8 +118,7 @@ static lineage_status prompt_ids(const lineage_model *m, const char *text, size_
     size_t count;
     lineage_status st = lineage_tokenize(r->tok, text ? text : "", text ? len : 0, &ids, &count, err);
     if (st) return st;
-    int add = opt->add_bos > 0 || (opt->add_bos == 0 && config_add_bos(m) == 1);
-    long bos = add ? bos_id(m, r->tok) : -1;
+    long bos = tok_bos_to_add(r->tok, m, opt->add_bos);
     r->ids = malloc((count + 1) * sizeof *r->ids);
     if (!r->ids) {
         free(ids);

@@ -4,22 +4,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static lineage_progress_fn progress_fn;
-static void *progress_user;
-
-void lineage_set_progress_callback(lineage_progress_fn fn, void *user)
-{
-    progress_fn = fn;
-    progress_user = user;
-}
-
-int progress_enabled(void) { return progress_fn != NULL; }
-
-void progress_report(const char *what, uint64_t done, uint64_t total, double seconds)
-{
-    if (progress_fn) progress_fn(progress_user, what, done, total, seconds);
-}
-
 double progress_now(void)
 {
     struct timespec t;
@@ -30,7 +14,7 @@ double progress_now(void)
 /* One status line rewritten in place; silent for passes under a second and off a terminal. */
 void lineage_progress_stderr(void *user, const char *what, uint64_t done, uint64_t total, double seconds)
 {
-    static int shown;
+    static _Thread_local int shown;   /* a line is on screen (one terminal line per thread) */
     (void)user;
     if (!isatty(STDERR_FILENO)) return;
     if (done >= total) {
