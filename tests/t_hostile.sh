@@ -164,3 +164,25 @@ PY
 "$LINEAGE" inspect "$WORK/evil-name.safetensors" > /dev/null 2> "$WORK/e.err"
 raw_check "error naming a hostile tensor: no raw control byte" "$WORK/e.err"
 [ "$(wc -l < "$WORK/e.err")" = 1 ] && ok "error naming a hostile tensor: one line" || not_ok "error naming a hostile tensor: $(wc -l < "$WORK/e.err") lines"
+
+# --- pre-tokenizer regexes: total work per input bounded; compile errors name the file
+regex_tok() { # regex_tok DIR PATTERN: the zoo base tokenizer with one Split pre-tokenizer
+    mkdir -p "$1"
+    python3 - "$Z/base/tokenizer.json" "$1/tokenizer.json" "$2" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+t["pre_tokenizer"] = {"type": "Split", "pattern": {"Regex": sys.argv[3]}, "behavior": "Isolated", "invert": False}
+t["normalizer"] = None
+open(sys.argv[2], "w").write(json.dumps(t))
+PY
+}
+regex_tok "$WORK/quadratic" 'a*b|a'
+python3 -c "print('a' * 200000, end='')" > "$WORK/aaaa.txt"
+t0=$(date +%s%N)
+expect_line "a*b|a on 200 kB of 'a': fails cleanly, naming tokenizer.json" 2 "tokenizer.json: a pre-tokenizer regex" \
+    "$LINEAGE" tokenize "$WORK/quadratic" --ids < "$WORK/aaaa.txt"
+echo "# quadratic pattern stopped after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+expect_exit "a*b|a on a short input still tokenizes" 0 "$LINEAGE" tokenize "$WORK/quadratic" "aab aaa" --ids
+regex_tok "$WORK/badregex" '(unclosed'
+expect_line "a regex that does not compile: the error names tokenizer.json" 2 "tokenizer.json: pre-tokenizer regex" \
+    "$LINEAGE" tokenize "$WORK/badregex" "hello"
