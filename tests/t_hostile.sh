@@ -186,3 +186,26 @@ expect_exit "a*b|a on a short input still tokenizes" 0 "$LINEAGE" tokenize "$WOR
 regex_tok "$WORK/badregex" '(unclosed'
 expect_line "a regex that does not compile: the error names tokenizer.json" 2 "tokenizer.json: pre-tokenizer regex" \
     "$LINEAGE" tokenize "$WORK/badregex" "hello"
+
+# --- safetensors with bytes no tensor covers: accepted, reported as a finding
+mkdir -p "$WORK/trailing"; cp "$Z"/base/*.json "$WORK/trailing/"
+{ cat "$Z/base/model.safetensors"; head -c 1000 /dev/zero | tr '\0' 'Z'; } > "$WORK/trailing/model.safetensors"
+expect_exit "trailing bytes: inspect still reads the weights" 0 "$LINEAGE" inspect "$WORK/trailing" --json -
+if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d['hidden_bytes'] == 1000 and any('outside every tensor' in w for w in d['warnings']) else 1)" "$WORK/out" 2>/dev/null; then
+    ok "trailing bytes: 1000 hidden bytes in the JSON, with a warning"
+else not_ok "trailing bytes: hidden_bytes/warning missing"; fi
+python3 - "$WORK/gap.safetensors" <<'PY'
+import json, struct, sys
+h = {"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [24, 32]}}
+text = json.dumps(h).encode(); text += b" " * (-len(text) % 8)
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(text)) + text + struct.pack("<2f", 1, 2) + b"HIDDEN!!HIDDEN!!" + struct.pack("<2f", 3, 4))
+PY
+expect_exit "a gap between tensors: inspect reads the file" 0 "$LINEAGE" inspect "$WORK/gap.safetensors" --json -
+if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d['hidden_bytes'] == 16 else 1)" "$WORK/out" 2>/dev/null; then
+    ok "a gap between tensors: 16 hidden bytes reported"
+else not_ok "a gap between tensors: not reported"; fi
+"$LINEAGE" inspect "$WORK/gap.safetensors" --no-color > "$WORK/gap.txt" 2>&1
+grep -q "outside every tensor" "$WORK/gap.txt" && ok "a gap between tensors: the terminal report says so" || not_ok "gap: terminal report silent"
+expect_exit "the zoo base has no hidden bytes" 0 "$LINEAGE" inspect "$Z/base" --json -
+if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if 'hidden_bytes' not in d else 1)" "$WORK/out" 2>/dev/null; then
+    ok "the zoo base: no hidden_bytes"; else not_ok "the zoo base: hidden_bytes reported"; fi
