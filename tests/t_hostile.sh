@@ -209,3 +209,5 @@ grep -q "outside every tensor" "$WORK/gap.txt" && ok "a gap between tensors: the
 expect_exit "the zoo base has no hidden bytes" 0 "$LINEAGE" inspect "$Z/base" --json -
 if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if 'hidden_bytes' not in d else 1)" "$WORK/out" 2>/dev/null; then
     ok "the zoo base: no hidden_bytes"; else not_ok "the zoo base: hidden_bytes reported"; fi
+printf 'a\342\200\256b\302\233c\033]0;T\007d' | "$LINEAGE" tokenize "$Z/base" > "$WORK/tok.txt" 2>&1
+raw_check "tokenize: pieces with controls, C1 and bidi bytes shown escaped" "$WORK/tok.txt"
