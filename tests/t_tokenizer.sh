@@ -67,6 +67,33 @@ expect_exit "rejects merges.txt naming an unknown token" 2 "$LINEAGE" tokenize "
 # truncated SentencePiece protobuf: a pieces field claiming more bytes than remain
 mkdir -p "$WORK/bad/spm"; printf '\x0a\x40\x0a\x01a' > "$WORK/bad/spm/tokenizer.model"
 expect_exit "rejects truncated protobuf" 2 "$LINEAGE" tokenize "$WORK/bad/spm" x
+# Unigram scores the encoder cannot order (NaN, infinities, beyond float range) are rejected at load,
+# naming the file and the piece; once drove the Viterbi backtrack out of bounds (issue 20)
+nonfinite() { # nonfinite NAME FILE: exit 2, one line naming the file and piece 2 ('b')
+    "$LINEAGE" tokenize "$WORK/nf/$1" ab --ids >/dev/null 2>"$WORK/nf/$1.err"; local rc=$?
+    if [ $rc = 2 ] && [ "$(wc -l < "$WORK/nf/$1.err")" = 1 ] && grep -q "nf/$1/$2: piece 2 'b' has score" "$WORK/nf/$1.err"
+    then ok "rejects Unigram score $1"; else not_ok "Unigram score $1: exit $rc, $(head -c 300 "$WORK/nf/$1.err")"; fi
+}
+for v in NaN Infinity -Infinity 1e999 -1e999 -4e38; do
+    mkdir -p "$WORK/nf/json$v"
+    printf '{"model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0], ["a", -1.5], ["b", %s]]}}' "$v" \
+        > "$WORK/nf/json$v/tokenizer.json"
+    nonfinite "json$v" tokenizer.json
+done
+# tokenizer.model: pieces <unk> (type 2), a (-1.5), b (float32 bytes given, little-endian)
+spm3() { mkdir -p "$WORK/nf/$1"; printf "\x0a\x0e\x0a\x05<unk>\x15\x00\x00\x00\x00\x18\x02\x0a\x08\x0a\x01a\x15\x00\x00\xc0\xbf\x0a\x08\x0a\x01b\x15$2" > "$WORK/nf/$1/tokenizer.model"; }
+spm3 spm-nan '\x00\x00\xc0\x7f'; nonfinite spm-nan tokenizer.model
+spm3 spm-inf '\x00\x00\x80\x7f'; nonfinite spm-inf tokenizer.model
+spm3 spm-neg-inf '\x00\x00\x80\xff'; nonfinite spm-neg-inf tokenizer.model
+spm3 spm-finite '\x00\x00\x00\xc0'   # the same model with b at -2.0 loads and encodes "▁ab" as <unk> a b
+r=$("$LINEAGE" tokenize "$WORK/nf/spm-finite" ab --ids 2>&1); [ "$r" = "0 1 2" ] && ok "finite Unigram scores encode" || not_ok "finite Unigram scores: '$r'"
+# byte fallback with <0xE4> but not <0xB8>/<0xAD>: "中" is one unknown piece, never a half-valid byte run
+mkdir -p "$WORK/nf/partial-bytes"
+printf '\x0a\x0e\x0a\x05<unk>\x15\x00\x00\x00\x00\x18\x02\x0a\x0f\x0a\x06<0xE4>\x15\x00\x00\x00\x00\x18\x06\x0a\x08\x0a\x01a\x15\x00\x00\xc0\xbf\x12\x03\x98\x02\x01' > "$WORK/nf/partial-bytes/tokenizer.model"
+r=$("$LINEAGE" tokenize "$WORK/nf/partial-bytes" "a中" --ids 2>&1); [ "$r" = "0 2 0" ] && ok "byte fallback without every byte piece gives <unk>" || not_ok "partial byte pieces: '$r'"
+# a vocabulary naming a huge id costs its file's size in memory, not the id's (issue 20: ~1 GB RSS)
+bad sparse-id '{"model": {"type": "BPE", "vocab": {"a": 0, "b": 9000000}, "merges": []}}'
+bad sparse-rank $'YQ== 0\nYg== 9000000\n' tokenizer.model
 expect_exit "rejects invalid UTF-8 text" 2 "$LINEAGE" tokenize "$Z/base" $'\xff\xfe'
 # model.vocab and model.merges are read from byte spans (tokenizer_hf_json.c), not the JSON tree:
 # their errors must still be one line naming the file and the problem, exit 2

@@ -1,4 +1,6 @@
 /* JSON parser and writer: valid documents, every class of malformed input, limits. */
+#include <math.h>
+
 #include "check.h"
 #include "util/json.h"
 
@@ -25,6 +27,10 @@ int main(void)
     CHECK(parse("{\"n\": 9007199254740993}", &v, &a, 64) == 0 && json_get_int(v, "n", &i) && i == 9007199254740993LL,
           "integers beyond 2^53 kept exact");
     CHECK(parse("{\"n\": 4096.0}", &v, &a, 64) == 0 && json_get_int(v, "n", &i) && i == 4096, "4096.0 reads as an integer");
+    CHECK(parse("[NaN, Infinity, -Infinity, -1]", &v, &a, 64) == 0 && isnan(json_at(v, 0)->u.number.d) &&
+              json_at(v, 1)->u.number.d == INFINITY && json_at(v, 2)->u.number.d == -INFINITY &&
+              json_at(v, 3)->u.number.d == -1.0,
+          "Python's NaN, Infinity and -Infinity literals");
     const char *bad[] = {"", "{", "[1,]", "{\"a\":}", "{\"a\" 1}", "\"abc", "\"\\x\"", "\"\\ud800\"", "01", "1.", "-",
                          "tru", "[1] 2", "{\"a\":1,}", "\"\x01\"", "\"\xff\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "nul"};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {

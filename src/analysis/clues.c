@@ -10,6 +10,7 @@
 #include "analysis/clues.h"
 #include "format/gguf.h"
 #include "util/error.h"
+#include "util/strbuf.h"
 
 #define CLUE_MAX_FILE_BYTES (256u << 10)   /* bounded read of README / code files */
 #define CLUE_MAX_CODE_FILES 32
@@ -198,8 +199,6 @@ static int is_code_or_licence(const char *name)
     return !strncmp(name, "LICENSE", 7) || !strncmp(name, "LICENCE", 7) || !strncmp(name, "NOTICE", 6);
 }
 
-static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* Lines in shipped code and licence files that name a copyright holder. */
 static void code_clues(clue_sink *s, const char *dir)
 {
@@ -211,7 +210,7 @@ static void code_clues(clue_sink *s, const char *dir)
     while ((e = readdir(d)) != NULL && n < CLUE_MAX_CODE_FILES)
         if (is_code_or_licence(e->d_name) && (names[n] = strdup(e->d_name)) != NULL) n++;
     closedir(d);
-    qsort(names, n, sizeof *names, str_cmp);
+    qsort(names, n, sizeof *names, str_ptr_cmp);
     for (size_t i = 0; i < n; i++) {
         char *path = path_join(dir, names[i]);
         lineage_error err;

@@ -4,30 +4,25 @@
 
 #include "analysis/params.h"
 #include "format/reader.h"
+#include "util/strbuf.h"
 
 static uint64_t u(int64_t v) { return v > 0 ? (uint64_t)v : 0; }
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !strcmp(s + a - b, suffix);
-}
 
 uint64_t tensor_params(const lineage_tensor_info *t)
 {
     const char *n = t->name;
     if (!strcmp(t->role, "quant_scale")) return 0;
-    if (ends_with(n, "_zero_point") || ends_with(n, ".weight_shape") || ends_with(n, ".g_idx") ||
-        ends_with(n, ".qzeros") || ends_with(n, ".inv_freq") || ends_with(n, ".scales"))
+    if (str_ends_with(n, "_zero_point") || str_ends_with(n, ".weight_shape") || str_ends_with(n, ".g_idx") ||
+        str_ends_with(n, ".qzeros") || str_ends_with(n, ".inv_freq") || str_ends_with(n, ".scales"))
         return 0;
     /* causal-mask buffers that old GPT-2 / NeoX checkpoints save */
-    if (t->ndim >= 3 && (ends_with(n, "attn.bias") || ends_with(n, "attn.masked_bias") ||
-                         ends_with(n, "attention.bias") || ends_with(n, "attention.masked_bias")))
+    if (t->ndim >= 3 && (str_ends_with(n, "attn.bias") || str_ends_with(n, "attn.masked_bias") ||
+                         str_ends_with(n, "attention.bias") || str_ends_with(n, "attention.masked_bias")))
         return 0;
     /* mxfp4 (gpt-oss): two 4-bit values per byte */
-    if (ends_with(n, "_blocks") && t->dtype == LINEAGE_DTYPE_U8) return t->numel * 2;
+    if (str_ends_with(n, "_blocks") && t->dtype == LINEAGE_DTYPE_U8) return t->numel * 2;
     /* compressed-tensors pack-quantized / GPTQ / AWQ: eight 4-bit values per int32 */
-    if ((ends_with(n, ".weight_packed") || ends_with(n, ".qweight")) && t->dtype == LINEAGE_DTYPE_I32) return t->numel * 8;
+    if ((str_ends_with(n, ".weight_packed") || str_ends_with(n, ".qweight")) && t->dtype == LINEAGE_DTYPE_I32) return t->numel * 8;
     return t->numel;
 }
 

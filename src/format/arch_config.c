@@ -219,7 +219,8 @@ static void read_rope(config_reader *cr, const json_value *sub, arch_info *a)
         if (!a->rope_scaling_type) a->rope_scaling = NULL;
         if (a->rope_scaling && config_double(cr, sc, "factor", 0, CONFIG_REAL_MAX, &d)) a->rope_factor = d;
         int64_t n;
-        if (a->rope_scaling && config_int(cr, sc, "original_max_position_embeddings", CONFIG_POSITIONS, &n)) a->rope_original_max = n;
+        if (a->rope_scaling && config_int(cr, sc, "original_max_position_embeddings", CONFIG_POSITIONS, &n))
+            a->rope_original_max = n;
     }
     if (config_double(cr, sub, "partial_rotary_factor", 0, 1, &d) || config_double(cr, sub, "rotary_pct", 0, 1, &d))
         a->partial_rotary_factor = d;

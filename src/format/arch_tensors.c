@@ -8,6 +8,7 @@
 
 #include "format/arch.h"
 #include "util/error.h"
+#include "util/strbuf.h"
 
 /* The width of a 2-D (or stacked 3-D) projection that is not the hidden size (GPT-2 Conv1D stores
  * [in, out], everything else [out, in]). */
@@ -19,12 +20,6 @@ static int64_t other_dim(const lineage_tensor_info *t, int64_t hidden, int first
 }
 
 static int is_role(const lineage_tensor_info *t, const char *role) { return !strcmp(t->role, role); }
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !strcmp(s + a - b, suffix);
-}
 
 void arch_from_tensors(const lineage_model *m, lineage_component comp, arch_info *a)
 {
@@ -111,7 +106,7 @@ void arch_from_tensors(const lineage_model *m, lineage_component comp, arch_info
             }
         }
         if (strstr(r, "gate")) gated = 1;
-        if (strstr(r, "norm") && ends_with(t->name, ".bias")) norm_bias = 1;
+        if (strstr(r, "norm") && str_ends_with(t->name, ".bias")) norm_bias = 1;
     }
     (void)has_mlp;
     if (a->head_dim > 0 && a->q_rows > 0 && a->kv_lora_rank <= 0) {

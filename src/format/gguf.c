@@ -83,8 +83,6 @@ static const char *const gguf_type_names[GGUF_TYPE_COUNT] = {
 /* Bytes of one element on disk; for strings and arrays the smallest possible encoding. */
 static const uint8_t gguf_type_min_bytes[GGUF_TYPE_COUNT] = {1, 1, 2, 2, 4, 4, 4, 1, 8, 12, 8, 8, 8};
 
-const char *gguf_ggml_type_name(uint32_t t) { return t < GGML_TYPE_IDS ? ggml_types[t].name : NULL; }
-const char *gguf_type_name(gguf_type t) { return (unsigned)t < GGUF_TYPE_COUNT ? gguf_type_names[t] : "?"; }
 
 static int type_is_fixed(gguf_type t) { return t != GGUF_TYPE_STRING && t != GGUF_TYPE_ARRAY; }
 

@@ -63,7 +63,4 @@ uint32_t gguf_alignment(const gguf_file *g);
 uint64_t gguf_header_bytes(const gguf_file *g);
 size_t gguf_tensor_count(const gguf_file *g);
 const gguf_tensor *gguf_tensor_at(const gguf_file *g, size_t i);
-/* ggml type name ("Q4_K", "IQ2_XS", ...) or NULL for an unknown id. */
-const char *gguf_ggml_type_name(uint32_t ggml_type);
-const char *gguf_type_name(gguf_type t);
 #endif

@@ -8,8 +8,7 @@
 #include "format/safetensors.h"
 #include "format/tokenizer.h"
 #include "util/error.h"
-
-static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+#include "util/strbuf.h"
 
 /* A shard name must stay inside the folder. */
 static int shard_name_ok(const char *s)
@@ -52,7 +51,7 @@ lineage_status hf_index_load(lineage_model *m, const char *dir, const char *inde
     }
     if (!st && nshards == 0) st = error_set(err, LINEAGE_E_FORMAT, "%s: weight_map is empty", index_path);
     if (!st) {
-        qsort(shards, nshards, sizeof *shards, str_cmp);
+        qsort(shards, nshards, sizeof *shards, str_ptr_cmp);
         /* config + index with no shard at all is an architecture-only folder (configs are often
          * published that way); some shards present and others missing is damage */
         size_t present = 0;
@@ -131,7 +130,7 @@ lineage_status hf_folder_open_model(lineage_model *m, const char *dir, lineage_e
             }
         if (d) closedir(d);
         if (nomem) st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", dir);
-        qsort(names, n, sizeof *names, str_cmp);
+        qsort(names, n, sizeof *names, str_ptr_cmp);
         for (size_t i = 0; i < n; i++) {
             char *p = names[i] ? path_join(dir, names[i]) : NULL;
             if (!st) st = p ? safetensors_add_file(m, p, err) : error_set(err, LINEAGE_E_NOMEM, "out of memory");

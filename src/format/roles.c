@@ -1,4 +1,5 @@
 #include "format/roles.h"
+#include "util/strbuf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -118,12 +119,6 @@ static const char *match_rules(const char *s, const role_rule *rules)
     return NULL;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !strcmp(s + a - b, suffix);
-}
-
 static void classify(const char *name, int num_layers, int is_bias, tensor_role *out);
 
 void role_classify(const char *name, int num_layers, tensor_role *out)
@@ -131,7 +126,7 @@ void role_classify(const char *name, int num_layers, tensor_role *out)
     /* gpt-oss stacks experts as "...experts.gate_up_proj_blocks" / "_bias": classify the name without
      * the suffix so the projection is recognized */
     size_t n = strlen(name);
-    int blocks = ends_with(name, "_proj_blocks"), sbias = ends_with(name, "_proj_bias");
+    int blocks = str_ends_with(name, "_proj_blocks"), sbias = str_ends_with(name, "_proj_bias");
     if ((blocks || sbias) && n < 512) {
         char base[512];
         memcpy(base, name, n + 1);
@@ -140,7 +135,7 @@ void role_classify(const char *name, int num_layers, tensor_role *out)
         if (!strcmp(out->role, "other") && out->component == LINEAGE_COMPONENT_PROJECTOR) out->role = "projector";
         return;
     }
-    classify(name, num_layers, ends_with(name, ".bias"), out);
+    classify(name, num_layers, str_ends_with(name, ".bias"), out);
     if (!strcmp(out->role, "other") && out->component == LINEAGE_COMPONENT_PROJECTOR) out->role = "projector";
 }
 
@@ -150,10 +145,10 @@ static void classify(const char *name, int num_layers, int is_bias, tensor_role 
     out->layer = -1;
     out->expert = -1;
     out->component = component_of(name);
-    if (ends_with(name, "_scale_inv") || ends_with(name, ".weight_scale") || ends_with(name, ".input_scale") ||
-        ends_with(name, "_blocks") || ends_with(name, "_scales")) {
+    if (str_ends_with(name, "_scale_inv") || str_ends_with(name, ".weight_scale") || str_ends_with(name, ".input_scale") ||
+        str_ends_with(name, "_blocks") || str_ends_with(name, "_scales")) {
         /* quantization companions: gpt-oss mxfp4 stores *_blocks / *_scales */
-        if (!ends_with(name, "_blocks")) { out->role = "quant_scale"; return; }
+        if (!str_ends_with(name, "_blocks")) { out->role = "quant_scale"; return; }
     }
     const char *rest = NULL;
     int layer = index_after(name, "layers", &rest);

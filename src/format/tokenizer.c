@@ -1,6 +1,9 @@
 /* Token table core: ids, surface forms, canonical bytes, maps, and the public handle. */
 #include "format/tokenizer.h"
 
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -238,13 +241,6 @@ static size_t canonical_into(char *out, tok_surface s, const char *text, size_t 
     return o;
 }
 
-char *tok_canonical(arena *a, tok_surface s, const char *text, size_t len, int type, size_t *out_len)
-{
-    char *out = arena_alloc(a, len + 3);
-    if (out) *out_len = canonical_into(out, s, text, len, type);
-    return out;
-}
-
 /* ---- building ---- */
 
 lineage_tokenizer *tok_new(const char *path, const char *format)
@@ -267,8 +263,20 @@ lineage_tokenizer *tok_new(const char *path, const char *format)
 /* Hostile files cannot ask for more ids than this (largest real vocabularies are ~260k). */
 #define TOK_MAX_ID (1u << 24)
 
+/* Ids past the tokens a file can hold: added tokens above the vocabulary, padded id ranges. */
+#define TOK_ID_SLACK (1u << 16)
+
+void tok_allow_ids(lineage_tokenizer *t, size_t file_bytes)
+{
+    /* every token costs its file at least one byte */
+    size_t room = TOK_MAX_ID - (t->id_limit ? t->id_limit : TOK_ID_SLACK);
+    t->id_limit = (t->id_limit ? t->id_limit : TOK_ID_SLACK) + (file_bytes < room ? file_bytes : room);
+}
+
 static lineage_status grow(lineage_tokenizer *t, uint32_t id, const char *what, lineage_error *err)
 {
+    if (t->id_limit && id >= t->id_limit)
+        return error_set(err, LINEAGE_E_FORMAT, "%s: token id %u is beyond what a file of this size can hold", what, id);
     if (id >= TOK_MAX_ID) return error_set(err, LINEAGE_E_FORMAT, "%s: token id %u out of range", what, id);
     if (id < t->cap) {
         if (id >= t->n) t->n = id + 1;
@@ -295,9 +303,27 @@ lineage_status tok_reserve(lineage_tokenizer *t, size_t n, const char *what, lin
     return LINEAGE_OK;
 }
 
-lineage_status tok_set(lineage_tokenizer *t, uint32_t id, const char *text, size_t len, float score, tok_type type,
+/* A token's text for an error message: printable ASCII kept, other bytes as \xNN, at most 40 bytes. */
+static const char *printable(char out[168], const char *s, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && i < 40; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7F && c != '\\') out[o++] = (char)c;
+        else o += (size_t)snprintf(out + o, 5, "\\x%02X", c);
+    }
+    if (len > 40) memcpy(out + o, "...", 3), o += 3;
+    out[o] = 0;
+    return out;
+}
+
+lineage_status tok_set(lineage_tokenizer *t, uint32_t id, const char *text, size_t len, double score, tok_type type,
                        const char *what, lineage_error *err)
 {
+    char shown[168];
+    if (!isfinite(score) || fabs(score) > FLT_MAX)
+        return error_set(err, LINEAGE_E_FORMAT, "%s: piece %u '%s' has score %g, not a finite 32-bit float", what, id,
+                         printable(shown, text, len), score);
     lineage_status st = grow(t, id, what, err);
     if (st) return st;
     if (len > UINT32_MAX / 2) return error_set(err, LINEAGE_E_FORMAT, "%s: token %u too long", what, id);
@@ -310,12 +336,12 @@ lineage_status tok_set(lineage_tokenizer *t, uint32_t id, const char *text, size
     if (prev != id) {
         /* SentencePiece and GGUF vocabularies may repeat an unused piece; a real duplicate is an error */
         if (type != TOK_UNUSED && type != TOK_CONTROL && t->tok[prev].type != TOK_CONTROL)
-            return error_set(err, LINEAGE_E_FORMAT, "%s: duplicate token '%.*s' (ids %u and %u)", what,
-                             (int)(len > 40 ? 40 : len), s, prev, id);
+            return error_set(err, LINEAGE_E_FORMAT, "%s: duplicate token '%s' (ids %u and %u)", what,
+                             printable(shown, s, len), prev, id);
     }
     e->text = s;
     e->text_len = (uint32_t)len;
-    e->score = score;
+    e->score = (float)score;
     e->type = (uint8_t)type;
     e->special = type == TOK_CONTROL;
     return LINEAGE_OK;

@@ -96,9 +96,13 @@ typedef struct tok_step {
     const char *content;        /* Replace/Prepend/Metaspace replacement */
     size_t content_len;
     tok_split_behavior behavior;
-    int invert, flag;           /* flag: ByteLevel add_prefix_space, Digits individual, Metaspace prepend, Strip left */
-    int flag2;                  /* ByteLevel use_regex, Metaspace split, Strip right, Bert lowercase */
-    int flag3;                  /* Metaspace prepend_scheme "first", Bert strip_accents */
+    int invert;                 /* Split: keep what does not match */
+    /* options of the other kinds, each kind its own */
+    struct { int add_prefix_space, use_regex; } byte_level;
+    struct { int individual; } digits;
+    struct { int prepend, prepend_first_only, split; } metaspace;   /* prepend_scheme "first": first piece only */
+    struct { int left, right; } strip;
+    struct { int clean_text, handle_chinese_chars, lowercase, strip_accents; } bert;
     void *code;                 /* compiled pcre2_code, built lazily by the encoder */
     const struct tok_charsmap *charsmap;   /* Precompiled: SentencePiece's character map */
 } tok_step;
@@ -144,6 +148,7 @@ struct lineage_tokenizer {
     int add_dummy_prefix;       /* SentencePiece: a space before the text */
     int remove_extra_spaces;    /* SentencePiece: collapse runs of spaces, trim */
     long unk_id;                /* -1 when none */
+    size_t id_limit;            /* ids must stay below this (tok_allow_ids); 0: only TOK_MAX_ID */
     const char *continuing_prefix;   /* WordPiece "##" */
     const char *word_prefix;    /* WordPiece: before the first piece of a word (GGUF: U+2581), or NULL */
     const char *encode_unsupported;  /* why this tokenizer can be compared but not run, or NULL */
@@ -172,8 +177,12 @@ long tok_bos_to_add(const lineage_tokenizer *t, const struct lineage_model *m, i
 lineage_tokenizer *tok_new(const char *path, const char *format);
 /* Room for ids below n without regrowing (a hint; tok_set still grows past it). */
 lineage_status tok_reserve(lineage_tokenizer *t, size_t n, const char *what, lineage_error *err);
-/* Sets token id (grows the table). Duplicate ids or surface forms are a FORMAT error naming `what`. */
-lineage_status tok_set(lineage_tokenizer *t, uint32_t id, const char *text, size_t len, float score, tok_type type,
+/* Loaders call this with the size of each file they read before setting ids: the token table is
+ * indexed by id, so a few bytes naming id 16,000,000 would otherwise cost the whole table (GBs). */
+void tok_allow_ids(lineage_tokenizer *t, size_t file_bytes);
+/* Sets token id (grows the table). Duplicate ids or surface forms, and a score that is not a finite
+ * float (the Unigram and score-ranked BPE encoders cannot order it), are a FORMAT error naming `what`. */
+lineage_status tok_set(lineage_tokenizer *t, uint32_t id, const char *text, size_t len, double score, tok_type type,
                        const char *what, lineage_error *err);
 /* Marks an existing id (or adds it) as an added token; special keeps it apart from the vocabulary. */
 lineage_status tok_add_added(lineage_tokenizer *t, uint32_t id, const char *text, size_t len, int special,
@@ -182,8 +191,6 @@ tok_step *tok_push_step(lineage_tokenizer *t, int pre, tok_step_kind kind);
 /* After all tokens: canonical bytes, maps, counts. */
 lineage_status tok_finish(lineage_tokenizer *t, lineage_error *err);
 
-/* Canonical bytes of a surface form (into arena). */
-char *tok_canonical(arena *a, tok_surface s, const char *text, size_t len, int type, size_t *out_len);
 /* GPT-2 byte <-> unicode map. */
 uint32_t tok_byte_to_unicode(uint8_t b);
 int tok_unicode_to_byte(uint32_t cp);   /* -1 when cp is not in the map */

@@ -20,6 +20,13 @@ int tok_ids_push(tok_ids *x, uint32_t id)
     return 1;
 }
 
+int tok_has_byte_pieces(const tok_encoder *e, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (e->byte_ids[(unsigned char)s[i]] == UINT32_MAX) return 0;
+    return 1;
+}
+
 /* A symbol boundary in a surface form: bytes for raw surfaces, UTF-8 characters otherwise. */
 static size_t symbol_len(const lineage_tokenizer *t, const char *s, size_t n)
 {
@@ -176,13 +183,10 @@ static lineage_status initial_symbols(const lineage_tokenizer *t, const tok_enco
         if (id != UINT32_MAX && !t->tok[id].added) {
             if (!tok_ids_push(out, id)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
             last_unk = 0;
-        } else if (t->byte_fallback && e->byte_ids[(unsigned char)s[i]] != UINT32_MAX) {
-            for (size_t j = 0; j < k; j++) {
-                uint32_t b = e->byte_ids[(unsigned char)s[i + j]];
-                if (b == UINT32_MAX) return error_set(err, LINEAGE_E_FORMAT, "%s: no byte piece for 0x%02X", t->path,
-                                                      (unsigned char)s[i + j]);
-                if (!tok_ids_push(out, b)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
-            }
+        } else if (t->byte_fallback && tok_has_byte_pieces(e, s + i, k)) {
+            for (size_t j = 0; j < k; j++)
+                if (!tok_ids_push(out, e->byte_ids[(unsigned char)s[i + j]]))
+                    return error_set(err, LINEAGE_E_NOMEM, "out of memory");
             last_unk = 0;
         } else if (t->unk_id >= 0) {
             if (!(t->fuse_unk && last_unk) && !tok_ids_push(out, (uint32_t)t->unk_id))

@@ -38,6 +38,8 @@ struct tok_encoder {
     int bert_lowercase, bert_strip_accents;
 };
 
+/* Byte fallback applies when every byte of s has a <0xNN> piece (else the text is unknown, as in HF). */
+int tok_has_byte_pieces(const tok_encoder *e, const char *s, size_t n);
 lineage_status tok_bpe_prepare(const lineage_tokenizer *t, tok_encoder *e, lineage_error *err);
 /* Encodes one pre-token (after normalization) with BPE, appending ids. */
 lineage_status tok_bpe_encode(const lineage_tokenizer *t, tok_encoder *e, const char *s, size_t n, tok_ids *out,

@@ -74,7 +74,7 @@ static lineage_status load_tokens(lineage_tokenizer *t, const gguf_file *g, cons
                              (long long)type);
         if (!utf8_valid(s, len))
             return error_set(err, LINEAGE_E_FORMAT, "%s: token %llu is not valid UTF-8", what, (unsigned long long)i);
-        st = tok_set(t, (uint32_t)i, s, len, (float)score, (tok_type)type, what, err);
+        st = tok_set(t, (uint32_t)i, s, len, score, (tok_type)type, what, err);
         if (st) return st;
         /* user-defined tokens are literal text, matched before the model runs (llama.cpp and HF alike) */
         if (type == TOK_USER) t->tok[i].added = 1;
@@ -138,7 +138,7 @@ static lineage_status bert_pipeline(lineage_tokenizer *t, const char *what, line
     tok_step *w = n ? tok_push_step(t, 1, TOK_STEP_WHITESPACE_SPLIT) : NULL;
     tok_step *p = w ? tok_push_step(t, 1, TOK_STEP_BERT_PRE) : NULL;
     if (!p) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", what);
-    n->flag = n->flag2 = n->flag3 = n->invert = 1;
+    n->bert.clean_text = n->bert.lowercase = n->bert.strip_accents = n->bert.handle_chinese_chars = 1;
     t->word_prefix = "\xe2\x96\x81";
     t->continuing_prefix = "";
     t->max_input_chars_per_word = 100;

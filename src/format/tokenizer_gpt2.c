@@ -10,6 +10,7 @@ lineage_status tok_load_gpt2_files(lineage_tokenizer *t, const char *vocab, size
 {
     t->model = TOK_MODEL_BPE;
     t->surface = TOK_SURFACE_BYTELEVEL;
+    tok_allow_ids(t, vocab_len);
     json_limits lim = {8, 256u << 20};
     json_value *root;
     lineage_status st = json_parse(vocab, vocab_len, &lim, &t->arena, &root, what, err);
@@ -44,6 +45,6 @@ lineage_status tok_load_gpt2_files(lineage_tokenizer *t, const char *vocab, size
     }
     tok_step *s = tok_push_step(t, 1, TOK_STEP_BYTELEVEL);
     if (!s) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
-    s->flag2 = 1;
+    s->byte_level.use_regex = 1;
     return LINEAGE_OK;
 }

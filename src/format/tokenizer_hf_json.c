@@ -118,14 +118,14 @@ static lineage_status parse_steps(lineage_tokenizer *t, const json_value *v, int
         return tok_charsmap_load(t, blob, (size_t)bl, &s->charsmap, what, err);
     }
     case TOK_STEP_STRIP:
-        s->flag = json_get_bool(v, "left", &b) ? b : 1;
-        s->flag2 = json_get_bool(v, "right", &b) ? b : 1;
+        s->strip.left = json_get_bool(v, "left", &b) ? b : 1;
+        s->strip.right = json_get_bool(v, "right", &b) ? b : 1;
         break;
     case TOK_STEP_BERT_NORMALIZER:
-        s->flag = json_get_bool(v, "clean_text", &b) ? b : 1;
-        s->flag2 = json_get_bool(v, "lowercase", &b) ? b : 1;
-        s->flag3 = json_get_bool(v, "strip_accents", &b) ? b : s->flag2;
-        s->invert = json_get_bool(v, "handle_chinese_chars", &b) ? b : 1;
+        s->bert.clean_text = json_get_bool(v, "clean_text", &b) ? b : 1;
+        s->bert.lowercase = json_get_bool(v, "lowercase", &b) ? b : 1;
+        s->bert.strip_accents = json_get_bool(v, "strip_accents", &b) ? b : s->bert.lowercase;
+        s->bert.handle_chinese_chars = json_get_bool(v, "handle_chinese_chars", &b) ? b : 1;
         break;
     case TOK_STEP_SPLIT: {
         lineage_status st = pattern_of(s, v, what, err);
@@ -140,11 +140,11 @@ static lineage_status parse_steps(lineage_tokenizer *t, const json_value *v, int
         break;
     }
     case TOK_STEP_BYTELEVEL:
-        s->flag = json_get_bool(v, "add_prefix_space", &b) ? b : 0;
-        s->flag2 = json_get_bool(v, "use_regex", &b) ? b : 1;
+        s->byte_level.add_prefix_space = json_get_bool(v, "add_prefix_space", &b) ? b : 0;
+        s->byte_level.use_regex = json_get_bool(v, "use_regex", &b) ? b : 1;
         break;
     case TOK_STEP_DIGITS:
-        s->flag = json_get_bool(v, "individual_digits", &b) ? b : 0;
+        s->digits.individual = json_get_bool(v, "individual_digits", &b) ? b : 0;
         break;
     case TOK_STEP_PUNCTUATION: {
         const char *beh = json_get_string(v, "behavior");
@@ -157,9 +157,9 @@ static lineage_status parse_steps(lineage_tokenizer *t, const json_value *v, int
         else s->content = "\xe2\x96\x81", s->content_len = 3;
         const char *scheme = json_get_string(v, "prepend_scheme");
         int add = json_get_bool(v, "add_prefix_space", &b) ? b : 1;
-        s->flag = scheme ? strcmp(scheme, "never") != 0 : add;
-        s->flag3 = scheme && !strcmp(scheme, "first");
-        s->flag2 = json_get_bool(v, "split", &b) ? b : 1;
+        s->metaspace.prepend = scheme ? strcmp(scheme, "never") != 0 : add;
+        s->metaspace.prepend_first_only = scheme && !strcmp(scheme, "first");
+        s->metaspace.split = json_get_bool(v, "split", &b) ? b : 1;
         break;
     }
     default:
@@ -391,7 +391,7 @@ static lineage_status load_unigram(lineage_tokenizer *t, const json_value *vocab
             return error_set(err, LINEAGE_E_FORMAT, "%s: Unigram vocab entry %zu is not [piece, score]", what, i);
         const json_value *s = p->u.array.items[0];
         lineage_status st = tok_set(t, (uint32_t)i, s->u.string.s, s->u.string.len,
-                                    (float)p->u.array.items[1]->u.number.d, piece_type(t, s->u.string.s, s->u.string.len),
+                                    p->u.array.items[1]->u.number.d, piece_type(t, s->u.string.s, s->u.string.len),
                                     what, err);
         if (st) return st;
     }
@@ -426,6 +426,7 @@ lineage_status tok_load_hf_json(lineage_tokenizer *t, const char *text, size_t l
 {
     json_limits lim = {64, 256u << 20};
     json_value *root;
+    tok_allow_ids(t, len);
     json_span spans[2] = {{"model", "vocab", 2, '{', NULL, NULL}, {"model", "merges", 2, '[', NULL, NULL}};
     lineage_status st = json_parse_spans(text, len, &lim, &t->arena, &root, what, err, spans, 2);
     if (st) return st;
@@ -500,6 +501,7 @@ lineage_status tok_load_hf_config(lineage_tokenizer *t, const char *text, size_t
 {
     json_limits lim = {32, 64u << 20};
     json_value *root;
+    tok_allow_ids(t, len);
     lineage_status st = json_parse(text, len, &lim, &t->arena, &root, what, err);
     if (st) return st;
     if (root->type != JSON_OBJECT) return bad(err, what, "not a JSON object");

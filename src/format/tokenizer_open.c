@@ -186,14 +186,6 @@ lineage_status lineage_tokenizer_open(const char *path, lineage_tokenizer **out,
     return st;
 }
 
-lineage_status model_open_tokenizer(const lineage_model *m, lineage_tokenizer **t, lineage_error *err)
-{
-    *t = NULL;
-    if (m->gguf) return tok_open_gguf(m->gguf, m->path, t, err);
-    if (!m->dir) return LINEAGE_OK;
-    return tok_open_dir(m->dir, t, err);
-}
-
 long tok_bos_to_add(const lineage_tokenizer *t, const lineage_model *m, int add)
 {
     if (add < 0 || (add == 0 && (!t || t->add_bos != 1))) return -1;
@@ -206,4 +198,12 @@ long tok_bos_to_add(const lineage_tokenizer *t, const lineage_model *m, int add)
     if (m && m->config && json_get_int(m->config, "bos_token_id", &v) && v >= 0) return (long)v;
     if (m && m->gguf && gguf_get_int(m->gguf, "tokenizer.ggml.bos_token_id", &v) && v >= 0) return (long)v;
     return -1;
+}
+
+lineage_status model_open_tokenizer(const lineage_model *m, lineage_tokenizer **t, lineage_error *err)
+{
+    *t = NULL;
+    if (m->gguf) return tok_open_gguf(m->gguf, m->path, t, err);
+    if (!m->dir) return LINEAGE_OK;
+    return tok_open_dir(m->dir, t, err);
 }

@@ -72,8 +72,8 @@ lineage_status tok_pretokenize_prepare(lineage_tokenizer *t, tok_encoder *e, lin
         const char *p = NULL;
         switch (s->kind) {
         case TOK_STEP_SPLIT: case TOK_STEP_REPLACE: if (s->pattern_is_regex) p = s->pattern; break;
-        case TOK_STEP_BYTELEVEL: if (s->flag2) p = tok_pattern_gpt2; break;
-        case TOK_STEP_DIGITS: p = s->flag ? "\\p{N}" : "\\p{N}+"; break;
+        case TOK_STEP_BYTELEVEL: if (s->byte_level.use_regex) p = tok_pattern_gpt2; break;
+        case TOK_STEP_DIGITS: p = s->digits.individual ? "\\p{N}" : "\\p{N}+"; break;
         case TOK_STEP_WHITESPACE: p = "\\w+|[^\\w\\s]+"; break;
         case TOK_STEP_WHITESPACE_SPLIT: p = "\\s+"; break;
         case TOK_STEP_PUNCTUATION: p = "\\p{P}"; break;
@@ -257,13 +257,13 @@ static void bert_normalize(const tok_step *st, strbuf *out, const char *s, size_
         uint32_t cp;
         size_t k = tok_utf8_next(s + i, n - i, &cp);
         i += k;
-        if (st->flag) {   /* clean_text: drop controls, whitespace -> space */
+        if (st->bert.clean_text) {   /* drop controls, whitespace -> space */
             if (cp == 0 || cp == 0xFFFD || ((cp < 0x20 || (cp >= 0x7F && cp < 0xA0)) && cp != '\t' && cp != '\n' && cp != '\r'))
                 continue;
             if (cp == '\t' || cp == '\n' || cp == '\r' || cp == 0x3000 || cp == 0xA0 || (cp >= 0x2000 && cp <= 0x200A))
                 cp = ' ';
         }
-        if (st->invert && is_cjk(cp)) {
+        if (st->bert.handle_chinese_chars && is_cjk(cp)) {
             char b[4];
             sb_putc(&tmp, ' ');
             sb_putn(&tmp, b, tok_utf8_put(b, cp));
@@ -271,13 +271,13 @@ static void bert_normalize(const tok_step *st, strbuf *out, const char *s, size_
             continue;
         }
         uint32_t parts[3] = {cp};
-        size_t np = st->flag3 ? tok_strip_accents(cp, parts) : 1;
+        size_t np = st->bert.strip_accents ? tok_strip_accents(cp, parts) : 1;
         for (size_t j = 0; j < np; j++) {
             char b[4];
             sb_putn(&tmp, b, tok_utf8_put(b, parts[j]));
         }
     }
-    if (st->flag2) lowercase_into(out, tmp.data ? tmp.data : "", tmp.len);
+    if (st->bert.lowercase) lowercase_into(out, tmp.data ? tmp.data : "", tmp.len);
     else sb_putn(out, tmp.data ? tmp.data : "", tmp.len);
     out->failed |= tmp.failed;
     sb_free(&tmp);
@@ -307,8 +307,8 @@ static lineage_status normalize(const lineage_tokenizer *t, tok_encoder *e, cons
             break;
         case TOK_STEP_STRIP: {
             size_t a = 0, b = cur.len;
-            while (st->flag && a < b && is_space_byte(c[a])) a++;
-            while (st->flag2 && b > a && is_space_byte(c[b - 1])) b--;
+            while (st->strip.left && a < b && is_space_byte(c[a])) a++;
+            while (st->strip.right && b > a && is_space_byte(c[b - 1])) b--;
             sb_putn(&next, c + a, b - a);
             break;
         }
@@ -351,14 +351,14 @@ static lineage_status metaspace_piece(const tok_step *st, int first, tok_encoder
 {
     strbuf r;
     sb_init(&r);
-    if (st->flag && (!st->flag3 || first) && !(n >= st->content_len && !memcmp(s, st->content, st->content_len)))
+    if (st->metaspace.prepend && (!st->metaspace.prepend_first_only || first) && !(n >= st->content_len && !memcmp(s, st->content, st->content_len)))
         sb_putn(&r, st->content, st->content_len);
     for (size_t i = 0; i < n; i++) {
         if (s[i] == ' ') sb_putn(&r, st->content, st->content_len);
         else sb_putc(&r, s[i]);
     }
     lineage_status rc = r.failed ? error_set(err, LINEAGE_E_NOMEM, "out of memory") : LINEAGE_OK;
-    if (!rc && st->flag2) {
+    if (!rc && st->metaspace.split) {
         tok_step lit = *st;
         lit.code = NULL;
         lit.pattern = st->content;
@@ -391,7 +391,7 @@ lineage_status tok_pretokenize(const lineage_tokenizer *t, tok_encoder *e, const
             switch (st->kind) {
             case TOK_STEP_SPLIT: rc = split_piece(st, st->behavior, st->invert, e, p, pl, next, &m, &budget, err); break;
             case TOK_STEP_BYTELEVEL:
-                if (st->flag && (pl == 0 || p[0] != ' ')) {
+                if (st->byte_level.add_prefix_space && (pl == 0 || p[0] != ' ')) {
                     /* add_prefix_space: the piece gets a leading space */
                     strbuf tmp;
                     sb_init(&tmp);

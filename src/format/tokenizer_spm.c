@@ -74,6 +74,7 @@ lineage_status tok_load_sentencepiece(lineage_tokenizer *t, const void *data, si
     t->add_dummy_prefix = 1;
     t->remove_extra_spaces = 1;
     t->fuse_unk = 1;   /* SentencePiece emits one unknown piece for a run of unknown characters */
+    tok_allow_ids(t, len);
     reader r = reader_make(data, len), sub;
     uint32_t f, id = 0;
     int w;

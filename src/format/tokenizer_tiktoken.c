@@ -47,6 +47,7 @@ lineage_status tok_load_tiktoken(lineage_tokenizer *t, const char *text, size_t 
     t->model = TOK_MODEL_BPE;
     t->surface = TOK_SURFACE_RAW;
     t->merges_by_rank = 1;
+    tok_allow_ids(t, len);
     unsigned char buf[768];
     size_t line = 0;
     for (size_t i = 0; i < len;) {

@@ -1,6 +1,8 @@
 /* Unigram (SentencePiece and HF): the segmentation with the highest total score (Viterbi); a
  * character no piece covers is unknown, scored min_score - 10, and becomes byte pieces when the
- * model has byte fallback. */
+ * model has byte fallback. Scores are finite floats (tok_set rejects others), so every sum below is
+ * an ordinary double; the forward pass still gives every character boundary a predecessor, whatever
+ * the scores, so the backtrack only ever steps to an earlier boundary. */
 #include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,12 +44,12 @@ lineage_status tok_unigram_encode(const lineage_tokenizer *t, tok_encoder *e, co
         free(best); free(from); free(via);
         return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
-    for (size_t i = 0; i <= n; i++) best[i] = -DBL_MAX;
+    for (size_t i = 0; i <= n; i++) best[i] = -DBL_MAX, from[i] = SIZE_MAX;
     best[0] = 0;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
         size_t clen = tok_utf8_next(s + i, n - i, &cp);
-        if (best[i] > -DBL_MAX) {
+        if (from[i] != SIZE_MAX || i == 0) {
             int single = 0;
             for (size_t l = clen; l <= n - i && l <= e->max_piece_bytes;) {
                 uint32_t id = tok_map_get(&t->by_text, s + i, l);
@@ -60,16 +62,21 @@ lineage_status tok_unigram_encode(const lineage_tokenizer *t, tok_encoder *e, co
                 size_t k = i + l < n ? tok_utf8_next(s + i + l, n - i - l, &c2) : 1;
                 l += k;
             }
-            if (!single) {
-                double sc = best[i] + e->min_score - UNK_PENALTY;
-                if (sc > best[i + clen]) best[i + clen] = sc, from[i + clen] = i, via[i + clen] = UINT32_MAX;
-            }
+            double sc = best[i] + e->min_score - UNK_PENALTY;
+            if ((!single && sc > best[i + clen]) || from[i + clen] == SIZE_MAX)
+                best[i + clen] = sc, from[i + clen] = i, via[i + clen] = UINT32_MAX;
         }
         i += clen;
     }
     /* backtrack into a reversed list of (start, id) */
     size_t cnt = 0;
-    for (size_t p = n; p > 0; p = from[p]) cnt++;
+    for (size_t p = n; p > 0; p = from[p]) {
+        if (from[p] >= p) {   /* cannot happen: every boundary was reached from an earlier one */
+            free(best); free(from); free(via);
+            return error_set(err, LINEAGE_E_FORMAT, "%s: Unigram segmentation broke at byte %zu", t->path, p);
+        }
+        cnt++;
+    }
     size_t *starts = malloc((cnt + 1) * sizeof *starts);
     lineage_status st = starts ? LINEAGE_OK : error_set(err, LINEAGE_E_NOMEM, "out of memory");
     size_t k = cnt;
@@ -81,7 +88,7 @@ lineage_status tok_unigram_encode(const lineage_tokenizer *t, tok_encoder *e, co
         if (id != UINT32_MAX) {
             if (!tok_ids_push(out, id)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
             last_unk = 0;
-        } else if (t->byte_fallback && e->byte_ids[(unsigned char)s[beg]] != UINT32_MAX) {
+        } else if (t->byte_fallback && tok_has_byte_pieces(e, s + beg, end - beg)) {
             for (size_t b = beg; !st && b < end; b++)
                 if (!tok_ids_push(out, e->byte_ids[(unsigned char)s[b]])) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
             last_unk = 0;

@@ -30,8 +30,6 @@ size_t infer_hidden(const infer_model *im);       /* residual stream width */
 size_t infer_mlp_width(const infer_model *im, int layer);
 int infer_experts(const infer_model *im, int layer);   /* routed experts of layer l; 0 = dense */
 const char *infer_family(const infer_model *im);       /* "llama", "qwen3", "mixtral", "gemma2", ... */
-/* Total bytes of weights one token's pass reads (all experts counted): the cost estimate for "auto". */
-uint64_t infer_weight_bytes(const infer_model *im);
 
 /* Observers of a pass. Arrays are row-major, one row per token of the current feed, valid only during
  * the call. Any callback may be NULL. */

@@ -606,7 +606,6 @@ size_t infer_vocab(const infer_model *im) { return im->vocab; }
 int infer_layers(const infer_model *im) { return im->n_layers; }
 size_t infer_hidden(const infer_model *im) { return im->hidden; }
 const char *infer_family(const infer_model *im) { return im->family; }
-uint64_t infer_weight_bytes(const infer_model *im) { return im->weight_bytes; }
 
 size_t infer_mlp_width(const infer_model *im, int layer)
 {

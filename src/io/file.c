@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/strbuf.h"
 
 /* A mapped file that shrinks while it is read (another process truncates it) turns the next read
  * of a vanished page into SIGBUS, which would kill the process without a word. Every mapping is
@@ -283,8 +284,4 @@ char *path_dirname(const char *path)
     return p;
 }
 
-int path_has_suffix(const char *path, const char *suffix)
-{
-    size_t a = strlen(path), b = strlen(suffix);
-    return a >= b && !strcmp(path + a - b, suffix);
-}
+int path_has_suffix(const char *path, const char *suffix) { return str_ends_with(path, suffix); }

@@ -417,15 +417,16 @@ static lineage_status parse_value(parser *ps, json_value **out)
         v->type = JSON_STRING;
         return parse_string(ps, &v->u.string.s, &v->u.string.len);
     }
-    if (c == '-' || (c >= '0' && c <= '9')) return parse_number(ps, v);
     size_t left = (size_t)(ps->end - ps->p);
+    /* Python's json writes -Infinity too: checked before '-' starts a number */
+    if (left >= 9 && !memcmp(ps->p, "-Infinity", 9)) { v->type = JSON_NUMBER; v->u.number.d = -INFINITY; ps->p += 9; return LINEAGE_OK; }
+    if (c == '-' || (c >= '0' && c <= '9')) return parse_number(ps, v);
     if (left >= 4 && !memcmp(ps->p, "true", 4)) { v->type = JSON_BOOL; v->u.boolean = 1; ps->p += 4; return LINEAGE_OK; }
     if (left >= 5 && !memcmp(ps->p, "false", 5)) { v->type = JSON_BOOL; ps->p += 5; return LINEAGE_OK; }
     if (left >= 4 && !memcmp(ps->p, "null", 4)) { v->type = JSON_NULL; ps->p += 4; return LINEAGE_OK; }
     /* Python's json writes these; HF configs sometimes contain them */
     if (left >= 3 && !memcmp(ps->p, "NaN", 3)) { v->type = JSON_NUMBER; v->u.number.d = NAN; ps->p += 3; return LINEAGE_OK; }
     if (left >= 8 && !memcmp(ps->p, "Infinity", 8)) { v->type = JSON_NUMBER; v->u.number.d = INFINITY; ps->p += 8; return LINEAGE_OK; }
-    if (left >= 9 && !memcmp(ps->p, "-Infinity", 9)) { v->type = JSON_NUMBER; v->u.number.d = -INFINITY; ps->p += 9; return LINEAGE_OK; }
     return perr(ps, "unexpected character");
 }
 

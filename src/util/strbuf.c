@@ -52,3 +52,11 @@ void sb_printf(strbuf *sb, const char *fmt, ...)
 }
 
 const char *sb_str(strbuf *sb) { return (sb->data && !sb->failed) ? sb->data : ""; }
+
+int str_ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+int str_ptr_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }

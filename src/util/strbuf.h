@@ -18,4 +18,9 @@ void sb_putc(strbuf *sb, char c);
 void sb_printf(strbuf *sb, const char *fmt, ...) LINEAGE_PRINTF(2, 3);
 /* Returns the NUL-terminated contents (never NULL; "" when empty or failed). */
 const char *sb_str(strbuf *sb);
+
+/* Whether s ends with suffix. */
+int str_ends_with(const char *s, const char *suffix);
+/* qsort comparator for an array of char pointers (strcmp order). */
+int str_ptr_cmp(const void *a, const void *b);
 #endif

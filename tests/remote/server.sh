@@ -34,10 +34,15 @@ fi
     -keyout "$prefix/self-signed.key" -out "$prefix/self-signed.pem" >/dev/null 2>&1 ||
     { echo "server.sh: openssl could not make a test certificate" >&2; exit 1; }
 token=lineage-test-token
+# Started as root, nginx runs its workers as an unprivileged user (nobody/www-data) that cannot
+# enter a checkout inside a mode-700 folder (root's home, a mktemp -d): every request would be 403.
+# The workers run as the invoking user instead; other users' nginx never switches user at all.
+user_line=""
+[ "$(id -u)" = 0 ] && user_line="user $(id -un) $(id -gn);"
 started=0
 for try in 1 2 3 4 5 6 7 8; do
     port=$((20000 + RANDOM % 20000)); port2=$((port + 1)); port3=$((port + 2))
-    sed -e "s|@PORT@|$port|g; s|@PORT2@|$port2|g; s|@PORT3@|$port3|g; s|@ROOT@|$root|g; s|@PREFIX@|$prefix|g; s|@TOKEN@|$token|g" \
+    sed -e "s|@PORT@|$port|g; s|@PORT2@|$port2|g; s|@PORT3@|$port3|g; s|@ROOT@|$root|g; s|@PREFIX@|$prefix|g; s|@TOKEN@|$token|g; s|@USER@|$user_line|" \
         "$here/nginx.conf.in" > "$prefix/nginx.conf"
     rm -f "$prefix/access.log" "$prefix/access2.log"
     if "$NGINX" -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log" 2>"$prefix/start.err"; then started=1; break; fi
