@@ -358,6 +358,9 @@ typedef struct lineage_render_options {
 
 lineage_status lineage_render(const lineage_doc *d, const lineage_render_options *opt, FILE *out,
                               lineage_error *err);
+/* Writes untrusted text (a token piece, a name) to out with C0/C1 controls, DEL, bidi overrides and
+ * invalid UTF-8 shown escaped (\x1b, \u{202e}), as every report does. */
+lineage_status lineage_write_escaped(FILE *out, const char *text, size_t len, lineage_error *err);
 
 /* Adds a question-and-answer entry for any report (compare, verify, inspect, tokenize, study) to a
  * Markdown journal, the way the seed notes keep theirs: "### Q{N}: question" numbered on from the file,

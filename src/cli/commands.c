@@ -332,12 +332,12 @@ int cli_tokenize(const cli_options *o)
             size_t pl;
             const char *piece = lineage_tokenizer_bytes(t, ids[i], &pl);
             printf("%u\t", ids[i]);
-            for (size_t k = 0; piece && k < pl; k++) {
-                unsigned char c = (unsigned char)piece[k];
-                if (c == '\n') fputs("\\n", stdout);
-                else if (c == '\t') fputs("\\t", stdout);
-                else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
-                else putchar(c);
+            /* newline and tab as \n and \t, every other control, C1 and bidi override escaped */
+            for (size_t k = 0, run = 0; piece && k <= pl; k++) {
+                if (k < pl && piece[k] != '\n' && piece[k] != '\t') continue;
+                lineage_write_escaped(stdout, piece + run, k - run, NULL);
+                if (k < pl) fputs(piece[k] == '\n' ? "\\n" : "\\t", stdout);
+                run = k + 1;
             }
             putchar('\n');
         }

@@ -94,3 +94,15 @@ lineage_status lineage_render(const lineage_doc *d, const lineage_render_options
     if (w != len || fflush(out) != 0) return error_set(err, LINEAGE_E_IO, "cannot write the report");
     return LINEAGE_OK;
 }
+
+lineage_status lineage_write_escaped(FILE *out, const char *text, size_t len, lineage_error *err)
+{
+    strbuf sb;
+    sb_init(&sb);
+    sanitize_terminal(&sb, text ? text : "", text ? len : 0, 0);
+    lineage_status st = sb.failed ? error_set(err, LINEAGE_E_NOMEM, "out of memory")
+                        : fwrite(sb_str(&sb), 1, sb.len, out) != sb.len ? error_set(err, LINEAGE_E_IO, "cannot write")
+                                                                          : LINEAGE_OK;
+    sb_free(&sb);
+    return st;
+}
