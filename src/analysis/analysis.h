@@ -49,6 +49,9 @@ json_value *finding_make(arena *ar, const finding_args *f);
 /* Findings (docs/METHODOLOGY.md) for the weights and architecture sections of root. */
 lineage_status findings_build(const lineage_model *a, const lineage_model *b, json_value *root, arena *ar,
                               lineage_error *err);
+/* Weight similarity (centred; 1 = same, about 0 = unrelated) a lineage.report/1 document's weights section
+ * reports, or NAN when it has none (verify.c). */
+double report_weights_similarity(const json_value *root);
 /* "verdict" from the sections present in root. */
 lineage_status verdict_build(const json_value *root, arena *ar, json_value **out, lineage_error *err);
 #endif
