@@ -251,6 +251,21 @@ static char *read_input(const char *arg, size_t *len)
     return text;
 }
 
+/* Length of the complete, valid UTF-8 sequence at s (1..4), or 0 (a byte-level token may hold part of one). */
+static size_t utf8_sequence(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = p[0] < 0x80 ? 1 : (p[0] & 0xE0) == 0xC0 && p[0] >= 0xC2 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3
+                 : (p[0] & 0xF8) == 0xF0 && p[0] <= 0xF4 ? 4 : 0;
+    if (!len || len > n) return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    if ((len == 3 && p[0] == 0xE0 && p[1] < 0xA0) || (len == 3 && p[0] == 0xED && p[1] >= 0xA0) ||
+        (len == 4 && p[0] == 0xF0 && p[1] < 0x90) || (len == 4 && p[0] == 0xF4 && p[1] >= 0x90))
+        return 0;   /* overlong, surrogate, beyond U+10FFFF */
+    return len;
+}
+
 int cli_tokenize(const cli_options *o)
 {
     if (o->npositional < 1 || o->npositional > 2) {
@@ -320,10 +335,14 @@ int cli_tokenize(const cli_options *o)
             printf("%u\t", ids[i]);
             for (size_t k = 0; piece && k < pl; k++) {
                 unsigned char c = (unsigned char)piece[k];
+                size_t seq = utf8_sequence(piece + k, pl - k);
                 if (c == '\n') fputs("\\n", stdout);
                 else if (c == '\t') fputs("\\t", stdout);
-                else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
-                else putchar(c);
+                else if (c < 0x20 || c == 0x7f || (c >= 0x80 && !seq)) printf("\\x%02x", c);   /* part of a character */
+                else if (c >= 0x80) {
+                    fwrite(piece + k, 1, seq, stdout);
+                    k += seq - 1;
+                } else putchar(c);
             }
             putchar('\n');
         }
