@@ -133,6 +133,9 @@ typedef struct lineage_remote_options {
     /* called on the fetching thread, at most a few times a second */
     void (*progress)(const lineage_remote_progress *p, void *user);
     void *progress_user;
+    /* total time for remote fetching, retries and waits included, counted from the first request after
+     * these options are set; a run that needs longer fails with an I/O error; 0 = 3600 */
+    double timeout_seconds;
 } lineage_remote_options;
 
 /* Process-wide settings for models opened afterwards (the string is copied); NULL restores defaults. */

@@ -41,6 +41,9 @@ typedef struct finding_args {
     double value, z, p, weight;
     const char *control;
     int low_information, has_z, has_p;
+    /* with a relation: which side is the parent, "b_from_a", "a_from_b" or "undetermined" (NULL: not said) */
+    const char *lineage_direction;
+    int note;   /* something the statistics set aside or cannot tell: repeated among the verdict's reasons */
 } finding_args;
 json_value *finding_make(arena *ar, const finding_args *f);
 /* Findings (docs/METHODOLOGY.md) for the weights and architecture sections of root. */

@@ -42,7 +42,8 @@ static void usage(FILE *f)
             "          --sep STR (texts separated by STR, e.g. llama.cpp's .inp files; ids per text)\n"
             "run: --top-k K  --tokens N (greedy continuation)  --input-ids 1,2,3 (no tokenizer needed)\n"
             "     --logits-out FILE (every position's logits, f32)  --bos / --no-bos  --threads N\n"
-            "remote models: --cache DIR (default $XDG_CACHE_HOME/lineage)  --offline  --budget BYTES\n");
+            "remote models: --cache DIR (default $XDG_CACHE_HOME/lineage)  --offline  --budget BYTES\n"
+            "               --timeout SECONDS (total time for all fetching of the run, default 3600)\n");
 }
 
 int main(int argc, char **argv)

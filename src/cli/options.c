@@ -153,6 +153,11 @@ int cli_parse(int argc, char **argv, cli_options *o)
             NEED_VALUE();
             if (!parse_bytes(val, &o->remote.budget_bytes)) return bad("--budget wants a byte count like 500M or 2GiB", val);
         }
+        else if (!strcmp(a, "--timeout")) {
+            NEED_VALUE();
+            if (!parse_double(val, &o->remote.timeout_seconds) || o->remote.timeout_seconds <= 0)
+                return bad("--timeout wants a number of seconds greater than 0", val);
+        }
         else if (!strcmp(a, "--ids")) o->ids_only = 1;
         else if (!strcmp(a, "--lines")) o->sep = "\n";
         else if (!strcmp(a, "--sep")) {

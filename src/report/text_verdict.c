@@ -46,6 +46,12 @@ void render_verdict_text(strbuf *sb, const json_value *v, const render_ctx *ctx)
     char ct[96];
     confidence_text(ct, sizeof ct, label, conf, ctx);
     sb_printf(sb, "  %s\n", ct);
+    const char *dir = json_get_string(v, "direction");
+    if (dir && !strcmp(label, "derived"))
+        sb_printf(sb, "  %s: %s\n", tr(ctx, "Direction", "방향"),
+                  !strcmp(dir, "b_from_a") ? tr(ctx, "A -> B (B derived from A)", "A -> B (B가 A에서 파생)")
+                  : !strcmp(dir, "a_from_b") ? tr(ctx, "B -> A (A derived from B)", "B -> A (A가 B에서 파생)")
+                                             : tr(ctx, "undetermined from the weights", "가중치로 판단 불가"));
     const json_value *comps = json_get(v, "components");
     for (size_t i = 0; comps && i < comps->u.object.count; i++) {
         const json_member *m = &comps->u.object.members[i];
@@ -65,6 +71,16 @@ void render_verdict_text(strbuf *sb, const json_value *v, const render_ctx *ctx)
     for (size_t i = 0; i < json_count(reasons); i++) {
         const json_value *r = json_at(reasons, i);
         if (r->type == JSON_STRING) sb_printf(sb, "  - %s\n", r->u.string.s);
+    }
+    const json_value *claims = json_get(v, "clues");
+    if (json_count(claims))
+        sb_printf(sb, "  %s\n", tr(ctx, "Clues (editable metadata, never evidence):", "단서 (수정 가능한 메타데이터이며 증거가 아님):"));
+    for (size_t i = 0; i < json_count(claims); i++) {
+        const char *t = json_get_string(json_at(claims, i), ctx->korean ? "ko" : "en");
+        if (!t) continue;
+        sb_puts(sb, "  * ");
+        for (const char *p = t; *p; p++) sb_putc(sb, (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);   /* card text */
+        sb_putc(sb, '\n');
     }
     sb_putc(sb, '\n');
 }
