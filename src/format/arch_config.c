@@ -340,7 +340,7 @@ static void read_quant(config_reader *cr, const json_value *root, arch_info *a)
         if (v0->type == JSON_NUMBER && v1->type == JSON_NUMBER && v0->u.number.is_int && v1->u.number.is_int) {
             r = v0->u.number.i;
             c = v1->u.number.i;
-            snprintf(s + n, cap - n, " block %lldx%lld", (long long)r, (long long)c);
+            snprintf(s + n, cap - n, " weight_block_size %lldx%lld", (long long)r, (long long)c);
         }
     }
 }

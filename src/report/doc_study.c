@@ -74,10 +74,7 @@ static void value_cell(char *buf, size_t n, const json_value *v, const render_ct
 {
     if (!v || v->type == JSON_NULL) snprintf(buf, n, "%s", tr(ctx, "(absent)", "(없음)"));
     else if (v->type == JSON_BOOL) snprintf(buf, n, "%s", v->u.boolean ? tr(ctx, "yes", "예") : tr(ctx, "no", "아니요"));
-    else if (v->type == JSON_STRING && ctx->korean && strstr(v->u.string.s, " block ")) {   /* "fp8 e4m3 block 128x128" */
-        const char *b = strstr(v->u.string.s, " block ");
-        snprintf(buf, n, "%.*s 블록 %s", (int)(b - v->u.string.s), v->u.string.s, b + 7);
-    } else if (v->type == JSON_STRING) snprintf(buf, n, "%s", relation_kind_text(v->u.string.s, ctx));
+    else if (v->type == JSON_STRING) snprintf(buf, n, "%s", relation_kind_text(v->u.string.s, ctx));
     else if (v->u.number.is_int) snprintf(buf, n, "%lld", (long long)v->u.number.i);
     else snprintf(buf, n, "%g", v->u.number.d);
 }

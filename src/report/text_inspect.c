@@ -38,8 +38,10 @@ static void arch_rows(strbuf *sb, const json_value *a, const render_ctx *ctx)
         json_get_int(moe, "experts_per_token", &k);
         json_get_int(moe, "moe_intermediate_size", &f);
         json_get_int(moe, "first_k_dense", &fk);
-        snprintf(buf, sizeof buf, "%lld routed + %lld shared, top-%lld, width %lld, %lld leading dense layer(s)", (long long)e,
-                 (long long)sh, (long long)k, (long long)f, (long long)fk);
+        snprintf(buf, sizeof buf,
+                 tr(ctx, "%lld routed + %lld shared, top-%lld, width %lld, %lld leading dense layer(s)",
+                    "라우팅 %lld개 + 공유 %lld개, 토큰당 %lld개, 폭 %lld, 앞쪽 밀집 층 %lld개"),
+                 (long long)e, (long long)sh, (long long)k, (long long)f, (long long)fk);
         text_row(sb, ctx, tr(ctx, "experts", "전문가(MoE)"), buf);
     }
     const json_value *mla = json_get(a, "mla");
@@ -51,8 +53,8 @@ static void arch_rows(strbuf *sb, const json_value *a, const render_ctx *ctx)
         json_get_int(mla, "qk_nope_head_dim", &n);
         json_get_int(mla, "qk_rope_head_dim", &r);
         json_get_int(mla, "v_head_dim", &vd);
-        snprintf(buf, sizeof buf, "q rank %lld, kv rank %lld, qk %lld+%lld, v %lld", (long long)q, (long long)kv, (long long)n,
-                 (long long)r, (long long)vd);
+        snprintf(buf, sizeof buf, "q_lora_rank %lld, kv_lora_rank %lld, qk_head_dim %lld+%lld, v_head_dim %lld", (long long)q,
+                 (long long)kv, (long long)n, (long long)r, (long long)vd);
         text_row(sb, ctx, tr(ctx, "latent attention", "잠재 어텐션(MLA)"), buf);
     }
     const json_value *rope = json_get(a, "rope");
@@ -63,9 +65,9 @@ static void arch_rows(strbuf *sb, const json_value *a, const render_ctx *ctx)
         json_get_double(rope, "factor", &f);
         json_get_double(rope, "partial_rotary_factor", &p);
         s = json_get_string(rope, "scaling");
-        int n = snprintf(buf, sizeof buf, "theta %g", th);
+        int n = snprintf(buf, sizeof buf, "rope_theta %g", th);
         if (s && n < (int)sizeof buf) n += snprintf(buf + n, sizeof buf - (size_t)n, ", %s x%g", s, f);
-        if (!isnan(p) && n < (int)sizeof buf) snprintf(buf + n, sizeof buf - (size_t)n, ", partial %g", p);
+        if (!isnan(p) && n < (int)sizeof buf) snprintf(buf + n, sizeof buf - (size_t)n, ", partial_rotary_factor %g", p);
         text_row(sb, ctx, "RoPE", buf);
     }
     const json_value *sw = json_get(a, "sliding_window");
@@ -75,7 +77,8 @@ static void arch_rows(strbuf *sb, const json_value *a, const render_ctx *ctx)
         json_get_int(sw, "window", &win);
         json_get_int(sw, "sliding_layers", &nl);
         s = json_get_string(sw, "pattern");
-        snprintf(buf, sizeof buf, "window %lld, %lld layer(s), pattern %s", (long long)win, (long long)nl, s ? s : "-");
+        snprintf(buf, sizeof buf, tr(ctx, "window %lld, %lld layer(s), pattern %s", "윈도우 %lld, %lld개 층, 배치 %s"),
+                 (long long)win, (long long)nl, s ? s : "-");
         text_row(sb, ctx, tr(ctx, "sliding window", "슬라이딩 윈도우"), buf);
     }
     if (json_get_int(a, "mtp_layers", &v) && v > 0) text_row_int(sb, ctx, tr(ctx, "MTP layers", "MTP 층"), v);
@@ -165,7 +168,7 @@ void render_inspect_text(strbuf *sb, const json_value *root, const render_ctx *c
     sb_printf(sb, "  %s%s%s (%s %s) · %s %s (%s) · %s\n", c_bold(ctx), mt ? mt : tr(ctx, "unknown type", "알 수 없는 유형"),
               c_off(ctx), tr(ctx, "family", "계열"), fam ? fam : "generic", tot, tr(ctx, "parameters", "파라미터"),
               src ? src : "-",
-              moe ? tr(ctx, "MoE", "MoE") : tr(ctx, "dense", "밀집(dense)"));
+              moe ? tr(ctx, "MoE", "MoE") : tr(ctx, "dense", "밀집"));
     if (moe && active >= 0) sb_printf(sb, "  %s %s %s\n", tr(ctx, "active per token:", "토큰당 활성 파라미터:"), act,
                                       tr(ctx, "(embeddings and lm_head counted)", "(임베딩과 lm_head 포함)"));
     int64_t mtp = 0;
@@ -200,7 +203,9 @@ void render_inspect_text(strbuf *sb, const json_value *root, const render_ctx *c
     int64_t count = 0;
     json_get_int(t, "count", &count);
     sb_printf(sb, "\n%s%s%s  %lld · %s %s\n", c_bold(ctx), tr(ctx, "Tensors", "텐서"), c_off(ctx), (long long)count,
-              tr(ctx, "naming", "이름 체계"), json_get_string(t, "naming") ? json_get_string(t, "naming") : "-");
+              tr(ctx, "naming", "이름 체계"),
+              !json_get_string(t, "naming") || !strcmp(json_get_string(t, "naming"), "none") ? tr(ctx, "none", "없음")
+                                                                                             : json_get_string(t, "naming"));
     for (int pass = 0; pass < 2; pass++) {
         const json_value *h = json_get(t, pass ? "roles" : "dtypes");
         if (!json_count(h)) continue;
