@@ -156,7 +156,7 @@ endif
 
 accuracy:
 	@$(MAKE) --no-print-directory MODE=rel all
-	@python3 scripts/zoo_accuracy.py build/rel/lineage $(SHARED)/zoo --markdown docs/ACCURACY.md
+	@sh scripts/accuracy.sh build/rel/lineage build/rel/mklineage $(SHARED)/zoo
 
 clean:
 	rm -rf build

@@ -19,8 +19,9 @@ typedef struct cli_options {
     size_t ninput_ids;
     const char *logits_out; /* run: --logits-out FILE */
     int add_bos;            /* run: --bos 1, --no-bos -1, else 0 */
-    const char *json_out, *md_out, *html_out, *journal;
+    const char *json_out, *md_out, *html_out, *journal, *journal_marker;
     const char *lang;
+    int lang_explicit;      /* --lang given (else a journal keeps its own language) */
     int no_color;
     int ids_only;
     const char *sep;    /* tokenize: the input is texts separated by this string (--lines: "\n") */
@@ -49,5 +50,6 @@ int cli_compare(const cli_options *o);
 int cli_verify(const cli_options *o);
 int cli_tokenize(const cli_options *o);
 int cli_run(const cli_options *o);
+int cli_study(const cli_options *o);
 int cli_ask(const cli_options *o);
 #endif

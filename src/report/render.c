@@ -32,6 +32,10 @@ static void render_text(strbuf *sb, const json_value *root, const render_ctx *ct
         render_verify_text(sb, root, ctx);
         return;
     }
+    if (schema && !strcmp(schema, "lineage.study/1")) {
+        render_text_document(sb, root, ctx);
+        return;
+    }
     const json_value *v;
     if ((v = json_get(root, "verdict"))) render_verdict_text(sb, v, ctx);
     if ((v = json_get(root, "architecture"))) render_arch_text(sb, v, ctx);
