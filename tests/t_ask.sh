@@ -121,7 +121,7 @@ jcheck "battery report: identity/1, cutoff/1, refusal/1 with every question answ
     "[b['version'] for b in d['batteries']] == ['identity/1', 'cutoff/1', 'refusal/1'] and all(len(b['items']) >= 12 and all('answer' in i and 'claims' in i for i in b['items']) for b in d['batteries'])"
 jcheck "battery summaries: claims note, months with the last correct one, refusal rate inside its 95% CI" "$WORK/all.json" \
     "'not evidence about its weights' in d['batteries'][0]['summary']['note'] and len(d['batteries'][1]['summary']['months']) >= 10 and 'last_month_answered_correctly' in d['batteries'][1]['summary'] and d['batteries'][2]['summary']['refusal_rate_ci95'][0] <= d['batteries'][2]['summary']['refusal_rate'] <= d['batteries'][2]['summary']['refusal_rate_ci95'][1]"
-grep -q "refusal (refusal/1)" "$WORK/all.md" && grep -q "<table" "$WORK/all.html" && ! grep -q "<s>" "$WORK/all.html" &&
+grep -q "refusal.*refusal/1" "$WORK/all.md" && grep -q "^- .*refusal rate" "$WORK/all.md" && grep -q "<table" "$WORK/all.html" && ! grep -q "<s>" "$WORK/all.html" &&
     ok "Markdown and HTML battery reports (answers escaped)" || not_ok "battery Markdown/HTML"
 "$LINEAGE" ask "$Z/base" --battery identity --max-tokens 4 --lang ko > "$WORK/ko.txt" 2>&1
 grep -q "조직·모델을 언급한 답변" "$WORK/ko.txt" && ok "--lang ko battery summary" || not_ok "--lang ko: $(head -c 200 "$WORK/ko.txt")"

@@ -153,7 +153,15 @@ void render_ask_doc(doc_sink *s, const json_value *root)
         render_ctx plain = *ctx;
         plain.color = 0;
         summary_text(&sum, bat, &plain);
-        s->para(s, tr(ctx, "Summary:", "요약:"), sum.data ? sum.data : "");
+        s->para(s, tr(ctx, "Summary", "요약"), "");
+        for (char *line = sum.data; line && *line;) {   /* one item per summary line */
+            char *nl = strchr(line, '\n');
+            if (nl) *nl = 0;
+            while (*line == ' ') line++;
+            if (*line) s->item(s, 0, NULL, line);
+            line = nl ? nl + 1 : NULL;
+        }
+        s->list_end(s);
         sb_free(&sum);
     }
 }
