@@ -156,7 +156,7 @@ endif
 
 accuracy:
 	@$(MAKE) --no-print-directory MODE=rel all
-	@python3 scripts/zoo_accuracy.py build/rel/lineage $(SHARED)/zoo --markdown docs/ACCURACY.md
+	@sh scripts/accuracy.sh build/rel/lineage build/rel/mklineage $(SHARED)/zoo
 
 # search over an index of the zoo plus >= 1,000 generated models (several minutes)
 accuracy-index:
