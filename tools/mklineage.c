@@ -1,7 +1,8 @@
-/* mklineage OUTDIR [SEED]: writes a family of small Llama-style HF folders with known lineage (single,
- * composed and second-generation derivations; truth.json names each one's parent), made from a seeded
- * random base with weight-like structure (low-rank + noise per matrix, outlier hidden channels, norm
- * gains near 1 with depth drift), for testing the weights comparison on cases that are not the zoo. OUTDIR/truth.json records what was done (layer maps, kept neurons).
+/* mklineage OUTDIR [SEED]: writes a family of small Llama-style HF folders with known lineage, made
+ * from a seeded random base with weight-like structure (low-rank + noise per matrix, outlier hidden
+ * channels, norm gains near 1 with depth drift), for testing the weights comparison on cases that
+ * are not the zoo. OUTDIR/truth.json records what was done (layer maps, kept neurons) and each model's
+ * parent (single, composed and second-generation derivations).
  * mklineage OUTDIR SEED --grid WIDTH: the composed-derivation grid instead (OUTDIR/grid.json). */
 #include <math.h>
 #include <stdio.h>

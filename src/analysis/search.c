@@ -122,6 +122,7 @@ typedef struct scored {
     fp_similarity sim;
     double zsig[FP_NSIG];
     double combined, z, p;
+    int significant;
     double closeness;   /* mean Fisher z (atanh) of the Gram correlations: the ranking among significant candidates */
 } scored;
 
@@ -260,11 +261,10 @@ static double t_upper(double t)
 /* Significant candidates first, ordered by closeness (z differences among a parent's near-copies are
  * within the noise of the null's scale; the raw Gram correlations, on the Fisher scale, are not); then
  * the rest by z. */
-static double zcrit_for_sort;
 static int cmp_scored(const void *x, const void *y)
 {
     const scored *a = x, *b = y;
-    int sa = isfinite(a->z) && a->z > zcrit_for_sort, sb = isfinite(b->z) && b->z > zcrit_for_sort;
+    int sa = a->significant, sb = b->significant;
     if (sa != sb) return sa ? -1 : 1;
     if (sa && isfinite(a->closeness) && isfinite(b->closeness) && a->closeness != b->closeness)
         return a->closeness > b->closeness ? -1 : 1;
@@ -331,8 +331,8 @@ lineage_status lineage_search(lineage_index *ix, const lineage_model *m, const l
         }
     } else
         for (size_t i = 0; i < cand.n; i++) { cand.v[i].z = cand.v[i].combined; cand.v[i].p = NAN; }
-    zcrit_for_sort = calibrated ? zcrit : INFINITY;
-    if (!st) qsort(cand.v, cand.n, sizeof *cand.v, cmp_scored);
+    for (size_t i = 0; i < cand.n; i++) cand.v[i].significant = calibrated && isfinite(cand.v[i].z) && cand.v[i].z > zcrit;
+    if (!st && cand.n) qsort(cand.v, cand.n, sizeof *cand.v, cmp_scored);
 
     lineage_doc *d = !st ? doc_new() : NULL;
     if (!st && !d) st = NOMEM(err);
@@ -367,7 +367,7 @@ lineage_status lineage_search(lineage_index *ix, const lineage_model *m, const l
             const scored *c = &cand.v[i];
             json_value *o = json_new_object(ar), *sj = json_new_array(ar), *tj = json_new_object(ar);
             ok = o && sj && tj;
-            int significant = calibrated && isfinite(c->z) && c->z > zcrit;
+            int significant = c->significant;
             if (significant && i == 0) best = c->name;
             double margin = i + 1 < cand.n && isfinite(cand.v[i + 1].z) ? c->z - cand.v[i + 1].z : NAN;
             double padj = isfinite(c->p) ? fmin(1, c->p * n_tests) : NAN;
