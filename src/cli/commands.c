@@ -167,15 +167,27 @@ int cli_compare(const cli_options *o)
 int cli_verify(const cli_options *o)
 {
     if (o->npositional != 1 || o->nagainst < 1) {
-        fprintf(stderr, "lineage: verify wants MODEL --against REF [REF...]\n");
+        fprintf(stderr, "lineage: verify wants MODEL --against REF [REF...] (or --index DB)\n");
         return 2;
     }
+    return cli_verify_list(o, o->against, o->nagainst, 0);
+}
+
+int cli_verify_list(const cli_options *o, const char *const *against, int nagainst, int skip_unreachable)
+{
     lineage_error err = {0, ""};
     lineage_model *m, *refs[CLI_MAX_POSITIONAL], *panel[CLI_MAX_POSITIONAL];
     if (lineage_model_open(o->positional[0], &m, &err)) return cli_fail(&err);
     int n = 0, rc = 0;
-    for (; n < o->nagainst; n++)
-        if (lineage_model_open(o->against[n], &refs[n], &err)) { rc = cli_fail(&err); break; }
+    for (int i = 0; i < nagainst && i < CLI_MAX_POSITIONAL; i++) {
+        if (!lineage_model_open(against[i], &refs[n], &err)) n++;
+        else if (skip_unreachable) fprintf(stderr, "lineage: %s (not confirmed)\n", err.message);
+        else { rc = cli_fail(&err); break; }
+    }
+    if (!rc && n == 0) {
+        fprintf(stderr, "lineage: no candidate's weights are reachable\n");
+        rc = 3;
+    }
     if (!rc) rc = open_panel(o, panel, &err);
     if (!rc) {
         lineage_compare_options copt = compare_options(o, panel);
@@ -320,12 +332,12 @@ int cli_tokenize(const cli_options *o)
             size_t pl;
             const char *piece = lineage_tokenizer_bytes(t, ids[i], &pl);
             printf("%u\t", ids[i]);
-            for (size_t k = 0; piece && k < pl; k++) {
-                unsigned char c = (unsigned char)piece[k];
-                if (c == '\n') fputs("\\n", stdout);
-                else if (c == '\t') fputs("\\t", stdout);
-                else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
-                else putchar(c);
+            /* newline and tab as \n and \t, every other control, C1 and bidi override escaped */
+            for (size_t k = 0, run = 0; piece && k <= pl; k++) {
+                if (k < pl && piece[k] != '\n' && piece[k] != '\t') continue;
+                lineage_write_escaped(stdout, piece + run, k - run, NULL);
+                if (k < pl) fputs(piece[k] == '\n' ? "\\n" : "\\t", stdout);
+                run = k + 1;
             }
             putchar('\n');
         }

@@ -258,6 +258,21 @@ int cli_parse(int argc, char **argv, cli_options *o)
         else if (!strcmp(a, "--raw")) o->ask.raw = 1;
         else if (!strcmp(a, "--print-prompt")) o->print_prompt = 1;
         else if (!strcmp(a, "--battery")) { NEED_VALUE(); o->battery = val; }
+        else if (!strcmp(a, "--index")) { NEED_VALUE(); o->index_uri = val; }
+        else if (!strcmp(a, "--list")) { NEED_VALUE(); o->list_file = val; }
+        else if (!strcmp(a, "--exclude")) {
+            NEED_VALUE();
+            if (o->nexclude >= CLI_MAX_POSITIONAL) return bad("too many --exclude", val);
+            o->exclude[o->nexclude++] = val;
+        }
+        else if (!strcmp(a, "--replace")) o->replace = 1;
+        else if (!strcmp(a, "--confirm")) o->confirm = 1;
+        else if (!strcmp(a, "--top")) {
+            NEED_VALUE();
+            double t;
+            if (!parse_double(val, &t) || t < 1 || t > 1000 || t != floor(t)) return bad("--top wants 1..1000", val);
+            o->top = (int)t;
+        }
         else if (!strcmp(a, "--panel")) { in_against = 0; in_panel = 1; }
         else if (!strcmp(a, "--against")) { in_panel = 0; in_against = 1; }
         else if (a[0] == '-' && a[1] == '-') return bad("unknown option", a);

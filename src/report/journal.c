@@ -377,7 +377,10 @@ static void entry(strbuf *sb, const json_value *root, const char *command, int n
     else if (!strcmp(schema, "lineage.inspect/1")) inspect_entry(sb, root, n, ctx);
     else if (!strcmp(schema, "lineage.tokenize/1")) tokenize_entry(sb, root, n, ctx);
     else if (!strcmp(schema, "lineage.study/1")) study_entry(sb, root, n, ctx);
-    else if (!strcmp(schema, "lineage.ask/1")) {
+    else if (!strcmp(schema, "lineage.search/1")) {
+        entry_head(sb, n, tr(ctx, "Which known model is this?", "어느 알려진 모델인가?"), ctx);
+        journal_search_entry(sb, root, ctx);
+    } else if (!strcmp(schema, "lineage.ask/1")) {
         entry_head(sb, n, tr(ctx, "What does the model say?", "모델은 무엇이라고 답하는가?"), ctx);
         journal_ask_entry(sb, root, ctx);
     } else compare_entry(sb, root, n, ctx);
