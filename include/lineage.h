@@ -133,6 +133,9 @@ typedef struct lineage_remote_options {
     /* called on the fetching thread, at most a few times a second */
     void (*progress)(const lineage_remote_progress *p, void *user);
     void *progress_user;
+    /* total time for remote fetching, retries and waits included, counted from the first request after
+     * these options are set; a run that needs longer fails with an I/O error; 0 = 3600 */
+    double timeout_seconds;
 } lineage_remote_options;
 
 /* Process-wide settings for models opened afterwards (the string is copied); NULL restores defaults. */
@@ -178,10 +181,18 @@ typedef struct lineage_inspect_options {
     double finetune_tokens;  /* tokens of a fine-tuning budget to compare; 0 = default */
     double peak_tflops;      /* device peak, dense BF16 (default 989, H100 SXM) */
     double mfu;              /* model FLOP utilization (default 0.4) */
+    const char *gpu;         /* the device peak_tflops belongs to, for the report; NULL = H100 SXM when 989 */
+    int gpus;                /* GPUs working in parallel, for wall-clock days; 0 = not asked */
+    int context;             /* training sequence length for the attention term; 0 = 4096 */
 } lineage_inspect_options;
 
 lineage_status lineage_inspect(const lineage_model *m, const lineage_inspect_options *opt,
                                lineage_doc **out, lineage_error *err);
+
+/* TEXT encoded by a tokenizer as a report (lineage.tokenize/1: ids, pieces, count, characters), for
+ * --json, --md and --journal; `path` names the tokenizer in the report. */
+lineage_status lineage_tokenize_report(const lineage_tokenizer *t, const char *path, const char *text, size_t len,
+                                       lineage_doc **out, lineage_error *err);
 
 /* ---- progress ------------------------------------------------------------------ */
 
@@ -231,6 +242,56 @@ lineage_status lineage_compare(const lineage_model *a, const lineage_model *b,
 lineage_status lineage_verify(const lineage_model *m, const lineage_model *const *candidates, size_t ncandidates,
                               const lineage_compare_options *opt, lineage_doc **out, lineage_error *err);
 
+/* N models side by side (lineage.study/1, docs/SCHEMA-study.md): each model inspected once, each pair
+ * compared once as lineage_compare would, the pairwise numbers gathered into matrices. The last
+ * `nreferences` models are references: then only model x reference pairs are compared (reference as A). */
+typedef struct lineage_study_options {
+    lineage_compare_options compare;   /* panel is ignored: the other models are the context */
+    lineage_inspect_options inspect;
+    size_t nreferences;
+} lineage_study_options;
+
+lineage_status lineage_study(const lineage_model *const *models, size_t n, const lineage_study_options *opt,
+                             lineage_doc **out, lineage_error *err);
+/* ---- fingerprint index and search ------------------------------------------------ */
+
+/* An index of model fingerprints (docs/SCHEMA-fingerprint.md): a SQLite file, or a PostgreSQL database
+ * when uri starts with postgresql:// (shared by many writers). Created and migrated on open. */
+typedef struct lineage_index lineage_index;
+
+lineage_status lineage_index_open(const char *uri, lineage_index **out, lineage_error *err);
+void lineage_index_close(lineage_index *ix);
+
+typedef struct lineage_index_added {
+    int added;                  /* 0: an entry of that name was already there (kept) */
+    size_t fingerprint_bytes;   /* size of the stored record */
+    uint64_t bytes_read;        /* weight bytes read to build it */
+    unsigned retrieval_keys;
+} lineage_index_added;
+
+/* Fingerprints m and stores it as `name` (source: where its weights can be reached again, for
+ * --confirm; NULL = name) in one transaction; replace = 1 overwrites an entry of that name. */
+lineage_status lineage_index_add(lineage_index *ix, const lineage_model *m, const char *name, const char *source,
+                                 int replace, lineage_index_added *info, lineage_error *err);
+lineage_status lineage_index_contains(lineage_index *ix, const char *name, int *has, lineage_error *err);
+lineage_status lineage_index_remove(lineage_index *ix, const char *name, int *removed, lineage_error *err);
+/* The entries (lineage.index/1). */
+lineage_status lineage_index_list(lineage_index *ix, lineage_doc **out, lineage_error *err);
+
+typedef struct lineage_search_options {
+    int top;                 /* candidates reported; 0 = 5 */
+    const char *const *exclude;   /* entry names to leave out (the query and its descendants, for leave-one-out checks) */
+    size_t nexclude;
+} lineage_search_options;
+
+/* Which indexed models is m closest to (lineage.search/1): candidates retrieved by LSH keys, scored on
+ * every fingerprint signal, calibrated against the query's similarities to a random sample of the
+ * index, significant when the Bonferroni-corrected p is below 0.01. */
+lineage_status lineage_search(lineage_index *ix, const lineage_model *m, const lineage_search_options *opt,
+                              lineage_doc **out, lineage_error *err);
+/* The stored sources of a search report's candidates, best first (pointers into d). */
+size_t lineage_search_sources(const lineage_doc *d, const char **sources, size_t max);
+
 /* ---- inference ---------------------------------------------------------------- */
 
 /* Runs the model natively (CPU, f32 activations, weights read through the tensor API) on TEXT encoded
@@ -248,6 +309,39 @@ typedef struct lineage_run_options {
 
 lineage_status lineage_run(const lineage_model *m, const char *text, size_t len, const lineage_run_options *opt,
                            lineage_doc **out, lineage_error *err);
+
+/* Asks an instruction model a question: the model's own chat template (tokenizer_config.json, a
+ * chat_template.jinja/.json file or GGUF tokenizer.chat_template) renders the system message and the
+ * question with a generation prompt, or, for a model without a template, the question is the raw prompt
+ * (the document says so); the engine then generates until an end-of-turn id (generation_config.json,
+ * config.json or GGUF eos ids), the eos text, or max_tokens (lineage.ask/1). With endpoint set, the server
+ * applies its template: POST {base}/chat/completions, and the model is not opened (m may be NULL). */
+typedef struct lineage_ask_options {
+    const char *system;      /* system message; NULL = none */
+    int max_tokens;          /* 0 = 256 */
+    double temperature;      /* 0 = greedy; else sampled from softmax(logits / T) */
+    uint64_t seed;           /* sampling seed: the same seed gives the same answer */
+    int threads;             /* 0 = all cores */
+    int raw;                 /* 1: ignore the template, the question is the prompt */
+    const char *endpoint;    /* "http://host:port/v1[#model]" */
+    const char *label;       /* the model's name in the document (default: its path) */
+    /* called with the answer as it is produced: whole UTF-8 characters, terminal-safe (controls escaped) */
+    void (*stream)(const char *bytes, size_t len, void *user);
+    void *stream_user;
+} lineage_ask_options;
+
+/* The exact prompt bytes lineage_ask would run (malloc'd); *templated = 0 in raw-prompt mode. */
+lineage_status lineage_chat_prompt(const lineage_model *m, const char *system, const char *question, int raw,
+                                   char **prompt, size_t *len, int *templated, lineage_error *err);
+lineage_status lineage_ask(const lineage_model *m, const char *question, const lineage_ask_options *opt,
+                           lineage_doc **out, lineage_error *err);
+/* Puts a question set to the model (lineage.ask/1 with a "battery" member): "identity", "cutoff",
+ * "refusal", "all", or a JSON file (docs/SCHEMA-ask.md). Each answer is classified by documented rules
+ * (named organisations and models, refusal markers, expected keywords). progress (may be NULL) is called
+ * before each question with its index and the count. */
+lineage_status lineage_ask_battery(const lineage_model *m, const char *battery, const lineage_ask_options *opt,
+                                   void (*progress)(size_t i, size_t n, void *user), void *user, lineage_doc **out,
+                                   lineage_error *err);
 
 typedef enum {
     LINEAGE_RENDER_TEXT = 0,
@@ -268,9 +362,21 @@ lineage_status lineage_render(const lineage_doc *d, const lineage_render_options
  * invalid UTF-8 shown escaped (\x1b, \u{202e}), as every report does. */
 lineage_status lineage_write_escaped(FILE *out, const char *text, size_t len, lineage_error *err);
 
-/* Appends a dated question-and-answer entry for a compare/verify report just above the
- * "<!-- lineage:journal -->" marker of a Markdown file (created when missing; written atomically).
- * `command` is the command line that reproduces the result. */
+/* Adds a question-and-answer entry for any report (compare, verify, inspect, tokenize, study) to a
+ * Markdown journal, the way the seed notes keep theirs: "### Q{N}: question" numbered on from the file,
+ * a bold question-time line with the date, a bold answer line, the evidence as prose and tables, the
+ * reproducing command, a horizontal rule. The entry goes above the marker line (default: a line holding
+ * "<!-- TUTORIAL_MARKER:"; the older "<!-- lineage:journal -->" is honoured too); without one it is
+ * appended and the marker added at the end. The file is created when missing and written atomically. */
+typedef struct lineage_journal_options {
+    const char *command;   /* the shell command that reproduces the result, already quoted */
+    const char *lang;      /* "ko" or "en"; NULL = the journal's own language (Korean when mostly Hangul) */
+    const char *marker;    /* the marker text to insert above; NULL = the default */
+} lineage_journal_options;
+
+lineage_status lineage_journal_write(const lineage_doc *d, const char *path, const lineage_journal_options *opt,
+                                     lineage_error *err);
+/* lineage_journal_write with the default marker. */
 lineage_status lineage_journal_append(const lineage_doc *d, const char *path, const char *command,
                                       const char *lang, lineage_error *err);
 

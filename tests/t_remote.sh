@@ -62,6 +62,52 @@ expect_exit "--budget wants a byte count" 2 "$LINEAGE" inspect "hf://org/base" -
 expect_exit "a server that ignores Range exits 3" 3 "$LINEAGE" inspect "hf://org/norange" --cache "$WORK/norange"
 HF_ENDPOINT=http://127.0.0.1:$PROXY/f/500/2/cli expect_exit "two HTTP 500 answers are retried" 0 \
     "$LINEAGE" inspect "hf://org/base" --cache "$WORK/retry" --json "$WORK/r.json"
+expect_exit "--timeout wants a number of seconds" 2 "$LINEAGE" inspect "hf://org/base" --timeout soon
+t0=$(date +%s)
+HF_ENDPOINT=http://127.0.0.1:$PROXY/f/drip/100000/cli expect_exit "a slow-drip server is stopped by --timeout" 3 \
+    "$LINEAGE" inspect "hf://org/base" --cache "$WORK/drip" --timeout 2
+took=$(( $(date +%s) - t0 ))
+grep -q -- "--timeout" "$WORK/err" && [ "$took" -lt 10 ] && ok "the run ended after its 2 s total ($took s): $(cut -c1-60 "$WORK/err")" ||
+    not_ok "--timeout bounds a slow-drip run ($took s): $(cat "$WORK/err")"
+"$LINEAGE" --help | grep -q -- "--timeout SECONDS.*default 3600" && ok "--help documents --timeout and its default" ||
+    not_ok "--help documents --timeout"
+# a remote compare of a zoo pair (1.2 MB each) costs a bounded number of requests: small files, one header
+# request and one request for the rest of each weight file (adjacent ranges coalesced; small files whole)
+: > "$LOGS/access.log"
+expect_exit "compare of a remote zoo pair" 0 "$LINEAGE" compare "hf://org/base" "hf://org/finetune" --cache "$WORK/pair" \
+    --json "$WORK/pair.json"
+sleep 0.1
+reqs=$(wc -l < "$LOGS/access.log")
+[ "$reqs" -le 50 ] && ok "the remote compare of base and finetune made $reqs requests (at most 50)" ||
+    not_ok "the remote compare of base and finetune made $reqs requests (want at most 50)"
+check "the report's own request counters agree with the server's log ($reqs)" python3 -c "
+import json; s=json.load(open('$WORK/pair.json'))['source']; n=s['a']['requests']+s['b']['requests']
+assert n == $reqs, n"
+"$LINEAGE" compare "$Z/base" "$Z/finetune" --json "$WORK/pair-local.json" >/dev/null 2>&1
+# (model names aside, and the tokenizer file's path, which for a remote model is in the cache)
+names() { sed -e "s|$Z/||; s|hf://org/||" -e '/"source": ".*tokenizer.json"/d'; }
+diff <(strip_model "$WORK/pair-local.json" | names) <(strip_model "$WORK/pair.json" | names) >/dev/null &&
+    ok "the remote compare's report (behaviour and activations included) equals the local one apart from the names" ||
+    not_ok "remote and local compare reports differ: $(diff <(strip_model "$WORK/pair-local.json") <(strip_model "$WORK/pair.json") | head -5)"
+
+# credentials in HF_ENDPOINT are used, and written nowhere: reports, journal, cache names, errors
+: > "$LOGS/access.log"
+HF_ENDPOINT=http://lineage-user:s3cr%40t@127.0.0.1:$PORT expect_exit "an endpoint with user:password@ works" 0 \
+    "$LINEAGE" compare "hf://org/base" "$Z/finetune" --only arch,tokenizer --cache "$WORK/cred" --json "$WORK/cred.json" \
+    --md "$WORK/cred.md" --html "$WORK/cred.html" --journal "$WORK/cred-journal.md"
+HF_ENDPOINT=http://lineage-user:s3cr%40t@127.0.0.1:$PORT expect_exit "an unknown repository behind such an endpoint exits 3" 3 \
+    "$LINEAGE" inspect "hf://org/nothere" --cache "$WORK/cred"
+cp "$WORK/err" "$WORK/cred.err"
+HF_ENDPOINT=ftp://lineage-user:s3cr%40t@127.0.0.1:$PORT expect_exit "a non-http endpoint with credentials exits 2" 2 \
+    "$LINEAGE" inspect "hf://org/base" --cache "$WORK/cred"
+cp "$WORK/err" "$WORK/cred2.err"
+sleep 0.1
+grep -q "Basic bGluZWFnZS11c2VyOnMzY3JAdA==" "$LOGS/access.log" && ok "the endpoint's credentials were sent (HTTP Basic)" ||
+    not_ok "credentials sent: $(head -2 "$LOGS/access.log")"
+leaks=$( { grep -rl -e "s3cr" -e "lineage-user" "$WORK"/cred.json "$WORK"/cred.md "$WORK"/cred.html "$WORK"/cred-journal.md \
+    "$WORK"/cred.err "$WORK"/cred2.err "$WORK/cred"; find "$WORK/cred" | grep -e "s3cr" -e "lineage-user"; } 2>/dev/null)
+[ -s "$WORK/cred.json" ] && [ -s "$WORK/cred-journal.md" ] && [ -z "$leaks" ] &&
+    ok "no report, journal, error or cache name holds the endpoint's credentials" || not_ok "credentials written to: $leaks"
 "$LINEAGE" compare "hf://org/base" "$Z/base" --only arch --json "$WORK/cmp.json" >/dev/null 2>&1
 check "a compare report records the remote repo, resolved commit and file ETags" python3 -c "
 import json; s=json.load(open('$WORK/cmp.json'))['source']

@@ -12,7 +12,7 @@
 static uint64_t rng_state;
 static double uniform(void)
 {
-    rng_state = wt_mix64(rng_state);
+    rng_state = stats_mix64(rng_state);
     return ((double)(rng_state >> 11) + 0.5) / 9007199254740992.0;
 }
 static double gauss(void) { return sqrt(-2 * log(uniform())) * cos(6.283185307179586 * uniform()); }
@@ -83,7 +83,7 @@ static void test_cka(void)
     for (size_t i = 0; i < n; i++) perm[i] = i;
     CHECK(fabs(act_cka_gram_perm(K, nk, L, nl, perm, n) - act_cka_gram(K, nk, L, nl, n)) < 1e-12,
           "the shuffled-token CKA with the identity permutation is the CKA");
-    wt_shuffle(perm, n, 3);
+    stats_shuffle(perm, n, 3);
     double sh = act_cka_gram_perm(K, nk, L, nl, perm, n);
     CHECK(sh < ref / 2, "shuffling B's tokens destroys the shared structure (%.3f vs %.3f)", sh, ref);
     free(perm); free(K); free(L); free(X); free(Y); free(Z);
@@ -121,7 +121,7 @@ static synth derived_model(const synth *a, size_t ntok, size_t keep, double nois
     synth b = {malloc(keep * ntok * sizeof(float)), malloc(keep * ntok * sizeof(float)), keep};
     size_t *perm = malloc(a->neurons * sizeof *perm);
     for (size_t i = 0; i < a->neurons; i++) perm[i] = i;
-    wt_shuffle(perm, a->neurons, seed);
+    stats_shuffle(perm, a->neurons, seed);
     rng_state = seed * 7 + 1;
     for (size_t n = 0; n < keep; n++)
         for (size_t t = 0; t < ntok; t++) {
@@ -176,15 +176,15 @@ static void test_fisher_spearman_pca(void)
     double p2[2] = {0.03, 0.2}, p3[3] = {0.01, 0.5, 0.04};
     double x2 = p2[0] * p2[1], ref2 = x2 * (1 - log(x2));
     double l3 = -log(p3[0] * p3[1] * p3[2]), ref3 = exp(-l3) * (1 + l3 + l3 * l3 / 2);
-    CHECK(fabs(wt_fisher_p(p2, 2) - ref2) < 1e-12 * (1 + ref2), "Fisher's combination of 2 p-values: closed form %.6g", ref2);
-    CHECK(fabs(wt_fisher_p(p3, 3) - ref3) < 1e-12 * (1 + ref3), "Fisher's combination of 3 p-values: closed form %.6g", ref3);
+    CHECK(fabs(stats_fisher_p(p2, 2) - ref2) < 1e-12 * (1 + ref2), "Fisher's combination of 2 p-values: closed form %.6g", ref2);
+    CHECK(fabs(stats_fisher_p(p3, 3) - ref3) < 1e-12 * (1 + ref3), "Fisher's combination of 3 p-values: closed form %.6g", ref3);
     double one = 0.0123;
-    CHECK(fabs(wt_fisher_p(&one, 1) - one) < 1e-12, "Fisher's combination of one p is that p");
+    CHECK(fabs(stats_fisher_p(&one, 1) - one) < 1e-12, "Fisher's combination of one p is that p");
     size_t x[5] = {10, 20, 30, 40, 50}, y[5] = {3, 1, 4, 9, 7}, z[5] = {50, 40, 30, 20, 10};
     /* ranks of y: 1 0 2 4 3 -> d^2 = 1+1+1+1+... : rho = 1 - 6*4/(5*24) = 0.8 */
-    CHECK(fabs(act_spearman(x, y, 5) - 0.8) < 1e-12, "Spearman of a hand-computed example is 0.8 (%.6f)",
-          act_spearman(x, y, 5));
-    CHECK(fabs(act_spearman(x, z, 5) + 1) < 1e-12, "Spearman of reversed sequences is -1");
+    CHECK(fabs(stats_spearman_distinct(x, y, 5) - 0.8) < 1e-12, "Spearman of a hand-computed example is 0.8 (%.6f)",
+          stats_spearman_distinct(x, y, 5));
+    CHECK(fabs(stats_spearman_distinct(x, z, 5) + 1) < 1e-12, "Spearman of reversed sequences is -1");
     /* layers on a line: similarity exp(-|i-j|): the first coordinate is monotone along the line */
     size_t n = 6;
     double G[36], xy[12];

@@ -68,7 +68,7 @@ int main(void)
     /* arch-only: base's config without weights → the same count from the formula */
     lineage_model *ao = open_zoo("arch-only");
     if (ao) {
-        lineage_inspect_options opt = {0, 0, 989, 0.4};
+        lineage_inspect_options opt = {0, 0, 989, 0.4, NULL, 0, 0};
         lineage_doc *d = NULL;
         lineage_error err;
         CHECK(lineage_inspect(ao, &opt, &d, &err) == LINEAGE_OK, "arch-only: inspect succeeds");
@@ -121,7 +121,7 @@ int main(void)
     /* vlm-a: text decoder = base under language_model., vision tower declares qwen2_5_vl, projector */
     lineage_model *vlm = open_zoo("vlm-a");
     if (vlm) {
-        lineage_inspect_options opt = {0, 0, 989, 0.4};
+        lineage_inspect_options opt = {0, 0, 989, 0.4, NULL, 0, 0};
         lineage_doc *d = NULL;
         lineage_error err;
         CHECK(lineage_inspect(vlm, &opt, &d, &err) == LINEAGE_OK, "vlm-a: inspect succeeds");

@@ -11,7 +11,8 @@
 
 #include "check.h"
 #include "format/model.h"
-#include "io/hub.h"
+#include "analysis/report_source.h"
+#include "format/hf_remote.h"
 #include "lineage.h"
 
 #include "remote/harness.h"

@@ -133,6 +133,7 @@ int main(void)
     add(&a, root, "behaviour", finding(&a, "behaviour", "derived", 0.9, NULL, NULL, 0));
     CHECK(!strcmp(verdict(&a, root, &v), "independent") && json_count(json_get(v, "conflicts")) == 1,
           "weights independent, behaviour close: independent, the conflict reported");
+    arena_free(&a);
 
     CHECK_EXIT();
 }

@@ -13,7 +13,7 @@
 #include "support/safetensors_write.h"
 
 static uint64_t st_rng = 12345;
-static double urand(void) { st_rng = wt_mix64(st_rng); return (double)(st_rng >> 11) / 9007199254740992.0; }
+static double urand(void) { st_rng = stats_mix64(st_rng); return (double)(st_rng >> 11) / 9007199254740992.0; }
 static double grand(void) { return sqrt(-2 * log(urand() + 1e-300)) * cos(6.283185307179586 * urand()); }
 
 /* best assignment of n rows into m columns by enumeration (n <= m <= 6) */
@@ -55,7 +55,7 @@ static void test_lap(void)
     float *A = malloc(N * DIM * sizeof *A), *B = malloc(N * DIM * sizeof *B);
     size_t perm[N], got[N];
     for (size_t i = 0; i < N; i++) perm[i] = i;
-    wt_shuffle(perm, N, 99);
+    stats_shuffle(perm, N, 99);
     for (size_t i = 0; i < N * DIM; i++) A[i] = (float)grand();
     for (size_t i = 0; i < N; i++)
         for (size_t k = 0; k < DIM; k++) B[perm[i] * DIM + k] = A[i * DIM + k] + 0.3f * (float)grand();
@@ -112,16 +112,16 @@ static void test_helpers(void)
 {
     size_t id[100], rev[100];
     for (size_t i = 0; i < 100; i++) { id[i] = i; rev[i] = 99 - i; }
-    CHECK(fabs(wt_spearman_identity(id, 100) - 1) < 1e-12 && fabs(wt_spearman_identity(rev, 100) + 1) < 1e-12,
+    CHECK(fabs(stats_spearman_identity(id, 100) - 1) < 1e-12 && fabs(stats_spearman_identity(rev, 100) + 1) < 1e-12,
           "Spearman of a matching against the identity is +1 / -1 for identity / reversal");
     double ps[3] = {0.5, 0.5, 0.5};
-    double pf = wt_fisher_p(ps, 3);
+    double pf = stats_fisher_p(ps, 3);
     /* chi2(6) survival at -2*3*ln(0.5) = 4.1589: e^-t(1+t+t^2/2), t = 2.0794 */
     double t = 3 * log(2.0), want = exp(-t) * (1 + t + t * t / 2);
     CHECK(fabs(pf - want) < 1e-12, "Fisher's method matches the closed form (%g vs %g)", pf, want);
     CHECK(fabs(wt_agreement_p(1) - (1 - exp(-1.0))) < 1e-12 && wt_agreement_p(50) < 1e-60,
           "chance agreement of two matchings follows Poisson(1)");
-    CHECK(fabs(wt_p_upper(wt_z_of_p(1e-7)) - 1e-7) < 1e-12, "z and one-sided p invert each other");
+    CHECK(fabs(stats_p_upper(stats_z_of_p(1e-7)) - 1e-7) < 1e-12, "z and one-sided p invert each other");
 
     /* jackknife CI over 16 sampled blocks (of a population too large to matter) covers the pooled
      * correlation of a known-rho sample */
@@ -233,7 +233,7 @@ static void test_wide_match(void)
     size_t *perm = malloc(NA * sizeof *perm), *got = malloc(NA * sizeof *got);
     if (!a || !b || !perm || !got) { CHECK(0, "allocation"); free(a); free(b); free(perm); free(got); return; }
     for (size_t i = 0; i < NA; i++) perm[i] = i;
-    wt_shuffle(perm, NA, 7);
+    stats_shuffle(perm, NA, 7);
     for (size_t i = 0; i < (size_t)NA * DIM; i++) a[i] = (float)grand();
     /* B keeps NB of A's rows, permuted, with noise: B row j is A row perm[j] */
     for (size_t j = 0; j < NB; j++)

@@ -3,7 +3,7 @@
  *   /f/MODE/N/KEY/rest  ->  forwards /rest, applying MODE to the first N requests of this MODE/KEY
  * MODE: ok, 500 (answer 500), 429 (answer 429, Retry-After: 0), reset (half the body, then a TCP reset),
  * trunc (half the body, then a clean close), stall (half the body, then 20 s of silence), slow (wait 4 s
- * before answering), norange (drop the Range
+ * before answering), bigsize (announce a 1 TiB file in Content-Range), drip (the body one byte every 100 ms: never stalled, never done), norange (drop the Range
  * header, so the upstream answers 200), badrange (shift the Content-Range start by one). One request per
  * connection; each is answered with Connection: close. row-MODE applies MODE only to requests for tensor
  * rows (a Range not starting at byte 0). */
@@ -78,6 +78,7 @@ static void reply(int fd, const char *status, const char *extra)
 static void *serve(void *arg)
 {
     int client = (int)(intptr_t)arg, up = -1;
+    char *fixed = NULL;
     char *req = malloc(MAX_HEAD), *resp = malloc(MAX_HEAD + 65536);
     size_t have;
     ssize_t hl = req && resp ? read_head(client, req, MAX_HEAD, &have) : -1;
@@ -144,7 +145,31 @@ static void *serve(void *arg)
     }
     int cut = active && (!strcmp(mode, "reset") || !strcmp(mode, "trunc") || !strcmp(mode, "stall"));
     long long limit = cut && content_length > 0 ? content_length / 2 : -1, sent = 0;
-    if (!send_all(client, resp, (size_t)rhl)) goto out;
+    const char *head = resp;
+    size_t head_len = (size_t)rhl;
+    if (active && !strcmp(mode, "bigsize")) {
+        char *cr = strcasestr(resp, "\r\nContent-Range: bytes ");
+        char *slash = cr && cr < resp + rhl ? strchr(cr + 2, '/') : NULL;
+        char *eol = slash ? strstr(slash, "\r\n") : NULL;
+        if (eol && (fixed = malloc((size_t)rhl + 32)) != NULL) {
+            size_t keep = (size_t)(slash + 1 - resp), tail = (size_t)(resp + rhl - eol);
+            int w = sprintf(fixed + keep, "1099511627776");
+            memcpy(fixed, resp, keep);
+            memcpy(fixed + keep + w, eol, tail);
+            head = fixed;
+            head_len = keep + (size_t)w + tail;
+        }
+    }
+    if (!send_all(client, head, head_len)) goto out;
+    if (active && !strcmp(mode, "drip")) {
+        for (size_t i = (size_t)rhl; i < have; i++) {
+            if (!send_all(client, resp + i, 1)) goto out;
+            usleep(100000);
+        }
+        char b;
+        while (recv(up, &b, 1, 0) == 1 && send_all(client, &b, 1)) usleep(100000);
+        goto out;
+    }
     size_t extra = have - (size_t)rhl;
     if (limit >= 0 && (long long)extra > limit) extra = (size_t)limit;
     if (!send_all(client, resp + rhl, extra)) goto out;
@@ -165,6 +190,7 @@ static void *serve(void *arg)
         setsockopt(client, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     }
 out:
+    free(fixed);
     if (up >= 0) close(up);
     close(client);
     free(req);

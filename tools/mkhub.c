@@ -1,6 +1,6 @@
 /* mkhub ROOT ZOO: builds a Hub-like tree for the remote tests, served by nginx as
  * ROOT/{org}/{name}/resolve/{main,COMMIT}/FILE, plus ROOT/commits.map (nginx map from repository path to its
- * X-Repo-Commit). Repositories: org/base and org/base-sharded (links to the zoo), org/sparse100b (a
+ * X-Repo-Commit). Repositories: org/base, org/base-sharded, org/finetune (links to the zoo), org/sparse100b (a
  * 100B-class MoE layout: 48 full-size sparse shards, ~19k tensors, headers only), and bad inputs. */
 #include <errno.h>
 #include <fcntl.h>
@@ -184,6 +184,7 @@ int main(int argc, char **argv)
     link_zoo(repo(root, "base-sharded", "2222222222222222222222222222222222222222"), zoo, "base-sharded");
     link_zoo(repo(root, "private", "3333333333333333333333333333333333333333"), zoo, "base");
     link_zoo(repo(root, "redir", "4444444444444444444444444444444444444444"), zoo, "base");
+    link_zoo(repo(root, "finetune", "9999999999999999999999999999999999999999"), zoo, "finetune");
     sparse100b(repo(root, "sparse100b", "5555555555555555555555555555555555555555"));
     char *d = repo(root, "badjson", "6666666666666666666666666666666666666666");
     write_text(d, "config.json", "{\"hidden_size\": 8,");
@@ -197,6 +198,26 @@ int main(int argc, char **argv)
     d = repo(root, "badindex", "8888888888888888888888888888888888888888");
     write_text(d, "config.json", "{}\n");
     write_text(d, "model.safetensors.index.json", "{\"weight_map\": {\"a\": \"../../etc/passwd\"}}");
+    /* the shards of base-sharded under an index whose total_size is far below what their headers describe */
+    d = repo(root, "smallindex", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    link_zoo(d, zoo, "base-sharded");
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", d);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/base-sharded/model.safetensors.index.json", zoo);
+    FILE *in = fopen(path, "rb");
+    char *text = in ? calloc(1, 1 << 20) : NULL;
+    size_t got = text ? fread(text, 1, (1 << 20) - 1, in) : 0;
+    if (in) fclose(in);
+    char *num = text ? strstr(text, "\"total_size\": ") : NULL;
+    if (!got || !num) die("base-sharded index");
+    num += 14;
+    char *after = num + strspn(num, "0123456789");
+    strbuf small;
+    sb_init(&small);
+    sb_printf(&small, "%.*s1000%s", (int)(num - text), text, after);
+    write_text(d, "model.safetensors.index.json", small.data);
+    sb_free(&small);
+    free(text);
     if (fclose(commits) != 0) die("commits.map");
     return 0;
 }

@@ -1,7 +1,8 @@
-/* mklineage OUTDIR [SEED]: writes a family of small Llama-style HF folders with known lineage, made
- * from a seeded random base with weight-like structure (low-rank + noise per matrix, outlier hidden
- * channels, norm gains near 1 with depth drift), for testing the weights comparison on cases that
- * are not the zoo. OUTDIR/truth.json records what was done (layer maps, kept neurons). */
+/* mklineage OUTDIR [SEED]: writes a family of small Llama-style HF folders with known lineage (single,
+ * composed and second-generation derivations; truth.json names each one's parent), made from a seeded
+ * random base with weight-like structure (low-rank + noise per matrix, outlier hidden channels, norm
+ * gains near 1 with depth drift), for testing the weights comparison on cases that are not the zoo. OUTDIR/truth.json records what was done (layer maps, kept neurons).
+ * mklineage OUTDIR SEED --grid WIDTH: the composed-derivation grid instead (OUTDIR/grid.json). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,9 @@
 #include "support/safetensors_write.h"
 #include "util/strbuf.h"
 
-enum { D = 80, F = 200, L = 5, H = 4, KV = 2, HD = 20, V = 700, RANK = 8, EXPERTS = 4 };
+enum { DMAX = 128, FMAX = 320, LMAX = 16, H = 4, KV = 2, V = 700, RANK = 8, EXPERTS = 4 };
+/* the shape of the base: these defaults, or a --grid width */
+static int D = 80, F = 200, L = 5, HD = 20;
 
 typedef struct tensor {
     char name[96];
@@ -67,7 +70,7 @@ static size_t numel(const tensor *t) { return t->ndim == 1 ? t->shape[0] : t->sh
 static size_t rows_of(const tensor *t) { return t->ndim == 1 ? 1 : t->shape[0]; }
 static size_t cols_of(const tensor *t) { return t->ndim == 1 ? t->shape[0] : t->shape[1]; }
 
-static float col_scale[D];   /* outlier hidden channels of the base */
+static float col_scale[DMAX];   /* outlier hidden channels of the base */
 
 /* low-rank + noise, hidden-indexed axis scaled by the outlier pattern */
 static void fill_matrix(tensor *t, double std, int hidden_cols)
@@ -81,7 +84,7 @@ static void fill_matrix(tensor *t, double std, int hidden_cols)
         for (size_t c = 0; c < C; c++) {
             double x = 0.6 * gauss();
             for (int k = 0; k < RANK; k++) { v[k] = vr[k * C + c]; x += u[k] * v[k] * 0.5; }
-            double s = hidden_cols ? col_scale[c % D] : (R == D ? col_scale[r] : 1);
+            double s = hidden_cols ? col_scale[c % D] : (R == (size_t)D ? col_scale[r] : 1);
             t->data[r * C + c] = (float)(std * x * s);
         }
     }
@@ -189,11 +192,11 @@ static void scale_cols(tensor *t, const double *s)
 static void rescale(model *m)
 {
     char nm[96];
-    double alpha[D], inv[D];
-    for (int l = 0; l <= L; l++) {
-        for (int pass = 0; pass < 2 && (l < L || pass == 0); pass++) {
+    double alpha[DMAX], inv[DMAX];
+    for (int l = 0; l <= m->layers; l++) {
+        for (int pass = 0; pass < 2 && (l < m->layers || pass == 0); pass++) {
             for (int k = 0; k < D; k++) { alpha[k] = 0.5 + 1.5 * uniform(); inv[k] = 1 / alpha[k]; }
-            if (l == L) {
+            if (l == m->layers) {
                 scale_cols(find(m, "model.norm.weight"), alpha);
                 scale_cols(find(m, "lm_head.weight"), inv);
                 continue;
@@ -204,7 +207,7 @@ static void rescale(model *m)
                                                      {"mlp.gate_proj", "mlp.up_proj", NULL}};
             for (int k = 0; k < 3 && reads[pass][k]; k++) {
                 snprintf(nm, sizeof nm, "model.layers.%d.%s.weight", l, reads[pass][k]);
-                scale_cols(find(m, nm), inv);
+                if (find(m, nm)) scale_cols(find(m, nm), inv);   /* an MoE's experts keep their scale */
             }
         }
     }
@@ -234,7 +237,7 @@ static void permute(tensor *t, const int *p, int cols)
 
 static void permute_model(model *m)
 {
-    int ph[D], pf[F], pkv[KV], prow_q[D], prow_kv[KV * HD];
+    int ph[DMAX], pf[FMAX], pkv[KV], prow_q[DMAX], prow_kv[DMAX];
     random_perm(ph, D);
     char nm[96];
     for (int i = 0; i < m->n; i++) {
@@ -242,8 +245,8 @@ static void permute_model(model *m)
         int hidden_rows = strstr(t->name, "o_proj") || strstr(t->name, "down_proj");
         permute(t, ph, !hidden_rows);
     }
-    for (int l = 0; l < L; l++) {
-        random_perm(pf, F);
+    for (int l = 0; l < m->layers; l++) {
+        random_perm(pf, m->ffn);
         snprintf(nm, sizeof nm, "model.layers.%d.mlp.gate_proj.weight", l); permute(find(m, nm), pf, 0);
         snprintf(nm, sizeof nm, "model.layers.%d.mlp.up_proj.weight", l); permute(find(m, nm), pf, 0);
         snprintf(nm, sizeof nm, "model.layers.%d.mlp.down_proj.weight", l); permute(find(m, nm), pf, 1);
@@ -300,36 +303,37 @@ static void upscale(model *dst, const model *src, const int *map, int nl)
 }
 
 /* Keeps the FFN neurons with the largest |gate|*|up| row norms, in order; kept[l][k] recorded. */
-static void prune(model *m, int keep, int kept[L][F])
+static void prune(model *m, int keep, int kept[LMAX][FMAX])
 {
     char nm[96];
-    for (int l = 0; l < L; l++) {
+    for (int l = 0; l < m->layers; l++) {
         snprintf(nm, sizeof nm, "model.layers.%d.mlp.gate_proj.weight", l);
         tensor *g = find(m, nm);
         snprintf(nm, sizeof nm, "model.layers.%d.mlp.up_proj.weight", l);
         tensor *u = find(m, nm);
         snprintf(nm, sizeof nm, "model.layers.%d.mlp.down_proj.weight", l);
         tensor *d = find(m, nm);
-        double score[F];
-        for (int r = 0; r < F; r++) {
+        double score[FMAX];
+        int FF = m->ffn;
+        for (int r = 0; r < FF; r++) {
             double a = 0, b = 0;
             for (int c = 0; c < D; c++) { a += g->data[r * D + c] * g->data[r * D + c]; b += u->data[r * D + c] * u->data[r * D + c]; }
             score[r] = a * b * (0.5 + uniform());
         }
-        int drop[F] = {0};
-        for (int k = 0; k < F - keep; k++) {
+        int drop[FMAX] = {0};
+        for (int k = 0; k < FF - keep; k++) {
             int w = -1;
-            for (int r = 0; r < F; r++) if (!drop[r] && (w < 0 || score[r] < score[w])) w = r;
+            for (int r = 0; r < FF; r++) if (!drop[r] && (w < 0 || score[r] < score[w])) w = r;
             drop[w] = 1;
         }
         int n = 0;
-        for (int r = 0; r < F; r++) if (!drop[r]) kept[l][n++] = r;
+        for (int r = 0; r < FF; r++) if (!drop[r]) kept[l][n++] = r;
         float *ng = malloc((size_t)keep * D * sizeof(float)), *nu = malloc((size_t)keep * D * sizeof(float)),
               *nd = malloc((size_t)keep * D * sizeof(float));
         for (int k = 0; k < keep; k++) {
             memcpy(ng + k * D, g->data + kept[l][k] * D, D * sizeof(float));
             memcpy(nu + k * D, u->data + kept[l][k] * D, D * sizeof(float));
-            for (int r = 0; r < D; r++) nd[r * keep + k] = d->data[r * F + kept[l][k]];
+            for (int r = 0; r < D; r++) nd[r * keep + k] = d->data[r * FF + kept[l][k]];
         }
         free(g->data); free(u->data); free(d->data);
         g->data = ng; u->data = nu; d->data = nd;
@@ -347,7 +351,7 @@ static void extend_vocab(model *m, int extra)
         size_t old = t->shape[0], nr = old + (size_t)extra;
         float *d = calloc(nr * D, sizeof *d);
         memcpy(d, t->data, old * D * sizeof *d);
-        double mean[D] = {0};
+        double mean[DMAX] = {0};
         for (size_t r = 0; r < old; r++) for (int c = 0; c < D; c++) mean[c] += t->data[r * D + c] / (double)old;
         double sd = tensor_std(t);
         for (size_t r = old; r < nr; r++) for (int c = 0; c < D; c++) d[r * D + c] = (float)(mean[c] + 0.3 * sd * gauss());
@@ -493,10 +497,162 @@ static void write_model(const char *out, const char *name, const model *m, linea
     write_tokenizer(dir, m->vocab, family, shuffle);
 }
 
+/* ---- the composed-derivation grid (--grid) ---- */
+
+typedef struct op_def {
+    const char *name, *kind;
+    int dense_only;    /* needs a dense FFN (not after upcycling) */
+    int training;      /* a training-like value change */
+    int directed;      /* leaves a trace of which side was changed (subset, extension, repeats, noise, dtype) */
+} op_def;
+
+static const op_def grid_ops[] = {
+    {"finetune", "finetune", 0, 1, 0},     {"cpt", "continued_pretraining", 0, 1, 0},
+    {"noise", "noised", 0, 0, 1},          {"rescale", "rescaled", 1, 0, 0},
+    {"permute", "permuted", 1, 0, 0},      {"prune", "pruned", 1, 0, 1},
+    {"vocab", "vocab_extended", 0, 0, 1},  {"upscale", "depth_upscaled", 0, 0, 1},
+    {"upcycle", "upcycled", 1, 0, 1},      {"requant", "requantized", 0, 0, 1},
+};
+enum { NOPS = sizeof grid_ops / sizeof grid_ops[0] };
+
+static int op_index(const char *name)
+{
+    for (int i = 0; i < NOPS; i++) if (!strcmp(grid_ops[i].name, name)) return i;
+    die("unknown grid op");
+    return -1;
+}
+
+static void round_bf16(model *m)
+{
+    for (int i = 0; i < m->n; i++)
+        for (size_t k = 0; k < numel(&m->t[i]); k++) {
+            uint32_t u = (uint32_t)to_bf16(m->t[i].data[k]) << 16;
+            memcpy(&m->t[i].data[k], &u, 4);
+        }
+}
+
+/* Applies one op to m in place. */
+static void apply_op(model *m, int op)
+{
+    static int kept[LMAX][FMAX];
+    model x;
+    const char *name = grid_ops[op].name;
+    if (!strcmp(name, "finetune")) perturb(m, 0.08, 0.6, 1.0);
+    else if (!strcmp(name, "cpt")) perturb(m, 0.9, 0.5, 0.8);
+    else if (!strcmp(name, "noise")) noise(m, 0.4);
+    else if (!strcmp(name, "rescale")) rescale(m);
+    else if (!strcmp(name, "permute")) permute_model(m);
+    else if (!strcmp(name, "prune")) prune(m, m->ffn * 7 / 10, kept);
+    else if (!strcmp(name, "vocab")) extend_vocab(m, 60);
+    else if (!strcmp(name, "requant")) round_bf16(m);
+    else if (!strcmp(name, "upscale") || !strcmp(name, "upcycle")) {
+        if (!strcmp(name, "upcycle")) upcycle(&x, m);
+        else {
+            /* SOLAR-style: layers 0..n-2, then 1..n-1 */
+            int map[LMAX], n = m->layers, nl = 0;
+            if (2 * n - 2 > LMAX) die("too many layers to up-scale");
+            for (int l = 0; l < n - 1; l++) map[nl++] = l;
+            for (int l = 1; l < n; l++) map[nl++] = l;
+            upscale(&x, m, map, nl);
+            x.experts = m->experts;
+        }
+        free_model(m);
+        *m = x;
+    }
+}
+
+static int chain_valid(const int *ops, int n)
+{
+    int moe = 0, trained = 0;
+    for (int i = 0; i < n; i++) {
+        const op_def *o = &grid_ops[ops[i]];
+        for (int j = 0; j < i; j++) if (ops[j] == ops[i]) return 0;
+        if (o->dense_only && moe) return 0;
+        if (o->training && trained) return 0;                  /* two trainings read as one */
+        if (!strcmp(o->name, "requant") && i != n - 1) return 0;   /* only a final re-save keeps its dtype */
+        if (!strcmp(o->name, "upcycle")) moe = 1;
+        trained |= o->training;
+    }
+    return 1;
+}
+
+static void grid_case(const char *out, const model *base, const int *ops, int n, strbuf *truth, int *first)
+{
+    char name[128] = "";
+    model m;
+    copy_model(&m, base);
+    for (int i = 0; i < n; i++) {
+        snprintf(name + strlen(name), sizeof name - strlen(name), "%s%s", i ? "+" : "", grid_ops[ops[i]].name);
+        apply_op(&m, ops[i]);
+    }
+    int requant = !strcmp(grid_ops[ops[n - 1]].name, "requant"), directed = 0;
+    write_model(out, name, &m, requant ? LINEAGE_DTYPE_BF16 : LINEAGE_DTYPE_F32, 0, 0);
+    free_model(&m);
+    sb_printf(truth, "%s{\"name\":\"%s\",\"ops\":[", *first ? "" : ",\n", name);
+    for (int i = 0; i < n; i++) sb_printf(truth, "%s\"%s\"", i ? "," : "", grid_ops[ops[i]].name);
+    sb_puts(truth, "],\"kinds\":[");
+    for (int i = 0; i < n; i++) {
+        sb_printf(truth, "%s\"%s\"", i ? "," : "", grid_ops[ops[i]].kind);
+        directed |= grid_ops[ops[i]].directed;
+    }
+    sb_printf(truth, "],\"related\":true,\"direction\":\"b_from_a\",\"direction_knowable\":%s}", directed ? "true" : "false");
+    *first = 0;
+}
+
+/* Every valid ordered pair of ops, some three-step chains, and unrelated controls (an independent base,
+ * and that base permuted), on one seed and one width; truth in OUTDIR/grid.json. */
+static int grid(const char *out, uint64_t seed, int width)
+{
+    if (width == 1) { D = 64; F = 160; L = 4; HD = 16; }
+    else if (width == 2) { D = 48; F = 128; L = 4; HD = 12; }
+    else die("--grid WIDTH is 1 or 2");
+    mkdir(out, 0755);
+    model base, m;
+    build_base(&base, seed, 300);
+    write_model(out, "base", &base, LINEAGE_DTYPE_F32, 0, 0);
+    strbuf truth;
+    sb_init(&truth);
+    sb_printf(&truth, "{\"seed\":%llu,\"width\":%d,\"hidden\":%d,\"ffn\":%d,\"cases\":[\n", (unsigned long long)seed,
+              width, D, F);
+    int first = 1;
+    for (int i = 0; i < NOPS; i++)
+        for (int j = 0; j < NOPS; j++) {
+            int ops[2] = {i, j};
+            if (chain_valid(ops, 2)) grid_case(out, &base, ops, 2, &truth, &first);
+        }
+    static const char *const chains[][3] = {
+        {"prune", "permute", "finetune"}, {"vocab", "cpt", "requant"},   {"upscale", "permute", "noise"},
+        {"rescale", "prune", "finetune"}, {"upcycle", "vocab", "finetune"}, {"permute", "vocab", "rescale"},
+    };
+    for (size_t c = 0; c < sizeof chains / sizeof chains[0]; c++) {
+        int ops[3];
+        for (int k = 0; k < 3; k++) ops[k] = op_index(chains[c][k]);
+        if (chain_valid(ops, 3)) grid_case(out, &base, ops, 3, &truth, &first);
+    }
+    /* unrelated: another seed, alone and disguised */
+    build_base(&m, seed + 1000, 300);
+    write_model(out, "unrelated", &m, LINEAGE_DTYPE_F32, 0, 0);
+    sb_puts(&truth, ",\n{\"name\":\"unrelated\",\"ops\":[],\"kinds\":[],\"related\":false}");
+    permute_model(&m);
+    static int kept_unrelated[LMAX][FMAX];
+    prune(&m, m.ffn * 7 / 10, kept_unrelated);
+    write_model(out, "unrelated+prune+permute", &m, LINEAGE_DTYPE_F32, 0, 0);
+    sb_puts(&truth, ",\n{\"name\":\"unrelated+prune+permute\",\"ops\":[],\"kinds\":[],\"related\":false}");
+    free_model(&m);
+    sb_puts(&truth, "\n]}\n");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/grid.json", out);
+    write_text(path, sb_str(&truth));
+    sb_free(&truth);
+    free_model(&base);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && !strcmp(argv[3], "--grid")) return grid(argv[1], strtoull(argv[2], NULL, 10), atoi(argv[4]));
     if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: mklineage OUTDIR [SEED]\n");
+        fprintf(stderr, "usage: mklineage OUTDIR [SEED [--grid WIDTH]]\n");
         return 2;
     }
     const char *out = argv[1];
@@ -511,7 +667,8 @@ int main(int argc, char **argv)
     write_model(out, "requantized", &m, LINEAGE_DTYPE_BF16, 0, 0);
     free_model(&m);
 
-    copy_model(&m, &base); perturb(&m, 0.08, 0.6, 1.0); write_model(out, "finetune", &m, LINEAGE_DTYPE_F32, 0, 0); free_model(&m);
+    model ft;
+    copy_model(&ft, &base); perturb(&ft, 0.08, 0.6, 1.0); write_model(out, "finetune", &ft, LINEAGE_DTYPE_F32, 0, 0);
     copy_model(&m, &base); perturb(&m, 0.9, 0.5, 0.8); write_model(out, "continued", &m, LINEAGE_DTYPE_F32, 0, 0); free_model(&m);
     copy_model(&m, &base); noise(&m, 0.4); write_model(out, "noised", &m, LINEAGE_DTYPE_F32, 0, 0); free_model(&m);
     copy_model(&m, &base); rescale(&m); write_model(out, "rescaled", &m, LINEAGE_DTYPE_F32, 0, 0); free_model(&m);
@@ -520,7 +677,7 @@ int main(int argc, char **argv)
     static const int up_map[8] = {0, 1, 2, 3, 1, 2, 3, 4};
     upscale(&x, &base, up_map, 8); perturb(&x, 0.05, 0.3, 1.0); write_model(out, "upscaled", &x, LINEAGE_DTYPE_F32, 0, 0); free_model(&x);
 
-    static int kept[L][F];
+    static int kept[LMAX][FMAX];
     copy_model(&m, &base); prune(&m, 140, kept); perturb(&m, 0.05, 0.3, 1.0); write_model(out, "pruned", &m, LINEAGE_DTYPE_F32, 0, 0); free_model(&m);
 
     copy_model(&m, &base); extend_vocab(&m, 60); perturb(&m, 0.05, 0.3, 1.0); write_model(out, "vocab-extended", &m, LINEAGE_DTYPE_F32, 0, 0); free_model(&m);
@@ -531,6 +688,17 @@ int main(int argc, char **argv)
     /* a re-trained vocabulary: half the strings shared, ids reordered, different weights */
     build_base(&m, seed + 2000, V + 40); write_model(out, "independent-vocab", &m, LINEAGE_DTYPE_F32, 1, 99); free_model(&m);
 
+    /* composed derivations (intermediates not written: the parent is base) and a second generation
+     * (the parent is finetune, which is written above) */
+    static int kept2[LMAX][FMAX];
+    copy_model(&m, &base); perturb(&m, 0.05, 0.3, 1.0); permute_model(&m); prune(&m, 160, kept2); perturb(&m, 0.05, 0.3, 1.0);
+    write_model(out, "composed-finetune-permute-prune", &m, LINEAGE_DTYPE_BF16, 0, 0); free_model(&m);
+    copy_model(&m, &base); extend_vocab(&m, 40); noise(&m, 0.3); upscale(&x, &m, up_map, 8); perturb(&x, 0.05, 0.3, 1.0);
+    write_model(out, "composed-vocab-noise-upscale", &x, LINEAGE_DTYPE_F32, 0, 0); free_model(&x); free_model(&m);
+    copy_model(&m, &base); rescale(&m); perturb(&m, 0.5, 0.5, 0.9); write_model(out, "composed-rescale-continued", &m, LINEAGE_DTYPE_F32, 0, 0); free_model(&m);
+    copy_model(&m, &ft); perturb(&m, 0.05, 0.3, 1.0); write_model(out, "finetune-child", &m, LINEAGE_DTYPE_F32, 0, 0); free_model(&m);
+    free_model(&ft);
+
     strbuf sb;
     sb_init(&sb);
     sb_puts(&sb, "{\"upscaled_layer_map\":[0,1,2,3,1,2,3,4],\"pruned_kept\":{");
@@ -539,7 +707,10 @@ int main(int argc, char **argv)
         for (int k = 0; k < 140; k++) sb_printf(&sb, "%s%d", k ? "," : "", kept[l][k]);
         sb_puts(&sb, "]");
     }
-    sb_puts(&sb, "}}\n");
+    sb_puts(&sb, "},\"parents\":{\"identical\":\"base\",\"requantized\":\"base\",\"finetune\":\"base\",\"continued\":\"base\","
+                 "\"noised\":\"base\",\"rescaled\":\"base\",\"permuted\":\"base\",\"upscaled\":\"base\",\"pruned\":\"base\","
+                 "\"vocab-extended\":\"base\",\"upcycled\":\"base\",\"composed-finetune-permute-prune\":\"base\","
+                 "\"composed-vocab-noise-upscale\":\"base\",\"composed-rescale-continued\":\"base\",\"finetune-child\":\"finetune\"}}\n");
     char path[1024];
     snprintf(path, sizeof path, "%s/truth.json", out);
     write_text(path, sb_str(&sb));

@@ -16,7 +16,8 @@
 #define ACT_SHUFFLE_SEED 0x636b61ull
 #define ACT_MAP_SCALE 0.05         /* CKA per unit of the layer map's penalties (a repeat costs 0.05) */
 #define ACT_DERIVED_P 1e-3         /* neuron-matching Fisher p below which the finding says derived */
-#define ACT_INDEPENDENT_P 0.01     /* ... above which it says independent */
+#define ACT_INDEPENDENT_P 0.01     /* ... above which it is not significant: no evidence, or independent with power */
+#define ACT_POWER_RHO 0.2          /* independent only when a mean Spearman this small would have been detected */
 
 #define NOMEM() error_set(err, LINEAGE_E_NOMEM, "out of memory")
 
@@ -112,7 +113,7 @@ static lineage_status cka_null(const act_plan *p, act_result *r, float *const *K
     double sum = 0;
     for (size_t s = 0; s < S; s++) {
         for (size_t t = 0; t < N; t++) perm[t] = t;
-        wt_shuffle(perm, N, ACT_SHUFFLE_SEED + s);
+        stats_shuffle(perm, N, ACT_SHUFFLE_SEED + s);
         double mean = 0;
         for (size_t j = 0; j < lb; j++) {
             size_t ia = (size_t)r->best[j], ib = (size_t)r->la + j;
@@ -208,7 +209,7 @@ static lineage_status neuron_matching(const act_plan *p, act_result *r, arena *a
         json_set_double(ar, e, "p", pl);
         json_push(ar, per, e);
     }
-    r->fisher_p = r->tested ? wt_fisher_p(pv, (size_t)r->tested) : NAN;
+    r->fisher_p = r->tested ? stats_fisher_p(pv, (size_t)r->tested) : NAN;
     r->chi2 = 0;
     for (int k = 0; k < r->tested; k++) r->chi2 += -2 * log(pv[k] < 1e-300 ? 1e-300 : pv[k]);
     r->mean_rho = r->tested ? rho_sum / r->tested : NAN;
@@ -256,24 +257,37 @@ static void findings(arena *ar, const act_result *r, json_value *list)
         if (r->fisher_p < ACT_DERIVED_P) {
             f.direction = "derived";
             f.weight = fmin(0.9, 0.6 + 0.01 * (lp - 3));
-        } else if (r->fisher_p > ACT_INDEPENDENT_P && r->neurons_min >= 64) {
-            f.direction = "independent";
-            f.weight = 0.5;
-            snprintf(en, sizeof en, "MLP neurons matched by their activations: the gate-based and up-based matchings "
-                     "are unrelated, as for independent models (mean Spearman %.3f over %d layers, Fisher p %.3g)",
-                     r->mean_rho, r->tested, r->fisher_p);
-            snprintf(ko, sizeof ko, "활성값으로 MLP 뉴런을 대응시킨 결과 gate 기반과 up 기반 대응이 무관함, 독립 모델과 같음 "
-                     "(평균 Spearman %.3f, %d개 층, Fisher p %.3g)", r->mean_rho, r->tested, r->fisher_p);
         } else {
-            f.direction = "neutral";
-            f.weight = 0.1;
+            /* Not significant is no evidence unless the test had the power to see a shared origin (R6):
+             * per layer z = rho sqrt(n - 1); over k layers (Stouffer) the smallest mean Spearman detected
+             * at p < ACT_DERIVED_P with power 0.8 is (z_0.001 + z_0.8) / sqrt(k (n - 1)). */
+            double rho_min = r->neurons_min > 1 ? (stats_z_of_p(ACT_DERIVED_P) + 0.8416) /
+                                                      sqrt((double)r->tested * (double)(r->neurons_min - 1)) : 1;
+            int powered = r->fisher_p > ACT_INDEPENDENT_P && rho_min <= ACT_POWER_RHO && r->mean_rho < rho_min;
+            f.direction = powered ? "independent" : "neutral";
+            f.weight = powered ? 0.5 : 0.1;
+            snprintf(en, sizeof en, "MLP neurons matched by their activations: the gate-based and up-based matchings "
+                     "are %s (mean Spearman %.3f over %d layers, Fisher p %.3g); the test would have detected a mean "
+                     "Spearman of %.3f (power 0.8)%s", powered ? "unrelated, as for independent models" : "not shown related",
+                     r->mean_rho, r->tested, r->fisher_p, rho_min,
+                     powered ? "" : ": no evidence either way");
+            snprintf(ko, sizeof ko, "활성값으로 MLP 뉴런을 대응시킨 결과 gate 기반과 up 기반 대응이 %s (평균 Spearman %.3f, "
+                     "%d개 층, Fisher p %.3g); 검출 가능한 최소 평균 Spearman %.3f (검정력 0.8)%s",
+                     powered ? "무관함, 독립 모델과 같음" : "관련성을 보이지 않음", r->mean_rho, r->tested, r->fisher_p,
+                     rho_min, powered ? "" : ": 어느 쪽의 근거도 아님");
+            f.value = r->mean_rho;
         }
         push_finding(ar, list, &f);
     }
     act_finding c = {0};
-    snprintf(en, sizeof en, "Hidden states of B's layers against their closest layers of A: mean linear CKA %.3f",
-             r->best_mean);
-    snprintf(ko, sizeof ko, "B의 각 층 은닉 상태와 가장 가까운 A 층의 선형 CKA 평균 %.3f", r->best_mean);
+    if (isfinite(r->best_mean)) {
+        snprintf(en, sizeof en, "Hidden states of B's layers against their closest layers of A: mean linear CKA %.3f",
+                 r->best_mean);
+        snprintf(ko, sizeof ko, "B의 각 층 은닉 상태와 가장 가까운 A 층의 선형 CKA 평균 %.3f", r->best_mean);
+    } else {
+        snprintf(en, sizeof en, "Hidden states: linear CKA is undefined (a side's hidden states do not vary)");
+        snprintf(ko, sizeof ko, "은닉 상태: 한쪽의 은닉 상태가 변하지 않아 선형 CKA를 정의할 수 없음");
+    }
     snprintf(ctl, sizeof ctl, "B's tokens shuffled: mean %.3f, 95th percentile %.3f; not calibrated for unrelated models, "
              "which also score high on the same text", r->null_mean, r->null_p95);
     c.en = en; c.ko = ko; c.control = ctl; c.value = r->best_mean; c.p = r->null_p;
@@ -388,6 +402,28 @@ static lineage_status build(act_plan *p, const lineage_compare_options *opt, are
     return st;
 }
 
+static int all_finite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+/* Layers of one side whose hidden states or MLP activations hold a NaN or Inf. */
+static void non_finite_layers(const act_side *s, size_t n_cka, size_t n_mlp, int *bad)
+{
+    *bad = 0;
+    for (int l = 0; l < s->layers; l++) {
+        int ok = !s->hidden || !s->hidden[l] || all_finite(s->hidden[l], n_cka * s->sketch);
+        for (int k = 0; ok && s->neurons && s->slots && k < s->slots[l]; k++) {
+            size_t idx = (size_t)l * (size_t)s->slots_max + (size_t)k;
+            if (s->gate && s->gate[idx]) ok = all_finite(s->gate[idx], s->neurons[l] * n_mlp);
+            if (ok && s->up && s->up[idx]) ok = all_finite(s->up[idx], s->neurons[l] * n_mlp);
+        }
+        *bad += !ok;
+    }
+}
+
 lineage_status activations_compare_section(const lineage_model *a, const lineage_model *b,
                                            const lineage_compare_options *opt, arena *ar, json_value **out,
                                            lineage_error *err)
@@ -404,6 +440,27 @@ lineage_status activations_compare_section(const lineage_model *a, const lineage
         /* no engine for the family, no tokenizer, too little aligned text: reported, not fatal */
         json_set_str(ar, o, "status", "not_run");
         json_set_str(ar, o, "reason", why.message);
+        return LINEAGE_OK;
+    }
+    /* A NaN or Inf weight spreads through the residual stream: CKA and the assignments would see it */
+    int bad_a = 0, bad_b = 0;
+    non_finite_layers(&plan.a, plan.n_cka, plan.n_mlp, &bad_a);
+    non_finite_layers(&plan.b, plan.n_cka, plan.n_mlp, &bad_b);
+    if (bad_a || bad_b) {
+        char en[300], ko[300];
+        snprintf(en, sizeof en, "non-finite activations (NaN/Inf) in %d of A's %d layers and %d of B's %d layers: the "
+                 "activation test is not comparable and says nothing", bad_a, plan.a.layers, bad_b, plan.b.layers);
+        snprintf(ko, sizeof ko, "비유한 활성값(NaN/Inf): A의 %d/%d개 층, B의 %d/%d개 층. 활성값 검정은 비교할 수 없어 "
+                 "아무것도 말하지 않음", bad_a, plan.a.layers, bad_b, plan.b.layers);
+        json_set_str(ar, o, "status", "not_comparable");
+        json_set_str(ar, o, "reason", en);
+        json_set_int(ar, o, "non_finite_layers_a", bad_a);
+        json_set_int(ar, o, "non_finite_layers_b", bad_b);
+        json_value *list = json_new_array(ar);
+        finding_args f = {.line = "activations", .direction = "neutral", .en = en, .ko = ko, .value = NAN};
+        json_push(ar, list, finding_make(ar, &f));
+        json_set(ar, o, "findings", list);
+        act_plan_free(&plan);
         return LINEAGE_OK;
     }
     st = build(&plan, opt, ar, o, err);

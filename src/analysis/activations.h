@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "analysis/stats.h"
 #include "format/model.h"
 #include "lineage.h"
 
@@ -23,9 +24,6 @@ double act_cka_gram(const float *K, double nk, const float *L, double nl, size_t
 double act_cka_gram_perm(const float *K, double nk, const float *L, double nl, const size_t *perm, size_t n);
 /* Reference: linear CKA from features in double, ||Yc^T Xc||^2 / (||Xc^T Xc|| ||Yc^T Yc||). */
 double act_cka_features_ref(const float *X, size_t dx, const float *Y, size_t dy, size_t n);
-
-/* Spearman correlation of two index sequences x[i], y[i] (i < n; each without repeats). */
-double act_spearman(const size_t *x, const size_t *y, size_t n);
 
 typedef struct act_match {
     double spearman;       /* of the gate-based against the up-based matching */

@@ -11,6 +11,7 @@
 
 #include "analysis/activations.h"
 #include "format/arch.h"
+#include "format/tokenizer.h"
 #include "analysis/probes.h"
 #include "analysis/weights.h"
 #include "infer/infer.h"
@@ -169,9 +170,9 @@ static float *gaussian_sketch(size_t width, size_t k)
     if (!p) return NULL;
     uint64_t state = ACT_SKETCH_SEED;
     for (size_t i = 0; i < width * k; i += 2) {
-        state = wt_mix64(state);
+        state = stats_mix64(state);
         double u1 = ((double)(state >> 11) + 1) / 9007199254740993.0;
-        state = wt_mix64(state);
+        state = stats_mix64(state);
         double u2 = (double)(state >> 11) / 9007199254740992.0;
         double r = sqrt(-2 * log(u1)) / sqrt((double)k);
         p[i] = (float)(r * cos(6.283185307179586 * u2));
@@ -299,7 +300,10 @@ lineage_status act_collect(const lineage_model *a, const lineage_model *b, const
     infer_options io = {opt ? opt->threads : 0, 0, seq_cap};
     /* the engine first: without it nothing else matters */
     for (int s = 0; s < 2 && !st; s++) st = infer_open(m[s], &io, &im[s], err);
-    for (int s = 0; s < 2 && !st; s++) st = lineage_tokenizer_open(lineage_model_path(m[s]), &tok[s], err);
+    for (int s = 0; s < 2 && !st; s++) {
+        st = model_open_tokenizer(m[s], &tok[s], err);
+        if (!st && !tok[s]) st = error_set(err, LINEAGE_E_FORMAT, "%s: no tokenizer", lineage_model_path(m[s]));
+    }
     if (!st) st = probes_load(opt ? opt->probes_file : NULL, &par, &ps, err);
     if (!st && !(runs = calloc(ps.count + 1, sizeof *runs))) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     const lineage_tokenizer *const ctok[2] = {tok[0], tok[1]};

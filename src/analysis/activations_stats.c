@@ -95,22 +95,19 @@ double act_cka_features_ref(const float *X, size_t dx, const float *Y, size_t dy
 }
 
 
-double act_spearman(const size_t *x, const size_t *y, size_t n)
+/* Whether a neuron's activations vary over the tokens: a constant neuron (dead, or a zeroed model)
+ * matches every other equally, and the assignment would pair such neurons arbitrarily, in an order
+ * that can make two matchings agree by accident. */
+static int row_varies(const float *x, size_t n)
 {
-    if (n < 2) return NAN;
-    double *rx = malloc(n * sizeof *rx), *ry = malloc(n * sizeof *ry);
-    double r = NAN;
-    if (rx && ry && wt_ranks_of(x, n, rx) && wt_ranks_of(y, n, ry)) {
-        double m = (double)(n - 1) / 2, sxy = 0, sxx = 0;
-        for (size_t i = 0; i < n; i++) {
-            sxy += (rx[i] - m) * (ry[i] - m);
-            sxx += (rx[i] - m) * (rx[i] - m);
-        }
-        r = sxx > 0 ? sxy / sxx : NAN;
+    double s = 0, s2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i])) return 0;
+        s += x[i];
+        s2 += (double)x[i] * x[i];
     }
-    free(rx);
-    free(ry);
-    return r;
+    double mean = n ? s / (double)n : 0, var = n ? s2 / (double)n - mean * mean : 0;
+    return var > 1e-12 * mean * mean && var > 1e-30;
 }
 
 int act_zhu_match(const float *gate_a, const float *up_a, size_t fa, const float *gate_b, const float *up_b, size_t fb,
@@ -128,11 +125,13 @@ int act_zhu_match(const float *gate_a, const float *up_a, size_t fa, const float
     if (ok) ok = wt_match_rows(&ga, &gb, 1, 0, by_gate) && wt_match_rows(&ua, &ub, 1, 0, by_up);
     size_t n = 0;
     for (size_t i = 0; ok && i < fa; i++)
-        if (by_gate[i] != SIZE_MAX && by_up[i] != SIZE_MAX) { x[n] = by_gate[i]; y[n] = by_up[i]; n++; }
+        if (by_gate[i] != SIZE_MAX && by_up[i] != SIZE_MAX && row_varies(gate_a + i * ntok, ntok) &&
+            row_varies(up_a + i * ntok, ntok) && row_varies(gate_b + by_gate[i] * ntok, ntok) &&
+            row_varies(up_b + by_up[i] * ntok, ntok)) { x[n] = by_gate[i]; y[n] = by_up[i]; n++; }
     if (ok && n >= 3) {
         out->n = n;
-        out->spearman = act_spearman(x, y, n);
-        out->p = isfinite(out->spearman) ? wt_p_upper(out->spearman * sqrt((double)(n - 1))) : 1;
+        out->spearman = stats_spearman_distinct(x, y, n);
+        out->p = isfinite(out->spearman) ? stats_p_upper(out->spearman * sqrt((double)(n - 1))) : 1;
     }
     free(by_gate); free(by_up); free(x); free(y);
     return ok;

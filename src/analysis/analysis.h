@@ -41,11 +41,17 @@ typedef struct finding_args {
     double value, z, p, weight;
     const char *control;
     int low_information, has_z, has_p;
+    /* with a relation: which side is the parent, "b_from_a", "a_from_b" or "undetermined" (NULL: not said) */
+    const char *lineage_direction;
+    int note;   /* something the statistics set aside or cannot tell: repeated among the verdict's reasons */
 } finding_args;
 json_value *finding_make(arena *ar, const finding_args *f);
 /* Findings (docs/METHODOLOGY.md) for the weights and architecture sections of root. */
 lineage_status findings_build(const lineage_model *a, const lineage_model *b, json_value *root, arena *ar,
                               lineage_error *err);
+/* Weight similarity (centred; 1 = same, about 0 = unrelated) a lineage.report/1 document's weights section
+ * reports, or NAN when it has none (verify.c). */
+double report_weights_similarity(const json_value *root);
 /* "verdict" from the sections present in root. */
 lineage_status verdict_build(const json_value *root, arena *ar, json_value **out, lineage_error *err);
 #endif

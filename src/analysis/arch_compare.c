@@ -87,7 +87,8 @@ static int add_hypothesis(arena *ar, json_value *list, const char *kind, const c
 
 static int str_eq(const char *x, const char *y) { return (!x && !y) || (x && y && !strcmp(x, y)); }
 
-/* Side-by-side normalized fields; returns the number of differences. */
+/* Side-by-side normalized fields; returns the number of differences. A field one side does not declare
+ * is shown with "same": null and is not a difference (absent is not different). */
 static int fields_json(const arch_info *A, const arch_info *B, arena *ar, json_value *fields, json_value *diffs, int *ok)
 {
     int n = 0;
@@ -98,24 +99,24 @@ static int fields_json(const arch_info *A, const arch_info *B, arena *ar, json_v
                             B->layer_pattern[0] ? B->layer_pattern : NULL}};
     for (size_t i = 0; i < sizeof sa / sizeof sa[0]; i++) {
         if (!sa[i][1] && !sa[i][2]) continue;
-        int same = str_eq(sa[i][1], sa[i][2]);
+        int same = str_eq(sa[i][1], sa[i][2]), one_sided = !sa[i][1] || !sa[i][2];
         json_value *f = json_new_object(ar);
         *ok = *ok && f && json_set_str(ar, f, "field", sa[i][0]) &&
               json_set(ar, f, "a", sa[i][1] ? json_new_string(ar, sa[i][1]) : json_new_null(ar)) &&
               json_set(ar, f, "b", sa[i][2] ? json_new_string(ar, sa[i][2]) : json_new_null(ar)) &&
-              json_set_bool(ar, f, "same", same) && json_push(ar, fields, f);
-        if (!same) { n++; *ok = *ok && json_push(ar, diffs, json_new_string(ar, sa[i][0])); }
+              json_set(ar, f, "same", one_sided ? json_new_null(ar) : json_new_bool(ar, same)) && json_push(ar, fields, f);
+        if (!same && !one_sided) { n++; *ok = *ok && json_push(ar, diffs, json_new_string(ar, sa[i][0])); }
     }
     for (size_t i = 0; i < sizeof int_fields / sizeof int_fields[0]; i++) {
         int64_t x = field_of(A, &int_fields[i]), y = field_of(B, &int_fields[i]);
         if (x < 0 && y < 0) continue;
-        int same = x == y;
+        int same = x == y, one_sided = x < 0 || y < 0;
         json_value *f = json_new_object(ar);
         *ok = *ok && f && json_set_str(ar, f, "field", int_fields[i].name) &&
               json_set(ar, f, "a", x >= 0 ? json_new_int(ar, x) : json_new_null(ar)) &&
-              json_set(ar, f, "b", y >= 0 ? json_new_int(ar, y) : json_new_null(ar)) && json_set_bool(ar, f, "same", same) &&
-              json_push(ar, fields, f);
-        if (!same) { n++; *ok = *ok && json_push(ar, diffs, json_new_string(ar, int_fields[i].name)); }
+              json_set(ar, f, "b", y >= 0 ? json_new_int(ar, y) : json_new_null(ar)) &&
+              json_set(ar, f, "same", one_sided ? json_new_null(ar) : json_new_bool(ar, same)) && json_push(ar, fields, f);
+        if (!same && !one_sided) { n++; *ok = *ok && json_push(ar, diffs, json_new_string(ar, int_fields[i].name)); }
     }
     double da[][3] = {{0, A->rope_theta, B->rope_theta}, {1, A->partial_rotary_factor, B->partial_rotary_factor},
                       {2, A->tied_embeddings, B->tied_embeddings}, {3, A->qk_norm, B->qk_norm}};
@@ -124,13 +125,13 @@ static int fields_json(const arch_info *A, const arch_info *B, arena *ar, json_v
         double x = da[i][1], y = da[i][2];
         if (i >= 2) { x = x < 0 ? NAN : x; y = y < 0 ? NAN : y; }
         if (isnan(x) && isnan(y)) continue;
-        int same = (isnan(x) && isnan(y)) || x == y;
+        int same = x == y, one_sided = isnan(x) || isnan(y);
         json_value *f = json_new_object(ar);
         *ok = *ok && f && json_set_str(ar, f, "field", dn[i]) &&
               json_set(ar, f, "a", isnan(x) ? json_new_null(ar) : json_new_double(ar, x)) &&
               json_set(ar, f, "b", isnan(y) ? json_new_null(ar) : json_new_double(ar, y)) &&
-              json_set_bool(ar, f, "same", same) && json_push(ar, fields, f);
-        if (!same) { n++; *ok = *ok && json_push(ar, diffs, json_new_string(ar, dn[i])); }
+              json_set(ar, f, "same", one_sided ? json_new_null(ar) : json_new_bool(ar, same)) && json_push(ar, fields, f);
+        if (!same && !one_sided) { n++; *ok = *ok && json_push(ar, diffs, json_new_string(ar, dn[i])); }
     }
     return n;
 }
@@ -235,9 +236,12 @@ lineage_status arch_compare_section(const lineage_model *ma, const lineage_model
     json_value *fields = json_new_array(ar), *diffs = json_new_array(ar);
     int ok = fields && diffs;
     int ndiff = fields_json(&A, &B, ar, fields, diffs, &ok);
+    /* a side with no config, GGUF metadata or tensors (a tokenizer-only folder) declares no architecture */
+    int declared_a = A.source != NULL, declared_b = B.source != NULL;
     ok = ok && json_set(ar, sec, "a", arch_to_json(&A, ar)) && json_set(ar, sec, "b", arch_to_json(&B, ar)) &&
          json_set(ar, sec, "fields", fields) && json_set(ar, sec, "differences", diffs) &&
-         json_set_bool(ar, sec, "identical", ndiff == 0) && json_set(ar, sec, "warnings_a", wa) &&
+         json_set_bool(ar, sec, "declared_a", declared_a) && json_set_bool(ar, sec, "declared_b", declared_b) &&
+         json_set_bool(ar, sec, "identical", ndiff == 0 && declared_a && declared_b) && json_set(ar, sec, "warnings_a", wa) &&
          json_set(ar, sec, "warnings_b", wb);
     if (!ok) return NOMEM();
 
@@ -310,7 +314,10 @@ lineage_status arch_compare_section(const lineage_model *ma, const lineage_model
          json_set(ar, sec, "blocking", blocking) && json_set(ar, sec, "hypotheses", hyp) && json_set(ar, sec, "notes", notes);
     if (!ok) return NOMEM();
     char summary[300];
-    snprintf(summary, sizeof summary, "%s architectures (%d field%s differ); %" PRIu64 " of %zu/%zu tensors match by normalized name, %" PRIu64 " with the same shape",
+    if (!declared_a || !declared_b)
+        snprintf(summary, sizeof summary, "no architecture declared by %s (no config.json, GGUF metadata or tensors): not compared",
+                 !declared_a && !declared_b ? "either model" : !declared_a ? "A" : "B");
+    else snprintf(summary, sizeof summary, "%s architectures (%d field%s differ); %" PRIu64 " of %zu/%zu tensors match by normalized name, %" PRIu64 " with the same shape",
              ndiff ? "different" : "identical", ndiff, ndiff == 1 ? "" : "s", matched, ma->ntensors, mb->ntensors, same);
     if (!json_set_str(ar, sec, "summary", summary)) return NOMEM();
     *out = sec;

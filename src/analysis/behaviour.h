@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "analysis/probes.h"
+#include "analysis/stats.h"
 #include "lineage.h"
 
 /* Tokens kept per distribution: what OpenAI-compatible servers return (vLLM's max_logprobs), so native
@@ -41,8 +42,6 @@ int bdist_top1_agree(const bdist *p, const bdist *q);
  * (Over the union of both lists, tokens listed by one side only would sit at the top of one ranking and the
  * bottom of the other and drive even close models negative.) */
 double bdist_rank_corr(const bdist *p, const bdist *q);
-/* Spearman (Pearson on average ranks); NaN when undefined. */
-double spearman(const double *x, const double *y, size_t n);
 /* Mean of the finite values and a percentile bootstrap 95% interval (resampling the finite values);
  * returns how many values were finite. */
 size_t bootstrap_mean_ci(const double *v, size_t n, unsigned resamples, uint64_t seed, double *mean, double *lo,

@@ -64,42 +64,6 @@ int bdist_top1_agree(const bdist *p, const bdist *q)
     return p->n && q->n && same_bytes(&p->top[0], &q->top[0]);
 }
 
-/* Average ranks (1-based) of v into r. */
-static void average_ranks(const double *v, size_t n, double *r)
-{
-    for (size_t i = 0; i < n; i++) {
-        size_t less = 0, equal = 0;
-        for (size_t j = 0; j < n; j++) {
-            if (v[j] < v[i]) less++;
-            else if (v[j] == v[i]) equal++;
-        }
-        r[i] = (double)less + (double)(equal + 1) / 2.0;
-    }
-}
-
-double spearman(const double *x, const double *y, size_t n)
-{
-    if (n < 2) return NAN;
-    double *rx = malloc(2 * n * sizeof *rx);
-    if (!rx) return NAN;
-    double *ry = rx + n;
-    average_ranks(x, n, rx);
-    average_ranks(y, n, ry);
-    double mx = 0, my = 0;
-    for (size_t i = 0; i < n; i++) { mx += rx[i]; my += ry[i]; }
-    mx /= (double)n;
-    my /= (double)n;
-    double sxy = 0, sxx = 0, syy = 0;
-    for (size_t i = 0; i < n; i++) {
-        sxy += (rx[i] - mx) * (ry[i] - my);
-        sxx += (rx[i] - mx) * (rx[i] - mx);
-        syy += (ry[i] - my) * (ry[i] - my);
-    }
-    free(rx);
-    if (sxx <= 0 || syy <= 0) return NAN;
-    return sxy / sqrt(sxx * syy);
-}
-
 /* Spearman over p's own top list against q's log-probabilities for the same tokens (a token q does not
  * list is below everything q lists: -inf ties them at q's bottom). */
 static double rank_corr_one_way(const bdist *p, const bdist *q)
@@ -110,7 +74,7 @@ static double rank_corr_one_way(const bdist *p, const bdist *q)
         x[i] = p->top[i].logprob;
         y[i] = j >= 0 ? q->top[j].logprob : -INFINITY;
     }
-    return spearman(x, y, p->n);
+    return stats_spearman(x, y, p->n);
 }
 
 double bdist_rank_corr(const bdist *p, const bdist *q)
@@ -119,20 +83,6 @@ double bdist_rank_corr(const bdist *p, const bdist *q)
     if (isnan(a)) return b;
     if (isnan(b)) return a;
     return 0.5 * (a + b);
-}
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 size_t bootstrap_mean_ci(const double *v, size_t n, unsigned resamples, uint64_t seed, double *mean, double *lo,
@@ -153,11 +103,11 @@ size_t bootstrap_mean_ci(const double *v, size_t n, unsigned resamples, uint64_t
         uint64_t st = seed;
         for (unsigned b = 0; b < resamples; b++) {
             double t = 0;
-            for (size_t i = 0; i < k; i++) t += f[splitmix64(&st) % k];
+            for (size_t i = 0; i < k; i++) t += f[stats_next(&st) % k];
             means[b] = t / (double)k;
         }
         if (resamples) {
-            qsort(means, resamples, sizeof *means, cmp_double);
+            qsort(means, resamples, sizeof *means, stats_cmp_double);
             size_t il = (size_t)floor(0.025 * resamples), ih = (size_t)ceil(0.975 * resamples);
             if (ih >= 1) ih--;
             if (ih >= resamples) ih = resamples - 1;
@@ -170,8 +120,6 @@ size_t bootstrap_mean_ci(const double *v, size_t n, unsigned resamples, uint64_t
     return k;
 }
 
-/* Upper tail of the standard normal. */
-static double normal_sf(double z) { return 0.5 * erfc(z / sqrt(2.0)); }
 
 double wilcoxon_greater(const double *d, size_t n, double *w_plus)
 {
@@ -188,7 +136,7 @@ double wilcoxon_greater(const double *d, size_t n, double *w_plus)
             a[m++] = fabs(d[i]);
         }
     if (m == 0) { free(a); free(pos); return 1.0; }
-    average_ranks(a, m, r);
+    stats_average_ranks(a, m, r);
     double w = 0;
     for (size_t i = 0; i < m; i++) if (pos[i]) w += r[i];
     *w_plus = w;
@@ -221,7 +169,7 @@ double wilcoxon_greater(const double *d, size_t n, double *w_plus)
         double *s = malloc(m * sizeof *s);
         if (s) {
             memcpy(s, a, m * sizeof *s);
-            qsort(s, m, sizeof *s, cmp_double);
+            qsort(s, m, sizeof *s, stats_cmp_double);
             for (size_t i = 0; i < m;) {
                 size_t j = i;
                 while (j < m && s[j] == s[i]) j++;
@@ -231,7 +179,7 @@ double wilcoxon_greater(const double *d, size_t n, double *w_plus)
             }
             free(s);
         }
-        p = var > 0 ? normal_sf((w - mean - 0.5) / sqrt(var)) : 1.0;
+        p = var > 0 ? stats_normal_sf((w - mean - 0.5) / sqrt(var)) : 1.0;
     }
     free(a);
     free(pos);

@@ -36,7 +36,9 @@ json_value *finding_make(arena *ar, const finding_args *f)
     json_set_str(ar, o, "direction", f->direction);
     json_set_double(ar, o, "weight", round(f->weight * 1000) / 1000);
     if (f->relation) json_set_str(ar, o, "relation", f->relation);
+    if (f->relation && f->lineage_direction) json_set_str(ar, o, "lineage_direction", f->lineage_direction);
     if (f->low_information) json_set_bool(ar, o, "low_information", 1);
+    if (f->note) json_set_bool(ar, o, "note", 1);
     return o;
 }
 
@@ -51,47 +53,21 @@ static int detected(const json_value *summary, const char *kind)
     return json_is_true(json_get(json_get(summary, kind), "detected"));
 }
 
-/* Base model the model's card (or GGUF metadata) declares, or NULL. */
-static const char *declared_base(const lineage_model *m, arena *ar)
+/* Bits per stored weight over all of m's tensors: the re-quantized side of a pair stores fewer. */
+static double bits_per_weight(const lineage_model *m)
 {
-    json_value *clues = json_new_array(ar);
-    lineage_error err;
-    if (!clues || clues_collect(m, ar, clues, &err)) return NULL;
-    for (size_t i = 0; i < json_count(clues); i++) {
-        const json_value *c = json_at(clues, i);
-        const char *kind = json_get_string(c, "kind");
-        if (kind && strstr(kind, "base_model") && !strstr(kind, "relation")) return json_get_string(c, "value");
+    double bytes = 0, n = 0;
+    for (size_t i = 0; i < lineage_model_tensor_count(m); i++) {
+        const lineage_tensor_info *t = lineage_model_tensor(m, i);
+        bytes += (double)t->nbytes;
+        n += (double)t->numel;
     }
-    return NULL;
+    return n > 0 ? 8 * bytes / n : NAN;
 }
 
-/* "org/name" and "/path/to/name/" both end in "name". */
-static void last_segment(const char *s, char *out, size_t n)
-{
-    size_t len = strlen(s);
-    while (len && s[len - 1] == '/') len--;
-    size_t start = len;
-    while (start && s[start - 1] != '/') start--;
-    size_t k = len - start < n - 1 ? len - start : n - 1;
-    for (size_t i = 0; i < k; i++) {
-        char c = s[start + i];
-        out[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    }
-    out[k] = 0;
-}
-
-static int names_model(const char *declared, const lineage_model *m)
-{
-    char x[256], y[256];
-    last_segment(declared, x, sizeof x);
-    last_segment(m->path, y, sizeof y);
-    return x[0] && !strcmp(x, y);
-}
-
-/* Whether every sampled value of m's F32 tensors is exactly a bf16 value: a lossless widening re-save
- * (an "F32 export" of a bf16 checkpoint) carries its source's values unchanged, so it stands for the
- * base its card names. Samples the first rows of up to 32 tensors; needs at least 4096 values. */
-static int lossless_bf16_widening(const lineage_model *m)
+/* Whether every sampled value of m's F32 tensors is exactly a bf16 value (first rows of up to 32
+ * tensors, at least 4096 values): an F32 file holding bf16 values has bf16 precision. */
+static int f32_holds_bf16(const lineage_model *m)
 {
     enum { MAX_TENSORS = 32, MAX_VALUES = 4096 };
     float buf[MAX_VALUES];
@@ -114,53 +90,173 @@ static int lossless_bf16_widening(const lineage_model *m)
     return seen >= MAX_VALUES;
 }
 
+/* Precision a checkpoint actually carries, in bits per weight: the storage, except that a lossless
+ * widening (bf16 values stored as F32) carries bf16's. */
+static double effective_bits(const lineage_model *m)
+{
+    double b = bits_per_weight(m);
+    return b >= 31 && f32_holds_bf16(m) ? 16 : b;
+}
+
+/* Which side is the parent for one relation: decided from the weights only (docs/METHODOLOGY.md
+ * "Direction"). Kinds that are function-preserving or symmetric (permuted, rescaled) and kinds that
+ * only measure how far the values moved (finetune, continued_pretraining) carry no direction. */
+#define DIR_B "b_from_a"
+#define DIR_A "a_from_b"
+#define DIR_NONE "undetermined"
+
 typedef struct kind_list {
     const char *kinds[16];
-    const char *why[16];
-    const char *why_ko[16];
+    char why[16][300];
+    char why_ko[16][300];
     double weight[16];
+    const char *dir[16];
     int n;
 } kind_list;
 
-static const char *const kind_why_ko[][2] = {
-    {"values equal after rounding to the coarser type", "더 거친 형식으로 반올림하면 값이 같음"},
-    {"hidden-channel, FFN-neuron and head permutations recovered by assignment", "할당 문제로 은닉 채널, FFN 뉴런, 헤드 순열을 복원함"},
-    {"after undoing the permutation the weights still differ by training", "순열을 되돌린 뒤에도 학습에 의한 차이가 남음"},
-    {"B's layers map onto A's with repeats (monotone layer map)", "B의 층이 반복을 포함해 A의 층에 대응함 (단조 층 대응)"},
-    {"B keeps a monotone subset of A's layers (depth pruning)", "B가 A 층의 단조 부분집합을 유지함 (깊이 가지치기)"},
-    {"B's rows or neurons are a matched subset of A's", "B의 행 또는 뉴런이 A의 부분집합과 대응함"},
-    {"A's vocabulary sits inside B's, embedding rows of shared tokens match", "A의 어휘가 B 안에 그대로 있고, 공유 토큰의 임베딩 행이 일치함"},
-    {"B's experts are copies of A's dense FFN", "B의 전문가(expert)가 A의 밀집 FFN 복사본임"},
-    {"tensors match once norm gains are folded into the next matrices", "정규화 이득을 다음 행렬에 접어 넣으면 텐서가 일치함"},
-    {"a uniform noise-like difference across every tensor", "모든 텐서에 균일한 잡음 같은 차이"},
-    {"differences at the scale of quantization rounding", "양자화 반올림 규모의 차이"},
-    {"same-position tensors correlate far above chance", "같은 위치의 텐서가 우연 수준을 크게 넘어 상관됨"},
-};
-
-static void add_kind(kind_list *k, const char *kind, double weight, const char *why)
+static void add_kind(kind_list *k, const char *kind, double weight, const char *dir, const char *en, const char *ko)
 {
-    if (k->n < 16) {
-        k->kinds[k->n] = kind;
-        k->weight[k->n] = weight;
-        k->why_ko[k->n] = why;
-        for (size_t i = 0; i < sizeof kind_why_ko / sizeof kind_why_ko[0]; i++)
-            if (!strcmp(kind_why_ko[i][0], why)) k->why_ko[k->n] = kind_why_ko[i][1];
-        k->why[k->n++] = why;
+    if (k->n >= 16) return;
+    for (int i = 0; i < k->n; i++)
+        if (!strcmp(k->kinds[i], kind) && !strcmp(k->dir[i], dir)) return;
+    k->kinds[k->n] = kind;
+    k->weight[k->n] = weight;
+    k->dir[k->n] = dir;
+    snprintf(k->why[k->n], sizeof k->why[0], "%s", en);
+    snprintf(k->why_ko[k->n], sizeof k->why_ko[0], "%s", ko);
+    k->n++;
+}
+
+/* Side letters for a direction: the child first. */
+static const char *child_of(const char *dir) { return !strcmp(dir, DIR_A) ? "A" : "B"; }
+static const char *parent_of(const char *dir) { return !strcmp(dir, DIR_A) ? "B" : "A"; }
+
+static const char *str_dir(const json_value *o, const char *k)
+{
+    const char *d = json_get_string(o, k);
+    return d && !strcmp(d, DIR_A) ? DIR_A : d && !strcmp(d, DIR_B) ? DIR_B : DIR_NONE;
+}
+
+/* The relation kinds the weights engine detected, each with the side it points to. */
+static void detect_kinds(const lineage_model *a, const lineage_model *b, const json_value *w, const json_value *s,
+                         kind_list *kinds)
+{
+    char en[300], ko[300];
+    const json_value *ft = json_get(s, "finetune_like");
+    double rel_l2 = num(json_get(s, "requantized"), "median_rel_l2", NAN);
+    if (detected(s, "permuted")) {
+        add_kind(kinds, "permuted", 0.97, DIR_NONE,
+                 "hidden-channel, FFN-neuron and head permutations between A and B recovered by assignment",
+                 "할당 문제로 A와 B 사이의 은닉 채널, FFN 뉴런, 헤드 순열을 복원함");
+        double after = num(json_get(s, "permuted"), "centered_after", 1);
+        if (after < 0.995)
+            add_kind(kinds, rel_l2 > FINETUNE_MAX_REL_L2 && after < 0.95 ? "continued_pretraining" : "finetune", 0.8, DIR_NONE,
+                     "after undoing the permutation the weights still differ by training",
+                     "순열을 되돌린 뒤에도 학습에 의한 차이가 남음");
+    }
+    const json_value *dm = json_get(s, "depth_map");
+    if (detected(s, "depth_map")) {
+        double la = num(dm, "a_layers", 0), lb = num(dm, "b_layers", 0);
+        /* A's own layers in near-identical pairs (tiny match margins): A holds duplicated layers B has once */
+        const json_value *map = json_get(json_get(w, "layer_map"), "map");
+        /* a second layer of A matches the same B layer at least half as strongly, far above the
+         * calibrated null: A holds two copies of it */
+        double thr = num(json_get(w, "layer_map"), "threshold", 10);
+        int a_duplicates = 0;
+        for (size_t i = 0; i < json_count(map); i++) {
+            double z = num(json_at(map, i), "z", 0), margin = num(json_at(map, i), "margin", 1e9);
+            double second = z - margin;
+            if (z > 10 && second > 0.5 * z && second > fmax(thr, 10)) a_duplicates++;
+        }
+        if (num(dm, "repeats", 0) > 0)
+            add_kind(kinds, "depth_upscaled", 0.95, DIR_B, "B's layers map onto A's with repeats (monotone layer map)",
+                     "B의 층이 반복을 포함해 A의 층에 대응함 (단조 층 대응)");
+        else if (lb < la && a_duplicates)
+            add_kind(kinds, "depth_upscaled", 0.95, DIR_A,
+                     "A holds duplicated layers that each map onto one layer of B (monotone layer map)",
+                     "A에 중복된 층이 있고 각각 B의 한 층에 대응함 (단조 층 대응)");
+        else if (lb < la)
+            add_kind(kinds, "pruned", 0.9, DIR_B, "B keeps a monotone subset of A's layers (depth pruning)",
+                     "B가 A 층의 단조 부분집합을 유지함 (깊이 가지치기)");
+        else if (lb > la)
+            add_kind(kinds, "pruned", 0.9, DIR_A, "A keeps a monotone subset of B's layers (depth pruning)",
+                     "A가 B 층의 단조 부분집합을 유지함 (깊이 가지치기)");
+    }
+    const json_value *wd = json_get(s, "pruned");
+    if (detected(s, "pruned")) {
+        const char *d = str_dir(wd, "direction");
+        if (!strcmp(d, DIR_NONE))
+            add_kind(kinds, "pruned", 0.9, DIR_NONE, "rows or neurons of each side are matched subsets of the other's in "
+                     "different tensors", "텐서마다 양쪽의 행 또는 뉴런이 서로의 부분집합과 대응함");
+        else {
+            snprintf(en, sizeof en, "%s's rows or neurons are a matched subset of %s's", child_of(d), parent_of(d));
+            snprintf(ko, sizeof ko, "%s의 행 또는 뉴런이 %s의 부분집합과 대응함", child_of(d), parent_of(d));
+            add_kind(kinds, "pruned", 0.95, d, en, ko);
+        }
+    }
+    const json_value *ve = json_get(s, "vocab_extended");
+    if (detected(s, "vocab_extended")) {
+        const char *d = str_dir(ve, "direction");
+        double added = num(ve, !strcmp(d, DIR_A) ? "a_new" : "b_new", 0);
+        snprintf(en, sizeof en, "%s's vocabulary sits inside %s's (%s adds %.0f tokens); embedding rows of shared tokens "
+                 "match", parent_of(d), child_of(d), child_of(d), added);
+        snprintf(ko, sizeof ko, "%s의 어휘가 %s 안에 그대로 있고 (%s가 토큰 %.0f개 추가), 공유 토큰의 임베딩 행이 일치함",
+                 parent_of(d), child_of(d), child_of(d), added);
+        add_kind(kinds, "vocab_extended", 0.95, d, en, ko);
+    }
+    const json_value *up = json_get(s, "upcycled");
+    if (detected(s, "upcycled")) {
+        const char *d = str_dir(up, "direction");
+        snprintf(en, sizeof en, "%s's experts are copies of %s's dense FFN", child_of(d), parent_of(d));
+        snprintf(ko, sizeof ko, "%s의 전문가(expert)가 %s의 밀집 FFN 복사본임", child_of(d), parent_of(d));
+        add_kind(kinds, "upcycled", 0.95, d, en, ko);
+    }
+    if (detected(s, "rescaled"))
+        add_kind(kinds, "rescaled", 0.9, DIR_NONE, "tensors match once norm gains are folded into the next matrices",
+                 "정규화 이득을 다음 행렬에 접어 넣으면 텐서가 일치함");
+    if (detected(s, "noised")) {
+        const char *d = str_dir(json_get(s, "noised"), "direction");
+        snprintf(en, sizeof en, "a uniform noise-like difference across every tensor; %s's variance grew by the noise's",
+                 child_of(d));
+        snprintf(ko, sizeof ko, "모든 텐서에 균일한 잡음 같은 차이가 있고, %s의 분산이 잡음만큼 커짐", child_of(d));
+        add_kind(kinds, "noised", 0.9, d, en, ko);
+    }
+    /* value training, unless the whole difference is rounding (re-quantization, below) */
+    if (kinds->n == 0 && json_is_true(json_get(ft, "detected")) && !detected(s, "requantized"))
+        add_kind(kinds, isfinite(rel_l2) && rel_l2 > FINETUNE_MAX_REL_L2 ? "continued_pretraining" : "finetune",
+                 fmin(0.98, num(ft, "fraction_significant", 0) * fmin(1, num(ft, "median_z", 0) / 10)), DIR_NONE,
+                 "same-position tensors correlate far above chance", "같은 위치의 텐서가 우연 수준을 크게 넘어 상관됨");
+    double ba = effective_bits(a), bb = effective_bits(b);
+    if (detected(s, "requantized")) {
+        const char *d = bb < ba ? DIR_B : ba < bb ? DIR_A : DIR_NONE;
+        add_kind(kinds, "requantized", 0.9, d, "differences at the scale of quantization rounding, stored in another type",
+                 "다른 형식으로 저장되었고 양자화 반올림 규모의 차이");
+    } else if ((kinds->n > 0 || json_is_true(json_get(ft, "detected"))) && isfinite(ba) && isfinite(bb) &&
+               fabs(ba - bb) >= 4) {
+        /* related, and one side carries less precision than the other: the coarser one was re-quantized
+         * after whatever else happened (a widening re-save adds no precision, so it never counts) */
+        const char *d = bb < ba ? DIR_B : DIR_A;
+        snprintf(en, sizeof en, "%s is stored at %.1f bits per weight, %s carries %.1f: %s was re-quantized",
+                 child_of(d), fmin(ba, bb), parent_of(d), fmax(ba, bb), child_of(d));
+        snprintf(ko, sizeof ko, "%s는 가중치당 %.1f비트, %s는 %.1f비트: %s가 다시 양자화됨", child_of(d), fmin(ba, bb),
+                 parent_of(d), fmax(ba, bb), child_of(d));
+        add_kind(kinds, "requantized", 0.9, d, en, ko);
     }
 }
 
-/* Findings from the weights engine's summary for the text decoder, plus per-component ones. */
+/* Findings from the weights engine's summary for the text decoder, plus per-component ones. Only
+ * tensors decide here: model cards, names and paths are clues (clues.c), shown beside the verdict. */
 static void weights_findings(const lineage_model *a, const lineage_model *b, json_value *w, arena *ar,
                              json_value *list)
 {
     const json_value *s = json_get(w, "summary");
     if (!s) return;
-    char en[600], ko[600], ctl[300];
+    char en[900], ko[900], ctl[300];
     const json_value *ft = json_get(s, "finetune_like"), *ind = json_get(s, "independent_evidence");
     double rel_l2 = num(json_get(s, "requantized"), "median_rel_l2", NAN);
     int identical = detected(s, "identical") && json_is_true(json_get(json_get(s, "identical"), "all_tensors_matched"));
-    kind_list kinds = {0};
-    const char *reverse = NULL;   /* evidence that A, not B, carries the modification */
+    kind_list kinds;
+    memset(&kinds, 0, sizeof kinds);
 
     if (identical) {
         double f = num(json_get(s, "identical"), "value_identical_fraction", 1);
@@ -168,112 +264,94 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
                  json_is_true(json_get(json_get(s, "identical"), "dtype_changed")) ? ", stored in another dtype" : "");
         snprintf(ko, sizeof ko, "대응하는 모든 텐서의 값이 같음 (값 동일 %.0f%%)", 100 * f);
         finding_args fa = {"weights", "text", "identical", "derived", en, ko, f, 0, 0, 0.99,
-                           "independent models share no tensor values", 0, 0, 0};
+                           "independent models share no tensor values", 0, 0, 0, DIR_NONE, 0};
         json_push(ar, list, finding_make(ar, &fa));
-        if (detected(s, "requantized")) add_kind(&kinds, "requantized", 0.9, "values equal after rounding to the coarser type");
     } else {
-        const json_value *pm = json_get(s, "permuted");
-        if (detected(s, "permuted")) {
-            add_kind(&kinds, "permuted", 0.97, "hidden-channel, FFN-neuron and head permutations recovered by assignment");
-            double after = num(pm, "centered_after", 1);
-            if (after < 0.995)
-                add_kind(&kinds, rel_l2 > FINETUNE_MAX_REL_L2 && after < 0.95 ? "continued_pretraining" : "finetune", 0.8,
-                         "after undoing the permutation the weights still differ by training");
-        }
-        const json_value *dm = json_get(s, "depth_map");
-        if (detected(s, "depth_map")) {
-            double la = num(dm, "a_layers", 0), lb = num(dm, "b_layers", 0);
-            if (lb > la || num(dm, "repeats", 0) > 0)
-                add_kind(&kinds, "depth_upscaled", 0.95, "B's layers map onto A's with repeats (monotone layer map)");
-            else if (lb < la) {
-                /* B skips A's layers. When A's own layers come in near-identical pairs (tiny match
-                 * margins), A was itself up-scaled and B follows the layers A was made from. */
-                const json_value *map = json_get(json_get(w, "layer_map"), "map");
-                int ambiguous = 0;
-                for (size_t i = 0; i < json_count(map); i++) {
-                    double z = num(json_at(map, i), "z", 0), margin = num(json_at(map, i), "margin", 1e9);
-                    if (z > 10 && margin < 0.05 * z) ambiguous++;
-                }
-                if (ambiguous) reverse = "A holds duplicated layers that B has only once: A looks up-scaled from a model B follows";
-                else add_kind(&kinds, "pruned", 0.9, "B keeps a monotone subset of A's layers (depth pruning)");
-            }
-        }
-        if (detected(s, "pruned")) add_kind(&kinds, "pruned", 0.95, "B's rows or neurons are a matched subset of A's");
-        const json_value *ve = json_get(s, "vocab_extended");
-        if (detected(s, "vocab_extended")) {
-            if (num(ve, "b_new", 0) > 0)
-                add_kind(&kinds, "vocab_extended", 0.95, "A's vocabulary sits inside B's, embedding rows of shared tokens match");
-            else reverse = "A's vocabulary extends B's";
-        }
-        const json_value *up = json_get(s, "upcycled");
-        if (detected(s, "upcycled")) {
-            const char *dir = json_get_string(up, "direction");
-            if (dir && !strcmp(dir, "a_from_b")) reverse = "A's experts are copies of B's dense FFN: A looks upcycled from B";
-            else add_kind(&kinds, "upcycled", 0.95, "B's experts are copies of A's dense FFN");
-        }
-        if (detected(s, "rescaled")) add_kind(&kinds, "rescaled", 0.9, "tensors match once norm gains are folded into the next matrices");
-        if (detected(s, "noised")) add_kind(&kinds, "noised", 0.9, "a uniform noise-like difference across every tensor");
-        if (detected(s, "requantized")) add_kind(&kinds, "requantized", 0.9, "differences at the scale of quantization rounding");
-        if (kinds.n == 0 && json_is_true(json_get(ft, "detected")))
-            add_kind(&kinds, isfinite(rel_l2) && rel_l2 > FINETUNE_MAX_REL_L2 ? "continued_pretraining" : "finetune",
-                     fmin(0.98, num(ft, "fraction_significant", 0) * fmin(1, num(ft, "median_z", 0) / 10)),
-                     "same-position tensors correlate far above chance");
+        detect_kinds(a, b, w, s, &kinds);
     }
 
     /* The related evidence itself: one finding carrying the strongest statistic. */
-    int related = identical || kinds.n > 0 || reverse;
+    int related = identical || kinds.n > 0;
     if (related && !identical) {
         double mc = num(ft, "median_centered", NAN), mz = num(ft, "median_z", NAN);
         if (json_is_true(json_get(ft, "detected")))
             snprintf(en, sizeof en, "%.0f%% of %d high-information tensors correlate far above chance (median centered "
                      "correlation %.3f, median z %.1f, relative update size %.2f)",
                      100 * num(ft, "fraction_significant", 0), (int)num(ft, "tensors", 0), mc, mz, rel_l2);
-        else snprintf(en, sizeof en, "tensors are related once aligned (%s)", kinds.n ? kinds.why[0] : reverse);
+        else snprintf(en, sizeof en, "tensors are related once aligned (%s)", kinds.why[0]);
         if (json_is_true(json_get(ft, "detected")))
             snprintf(ko, sizeof ko, "고정보 텐서의 %.0f%%가 우연 수준을 크게 넘는 상관 (중앙 중심화 상관 %.3f, 중앙 z %.1f)",
                      100 * num(ft, "fraction_significant", 0), isfinite(mc) ? mc : 0, isfinite(mz) ? mz : 0);
-        else snprintf(ko, sizeof ko, "정렬 후 텐서가 관련됨 (%s)", kinds.n ? kinds.why_ko[0] : reverse);
+        else snprintf(ko, sizeof ko, "정렬 후 텐서가 관련됨 (%s)", kinds.why_ko[0]);
         snprintf(ctl, sizeof ctl, "cross-layer pairs and row-shuffled tensors of the same size (independent models score ~0)");
         finding_args fa = {"weights", "text", NULL, "derived", en, ko, mc, mz, num(ft, "combined_p", NAN),
-                           fmin(0.99, fmax(kinds.n ? kinds.weight[0] : 0.9, 0.9)), ctl, 0, 1, 1};
+                           fmin(0.99, fmax(kinds.n ? kinds.weight[0] : 0.9, 0.9)), ctl, 0, 1, 1, NULL, 0};
         json_push(ar, list, finding_make(ar, &fa));
     }
 
-    /* Siblings and reversed descent: related, but not "B derived from A" (R7). */
-    const char *ancestor_why = reverse;
-    const char *base_a = declared_base(a, ar), *base_b = declared_base(b, ar);
-    char why_meta[600];
-    /* A that is a lossless F32 re-save of a bf16 checkpoint naming B's base has that base's values:
-     * B descends from A's values, not from a sibling of A. */
-    int a_is_resave = base_b && base_a && !strcmp(base_a, base_b) && lossless_bf16_widening(a);
-    if (!ancestor_why && related && !identical && base_b && !names_model(base_b, a) && !names_model(base_b, b) &&
-        (!base_a || !strcmp(base_a, base_b)) && !a_is_resave) {
-        snprintf(why_meta, sizeof why_meta,
-                 "B's card names '%s', not A, as its base%s, and the weights show training on both sides of that "
-                 "ancestor cannot be ruled out: related through a common ancestor",
-                 base_b, base_a ? " (A names the same base)" : "");
-        ancestor_why = why_meta;
+    /* Direction. Each side carrying a modification the other lacks (A up-scaled, B pruned; A upcycled,
+     * B vocabulary-extended) means neither is the other's parent: siblings (R7). */
+    int to_b = 0, to_a = 0;
+    for (int i = 0; i < kinds.n; i++) {
+        to_b += !strcmp(kinds.dir[i], DIR_B);
+        to_a += !strcmp(kinds.dir[i], DIR_A);
     }
-    if (a_is_resave && related && !identical && !reverse) {
-        snprintf(en, sizeof en, "A's F32 values are all exact bf16 values and its card names B's base '%s': A is read as "
-                 "a lossless re-save of that base, so B's descent from it is descent from A's values", base_b);
-        snprintf(ko, sizeof ko, "A의 F32 값이 모두 정확한 bf16 값이고 카드가 B와 같은 베이스 '%s'를 가리킴: A를 그 베이스의 "
-                 "무손실 재저장으로 보아, B가 그 베이스에서 파생된 것은 A의 값에서 파생된 것임", base_b);
-        finding_args fa = {"weights", "text", NULL, "neutral", en, ko, NAN, 0, 0, 0,
-                           "a checkpoint trained or fine-tuned in mixed precision keeps fp32 master values, which are "
-                           "almost never all bf16-exact", 0, 0, 0};
-        json_push(ar, list, finding_make(ar, &fa));
-    }
+    int siblings = to_a && to_b;
     for (int i = 0; i < kinds.n; i++) {
         snprintf(en, sizeof en, "%s: %s", kinds.kinds[i], kinds.why[i]);
         snprintf(ko, sizeof ko, "%s: %s", kinds.kinds[i], kinds.why_ko[i]);
-        finding_args fa = {"weights", "text", ancestor_why ? "shared_ancestor" : kinds.kinds[i], "derived", en, ko,
-                           NAN, 0, 0, kinds.weight[i], "the same search on independent models finds nothing", 0, 0, 0};
+        finding_args fa = {"weights", "text", siblings ? "shared_ancestor" : kinds.kinds[i], "derived", en, ko,
+                           NAN, 0, 0, kinds.weight[i], "the same search on independent models finds nothing", 0, 0, 0,
+                           siblings ? DIR_NONE : kinds.dir[i], 0};
         json_push(ar, list, finding_make(ar, &fa));
     }
-    if (ancestor_why) {
-        finding_args fa = {"weights", "text", "shared_ancestor", "derived", ancestor_why, NULL, NAN, 0, 0, 0.9,
-                           NULL, 0, 0, 0};
+    if (siblings) {
+        char ea[300] = "", eb[300] = "", ka[300] = "", kb[300] = "";
+        for (int i = 0; i < kinds.n; i++) {
+            char *e = !strcmp(kinds.dir[i], DIR_A) ? ea : !strcmp(kinds.dir[i], DIR_B) ? eb : NULL;
+            char *k = !strcmp(kinds.dir[i], DIR_A) ? ka : !strcmp(kinds.dir[i], DIR_B) ? kb : NULL;
+            if (!e) continue;
+            size_t l = strlen(e);
+            snprintf(e + l, 300 - l, "%s%s", l ? ", " : "", kinds.kinds[i]);
+            l = strlen(k);
+            snprintf(k + l, 300 - l, "%s%s", l ? ", " : "", kinds.kinds[i]);
+        }
+        snprintf(en, sizeof en, "A carries %s relative to B, and B carries %s relative to A: neither can be the other's "
+                 "parent, so they are related through a common ancestor", ea, eb);
+        snprintf(ko, sizeof ko, "A에는 B에 대한 %s, B에는 A에 대한 %s 흔적이 있어 어느 쪽도 다른 쪽의 부모일 수 없음: 공통 "
+                 "조상을 통해 관련됨", ka, kb);
+        finding_args fa = {"weights", "text", "shared_ancestor", "derived", en, ko, NAN, 0, 0, 0.9,
+                           "each modification is found by the same search that finds nothing on independent models",
+                           0, 0, 0, DIR_NONE, 0};
+        json_push(ar, list, finding_make(ar, &fa));
+    } else if (related && !identical && !to_a && !to_b) {
+        /* Only how far the values moved is known: descent either way and siblings look alike (R7). */
+        finding_args fa = {"weights", "text", NULL, "neutral",
+                           "the weights alone cannot tell whether B came from A, A from B, or both from a common "
+                           "ancestor: nothing here is a subset, a repeat, an extension or an addition on one side only",
+                           "가중치만으로는 B가 A에서, A가 B에서, 또는 둘 다 공통 조상에서 나왔는지 구별할 수 없음: "
+                           "한쪽에만 있는 부분집합, 반복, 확장, 추가가 없음",
+                           NAN, 0, 0, 0, NULL, 0, 0, 0, NULL, 0};
+        json_push(ar, list, finding_make(ar, &fa));
+    }
+
+    /* What the statistics set aside, said in the report (never silently). */
+    const json_value *aside = json_get(s, "set_aside");
+    double n_const = num(aside, "constant_tensors", 0), n_nf = num(aside, "non_finite_tensors", 0);
+    if (n_const > 0) {
+        snprintf(en, sizeof en, "%.0f tensor pairs have a constant or near-constant side (all zero, all equal): they "
+                 "carry no lineage information and are counted as low-information", n_const);
+        snprintf(ko, sizeof ko, "텐서 쌍 %.0f개는 한쪽이 상수이거나 거의 상수(모두 0, 모두 같은 값)임: 계보 정보가 없어 "
+                 "저정보 텐서로 취급함", n_const);
+        finding_args fa = {"weights", "text", NULL, "neutral", en, ko, n_const, 0, 0, 0, NULL, 1, 0, 0, NULL, 1};
+        json_push(ar, list, finding_make(ar, &fa));
+    }
+    if (n_nf > 0) {
+        snprintf(en, sizeof en, "%.0f NaN/Inf values in %.0f tensors (per tensor in the pairs' non_finite_a/_b): set "
+                 "aside, the statistics use the positions finite on both sides", num(aside, "non_finite_values", 0), n_nf);
+        snprintf(ko, sizeof ko, "텐서 %.0f개에 NaN/Inf 값 %.0f개 (텐서별 값은 쌍의 non_finite_a/_b): 통계에서 제외하고 "
+                 "양쪽 모두 유한한 위치만 사용함", n_nf, num(aside, "non_finite_values", 0));
+        finding_args fa = {"weights", "text", NULL, "neutral", en, ko, n_nf, 0, 0, 0, NULL, 0, 0, 0, NULL, 1};
         json_push(ar, list, finding_make(ar, &fa));
     }
 
@@ -286,7 +364,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
                  (int)at, (int)of, mdc);
         finding_args fa = {"weights", "text", NULL, "independent", en, ko, at / (of > 0 ? of : 1), 0, 0,
                            (at / (of > 0 ? of : 1)) * (mdc <= 0.3 ? 0.95 : 0.7),
-                           "derived pairs in the same run score far above chance", 0, 0, 0};
+                           "derived pairs in the same run score far above chance", 0, 0, 0, NULL, 0};
         json_push(ar, list, finding_make(ar, &fa));
     }
 
@@ -296,9 +374,11 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
         double hi = num(text, "high_information", 0), sig = num(text, "fraction_significant", 0);
         snprintf(en, sizeof en, "text decoder: %.0f%% of %d high-information tensors are at chance; the test would have "
                  "detected a centered correlation of %.3f", 100 * (1 - sig), (int)hi, num(ind, "min_detectable_centered", 1));
-        finding_args fa = {"weights", "text", NULL, "independent", en, NULL, 1 - sig, 0, 0,
+        snprintf(ko, sizeof ko, "텍스트 디코더: 고정보 텐서 %d개 중 %.0f%%가 우연 수준; 검출 가능한 최소 중심화 상관 %.3f",
+                 (int)hi, 100 * (1 - sig), num(ind, "min_detectable_centered", 1));
+        finding_args fa = {"weights", "text", NULL, "independent", en, ko, 1 - sig, 0, 0,
                            (1 - sig) * (num(ind, "min_detectable_centered", 1) <= 0.3 ? 0.95 : 0.7),
-                           "derived pairs in the same run score far above chance", 0, 0, 0};
+                           "derived pairs in the same run score far above chance", 0, 0, 0, NULL, 0};
         json_push(ar, list, finding_make(ar, &fa));
     }
 
@@ -308,16 +388,20 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
         const json_member *c = &comps->u.object.members[i];
         if (!strcmp(c->key, "text") || !strcmp(c->key, "mtp")) continue;
         const json_value *v = c->value;
-        finding_args fa = {"weights", c->key, NULL, "neutral", en, NULL, NAN, 0, 0, 0, NULL, 0, 0, 0};
+        finding_args fa = {"weights", c->key, NULL, "neutral", en, ko, NAN, 0, 0, 0, NULL, 0, 0, 0, NULL, 0};
         if (json_is_true(json_get(v, "identical"))) {
             snprintf(en, sizeof en, "%s: every tensor has the same values", c->key);
-            fa.relation = "identical", fa.direction = "derived", fa.weight = 0.99;
+            snprintf(ko, sizeof ko, "%s: 모든 텐서의 값이 같음", c->key);
+            fa.relation = "identical", fa.direction = "derived", fa.weight = 0.99, fa.lineage_direction = DIR_NONE;
         } else if (json_is_true(json_get(v, "related"))) {
             snprintf(en, sizeof en, "%s: %.0f%% of tensors correlate far above chance", c->key,
                      100 * num(v, "fraction_significant", 0));
-            fa.relation = "finetune", fa.direction = "derived", fa.weight = 0.9;
+            snprintf(ko, sizeof ko, "%s: 텐서의 %.0f%%가 우연 수준을 크게 넘어 상관됨", c->key,
+                     100 * num(v, "fraction_significant", 0));
+            fa.relation = "finetune", fa.direction = "derived", fa.weight = 0.9, fa.lineage_direction = DIR_NONE;
         } else if (json_is_true(json_get(v, "independent"))) {
             snprintf(en, sizeof en, "%s: high-information tensors at chance", c->key);
+            snprintf(ko, sizeof ko, "%s: 고정보 텐서가 우연 수준", c->key);
             fa.direction = "independent", fa.weight = 0.85;
         } else continue;
         json_push(ar, list, finding_make(ar, &fa));
@@ -334,7 +418,7 @@ static void architecture_findings(json_value *arch, arena *ar, json_value *list)
                               "are independent (R1)",
                        same ? "정규화된 아키텍처가 동일함: 파생의 증거가 아님 (R2)"
                             : "아키텍처가 다름: 정렬이 필요한 비교를 알려줄 뿐, 독립의 증거가 아님 (R1)",
-                       NAN, 0, 0, 0, NULL, 0, 0, 0};
+                       NAN, 0, 0, 0, NULL, 0, 0, 0, NULL, 0};
     json_push(ar, list, finding_make(ar, &fa));
 }
 
@@ -354,6 +438,14 @@ lineage_status findings_build(const lineage_model *a, const lineage_model *b, js
     json_value *w = json_get(root, "weights"), *arch = json_get(root, "architecture");
     if (w && w->type == JSON_OBJECT) weights_findings(a, b, w, ar, findings_of(ar, w));
     if (arch && arch->type == JSON_OBJECT) architecture_findings(arch, ar, findings_of(ar, arch));
-    (void)err;
+    /* Metadata (cards, _name_or_path, GGUF base_model): clues shown beside the verdict, read by nothing
+     * that decides it. */
+    json_value *clues = json_new_object(ar), *ca = json_new_array(ar), *cb = json_new_array(ar);
+    if (!clues || !ca || !cb) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    lineage_error ignored;
+    if (clues_collect(a, ar, ca, &ignored) == LINEAGE_E_NOMEM || clues_collect(b, ar, cb, &ignored) == LINEAGE_E_NOMEM)
+        return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    if (!json_set(ar, clues, "a", ca) || !json_set(ar, clues, "b", cb) || !json_set(ar, root, "clues", clues))
+        return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     return LINEAGE_OK;
 }

@@ -163,27 +163,52 @@ static json_value *components_json(const lineage_model *m, const arch_info *text
     return list;
 }
 
-static json_value *compute_json(arena *ar, const lineage_inspect_options *opt, const param_counts *pc)
+/* Attention-score FLOPs the 6*N*D rule leaves out: per token and layer, QK^T and AV cost 2*ctx*d_attn
+ * multiply-adds forward, 3x for training (Kaplan et al. 2020: 6 * L * ctx * d_attn per token). */
+static double attention_flops_per_token(const arch_info *a, int context)
+{
+    if (a->num_layers <= 0 || a->num_heads <= 0) return NAN;
+    int64_t hd = a->head_dim > 0 ? a->head_dim : a->hidden_size > 0 ? a->hidden_size / a->num_heads : -1;
+    if (hd <= 0) return NAN;
+    return 6.0 * (double)a->num_layers * (double)context * (double)(a->num_heads * hd);
+}
+
+static json_value *compute_json(arena *ar, const lineage_inspect_options *opt, const param_counts *pc, const arch_info *arch)
 {
     double n = (double)(pc->active_known ? pc->active : pc->total);
     double peak = opt->peak_tflops > 0 ? opt->peak_tflops : 989.0, mfu = opt->mfu > 0 ? opt->mfu : 0.4;
+    const char *gpu = opt->gpu ? opt->gpu : peak == 989.0 ? "H100 SXM" : NULL;   /* NULL: a peak given by number */
+    int context = opt->context > 0 ? opt->context : 4096;
     double ft = opt->finetune_tokens > 0 ? opt->finetune_tokens : opt->tokens * INSPECT_FINETUNE_SHARE;
     double per_hour = peak * 1e12 * mfu * 3600.0;
-    json_value *o = json_new_object(ar), *train = json_new_object(ar), *tune = json_new_object(ar);
-    if (!o || !train || !tune) return NULL;
+    json_value *o = json_new_object(ar), *train = json_new_object(ar), *tune = json_new_object(ar), *att = json_new_object(ar);
+    if (!o || !train || !tune || !att) return NULL;
     double f_train = 6.0 * n * opt->tokens, f_tune = 6.0 * n * ft;
+    double attn = attention_flops_per_token(arch, context);
     int ok = json_set_double(ar, o, "active_params", n) && json_set_str(ar, o, "formula", "6 * N_active * D") &&
-             json_set_double(ar, o, "peak_tflops", peak) && json_set_double(ar, o, "mfu", mfu) &&
+             json_set_double(ar, o, "peak_tflops", peak) && (!gpu || json_set_str(ar, o, "gpu", gpu)) &&
+             json_set_str(ar, o, "peak_kind", "dense BF16") && json_set_double(ar, o, "mfu", mfu) &&
              json_set_double(ar, train, "tokens", opt->tokens) && json_set_double(ar, train, "flops", f_train) &&
              json_set_double(ar, train, "gpu_hours", f_train / per_hour) &&
              json_set_double(ar, train, "tokens_per_param", pc->total ? opt->tokens / (double)pc->total : 0) &&
              json_set_double(ar, train, "tokens_per_active_param", n > 0 ? opt->tokens / n : 0) &&
+             (opt->gpus <= 0 || (json_set_int(ar, train, "gpus", opt->gpus) &&
+                                 json_set_double(ar, train, "wall_clock_days", f_train / per_hour / opt->gpus / 24.0))) &&
              json_set_double(ar, tune, "tokens", ft) && json_set_double(ar, tune, "flops", f_tune) &&
              json_set_double(ar, tune, "gpu_hours", f_tune / per_hour) &&
+             (opt->gpus <= 0 || json_set_double(ar, tune, "wall_clock_days", f_tune / per_hour / opt->gpus / 24.0)) &&
              json_set_str(ar, tune, "budget", opt->finetune_tokens > 0 ? "given" : "1% of the training tokens") &&
-             json_set(ar, o, "training", train) && json_set(ar, o, "finetune", tune) &&
-             json_set_str(ar, o, "note", "omits the attention-score term (about +13% at 4k context for Solar-Open) and "
-                                         "router/MTP overheads; a claim that fits proves nothing");
+             json_set(ar, o, "training", train) && json_set(ar, o, "finetune", tune);
+    if (ok && isfinite(attn) && n > 0)
+        ok = json_set_int(ar, att, "context", context) && json_set_double(ar, att, "flops_per_token", attn) &&
+             json_set_double(ar, att, "share_of_6n", attn / (6.0 * n)) && json_set(ar, o, "attention", att);
+    char note[300];
+    if (isfinite(attn) && n > 0)
+        snprintf(note, sizeof note, "omits the attention-score term (+%.1f%% for this model at %d context) and router/MTP "
+                                    "overheads; a claim that fits proves nothing", 100 * attn / (6.0 * n), context);
+    else snprintf(note, sizeof note, "omits the attention-score term (layers or heads unknown) and router/MTP overheads; a "
+                                     "claim that fits proves nothing");
+    ok = ok && json_set_str(ar, o, "note", note);
     if (ok && !pc->active_known) ok = json_set_str(ar, o, "warning", "active parameters unknown; used the total");
     return ok ? o : NULL;
 }
@@ -238,7 +263,7 @@ lineage_status inspect_build(const lineage_model *m, const lineage_inspect_optio
     if (st) return st;
     if (!json_set(ar, root, "clues", clues)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     if (opt->tokens > 0) {
-        json_value *c = compute_json(ar, opt, &pc);
+        json_value *c = compute_json(ar, opt, &pc, &a);
         if (!c || !json_set(ar, root, "compute", c)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
     /* the tokenizer is part of the checkpoint: a broken one fails inspect as it fails tokenize */

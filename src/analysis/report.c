@@ -1,13 +1,13 @@
 /* lineage_inspect and lineage_compare: build the report documents from the analyses. */
 #include "analysis/analysis.h"
-#include "io/hub.h"
+#include "analysis/report_source.h"
 #include "util/error.h"
 
 lineage_status lineage_inspect(const lineage_model *m, const lineage_inspect_options *opt, lineage_doc **out,
                                lineage_error *err)
 {
     *out = NULL;
-    lineage_inspect_options def = {0, 0, 989.0, 0.4};
+    lineage_inspect_options def = {0, 0, 989.0, 0.4, NULL, 0, 0};
     if (!opt) opt = &def;
     lineage_doc *d = doc_new();
     if (!d) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
@@ -43,10 +43,12 @@ lineage_status lineage_compare(const lineage_model *a, const lineage_model *b, c
     if (!json_set_str(ar, d->root, "schema", "lineage.report/1") || !json_set_str(ar, models, "a", a->path) ||
         !json_set_str(ar, models, "b", b->path) || !json_set(ar, d->root, "models", models))
         st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
-    json_value *section = NULL;
-    /* what was compared, for remote sources: repo, resolved commit, ETags, bytes fetched */
+    json_value *section = NULL, *src = NULL;
+    /* what was compared, for remote sources: repo, resolved commit, ETags, bytes fetched (described again at
+     * the end, when the analyses have fetched what they read) */
     if (!st) {
-        json_value *src = json_new_object(ar), *one;
+        src = json_new_object(ar);
+        json_value *one;
         if (!st && !(st = remote_describe(a, ar, &one, err))) json_set(ar, src, "a", one);
         if (!st && !(st = remote_describe(b, ar, &one, err))) json_set(ar, src, "b", one);
         if (!st && !json_set(ar, d->root, "source", src)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
@@ -89,6 +91,9 @@ lineage_status lineage_compare(const lineage_model *a, const lineage_model *b, c
         st = verdict_build(d->root, ar, &section, err);
         if (!st && !json_set(ar, d->root, "verdict", section)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
+    json_value *one;
+    if (!st && !(st = remote_describe(a, ar, &one, err))) json_set(ar, src, "a", one);
+    if (!st && !(st = remote_describe(b, ar, &one, err))) json_set(ar, src, "b", one);
     if (st) { lineage_doc_free(d); return st; }
     *out = d;
     return LINEAGE_OK;

@@ -19,6 +19,7 @@
 typedef struct finding_ref {
     const json_value *f;
     const char *line, *component, *direction, *relation;
+    const char *lineage_direction;   /* which side is the parent, for a relation */
     double weight;
 } finding_ref;
 
@@ -47,6 +48,8 @@ typedef struct component_verdict {
     const char *name;
     double derived, independent, identical;   /* strongest weight of each direction */
     const char *relations[MAX_RELATIONS];
+    const char *relation_dir[MAX_RELATIONS];
+    const json_value *relation_finding[MAX_RELATIONS];
     double relation_weight[MAX_RELATIONS];
     int nrelations;
     int nweights;                              /* weight findings seen */
@@ -84,6 +87,7 @@ static size_t collect(const json_value *root, finding_ref *out, size_t max)
             r->component = str_or(f, "component", "text");
             r->direction = str_or(f, "direction", "neutral");
             r->relation = json_get_string(f, "relation");
+            r->lineage_direction = str_or(f, "lineage_direction", "undetermined");
             double w = 0;
             json_get_double(f, "weight", &w);
             r->weight = w < 0 ? 0 : w > 1 ? 1 : w;
@@ -106,17 +110,53 @@ static component_verdict *component_of(component_verdict *cv, int *ncv, const ch
     return c;
 }
 
-static void add_relation(component_verdict *c, const char *rel, double w)
+static void add_relation(component_verdict *c, const finding_ref *r)
 {
     for (int i = 0; i < c->nrelations; i++)
-        if (!strcmp(c->relations[i], rel)) {
-            if (w > c->relation_weight[i]) c->relation_weight[i] = w;
+        if (!strcmp(c->relations[i], r->relation)) {
+            if (r->weight > c->relation_weight[i]) c->relation_weight[i] = r->weight;
+            /* a side named by one finding outranks "undetermined" from another; two sides cancel */
+            if (!strcmp(c->relation_dir[i], "undetermined")) {
+                c->relation_dir[i] = r->lineage_direction;
+                c->relation_finding[i] = r->f;
+            } else if (strcmp(r->lineage_direction, "undetermined") && strcmp(r->lineage_direction, c->relation_dir[i]))
+                c->relation_dir[i] = "undetermined";
             return;
         }
     if (c->nrelations < MAX_RELATIONS) {
-        c->relations[c->nrelations] = rel;
-        c->relation_weight[c->nrelations++] = w;
+        c->relations[c->nrelations] = r->relation;
+        c->relation_dir[c->nrelations] = r->lineage_direction;
+        c->relation_finding[c->nrelations] = r->f;
+        c->relation_weight[c->nrelations++] = r->weight;
     }
+}
+
+/* Per relation of a component: kind, direction and the finding that carried it. Also the direction
+ * of the whole pair: the side every directed relation agrees on, else "undetermined". */
+static json_value *relation_details(arena *ar, const component_verdict *c, const json_value *kinds, const char **dir)
+{
+    json_value *out = json_new_array(ar);
+    const char *agreed = NULL;
+    int conflict = 0;
+    for (size_t k = 0; k < json_count(kinds); k++) {
+        const char *kind = json_at(kinds, k)->u.string.s;
+        for (int i = 0; i < c->nrelations; i++) {
+            if (strcmp(c->relations[i], kind)) continue;
+            json_value *o = json_new_object(ar);
+            json_set_str(ar, o, "kind", kind);
+            json_set_str(ar, o, "direction", c->relation_dir[i]);
+            const json_value *t = json_get(c->relation_finding[i], "text");
+            if (json_get_string(t, "en")) json_set_str(ar, o, "evidence", json_get_string(t, "en"));
+            if (json_get_string(t, "ko")) json_set_str(ar, o, "evidence_ko", json_get_string(t, "ko"));
+            json_push(ar, out, o);
+            if (strcmp(c->relation_dir[i], "undetermined")) {
+                if (agreed && strcmp(agreed, c->relation_dir[i])) conflict = 1;
+                agreed = c->relation_dir[i];
+            }
+        }
+    }
+    *dir = agreed && !conflict ? agreed : "undetermined";
+    return out;
 }
 
 /* Label of one component from its weight findings. */
@@ -167,6 +207,60 @@ static void add_reason(arena *ar, json_value *reasons, json_value *reasons_ko, c
     json_push(ar, reasons_ko, json_new_string(ar, ko ? ko : en));
 }
 
+/* What the weights say, in words, for setting beside a card's claim. */
+static void weights_say(const json_value *v, char *en, size_t ne, char *ko, size_t nk)
+{
+    const char *label = json_get_string(v, "label"), *dir = json_get_string(v, "direction");
+    const json_value *rel = json_get(v, "relation");
+    char kinds[200] = "";
+    for (size_t k = 0; k < json_count(rel) && strlen(kinds) < 150; k++)
+        snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s", k ? ", " : "", json_at(rel, k)->u.string.s);
+    const char *d_en = !dir ? "" : !strcmp(dir, "b_from_a") ? ", B from A" : !strcmp(dir, "a_from_b") ? ", A from B"
+                      : !strcmp(dir, "undetermined") ? ", direction undetermined" : "";
+    const char *d_ko = !dir ? "" : !strcmp(dir, "b_from_a") ? ", B가 A에서 파생" : !strcmp(dir, "a_from_b") ? ", A가 B에서 파생"
+                      : !strcmp(dir, "undetermined") ? ", 방향 판단 불가" : "";
+    snprintf(en, ne, "%s%s%s%s%s", label, kinds[0] ? " (" : "", kinds, kinds[0] ? ")" : "", d_en);
+    const char *lk = !strcmp(label, "derived") ? "파생" : !strcmp(label, "identical") ? "동일"
+                   : !strcmp(label, "independent") ? "독립" : "판단 불가";
+    snprintf(ko, nk, "%s%s%s%s%s", lk, kinds[0] ? " (" : "", kinds, kinds[0] ? ")" : "", d_ko);
+}
+
+/* The models' own claims about their origin (card base_model, GGUF base model, _name_or_path), each
+ * beside what the weights say. Editable text: shown, never weighed (R9). */
+static json_value *metadata_claims(const json_value *root, const json_value *v, arena *ar)
+{
+    json_value *out = json_new_array(ar);
+    char say_en[300], say_ko[300];
+    weights_say(v, say_en, sizeof say_en, say_ko, sizeof say_ko);
+    static const char *const sides[2] = {"a", "b"};
+    for (int s = 0; s < 2; s++) {
+        const json_value *list = json_get(json_get(root, "clues"), sides[s]);
+        for (size_t i = 0; i < json_count(list); i++) {
+            const json_value *c = json_at(list, i);
+            const char *kind = json_get_string(c, "kind"), *value = json_get_string(c, "value");
+            if (!kind || !value) continue;
+            const char *what = !strcmp(kind, "card_base_model") || !strcmp(kind, "gguf_base_model") ? "base model"
+                             : !strcmp(kind, "card_base_model_relation") ? "relation to its base"
+                             : !strcmp(kind, "config_name_or_path") ? "_name_or_path" : NULL;
+            if (!what) continue;
+            char en[700], ko[700];
+            snprintf(en, sizeof en, "%s's metadata claims %s '%s'; the weights say: %s", s ? "B" : "A", what, value, say_en);
+            snprintf(ko, sizeof ko, "%s의 메타데이터 주장 %s '%s'; 가중치 판정: %s", s ? "B" : "A",
+                     !strcmp(what, "base model") ? "베이스 모델" : !strcmp(what, "_name_or_path") ? "_name_or_path"
+                                                                                             : "베이스와의 관계",
+                     value, say_ko);
+            json_value *o = json_new_object(ar);
+            json_set_str(ar, o, "model", sides[s]);
+            json_set_str(ar, o, "kind", kind);
+            json_set_str(ar, o, "claim", value);
+            json_set_str(ar, o, "en", en);
+            json_set_str(ar, o, "ko", ko);
+            json_push(ar, out, o);
+        }
+    }
+    return out;
+}
+
 lineage_status verdict_build(const json_value *root, arena *ar, json_value **out, lineage_error *err)
 {
     /* every finding counts: the references live in the report's arena, not in a fixed buffer */
@@ -194,7 +288,7 @@ lineage_status verdict_build(const json_value *root, arena *ar, json_value **out
             } else if (r->weight > c->derived) {
                 c->derived = r->weight;
             }
-            if (r->relation) add_relation(c, r->relation, r->weight);
+            if (r->relation) add_relation(c, r);
         } else if (!strcmp(r->direction, "independent")) {
             if (r->weight > c->independent) c->independent = r->weight;
         }
@@ -282,6 +376,13 @@ lineage_status verdict_build(const json_value *root, arena *ar, json_value **out
     }
     json_set_str(ar, v, "label", overall);
     json_set(ar, v, "relation", overall_rel);
+    /* which side is the parent, per relation and overall (weights only; the fallback lines say nothing
+     * about direction) */
+    const char *direction = "undetermined";
+    json_value *details = decided_by && !strcmp(decided_by, "weights") && !strcmp(overall, "derived")
+                              ? relation_details(ar, &cv[0], overall_rel, &direction) : json_new_array(ar);
+    json_set_str(ar, v, "direction", strcmp(overall, "derived") ? "none" : direction);
+    json_set(ar, v, "relations", details);
     json_set_str(ar, v, "decided_by", decided_by ? decided_by : "none");
     if (json_count(conflicts)) json_set(ar, v, "conflicts", conflicts);
     json_set_double(ar, v, "confidence", round(overall_conf * 1000) / 1000);
@@ -336,7 +437,35 @@ lineage_status verdict_build(const json_value *root, arena *ar, json_value **out
                    "evidence below describe the models but do not decide the question.",
                    "가중치 비교를 할 수 없어 파생 여부를 판단할 수 없습니다. 아래의 다른 근거는 모델을 설명할 뿐 "
                    "질문에 답하지 않습니다.");
-    for (size_t i = 0; i < n && json_count(reasons) < 6; i++) {
+    if (!strcmp(json_get_string(v, "direction"), "b_from_a"))
+        add_reason(ar, reasons, reasons_ko, "Direction: A -> B (B derived from A), from the weights.",
+                   "방향: A -> B (B가 A에서 파생), 가중치로 판단했습니다.");
+    else if (!strcmp(json_get_string(v, "direction"), "a_from_b"))
+        add_reason(ar, reasons, reasons_ko, "Direction: B -> A (A derived from B), from the weights.",
+                   "방향: B -> A (A가 B에서 파생), 가중치로 판단했습니다.");
+    else if (!strcmp(overall, "derived") && decided_by && !strcmp(decided_by, "weights")) {
+        int siblings = 0;
+        for (size_t k = 0; k < json_count(overall_rel); k++)
+            siblings |= !strcmp(json_at(overall_rel, k)->u.string.s, "shared_ancestor");
+        if (!siblings) {
+            json_value *alt = json_new_array(ar);
+            json_push(ar, alt, json_new_string(ar, "b_from_a"));
+            json_push(ar, alt, json_new_string(ar, "a_from_b"));
+            json_push(ar, alt, json_new_string(ar, "shared_ancestor"));
+            json_set(ar, v, "indistinguishable", alt);
+            add_reason(ar, reasons, reasons_ko,
+                       "Direction undetermined: from the weights alone, B derived from A, A derived from B and two "
+                       "descendants of a common ancestor look the same here (model cards and names do not decide it).",
+                       "방향 판단 불가: 가중치만으로는 B가 A에서 파생, A가 B에서 파생, 공통 조상의 두 후손을 여기서 "
+                       "구별할 수 없습니다 (모델 카드나 이름으로 정하지 않습니다).");
+        }
+    }
+    for (size_t i = 0; i < n; i++) {   /* what the weights set aside (NaN/Inf, constant tensors) */
+        if (strcmp(refs[i].line, "weights") || !json_is_true(json_get(refs[i].f, "note"))) continue;
+        const json_value *t = json_get(refs[i].f, "text");
+        if (json_get_string(t, "en")) add_reason(ar, reasons, reasons_ko, json_get_string(t, "en"), json_get_string(t, "ko"));
+    }
+    for (size_t i = 0; i < n && json_count(reasons) < 9; i++) {
         if (strcmp(refs[i].line, "weights") || refs[i].weight < 0.5) continue;
         const json_value *t = json_get(refs[i].f, "text");
         const char *en = json_get_string(t, "en"), *ko = json_get_string(t, "ko");
@@ -357,6 +486,8 @@ lineage_status verdict_build(const json_value *root, arena *ar, json_value **out
                    "어휘 확장, 업사이클링 모두 형태를 바꿉니다).");
     json_set(ar, v, "reasons", reasons);
     json_set(ar, v, "reasons_ko", reasons_ko);
+    json_value *claims = metadata_claims(root, v, ar);
+    if (json_count(claims)) json_set(ar, v, "clues", claims);
     *out = v;
     return LINEAGE_OK;
 }

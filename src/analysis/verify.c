@@ -16,7 +16,39 @@ typedef struct candidate {
     json_value *relation;
     double confidence, similarity, score;
     json_value *behaviour;   /* the behaviour comparison against the other candidates, or NULL */
+    json_value *tokenizer, *architecture;   /* reported beside the ranking; they break ties only */
+    double token_alignment;  /* share of the smaller vocabulary at the same id, or -1 */
 } candidate;
+
+/* The tokenizer and architecture findings of one comparison, for the ranking table. They never decide
+ * derivation (docs/METHODOLOGY.md): a shared tokenizer or design is common among independent models. */
+static void side_evidence(arena *ar, const json_value *root, candidate *c)
+{
+    const json_value *t = json_get(root, "tokenizer");
+    c->token_alignment = -1;
+    const char *status = json_get_string(t, "status");
+    if (status && !strcmp(status, "ok")) {
+        json_value *o = json_new_object(ar);
+        double v;
+        const char *rel = json_get_string(t, "relation");
+        if (o && rel) json_set_str(ar, o, "relation", rel);
+        if (o && json_get_double(json_get(t, "id_aligned"), "of_smaller", &v)) {
+            json_set_double(ar, o, "id_aligned_of_smaller", v);
+            c->token_alignment = v;
+        }
+        if (o && json_get_double(json_get(t, "shared"), "jaccard", &v)) json_set_double(ar, o, "jaccard", v);
+        c->tokenizer = o;
+    }
+    const json_value *a = json_get(root, "architecture");
+    if (a && json_is_true(json_get(a, "declared_a")) && json_is_true(json_get(a, "declared_b"))) {
+        json_value *o = json_new_object(ar);
+        if (o) {
+            json_set_int(ar, o, "fields_differ", (int64_t)json_count(json_get(a, "differences")));
+            json_set(ar, o, "identical", json_new_bool(ar, json_is_true(json_get(a, "identical"))));
+        }
+        c->architecture = o;
+    }
+}
 
 /* What the behaviour section says about this candidate as B's source, for the ranking table. */
 static json_value *behaviour_summary(arena *ar, const json_value *root)
@@ -39,8 +71,7 @@ static json_value *behaviour_summary(arena *ar, const json_value *root)
     return o;
 }
 
-/* Weight similarity in [0, 1] the weights engine reports for the pair, or -1. */
-static double weights_similarity(const json_value *root)
+double report_weights_similarity(const json_value *root)
 {
     const json_value *sum = json_get(json_get(root, "weights"), "summary");
     double s;
@@ -51,13 +82,15 @@ static double weights_similarity(const json_value *root)
         return s;
     if (json_is_true(json_get(json_get(sum, "identical"), "detected"))) return 1.0;
     if (json_get_double(json_get(sum, "finetune_like"), "median_centered", &s)) return s;
-    return -1;
+    return NAN;
 }
 
+/* By score; equal scores (e.g. no weights on either side) by the tokenizer's id alignment, reported as such. */
 static int by_score(const void *a, const void *b)
 {
     const candidate *x = a, *y = b;
-    return x->score > y->score ? -1 : x->score < y->score;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return x->token_alignment > y->token_alignment ? -1 : x->token_alignment < y->token_alignment;
 }
 
 lineage_status lineage_verify(const lineage_model *m, const lineage_model *const *cands, size_t n,
@@ -98,9 +131,10 @@ lineage_status lineage_verify(const lineage_model *m, const lineage_model *const
         for (size_t k = 0; k < json_count(rel); k++)
             json_push(ar, c[i].relation, json_new_string(ar, json_at(rel, k)->u.string.s));
         json_get_double(v, "confidence", &c[i].confidence);
-        c[i].similarity = weights_similarity(r->root);
+        c[i].similarity = report_weights_similarity(r->root);
         c[i].behaviour = behaviour_summary(ar, r->root);
-        double closeness = c[i].similarity >= 0 ? c[i].similarity : c[i].confidence;
+        side_evidence(ar, r->root, &c[i]);
+        double closeness = isfinite(c[i].similarity) ? c[i].similarity : c[i].confidence;
         if (!strcmp(c[i].label, "identical")) c[i].score = 2 + closeness;
         else if (!strcmp(c[i].label, "derived")) c[i].score = 1 + closeness;
         else if (!strcmp(c[i].label, "inconclusive")) c[i].score = 0.5 - 0.5 * c[i].confidence;
@@ -117,9 +151,11 @@ lineage_status lineage_verify(const lineage_model *m, const lineage_model *const
             json_set_str(ar, o, "label", c[i].label);
             json_set(ar, o, "relation", c[i].relation);
             json_set_double(ar, o, "confidence", c[i].confidence);
-            if (c[i].similarity >= 0) json_set_double(ar, o, "similarity", c[i].similarity);
+            if (isfinite(c[i].similarity)) json_set_double(ar, o, "similarity", c[i].similarity);
             json_set_double(ar, o, "score", round(c[i].score * 1e4) / 1e4);
             if (c[i].behaviour) json_set(ar, o, "behaviour", c[i].behaviour);
+            if (c[i].tokenizer) json_set(ar, o, "tokenizer", c[i].tokenizer);
+            if (c[i].architecture) json_set(ar, o, "architecture", c[i].architecture);
             json_push(ar, list, o);
         }
         int related = !strcmp(c[0].label, "derived") || !strcmp(c[0].label, "identical");
@@ -139,6 +175,16 @@ lineage_status lineage_verify(const lineage_model *m, const lineage_model *const
                  related && (n == 1 || margin >= PARENT_MARGIN) ? json_new_string(ar, c[0].path) : json_new_null(ar));
         json_set_double(ar, d->root, "margin", round(margin * 1e4) / 1e4);
         json_set_double(ar, d->root, "required_margin", PARENT_MARGIN);
+        /* the candidate whose vocabulary sits at the same ids as MODEL's, clearly ahead of the others: a
+         * tokenizer finding beside the ranking, never a parent on its own */
+        size_t best = 0;
+        for (size_t i = 1; i < n; i++)
+            if (c[i].token_alignment > c[best].token_alignment) best = i;
+        double second = -1;
+        for (size_t i = 0; i < n; i++)
+            if (i != best && c[i].token_alignment > second) second = c[i].token_alignment;
+        if (c[best].token_alignment >= 0.5 && c[best].token_alignment - (second > 0 ? second : 0) >= 0.25)
+            json_set_str(ar, d->root, "tokenizer_closest", c[best].path);
         if (!d->root) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
     free(c);

@@ -103,11 +103,77 @@ static lineage_status tensor_digests(const lineage_model *m, size_t idx, wt_dige
     return LINEAGE_OK;
 }
 
+static uint64_t count_non_finite(const float *x, size_t n)
+{
+    uint64_t k = 0;
+    for (size_t i = 0; i < n; i++) k += !isfinite(x[i]);
+    return k;
+}
+
+#define WT_FINITE_MAX_ELEMS (1u << 24)
+
+/* A pair whose statistics came out non-finite: count the NaN/Inf values of each side and recompute on
+ * the positions finite on both (whole tensors up to WT_FINITE_MAX_ELEMS, else the seeded sample). Pairs
+ * not index-aligned are set aside. Returns the null SD to use (analytic, on the finite count). */
+static lineage_status finite_only(wt_ctx *c, wt_rec *r, double *null_sd)
+{
+    const lineage_tensor_info *ta = lineage_model_tensor(c->a, r->ia), *tb = lineage_model_tensor(c->b, r->ib);
+    int whole = ta->numel <= WT_FINITE_MAX_ELEMS && tb->numel <= WT_FINITE_MAX_ELEMS;
+    wt_matrix A = {0}, B = {0};
+    lineage_status st = whole ? wt_load_all(c->a, r->ia, &A, c->err) : wt_load_sample(c->a, r->ia, WT_SAMPLE_ELEMS, &A, c->err);
+    if (!st) st = whole ? wt_load_all(c->b, r->ib, &B, c->err) : wt_load_sample(c->b, r->ib, WT_SAMPLE_ELEMS, &B, c->err);
+    if (!st) {
+        size_t na = A.rows * A.cols, nb = B.rows * B.cols;
+        r->non_finite_a = count_non_finite(A.data, na);
+        r->non_finite_b = count_non_finite(B.data, nb);
+        pair_moments m;
+        pair_moments_init(&m);
+        if (!strcmp(r->align, "none") && na == nb) {
+            size_t k = 0;
+            for (size_t i = 0; i < na; i++)
+                if (isfinite(A.data[i]) && isfinite(B.data[i])) { A.data[k] = A.data[i]; B.data[k] = B.data[i]; k++; }
+            pair_moments_f32(A.data, B.data, k, &m);
+        }
+        int sampled = r->s.sampled || !whole;
+        memset(&r->s, 0, sizeof r->s);
+        wt_stats_from_moments(&m, &r->s);
+        r->s.sampled = sampled;
+        r->s.ci_lo = r->s.ci_hi = NAN;
+        if (!(m.n > 3 && isfinite(r->s.centered))) r->low_info = 1;   /* nothing left to compare */
+        *null_sd = m.n > 3 ? 1 / sqrt((double)m.n) : NAN;
+        c->ev.non_finite_tensors += (r->non_finite_a > 0) + (r->non_finite_b > 0);
+        c->ev.non_finite_values += r->non_finite_a + r->non_finite_b;
+    }
+    wt_matrix_free(&A);
+    wt_matrix_free(&B);
+    return st;
+}
+
+/* Constant, all-zero or near-constant sides carry no lineage information (a spread below 1e-6 of the
+ * values' scale), whatever tensor role they have. */
+static int degenerate_side(double sum, double sum_sq, uint64_t n)
+{
+    if (n < 2) return 1;
+    double mean = sum / (double)n, var = sum_sq / (double)n - mean * mean;
+    return !(var > 1e-12 * (mean * mean) && var > 1e-30);
+}
+
 lineage_status wt_finish_pair(wt_ctx *c, wt_rec *r)
 {
     const lineage_tensor_info *ta = lineage_model_tensor(c->a, r->ia), *tb = lineage_model_tensor(c->b, r->ib);
     lineage_status st = LINEAGE_OK;
     double null_sd = r->null_sd;
+    if (!isfinite(r->s.centered) || !isfinite(r->s.rel_l2) || !isfinite(r->s.cosine)) {
+        st = finite_only(c, r, &null_sd);
+        if (st) return st;
+    }
+    if (r->s.n >= 2 && (degenerate_side(r->s.m.sum_a, r->s.m.sum_aa, r->s.n) ||
+                        degenerate_side(r->s.m.sum_b, r->s.m.sum_bb, r->s.n)) && !r->s.value_identical) {
+        r->degenerate = 1;
+        if (!r->low_info) c->ev.degenerate_tensors++;
+        r->low_info = 1;
+    }
+    if (!(null_sd > 0) && r->low_info && (r->non_finite_a || r->non_finite_b)) null_sd = 1;
     if (!(null_sd > 0)) {
         wt_matrix A = {0}, B = {0};
         st = wt_load_sample(c->a, r->ia, WT_SAMPLE_ELEMS, &A, c->err);
@@ -150,6 +216,10 @@ lineage_status wt_finish_pair(wt_ctx *c, wt_rec *r)
              json_set_str(ar, o, "dtype_a", lineage_dtype_name(ta->dtype)) &&
              json_set_str(ar, o, "dtype_b", lineage_dtype_name(tb->dtype));
     if (ok && want_sha_a) ok = json_set_str(ar, o, "sha256_a", sa) && json_set_str(ar, o, "sha256_b", sb);
+    if (ok && (r->non_finite_a || r->non_finite_b))
+        ok = json_set_int(ar, o, "non_finite_a", (int64_t)r->non_finite_a) &&
+             json_set_int(ar, o, "non_finite_b", (int64_t)r->non_finite_b);
+    if (ok && r->degenerate) ok = json_set_bool(ar, o, "constant", 1);
     if (ok && r->s.sampled) {
         json_value *ci = json_new_array(ar);
         ok = ci && json_push(ar, ci, json_new_double(ar, r->s.ci_lo)) &&

@@ -19,10 +19,10 @@
 #include <stdint.h>
 
 #include "kernels/kernels.h"
+#include "analysis/stats.h"
 #include "analysis/stream.h"
 #include "util/json.h"
 #include "format/model.h"
-#include <math.h>
 #include "lineage.h"
 
 /* ---- loading (weights_load.c) ---- */
@@ -60,31 +60,10 @@ void wt_matrix_free(wt_matrix *x);
 /* Transposed copy (cols x rows). */
 int wt_transpose(const wt_matrix *x, wt_matrix *out);
 
-/* Deterministic 64-bit mixing (splitmix64) for seeded sampling and shuffles. */
-uint64_t wt_mix64(uint64_t x);
-/* Fisher-Yates with a seeded generator. */
-void wt_shuffle(size_t *perm, size_t n, uint64_t seed);
-
 /* ---- statistics helpers (weights_stats.c) ---- */
 
 /* Centered correlation of two equal-length vectors through the kernels. */
-/* log(k!) without lgamma's process-wide signgam (thread-safe). */
-static inline double log_factorial(double k)
-{
-    int sign;
-    return lgamma_r(k + 1, &sign);
-}
 double wt_pearson(const float *a, const float *b, size_t n);
-/* One-sided p of a standard-normal z (upper tail), clamped to [1e-300, 1]. */
-double wt_p_upper(double z);
-/* Upper-tail z of a one-sided p. */
-double wt_z_of_p(double p);
-/* Fisher's combination: -2 sum ln p ~ chi2(2k); returns the combined p. */
-double wt_fisher_p(const double *p, size_t k);
-/* Spearman rank correlation of matched[i] against i (both permutations of ranks when square). */
-double wt_spearman_identity(const size_t *matched, size_t n);
-/* Ranks 0..n-1 of n distinct values; 0 on allocation failure. */
-int wt_ranks_of(const size_t *v, size_t n, double *rank);
 
 typedef struct wt_pair_stats {
     pair_moments m;
@@ -240,6 +219,8 @@ typedef struct wt_rec {
     int pending;              /* statistics not computed yet (queued for wt_flush) */
     int has_fold;
     double folded_centered, folded_rel_l2, row_cosine;
+    uint64_t non_finite_a, non_finite_b;   /* NaN/Inf values, set aside from the statistics */
+    int degenerate;           /* a side is constant or near-constant: low information whatever its role */
     json_value *json;         /* its "pairs" entry */
 } wt_rec;
 
@@ -256,11 +237,15 @@ typedef struct wt_evidence {
     double vocab_centered, vocab_z;
     /* width */
     int width_pairs, width_significant;
+    int width_b_smaller;      /* significant pairs where B's side is the subset (pruned from A) */
     double width_kept_fraction, width_centered, width_order_spearman;
     /* MoE */
     int moe_kind;             /* 0 none, 1 B MoE vs A dense, 2 A MoE vs B dense, 3 both MoE */
     int moe_experts, moe_significant;
     double moe_centered, moe_within_a, moe_within_b, moe_cross_layer;
+    /* degenerate data */
+    int degenerate_tensors, non_finite_tensors;
+    uint64_t non_finite_values;
 } wt_evidence;
 
 typedef struct wt_ctx {

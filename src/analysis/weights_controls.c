@@ -14,8 +14,6 @@ static int same_shape(const wt_matrix *x, const wt_matrix *y)
     return x->data && y->data && x->rows == y->rows && x->cols == y->cols;
 }
 
-static double cmp_double(double a, double b) { return a < b ? -1 : a > b ? 1 : 0; }
-static int cmp_d(const void *a, const void *b) { return (int)cmp_double(*(const double *)a, *(const double *)b); }
 
 /* Correlation of A with B after shuffling B's rows (cols=0) or its elements within rows (cols=1). */
 static double shuffled_corr(const wt_matrix *A, const wt_matrix *B, int cols, uint64_t seed, float *tmp,
@@ -25,12 +23,12 @@ static double shuffled_corr(const wt_matrix *A, const wt_matrix *B, int cols, ui
     if (R == 1 || cols) {
         for (size_t r = 0; r < R; r++) {
             for (size_t k = 0; k < C; k++) perm[k] = k;
-            wt_shuffle(perm, C, seed + r);
+            stats_shuffle(perm, C, seed + r);
             for (size_t k = 0; k < C; k++) tmp[r * C + k] = B->data[r * C + perm[k]];
         }
     } else {
         for (size_t r = 0; r < R; r++) perm[r] = r;
-        wt_shuffle(perm, R, seed);
+        stats_shuffle(perm, R, seed);
         for (size_t r = 0; r < R; r++) memcpy(tmp + r * C, B->data + perm[r] * C, C * sizeof(float));
     }
     return wt_pearson(A->data, tmp, R * C);
@@ -97,7 +95,7 @@ double wt_assignment_p(const double *r, int la, int lb, const int *map, int *exa
         size_t *perm = malloc(la * sizeof *perm);
         for (int t = 0; perm && t < 4000; t++) {
             for (int i = 0; i < la; i++) perm[i] = (size_t)i;
-            wt_shuffle(perm, (size_t)la, 0x7065726dull + (uint64_t)t);
+            stats_shuffle(perm, (size_t)la, 0x7065726dull + (uint64_t)t);
             for (int i = 0; i < la; i++) sigma[i] = (int)perm[i];
             WT_ASSIGN_STAT(sigma);
         }
@@ -344,7 +342,7 @@ lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b,
         }
         double robust_off = 0;
         if (noff >= 3) {
-            qsort(off, noff, sizeof *off, cmp_d);
+            qsort(off, noff, sizeof *off, stats_cmp_double);
             robust_off = off[noff / 2] / 0.6745;
         }
         free(off);

@@ -27,7 +27,9 @@ int wt_lap_max(const double *score, size_t n, size_t m, size_t *assign)
             const double *row = score + (i0 - 1) * m;
             for (size_t j = 1; j <= m; j++) {
                 if (used[j]) continue;
-                double cur = -row[j - 1] - u[i0] - v[j];
+                /* a NaN/Inf score (a non-finite row upstream) is the worst possible pair, never a crash */
+                double sc = isfinite(row[j - 1]) ? row[j - 1] : -1e6;
+                double cur = -sc - u[i0] - v[j];
                 if (cur < minv[j]) { minv[j] = cur; way[j] = j0; }
                 if (minv[j] < delta) { delta = minv[j]; j1 = j; }
             }
@@ -56,12 +58,12 @@ int wt_greedy_match(const double *score, size_t n, size_t m, size_t *assign)
     if (!best_row) return 0;
     for (size_t j = 0; j < m; j++) {
         size_t bi = 0;
-        for (size_t i = 1; i < n; i++) if (score[i * m + j] > score[bi * m + j]) bi = i;
+        for (size_t i = 1; i < n; i++) if (score[i * m + j] > score[bi * m + j] || !(score[bi * m + j] == score[bi * m + j])) bi = i;
         best_row[j] = bi;
     }
     for (size_t i = 0; i < n; i++) {
         size_t bj = 0;
-        for (size_t j = 1; j < m; j++) if (score[i * m + j] > score[i * m + bj]) bj = j;
+        for (size_t j = 1; j < m; j++) if (score[i * m + j] > score[i * m + bj] || !(score[i * m + bj] == score[i * m + bj])) bj = j;
         assign[i] = best_row[bj] == i ? bj : SIZE_MAX;
     }
     free(best_row);
@@ -71,12 +73,14 @@ int wt_greedy_match(const double *score, size_t n, size_t m, size_t *assign)
 /* A row centered and scaled to unit length, so dot products are Pearson correlations. */
 static void unit_row(const float *x, size_t dim, float *u)
 {
+    /* NaN/Inf elements are left out (set to the mean): the similarities stay finite */
     double mean = 0, ss = 0;
-    for (size_t k = 0; k < dim; k++) mean += x[k];
-    mean /= dim ? (double)dim : 1;
-    for (size_t k = 0; k < dim; k++) ss += (x[k] - mean) * (x[k] - mean);
-    double inv = ss > 0 ? 1 / sqrt(ss) : 0;
-    for (size_t k = 0; k < dim; k++) u[k] = (float)((x[k] - mean) * inv);
+    size_t finite = 0;
+    for (size_t k = 0; k < dim; k++) if (isfinite(x[k])) { mean += x[k]; finite++; }
+    mean /= finite ? (double)finite : 1;
+    for (size_t k = 0; k < dim; k++) if (isfinite(x[k])) ss += (x[k] - mean) * (x[k] - mean);
+    double inv = ss > 0 && isfinite(ss) ? 1 / sqrt(ss) : 0;
+    for (size_t k = 0; k < dim; k++) u[k] = isfinite(x[k]) ? (float)((x[k] - mean) * inv) : 0.0f;
 }
 
 static float *unit_rows(const float *X, size_t n, size_t dim)
@@ -138,7 +142,7 @@ double wt_agreement_p(size_t k)
     double p = 1 - cdf;
     if (p < 1e-15) {
         /* the tail is dominated by its first term: e^-1 / k! */
-        p = exp(-1.0 - log_factorial(k));
+        p = exp(-1.0 - stats_log_factorial(k));
     }
     return p < 1e-300 ? 1e-300 : p;
 }
@@ -273,7 +277,7 @@ double wt_selection_null(const wt_matrix *A, const wt_matrix *B, uint64_t seed)
     if (Bn.data && h && m) {
         memcpy(Bn.data, B->data, B->rows * B->cols * sizeof(float));
         for (size_t k = 0; k < B->cols; k++) h[k] = k;
-        wt_shuffle(h, B->cols, seed);
+        stats_shuffle(h, B->cols, seed);
         if (wt_reorder_cols(&Bn, h) && wt_match_rows(A, &Bn, 1, 0, m)) {
             pair_moments pm;
             wt_matched_moments(A, &Bn, m, &pm);

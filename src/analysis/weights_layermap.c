@@ -13,7 +13,7 @@
 double wt_layer_map_threshold(int la, int lb, double alpha)
 {
     double tests = (double)(la > 0 ? la : 1) * (lb > 0 ? lb : 1);
-    return wt_z_of_p(alpha / tests);
+    return stats_z_of_p(alpha / tests);
 }
 
 static double transition(int prev, int cur)

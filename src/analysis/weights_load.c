@@ -7,26 +7,6 @@
 #include "format/dtype.h"
 #include "util/error.h"
 
-uint64_t wt_mix64(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
-void wt_shuffle(size_t *perm, size_t n, uint64_t seed)
-{
-    uint64_t s = seed;
-    for (size_t i = n; i > 1; i--) {
-        s = wt_mix64(s);
-        size_t j = (size_t)(s % i);
-        size_t t = perm[i - 1];
-        perm[i - 1] = perm[j];
-        perm[j] = t;
-    }
-}
-
 void wt_matrix_free(wt_matrix *x)
 {
     free(x->data);

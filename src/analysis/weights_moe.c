@@ -17,11 +17,6 @@ typedef struct moe_done {
 static const char *const expert_roles[] = {"expert_gate", "expert_up", "expert_down"};
 static const char *const dense_roles[] = {"mlp_gate", "mlp_up", "mlp_down"};
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return a < b ? -1 : a > b;
-}
 
 /* Mean centered correlation of expert e1 (layer l1) and e2 (layer l2) of one model, over the three
  * roles, on samples; NaN when nothing is comparable. */
@@ -160,7 +155,7 @@ lineage_status wt_stage_moe(wt_ctx *c)
     if (!st && ea) st = within_model(c->a, la, ea, &wa, &ca, c->err);
     if (!st && eb) st = within_model(c->b, lb, eb, &wb, &cb, c->err);
     if (!st) {
-        qsort(cent, ncent, sizeof *cent, cmp_double);
+        qsort(cent, ncent, sizeof *cent, stats_cmp_double);
         double med = ncent ? cent[ncent / 2] : NAN;
         c->ev.moe_experts = compared;
         c->ev.moe_significant = significant;

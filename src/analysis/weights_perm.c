@@ -182,7 +182,7 @@ static lineage_status align_hidden(wt_ctx *c, json_value *o)
         size_t *perm = malloc(E[1].rows * sizeof *perm + 1), *m0 = malloc(d * sizeof *m0 + 1);
         for (int rep = 0; perm && m0 && rep < 2; rep++) {
             for (size_t i = 0; i < E[1].rows; i++) perm[i] = i;
-            wt_shuffle(perm, E[1].rows, 0x68696464ull + (uint64_t)rep);
+            stats_shuffle(perm, E[1].rows, 0x68696464ull + (uint64_t)rep);
             wt_matrix Bs = {0}, Ts = {0};
             Bs.rows = E[1].rows;
             Bs.cols = d;
@@ -252,6 +252,132 @@ static size_t *matched_values(const size_t *m, size_t n, size_t *nm)
     return v;
 }
 
+/* Joint alignment of a pruned and permuted FFN: with the hidden permutation recovered, the neurons of
+ * the narrower side are matched into the wider one by assignment (a subset and a permutation at once),
+ * then re-measured against the same search on a scrambled partner. Replaces the width evidence found
+ * without the hidden map. Returns the Fisher p of the layers' z (1 when nothing was matched). */
+static lineage_status joint_width(wt_ctx *c, json_value *o, double *p_out)
+{
+    static const char *const roles[] = {"mlp_gate", "mlp_up", "mlp_down"};
+    int lb = c->layout.layers_b[LINEAGE_COMPONENT_TEXT], la = c->layout.layers_a[LINEAGE_COMPONENT_TEXT];
+    double *pz = calloc((size_t)lb * 3 + 1, sizeof *pz);
+    json_value *list = json_new_array(c->ar);
+    if (!pz || !list || !json_set(c->ar, o, "ffn_subset_under_hidden_map", list)) {
+        free(pz);
+        return error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    size_t np = 0;
+    int reset = 0;
+    lineage_status st = LINEAGE_OK;
+    for (int j = 0; !st && j < lb; j++) {
+        int i = c->layer_map && j < c->layer_map_n && c->layer_map[j] >= 0 ? c->layer_map[j] : j;
+        if (i >= la) continue;
+        for (int k = 0; !st && k < 3; k++) {
+            long ia = wt_find(c->a, LINEAGE_COMPONENT_TEXT, roles[k], i, -1), ib = wt_find(c->b, LINEAGE_COMPONENT_TEXT, roles[k], j, -1);
+            if (ia < 0 || ib < 0) continue;
+            const lineage_tensor_info *ta = lineage_model_tensor(c->a, (size_t)ia), *tb = lineage_model_tensor(c->b, (size_t)ib);
+            int down = k == 2;
+            uint64_t na = down ? ta->cols : ta->rows, nb = down ? tb->cols : tb->rows;
+            uint64_t ha = down ? ta->rows : ta->cols, hb = down ? tb->rows : tb->cols;
+            if (na == nb || ha != c->hidden || hb != c->hidden || ta->numel > (1u << 24) || tb->numel > (1u << 24)) continue;
+            if (!reset) {   /* the width evidence measured without the hidden map is superseded */
+                c->ev.width_pairs = c->ev.width_significant = c->ev.width_b_smaller = 0;
+                c->ev.width_kept_fraction = c->ev.width_centered = c->ev.width_order_spearman = 0;
+                reset = 1;
+            }
+            wt_matrix A = {0}, B = {0}, X, Y;
+            st = load_aligned(c, ia, ib, down, &A, &B);
+            if (!st && down) {
+                if (!wt_transpose(&A, &X) || !wt_transpose(&B, &Y)) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+                else { wt_matrix_free(&A); wt_matrix_free(&B); A = X; B = Y; }
+            }
+            int b_smaller = B.rows < A.rows;
+            const wt_matrix *S = b_smaller ? &B : &A, *W = b_smaller ? &A : &B;
+            size_t *s_to_w = st ? NULL : malloc(S->rows * sizeof *s_to_w + 1);
+            if (!st && (!s_to_w || !wt_match_rows(S, W, 1, 0, s_to_w))) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+            if (!st) {
+                pair_moments pm;
+                wt_matched_moments(S, W, s_to_w, &pm);
+                wt_pair_stats ps;
+                memset(&ps, 0, sizeof ps);
+                wt_stats_from_moments(&pm, &ps);
+                double r0 = wt_selection_null(S, W, 0x6a6f696eull + (uint64_t)(j * 3 + k));
+                double analytic = pm.n > 3 ? 1 / sqrt((double)pm.n) : 1;
+                double z = (ps.centered - r0) / analytic;
+                int significant = z > 5 && ps.centered > r0 + 0.1;
+                wt_rec *r = NULL;
+                st = wt_add_pair(c, (size_t)ia, (size_t)ib, "width", &ps, analytic, &r);
+                if (!st) {
+                    r->z = z;
+                    c->ev.width_pairs++;
+                    c->ev.width_significant += significant;
+                    c->ev.width_b_smaller += significant && b_smaller;
+                    c->ev.width_kept_fraction += (double)S->rows / (double)W->rows;
+                    c->ev.width_centered += ps.centered;
+                    pz[np++] = stats_p_upper(z);
+                    json_value *e = json_new_object(c->ar);
+                    if (!e || !json_set_str(c->ar, e, "a", ta->name) || !json_set_str(c->ar, e, "b", tb->name) ||
+                        !json_set_str(c->ar, e, "subset_of", b_smaller ? "a" : "b") ||
+                        !json_set_double(c->ar, e, "centered_after", ps.centered) ||
+                        !json_set_double(c->ar, e, "selection_null", r0) || !json_set_double(c->ar, e, "z", z) ||
+                        !json_set_bool(c->ar, e, "significant", significant) || !json_push(c->ar, list, e))
+                        st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+                }
+            }
+            free(s_to_w);
+            wt_matrix_free(&A);
+            wt_matrix_free(&B);
+        }
+    }
+    *p_out = np ? stats_fisher_p(pz, np) : 1;
+    free(pz);
+    return st;
+}
+
+/* Embedding and lm_head rows of the shared tokens re-measured under the recovered hidden map, when
+ * the vocabulary comparison without it found nothing (a vocabulary extension disguised by a hidden
+ * permutation). */
+static lineage_status vocab_under_hidden_map(wt_ctx *c, json_value *o)
+{
+    static const char *const roles[] = {"embed", "lm_head"};
+    if (!c->vocab_ready || c->vocab.shared < 2 || (c->ev.vocab_z > 5 && c->ev.vocab_centered > 0.2)) return LINEAGE_OK;
+    json_value *v = json_new_object(c->ar);
+    if (!v || !json_set(c->ar, o, "vocab_under_hidden_map", v)) return error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    lineage_status st = LINEAGE_OK;
+    for (int k = 0; !st && k < 2; k++) {
+        long ia = wt_find(c->a, LINEAGE_COMPONENT_TEXT, roles[k], -1, -1), ib = wt_find(c->b, LINEAGE_COMPONENT_TEXT, roles[k], -1, -1);
+        if (ia < 0 || ib < 0) continue;
+        const lineage_tensor_info *ta = lineage_model_tensor(c->a, (size_t)ia), *tb = lineage_model_tensor(c->b, (size_t)ib);
+        if (ta->cols != c->hidden || tb->cols != c->hidden) continue;
+        wt_matrix A = {0}, B = {0};
+        st = wt_vocab_rows(c, (size_t)ia, (size_t)ib, wt_vocab_row_cap((size_t)ta->cols), &A, &B);
+        if (!st && !wt_reorder_cols(&B, c->perm_hidden)) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+        if (!st) {
+            pair_moments m;
+            pair_moments_init(&m);
+            pair_moments_f32(A.data, B.data, A.rows * A.cols, &m);
+            wt_pair_stats ps;
+            memset(&ps, 0, sizeof ps);
+            wt_stats_from_moments(&m, &ps);
+            wt_rec *r = NULL;
+            st = wt_add_pair(c, (size_t)ia, (size_t)ib, "vocab", &ps, wt_null_sd(&A, &B), &r);
+            if (!st && r) {
+                json_value *e = json_new_object(c->ar);
+                if (!e || !json_set_double(c->ar, e, "centered", r->s.centered) || !json_set_double(c->ar, e, "z", r->z) ||
+                    !json_set(c->ar, v, roles[k], e))
+                    st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+                if (!isfinite(c->ev.vocab_z) || r->z > c->ev.vocab_z) {
+                    c->ev.vocab_z = r->z;
+                    c->ev.vocab_centered = r->s.centered;
+                }
+            }
+        }
+        wt_matrix_free(&A);
+        wt_matrix_free(&B);
+    }
+    return st;
+}
+
 lineage_status wt_stage_permutation(wt_ctx *c)
 {
     arena *ar = c->ar;
@@ -266,7 +392,11 @@ lineage_status wt_stage_permutation(wt_ctx *c)
         hd = hidden / heads;
     config_int(c->a, "head_dim", &hd);
     double *p_agree = calloc((size_t)lb + 1, sizeof *p_agree), *p_rho = calloc((size_t)lb + 1, sizeof *p_rho);
-    size_t nl = 0, ffn_perm_layers = 0, head_perm_layers = 0;
+    size_t nl = 0, ffn_perm_layers = 0, head_perm_layers = 0, nh = 0;
+    /* head-group agreements under a recovered hidden map: evidence of a permuted copy even when the
+     * FFN cannot be matched (experts, other widths) */
+    double *p_heads = calloc(2 * (size_t)lb + 1, sizeof *p_heads);
+    if (!p_heads) return error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
     double agree_sum = 0, centered_sum = 0;
     int n_centered = 0;
     if (!p_agree || !p_rho) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
@@ -287,7 +417,7 @@ lineage_status wt_stage_permutation(wt_ctx *c)
         size_t nm = 0, *mv = !st && m ? matched_values(m, n, &nm) : NULL;
         if (!st && m && !mv) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
         if (!st && m && nm > 2) {
-            double rho = wt_spearman_identity(mv, nm), prho = wt_p_upper(rho * sqrt((double)nm - 1));
+            double rho = stats_spearman_identity(mv, nm), prho = stats_p_upper(rho * sqrt((double)nm - 1));
             double pa = wt_agreement_p(agree_k);
             size_t fixed = fixed_points(m, n);
             p_agree[nl] = pa;
@@ -322,6 +452,7 @@ lineage_status wt_stage_permutation(wt_ctx *c)
                     !json_set(ar, e, g ? "kv_heads" : "q_heads", a))
                     st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
                 if (g == 1 && permuted && consistent > 0.9 && wt_agreement_p(gk) < 1e-6) head_perm_layers++;
+                if (c->perm_hidden && consistent > 0.9) p_heads[nh++] = wt_agreement_p(gk);
             }
             free(m);
             m = NULL;
@@ -351,12 +482,18 @@ lineage_status wt_stage_permutation(wt_ctx *c)
             wt_matrix_free(&B);
         }
     }
+    double p_joint = 1;
+    if (!st && c->perm_hidden) st = joint_width(c, o, &p_joint);
+    if (!st && c->perm_hidden) st = vocab_under_hidden_map(c, o);
     if (!st) {
-        double pf = wt_fisher_p(p_agree, nl), pz = wt_fisher_p(p_rho, nl);
-        c->ev.perm_p = pf;
+        double pf = stats_fisher_p(p_agree, nl), pz = stats_fisher_p(p_rho, nl);
+        /* FFN neurons matched as a subset under the hidden map count as permutation evidence too */
+        int joint = c->ev.width_pairs && c->ev.width_significant * 2 > c->ev.width_pairs && p_joint < pf;
+        double ph = nh ? stats_fisher_p(p_heads, nh) : 1;
+        c->ev.perm_p = fmin(joint ? p_joint : pf, ph);
         c->ev.perm_agreement = nl ? agree_sum / (double)nl : NAN;
         c->ev.perm_centered = n_centered ? centered_sum / n_centered : NAN;
-        c->ev.perm_ffn = nl && ffn_perm_layers * 2 > nl;
+        c->ev.perm_ffn = (nl && ffn_perm_layers * 2 > nl) || joint;
         c->ev.perm_heads = head_perm_layers > 0;
         if (!json_set(ar, o, "layers", layers) || !json_set_double(ar, o, "p", pf) ||
             !json_set_double(ar, o, "p_spearman_identity", pz) ||
@@ -367,5 +504,6 @@ lineage_status wt_stage_permutation(wt_ctx *c)
     }
     free(p_agree);
     free(p_rho);
+    free(p_heads);
     return st;
 }

@@ -9,20 +9,6 @@
 #define WT_Z_SIGNAL 5.0   /* a tensor pair counts as signal above this many null SDs */
 #define WT_Z_CHANCE 3.0   /* and as at chance below this */
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return a < b ? -1 : a > b;
-}
-
-static double quantile(double *v, size_t n, double q)
-{
-    if (!n) return NAN;
-    qsort(v, n, sizeof *v, cmp_double);
-    size_t k = (size_t)(q * (double)(n - 1) + 0.5);
-    return v[k < n ? k : n - 1];
-}
-
 typedef struct builder {
     arena *ar;
     int ok;
@@ -87,7 +73,7 @@ json_value *wt_summary(wt_ctx *c)
     }
     size_t na = 0, nrel = 0;
     double max_z = -INFINITY;
-    size_t foldable = 0, fold_explained = 0, noise_like = 0;
+    size_t foldable = 0, fold_explained = 0, noise_like = 0, noise_like_a = 0;
     for (size_t i = 0; i < n; i++) {
         const wt_rec *r = &c->recs[i];
         if (!strcmp(r->align, "none")) {
@@ -97,14 +83,14 @@ json_value *wt_summary(wt_ctx *c)
             dtype_changed += !r->same_dtype;
             rel[nrel++] = r->s.rel_l2;
         }
-        if (r->has_fold) {
+        if (r->has_fold && !r->degenerate) {
             foldable++;
             fold_explained += r->s.rel_l2 > 0.02 && r->folded_rel_l2 < 0.5 * r->s.rel_l2;
         }
         if (r->low_info || !index_aligned(r)) continue;
         cent[hi] = r->s.centered;
         zs[hi] = r->z;
-        pv[hi] = wt_p_upper(r->z);
+        pv[hi] = stats_p_upper(r->z);
         power[hi] = WT_Z_SIGNAL * r->null_sd;
         hi++;
         if (r->z > max_z) max_z = r->z;
@@ -118,6 +104,11 @@ json_value *wt_summary(wt_ctx *c)
             na++;
             /* additive independent noise: slope 1 and the variance grows by exactly alpha^2 */
             noise_like += al >= 0.05 && fabs(r->s.slope - 1) < 0.1 && fabs(r->s.var_ratio - 1 - al * al) < 0.25 * al * al;
+            /* the same with the roles swapped: A = B + noise (slope of a on b is 1, var(a)/var(b) = 1 + alpha^2) */
+            if (r->s.var_ratio > 0) {
+                double slope_ab = r->s.slope / r->s.var_ratio, vr_ab = 1 / r->s.var_ratio;
+                noise_like_a += al >= 0.05 && fabs(slope_ab - 1) < 0.1 && fabs(vr_ab - 1 - al * al) < 0.25 * al * al;
+            }
         }
         if (fabs(r->z) < WT_Z_CHANCE) chance++;
     }
@@ -138,8 +129,8 @@ json_value *wt_summary(wt_ctx *c)
     put(&B, s, "identical", id);
 
     /* finetune-like: index-aligned (or layer-mapped) high-information tensors far above the null */
-    double frac = hi ? (double)sig / (double)hi : 0, comb_p = wt_fisher_p(pv, hi);
-    double med_c = quantile(cent, hi, 0.5), min_c = hi ? cent[0] : NAN, med_z = quantile(zs, hi, 0.5);
+    double frac = hi ? (double)sig / (double)hi : 0, comb_p = stats_fisher_p(pv, hi);
+    double med_c = stats_quantile(cent, hi, 0.5), min_c = hi ? cent[0] : NAN, med_z = stats_quantile(zs, hi, 0.5);
     int ft = hi && frac >= 0.5 && comb_p < 1e-6;
     json_value *f = obj(&B);
     flag(&B, f, "detected", ft);
@@ -191,6 +182,8 @@ json_value *wt_summary(wt_ctx *c)
     flag(&B, w, "detected", pruned);
     integer(&B, w, "pairs", e->width_pairs);
     integer(&B, w, "significant", e->width_significant);
+    str(&B, w, "direction", !pruned ? "none" : e->width_b_smaller * 2 > e->width_significant ? "b_from_a"
+                             : e->width_b_smaller == 0 ? "a_from_b" : "mixed");
     num(&B, w, "kept_fraction", e->width_pairs ? e->width_kept_fraction / e->width_pairs : NAN);
     num(&B, w, "centered_after", e->width_pairs ? e->width_centered / e->width_pairs : NAN);
     num(&B, w, "order_spearman", e->width_pairs ? e->width_order_spearman / e->width_pairs : NAN);
@@ -198,13 +191,22 @@ json_value *wt_summary(wt_ctx *c)
 
     /* vocabulary */
     json_value *v = obj(&B);
-    int vx = e->vocab_done && e->vocab_vb > e->vocab_shared && e->vocab_shared * 10 >= e->vocab_va * 9 &&
-             e->vocab_z > WT_Z_SIGNAL && e->vocab_centered > 0.2;
+    /* one vocabulary holds the other (at least 90% of the smaller one shared) plus tokens of its own, and
+     * the embedding rows of the shared tokens match: the larger side extended the smaller */
+    int vrows = e->vocab_done && e->vocab_z > WT_Z_SIGNAL && e->vocab_centered > 0.2;
+    /* (special tokens are not in the shared set, so both sides have a few ids of their own: the larger
+     * vocabulary is the extension) */
+    int vx_b = vrows && e->vocab_vb > e->vocab_va && e->vocab_vb > e->vocab_shared && e->vocab_shared * 10 >= e->vocab_va * 9;
+    int vx_a = vrows && e->vocab_va > e->vocab_vb && e->vocab_va > e->vocab_shared && e->vocab_shared * 10 >= e->vocab_vb * 9;
+    int vx = vx_b || vx_a;
     flag(&B, v, "detected", vx);
+    str(&B, v, "direction", !vx ? "none" : vx_b ? "b_from_a" : "a_from_b");
+    integer(&B, v, "a_new", (int64_t)(e->vocab_va > e->vocab_vb ? e->vocab_va - e->vocab_vb : 0));
     integer(&B, v, "shared_tokens", (int64_t)e->vocab_shared);
     integer(&B, v, "a_vocab", (int64_t)e->vocab_va);
     integer(&B, v, "b_vocab", (int64_t)e->vocab_vb);
-    integer(&B, v, "b_new", (int64_t)(e->vocab_vb > e->vocab_shared ? e->vocab_vb - e->vocab_shared : 0));
+    /* new tokens of the extension: the larger vocabulary's ids beyond the smaller one's */
+    integer(&B, v, "b_new", (int64_t)(e->vocab_vb > e->vocab_va ? e->vocab_vb - e->vocab_va : 0));
     integer(&B, v, "id_prefix", (int64_t)e->vocab_prefix);
     num(&B, v, "shared_rows_centered", e->vocab_done ? e->vocab_centered : NAN);
     num(&B, v, "z", e->vocab_done ? e->vocab_z : NAN);
@@ -232,11 +234,15 @@ json_value *wt_summary(wt_ctx *c)
 
     /* noise: b = a + independent noise of a common relative size */
     json_value *nz = obj(&B);
-    double a_med = quantile(alpha, na, 0.5), a_lo = quantile(alpha, na, 0.1), a_hi = quantile(alpha, na, 0.9);
-    double sl = quantile(slope, na, 0.5), vr = quantile(varr, na, 0.5);
+    double a_med = stats_quantile(alpha, na, 0.5), a_lo = stats_quantile(alpha, na, 0.1), a_hi = stats_quantile(alpha, na, 0.9);
+    double sl = stats_quantile(slope, na, 0.5), vr = stats_quantile(varr, na, 0.5);
     double spread = a_med > 0 ? (a_hi - a_lo) / a_med : NAN;
-    int noised = ft && na * 10 >= hi * 8 && noise_like * 10 >= na * 8 && a_med >= 0.1 && spread <= 0.3;
+    int noised_b = ft && na * 10 >= hi * 8 && noise_like * 10 >= na * 8 && a_med >= 0.1 && spread <= 0.3;
+    int noised_a = ft && na * 10 >= hi * 8 && noise_like_a * 10 >= na * 8 && a_med >= 0.1 && spread <= 0.3;
+    int noised = noised_b || noised_a;
     flag(&B, nz, "detected", noised);
+    /* the side whose variance grew by alpha^2 carries the noise */
+    str(&B, nz, "direction", noised_b ? "b_from_a" : noised_a ? "a_from_b" : "none");
     num(&B, nz, "alpha", a_med);
     num(&B, nz, "alpha_spread", spread);
     num(&B, nz, "expected_centered", a_med >= 0 ? 1 / sqrt(1 + a_med * a_med) : NAN);
@@ -247,7 +253,7 @@ json_value *wt_summary(wt_ctx *c)
 
     /* re-quantization: another dtype, values close but not equal */
     json_value *q = obj(&B);
-    double rel_med = quantile(rel, nrel, 0.5);
+    double rel_med = stats_quantile(rel, nrel, 0.5);
     int requant = n_none && dtype_changed * 2 > n_none && ident < n_none && rel_med < 0.05 && ft;
     flag(&B, q, "detected", requant);
     num(&B, q, "dtype_changed_fraction", n_none ? (double)dtype_changed / (double)n_none : NAN);
@@ -264,10 +270,16 @@ json_value *wt_summary(wt_ctx *c)
     integer(&B, ind, "tensors_at_chance", (int64_t)chance);
     integer(&B, ind, "of", (int64_t)hi);
     num(&B, ind, "max_z", hi ? max_z : NAN);
-    num(&B, ind, "min_detectable_centered", quantile(power, hi, 0.5));
+    num(&B, ind, "min_detectable_centered", stats_quantile(power, hi, 0.5));
     flag(&B, ind, "alignment_searched", e->perm_tried);
     put(&B, s, "independent_evidence", ind);
     put(&B, s, "components", component_summaries(c, &B));
+    /* what was set aside: constant tensors (low information) and NaN/Inf values */
+    json_value *dg = obj(&B);
+    integer(&B, dg, "constant_tensors", e->degenerate_tensors);
+    integer(&B, dg, "non_finite_tensors", e->non_finite_tensors);
+    integer(&B, dg, "non_finite_values", (int64_t)e->non_finite_values);
+    put(&B, s, "set_aside", dg);
 
     free(cent); free(zs); free(alpha); free(slope); free(varr); free(power); free(rel); free(pv);
     return B.ok ? s : NULL;

@@ -1,32 +1,14 @@
-/* Shared vocabulary for comparing embedding and lm_head rows: token ids of A and B whose token
- * strings are identical (tokenizer.json model.vocab + added_tokens). The tokenizer module will
- * replace token_strings() with canonical token bytes; everything else stays. */
+/* Shared vocabulary for comparing embedding and lm_head rows: token ids of A and B that decode to the
+ * same canonical bytes (the tokenizer module's tokenizer_shared_ids: byte-level BPE, SentencePiece,
+ * tiktoken and GGUF vocabularies alike; special tokens excluded). Without a tokenizer on either side,
+ * rows are paired by index. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis/weights.h"
-#include "io/file.h"
+#include "format/tokenizer.h"
 #include "util/error.h"
-
-#define WT_MAX_TOKENIZER_BYTES (256u << 20)
-#define WT_MAX_VOCAB (1u << 24)
-
-typedef struct tok_entry {
-    const char *s;
-    size_t len;
-    uint32_t id;
-} tok_entry;
-
-static int cmp_tok(const void *x, const void *y)
-{
-    const tok_entry *a = x, *b = y;
-    size_t n = a->len < b->len ? a->len : b->len;
-    int c = memcmp(a->s, b->s, n);
-    if (c) return c;
-    if (a->len != b->len) return a->len < b->len ? -1 : 1;
-    return a->id < b->id ? -1 : a->id > b->id;
-}
 
 static int cmp_u32pair(const void *x, const void *y)
 {
@@ -34,63 +16,13 @@ static int cmp_u32pair(const void *x, const void *y)
     return a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : (a[0] < b[0] ? -1 : a[0] > b[0]);
 }
 
-/* Token strings by id from the model folder's tokenizer.json; *n = 0 when there is none. The
- * entries point into `ar`. */
-static lineage_status token_strings(const lineage_model *m, arena *ar, tok_entry **out, size_t *n,
-                                    lineage_error *err)
+/* The model's tokenizer, or NULL when it has none (a malformed one is an error: exit 2). */
+static lineage_status open_tokenizer(const lineage_model *m, lineage_tokenizer **t, lineage_error *err)
 {
-    *out = NULL;
-    *n = 0;
+    *t = NULL;
+    if (m->gguf) return tok_open_gguf(m->gguf, m->path, t, err);
     if (!m->dir) return LINEAGE_OK;
-    char *path = path_join(m->dir, "tokenizer.json");
-    if (!path) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
-    if (!path_is_file(path)) { free(path); return LINEAGE_OK; }
-    char *text;
-    size_t len;
-    lineage_status st = file_read_all(path, WT_MAX_TOKENIZER_BYTES, &text, &len, err);
-    json_value *root = NULL;
-    json_limits lim = {64, WT_MAX_TOKENIZER_BYTES};
-    if (!st) {
-        st = json_parse(text, len, &lim, ar, &root, path, err);
-        free(text);
-    }
-    const json_value *model = st ? NULL : json_get(root, "model");
-    const json_value *vocab = model ? json_get(model, "vocab") : NULL;
-    const json_value *added = st ? NULL : json_get(root, "added_tokens");
-    size_t cap = json_count(vocab) + json_count(added);
-    if (!st && cap > WT_MAX_VOCAB) st = error_set(err, LINEAGE_E_FORMAT, "%s: vocabulary too large", path);
-    tok_entry *e = (!st && cap) ? arena_alloc(ar, cap * sizeof *e) : NULL;
-    if (!st && cap && !e) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
-    size_t k = 0;
-    if (!st && vocab && vocab->type == JSON_OBJECT) {
-        for (size_t i = 0; i < vocab->u.object.count; i++) {
-            const json_member *mb = &vocab->u.object.members[i];
-            if (mb->value->type != JSON_NUMBER || !mb->value->u.number.is_int || mb->value->u.number.i < 0 ||
-                mb->value->u.number.i >= WT_MAX_VOCAB)
-                { st = error_set(err, LINEAGE_E_FORMAT, "%s: token id of '%s' is not a small integer", path, mb->key); break; }
-            e[k++] = (tok_entry){mb->key, mb->key_len, (uint32_t)mb->value->u.number.i};
-        }
-    } else if (!st && vocab && vocab->type == JSON_ARRAY) {
-        /* Unigram: [[piece, score], ...], id = position */
-        for (size_t i = 0; i < vocab->u.array.count; i++) {
-            const json_value *p = json_at(json_at(vocab, i), 0);
-            if (!p || p->type != JSON_STRING) { st = error_set(err, LINEAGE_E_FORMAT, "%s: vocab entry %zu is not [piece, score]", path, i); break; }
-            e[k++] = (tok_entry){p->u.string.s, p->u.string.len, (uint32_t)i};
-        }
-    }
-    for (size_t i = 0; !st && added && added->type == JSON_ARRAY && i < added->u.array.count; i++) {
-        const json_value *t = json_at(added, i);
-        const json_value *c = json_get(t, "content");
-        int64_t id;
-        if (!c || c->type != JSON_STRING || !json_get_int(t, "id", &id) || id < 0 || id >= WT_MAX_VOCAB)
-            { st = error_set(err, LINEAGE_E_FORMAT, "%s: added_tokens[%zu] needs content and id", path, i); break; }
-        e[k++] = (tok_entry){c->u.string.s, c->u.string.len, (uint32_t)id};
-    }
-    free(path);
-    if (st) return st;
-    *out = e;
-    *n = k;
-    return LINEAGE_OK;
+    return tok_open_dir(m->dir, t, err);
 }
 
 void wt_vocab_free(wt_vocab *v)
@@ -104,53 +36,45 @@ lineage_status wt_vocab_align(const lineage_model *a, const lineage_model *b, si
                               wt_vocab *out, lineage_error *err)
 {
     memset(out, 0, sizeof *out);
-    arena ar;
-    arena_init(&ar, 0);
-    tok_entry *ea = NULL, *eb = NULL;
-    size_t na = 0, nb = 0;
-    lineage_status st = token_strings(a, &ar, &ea, &na, err);
-    if (!st) st = token_strings(b, &ar, &eb, &nb, err);
-    if (st) { arena_free(&ar); return st; }
-    size_t cap = na && nb ? (na < nb ? na : nb) : (rows_a < rows_b ? rows_a : rows_b);
+    lineage_tokenizer *ta = NULL, *tb = NULL;
+    lineage_status st = open_tokenizer(a, &ta, err);
+    if (!st) st = open_tokenizer(b, &tb, err);
+    uint32_t *sa = NULL, *sb = NULL;
+    size_t ns = 0;
+    if (!st && ta && tb) st = tokenizer_shared_ids(ta, tb, &sa, &sb, &ns, err);
+    int by_tokens = !st && ta && tb;
+    if (by_tokens) {
+        out->va = lineage_tokenizer_size(ta);
+        out->vb = lineage_tokenizer_size(tb);
+    }
+    lineage_tokenizer_close(ta);
+    lineage_tokenizer_close(tb);
+    if (st) { free(sa); free(sb); return st; }
+    size_t cap = by_tokens ? ns : (rows_a < rows_b ? rows_a : rows_b);
     uint32_t *pairs = malloc((cap + 1) * 2 * sizeof *pairs);
-    if (!pairs) { arena_free(&ar); return error_set(err, LINEAGE_E_NOMEM, "out of memory"); }
+    if (!pairs) { free(sa); free(sb); return error_set(err, LINEAGE_E_NOMEM, "out of memory"); }
     size_t k = 0;
-    if (na && nb) {
+    if (by_tokens) {
         out->source_tokenizer = 1;
-        for (size_t i = 0; i < na; i++) if (ea[i].id + 1 > out->va) out->va = ea[i].id + 1;
-        for (size_t i = 0; i < nb; i++) if (eb[i].id + 1 > out->vb) out->vb = eb[i].id + 1;
-        qsort(ea, na, sizeof *ea, cmp_tok);
-        qsort(eb, nb, sizeof *eb, cmp_tok);
-        for (size_t i = 0, j = 0; i < na && j < nb;) {
-            int c = cmp_tok(&(tok_entry){ea[i].s, ea[i].len, 0}, &(tok_entry){eb[j].s, eb[j].len, 0});
-            if (c < 0) i++;
-            else if (c > 0) j++;
-            else {
-                if (ea[i].id < rows_a && eb[j].id < rows_b && k < cap) {
-                    pairs[2 * k] = ea[i].id;
-                    pairs[2 * k + 1] = eb[j].id;
-                    k++;
-                }
-                /* a string listed twice (vocab and added_tokens) pairs once */
-                size_t i2 = i + 1, j2 = j + 1;
-                while (i2 < na && ea[i2].len == ea[i].len && !memcmp(ea[i2].s, ea[i].s, ea[i].len)) i2++;
-                while (j2 < nb && eb[j2].len == eb[j].len && !memcmp(eb[j2].s, eb[j].s, eb[j].len)) j2++;
-                i = i2;
-                j = j2;
+        for (size_t i = 0; i < ns; i++)
+            if (sa[i] < rows_a && sb[i] < rows_b) {   /* padding rows beyond the matrix are not compared */
+                pairs[2 * k] = sa[i];
+                pairs[2 * k + 1] = sb[i];
+                k++;
             }
-        }
     } else {
         out->va = rows_a;
         out->vb = rows_b;
         for (; k < cap; k++) pairs[2 * k] = pairs[2 * k + 1] = (uint32_t)k;
     }
+    free(sa);
+    free(sb);
     qsort(pairs, k, 2 * sizeof *pairs, cmp_u32pair);
     out->shared = k;
     out->ida = malloc((k + 1) * sizeof *out->ida);
     out->idb = malloc((k + 1) * sizeof *out->idb);
     if (!out->ida || !out->idb) {
         free(pairs);
-        arena_free(&ar);
         wt_vocab_free(out);
         return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
@@ -161,10 +85,10 @@ lineage_status wt_vocab_align(const lineage_model *a, const lineage_model *b, si
     }
     /* aligned prefix: ids 0..p-1 shared with equal ids (pairs are sorted by B id) */
     size_t p = 0;
-    while (p < k && out->idb[p] == p && out->ida[p] == p) p++;
+    /* (special tokens are outside the shared set: the run starts at the first shared id) */
+    while (p < k && out->idb[p] == out->ida[p] && out->idb[p] == out->idb[0] + p) p++;
     out->prefix = p;
     free(pairs);
-    arena_free(&ar);
     return LINEAGE_OK;
 }
 

@@ -70,7 +70,7 @@ lineage_status wt_stage_width(wt_ctx *c, size_t ia, size_t ib, int layer)
             if (nm <= WT_WIDTH_MAX_LISTED && !json_push(ar, kept, json_new_int(ar, (int64_t)v)))
                 st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
         }
-        double rho = nm > 2 ? wt_spearman_identity(seq, nm) : NAN;
+        double rho = nm > 2 ? stats_spearman_identity(seq, nm) : NAN;
         free(seq);
         wt_rec *r = NULL;
         if (!st) st = wt_add_pair(c, ia, ib, "width", &s, analytic, &r);
@@ -79,6 +79,7 @@ lineage_status wt_stage_width(wt_ctx *c, size_t ia, size_t ib, int layer)
             int significant = r->z > 5 && s.centered > r0 + 0.1;
             c->ev.width_pairs++;
             c->ev.width_significant += significant;
+            c->ev.width_b_smaller += significant && smaller_b;
             c->ev.width_kept_fraction += (double)n_small / (double)(smaller_b ? A.rows : B.rows);
             c->ev.width_centered += s.centered;
             c->ev.width_order_spearman += isnan(rho) ? 0 : rho;

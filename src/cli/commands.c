@@ -28,26 +28,52 @@ static int write_doc(const char *path, const lineage_doc *d, lineage_render_form
     return st ? cli_fail(&err) : 0;
 }
 
+/* Appends one argument for a POSIX shell: bare when it holds only safe characters, else in single
+ * quotes with each ' written as '\'' (nothing inside single quotes is special to the shell). */
+static void shell_quote(char *cmd, size_t cap, size_t *n, const char *a)
+{
+    int bare = *a != 0;
+    for (const char *p = a; *p && bare; p++)
+        bare = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("_./:=,+@%-", *p);
+    if (*n && *n < cap - 1) cmd[(*n)++] = ' ';
+    if (!bare && *n < cap - 1) cmd[(*n)++] = '\'';
+    for (const char *p = a; *p && *n < cap - 5; p++) {
+        if (*p == '\'' && !bare) { memcpy(cmd + *n, "'\\''", 4); *n += 4; }
+        else cmd[(*n)++] = *p;
+    }
+    if (!bare && *n < cap - 1) cmd[(*n)++] = '\'';
+    cmd[*n] = 0;
+}
+
 static int append_journal(const cli_options *o, const lineage_doc *d)
 {
-    char cmd[4096];
+    char cmd[8192] = "";
     size_t n = 0;
     /* the reproducing command: the invocation without report-output options */
-    for (int i = 0; i < o->argc && n < sizeof cmd - 1; i++) {
+    for (int i = 0; i < o->argc; i++) {
         const char *a = o->argv[i];
-        if (!strcmp(a, "--json") || !strcmp(a, "--md") || !strcmp(a, "--html") || !strcmp(a, "--journal")) {
+        if (!strcmp(a, "--json") || !strcmp(a, "--md") || !strcmp(a, "--html") || !strcmp(a, "--journal") ||
+            !strcmp(a, "--journal-marker")) {
             i++;
             continue;
         }
-        int quote = strpbrk(a, " \t'\"$") != NULL;
-        n += (size_t)snprintf(cmd + n, sizeof cmd - n, quote ? "%s'%s'" : "%s%s", n ? " " : "", a);
+        shell_quote(cmd, sizeof cmd, &n, a);
     }
+    if (n >= sizeof cmd - 6) {
+        fprintf(stderr, "lineage: %s: the command line is too long to record\n", o->journal);
+        return 2;
+    }
+    /* without --lang, an existing journal keeps its own language */
+    lineage_journal_options jo = {cmd, o->lang_explicit || access(o->journal, F_OK) != 0 ? o->lang : NULL,
+                                  o->journal_marker};
     lineage_error err = {0, ""};
-    if (lineage_journal_append(d, o->journal, cmd, o->lang, &err)) return cli_fail(&err);
+    if (lineage_journal_write(d, o->journal, &jo, &err)) return cli_fail(&err);
     return 0;
 }
 
-int cli_emit(const cli_options *o, const lineage_doc *d)
+int cli_emit(const cli_options *o, const lineage_doc *d) { return cli_emit_files(o, d, 1); }
+
+int cli_emit_files(const cli_options *o, const lineage_doc *d, int terminal)
 {
     int rc = 0;
     /* a report written to stdout replaces the terminal text */
@@ -57,7 +83,7 @@ int cli_emit(const cli_options *o, const lineage_doc *d)
     if (o->md_out && (rc = write_doc(o->md_out, d, LINEAGE_RENDER_MARKDOWN, o->lang))) return rc;
     if (o->html_out && (rc = write_doc(o->html_out, d, LINEAGE_RENDER_HTML, o->lang))) return rc;
     if (o->journal && (rc = append_journal(o, d))) return rc;
-    if (!json_to_stdout) {
+    if (!json_to_stdout && terminal) {
         const char *nc = getenv("NO_COLOR");
         lineage_render_options ro = {LINEAGE_RENDER_TEXT, o->lang,
                                      !o->no_color && !(nc && *nc) && isatty(STDOUT_FILENO)};
@@ -141,15 +167,27 @@ int cli_compare(const cli_options *o)
 int cli_verify(const cli_options *o)
 {
     if (o->npositional != 1 || o->nagainst < 1) {
-        fprintf(stderr, "lineage: verify wants MODEL --against REF [REF...]\n");
+        fprintf(stderr, "lineage: verify wants MODEL --against REF [REF...] (or --index DB)\n");
         return 2;
     }
+    return cli_verify_list(o, o->against, o->nagainst, 0);
+}
+
+int cli_verify_list(const cli_options *o, const char *const *against, int nagainst, int skip_unreachable)
+{
     lineage_error err = {0, ""};
     lineage_model *m, *refs[CLI_MAX_POSITIONAL], *panel[CLI_MAX_POSITIONAL];
     if (lineage_model_open(o->positional[0], &m, &err)) return cli_fail(&err);
     int n = 0, rc = 0;
-    for (; n < o->nagainst; n++)
-        if (lineage_model_open(o->against[n], &refs[n], &err)) { rc = cli_fail(&err); break; }
+    for (int i = 0; i < nagainst && i < CLI_MAX_POSITIONAL; i++) {
+        if (!lineage_model_open(against[i], &refs[n], &err)) n++;
+        else if (skip_unreachable) fprintf(stderr, "lineage: %s (not confirmed)\n", err.message);
+        else { rc = cli_fail(&err); break; }
+    }
+    if (!rc && n == 0) {
+        fprintf(stderr, "lineage: no candidate's weights are reachable\n");
+        rc = 3;
+    }
     if (!rc) rc = open_panel(o, panel, &err);
     if (!rc) {
         lineage_compare_options copt = compare_options(o, panel);
@@ -164,6 +202,32 @@ int cli_verify(const cli_options *o)
     }
     for (int i = 0; i < n; i++) lineage_model_close(refs[i]);
     lineage_model_close(m);
+    return rc;
+}
+
+int cli_study(const cli_options *o)
+{
+    int n = o->npositional + o->nagainst;
+    if (o->npositional < 1 || n < 2) {
+        fprintf(stderr, "lineage: study wants MODEL MODEL... or MODEL... --against REF...\n");
+        return 2;
+    }
+    lineage_error err = {0, ""};
+    lineage_model *m[2 * CLI_MAX_POSITIONAL];
+    int opened = 0, rc = 0;
+    for (; opened < n && !rc; opened++) {
+        const char *path = opened < o->npositional ? o->positional[opened] : o->against[opened - o->npositional];
+        if (lineage_model_open(path, &m[opened], &err)) { rc = cli_fail(&err); break; }
+    }
+    if (!rc) {
+        lineage_study_options so = {o->compare, o->inspect, (size_t)o->nagainst};
+        so.compare.progress = lineage_progress_stderr;   /* shown only on a terminal */
+        lineage_doc *d;
+        lineage_status st = lineage_study((const lineage_model *const *)m, (size_t)n, &so, &d, &err);
+        rc = st ? cli_fail(&err) : cli_emit(o, d);
+        if (!st) lineage_doc_free(d);
+    }
+    while (opened-- > 0) lineage_model_close(m[opened]);
     return rc;
 }
 
@@ -234,6 +298,24 @@ int cli_tokenize(const cli_options *o)
         free(text);
         lineage_tokenizer_close(t);
         return st ? cli_fail(&err) : 0;
+    }
+    if (o->journal || o->json_out) {   /* the same encoding as a document, for the journal and --json */
+        lineage_doc *d = NULL;
+        int rc = 0;
+        if (lineage_tokenize_report(t, o->positional[0], text, len, &d, &err)) rc = cli_fail(&err);
+        if (!rc && o->json_out) rc = write_doc(o->json_out, d, LINEAGE_RENDER_JSON, o->lang);
+        if (!rc && o->journal) rc = append_journal(o, d);
+        lineage_doc_free(d);
+        if (rc) {
+            free(text);
+            lineage_tokenizer_close(t);
+            return rc;
+        }
+        if (o->json_out && !strcmp(o->json_out, "-")) {
+            free(text);
+            lineage_tokenizer_close(t);
+            return 0;
+        }
     }
     uint32_t *ids;
     size_t count;

@@ -139,10 +139,12 @@ int cli_parse(int argc, char **argv, cli_options *o)
         else if (!strcmp(a, "--md")) { NEED_VALUE(); o->md_out = val; }
         else if (!strcmp(a, "--html")) { NEED_VALUE(); o->html_out = val; }
         else if (!strcmp(a, "--journal")) { NEED_VALUE(); o->journal = val; }
+        else if (!strcmp(a, "--journal-marker")) { NEED_VALUE(); o->journal_marker = val; }
         else if (!strcmp(a, "--lang")) {
             NEED_VALUE();
             if (strcmp(val, "ko") && strcmp(val, "en")) return bad("--lang must be ko or en", val);
             o->lang = val;
+            o->lang_explicit = 1;
         }
         else if (!strcmp(a, "--no-color")) o->no_color = 1;
         else if (!strcmp(a, "--cache")) { NEED_VALUE(); o->remote.cache_dir = val; }
@@ -150,6 +152,11 @@ int cli_parse(int argc, char **argv, cli_options *o)
         else if (!strcmp(a, "--budget")) {
             NEED_VALUE();
             if (!parse_bytes(val, &o->remote.budget_bytes)) return bad("--budget wants a byte count like 500M or 2GiB", val);
+        }
+        else if (!strcmp(a, "--timeout")) {
+            NEED_VALUE();
+            if (!parse_double(val, &o->remote.timeout_seconds) || o->remote.timeout_seconds <= 0)
+                return bad("--timeout wants a number of seconds greater than 0", val);
         }
         else if (!strcmp(a, "--ids")) o->ids_only = 1;
         else if (!strcmp(a, "--lines")) o->sep = "\n";
@@ -171,6 +178,24 @@ int cli_parse(int argc, char **argv, cli_options *o)
             NEED_VALUE();
             if (!parse_double(val, &o->inspect.peak_tflops) || o->inspect.peak_tflops <= 0)
                 return bad("--peak-tflops wants a positive number", val);
+            o->inspect.gpu = NULL;
+        }
+        else if (!strcmp(a, "--gpu")) {   /* dense BF16 peaks from the vendors' data sheets (SXM parts) */
+            NEED_VALUE();
+            static const struct { const char *key, *name; double tflops; } gpus[] = {
+                {"a100", "A100 SXM", 312}, {"h100", "H100 SXM", 989},
+                {"h200", "H200 SXM", 989}, {"b200", "B200", 2250}};
+            size_t k = 0;
+            while (k < 4 && strcmp(val, gpus[k].key)) k++;
+            if (k == 4) return bad("--gpu wants h100, h200, b200 or a100", val);
+            o->inspect.gpu = gpus[k].name;
+            o->inspect.peak_tflops = gpus[k].tflops;
+        }
+        else if (!strcmp(a, "--gpus")) {
+            NEED_VALUE();
+            double g;
+            if (!parse_double(val, &g) || g < 1 || g > 1e7 || g != floor(g)) return bad("--gpus wants a count of GPUs", val);
+            o->inspect.gpus = (int)g;
         }
         else if (!strcmp(a, "--mfu")) {
             NEED_VALUE();
@@ -219,6 +244,35 @@ int cli_parse(int argc, char **argv, cli_options *o)
         else if (!strcmp(a, "--logits-out")) { NEED_VALUE(); o->logits_out = val; }
         else if (!strcmp(a, "--bos")) o->add_bos = 1;
         else if (!strcmp(a, "--no-bos")) o->add_bos = -1;
+        else if (!strcmp(a, "--system")) { NEED_VALUE(); o->ask.system = val; }
+        else if (!strcmp(a, "--max-tokens") || !strcmp(a, "--temperature") || !strcmp(a, "--seed")) {
+            NEED_VALUE();
+            char *end;
+            double v = strtod(val, &end);
+            if (end == val || *end || !(v >= 0) || v > 1e18) return bad("wants a non-negative number:", a);
+            if (a[2] == 'm') o->ask.max_tokens = v > 1e6 ? 1000000 : (int)v;
+            else if (a[2] == 't') o->ask.temperature = v;
+            else o->ask.seed = (uint64_t)v;
+        }
+        else if (!strcmp(a, "--greedy")) o->ask.temperature = 0;
+        else if (!strcmp(a, "--raw")) o->ask.raw = 1;
+        else if (!strcmp(a, "--print-prompt")) o->print_prompt = 1;
+        else if (!strcmp(a, "--battery")) { NEED_VALUE(); o->battery = val; }
+        else if (!strcmp(a, "--index")) { NEED_VALUE(); o->index_uri = val; }
+        else if (!strcmp(a, "--list")) { NEED_VALUE(); o->list_file = val; }
+        else if (!strcmp(a, "--exclude")) {
+            NEED_VALUE();
+            if (o->nexclude >= CLI_MAX_POSITIONAL) return bad("too many --exclude", val);
+            o->exclude[o->nexclude++] = val;
+        }
+        else if (!strcmp(a, "--replace")) o->replace = 1;
+        else if (!strcmp(a, "--confirm")) o->confirm = 1;
+        else if (!strcmp(a, "--top")) {
+            NEED_VALUE();
+            double t;
+            if (!parse_double(val, &t) || t < 1 || t > 1000 || t != floor(t)) return bad("--top wants 1..1000", val);
+            o->top = (int)t;
+        }
         else if (!strcmp(a, "--panel")) { in_against = 0; in_panel = 1; }
         else if (!strcmp(a, "--against")) { in_panel = 0; in_against = 1; }
         else if (a[0] == '-' && a[1] == '-') return bad("unknown option", a);

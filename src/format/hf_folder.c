@@ -24,15 +24,15 @@ static int tensor_in_shard(const lineage_model *m, size_t index, const char *sha
     return !strcmp(slash ? slash + 1 : p, shard);
 }
 
-lineage_status hf_index_load(lineage_model *m, const char *dir, const char *index_path, const char *text, size_t len,
-                             lineage_error *err)
+lineage_status hf_index_parse(const char *text, size_t len, const char *index_path, arena *a, const json_value **wm_out,
+                              const char ***shards_out, size_t *nshards_out, lineage_error *err)
 {
-    m->header_bytes += len;
-    arena scratch;
-    arena_init(&scratch, 0);
+    *wm_out = NULL;
+    *shards_out = NULL;
+    *nshards_out = 0;
     json_value *root;
     json_limits lim = {16, MODEL_MAX_INDEX_BYTES};
-    lineage_status st = json_parse(text, len, &lim, &scratch, &root, index_path, err);
+    lineage_status st = json_parse(text, len, &lim, a, &root, index_path, err);
     const json_value *wm = st ? NULL : json_get(root, "weight_map");
     if (!st && (!wm || wm->type != JSON_OBJECT))
         st = error_set(err, LINEAGE_E_FORMAT, "%s: no weight_map object", index_path);
@@ -50,8 +50,45 @@ lineage_status hf_index_load(lineage_model *m, const char *dir, const char *inde
         else shards[nshards++] = v->u.string.s;
     }
     if (!st && nshards == 0) st = error_set(err, LINEAGE_E_FORMAT, "%s: weight_map is empty", index_path);
+    if (st) {
+        free(shards);
+        return st;
+    }
+    qsort(shards, nshards, sizeof *shards, str_ptr_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < nshards; i++)
+        if (!u || strcmp(shards[u - 1], shards[i])) shards[u++] = shards[i];
+    *wm_out = wm;
+    *shards_out = shards;
+    *nshards_out = u;
+    return LINEAGE_OK;
+}
+
+uint64_t hf_index_total_size(const char *text, size_t len)
+{
+    arena a;
+    arena_init(&a, 0);
+    json_value *root;
+    json_limits lim = {16, MODEL_MAX_INDEX_BYTES};
+    int64_t total = 0;
+    if (json_parse(text, len, &lim, &a, &root, "index", NULL) || !json_get_int(json_get(root, "metadata"), "total_size", &total) ||
+        total < 0)
+        total = 0;
+    arena_free(&a);
+    return (uint64_t)total;
+}
+
+lineage_status hf_index_load(lineage_model *m, const char *dir, const char *index_path, const char *text, size_t len,
+                             lineage_error *err)
+{
+    m->header_bytes += len;
+    arena scratch;
+    arena_init(&scratch, 0);
+    const json_value *wm;
+    const char **shards;
+    size_t nshards;
+    lineage_status st = hf_index_parse(text, len, index_path, &scratch, &wm, &shards, &nshards, err);
     if (!st) {
-        qsort(shards, nshards, sizeof *shards, str_ptr_cmp);
         /* config + index with no shard at all is an architecture-only folder (configs are often
          * published that way); some shards present and others missing is damage */
         size_t present = 0;
@@ -68,7 +105,6 @@ lineage_status hf_index_load(lineage_model *m, const char *dir, const char *inde
             return LINEAGE_OK;
         }
         for (size_t i = 0; !st && i < nshards; i++) {
-            if (i && !strcmp(shards[i], shards[i - 1])) continue;
             char *p = path_join(dir, shards[i]);
             if (!p) { st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", index_path); break; }
             if (!path_is_file(p))

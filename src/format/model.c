@@ -6,7 +6,7 @@
 #include "format/arch.h"
 #include "format/dtype.h"
 #include "format/roles.h"
-#include "io/hub.h"
+#include "format/hf_remote.h"
 #include "util/error.h"
 
 static uint64_t hash_str(const char *s)
@@ -303,7 +303,7 @@ lineage_status lineage_model_open(const char *path, lineage_model **out, lineage
     if (!m->path) {
         st = error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", path);
     } else if (hub_is_remote_path(path)) {
-        st = hub_open_model(m, path, err);
+        st = hf_remote_open_model(m, path, err);
     } else if (path_is_dir(path)) {
         m->dir = strdup(path);
         st = m->dir ? hf_folder_open_model(m, path, err) : error_set(err, LINEAGE_E_NOMEM, "out of memory");
@@ -325,7 +325,7 @@ lineage_status lineage_model_open(const char *path, lineage_model **out, lineage
 void lineage_model_close(lineage_model *m)
 {
     if (!m) return;
-    hub_close_model(m);
+    hf_remote_close_model(m);
     for (size_t i = 0; i < m->nfiles; i++) file_unmap(&m->files[i]);
     free(m->files);
     free(m->tensors);

@@ -534,6 +534,24 @@ lineage_status tok_load_hf_config(lineage_tokenizer *t, const char *text, size_t
         st = tok_add_added(t, (uint32_t)id, c->u.string.s, c->u.string.len, special, ls, rs, norm, what, err);
         if (st) return st;
     }
+    /* Qwen2Tokenizer over vocab.json + merges.txt: transformers normalizes to NFC and splits with Qwen's
+     * pattern (what its tokenizer.json spells out), not GPT-2's */
+    const char *cls = json_get_string(root, "tokenizer_class");
+    if (cls && (!strcmp(cls, "Qwen2Tokenizer") || !strcmp(cls, "Qwen2TokenizerFast")) && t->format &&
+        !strcmp(t->format, "gpt2-files") && t->n_norm == 0 && t->n_pre == 1 && t->pre[0].kind == TOK_STEP_BYTELEVEL) {
+        const char *const *rx;
+        int ignore;
+        if (!tok_gguf_pre_regexes("qwen2", 5, &rx, &ignore) || !rx[0]) return bad(err, what, "no Qwen2 pattern");
+        if (!tok_push_step(t, 0, TOK_STEP_NFC)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        tok_step *sp = tok_push_step(t, 1, TOK_STEP_SPLIT);
+        if (!sp) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        sp->pattern = rx[0], sp->pattern_len = strlen(rx[0]), sp->pattern_is_regex = 1;
+        sp->behavior = TOK_SPLIT_ISOLATED;
+        tok_step byte_level = t->pre[0];   /* the split first, then byte-level without its own regex */
+        t->pre[0] = t->pre[1];
+        t->pre[1] = byte_level;
+        t->pre[1].byte_level.use_regex = 0;
+    }
     static const char *const roles[] = {"bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token"};
     for (int r = 0; r < 6; r++) {
         const char *s = token_string(json_get(root, roles[r]));

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,11 +102,55 @@ lineage_status http_client_init(http_client *c, const char *endpoint, const char
     return LINEAGE_OK;
 }
 
+static char *percent_decode(const char *s, size_t n)
+{
+    char *out = malloc(n + 1);
+    if (!out) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) && isxdigit((unsigned char)s[i + 2])) {
+            char hex[3] = {s[i + 1], s[i + 2], 0};
+            out[k++] = (char)strtol(hex, NULL, 16);
+            i += 2;
+        } else out[k++] = s[i];
+    }
+    out[k] = 0;
+    return out;
+}
+
+int http_split_credentials(const char *url, char **clean, char **user, char **password)
+{
+    *clean = *user = *password = NULL;
+    const char *sep = strstr(url, "://");
+    const char *host = sep ? sep + 3 : url;
+    size_t authority = strcspn(host, "/?#");
+    const char *at = NULL;
+    for (const char *p = host; p < host + authority; p++)
+        if (*p == '@') at = p;
+    if (!at) return (*clean = strdup(url)) != NULL;
+    size_t head = (size_t)(host - url);
+    *clean = malloc(strlen(url) + 1);
+    if (!*clean) return 0;
+    memcpy(*clean, url, head);
+    strcpy(*clean + head, at + 1);
+    const char *colon = memchr(host, ':', (size_t)(at - host));
+    *user = percent_decode(host, (size_t)((colon ? colon : at) - host));
+    *password = colon ? percent_decode(colon + 1, (size_t)(at - colon - 1)) : strdup("");
+    if (*user && *password) return 1;
+    free(*clean);
+    free(*user);
+    free(*password);
+    *clean = *user = *password = NULL;
+    return 0;
+}
+
 void http_client_free(http_client *c)
 {
     if (c->multi) curl_multi_cleanup(c->multi);
     free(c->origin);
     free(c->token);
+    free(c->user);
+    free(c->password);
     memset(c, 0, sizeof *c);
 }
 
@@ -166,6 +211,24 @@ lineage_status http_meter_reserve(http_meter *m, uint64_t bytes, const char *wha
     return error_set(err, LINEAGE_E_IO, "%s: fetch budget of %s would be exceeded (%s fetched, %s more needed); "
                      "raise --budget", what, http_format_bytes(budget, a, sizeof a),
                      http_format_bytes(used, b, sizeof b), http_format_bytes(bytes, c, sizeof c));
+}
+
+/* Seconds left of the run's total time (starting its clock at the first request); HUGE_VAL when unlimited. */
+static double total_left(http_client *c, double now)
+{
+    http_meter *m = c->meter;
+    if (!m) return HUGE_VAL;
+    pthread_mutex_lock(&m->lock);
+    if (m->timeout > 0 && m->deadline == 0) m->deadline = now + m->timeout;
+    double left = m->timeout > 0 ? m->deadline - now : HUGE_VAL;
+    pthread_mutex_unlock(&m->lock);
+    return left;
+}
+
+static lineage_status timeout_error(const http_client *c, const http_job *j, const char *why, lineage_error *err)
+{
+    return error_set(err, LINEAGE_E_IO, "%s: gave up: the total time for fetching (%g s, --timeout) ran out%s%s", j->url,
+                     c->meter->timeout, why && *why ? "; last failure: " : "", why ? why : "");
 }
 
 static int header_is(const char *line, size_t n, const char *name, const char **value, size_t *vlen)
@@ -391,8 +454,10 @@ static lineage_status start_attempt(http_client *c, CURLM *multi, xfer *x, linea
     snprintf(range, sizeof range, "%llu-%llu", (unsigned long long)(j->offset + j->received),
              (unsigned long long)(j->offset + j->length - 1));
     long stall = (long)(c->limits.stall_seconds + 0.999);
-    double left = x->started + c->limits.deadline_seconds - t;
+    double left = x->started + c->limits.deadline_seconds - t, total = total_left(c, t);
+    if (total <= 0) return timeout_error(c, j, x->why, err);
     if (j->attempt_seconds > 0 && left > j->attempt_seconds) left = j->attempt_seconds;
+    if (left > total) left = total;
     curl_easy_setopt(e, CURLOPT_URL, x->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)x);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -414,6 +479,10 @@ static lineage_status start_attempt(http_client *c, CURLM *multi, xfer *x, linea
     curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->curl_err);
     if (j->ranged) curl_easy_setopt(e, CURLOPT_RANGE, range);
+    if (c->user && same_origin) {
+        curl_easy_setopt(e, CURLOPT_USERNAME, c->user);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, c->password);
+    }
     if (j->post_json) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->post_len);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->post_json);
@@ -497,6 +566,7 @@ static lineage_status finish_attempt(http_client *c, xfer *x, CURLcode res, int 
     double t = now_seconds(), wait = 0.25;
     for (int k = 1; k < x->attempts && wait < 8; k++) wait *= 2;
     if (x->retry_after > wait) wait = x->retry_after < 30 ? x->retry_after : 30;
+    if (wait >= total_left(c, t)) return timeout_error(c, j, x->why, err);
     if (x->attempts >= c->limits.max_attempts || t + wait >= x->started + c->limits.deadline_seconds)
         return error_set(err, LINEAGE_E_IO, "%s: gave up after %d attempt%s in %.1f s; last failure: %s", j->url,
                          x->attempts, x->attempts == 1 ? "" : "s", t - x->started, x->why);
@@ -521,8 +591,13 @@ lineage_status http_run(http_client *c, http_job *jobs, size_t n, int tolerate_4
     if (!xs || !multi || !xs[n - 1].url) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     size_t done = 0;
     int running = 0;
+    double last_tick = now_seconds();
     while (!st && done < n) {
         double t = now_seconds();
+        if (c->tick && t - last_tick >= c->tick_seconds) {
+            c->tick(c->tick_user);
+            last_tick = t;
+        }
         for (size_t i = 0; !st && i < n && running < c->limits.max_parallel; i++)
             if (xs[i].state == X_WAITING && t >= xs[i].not_before && !(st = start_attempt(c, multi, &xs[i], err)))
                 running++;

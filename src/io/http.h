@@ -11,6 +11,7 @@
 #define HTTP_MAX_REDIRECTS 5
 #define HTTP_ETAG_MAX 128
 #define HTTP_COMMIT_MAX 64
+#define HTTP_DEFAULT_TIMEOUT 3600.0   /* total seconds of a run's fetching unless --timeout says otherwise */
 
 typedef struct http_limits {
     double stall_seconds;     /* a transfer moving no bytes this long fails (and is retried) */
@@ -31,15 +32,22 @@ typedef struct http_meter {
     double last_report;
     void (*progress)(const lineage_remote_progress *p, void *user);
     void *progress_user;
+    double timeout;           /* total seconds for all fetching (--timeout); 0 = no total limit */
+    double deadline;          /* monotonic seconds when it runs out: set at the first request, 0 before */
 } http_meter;
 
 typedef struct http_client {
     char *origin;             /* "scheme://host:port" of the endpoint: the only place the token goes */
     char *token;              /* bearer token or NULL */
+    char *user, *password;    /* from the endpoint's user:password@ (see http_split_credentials), or NULL */
     http_limits limits;
     http_meter *meter;
     void *multi;              /* libcurl multi handle, kept so connections are reused between batches */
     uint64_t bytes, requests; /* this client's share of the meter */
+    /* called from http_run about every tick_seconds while transfers run (e.g. to record partial progress) */
+    void (*tick)(void *user);
+    void *tick_user;
+    double tick_seconds;
 } http_client;
 
 typedef struct http_job {
@@ -66,6 +74,10 @@ typedef struct http_job {
 lineage_status http_client_init(http_client *c, const char *endpoint, const char *token, const http_limits *limits,
                                 http_meter *meter, lineage_error *err);
 void http_client_free(http_client *c);
+/* Takes user:password@ out of a URL so it is never written anywhere: *clean is the URL without it; *user and
+ * *password (percent-decoded) are NULL when there was none. All malloc'd; 0 when out of memory. A client
+ * sends them (HTTP authentication) to the endpoint's origin only, once set in c->user and c->password. */
+int http_split_credentials(const char *url, char **clean, char **user, char **password);
 
 /* Runs jobs to completion. A job ending with 404 is not an error when tolerate_404 is set (its status says
  * so); any other non-success fails the whole batch with an error naming the URL and what failed. */

@@ -213,7 +213,10 @@ static void tokenizer_charts(strbuf *sb, const json_value *t, const render_ctx *
 
 void charts_for_section(strbuf *sb, const char *key, const json_value *section, const render_ctx *ctx)
 {
-    if (!strcmp(key, "weights")) weights_charts(sb, section, ctx);
+    if (!strcmp(key, "study_matrix")) {   /* one model x model matrix of a study; models in table order */
+        const char *title = json_get_string(section, "title");
+        chart_heatmap(sb, title ? title : "", json_get(section, "matrix"), tr(ctx, "model", "모델"), tr(ctx, "model", "모델"));
+    } else if (!strcmp(key, "weights")) weights_charts(sb, section, ctx);
     else if (!strcmp(key, "tokenizer")) tokenizer_charts(sb, section, ctx);
     else if (!strcmp(key, "behaviour")) behaviour_charts(sb, section, ctx);
     else if (!strcmp(key, "activations")) activations_charts(sb, section, ctx);

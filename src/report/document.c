@@ -221,7 +221,9 @@ static void render_verdict(doc_sink *s, const json_value *root)
     if (json_count(rel)) sb_putc(&ans, ')');
     double conf = 0;
     json_get_double(v, "confidence", &conf);
-    sb_printf(&ans, " - %s %.2f", tr(s->ctx, "confidence", "신뢰도"), conf);
+    char ct[96];
+    confidence_text(ct, sizeof ct, label, conf, s->ctx);
+    sb_printf(&ans, " - %s", ct);
     s->para(s, tr(s->ctx, "Verdict:", "판정:"), sb_str(&ans));
     sb_free(&ans);
     const json_value *comps = json_get(v, "components");
@@ -258,8 +260,17 @@ void document_render(doc_sink *s, const json_value *root)
         render_value(s, 0, NULL, root);
         return;
     }
-    if (schema && !strcmp(schema, "lineage.verify/1")) {
+    if (schema && (!strcmp(schema, "lineage.verify/1") || !strcmp(schema, "lineage.search/1") ||
+                   !strcmp(schema, "lineage.index/1"))) {
         render_value(s, 0, NULL, root);
+        return;
+    }
+    if (schema && !strcmp(schema, "lineage.study/1")) {
+        study_render(s, root);
+        return;
+    }
+    if (schema && !strcmp(schema, "lineage.ask/1")) {
+        render_ask_doc(s, root);
         return;
     }
     render_verdict(s, root);
@@ -278,8 +289,17 @@ void document_title(const json_value *root, const render_ctx *ctx, char *buf, si
     const json_value *models = json_get(root, "models");
     if (schema && !strcmp(schema, "lineage.inspect/1"))
         snprintf(buf, n, "lineage inspect: %s", json_get_string(root, "model") ? json_get_string(root, "model") : "");
+    else if (schema && !strcmp(schema, "lineage.study/1"))
+        snprintf(buf, n, tr(ctx, "lineage study: %zu models", "lineage study: 모델 %zu개"),
+                 json_count(json_get(root, "models")));
     else if (schema && !strcmp(schema, "lineage.verify/1"))
         snprintf(buf, n, "lineage verify: %s", json_get_string(root, "model") ? json_get_string(root, "model") : "");
+    else if (schema && !strcmp(schema, "lineage.ask/1"))
+        snprintf(buf, n, "lineage ask: %s", json_get_string(root, "model") ? json_get_string(root, "model") : "");
+    else if (schema && !strcmp(schema, "lineage.search/1"))
+        snprintf(buf, n, "lineage search: %s", json_get_string(root, "model") ? json_get_string(root, "model") : "");
+    else if (schema && !strcmp(schema, "lineage.index/1"))
+        snprintf(buf, n, "lineage index: %s", json_get_string(root, "index") ? json_get_string(root, "index") : "");
     else
         snprintf(buf, n, "lineage %s: %s vs %s", tr(ctx, "report", "보고서"),
                  json_get_string(models, "a") ? json_get_string(models, "a") : "A",
@@ -288,7 +308,7 @@ void document_title(const json_value *root, const render_ctx *ctx, char *buf, si
 
 void render_markdown(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
-    doc_sink s = {sb, ctx, md_heading, md_para, md_item, md_list_end, md_table_begin, md_table_row, md_table_end, md_chart};
+    doc_sink s = {sb, ctx, md_heading, md_para, md_item, md_list_end, md_table_begin, md_table_row, md_table_end, md_chart, NULL};
     char title[1200];
     document_title(root, ctx, title, sizeof title);
     sb_puts(sb, "# ");
@@ -299,7 +319,7 @@ void render_markdown(strbuf *sb, const json_value *root, const render_ctx *ctx)
 
 void render_html(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
-    doc_sink s = {sb, ctx, h_heading, h_para, h_item, h_list_end, h_table_begin, h_table_row, h_table_end, h_chart};
+    doc_sink s = {sb, ctx, h_heading, h_para, h_item, h_list_end, h_table_begin, h_table_row, h_table_end, h_chart, NULL};
     char title[1200];
     document_title(root, ctx, title, sizeof title);
     sb_printf(sb, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\"><title>", ctx->korean ? "ko" : "en");

@@ -24,8 +24,24 @@ static void render_text(strbuf *sb, const json_value *root, const render_ctx *ct
         render_run_text(sb, root, ctx);
         return;
     }
+    if (schema && !strcmp(schema, "lineage.ask/1")) {
+        render_ask_text(sb, root, ctx);
+        return;
+    }
+    if (schema && !strcmp(schema, "lineage.search/1")) {
+        render_search_text(sb, root, ctx);
+        return;
+    }
+    if (schema && !strcmp(schema, "lineage.index/1")) {
+        render_index_text(sb, root, ctx);
+        return;
+    }
     if (schema && !strcmp(schema, "lineage.verify/1")) {
         render_verify_text(sb, root, ctx);
+        return;
+    }
+    if (schema && !strcmp(schema, "lineage.study/1")) {
+        render_text_document(sb, root, ctx);
         return;
     }
     const json_value *v;

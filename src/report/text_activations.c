@@ -106,7 +106,7 @@ void render_activations_text(strbuf *sb, const json_value *s, const render_ctx *
     const json_value *t = json_get(s, "tokens"), *al = json_get(s, "alignment"), *ly = json_get(s, "layers");
     char v[256];
     snprintf(v, sizeof v, tr(ctx, "%lld aligned positions from %lld probes (%s tokenizer); %lld for CKA",
-                             "정렬 위치 %lld개, 프로브 %lld개 (%s 토크나이저); CKA에 %lld개"),
+                             "정렬 위치 %lld개, 시험 문장 %lld개 (%s 토크나이저); CKA에 %lld개"),
              (long long)num(t, "used"), (long long)num(t, "probes"),
              json_is_true(json_get(al, "shared_tokenizer")) ? tr(ctx, "shared", "공유") : tr(ctx, "byte-aligned", "바이트 정렬"),
              (long long)num(t, "cka"));

@@ -19,16 +19,36 @@ static void value_text(char *buf, size_t cap, const json_value *v)
 void render_arch_text(strbuf *sb, const json_value *s, const render_ctx *ctx)
 {
     sb_printf(sb, "\n%s%s%s\n", c_bold(ctx), tr(ctx, "Architecture", "아키텍처"), c_off(ctx));
-    const char *summary = json_get_string(s, "summary");
-    if (summary) sb_printf(sb, "  %s\n", summary);
     const json_value *fields = json_get(s, "fields");
+    int declared_a = !json_get(s, "declared_a") || json_is_true(json_get(s, "declared_a"));
+    int declared_b = !json_get(s, "declared_b") || json_is_true(json_get(s, "declared_b"));
+    if (!declared_a || !declared_b) {
+        sb_printf(sb, "  %s\n", !declared_a && !declared_b
+                                    ? tr(ctx, "Neither model declares an architecture (no config.json, GGUF metadata or tensors): not compared.",
+                                         "두 모델 모두 아키텍처 정보(config.json, GGUF 메타데이터, 텐서)가 없어 비교하지 않았습니다.")
+                                : !declared_a ? tr(ctx, "A declares no architecture (no config.json, GGUF metadata or tensors): not compared.",
+                                                   "A에 아키텍처 정보(config.json, GGUF 메타데이터, 텐서)가 없어 비교하지 않았습니다.")
+                                              : tr(ctx, "B declares no architecture (no config.json, GGUF metadata or tensors): not compared.",
+                                                   "B에 아키텍처 정보(config.json, GGUF 메타데이터, 텐서)가 없어 비교하지 않았습니다."));
+        return;
+    }
+    size_t ndiff = json_count(json_get(s, "differences")), nabsent = 0;
+    for (size_t i = 0; i < json_count(fields); i++) nabsent += json_get(json_at(fields, i), "same") &&
+                                                              json_get(json_at(fields, i), "same")->type == JSON_NULL;
+    if (ndiff) sb_printf(sb, tr(ctx, "  Different architectures: %zu fields differ", "  아키텍처가 다릅니다: 다른 항목 %zu개"), ndiff);
+    else sb_puts(sb, tr(ctx, "  Same declared architecture: no field differs", "  선언된 아키텍처가 같습니다: 다른 항목 없음"));
+    if (nabsent) sb_printf(sb, tr(ctx, " (%zu declared by one side only, not counted)", " (한쪽에만 있는 항목 %zu개는 세지 않음)"), nabsent);
+    sb_puts(sb, "\n");
     sb_printf(sb, "  %-24s %-18s %-18s\n", "", "A", "B");
     for (size_t i = 0; i < json_count(fields); i++) {
         const json_value *f = json_at(fields, i);
         char a[64], b[64];
         value_text(a, sizeof a, json_get(f, "a"));
         value_text(b, sizeof b, json_get(f, "b"));
-        int same = json_is_true(json_get(f, "same"));
+        if (!json_get(f, "a") || json_get(f, "a")->type == JSON_NULL) snprintf(a, sizeof a, "%s", tr(ctx, "(absent)", "(없음)"));
+        if (!json_get(f, "b") || json_get(f, "b")->type == JSON_NULL) snprintf(b, sizeof b, "%s", tr(ctx, "(absent)", "(없음)"));
+        const json_value *sv = json_get(f, "same");
+        int same = !sv || sv->type == JSON_NULL || json_is_true(sv);
         sb_printf(sb, "%s%s %-24s %-18s %-18s%s\n", same ? "" : c_warn(ctx), same ? " " : "*", json_get_string(f, "field"), a,
                   b, same ? "" : c_off(ctx));
     }

@@ -12,7 +12,7 @@ static void arch_rows(strbuf *sb, const json_value *a, const render_ctx *ctx)
     int64_t v, w;
     const char *s;
     if (json_get_int(a, "hidden_size", &v)) text_row_int(sb, ctx, tr(ctx, "hidden size", "은닉 차원"), v);
-    if (json_get_int(a, "num_layers", &v)) text_row_int(sb, ctx, tr(ctx, "layers", "레이어"), v);
+    if (json_get_int(a, "num_layers", &v)) text_row_int(sb, ctx, tr(ctx, "layers", "층 수"), v);
     if (json_get_int(a, "num_heads", &v)) {
         char buf[96];
         int64_t kv = -1, hd = -1;
@@ -78,7 +78,7 @@ static void arch_rows(strbuf *sb, const json_value *a, const render_ctx *ctx)
         snprintf(buf, sizeof buf, "window %lld, %lld layer(s), pattern %s", (long long)win, (long long)nl, s ? s : "-");
         text_row(sb, ctx, tr(ctx, "sliding window", "슬라이딩 윈도우"), buf);
     }
-    if (json_get_int(a, "mtp_layers", &v) && v > 0) text_row_int(sb, ctx, tr(ctx, "MTP layers", "MTP 레이어"), v);
+    if (json_get_int(a, "mtp_layers", &v) && v > 0) text_row_int(sb, ctx, tr(ctx, "MTP layers", "MTP 층"), v);
     int b;
     if (json_get_bool(a, "tied_embeddings", &b))
         text_row(sb, ctx, tr(ctx, "tied embeddings", "임베딩 공유"), b ? tr(ctx, "yes", "예") : tr(ctx, "no", "아니오"));
@@ -93,25 +93,59 @@ static void compute_text(strbuf *sb, const json_value *c, const render_ctx *ctx)
     json_get_double(c, "active_params", &n);
     json_get_double(c, "peak_tflops", &peak);
     json_get_double(c, "mfu", &mfu);
-    char na[32];
-    text_count(na, sizeof na, (int64_t)n);
-    sb_printf(sb, "\n%s%s%s  (6 x N_active x D, N_active %s, %g TFLOP/s, MFU %g%%)\n", c_bold(ctx),
-              tr(ctx, "Compute", "연산량"), c_off(ctx), na, peak, mfu * 100);
+    const char *gpu = json_get_string(c, "gpu");
+    char na[48];
+    text_grouped(na, sizeof na, n);
+    sb_printf(sb, "\n%s%s%s  (6 × N_active × D, N_active %s; %s %s %g TFLOP/s, MFU %g%%)\n", c_bold(ctx),
+              tr(ctx, "Compute", "연산량"), c_off(ctx), na, gpu ? gpu : tr(ctx, "given", "지정한"),
+              tr(ctx, "dense BF16 peak", "BF16 밀집 연산 최대"), peak, mfu * 100);
     const char *names[2][3] = {{"training", "training", "사전학습"}, {"finetune", "fine-tuning", "미세조정"}};
     for (int i = 0; i < 2; i++) {
         const json_value *p = json_get(c, names[i][0]);
-        double d = 0, f = 0, h = 0;
+        double d = 0, f = 0, h = 0, days = NAN;
+        int64_t gpus = 0;
         json_get_double(p, "tokens", &d);
         json_get_double(p, "flops", &f);
         json_get_double(p, "gpu_hours", &h);
-        char label[64];
-        snprintf(label, sizeof label, "%s", tr(ctx, names[i][1], names[i][2]));
-        char buf[200];
-        snprintf(buf, sizeof buf, "%.3g tokens -> %.3g FLOPs = %.3g GPU-hours", d, f, h);
-        text_row(sb, ctx, label, buf);
+        json_get_double(p, "wall_clock_days", &days);
+        json_get_int(json_get(c, "training"), "gpus", &gpus);
+        char tok[48], fl[48], hours[48], buf[300];
+        text_sci(tok, sizeof tok, d);
+        text_sci(fl, sizeof fl, f);
+        text_grouped(hours, sizeof hours, h);
+        int k = snprintf(buf, sizeof buf, tr(ctx, "%s tokens → %s FLOPs = %s GPU-hours", "토큰 %s개 → %s FLOPs = GPU 시간 %s"),
+                         tok, fl, hours);
+        if (isfinite(days) && k > 0 && (size_t)k < sizeof buf) {
+            char g[32];
+            text_grouped(g, sizeof g, (double)gpus);
+            snprintf(buf + k, sizeof buf - (size_t)k, tr(ctx, " = %.1f days on %s GPUs", " = %.1f일 (GPU %s개)"), days, g);
+        }
+        text_row(sb, ctx, tr(ctx, names[i][1], names[i][2]), buf);
     }
-    const char *note = json_get_string(c, "note");
-    if (note) sb_printf(sb, "  %s%s%s\n", c_dim(ctx), note, c_off(ctx));
+    double tpp = NAN, tpa = NAN;
+    json_get_double(json_get(c, "training"), "tokens_per_param", &tpp);
+    json_get_double(json_get(c, "training"), "tokens_per_active_param", &tpa);
+    if (isfinite(tpp)) {
+        char buf[160];
+        snprintf(buf, sizeof buf, tr(ctx, "%.1f per parameter, %.1f per active parameter", "파라미터당 %.1f개, 활성 파라미터당 %.1f개"),
+                 tpp, tpa);
+        text_row(sb, ctx, tr(ctx, "tokens", "토큰"), buf);
+    }
+    const json_value *att = json_get(c, "attention");
+    double share = NAN;
+    int64_t context = 0;
+    json_get_double(att, "share_of_6n", &share);
+    json_get_int(att, "context", &context);
+    if (isfinite(share))
+        sb_printf(sb, tr(ctx, "  %sNot counted: the attention-score term (+%.1f%% for this model at %lld context) and router/MTP "
+                              "overheads. A claim that fits proves nothing.%s\n",
+                         "  %s빠진 항: 어텐션 점수 계산(이 모델은 +%.1f%%, 문맥 길이 %lld 기준)과 라우터·MTP 부담. "
+                         "주장과 맞아도 아무것도 입증하지 않습니다.%s\n"),
+                  c_dim(ctx), 100 * share, (long long)context, c_off(ctx));
+    else sb_printf(sb, "  %s%s%s\n", c_dim(ctx),
+                   tr(ctx, "Not counted: the attention-score term (layers or heads unknown) and router/MTP overheads.",
+                      "빠진 항: 어텐션 점수 계산(층 수나 헤드 수를 모름)과 라우터·MTP 부담."),
+                   c_off(ctx));
 }
 
 void render_inspect_text(strbuf *sb, const json_value *root, const render_ctx *ctx)
@@ -138,7 +172,7 @@ void render_inspect_text(strbuf *sb, const json_value *root, const render_ctx *c
     if (json_get_int(p, "mtp", &mtp) && mtp > 0) {
         char m[32];
         text_count(m, sizeof m, mtp);
-        sb_printf(sb, "  %s %s\n", tr(ctx, "plus multi-token-prediction layers:", "추가 MTP 레이어:"), m);
+        sb_printf(sb, "  %s %s\n", tr(ctx, "plus multi-token-prediction layers:", "추가 MTP 층:"), m);
     }
     sb_printf(sb, "\n%s%s%s\n", c_bold(ctx), tr(ctx, "Architecture", "아키텍처"), c_off(ctx));
     arch_rows(sb, a, ctx);

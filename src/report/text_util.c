@@ -1,3 +1,4 @@
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,4 +53,29 @@ void text_count(char *buf, size_t cap, int64_t n)
     else if (d >= 1e6) snprintf(buf, cap, "%.3gM", d / 1e6);
     else if (d >= 1e3) snprintf(buf, cap, "%.3gK", d / 1e3);
     else snprintf(buf, cap, "%lld", (long long)n);
+}
+
+void text_grouped(char *buf, size_t cap, double v)
+{
+    if (!cap) return;
+    if (!isfinite(v) || fabs(v) >= 1e18) { snprintf(buf, cap, isfinite(v) ? "%.3g" : "-", v); return; }
+    char raw[40];
+    snprintf(raw, sizeof raw, "%.0f", fabs(v));
+    size_t len = strlen(raw), o = 0;
+    if (v <= -0.5 && o + 1 < cap) buf[o++] = '-';
+    for (size_t i = 0; i < len && o + 2 < cap; i++) {
+        if (i && (len - i) % 3 == 0) buf[o++] = ',';
+        buf[o++] = raw[i];
+    }
+    buf[o] = 0;
+}
+
+void text_sci(char *buf, size_t cap, double v)
+{
+    if (!isfinite(v) || v == 0) { snprintf(buf, cap, isfinite(v) ? "0" : "-"); return; }
+    int e = (int)floor(log10(fabs(v)));
+    double m = v / pow(10, e);
+    if (fabs(m) >= 9.995) { m /= 10; e++; }
+    if (e >= -3 && e < 6) snprintf(buf, cap, "%.3g", v);
+    else snprintf(buf, cap, "%.2f × 10^%d", m, e);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "report/report.h"
+#include "util/sanitize.h"
 
 static double num_or_nan(const json_value *o, const char *k)
 {
@@ -23,7 +24,7 @@ static void render_summary(strbuf *sb, const json_value *s, const render_ctx *ct
     static const char *const kinds[][3] = {
         {"identical", "identical values", "값이 동일함"},
         {"finetune_like", "index-aligned tensors far above chance (fine-tune-like)", "같은 위치 텐서가 우연 수준을 크게 넘음 (파인튜닝형)"},
-        {"depth_map", "layers re-mapped (depth up-scaling or pruning)", "레이어 재배치 (깊이 확장/가지치기)"},
+        {"depth_map", "layers re-mapped (depth up-scaling or pruning)", "층 재배치 (깊이 확장/가지치기)"},
         {"permuted", "permutation recovered", "순열 복원됨"},
         {"pruned", "rows/neurons are a matched subset", "행/뉴런이 부분집합으로 대응됨"},
         {"vocab_extended", "vocabulary extended, shared-token rows match", "어휘 확장, 공통 토큰 행 일치"},
@@ -55,7 +56,7 @@ static void render_layer_map(strbuf *sb, const json_value *lm, const render_ctx 
 {
     const json_value *map = json_get(lm, "map");
     if (!map) return;
-    sb_printf(sb, "\n%s%s%s (%s %.1f)\n", c_bold(ctx), tr(ctx, "Layer map (B <- A)", "레이어 대응 (B <- A)"), c_off(ctx),
+    sb_printf(sb, "\n%s%s%s (%s %.1f)\n", c_bold(ctx), tr(ctx, "Layer map (B <- A)", "층 대응 (B <- A)"), c_off(ctx),
               tr(ctx, "null max z", "귀무 최대 z"), num_or_nan(lm, "threshold"));
     for (size_t i = 0; i < json_count(map); i++) {
         const json_value *e = json_at(map, i);
@@ -78,7 +79,7 @@ static void render_profile(strbuf *sb, const json_value *pairs, const render_ctx
         if (json_get_int(json_at(pairs, i), "layer_b", &l) && l > max_layer) max_layer = l;
     }
     if (max_layer < 0) return;
-    sb_printf(sb, "\n%s%s%s\n", c_bold(ctx), tr(ctx, "Per-layer profile (centered r, z)", "레이어별 프로파일 (중심화 r, z)"), c_off(ctx));
+    sb_printf(sb, "\n%s%s%s\n", c_bold(ctx), tr(ctx, "Per-layer profile (centered r, z)", "층별 프로파일 (중심화 r, z)"), c_off(ctx));
     for (int64_t l = 0; l <= max_layer && l < 512; l++) {
         sb_printf(sb, "  %3lld ", (long long)l);
         for (size_t i = 0; i < json_count(pairs); i++) {
@@ -96,6 +97,68 @@ static void render_profile(strbuf *sb, const json_value *pairs, const render_ctx
     sb_printf(sb, "  %s\n", tr(ctx, "* = after alignment", "* = 정렬 후"));
 }
 
+/* The norm-cosine trap (BACKGROUND §1.3): per norm role, the raw cosine any two gain vectors score,
+ * the centred correlation, and the model's own cross-layer baseline and the other-layer pairs. */
+static void render_norm_trap(strbuf *sb, const json_value *section, const render_ctx *ctx)
+{
+    const json_value *pairs = json_get(section, "pairs"), *controls = json_get(section, "controls");
+    int header = 0;
+    for (size_t r = 0; controls && controls->type == JSON_OBJECT && r < controls->u.object.count; r++) {
+        const char *role = controls->u.object.members[r].key;
+        if (!strstr(role, "norm")) continue;
+        double raw = 0, cen = 0;
+        size_t n = 0;
+        for (size_t i = 0; i < json_count(pairs); i++) {
+            const json_value *p = json_at(pairs, i);
+            const char *pr = json_get_string(p, "role");
+            double c, z;
+            if (!pr || strcmp(pr, role) || !json_get_double(p, "cosine", &c) || !json_get_double(p, "centered", &z)) continue;
+            raw += c;
+            cen += z;
+            n++;
+        }
+        if (!n) continue;
+        const json_value *k = controls->u.object.members[r].value;
+        if (!header) {
+            sb_printf(sb, "\n%s%s%s\n  %s\n", c_bold(ctx), tr(ctx, "Norm gains: raw cosine is not evidence", "정규화 가중치: 원시 코사인은 근거가 아님"),
+                      c_off(ctx),
+                      tr(ctx, "Any two RMSNorm gain vectors have raw cosine near 1; compare the centred value with the baselines.",
+                         "어떤 두 RMSNorm 가중치든 원시 코사인은 1에 가깝습니다. 중심화 상관을 기준값과 비교하십시오."));
+            sb_printf(sb, "  %-14s %10s %10s %14s %14s\n", tr(ctx, "role", "역할"), tr(ctx, "raw cos", "원시 코사인"),
+                      tr(ctx, "centred", "중심화"), tr(ctx, "own layers", "자기 층끼리"), tr(ctx, "other layers", "다른 층"));
+            header = 1;
+        }
+        sb_printf(sb, "  %-14s %10.3f %10.3f %14.3f %14.3f\n", role, raw / (double)n, cen / (double)n,
+                  num_or_nan(k, "within_model_mean"), num_or_nan(k, "off_diagonal_mean"));
+    }
+}
+
+/* --sha256: the digests of byte-identical tensors (and how many there are) on the terminal too. */
+static void render_sha256(strbuf *sb, const json_value *pairs, const render_ctx *ctx)
+{
+    size_t with = 0, same = 0;
+    for (size_t i = 0; i < json_count(pairs); i++) {
+        const char *x = json_get_string(json_at(pairs, i), "sha256_a"), *y = json_get_string(json_at(pairs, i), "sha256_b");
+        if (!x || !y) continue;
+        with++;
+        same += !strcmp(x, y);
+    }
+    if (!with) return;
+    sb_printf(sb, tr(ctx, "\nSHA-256: %zu of %zu matched tensors have the same digest\n",
+                     "\nSHA-256: 해시가 같은 텐서 %zu개 (대응된 텐서 %zu개 중)\n"), same, with);
+    size_t shown = 0;
+    for (size_t i = 0; i < json_count(pairs) && shown < 6; i++) {
+        const json_value *p = json_at(pairs, i);
+        const char *x = json_get_string(p, "sha256_a"), *y = json_get_string(p, "sha256_b");
+        if (!x || !y) continue;
+        char name[96];
+        sanitize_terminal_copy(name, sizeof name, json_get_string(p, "b") ? json_get_string(p, "b") : "?");
+        if (!strcmp(x, y)) sb_printf(sb, "  %-40s = %s\n", name, x);
+        else sb_printf(sb, "  %-40s ≠ A %.16s…  B %.16s…\n", name, x, y);
+        shown++;
+    }
+}
+
 void render_weights_text(strbuf *sb, const json_value *section, const render_ctx *ctx)
 {
     sb_printf(sb, "\n%s%s%s\n", c_bold(ctx), tr(ctx, "Weights", "가중치"), c_off(ctx));
@@ -110,6 +173,8 @@ void render_weights_text(strbuf *sb, const json_value *section, const render_ctx
     if (lm && lm->type == JSON_OBJECT) render_layer_map(sb, lm, ctx);
     const json_value *pairs = json_get(section, "pairs");
     if (pairs) render_profile(sb, pairs, ctx);
+    render_norm_trap(sb, section, ctx);
+    render_sha256(sb, pairs, ctx);
     const json_value *al = json_get(section, "alignment"), *v;
     if (al && (v = json_get(al, "vocab")))
         sb_printf(sb, "\n%s: %lld %s (A %lld, B %lld), %s %lld\n", tr(ctx, "Vocabulary", "어휘"),

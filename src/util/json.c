@@ -331,7 +331,7 @@ static void *stack_pop(parser *ps, void *stack, size_t *top, size_t base, size_t
 {
     size_t count = *top - base;
     void *out = arena_alloc(ps->a, count * elem);
-    if (out) memcpy(out, (char *)stack + base * elem, count * elem);
+    if (out && count) memcpy(out, (char *)stack + base * elem, count * elem);   /* an empty container: stack may be NULL */
     *top = base;
     return out;
 }
