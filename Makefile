@@ -11,7 +11,7 @@ ifeq ($(CC),cc)
 CC := gcc
 endif
 
-PKGS := libxxhash libpcre2-8 libcurl libcrypto
+PKGS := libxxhash libpcre2-8 libcurl libcrypto sqlite3 libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -49,7 +49,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(B)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TOOL_BIN := $(TOOL_SRC:tools/%.c=$(B)/%)
 
-.PHONY: all build test demo bench fuzz fuzz-targets deps clean accuracy
+.PHONY: all build test demo bench fuzz fuzz-targets deps clean accuracy accuracy-index
 .DEFAULT_GOAL := all
 
 all: $(B)/lineage $(B)/liblineage.a $(B)/liblineage_internal.a $(TEST_BIN) $(TOOL_BIN) fuzz-targets
@@ -157,6 +157,11 @@ endif
 accuracy:
 	@$(MAKE) --no-print-directory MODE=rel all
 	@sh scripts/accuracy.sh build/rel/lineage build/rel/mklineage $(SHARED)/zoo
+
+# search over an index of the zoo plus >= 1,000 generated models (several minutes)
+accuracy-index:
+	@$(MAKE) --no-print-directory MODE=rel all
+	@python3 scripts/index_accuracy.py build/rel $(SHARED)/zoo build/accuracy-index --families 56 --heldout 10 --markdown docs/ACCURACY.md
 
 clean:
 	rm -rf build

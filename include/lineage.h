@@ -253,6 +253,44 @@ typedef struct lineage_study_options {
 
 lineage_status lineage_study(const lineage_model *const *models, size_t n, const lineage_study_options *opt,
                              lineage_doc **out, lineage_error *err);
+/* ---- fingerprint index and search ------------------------------------------------ */
+
+/* An index of model fingerprints (docs/SCHEMA-fingerprint.md): a SQLite file, or a PostgreSQL database
+ * when uri starts with postgresql:// (shared by many writers). Created and migrated on open. */
+typedef struct lineage_index lineage_index;
+
+lineage_status lineage_index_open(const char *uri, lineage_index **out, lineage_error *err);
+void lineage_index_close(lineage_index *ix);
+
+typedef struct lineage_index_added {
+    int added;                  /* 0: an entry of that name was already there (kept) */
+    size_t fingerprint_bytes;   /* size of the stored record */
+    uint64_t bytes_read;        /* weight bytes read to build it */
+    unsigned retrieval_keys;
+} lineage_index_added;
+
+/* Fingerprints m and stores it as `name` (source: where its weights can be reached again, for
+ * --confirm; NULL = name) in one transaction; replace = 1 overwrites an entry of that name. */
+lineage_status lineage_index_add(lineage_index *ix, const lineage_model *m, const char *name, const char *source,
+                                 int replace, lineage_index_added *info, lineage_error *err);
+lineage_status lineage_index_contains(lineage_index *ix, const char *name, int *has, lineage_error *err);
+lineage_status lineage_index_remove(lineage_index *ix, const char *name, int *removed, lineage_error *err);
+/* The entries (lineage.index/1). */
+lineage_status lineage_index_list(lineage_index *ix, lineage_doc **out, lineage_error *err);
+
+typedef struct lineage_search_options {
+    int top;                 /* candidates reported; 0 = 5 */
+    const char *const *exclude;   /* entry names to leave out (the query and its descendants, for leave-one-out checks) */
+    size_t nexclude;
+} lineage_search_options;
+
+/* Which indexed models is m closest to (lineage.search/1): candidates retrieved by LSH keys, scored on
+ * every fingerprint signal, calibrated against the query's similarities to a random sample of the
+ * index, significant when the Bonferroni-corrected p is below 0.01. */
+lineage_status lineage_search(lineage_index *ix, const lineage_model *m, const lineage_search_options *opt,
+                              lineage_doc **out, lineage_error *err);
+/* The stored sources of a search report's candidates, best first (pointers into d). */
+size_t lineage_search_sources(const lineage_doc *d, const char **sources, size_t max);
 
 /* ---- inference ---------------------------------------------------------------- */
 
@@ -272,6 +310,39 @@ typedef struct lineage_run_options {
 lineage_status lineage_run(const lineage_model *m, const char *text, size_t len, const lineage_run_options *opt,
                            lineage_doc **out, lineage_error *err);
 
+/* Asks an instruction model a question: the model's own chat template (tokenizer_config.json, a
+ * chat_template.jinja/.json file or GGUF tokenizer.chat_template) renders the system message and the
+ * question with a generation prompt, or, for a model without a template, the question is the raw prompt
+ * (the document says so); the engine then generates until an end-of-turn id (generation_config.json,
+ * config.json or GGUF eos ids), the eos text, or max_tokens (lineage.ask/1). With endpoint set, the server
+ * applies its template: POST {base}/chat/completions, and the model is not opened (m may be NULL). */
+typedef struct lineage_ask_options {
+    const char *system;      /* system message; NULL = none */
+    int max_tokens;          /* 0 = 256 */
+    double temperature;      /* 0 = greedy; else sampled from softmax(logits / T) */
+    uint64_t seed;           /* sampling seed: the same seed gives the same answer */
+    int threads;             /* 0 = all cores */
+    int raw;                 /* 1: ignore the template, the question is the prompt */
+    const char *endpoint;    /* "http://host:port/v1[#model]" */
+    const char *label;       /* the model's name in the document (default: its path) */
+    /* called with the answer as it is produced: whole UTF-8 characters, terminal-safe (controls escaped) */
+    void (*stream)(const char *bytes, size_t len, void *user);
+    void *stream_user;
+} lineage_ask_options;
+
+/* The exact prompt bytes lineage_ask would run (malloc'd); *templated = 0 in raw-prompt mode. */
+lineage_status lineage_chat_prompt(const lineage_model *m, const char *system, const char *question, int raw,
+                                   char **prompt, size_t *len, int *templated, lineage_error *err);
+lineage_status lineage_ask(const lineage_model *m, const char *question, const lineage_ask_options *opt,
+                           lineage_doc **out, lineage_error *err);
+/* Puts a question set to the model (lineage.ask/1 with a "battery" member): "identity", "cutoff",
+ * "refusal", "all", or a JSON file (docs/SCHEMA-ask.md). Each answer is classified by documented rules
+ * (named organisations and models, refusal markers, expected keywords). progress (may be NULL) is called
+ * before each question with its index and the count. */
+lineage_status lineage_ask_battery(const lineage_model *m, const char *battery, const lineage_ask_options *opt,
+                                   void (*progress)(size_t i, size_t n, void *user), void *user, lineage_doc **out,
+                                   lineage_error *err);
+
 typedef enum {
     LINEAGE_RENDER_TEXT = 0,
     LINEAGE_RENDER_JSON,
@@ -287,6 +358,9 @@ typedef struct lineage_render_options {
 
 lineage_status lineage_render(const lineage_doc *d, const lineage_render_options *opt, FILE *out,
                               lineage_error *err);
+/* Writes untrusted text (a token piece, a name) to out with C0/C1 controls, DEL, bidi overrides and
+ * invalid UTF-8 shown escaped (\x1b, \u{202e}), as every report does. */
+lineage_status lineage_write_escaped(FILE *out, const char *text, size_t len, lineage_error *err);
 
 /* Adds a question-and-answer entry for any report (compare, verify, inspect, tokenize, study) to a
  * Markdown journal, the way the seed notes keep theirs: "### Q{N}: question" numbered on from the file,

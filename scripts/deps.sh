@@ -3,12 +3,12 @@
 # or prints the apt-get command for a non-root user.
 set -eu
 profile=${1:-build}
-PKGS="gcc make pkg-config libxxhash-dev libpcre2-dev libcurl4-openssl-dev libssl-dev unicode-data"
+PKGS="gcc make pkg-config libxxhash-dev libpcre2-dev libcurl4-openssl-dev libssl-dev unicode-data libsqlite3-dev libpq-dev"
 case "$profile" in
-test) PKGS="$PKGS clang libclang-rt-14-dev python3 chromium nginx python3-sentencepiece ca-certificates openssl python3-torch python3-numpy libopenblas0-pthread fonts-nanum"
+test) PKGS="$PKGS postgresql clang libclang-rt-14-dev python3 chromium nginx python3-sentencepiece ca-certificates openssl python3-torch python3-numpy libopenblas0-pthread fonts-nanum"
       # node and npm may come from elsewhere (NodeSource ships npm inside nodejs, which conflicts with Debian's npm)
       command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm" ;;
-bench) PKGS="$PKGS python3 python3-numpy python3-torch libopenblas0-pthread time" ;;
+bench) PKGS="$PKGS postgresql python3 python3-numpy python3-torch libopenblas0-pthread time" ;;
 fuzz) PKGS="$PKGS clang libclang-rt-14-dev" ;;
 esac
 PKGS="$PKGS ${LINEAGE_EXTRA_PKGS:-}"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Where the checkout lives must not decide whether the suite passes (issue 19): the parts a remote test
-# needs (tests/remote, the built mkhub, faultproxy and lineage, zoo/base as ../shared) are copied into
+# needs (tests/remote, the built mkhub, faultproxy and lineage, zoo/base and base-sharded as ../shared) are copied into
 # a mode-700 `mktemp -d` folder, as a user cloning into root's home or a private temp folder gets, and
 # one remote check runs from there. When run as root, nginx's workers must still read the served tree.
 . tests/lib.sh
@@ -12,7 +12,7 @@ chmod 700 "$T"
 mkdir -p "$co/tests" "$co/build/x" "$T/shared/zoo" &&
     cp -r tests/lib.sh tests/remote "$co/tests/" &&
     cp "$BUILD/lineage" "$BUILD/mkhub" "$BUILD/faultproxy" "$co/build/x/" &&
-    cp -r "$LINEAGE_SHARED/zoo/base" "$T/shared/zoo/" || { not_ok "copying the checkout's parts into $T"; finish; }
+    cp -r "$LINEAGE_SHARED/zoo/base" "$LINEAGE_SHARED/zoo/base-sharded" "$T/shared/zoo/" || { not_ok "copying the checkout's parts into $T"; finish; }
 cd "$co" || { not_ok "cd $co"; finish; }
 export BUILD=build/x LINEAGE_SHARED=../shared
 if ! tests/remote/server.sh start work; then not_ok "nginx starts from the mode-700 copy"; finish; fi

@@ -80,7 +80,11 @@ if "$BUILD/st2gguf" "$Z/base-fp32" "$WORK/base.gguf" f32 && "$BUILD/st2gguf" "$Z
     "$LINEAGE" run "$WORK/base-q8.gguf" --input-ids $IDS --logits-out "$WORK/q8.bin" > /dev/null 2>&1
     lcheck "GGUF Q8_0: logits close (|d| < 10% of the spread) and mostly the same top-1" "$WORK/fp32.bin" "$WORK/q8.bin" 10 \
         "maxd < 0.1 * std and maxd > 0"
-    expect_exit "GGUF without tokenizer and no --input-ids fails in one line (usage)" 2 "$LINEAGE" run "$WORK/base.gguf" "hello"
+    # st2gguf writes the tokenizer (tokenizer.ggml.*, add_bos_token): text encodes to the folder's ids
+    "$LINEAGE" run "$WORK/base.gguf" "hello world, the cat" --json "$WORK/gguf-text.json" > /dev/null 2>&1
+    "$LINEAGE" run "$Z/base-fp32" "hello world, the cat" --json "$WORK/st-text.json" > /dev/null 2>&1
+    jcheck "GGUF from st2gguf carries the tokenizer: text prompt gives the folder's ids" "$WORK/gguf-text.json" \
+        "d['prompt']['ids'] == json.load(open('$WORK/st-text.json'))['prompt']['ids'] and len(d['prompt']['ids']) > 3"
 else
     not_ok "st2gguf converts base-fp32"
 fi

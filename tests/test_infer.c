@@ -9,6 +9,8 @@
 #include "check.h"
 #include "support/fixture.h"
 #include "infer/engine.h"
+#include "format/dtype.h"
+#include "support/gguf_write.h"
 
 static char tmp[256];
 
@@ -47,6 +49,82 @@ static void test_matmul_kernels(void)
     free(W);
     free(Y);
     free(P);
+}
+
+/* Q8_0 and Q4_0 weights through the repacked integer kernels of every ISA against a double reference
+ * of the same quantized arithmetic (activation codes and f16 scales computed here). */
+static void test_q8_matmul(void)
+{
+    enum { T = 9, K = 96, R = 37 };
+    static float X[T * K], W[R * K], Wd[R * K], Y[T * R], XD[T * K / 32];
+    static uint8_t X8[T * K];
+    static int code[T * K];
+    static double dref[T * K / 32];
+    unsigned s = 11;
+    for (size_t i = 0; i < T * K; i++) X[i] = (float)(frand(&s) * (1 + i % 7));
+    for (size_t i = 0; i < R * K; i++) W[i] = (float)frand(&s);
+    X[5] = 0;   /* an all-zero block: scale 0, codes 0 */
+    for (size_t i = 0; i < 32; i++) X[K + i] = 0;
+    for (size_t t = 0; t < T; t++)
+        for (size_t b = 0; b < K / 32; b++) {
+            double amax = 0;
+            for (int i = 0; i < 32; i++) amax = fmax(amax, fabs(X[t * K + b * 32 + i]));
+            dref[t * (K / 32) + b] = f16_to_f32(f32_to_f16((float)amax / 127.0f));
+            for (int i = 0; i < 32; i++)
+                code[t * K + b * 32 + i] = amax > 0 ? (int)nearbyint((double)(X[t * K + b * 32 + i] * (127.0f / (float)amax))) : 0;
+        }
+    const char *path_fmt = "%s/q.gguf";
+    char path[300];
+    snprintf(path, sizeof path, path_fmt, tmp);
+    gguf_writer *w = gguf_writer_new();
+    gguf_add_string(w, "general.architecture", "llama", 5);
+    uint64_t shape[2] = {R, K};
+    gguf_add_tensor_f32(w, "w8", 2, shape, W, LINEAGE_DTYPE_Q8_0);
+    gguf_add_tensor_f32(w, "w4", 2, shape, W, LINEAGE_DTYPE_Q4_0);
+    lineage_error err;
+    lineage_model *m = NULL;
+    int ok = gguf_writer_save(w, path, &err) == 0 && lineage_model_open(path, &m, &err) == 0;
+    gguf_writer_free(w);
+    CHECK(ok, "a GGUF with Q8_0 and Q4_0 weights opens (%s)", ok ? "" : err.message);
+    if (!ok) return;
+    const char *names[] = {"w8", "w4"}, *isas[] = {"scalar", "avx2", "avx512"};
+    unsigned char *P = malloc(q8_packed_bytes(R, K));
+    for (int n = 0; n < 2 && P; n++) {
+        long t = lineage_model_find_tensor(m, names[n]);
+        CHECK(t >= 0 && q8_packable(m, t), "%s is packable for the integer kernels", names[n]);
+        if (t < 0 || !q8_packable(m, t) || lineage_tensor_read_rows_f32(m, (size_t)t, 0, R, Wd, &err)) continue;
+        q8_pack_rows(m, t, 0, R, P);
+        for (int i = 0; i < 3; i++) {
+            if (!kernels_isa_supported(isas[i]) || !kernels_select(isas[i])) continue;
+            int off;
+            q8_kernel_fn k = q8_kernel(&off);
+            int codes_ok = 1;
+            for (size_t tt = 0; tt < T; tt++) q8_quantize(X + tt * K, K, off, X8 + tt * K, XD + tt * (K / 32));
+            for (size_t j = 0; j < T * K; j++) codes_ok &= (off ? (int)X8[j] - 128 : (int)(int8_t)X8[j]) == code[j];
+            for (size_t j = 0; j < T * K / 32; j++) codes_ok &= XD[j] == dref[j];
+            memset(Y, 0, sizeof Y);
+            k(X8, XD, T, K, P, (R + MM_PANEL - 1) / MM_PANEL, Y, R, R);
+            double worst = 0, scale = 0;
+            for (size_t tt = 0; tt < T; tt++)
+                for (size_t r = 0; r < R; r++) {
+                    double ref = 0;
+                    for (size_t b = 0; b < K / 32; b++) {
+                        double dot = 0;   /* Wd = weight scale x code, exact in f32 */
+                        for (int q = 0; q < 32; q++) dot += code[tt * K + b * 32 + q] * (double)Wd[r * K + b * 32 + q];
+                        ref += dref[tt * (K / 32) + b] * dot;
+                    }
+                    worst = fmax(worst, fabs(ref - Y[tt * R + r]));
+                    scale = fmax(scale, fabs(ref));
+                }
+            CHECK(codes_ok, "%s: %s activation codes and scales are llama.cpp's (amax/127 in f16, nearest even)",
+                  names[n], isas[i]);
+            CHECK(worst < 1e-5 * scale && scale > 0, "%s: %s integer kernel equals the double reference of the same "
+                  "quantized arithmetic on 9x96 * 37x96 (max error %.2g of %.2g)", names[n], isas[i], worst, scale);
+        }
+    }
+    kernels_select(kernels_isa_supported("avx512") ? "avx512" : kernels_isa_supported("avx2") ? "avx2" : "scalar");
+    free(P);
+    lineage_model_close(m);
 }
 
 static void test_ops(void)
@@ -388,6 +466,7 @@ int main(void)
     snprintf(tmp, sizeof tmp, "%s/lineage-infer-XXXXXX", t && *t ? t : "/tmp");
     if (!mkdtemp(tmp)) { perror("mkdtemp"); return 1; }
     test_matmul_kernels();
+    test_q8_matmul();
     test_ops();
     test_routing();
     test_forward(FIXTURE_LLAMA, "llama");

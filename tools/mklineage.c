@@ -1,7 +1,8 @@
 /* mklineage OUTDIR [SEED]: writes a family of small Llama-style HF folders with known lineage, made
  * from a seeded random base with weight-like structure (low-rank + noise per matrix, outlier hidden
  * channels, norm gains near 1 with depth drift), for testing the weights comparison on cases that
- * are not the zoo. OUTDIR/truth.json records what was done (layer maps, kept neurons).
+ * are not the zoo. OUTDIR/truth.json records what was done (layer maps, kept neurons) and each model's
+ * parent (single, composed and second-generation derivations).
  * mklineage OUTDIR SEED --grid WIDTH: the composed-derivation grid instead (OUTDIR/grid.json). */
 #include <math.h>
 #include <stdio.h>
@@ -667,7 +668,8 @@ int main(int argc, char **argv)
     write_model(out, "requantized", &m, LINEAGE_DTYPE_BF16, 0, 0);
     free_model(&m);
 
-    copy_model(&m, &base); perturb(&m, 0.08, 0.6, 1.0); write_model(out, "finetune", &m, LINEAGE_DTYPE_F32, 0, 0); free_model(&m);
+    model ft;
+    copy_model(&ft, &base); perturb(&ft, 0.08, 0.6, 1.0); write_model(out, "finetune", &ft, LINEAGE_DTYPE_F32, 0, 0);
     copy_model(&m, &base); perturb(&m, 0.9, 0.5, 0.8); write_model(out, "continued", &m, LINEAGE_DTYPE_F32, 0, 0); free_model(&m);
     copy_model(&m, &base); noise(&m, 0.4); write_model(out, "noised", &m, LINEAGE_DTYPE_F32, 0, 0); free_model(&m);
     copy_model(&m, &base); rescale(&m); write_model(out, "rescaled", &m, LINEAGE_DTYPE_F32, 0, 0); free_model(&m);
@@ -687,6 +689,17 @@ int main(int argc, char **argv)
     /* a re-trained vocabulary: half the strings shared, ids reordered, different weights */
     build_base(&m, seed + 2000, V + 40); write_model(out, "independent-vocab", &m, LINEAGE_DTYPE_F32, 1, 99); free_model(&m);
 
+    /* composed derivations (intermediates not written: the parent is base) and a second generation
+     * (the parent is finetune, which is written above) */
+    static int kept2[LMAX][FMAX];
+    copy_model(&m, &base); perturb(&m, 0.05, 0.3, 1.0); permute_model(&m); prune(&m, 160, kept2); perturb(&m, 0.05, 0.3, 1.0);
+    write_model(out, "composed-finetune-permute-prune", &m, LINEAGE_DTYPE_BF16, 0, 0); free_model(&m);
+    copy_model(&m, &base); extend_vocab(&m, 40); noise(&m, 0.3); upscale(&x, &m, up_map, 8); perturb(&x, 0.05, 0.3, 1.0);
+    write_model(out, "composed-vocab-noise-upscale", &x, LINEAGE_DTYPE_F32, 0, 0); free_model(&x); free_model(&m);
+    copy_model(&m, &base); rescale(&m); perturb(&m, 0.5, 0.5, 0.9); write_model(out, "composed-rescale-continued", &m, LINEAGE_DTYPE_F32, 0, 0); free_model(&m);
+    copy_model(&m, &ft); perturb(&m, 0.05, 0.3, 1.0); write_model(out, "finetune-child", &m, LINEAGE_DTYPE_F32, 0, 0); free_model(&m);
+    free_model(&ft);
+
     strbuf sb;
     sb_init(&sb);
     sb_puts(&sb, "{\"upscaled_layer_map\":[0,1,2,3,1,2,3,4],\"pruned_kept\":{");
@@ -695,7 +708,10 @@ int main(int argc, char **argv)
         for (int k = 0; k < 140; k++) sb_printf(&sb, "%s%d", k ? "," : "", kept[l][k]);
         sb_puts(&sb, "]");
     }
-    sb_puts(&sb, "}}\n");
+    sb_puts(&sb, "},\"parents\":{\"identical\":\"base\",\"requantized\":\"base\",\"finetune\":\"base\",\"continued\":\"base\","
+                 "\"noised\":\"base\",\"rescaled\":\"base\",\"permuted\":\"base\",\"upscaled\":\"base\",\"pruned\":\"base\","
+                 "\"vocab-extended\":\"base\",\"upcycled\":\"base\",\"composed-finetune-permute-prune\":\"base\","
+                 "\"composed-vocab-noise-upscale\":\"base\",\"composed-rescale-continued\":\"base\",\"finetune-child\":\"finetune\"}}\n");
     char path[1024];
     snprintf(path, sizeof path, "%s/truth.json", out);
     write_text(path, sb_str(&sb));

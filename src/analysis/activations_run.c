@@ -11,8 +11,8 @@
 
 #include "analysis/activations.h"
 #include "format/arch.h"
+#include "format/tokenizer.h"
 #include "analysis/probes.h"
-#include "analysis/tokenizer_compare.h"
 #include "analysis/weights.h"
 #include "infer/infer.h"
 #include "util/error.h"

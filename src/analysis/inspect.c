@@ -276,6 +276,14 @@ lineage_status inspect_build(const lineage_model *m, const lineage_inspect_optio
         lineage_tokenizer_close(tok);
         if (!ok) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
+    if (m->hidden_bytes) {
+        char w[1200];
+        snprintf(w, sizeof w, "%s: %llu data bytes outside every tensor (gaps or trailing data); hidden bytes in a "
+                              "checkpoint are a finding", m->hidden_file ? m->hidden_file : m->path,
+                 (unsigned long long)m->hidden_bytes);
+        if (!json_set_int(ar, root, "hidden_bytes", (int64_t)m->hidden_bytes) || !json_push(ar, warnings, json_new_string(ar, w)))
+            return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
     if (m->index_without_shards)
         json_push(ar, warnings, json_new_string(ar, "model.safetensors.index.json lists shards but none is present: "
                                                     "architecture-only mode, counts from the config"));

@@ -2,7 +2,6 @@
 #ifndef LINEAGE_ANALYSIS_TOKENIZER_COMPARE_H
 #define LINEAGE_ANALYSIS_TOKENIZER_COMPARE_H
 #include "util/json.h"
-#include "format/model.h"
 #include "format/tokenizer.h"
 
 /* Fills section s with vocabulary, merge, special-token and probe measures. */

@@ -71,7 +71,9 @@ static int append_journal(const cli_options *o, const lineage_doc *d)
     return 0;
 }
 
-int cli_emit(const cli_options *o, const lineage_doc *d)
+int cli_emit(const cli_options *o, const lineage_doc *d) { return cli_emit_files(o, d, 1); }
+
+int cli_emit_files(const cli_options *o, const lineage_doc *d, int terminal)
 {
     int rc = 0;
     /* a report written to stdout replaces the terminal text */
@@ -81,7 +83,7 @@ int cli_emit(const cli_options *o, const lineage_doc *d)
     if (o->md_out && (rc = write_doc(o->md_out, d, LINEAGE_RENDER_MARKDOWN, o->lang))) return rc;
     if (o->html_out && (rc = write_doc(o->html_out, d, LINEAGE_RENDER_HTML, o->lang))) return rc;
     if (o->journal && (rc = append_journal(o, d))) return rc;
-    if (!json_to_stdout) {
+    if (!json_to_stdout && terminal) {
         const char *nc = getenv("NO_COLOR");
         lineage_render_options ro = {LINEAGE_RENDER_TEXT, o->lang,
                                      !o->no_color && !(nc && *nc) && isatty(STDOUT_FILENO)};
@@ -165,15 +167,27 @@ int cli_compare(const cli_options *o)
 int cli_verify(const cli_options *o)
 {
     if (o->npositional != 1 || o->nagainst < 1) {
-        fprintf(stderr, "lineage: verify wants MODEL --against REF [REF...]\n");
+        fprintf(stderr, "lineage: verify wants MODEL --against REF [REF...] (or --index DB)\n");
         return 2;
     }
+    return cli_verify_list(o, o->against, o->nagainst, 0);
+}
+
+int cli_verify_list(const cli_options *o, const char *const *against, int nagainst, int skip_unreachable)
+{
     lineage_error err = {0, ""};
     lineage_model *m, *refs[CLI_MAX_POSITIONAL], *panel[CLI_MAX_POSITIONAL];
     if (lineage_model_open(o->positional[0], &m, &err)) return cli_fail(&err);
     int n = 0, rc = 0;
-    for (; n < o->nagainst; n++)
-        if (lineage_model_open(o->against[n], &refs[n], &err)) { rc = cli_fail(&err); break; }
+    for (int i = 0; i < nagainst && i < CLI_MAX_POSITIONAL; i++) {
+        if (!lineage_model_open(against[i], &refs[n], &err)) n++;
+        else if (skip_unreachable) fprintf(stderr, "lineage: %s (not confirmed)\n", err.message);
+        else { rc = cli_fail(&err); break; }
+    }
+    if (!rc && n == 0) {
+        fprintf(stderr, "lineage: no candidate's weights are reachable\n");
+        rc = 3;
+    }
     if (!rc) rc = open_panel(o, panel, &err);
     if (!rc) {
         lineage_compare_options copt = compare_options(o, panel);
@@ -251,21 +265,6 @@ static char *read_input(const char *arg, size_t *len)
     return text;
 }
 
-/* Length of the complete, valid UTF-8 sequence at s (1..4), or 0 (a byte-level token may hold part of one). */
-static size_t utf8_sequence(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t len = p[0] < 0x80 ? 1 : (p[0] & 0xE0) == 0xC0 && p[0] >= 0xC2 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3
-                 : (p[0] & 0xF8) == 0xF0 && p[0] <= 0xF4 ? 4 : 0;
-    if (!len || len > n) return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((p[i] & 0xC0) != 0x80) return 0;
-    if ((len == 3 && p[0] == 0xE0 && p[1] < 0xA0) || (len == 3 && p[0] == 0xED && p[1] >= 0xA0) ||
-        (len == 4 && p[0] == 0xF0 && p[1] < 0x90) || (len == 4 && p[0] == 0xF4 && p[1] >= 0x90))
-        return 0;   /* overlong, surrogate, beyond U+10FFFF */
-    return len;
-}
-
 int cli_tokenize(const cli_options *o)
 {
     if (o->npositional < 1 || o->npositional > 2) {
@@ -333,16 +332,12 @@ int cli_tokenize(const cli_options *o)
             size_t pl;
             const char *piece = lineage_tokenizer_bytes(t, ids[i], &pl);
             printf("%u\t", ids[i]);
-            for (size_t k = 0; piece && k < pl; k++) {
-                unsigned char c = (unsigned char)piece[k];
-                size_t seq = utf8_sequence(piece + k, pl - k);
-                if (c == '\n') fputs("\\n", stdout);
-                else if (c == '\t') fputs("\\t", stdout);
-                else if (c < 0x20 || c == 0x7f || (c >= 0x80 && !seq)) printf("\\x%02x", c);   /* part of a character */
-                else if (c >= 0x80) {
-                    fwrite(piece + k, 1, seq, stdout);
-                    k += seq - 1;
-                } else putchar(c);
+            /* newline and tab as \n and \t, every other control, C1 and bidi override escaped */
+            for (size_t k = 0, run = 0; piece && k <= pl; k++) {
+                if (k < pl && piece[k] != '\n' && piece[k] != '\t') continue;
+                lineage_write_escaped(stdout, piece + run, k - run, NULL);
+                if (k < pl) fputs(piece[k] == '\n' ? "\\n" : "\\t", stdout);
+                run = k + 1;
             }
             putchar('\n');
         }

@@ -21,6 +21,9 @@ static void usage(FILE *f)
             "                             parameter, weight and verdict matrices\n"
             "  tokenize MODEL [TEXT]      encode TEXT (or stdin) with MODEL's tokenizer\n"
             "  run MODEL [TEXT]           run the model on TEXT (or stdin): next-token top-k, greedy continuation\n"
+            "  ask MODEL [QUESTION]       ask an instruction model (its chat template), streaming the answer\n"
+            "  index add|list|remove [MODEL...] --index DB   fingerprint index (SQLite file or postgresql://...)\n"
+            "  search MODEL --index DB    which indexed models is MODEL closest to, with calibrated p-values\n"
             "\n"
             "MODEL: an HF folder, a .safetensors file, a .gguf file, a config-only folder, or\n"
             "       hf://ORG/NAME[@REVISION], read by HTTP range requests (HF_ENDPOINT, HF_TOKEN)\n"
@@ -42,6 +45,11 @@ static void usage(FILE *f)
             "          --sep STR (texts separated by STR, e.g. llama.cpp's .inp files; ids per text)\n"
             "run: --top-k K  --tokens N (greedy continuation)  --input-ids 1,2,3 (no tokenizer needed)\n"
             "     --logits-out FILE (every position's logits, f32)  --bos / --no-bos  --threads N\n"
+            "ask: --system TEXT  --max-tokens N (256)  --temperature T --seed S (default greedy)  --raw (no template)\n"
+            "     --print-prompt (the rendered prompt's exact bytes)  --endpoint URL (POST /v1/chat/completions)\n"
+            "index: --index FILE|postgresql://URI  add: --list FILE (MODEL [NAME] per line; resumable)  --replace\n"
+            "search: --top K  --confirm (full verify of the reachable top candidates)  --exclude NAME\n"
+            "verify MODEL --index DB: the index's top candidates are the references\n"
             "remote models: --cache DIR (default $XDG_CACHE_HOME/lineage)  --offline  --budget BYTES\n"
             "               --timeout SECONDS (total time for all fetching of the run, default 3600)\n");
 }
@@ -68,10 +76,13 @@ int main(int argc, char **argv)
     int rc = 2;
     if (!strcmp(o.command, "inspect")) rc = cli_inspect(&o);
     else if (!strcmp(o.command, "compare")) rc = cli_compare(&o);
-    else if (!strcmp(o.command, "verify")) rc = cli_verify(&o);
+    else if (!strcmp(o.command, "verify")) rc = o.index_uri && !o.nagainst ? cli_verify_index(&o) : cli_verify(&o);
+    else if (!strcmp(o.command, "index")) rc = cli_index(&o);
+    else if (!strcmp(o.command, "search")) rc = cli_search(&o);
     else if (!strcmp(o.command, "tokenize")) rc = cli_tokenize(&o);
     else if (!strcmp(o.command, "run")) rc = cli_run(&o);
     else if (!strcmp(o.command, "study")) rc = cli_study(&o);
+    else if (!strcmp(o.command, "ask")) rc = cli_ask(&o);
     else fprintf(stderr, "lineage: unknown command '%s' (try --help)\n", o.command);
     cli_remote_finish(rc);
     free(o.input_ids);

@@ -244,6 +244,35 @@ int cli_parse(int argc, char **argv, cli_options *o)
         else if (!strcmp(a, "--logits-out")) { NEED_VALUE(); o->logits_out = val; }
         else if (!strcmp(a, "--bos")) o->add_bos = 1;
         else if (!strcmp(a, "--no-bos")) o->add_bos = -1;
+        else if (!strcmp(a, "--system")) { NEED_VALUE(); o->ask.system = val; }
+        else if (!strcmp(a, "--max-tokens") || !strcmp(a, "--temperature") || !strcmp(a, "--seed")) {
+            NEED_VALUE();
+            char *end;
+            double v = strtod(val, &end);
+            if (end == val || *end || !(v >= 0) || v > 1e18) return bad("wants a non-negative number:", a);
+            if (a[2] == 'm') o->ask.max_tokens = v > 1e6 ? 1000000 : (int)v;
+            else if (a[2] == 't') o->ask.temperature = v;
+            else o->ask.seed = (uint64_t)v;
+        }
+        else if (!strcmp(a, "--greedy")) o->ask.temperature = 0;
+        else if (!strcmp(a, "--raw")) o->ask.raw = 1;
+        else if (!strcmp(a, "--print-prompt")) o->print_prompt = 1;
+        else if (!strcmp(a, "--battery")) { NEED_VALUE(); o->battery = val; }
+        else if (!strcmp(a, "--index")) { NEED_VALUE(); o->index_uri = val; }
+        else if (!strcmp(a, "--list")) { NEED_VALUE(); o->list_file = val; }
+        else if (!strcmp(a, "--exclude")) {
+            NEED_VALUE();
+            if (o->nexclude >= CLI_MAX_POSITIONAL) return bad("too many --exclude", val);
+            o->exclude[o->nexclude++] = val;
+        }
+        else if (!strcmp(a, "--replace")) o->replace = 1;
+        else if (!strcmp(a, "--confirm")) o->confirm = 1;
+        else if (!strcmp(a, "--top")) {
+            NEED_VALUE();
+            double t;
+            if (!parse_double(val, &t) || t < 1 || t > 1000 || t != floor(t)) return bad("--top wants 1..1000", val);
+            o->top = (int)t;
+        }
         else if (!strcmp(a, "--panel")) { in_against = 0; in_panel = 1; }
         else if (!strcmp(a, "--against")) { in_panel = 0; in_against = 1; }
         else if (a[0] == '-' && a[1] == '-') return bad("unknown option", a);

@@ -103,6 +103,22 @@ const char *arch_naming_scheme(const lineage_model *m, const char **prefix_out);
 /* The text decoder's architecture of an opened model: declared (config.json or GGUF) checked against
  * the tensor shapes; mismatches are appended to warnings (may be NULL). 0 on allocation failure. */
 int arch_of_model(const lineage_model *m, arch_info *a, arena *ar, json_value *warnings);
+/* What chatting with a model needs from its sidecar files (tokenizer_config.json chat_template, a
+ * string or a list of named templates; chat_template.jinja / chat_template.json; generation_config.json
+ * eos_token_id; config.json) or its GGUF metadata (tokenizer.chat_template, tokenizer.ggml.*). */
+#define ARCH_MAX_EOS 8
+typedef struct arch_chat {
+    const char *template_src;      /* NULL: the model has no chat template */
+    size_t template_len;
+    const char *template_origin;   /* names it in errors: "DIR/tokenizer_config.json: chat_template" */
+    const char *bos_token, *eos_token;  /* token texts the template refers to ("" when unknown) */
+    int add_bos;                   /* add_bos_token: 1, 0, or -1 when not said */
+    int64_t eos_ids[ARCH_MAX_EOS]; /* end-of-turn ids: generation_config, config, GGUF eos/eot/eom */
+    size_t neos;
+} arch_chat;
+/* Fills c (strings in ar). A sidecar that exists but is malformed is an error naming it. */
+lineage_status arch_chat_of_model(const lineage_model *m, arena *ar, arch_chat *c, lineage_error *err);
+
 /* Canonical family for a model_type (or GGUF architecture name); "generic" when unknown. */
 const char *arch_family_of(const char *model_type);
 #endif

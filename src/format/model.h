@@ -40,6 +40,8 @@ struct lineage_model {
     int index_without_shards; /* an index named shards of which none is present: config-only */
     uint64_t header_bytes;  /* bytes read to parse headers and sidecars */
     uint64_t total_bytes;   /* size of all weight files */
+    uint64_t hidden_bytes;  /* safetensors data bytes no tensor covers (gaps, trailing data) */
+    const char *hidden_file;/* the first file holding such bytes */
     /* Remote sources: fetch the bytes of rows [row0, row0+nrows) of a tensor before they are read.
      * NULL for local files. */
     lineage_status (*prefetch)(const lineage_model *m, size_t index, uint64_t row0, uint64_t nrows,

@@ -162,9 +162,9 @@ lineage_status safetensors_parse(lineage_model *m, size_t file_index, lineage_er
         }
         st = parse_tensor(m, path, mem, file_index, data_start, data_size, spans, &nspans, err);
     }
-    if (!st && nspans > 1) {
+    if (!st) {
         qsort(spans, nspans, sizeof *spans, span_cmp);
-        uint64_t end = 0;   /* furthest end of the non-empty spans so far */
+        uint64_t end = 0, hidden = 0;   /* furthest end of the non-empty spans so far; bytes no tensor covers */
         for (size_t i = 0; i < nspans; i++) {
             if (spans[i].begin == spans[i].end) continue;
             if (spans[i].begin < end) {
@@ -172,7 +172,15 @@ lineage_status safetensors_parse(lineage_model *m, size_t file_index, lineage_er
                                (unsigned long long)spans[i].begin);
                 break;
             }
+            hidden += spans[i].begin - end;
             end = spans[i].end;
+        }
+        /* the reference reader rejects gaps and trailing bytes; here they are reported, since bytes
+         * hidden in a checkpoint are a finding, not a reason to refuse the weights */
+        hidden += data_size - end;
+        if (!st && hidden) {
+            m->hidden_bytes += hidden;
+            if (!m->hidden_file) m->hidden_file = arena_strndup(&m->arena, path, strlen(path));
         }
     }
     free(spans);

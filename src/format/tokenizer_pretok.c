@@ -4,6 +4,7 @@
 #include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "format/tokenizer_encode.h"
 #include "util/error.h"
@@ -46,7 +47,7 @@ void tok_steps_free(tok_step *steps, size_t n)
     free(steps);
 }
 
-static lineage_status compile(tok_step *s, const char *pat, size_t len, lineage_error *err)
+static lineage_status compile(const lineage_tokenizer *t, tok_step *s, const char *pat, size_t len, lineage_error *err)
 {
     int code;
     PCRE2_SIZE off;
@@ -54,7 +55,8 @@ static lineage_status compile(tok_step *s, const char *pat, size_t len, lineage_
     if (!re) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(code, msg, sizeof msg);
-        return error_set(err, LINEAGE_E_UNSUPPORTED, "pre-tokenizer regex at offset %zu: %s", (size_t)off, (char *)msg);
+        return error_set(err, LINEAGE_E_UNSUPPORTED, "%s: pre-tokenizer regex at offset %zu: %s", t->path ? t->path : "tokenizer",
+                         (size_t)off, (char *)msg);
     }
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);   /* falls back to the interpreter when JIT is unavailable */
     s->code = re;
@@ -78,7 +80,7 @@ lineage_status tok_pretokenize_prepare(lineage_tokenizer *t, tok_encoder *e, lin
         case TOK_STEP_BERT_PRE: p = "[!-/:-@\\[-`{-~\\p{P}]"; break;
         default: break;
         }
-        if (p) st = compile(s, p, p == s->pattern ? s->pattern_len : strlen(p), err);
+        if (p) st = compile(t, s, p, p == s->pattern ? s->pattern_len : strlen(p), err);
     }
     if (!st && !e->match_data) {
         e->match_data = pcre2_match_data_create(8, NULL);
@@ -92,6 +94,42 @@ static const char *find_bytes(const char *h, size_t hn, const char *nd, size_t n
     for (size_t i = 0; nn && i + nn <= hn; i++)
         if (h[i] == nd[0] && !memcmp(h + i, nd, nn)) return h + i;
     return NULL;
+}
+
+/* PCRE2's match limit bounds one call, not the calls over one input: a pattern like a*b|a scans to
+ * the end of the input from every position (quadratic). The regex work of one input (one text
+ * segment) is bounded instead by CPU time, far above what real pre-tokenizer patterns need
+ * (about 0.05 us per byte with JIT): past it the input fails cleanly, naming the tokenizer. */
+#define TOK_REGEX_FLOOR_NS 500000000ull
+#define TOK_REGEX_NS_PER_BYTE 1000ull
+#define TOK_REGEX_CHECK_EVERY 64   /* matches between clock reads (a syscall) */
+
+typedef struct regex_budget {
+    uint64_t deadline_ns;
+    unsigned calls;
+    const char *path;
+    size_t input_bytes;
+} regex_budget;
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static regex_budget budget_for(const lineage_tokenizer *t, size_t n)
+{
+    uint64_t ns = TOK_REGEX_FLOOR_NS + (uint64_t)n * TOK_REGEX_NS_PER_BYTE;
+    return (regex_budget){thread_cpu_ns() + ns, 0, t->path ? t->path : "tokenizer", n};
+}
+
+static lineage_status budget_check(regex_budget *b, lineage_error *err)
+{
+    if (++b->calls % TOK_REGEX_CHECK_EVERY || thread_cpu_ns() <= b->deadline_ns) return LINEAGE_OK;
+    return error_set(err, LINEAGE_E_FORMAT,
+                     "%s: a pre-tokenizer regex needs more work than allowed on a %zu-byte input (its cost grows "
+                     "faster than the input)", b->path, b->input_bytes);
 }
 
 /* Calls fn for each match [a, b) of the step's pattern in s (regex or literal). */
@@ -113,7 +151,7 @@ static int spans_push(span_list *l, size_t a, size_t b)
 }
 
 static lineage_status find_matches(const tok_step *st, tok_encoder *e, const char *s, size_t n, span_list *out,
-                                   lineage_error *err)
+                                   regex_budget *budget, lineage_error *err)
 {
     out->n = 0;
     if (!st->code) {
@@ -131,8 +169,11 @@ static lineage_status find_matches(const tok_step *st, tok_encoder *e, const cha
     size_t pos = 0;
     while (pos <= n) {
         int rc = pcre2_match(st->code, (PCRE2_SPTR)s, n, pos, PCRE2_NO_UTF_CHECK, md, NULL);
+        lineage_status bst = budget_check(budget, err);
+        if (bst) return bst;
         if (rc == PCRE2_ERROR_NOMATCH) break;
-        if (rc < 0) return error_set(err, LINEAGE_E_UNSUPPORTED, "pre-tokenizer regex failed (PCRE2 error %d)", rc);
+        if (rc < 0)
+            return error_set(err, LINEAGE_E_UNSUPPORTED, "%s: pre-tokenizer regex failed (PCRE2 error %d)", budget->path, rc);
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
         size_t a = ov[0], b = ov[1];
         if (b > a && !spans_push(out, a, b)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
@@ -147,9 +188,10 @@ static lineage_status find_matches(const tok_step *st, tok_encoder *e, const cha
 
 /* Splits piece s by the step's matches with a Split behaviour, appending to out. */
 static lineage_status split_piece(const tok_step *st, tok_split_behavior beh, int invert, tok_encoder *e,
-                                  const char *s, size_t n, tok_pieces *out, span_list *m, lineage_error *err)
+                                  const char *s, size_t n, tok_pieces *out, span_list *m, regex_budget *budget,
+                                  lineage_error *err)
 {
-    lineage_status rc = find_matches(st, e, s, n, m, err);
+    lineage_status rc = find_matches(st, e, s, n, m, budget, err);
     if (rc) return rc;
     size_t pos = 0, k = 0;
     int prev_match = 0, pending_next = 0;
@@ -244,7 +286,8 @@ static void bert_normalize(const tok_step *st, strbuf *out, const char *s, size_
 static int is_space_byte(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
 /* Applies normalizer steps to s into e->norm. */
-static lineage_status normalize(const lineage_tokenizer *t, tok_encoder *e, const char *s, size_t n, lineage_error *err)
+static lineage_status normalize(const lineage_tokenizer *t, tok_encoder *e, const char *s, size_t n, regex_budget *budget,
+                                lineage_error *err)
 {
     strbuf cur, next;
     sb_init(&cur);
@@ -270,7 +313,7 @@ static lineage_status normalize(const lineage_tokenizer *t, tok_encoder *e, cons
             break;
         }
         case TOK_STEP_REPLACE: {
-            rc = find_matches(st, e, c, cur.len, &m, err);
+            rc = find_matches(st, e, c, cur.len, &m, budget, err);
             size_t pos = 0;
             for (size_t k = 0; !rc && k < m.n; k++) {
                 sb_putn(&next, c + pos, m.v[k][0] - pos);
@@ -304,7 +347,7 @@ static lineage_status normalize(const lineage_tokenizer *t, tok_encoder *e, cons
 }
 
 static lineage_status metaspace_piece(const tok_step *st, int first, tok_encoder *e, const char *s, size_t n,
-                                      tok_pieces *out, span_list *m, lineage_error *err)
+                                      tok_pieces *out, span_list *m, regex_budget *budget, lineage_error *err)
 {
     strbuf r;
     sb_init(&r);
@@ -320,7 +363,7 @@ static lineage_status metaspace_piece(const tok_step *st, int first, tok_encoder
         lit.code = NULL;
         lit.pattern = st->content;
         lit.pattern_len = st->content_len;
-        rc = split_piece(&lit, TOK_SPLIT_MERGED_NEXT, 0, e, r.data ? r.data : "", r.len, out, m, err);
+        rc = split_piece(&lit, TOK_SPLIT_MERGED_NEXT, 0, e, r.data ? r.data : "", r.len, out, m, budget, err);
     } else if (!rc && !tok_pieces_add(out, r.data ? r.data : "", r.len)) {
         rc = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
@@ -331,7 +374,8 @@ static lineage_status metaspace_piece(const tok_step *st, int first, tok_encoder
 lineage_status tok_pretokenize(const lineage_tokenizer *t, tok_encoder *e, const char *s, size_t n, int first,
                                tok_pieces **out, lineage_error *err)
 {
-    lineage_status rc = normalize(t, e, s, n, err);
+    regex_budget budget = budget_for(t, n);
+    lineage_status rc = normalize(t, e, s, n, &budget, err);
     if (rc) return rc;
     tok_pieces *cur = &e->scratch[0], *next = &e->scratch[1];
     tok_pieces_clear(cur);
@@ -345,7 +389,7 @@ lineage_status tok_pretokenize(const lineage_tokenizer *t, tok_encoder *e, const
             const char *p = cur->text.data + cur->span[k][0];
             size_t pl = cur->span[k][1];
             switch (st->kind) {
-            case TOK_STEP_SPLIT: rc = split_piece(st, st->behavior, st->invert, e, p, pl, next, &m, err); break;
+            case TOK_STEP_SPLIT: rc = split_piece(st, st->behavior, st->invert, e, p, pl, next, &m, &budget, err); break;
             case TOK_STEP_BYTELEVEL:
                 if (st->byte_level.add_prefix_space && (pl == 0 || p[0] != ' ')) {
                     /* add_prefix_space: the piece gets a leading space */
@@ -354,22 +398,22 @@ lineage_status tok_pretokenize(const lineage_tokenizer *t, tok_encoder *e, const
                     sb_putc(&tmp, ' ');
                     sb_putn(&tmp, p, pl);
                     if (tmp.failed) rc = error_set(err, LINEAGE_E_NOMEM, "out of memory");
-                    else if (st->code) rc = split_piece(st, TOK_SPLIT_ISOLATED, 0, e, tmp.data, tmp.len, next, &m, err);
+                    else if (st->code) rc = split_piece(st, TOK_SPLIT_ISOLATED, 0, e, tmp.data, tmp.len, next, &m, &budget, err);
                     else if (!tok_pieces_add(next, tmp.data, tmp.len)) rc = error_set(err, LINEAGE_E_NOMEM, "out of memory");
                     sb_free(&tmp);
                 } else if (st->code) {
-                    rc = split_piece(st, TOK_SPLIT_ISOLATED, 0, e, p, pl, next, &m, err);
+                    rc = split_piece(st, TOK_SPLIT_ISOLATED, 0, e, p, pl, next, &m, &budget, err);
                 } else if (!tok_pieces_add(next, p, pl)) {
                     rc = error_set(err, LINEAGE_E_NOMEM, "out of memory");
                 }
                 break;
             case TOK_STEP_DIGITS: case TOK_STEP_BERT_PRE:
-                rc = split_piece(st, TOK_SPLIT_ISOLATED, 0, e, p, pl, next, &m, err);
+                rc = split_piece(st, TOK_SPLIT_ISOLATED, 0, e, p, pl, next, &m, &budget, err);
                 break;
-            case TOK_STEP_PUNCTUATION: rc = split_piece(st, st->behavior, 0, e, p, pl, next, &m, err); break;
-            case TOK_STEP_WHITESPACE: rc = split_piece(st, TOK_SPLIT_REMOVED, 1, e, p, pl, next, &m, err); break;
-            case TOK_STEP_WHITESPACE_SPLIT: rc = split_piece(st, TOK_SPLIT_REMOVED, 0, e, p, pl, next, &m, err); break;
-            case TOK_STEP_METASPACE: rc = metaspace_piece(st, first && k == 0, e, p, pl, next, &m, err); break;
+            case TOK_STEP_PUNCTUATION: rc = split_piece(st, st->behavior, 0, e, p, pl, next, &m, &budget, err); break;
+            case TOK_STEP_WHITESPACE: rc = split_piece(st, TOK_SPLIT_REMOVED, 1, e, p, pl, next, &m, &budget, err); break;
+            case TOK_STEP_WHITESPACE_SPLIT: rc = split_piece(st, TOK_SPLIT_REMOVED, 0, e, p, pl, next, &m, &budget, err); break;
+            case TOK_STEP_METASPACE: rc = metaspace_piece(st, first && k == 0, e, p, pl, next, &m, &budget, err); break;
             default:
                 if (!tok_pieces_add(next, p, pl)) rc = error_set(err, LINEAGE_E_NOMEM, "out of memory");
                 break;

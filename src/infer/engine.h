@@ -20,12 +20,14 @@ void pool_run(pool *p, size_t n, pool_fn fn, void *ctx);
 /* ---- weights ---- */
 #define MM_PANEL 16   /* rows per packed panel: panel p holds rows [16p, 16p+16) as [K][16] */
 
-/* Rows [row0, row0+rows) of tensor t (a slice of a stacked or fused tensor), cols wide. packed: the
- * f32 cache in panel layout when the weight is cached, else NULL (converted a tile at a time). */
+/* Rows [row0, row0+rows) of tensor t (a slice of a stacked or fused tensor), cols wide. Repacked at
+ * load when the model fits the budget: q8 for Q8_0/Q4_0, else packed (f32 panels); both NULL:
+ * converted a tile at a time per call. */
 typedef struct wref {
     long t;
     uint64_t row0, rows, cols;
     float *packed;
+    unsigned char *q8;   /* Q8_0/Q4_0 weights repacked for the integer kernels (qmatmul.c), else NULL */
 } wref;
 
 typedef struct mlp_w {
@@ -91,15 +93,17 @@ struct infer_model {
     float **scratch;                /* per worker: a converted tile and its packed panels */
     size_t scratch_floats;
     uint64_t weight_bytes;
-    uint64_t cache_left;            /* bytes of f32 cache still allowed (weights are cached on first use) */
     float **owned;                  /* every float array allocated for the plan */
     size_t nowned, owned_cap;
 };
 
 /* Y[t][r] = X[t] . W[r] (+ bias[r]) for t < T, r < w->rows; rows of X ldx apart, of Y ldy apart.
- * The first use of a weight packs it into the f32 cache while im->cache_left allows. */
+ * Weights repacked at load (packed or q8) are used as they are; others are converted per call. */
 lineage_status mm(infer_model *im, const float *X, size_t T, size_t ldx, const wref *w, const float *bias, float *Y,
                   size_t ldy, lineage_error *err);
+/* Bytes of w repacked for its kernel; mm_prepack repacks ws[0..n) (allocating packed or q8), in parallel. */
+uint64_t mm_weight_bytes(const infer_model *im, const wref *w);
+lineage_status mm_prepack(infer_model *im, wref **ws, size_t n, lineage_error *err);
 /* Packs rows x K row-major f32 into panels (rows padded to a multiple of 16 with zeros). */
 void mm_pack(const float *rows, size_t nrows, size_t K, float *panels);
 size_t mm_packed_floats(size_t rows, size_t K);
@@ -113,6 +117,29 @@ void mm_kernel_avx2(const float *X, size_t T, size_t ldx, const float *P, size_t
 void mm_kernel_avx512(const float *X, size_t T, size_t ldx, const float *P, size_t npanels, size_t K, float *Y,
                       size_t ldy, size_t rows);
 mm_kernel_fn mm_kernel(void);
+
+/* ---- integer matmul (qmatmul.c): Q8_0/Q4_0 weights, activations quantized per block of 32 ---- */
+#define Q8_BLOCK 32
+#define Q8_PANEL_BLOCK_BYTES (8 * 64 + 16 * 4 + 16 * 4)   /* int8 [8][16][4], 16 f32 scales, 16 i32 -128*sums */
+size_t q8_packed_bytes(size_t rows, size_t K);
+/* Whether tensor t can be packed (Q8_0/Q4_0 blocks in a mapped local file, no FP8 scale). */
+int q8_packable(const lineage_model *m, long t);
+/* Packs Hugging Face rows [row0, row0 + nrows) of tensor t into panels (rows padded with zeros). */
+void q8_pack_rows(const lineage_model *m, long t, uint64_t row0, size_t nrows, unsigned char *panels);
+/* One row of K activations -> K/32 blocks of int8 (plus 128 when offset: unsigned bytes) and scales. */
+void q8_quantize(const float *x, size_t K, int offset, uint8_t *q, float *d);
+void q8_quantize_avx512(const float *x, size_t K, int offset, uint8_t *q, float *d);
+/* Y[t][r] = sum_b XD[t][b] * scale[r][b] * (X8[t] . W[r] over block b), rows of X8 K apart. */
+typedef void (*q8_kernel_fn)(const uint8_t *X8, const float *XD, size_t T, size_t K, const unsigned char *P,
+                             size_t npanels, float *Y, size_t ldy, size_t rows);
+void q8_kernel_scalar(const uint8_t *X8, const float *XD, size_t T, size_t K, const unsigned char *P,
+                      size_t npanels, float *Y, size_t ldy, size_t rows);
+void q8_kernel_avx2(const uint8_t *X8, const float *XD, size_t T, size_t K, const unsigned char *P,
+                    size_t npanels, float *Y, size_t ldy, size_t rows);
+void q8_kernel_avx512vnni(const uint8_t *X8, const float *XD, size_t T, size_t K, const unsigned char *P,
+                          size_t npanels, float *Y, size_t ldy, size_t rows);
+/* The kernel for this CPU; *offset: whether it wants activations offset to unsigned bytes. */
+q8_kernel_fn q8_kernel(int *offset);
 
 /* ---- building blocks (ops.c) ---- */
 /* out = x / rms(x) * (w + plus_one); w NULL: no weight. out may alias x. */

@@ -14,7 +14,7 @@ typedef struct infer_session infer_session;
 
 typedef struct infer_options {
     int threads;             /* 0 = all cores */
-    uint64_t cache_bytes;    /* f32 copies of weights kept in memory up to this; 0 = default (4 GiB) */
+    uint64_t cache_bytes;    /* weights repacked at load when all of them fit (f32 panels, int8 for Q8_0/Q4_0); 0 = 4 GiB */
     size_t max_context;      /* 0 = min(config max positions, 8192) */
 } infer_options;
 

@@ -1,7 +1,8 @@
-/* Y = X W^T for the forward pass. W rows are converted to f32 (any stored dtype, GGUF blocks, FP8
- * scales: lineage_tensor_read_rows_f32) and packed into 16-row panels [K][16], either once into the
- * cache or a chunk at a time per call; each chunk then multiplies every token of X, so a row is
- * converted once per call whatever the token count. Threads split the output rows. */
+/* Y = X W^T for the forward pass. When the model fits the cache budget every weight is repacked once
+ * at load (mm_prepack): Q8_0/Q4_0 into int8 panels for the integer kernels (qmatmul.c), the rest
+ * converted to f32 (any stored dtype, GGUF blocks, FP8 scales: lineage_tensor_read_rows_f32) in
+ * 16-row panels [K][16]. Otherwise rows are converted and packed a chunk at a time per call; each
+ * chunk then multiplies every token of X. Threads split the output rows. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,6 @@
 #include "util/error.h"
 
 #define MM_CHUNK 64   /* rows converted and multiplied together (a multiple of MM_PANEL) */
-#define MM_FILL_TOKENS 16   /* feeds this short fill the cache (decoding reuses weights); longer ones convert */
 #define HUGE_PAGE (2u << 20)
 
 /* Cache memory in huge pages where the kernel allows: a page fault per 4 KiB of a gigabyte cache
@@ -81,11 +81,21 @@ typedef struct mm_job {
     const float *bias;
     float *Y;
     mm_kernel_fn kernel;
-    int filling;         /* converting into the cache on this first use */
+    q8_kernel_fn qkernel;
+    int offset;
+    uint8_t *X8;         /* quantized activations (integer path) */
+    float *XD;
     atomic_int failed;
     pthread_mutex_t lock;
     lineage_error err;
 } mm_job;
+
+static void fail(mm_job *j, const lineage_error *e)
+{
+    pthread_mutex_lock(&j->lock);
+    if (!atomic_exchange(&j->failed, 1)) j->err = *e;
+    pthread_mutex_unlock(&j->lock);
+}
 
 static void mm_chunk(void *ctx, size_t i, int worker)
 {
@@ -93,25 +103,36 @@ static void mm_chunk(void *ctx, size_t i, int worker)
     const wref *w = j->w;
     size_t K = (size_t)w->cols, r0 = i * j->chunk;
     size_t nr = (size_t)w->rows - r0 < j->chunk ? (size_t)w->rows - r0 : j->chunk;
-    const float *P;
-    if (w->packed && !j->filling) P = w->packed + r0 * K;
-    else {
-        if (atomic_load(&j->failed)) return;
-        float *tmp = j->im->scratch[worker], *pk = j->filling ? w->packed + r0 * K : tmp + (size_t)MM_CHUNK * K;
-        lineage_error e;
-        if (lineage_tensor_read_rows_f32(j->im->m, (size_t)w->t, w->row0 + r0, nr, tmp, &e)) {
-            pthread_mutex_lock(&j->lock);
-            if (!atomic_exchange(&j->failed, 1)) j->err = e;
-            pthread_mutex_unlock(&j->lock);
-            return;
+    if (w->q8) {
+        j->qkernel(j->X8, j->XD, j->T, K, w->q8 + r0 / MM_PANEL * (K / Q8_BLOCK) * Q8_PANEL_BLOCK_BYTES,
+                   (nr + MM_PANEL - 1) / MM_PANEL, j->Y + r0, j->ldy, nr);
+    } else {
+        const float *P;
+        if (w->packed) P = w->packed + r0 * K;
+        else {
+            if (atomic_load(&j->failed)) return;
+            float *tmp = j->im->scratch[worker], *pk = tmp + (size_t)MM_CHUNK * K;
+            lineage_error e;
+            if (lineage_tensor_read_rows_f32(j->im->m, (size_t)w->t, w->row0 + r0, nr, tmp, &e)) {
+                fail(j, &e);
+                return;
+            }
+            mm_pack(tmp, nr, K, pk);
+            P = pk;
         }
-        mm_pack(tmp, nr, K, pk);
-        P = pk;
+        j->kernel(j->X, j->T, j->ldx, P, (nr + MM_PANEL - 1) / MM_PANEL, K, j->Y + r0, j->ldy, nr);
     }
-    j->kernel(j->X, j->T, j->ldx, P, (nr + MM_PANEL - 1) / MM_PANEL, K, j->Y + r0, j->ldy, nr);
     if (j->bias)
         for (size_t t = 0; t < j->T; t++)
             for (size_t r = 0; r < nr; r++) j->Y[t * j->ldy + r0 + r] += j->bias[r0 + r];
+}
+
+static void quantize_token(void *ctx, size_t t, int worker)
+{
+    (void)worker;
+    mm_job *j = ctx;
+    size_t K = (size_t)j->w->cols;
+    q8_quantize(j->X + t * j->ldx, K, j->offset, j->X8 + t * K, j->XD + t * (K / Q8_BLOCK));
 }
 
 lineage_status mm(infer_model *im, const float *X, size_t T, size_t ldx, const wref *w, const float *bias, float *Y,
@@ -120,27 +141,101 @@ lineage_status mm(infer_model *im, const float *X, size_t T, size_t ldx, const w
     if (T == 0 || w->rows == 0) return LINEAGE_OK;
     mm_job j = {.im = im, .X = X, .T = T, .ldx = ldx, .ldy = ldy, .w = w, .bias = bias, .Y = Y, .kernel = mm_kernel()};
     atomic_init(&j.failed, 0);
-    pthread_mutex_init(&j.lock, NULL);
-    wref *cached = (wref *)w;   /* the cache behind the const handle is filled on first use */
-    if (!w->packed && T <= MM_FILL_TOKENS && im->cache_left >= w->rows * w->cols * sizeof(float) &&
-        (cached->packed = cache_alloc(mm_packed_floats((size_t)w->rows, (size_t)w->cols)))) {
-        im->cache_left -= w->rows * w->cols * sizeof(float);
-        j.filling = 1;
+    if (w->q8) {
+        size_t K = (size_t)w->cols;
+        j.qkernel = q8_kernel(&j.offset);
+        j.X8 = malloc(T * K);
+        j.XD = malloc(T * (K / Q8_BLOCK) * sizeof *j.XD);
+        if (!j.X8 || !j.XD) {
+            free(j.X8);
+            free(j.XD);
+            return error_set(err, LINEAGE_E_NOMEM, "out of memory for %zu quantized activations", T);
+        }
+        pool_run(im->pool, T, quantize_token, &j);
     }
+    pthread_mutex_init(&j.lock, NULL);
     size_t R = (size_t)w->rows, threads = (size_t)pool_threads(im->pool);
     /* enough chunks to keep every thread busy, never more rows than the scratch tile holds */
     size_t chunk = (R / (threads * 4) + MM_PANEL - 1) / MM_PANEL * MM_PANEL;
     j.chunk = chunk < MM_PANEL ? MM_PANEL : chunk > MM_CHUNK ? MM_CHUNK : chunk;
     pool_run(im->pool, (R + j.chunk - 1) / j.chunk, mm_chunk, &j);
     pthread_mutex_destroy(&j.lock);
+    free(j.X8);
+    free(j.XD);
     if (atomic_load(&j.failed)) {
-        if (j.filling) {
-            free(cached->packed);
-            cached->packed = NULL;
-            im->cache_left += w->rows * w->cols * sizeof(float);
-        }
         *err = j.err;
         return j.err.code;
     }
     return LINEAGE_OK;
+}
+
+/* ---- repacking every weight once at load ---- */
+typedef struct pack_job {
+    infer_model *im;
+    wref **ws;
+    size_t *first;       /* first item of each weight, n + 1 entries */
+    size_t n;
+    atomic_int failed;
+    pthread_mutex_t lock;
+    lineage_error err;
+} pack_job;
+
+static size_t pack_items(const wref *w) { return (size_t)((w->rows + MM_CHUNK - 1) / MM_CHUNK); }
+
+static void pack_item(void *ctx, size_t i, int worker)
+{
+    pack_job *j = ctx;
+    if (atomic_load(&j->failed)) return;
+    size_t k = 0;
+    while (j->first[k + 1] <= i) k++;
+    wref *w = j->ws[k];
+    size_t K = (size_t)w->cols, r0 = (i - j->first[k]) * MM_CHUNK;
+    size_t nr = (size_t)w->rows - r0 < MM_CHUNK ? (size_t)w->rows - r0 : MM_CHUNK;
+    if (w->q8) {
+        q8_pack_rows(j->im->m, w->t, w->row0 + r0, nr, w->q8 + r0 / MM_PANEL * (K / Q8_BLOCK) * Q8_PANEL_BLOCK_BYTES);
+        return;
+    }
+    lineage_error e;
+    if (lineage_tensor_read_rows_f32(j->im->m, (size_t)w->t, w->row0 + r0, nr, j->im->scratch[worker], &e)) {
+        pthread_mutex_lock(&j->lock);
+        if (!atomic_exchange(&j->failed, 1)) j->err = e;
+        pthread_mutex_unlock(&j->lock);
+        return;
+    }
+    mm_pack(j->im->scratch[worker], nr, K, w->packed + r0 * K);
+}
+
+uint64_t mm_weight_bytes(const infer_model *im, const wref *w)
+{
+    return q8_packable(im->m, w->t) ? q8_packed_bytes((size_t)w->rows, (size_t)w->cols)
+                                    : mm_packed_floats((size_t)w->rows, (size_t)w->cols) * sizeof(float);
+}
+
+lineage_status mm_prepack(infer_model *im, wref **ws, size_t n, lineage_error *err)
+{
+    pack_job j = {.im = im, .ws = ws, .n = n, .first = calloc(n + 1, sizeof(size_t))};
+    if (!j.first) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    lineage_status st = LINEAGE_OK;
+    for (size_t i = 0; i < n && !st; i++) {
+        wref *w = ws[i];
+        j.first[i + 1] = j.first[i] + pack_items(w);
+        if (q8_packable(im->m, w->t)) {
+            size_t bytes = q8_packed_bytes((size_t)w->rows, (size_t)w->cols);
+            if (!(w->q8 = (unsigned char *)cache_alloc((bytes + sizeof(float) - 1) / sizeof(float))))
+                st = error_set(err, LINEAGE_E_NOMEM, "out of memory for the repacked weights");
+        } else if (!(w->packed = cache_alloc(mm_packed_floats((size_t)w->rows, (size_t)w->cols))))
+            st = error_set(err, LINEAGE_E_NOMEM, "out of memory for the repacked weights");
+    }
+    if (!st) {
+        atomic_init(&j.failed, 0);
+        pthread_mutex_init(&j.lock, NULL);
+        pool_run(im->pool, j.first[n], pack_item, &j);
+        pthread_mutex_destroy(&j.lock);
+        if (atomic_load(&j.failed)) {
+            *err = j.err;
+            st = j.err.code;
+        }
+    }
+    free(j.first);
+    return st;
 }

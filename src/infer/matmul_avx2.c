@@ -1,6 +1,7 @@
 /* AVX2 matmul kernel over packed panels: 6 tokens x 16 rows of accumulators per step, each weight
  * value loaded once per 6 tokens, no horizontal sums. */
 #include <immintrin.h>
+#include <string.h>
 
 #include "infer/engine.h"
 
@@ -59,4 +60,65 @@ void mm_kernel_avx2(const float *X, size_t T, size_t ldx, const float *P, size_t
             }
         }
     }
+}
+
+/* ---- Q8_0/Q4_0: |x| as unsigned bytes times w with x's sign (maddubs cannot saturate: 2*127*128 <
+ * 32767), pairs summed to int32 per row, scaled into f32 per block. MT tokens x one panel. ---- */
+INLINE void qtile(int MT, const uint8_t *X8, const float *XD, size_t K, const unsigned char *P, float *Y,
+                  size_t ldy, size_t rows)
+{
+    size_t nb = K / Q8_BLOCK;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[2][2];
+    _Pragma("GCC unroll 2")
+    for (int t = 0; t < MT; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; b++) {
+        const unsigned char *w = P + b * Q8_PANEL_BLOCK_BYTES;
+        __m256i ci[2][2];
+        _Pragma("GCC unroll 2")
+        for (int t = 0; t < MT; t++) ci[t][0] = ci[t][1] = _mm256_setzero_si256();
+        _Pragma("GCC unroll 8")
+        for (int g = 0; g < 8; g++) {
+            __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + g * 64));
+            __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + g * 64 + 32));
+            _Pragma("GCC unroll 2")
+            for (int t = 0; t < MT; t++) {
+                int32_t x4;
+                memcpy(&x4, X8 + (size_t)t * K + b * Q8_BLOCK + g * 4, 4);
+                __m256i x = _mm256_set1_epi32(x4), ax = _mm256_abs_epi8(x);
+                ci[t][0] = _mm256_add_epi32(ci[t][0], _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(w0, x)), ones));
+                ci[t][1] = _mm256_add_epi32(ci[t][1], _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(w1, x)), ones));
+            }
+        }
+        __m256 s0 = _mm256_loadu_ps((const float *)(w + 8 * 64)), s1 = _mm256_loadu_ps((const float *)(w + 8 * 64 + 32));
+        _Pragma("GCC unroll 2")
+        for (int t = 0; t < MT; t++) {
+            __m256 dx = _mm256_set1_ps(XD[(size_t)t * nb + b]);
+            acc[t][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ci[t][0]), _mm256_mul_ps(s0, dx), acc[t][0]);
+            acc[t][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ci[t][1]), _mm256_mul_ps(s1, dx), acc[t][1]);
+        }
+    }
+    _Pragma("GCC unroll 2")
+    for (int h = 0; h < 2; h++) {
+        size_t left = rows > (size_t)h * 8 ? rows - (size_t)h * 8 : 0;
+        if (!left) break;
+        _Pragma("GCC unroll 2")
+        for (int t = 0; t < MT; t++) {
+            float *y = Y + (size_t)t * ldy + (size_t)h * 8;
+            if (left >= 8) _mm256_storeu_ps(y, acc[t][h]);
+            else _mm256_maskstore_ps(y, lane_mask(left), acc[t][h]);
+        }
+    }
+}
+
+void q8_kernel_avx2(const uint8_t *X8, const float *XD, size_t T, size_t K, const unsigned char *P, size_t npanels,
+                    float *Y, size_t ldy, size_t rows)
+{
+    size_t nb = K / Q8_BLOCK;
+    for (size_t t = 0; t < T; t += 2)
+        for (size_t p = 0; p < npanels; p++) {
+            const unsigned char *pp = P + p * nb * Q8_PANEL_BLOCK_BYTES;
+            if (T - t >= 2) qtile(2, X8 + t * K, XD + t * nb, K, pp, Y + t * ldy + p * MM_PANEL, ldy, rows - p * MM_PANEL);
+            else qtile(1, X8 + t * K, XD + t * nb, K, pp, Y + t * ldy + p * MM_PANEL, ldy, rows - p * MM_PANEL);
+        }
 }

@@ -1,6 +1,7 @@
 /* AVX-512 matmul kernel over packed panels: 8 tokens x 32 rows of accumulators per step, each
  * weight value loaded once per 8 tokens, no horizontal sums. */
 #include <immintrin.h>
+#include <string.h>
 
 #include "infer/engine.h"
 
@@ -65,5 +66,99 @@ void mm_kernel_avx512(const float *X, size_t T, size_t ldx, const float *P, size
             default: DISPATCH(1, 1); break;
             }
         }
+    }
+}
+
+/* ---- Q8_0/Q4_0 with VNNI: activations as unsigned bytes (x + 128), vpdpbusd 4 k at a time into
+ * int32 per row, the block's -128*sum(w) as the starting value, then scaled into f32 per block. ---- */
+#define VNNI __attribute__((target("avx512vnni")))
+
+/* MT tokens x NP panels (NP 1 or 2). */
+VNNI INLINE void qtile(int MT, int NP, const uint8_t *X8, const float *XD, size_t K, const unsigned char *P,
+                       float *Y, size_t ldy, size_t rows)
+{
+    size_t nb = K / Q8_BLOCK, pstride = nb * Q8_PANEL_BLOCK_BYTES;
+    __m512 acc[4][2];
+    _Pragma("GCC unroll 4")
+    for (int t = 0; t < MT; t++)
+        _Pragma("GCC unroll 2")
+        for (int p = 0; p < NP; p++) acc[t][p] = _mm512_setzero_ps();
+    for (size_t b = 0; b < nb; b++) {
+        const unsigned char *w0 = P + b * Q8_PANEL_BLOCK_BYTES, *w1 = w0 + pstride;
+        __m512i ci[4][2];
+        __m512i n0 = _mm512_loadu_si512(w0 + 8 * 64 + 64), n1 = NP > 1 ? _mm512_loadu_si512(w1 + 8 * 64 + 64) : n0;
+        _Pragma("GCC unroll 4")
+        for (int t = 0; t < MT; t++) { ci[t][0] = n0; ci[t][1] = n1; }
+        const uint8_t *xb = X8 + b * Q8_BLOCK;
+        _Pragma("GCC unroll 8")
+        for (int g = 0; g < 8; g++) {
+            __m512i a0 = _mm512_loadu_si512(w0 + g * 64), a1 = NP > 1 ? _mm512_loadu_si512(w1 + g * 64) : a0;
+            _Pragma("GCC unroll 4")
+            for (int t = 0; t < MT; t++) {
+                int32_t x4;
+                memcpy(&x4, xb + (size_t)t * K + g * 4, 4);
+                __m512i x = _mm512_set1_epi32(x4);
+                ci[t][0] = _mm512_dpbusd_epi32(ci[t][0], x, a0);
+                if (NP > 1) ci[t][1] = _mm512_dpbusd_epi32(ci[t][1], x, a1);
+            }
+        }
+        __m512 s0 = _mm512_loadu_ps((const float *)(w0 + 8 * 64));
+        __m512 s1 = NP > 1 ? _mm512_loadu_ps((const float *)(w1 + 8 * 64)) : s0;
+        _Pragma("GCC unroll 4")
+        for (int t = 0; t < MT; t++) {
+            __m512 dx = _mm512_set1_ps(XD[(size_t)t * nb + b]);
+            acc[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ci[t][0]), _mm512_mul_ps(s0, dx), acc[t][0]);
+            if (NP > 1) acc[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ci[t][1]), _mm512_mul_ps(s1, dx), acc[t][1]);
+        }
+    }
+    _Pragma("GCC unroll 2")
+    for (int p = 0; p < NP; p++) {
+        size_t left = rows > (size_t)p * MM_PANEL ? rows - (size_t)p * MM_PANEL : 0;
+        if (!left) break;
+        __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+        _Pragma("GCC unroll 4")
+        for (int t = 0; t < MT; t++) _mm512_mask_storeu_ps(Y + (size_t)t * ldy + (size_t)p * MM_PANEL, m, acc[t][p]);
+    }
+}
+
+#define QDISPATCH(mt, np) qtile(mt, np, X8 + t * K, XD + t * nb, K, P + p * nb * Q8_PANEL_BLOCK_BYTES, \
+                                Y + t * ldy + p * MM_PANEL, ldy, rows - p * MM_PANEL)
+
+VNNI void q8_kernel_avx512vnni(const uint8_t *X8, const float *XD, size_t T, size_t K, const unsigned char *P,
+                               size_t npanels, float *Y, size_t ldy, size_t rows)
+{
+    size_t nb = K / Q8_BLOCK;
+    for (size_t t = 0; t < T; t += 4) {
+        size_t mt = T - t < 4 ? T - t : 4;
+        for (size_t p = 0; p < npanels; p += 2) {
+            int np = npanels - p >= 2 ? 2 : 1;
+            switch (mt * 2 + (size_t)np - 1) {
+            case 8 + 1: QDISPATCH(4, 2); break;
+            case 8: QDISPATCH(4, 1); break;
+            case 6 + 1: QDISPATCH(3, 2); break;
+            case 6: QDISPATCH(3, 1); break;
+            case 4 + 1: QDISPATCH(2, 2); break;
+            case 4: QDISPATCH(2, 1); break;
+            case 2 + 1: QDISPATCH(1, 2); break;
+            default: QDISPATCH(1, 1); break;
+            }
+        }
+    }
+}
+
+/* q8_quantize for one row: the same rounding (f16 scale, nearest-even codes), 32 values at a time. */
+void q8_quantize_avx512(const float *x, size_t K, int offset, uint8_t *q, float *d)
+{
+    const __m512i off = _mm512_set1_epi32(offset ? 128 : 0);
+    for (size_t b = 0; b < K / Q8_BLOCK; b++) {
+        __m512 v0 = _mm512_loadu_ps(x + b * Q8_BLOCK), v1 = _mm512_loadu_ps(x + b * Q8_BLOCK + 16);
+        float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        __m128 dh = _mm_cvtph_ps(_mm_cvtps_ph(_mm_set_ss(amax / 127.0f), _MM_FROUND_TO_NEAREST_INT));
+        d[b] = _mm_cvtss_f32(dh);
+        __m512 id = _mm512_set1_ps(amax > 0 ? 127.0f / amax : 0.0f);
+        __m512i i0 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(v0, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        __m512i i1 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(v1, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        _mm_storeu_si128((__m128i *)(q + b * Q8_BLOCK), _mm512_cvtepi32_epi8(_mm512_add_epi32(i0, off)));
+        _mm_storeu_si128((__m128i *)(q + b * Q8_BLOCK + 16), _mm512_cvtepi32_epi8(_mm512_add_epi32(i1, off)));
     }
 }

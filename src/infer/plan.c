@@ -68,7 +68,7 @@ static lineage_status wref_make(infer_model *im, long t, uint64_t row0, uint64_t
                          lineage_model_path(im->m), in->name, (unsigned long long)in->rows,
                          (unsigned long long)in->cols, (unsigned long long)row0,
                          (unsigned long long)(row0 + rows), (unsigned long long)cols);
-    *out = (wref){t, row0, rows, cols, NULL};
+    *out = (wref){t, row0, rows, cols, NULL, NULL};
     uint64_t bytes = in->rows ? in->nbytes / in->rows * rows : 0;
     im->weight_bytes += bytes;
     return LINEAGE_OK;
@@ -539,24 +539,23 @@ lineage_status infer_open(const lineage_model *m, const infer_options *opt, infe
             plan_weights(im, ws, n);
             uint64_t total = 0, maxk = im->hidden;
             for (size_t i = 0; i < n; i++) {
-                total += ws[i]->rows * ws[i]->cols * 4;
+                total += mm_weight_bytes(im, ws[i]);
                 if (ws[i]->cols > maxk) maxk = ws[i]->cols;
             }
             uint64_t budget = opt && opt->cache_bytes ? opt->cache_bytes : DEFAULT_CACHE;
-            im->cache_left = total <= budget ? budget : 0;   /* all or nothing: no half-fast models */
-            free(ws);
             int threads = opt && opt->threads > 0 ? opt->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
             if (threads < 1) threads = 1;
             if (threads > 256) threads = 256;
-            if (!st) {
-                im->pool = pool_new(threads);
-                im->scratch = calloc((size_t)threads, sizeof *im->scratch);
-                im->scratch_floats = 2 * 64 * (size_t)maxk;
-                if (!im->pool || !im->scratch) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
-                for (int i = 0; !st && i < pool_threads(im->pool); i++)
-                    if (!(im->scratch[i] = malloc(im->scratch_floats * sizeof(float))))
-                        st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
-            }
+            im->pool = pool_new(threads);
+            im->scratch = im->pool ? calloc((size_t)pool_threads(im->pool), sizeof *im->scratch) : NULL;
+            im->scratch_floats = 2 * 64 * (size_t)maxk;
+            if (!im->pool || !im->scratch) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+            for (int i = 0; !st && i < pool_threads(im->pool); i++)
+                if (!(im->scratch[i] = malloc(im->scratch_floats * sizeof(float))))
+                    st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+            /* all or nothing: no half-fast models; weights past the budget are converted per call */
+            if (!st && total <= budget) st = mm_prepack(im, ws, n, err);
+            free(ws);
         }
     }
     if (st) {
@@ -567,6 +566,12 @@ lineage_status infer_open(const lineage_model *m, const infer_options *opt, infe
     return LINEAGE_OK;
 }
 
+static void wref_free(wref *w)
+{
+    free(w->packed);
+    free(w->q8);
+}
+
 void infer_close(infer_model *im)
 {
     if (!im) return;
@@ -575,23 +580,23 @@ void infer_close(infer_model *im)
             layer_plan *L = &im->layers[l];
             wref *all[12] = {&L->q, &L->k, &L->v, &L->o, &L->router, &L->shared_gate, &L->q_a, &L->q_bp, &L->kv_a,
                              &L->kv_b, NULL, NULL};
-            for (int i = 0; all[i]; i++) free(all[i]->packed);
+            for (int i = 0; all[i]; i++) wref_free(all[i]);
             mlp_w *mlps[2] = {&L->dense, &L->shared};
             for (int i = 0; i < 2; i++) {
-                free(mlps[i]->gate.packed);
-                free(mlps[i]->up.packed);
-                free(mlps[i]->down.packed);
+                wref_free(&mlps[i]->gate);
+                wref_free(&mlps[i]->up);
+                wref_free(&mlps[i]->down);
             }
             for (int e = 0; L->experts && e < L->n_experts; e++) {
-                free(L->experts[e].gate.packed);
-                free(L->experts[e].up.packed);
-                free(L->experts[e].down.packed);
+                wref_free(&L->experts[e].gate);
+                wref_free(&L->experts[e].up);
+                wref_free(&L->experts[e].down);
             }
             free(L->experts);
         }
         free(im->layers);
     }
-    free(im->lm_head.packed);
+    wref_free(&im->lm_head);
     if (im->pool) {
         for (int i = 0; im->scratch && i < pool_threads(im->pool); i++) free(im->scratch[i]);
         pool_free(im->pool);

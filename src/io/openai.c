@@ -14,6 +14,7 @@
 struct openai_client {
     char base[OPENAI_URL_MAX];          /* ".../v1" without a trailing slash */
     char completions[OPENAI_URL_MAX];   /* base + "/completions" */
+    char chat[OPENAI_URL_MAX];          /* base + "/chat/completions" */
     char model[512];
     http_client http;
 };
@@ -207,6 +208,8 @@ lineage_status openai_open(const char *url, openai_client **out, lineage_error *
     if (blen > sl && !strcmp(c->base + blen - sl, "/completions")) c->base[blen - sl] = 0;
     memcpy(c->completions, c->base, strlen(c->base));
     memcpy(c->completions + strlen(c->base), "/completions", sizeof "/completions");
+    memcpy(c->chat, c->base, strlen(c->base));   /* the base is shorter than the buffer by 32 or more */
+    memcpy(c->chat + strlen(c->base), "/chat/completions", sizeof "/chat/completions");
     if (hash) snprintf(c->model, sizeof c->model, "%s", hash + 1);
     double t = timeout_seconds();
     http_limits lim = {t, 3 * t + 10, 3, 1};
@@ -269,6 +272,62 @@ lineage_status openai_next_token(openai_client *c, const char *prompt, size_t le
     lineage_status st = request(c, c->completions, sb.data, sb.len, &body, &blen, err);
     sb_free(&sb);
     if (!st) st = openai_parse_completion((const char *)body, blen, c->completions, ar, toks, n, prompt_tokens, err);
+    free(body);
+    return st;
+}
+
+lineage_status openai_parse_chat(const char *body, size_t len, const char *url, arena *ar, openai_chat_answer *out,
+                                 lineage_error *err)
+{
+    json_value *root = NULL;
+    memset(out, 0, sizeof *out);
+    lineage_status st = parse_body(body, len, url, ar, &root, err);
+    if (st) return st;
+    int64_t v;
+    const json_value *usage = json_get(root, "usage");
+    if (json_get_int(usage, "prompt_tokens", &v) && v > 0) out->prompt_tokens = (size_t)v;
+    if (json_get_int(usage, "completion_tokens", &v) && v > 0) out->completion_tokens = (size_t)v;
+    const json_value *choice = json_at(json_get(root, "choices"), 0);
+    if (!choice || choice->type != JSON_OBJECT) return error_set(err, LINEAGE_E_FORMAT, "%s: the answer has no \"choices\"", url);
+    const json_value *content = json_get(json_get(choice, "message"), "content");
+    if (!content || content->type != JSON_STRING)
+        return error_set(err, LINEAGE_E_FORMAT, "%s: the answer has no message content (is this a chat model?)", url);
+    out->text = content->u.string.s;
+    out->len = content->u.string.len;
+    const char *fr = json_get_string(choice, "finish_reason");
+    out->finish_reason = fr ? fr : "unknown";
+    return LINEAGE_OK;
+}
+
+lineage_status openai_chat(openai_client *c, const openai_chat_request *rq, arena *ar, openai_chat_answer *out,
+                           lineage_error *err)
+{
+    const char *q = rq->question ? rq->question : "";
+    if (!utf8_valid(q, strlen(q)) || (rq->system && !utf8_valid(rq->system, strlen(rq->system))))
+        return error_set(err, LINEAGE_E_USAGE, "%s: a message is not valid UTF-8", c->chat);
+    strbuf sb;
+    sb_init(&sb);
+    sb_puts(&sb, "{\"model\":");
+    json_write_string(&sb, c->model, strlen(c->model));
+    sb_puts(&sb, ",\"messages\":[");
+    if (rq->system) {
+        sb_puts(&sb, "{\"role\":\"system\",\"content\":");
+        json_write_string(&sb, rq->system, strlen(rq->system));
+        sb_puts(&sb, "},");
+    }
+    sb_puts(&sb, "{\"role\":\"user\",\"content\":");
+    json_write_string(&sb, q, strlen(q));
+    sb_printf(&sb, "}],\"max_tokens\":%d,\"temperature\":%.17g,\"seed\":%llu}", rq->max_tokens, rq->temperature,
+              (unsigned long long)rq->seed);
+    if (sb.failed) {
+        sb_free(&sb);
+        return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    unsigned char *body = NULL;
+    size_t blen = 0;
+    lineage_status st = request(c, c->chat, sb.data, sb.len, &body, &blen, err);
+    sb_free(&sb);
+    if (!st) st = openai_parse_chat((const char *)body, blen, c->chat, ar, out, err);
     free(body);
     return st;
 }

@@ -33,6 +33,27 @@ const char *openai_model_name(const openai_client *c);
 lineage_status openai_next_token(openai_client *c, const char *prompt, size_t len, int top_k, arena *ar,
                                  openai_token **toks, size_t *n, size_t *prompt_tokens, lineage_error *err);
 
+/* One chat turn: POST {base}/chat/completions with the system message (optional) and the question; the
+ * server applies the model's chat template. */
+typedef struct openai_chat_request {
+    const char *system, *question;
+    int max_tokens;
+    double temperature;
+    uint64_t seed;
+} openai_chat_request;
+
+typedef struct openai_chat_answer {
+    const char *text;            /* choices[0].message.content, in the caller's arena */
+    size_t len;
+    const char *finish_reason;   /* "stop", "length", ... ("unknown" when absent) */
+    size_t prompt_tokens, completion_tokens;   /* usage (0 when absent) */
+} openai_chat_answer;
+
+lineage_status openai_chat(openai_client *c, const openai_chat_request *rq, arena *ar, openai_chat_answer *out,
+                           lineage_error *err);
+lineage_status openai_parse_chat(const char *body, size_t len, const char *url, arena *ar, openai_chat_answer *out,
+                                 lineage_error *err);
+
 /* Parsers of the server's answers (exposed for tests). url names the request in errors. */
 lineage_status openai_parse_completion(const char *body, size_t len, const char *url, arena *ar, openai_token **toks,
                                        size_t *n, size_t *prompt_tokens, lineage_error *err);

@@ -260,12 +260,17 @@ void document_render(doc_sink *s, const json_value *root)
         render_value(s, 0, NULL, root);
         return;
     }
-    if (schema && !strcmp(schema, "lineage.verify/1")) {
+    if (schema && (!strcmp(schema, "lineage.verify/1") || !strcmp(schema, "lineage.search/1") ||
+                   !strcmp(schema, "lineage.index/1"))) {
         render_value(s, 0, NULL, root);
         return;
     }
     if (schema && !strcmp(schema, "lineage.study/1")) {
         study_render(s, root);
+        return;
+    }
+    if (schema && !strcmp(schema, "lineage.ask/1")) {
+        render_ask_doc(s, root);
         return;
     }
     render_verdict(s, root);
@@ -289,6 +294,12 @@ void document_title(const json_value *root, const render_ctx *ctx, char *buf, si
                  json_count(json_get(root, "models")));
     else if (schema && !strcmp(schema, "lineage.verify/1"))
         snprintf(buf, n, "lineage verify: %s", json_get_string(root, "model") ? json_get_string(root, "model") : "");
+    else if (schema && !strcmp(schema, "lineage.ask/1"))
+        snprintf(buf, n, "lineage ask: %s", json_get_string(root, "model") ? json_get_string(root, "model") : "");
+    else if (schema && !strcmp(schema, "lineage.search/1"))
+        snprintf(buf, n, "lineage search: %s", json_get_string(root, "model") ? json_get_string(root, "model") : "");
+    else if (schema && !strcmp(schema, "lineage.index/1"))
+        snprintf(buf, n, "lineage index: %s", json_get_string(root, "index") ? json_get_string(root, "index") : "");
     else
         snprintf(buf, n, "lineage %s: %s vs %s", tr(ctx, "report", "보고서"),
                  json_get_string(models, "a") ? json_get_string(models, "a") : "A",

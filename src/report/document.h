@@ -19,6 +19,7 @@ struct doc_sink {
 };
 
 void document_render(doc_sink *s, const json_value *root);
+void render_ask_doc(doc_sink *s, const json_value *root);
 void document_title(const json_value *root, const render_ctx *ctx, char *buf, size_t n);
 void render_markdown(strbuf *sb, const json_value *root, const render_ctx *ctx);
 void render_html(strbuf *sb, const json_value *root, const render_ctx *ctx);
@@ -27,4 +28,6 @@ void render_text_document(strbuf *sb, const json_value *root, const render_ctx *
 /* lineage.study/1 through any sink (doc_study.c). */
 void study_render(doc_sink *s, const json_value *root);
 void html_escape(strbuf *sb, const char *s);
+/* The journal's question and answer for a lineage.ask/1 document (text_ask.c). */
+void journal_ask_entry(strbuf *sb, const json_value *root, const render_ctx *ctx);
 #endif

@@ -12,6 +12,7 @@
 
 #include "io/file.h"
 #include "report/doc_walk.h"
+#include "report/document.h"
 #include "report/text_util.h"
 #include "util/error.h"
 #include "util/sanitize.h"
@@ -376,7 +377,13 @@ static void entry(strbuf *sb, const json_value *root, const char *command, int n
     else if (!strcmp(schema, "lineage.inspect/1")) inspect_entry(sb, root, n, ctx);
     else if (!strcmp(schema, "lineage.tokenize/1")) tokenize_entry(sb, root, n, ctx);
     else if (!strcmp(schema, "lineage.study/1")) study_entry(sb, root, n, ctx);
-    else compare_entry(sb, root, n, ctx);
+    else if (!strcmp(schema, "lineage.search/1")) {
+        entry_head(sb, n, tr(ctx, "Which known model is this?", "어느 알려진 모델인가?"), ctx);
+        journal_search_entry(sb, root, ctx);
+    } else if (!strcmp(schema, "lineage.ask/1")) {
+        entry_head(sb, n, tr(ctx, "What does the model say?", "모델은 무엇이라고 답하는가?"), ctx);
+        journal_ask_entry(sb, root, ctx);
+    } else compare_entry(sb, root, n, ctx);
     /* a fence longer than any run of backticks in the command */
     size_t run = 0, longest = 0;
     for (const char *c = command; *c; c++) {

@@ -24,6 +24,18 @@ static void render_text(strbuf *sb, const json_value *root, const render_ctx *ct
         render_run_text(sb, root, ctx);
         return;
     }
+    if (schema && !strcmp(schema, "lineage.ask/1")) {
+        render_ask_text(sb, root, ctx);
+        return;
+    }
+    if (schema && !strcmp(schema, "lineage.search/1")) {
+        render_search_text(sb, root, ctx);
+        return;
+    }
+    if (schema && !strcmp(schema, "lineage.index/1")) {
+        render_index_text(sb, root, ctx);
+        return;
+    }
     if (schema && !strcmp(schema, "lineage.verify/1")) {
         render_verify_text(sb, root, ctx);
         return;
@@ -81,4 +93,16 @@ lineage_status lineage_render(const lineage_doc *d, const lineage_render_options
     sb_free(&sb);
     if (w != len || fflush(out) != 0) return error_set(err, LINEAGE_E_IO, "cannot write the report");
     return LINEAGE_OK;
+}
+
+lineage_status lineage_write_escaped(FILE *out, const char *text, size_t len, lineage_error *err)
+{
+    strbuf sb;
+    sb_init(&sb);
+    sanitize_terminal(&sb, text ? text : "", text ? len : 0, 0);
+    lineage_status st = sb.failed ? error_set(err, LINEAGE_E_NOMEM, "out of memory")
+                        : fwrite(sb_str(&sb), 1, sb.len, out) != sb.len ? error_set(err, LINEAGE_E_IO, "cannot write")
+                                                                          : LINEAGE_OK;
+    sb_free(&sb);
+    return st;
 }

@@ -33,4 +33,9 @@ const char *relation_kind_text(const char *kind, const render_ctx *ctx);
 void render_verify_text(strbuf *sb, const json_value *root, const render_ctx *ctx);
 void render_verdict_text(strbuf *sb, const json_value *section, const render_ctx *ctx);
 void render_run_text(strbuf *sb, const json_value *root, const render_ctx *ctx);
+void render_ask_text(strbuf *sb, const json_value *root, const render_ctx *ctx);
+void render_search_text(strbuf *sb, const json_value *root, const render_ctx *ctx);
+void render_index_text(strbuf *sb, const json_value *root, const render_ctx *ctx);
+/* The question and answer of a search in the journal (below the entry's dated heading). */
+void journal_search_entry(strbuf *sb, const json_value *root, const render_ctx *ctx);
 #endif

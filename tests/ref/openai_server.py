@@ -38,14 +38,25 @@ Protocol (HTTP/1.1, JSON bodies):
         text_offset[i]    character offset of the token in prompt text + generated text (generated
                           tokens start at len(prompt text) also without echo, as OpenAI does)
     Log-probabilities are log_softmax of the float32 reference logits, computed in float64.
+  POST /v1/chat/completions with
+      messages     [{"role": "system", "content": S}] (optional) then one {"role": "user", "content": Q}
+      max_tokens   1..256 (default 16); temperature absent or 0 (greedy); seed ignored
+    -> {"id": "chatcmpl-K", "object": "chat.completion", "created": T, "model": NAME,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": TEXT},
+                     "finish_reason": "stop" | "length"}],
+        "usage": {"prompt_tokens": P, "completion_tokens": C, "total_tokens": P + C}}
+    The prompt is the model's chat template applied by the project's CLI
+    (`lineage ask MODEL --print-prompt`), or the raw question for a model without one (a BOS id first
+    when tokenizer_config.json has add_bos_token); generation stops at the eos ids of
+    generation_config.json / config.json ("stop") or after max_tokens ("length").
   Errors: {"error": {"message": ..., "type": "invalid_request_error" | "server_error" | "rate_limit_error"}}
     400 for a bad request, 404 for another path.
 
-Fault modes (--fault MODE, fixed for the life of a port) for client tests; they apply to POST /v1/completions:
+Fault modes (--fault MODE, fixed for the life of a port) for client tests; they apply to both POST routes:
   slow=SECONDS  answer correctly after sleeping SECONDS (client timeouts)
   500           always answer 500 with a server_error body
   malformed     answer 200, Content-Type application/json, a truncated JSON body
-  no-logprobs   answer correctly but with "logprobs": null even when requested
+  no-logprobs   answer correctly but with "logprobs": null even when requested (chat: no message content)
   drop          read the request and close the connection without answering
   429-once      the first request gets 429 (rate_limit_error, Retry-After: 1), later ones succeed
 """
@@ -196,6 +207,58 @@ class Served:
                           "total_tokens": len(ids) + len(gen)}}
 
 
+    def sidecar(self, name):
+        path = os.path.join(self.folder, name)
+        return json.load(open(path)) if os.path.isfile(path) else {}
+
+    def chat(self, req):
+        """the response document for a /v1/chat/completions request, or raises ValueError (-> 400)"""
+        msgs = req.get("messages")
+        if not isinstance(msgs, list) or not msgs or not all(
+                isinstance(m, dict) and isinstance(m.get("content"), str) for m in msgs):
+            raise ValueError("messages must be a non-empty list of {role, content} objects")
+        roles = [m.get("role") for m in msgs]
+        if roles not in (["user"], ["system", "user"]):
+            raise ValueError("one user turn, after an optional system message, is served")
+        max_tokens = req.get("max_tokens", 16)
+        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1 or max_tokens > 256:
+            raise ValueError("max_tokens must be an integer 1..256")
+        if req.get("temperature", 0) not in (0, 0.0) or req.get("n", 1) != 1:
+            raise ValueError("only greedy decoding (temperature 0, n 1) is served")
+        cmd = [self.lineage, "ask", self.folder, "--print-prompt", msgs[-1]["content"]]
+        if roles[0] == "system":
+            cmd += ["--system", msgs[0]["content"]]
+        r = subprocess.run(cmd, capture_output=True, timeout=60)
+        if r.returncode != 0:
+            raise ValueError("lineage ask --print-prompt failed: %s" % r.stderr.decode(errors="replace").strip())
+        prompt = r.stdout.decode()
+        ids = self.tokenize(prompt)
+        tc, gc, cfg = self.sidecar("tokenizer_config.json"), self.sidecar("generation_config.json"), self.model.cfg
+        if b"raw-prompt" in r.stderr and tc.get("add_bos_token") and cfg.get("bos_token_id") is not None:
+            ids = [cfg["bos_token_id"]] + ids
+        eos = set()
+        for src in (gc, cfg):
+            e = src.get("eos_token_id")
+            eos.update(e if isinstance(e, list) else [] if e is None else [e])
+        finish = "length"
+        with self.lock:
+            all_ids = list(ids)
+            for _ in range(max_tokens):
+                nxt = int(torch.argmax(self.model.logits(all_ids)[-1]))
+                if nxt in eos:
+                    finish = "stop"
+                    break
+                all_ids.append(nxt)
+        gen = all_ids[len(ids):]
+        self.count += 1
+        return {"id": "chatcmpl-%d" % self.count, "object": "chat.completion", "created": int(time.time()),
+                "model": self.name,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": self.vocab.text(gen)},
+                             "finish_reason": finish}],
+                "usage": {"prompt_tokens": len(ids), "completion_tokens": len(gen),
+                          "total_tokens": len(ids) + len(gen)}}
+
+
 def make_handler(served, fault):
     state = {"seen": 0}
 
@@ -228,7 +291,8 @@ def make_handler(served, fault):
         def do_POST(self):
             n = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(n) if n > 0 else b""
-            if self.path.rstrip("/") != "/v1/completions":
+            route = self.path.rstrip("/")
+            if route not in ("/v1/completions", "/v1/chat/completions"):
                 return self.error(404, "invalid_request_error", "no such path: %s" % self.path)
             state["seen"] += 1
             if fault == "drop":
@@ -248,7 +312,7 @@ def make_handler(served, fault):
                 req = json.loads(raw or b"null")
                 if not isinstance(req, dict):
                     raise ValueError("the body must be a JSON object")
-                doc = served.complete(req)
+                doc = served.chat(req) if route == "/v1/chat/completions" else served.complete(req)
             except (ValueError, UnicodeDecodeError) as e:
                 return self.error(400, "invalid_request_error", str(e))
             except Exception as e:   # the server must answer, whatever went wrong
@@ -256,7 +320,9 @@ def make_handler(served, fault):
             if fault == "malformed":
                 body = json.dumps(doc).encode()
                 return self.send(200, body[:len(body) // 2])
-            if fault == "no-logprobs":
+            if fault == "no-logprobs" and route == "/v1/chat/completions":
+                doc["choices"][0]["message"].pop("content")
+            elif fault == "no-logprobs":
                 doc["choices"][0]["logprobs"] = None
             self.send(200, doc)
 

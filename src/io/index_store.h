@@ -1,0 +1,62 @@
+/* Fingerprint index storage: rows of (name, source, summary, fingerprint bytes) and their retrieval
+ * keys, in SQLite (a file path) or PostgreSQL (postgresql:// or postgres:// URI). Both engines serve
+ * the same schema: candidates come from a B-tree on the keys, never from a scan of every entry.
+ * Writes are one transaction per entry (or join the caller's open transaction, for bulk loads), so a
+ * killed writer leaves nothing half-written; names are
+ * unique, so concurrent writers cannot duplicate an entry. Scoring is not done here. */
+#ifndef LINEAGE_IO_INDEX_STORE_H
+#define LINEAGE_IO_INDEX_STORE_H
+#include <stddef.h>
+#include <stdint.h>
+#include "lineage.h"
+
+#define INDEX_SCHEMA_VERSION 1
+
+typedef struct index_row {
+    int64_t id;
+    const char *name, *source, *summary, *added;
+    const unsigned char *blob;   /* fingerprint bytes (NULL in listings) */
+    size_t blob_len;
+    int hits;                    /* retrieval keys shared with the query (candidates only) */
+} index_row;
+
+/* Returns nonzero to stop the iteration. Rows are valid during the call only. */
+typedef int (*index_row_fn)(const index_row *row, void *user);
+
+typedef struct index_store index_store;
+
+typedef struct index_ops {
+    lineage_status (*add)(index_store *s, const char *name, const char *source, const char *summary,
+                          const unsigned char *blob, size_t len, const uint64_t *keys, size_t nkeys, uint64_t sample_key,
+                          int replace, int *added, lineage_error *err);
+    lineage_status (*has)(index_store *s, const char *name, int *has, lineage_error *err);
+    lineage_status (*remove)(index_store *s, const char *name, int *removed, lineage_error *err);
+    lineage_status (*count)(index_store *s, uint64_t *n, lineage_error *err);
+    lineage_status (*list)(index_store *s, index_row_fn fn, void *user, lineage_error *err);
+    lineage_status (*candidates)(index_store *s, const uint64_t *keys, size_t nkeys, size_t limit, index_row_fn fn,
+                                 void *user, lineage_error *err);
+    lineage_status (*sample)(index_store *s, uint64_t from, size_t limit, index_row_fn fn, void *user,
+                             lineage_error *err);
+    void (*close)(index_store *s);
+} index_ops;
+
+struct index_store {
+    const index_ops *ops;
+    char *uri;          /* as given */
+    char *display;      /* for reports: a PostgreSQL password removed */
+    const char *engine; /* "sqlite" or "postgresql" */
+    void *db;
+};
+
+/* Opens (creating and migrating when needed) the index at uri. */
+lineage_status index_store_open(const char *uri, index_store **out, lineage_error *err);
+void index_store_close(index_store *s);
+
+/* Per engine (index_sqlite.c, index_pg.c): fill s->ops and s->db. */
+lineage_status index_sqlite_open(index_store *s, lineage_error *err);
+lineage_status index_pg_open(index_store *s, lineage_error *err);
+
+/* The schema migrations both engines apply in order; migration k takes schema version k-1 to k.
+ * Statements are separated by ";\n"; {BLOB} and {SERIAL} are replaced per engine. */
+extern const char *const index_migrations[INDEX_SCHEMA_VERSION];
+#endif

@@ -1,0 +1,167 @@
+/* lineage.search/1 and lineage.index/1 -> terminal text, and the journal entry of a search: each
+ * candidate with its calibrated score, the signals that put it there and the margin to the next. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report/report.h"
+#include "report/text_util.h"
+#include "util/sanitize.h"
+
+/* Index names, sources and summaries are untrusted. */
+static void put_safe(strbuf *sb, const char *s)
+{
+    if (s) sanitize_terminal(sb, s, strlen(s), 0);
+}
+
+static const char *signal_label(const char *name, const render_ctx *ctx)
+{
+    static const char *const names[][3] = {
+        {"embedding_gram", "embedding rows of shared tokens", "공유 토큰 임베딩 행"},
+        {"lm_head_gram", "lm_head rows of shared tokens", "공유 토큰 lm_head 행"},
+        {"layer_profile", "per-layer std profile", "층별 표준편차 프로파일"},
+        {"row_norm_quantiles", "sorted row-norm quantiles", "정렬된 행 노름 분위수"},
+        {"norm_sketches", "centred norm-vector sketches", "중심화한 정규화 벡터 스케치"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(names[i][0], name)) return tr(ctx, names[i][1], names[i][2]);
+    return name;
+}
+
+/* The signals with z >= 3, strongest first (at most three), as "label z=.. (r=..)". */
+static void strongest_signals(strbuf *sb, const json_value *c, const render_ctx *ctx)
+{
+    const json_value *sigs = json_get(c, "signals");
+    int used[16] = {0}, shown = 0;
+    for (int k = 0; k < 3; k++) {
+        int best = -1;
+        double bz = 3;
+        for (size_t i = 0; i < json_count(sigs) && i < 16; i++) {
+            double z;
+            if (!used[i] && json_get_double(json_at(sigs, i), "z", &z) && z >= bz) { bz = z; best = (int)i; }
+        }
+        if (best < 0) break;
+        used[best] = 1;
+        const json_value *s = json_at(sigs, (size_t)best);
+        double v = 0;
+        json_get_double(s, "value", &v);
+        const char *name = json_get_string(s, "signal");
+        sb_printf(sb, "%s%s z=%.1f (r=%.3f)", shown++ ? "; " : "", signal_label(name ? name : "?", ctx), bz, v);
+    }
+    if (!shown) sb_puts(sb, tr(ctx, "no signal above z=3", "z=3을 넘는 신호 없음"));
+}
+
+void render_search_text(strbuf *sb, const json_value *root, const render_ctx *ctx)
+{
+    const json_value *ix = json_get(root, "index"), *cands = json_get(root, "candidates"), *fp = json_get(root, "fingerprint");
+    int64_t entries = 0, scored = 0, bytes = 0, sample = 0;
+    json_get_int(ix, "entries", &entries);
+    json_get_int(ix, "candidates_scored", &scored);
+    json_get_int(fp, "bytes", &bytes);
+    json_get_int(json_get(root, "null"), "sample", &sample);
+    sb_printf(sb, "%s", c_bold(ctx));
+    put_safe(sb, json_get_string(root, "model"));
+    sb_printf(sb, "%s\n", c_off(ctx));
+    char v[256];
+    snprintf(v, sizeof v, "%s (%s), %lld %s", json_get_string(ix, "index") ? "" : "?", json_get_string(ix, "engine") ? json_get_string(ix, "engine") : "?",
+             (long long)entries, tr(ctx, "entries", "항목"));
+    strbuf line;
+    sb_init(&line);
+    put_safe(&line, json_get_string(ix, "index"));
+    sb_puts(&line, v);
+    text_row(sb, ctx, tr(ctx, "index", "인덱스"), sb_str(&line));
+    sb_free(&line);
+    snprintf(v, sizeof v, tr(ctx, "%lld retrieved by LSH keys, scored exactly", "LSH 키로 %lld개를 찾아 정밀 점수 계산"), (long long)scored);
+    text_row(sb, ctx, tr(ctx, "candidates", "후보"), v);
+    double zt = NAN;
+    json_get_double(root, "z_threshold", &zt);
+    int calibrated = 0;
+    json_get_bool(root, "calibrated", &calibrated);
+    if (calibrated)
+        snprintf(v, sizeof v, tr(ctx, "%lld random entries; significant when z > %.2f (p < 0.01 after Bonferroni over %lld)",
+                                 "무작위 항목 %lld개; z > %.2f이면 유의 (항목 %lld개 본페로니 보정 후 p < 0.01)"),
+                 (long long)sample, zt, (long long)entries);
+    else
+        snprintf(v, sizeof v, tr(ctx, "%lld entries: too few to calibrate, ranks only", "항목 %lld개: 보정하기에 너무 적어 순위만 제시"),
+                 (long long)sample);
+    text_row(sb, ctx, tr(ctx, "null", "귀무 분포"), v);
+    snprintf(v, sizeof v, "%lld %s", (long long)bytes, tr(ctx, "bytes", "바이트"));
+    text_row(sb, ctx, tr(ctx, "fingerprint", "지문"), v);
+    sb_putc(sb, '\n');
+    if (!json_count(cands)) {
+        sb_printf(sb, "%s\n", tr(ctx, "No candidate shares a retrieval key with this model.", "검색 키를 공유하는 후보가 없습니다."));
+        return;
+    }
+    for (size_t i = 0; i < json_count(cands); i++) {
+        const json_value *c = json_at(cands, i);
+        double z = NAN, margin = NAN, padj = NAN;
+        int sig = 0;
+        json_get_double(c, "z", &z);
+        json_get_double(c, "margin", &margin);
+        json_get_double(c, "p_adjusted", &padj);
+        json_get_bool(c, "significant", &sig);
+        sb_printf(sb, "%2zu. %s", i + 1, sig ? c_good(ctx) : "");
+        put_safe(sb, json_get_string(c, "name"));
+        sb_printf(sb, "%s  z=%.1f", sig ? c_off(ctx) : "", z);
+        if (isfinite(padj)) sb_printf(sb, "  p_adj=%.2g", padj);
+        if (isfinite(margin)) sb_printf(sb, "  %s %.1f", tr(ctx, "margin", "차이"), margin);
+        sb_printf(sb, "  %s%s%s\n", sig ? c_good(ctx) : c_dim(ctx),
+                  sig ? tr(ctx, "significant", "유의") : tr(ctx, "not significant", "유의하지 않음"), c_off(ctx));
+        sb_puts(sb, "    ");
+        strongest_signals(sb, c, ctx);
+        double tj = NAN;
+        if (json_get_double(json_get(c, "tokenizer"), "vocab_jaccard", &tj)) sb_printf(sb, "; %s %.2f", tr(ctx, "vocab Jaccard", "어휘 자카드"), tj);
+        sb_putc(sb, '\n');
+    }
+    const char *best = json_get_string(root, "best");
+    sb_putc(sb, '\n');
+    if (best) {
+        sb_printf(sb, "%s%s ", c_bold(ctx), tr(ctx, "Closest known model:", "가장 가까운 알려진 모델:"));
+        put_safe(sb, best);
+        sb_printf(sb, "%s\n", c_off(ctx));
+    } else
+        sb_printf(sb, "%s\n", tr(ctx, "No indexed model is significantly close to this one.", "이 모델과 유의하게 가까운 인덱스 모델이 없습니다."));
+}
+
+void render_index_text(strbuf *sb, const json_value *root, const render_ctx *ctx)
+{
+    const json_value *models = json_get(root, "models");
+    for (size_t i = 0; i < json_count(models); i++) {
+        const json_value *m = json_at(models, i);
+        put_safe(sb, json_get_string(m, "name"));
+        sb_puts(sb, "  ");
+        sb_puts(sb, c_dim(ctx));
+        put_safe(sb, json_get_string(m, "summary"));
+        sb_puts(sb, "  ");
+        put_safe(sb, json_get_string(m, "added"));
+        sb_printf(sb, "%s\n", c_off(ctx));
+    }
+    sb_printf(sb, "%zu %s\n", json_count(models), tr(ctx, "entries", "항목"));
+}
+
+void journal_search_entry(strbuf *sb, const json_value *root, const render_ctx *ctx)
+{
+    const char *m = json_get_string(root, "model"), *best = json_get_string(root, "best");
+    sb_puts(sb, "**Q.** ");
+    sb_puts(sb, tr(ctx, "Which indexed model is ", ""));
+    sanitize_markdown_code(sb, m ? m : "?");
+    sb_puts(sb, tr(ctx, " closest to?", "는 인덱스의 어느 모델과 가장 가까운가?"));
+    sb_puts(sb, "\n\n**A.** ");
+    if (best) {
+        sanitize_markdown_code(sb, best);
+        sb_puts(sb, tr(ctx, " (significant after correction).", " (보정 후 유의)."));
+    } else sb_puts(sb, tr(ctx, "No indexed model is significantly close.", "유의하게 가까운 인덱스 모델이 없습니다."));
+    sb_puts(sb, "\n\n");
+    const json_value *cands = json_get(root, "candidates");
+    for (size_t i = 0; i < json_count(cands); i++) {
+        const json_value *c = json_at(cands, i);
+        double z = NAN, margin = NAN;
+        json_get_double(c, "z", &z);
+        json_get_double(c, "margin", &margin);
+        const char *name = json_get_string(c, "name");
+        sb_puts(sb, "- ");
+        sanitize_markdown_code(sb, name ? name : "?");
+        sb_printf(sb, ": z %.1f, %s %.1f; ", z, tr(ctx, "margin to the next", "다음 후보와의 차이"), margin);
+        strongest_signals(sb, c, ctx);
+        sb_putc(sb, '\n');
+    }
+}
