@@ -211,6 +211,7 @@ static json_value *pair_summary(arena *ar, const json_value *root, size_t ia, si
     if (!vd || !json_set_str(ar, vd, "label", label ? label : "inconclusive") || !json_set_double(ar, vd, "confidence", conf) ||
         !json_set(ar, vd, "relation", json_copy(ar, json_get(v, "relation"))) ||
         (json_get(v, "direction") && !json_set(ar, vd, "direction", json_copy(ar, json_get(v, "direction")))) ||
+        (json_get(v, "relations") && !json_set(ar, vd, "relations", json_copy(ar, json_get(v, "relations")))) ||
         !json_set(ar, vd, "reasons", json_copy(ar, json_get(v, "reasons"))) ||
         !json_set(ar, vd, "reasons_ko", json_copy(ar, json_get(v, "reasons_ko"))))
         return NULL;

@@ -35,8 +35,9 @@ const char *relation_kind_text(const char *kind, const render_ctx *ctx)
         {"disjoint", "disjoint", "겹치지 않음"},
         {"a_extends_b", "A extends B", "A가 B를 확장"},
         {"b_extends_a", "B extends A", "B가 A를 확장"},
-        {"a_to_b", "A to B", "A에서 B로"},
-        {"b_to_a", "B to A", "B에서 A로"},
+        {"b_from_a", "B from A", "A에서 B로"},
+        {"a_from_b", "A from B", "B에서 A로"},
+        {"undetermined", "direction undetermined", "방향 판단 불가"},
         {"unknown", "unknown", "알 수 없음"},
         {"none", "none", "없음"}};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
@@ -49,18 +50,20 @@ static void verdict_cell(char *buf, size_t n, const json_value *v, const render_
 {
     const char *label = json_get_string(v, "label");
     size_t len = (size_t)snprintf(buf, n, "%s", verdict_label_text(label ? label : "inconclusive", ctx));
-    const json_value *rel = json_get(v, "relation");
+    /* per-relation kinds with their direction when the verdict gives them, else the kinds alone */
+    const json_value *rels = json_get(v, "relations"), *rel = json_count(rels) ? rels : json_get(v, "relation");
     for (size_t i = 0; i < json_count(rel) && len < n; i++) {
         const json_value *r = json_at(rel, i);
         const char *kind = r->type == JSON_STRING ? r->u.string.s : json_get_string(r, "kind");
         const char *dir = r->type == JSON_OBJECT ? json_get_string(r, "direction") : NULL;
+        if (dir && !strcmp(dir, "none")) dir = NULL;
         if (!kind) continue;
         len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : " (", relation_kind_text(kind, ctx));
-        if (dir && len < n) len += (size_t)snprintf(buf + len, n - len, " %s", relation_kind_text(dir, ctx));
+        if (dir && len < n) len += (size_t)snprintf(buf + len, n - len, " — %s", relation_kind_text(dir, ctx));
     }
     if (json_count(rel) && len < n) len += (size_t)snprintf(buf + len, n - len, ")");
-    const char *dir = json_get_string(v, "direction");
-    if (dir && len < n) snprintf(buf + len, n - len, " [%s: %s]", tr(ctx, "direction", "방향"), relation_kind_text(dir, ctx));
+    const char *dir = json_count(rels) ? NULL : json_get_string(v, "direction");
+    if (dir && strcmp(dir, "none") && len < n) snprintf(buf + len, n - len, " [%s: %s]", tr(ctx, "direction", "방향"), relation_kind_text(dir, ctx));
 }
 
 static void number_cell(char *buf, size_t n, const json_value *v, int percent)
