@@ -3,7 +3,7 @@
 . tests/lib.sh
 case "$BUILD" in *asan*) finish ;; esac   # a compile check: once (rel) is enough
 command -v clang >/dev/null 2>&1 || { not_ok "clang is installed (scripts/deps.sh test)"; finish; }
-flags="-std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -Iinclude -Isrc -Itests -I$BUILD/gen $(pkg-config --cflags libxxhash libpcre2-8 libcurl libcrypto 2>/dev/null)"
+flags="-std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -Iinclude -Isrc -Itests -I$BUILD/gen $(pkg-config --cflags libxxhash libpcre2-8 libcurl libcrypto sqlite3 libpq 2>/dev/null)"
 n=0; bad=""
 for f in src/*/*.c tools/*.c tests/test_*.c fuzz/fuzz_*.c; do
     isa=""

@@ -83,7 +83,7 @@ int main(void)
     snprintf(other, sizeof other, "%s/other", root);
     CHECK(write_model(base, 11, 0, 0) && write_model(tuned, 11, 0.002, 5) && write_model(other, 12, 0, 0),
           "three generated models (base, a fine-tune of it, an independent one)");
-    lineage_model *mb, *mt, *mo;
+    lineage_model *mb = NULL, *mt = NULL, *mo = NULL;
     lineage_error err = {0, ""};
     CHECK(!lineage_model_open(base, &mb, &err) && !lineage_model_open(tuned, &mt, &err) &&
               !lineage_model_open(other, &mo, &err),

@@ -1,7 +1,8 @@
 /* lineage_ask: the chat prompt (the model's template, or the raw question), generation with the native
  * engine (greedy, or sampling from softmax(logits / T) with a seeded generator) until an end-of-turn id,
  * the eos text or max_tokens, streamed piece by piece; or the same question put to an OpenAI-compatible
- * /v1/chat/completions server. The answer, its ids, why it stopped and the timing form lineage.ask/1. */
+ * /v1/chat/completions server. The answer, its ids, why it stopped and the timing form lineage.ask/1.
+ * In analysis: it sits above both the engine and the HTTP client. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
