@@ -353,6 +353,11 @@ static void read_moe(config_reader *cr, const json_value *sub, const family_def 
     if (a->n_routed_experts <= 0) { a->n_routed_experts = -1; return; }
     get_int_any(cr, sub, KEYS("num_experts_per_tok", "experts_per_token", "moe_top_k", "num_selected_experts", "top_k",
                               "moe_k"), CONFIG_EXPERTS, &a->experts_per_token);
+    /* a token cannot be routed to more experts than there are: the active count would exceed the total */
+    if (a->experts_per_token > a->n_routed_experts && cr && cr->status == LINEAGE_OK)
+        cr->status = error_set(cr->err, LINEAGE_E_FORMAT, "%s: experts per token (%lld) exceed the routed experts (%lld)",
+                               cr->what ? cr->what : "config.json", (long long)a->experts_per_token,
+                               (long long)a->n_routed_experts);
     get_int_any(cr, sub, KEYS("n_shared_experts", "num_shared_experts", "moe_num_shared_experts"), CONFIG_EXPERTS,
                 &a->n_shared_experts);
     get_int_any(cr, sub, KEYS("moe_intermediate_size", "expert_intermediate_size", "moe_ffn_hidden_size"), CONFIG_FFN,
