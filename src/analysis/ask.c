@@ -273,27 +273,6 @@ static lineage_status generate_endpoint(const lineage_ask_options *opt, const ch
     return st;
 }
 
-/* Bytes as a JSON string: valid UTF-8 kept, other bytes as U+FFFD (a piece may end inside a character). */
-static json_value *text_json(arena *ar, const char *s, size_t n)
-{
-    strbuf sb;
-    sb_init(&sb);
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t k = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-        if (i + k <= n && utf8_valid(s + i, k)) {
-            sb_putn(&sb, s + i, k);
-            i += k;
-        } else {
-            sb_puts(&sb, "\xef\xbf\xbd");
-            i++;
-        }
-    }
-    json_value *v = sb.failed ? NULL : json_new_stringn(ar, sb.data ? sb.data : "", sb.len);
-    sb_free(&sb);
-    return v;
-}
-
 lineage_status lineage_ask(const lineage_model *m, const char *question, const lineage_ask_options *opt,
                            lineage_doc **out, lineage_error *err)
 {
@@ -335,12 +314,12 @@ lineage_status lineage_ask(const lineage_model *m, const char *question, const l
          json_set_str(ar, root, "mode", opt->endpoint ? "endpoint" : "native") &&
          (!opt->endpoint || json_set_str(ar, root, "endpoint", opt->endpoint)) &&
          json_set(ar, root, "system", opt->system ? json_new_string(ar, opt->system) : json_new_null(ar)) &&
-         json_set(ar, root, "question", text_json(ar, question, strlen(question)));
+         json_set(ar, root, "question", json_new_string_lossy(ar, question, strlen(question)));
     if (ok && !opt->endpoint) {
         ok = json_set_bool(ar, tpl, "used", templated) &&
              json_set(ar, tpl, "source", ch.template_origin ? json_new_string(ar, ch.template_origin) : json_new_null(ar)) &&
              json_set(ar, root, "template", tpl) &&
-             json_set(ar, root, "prompt", text_json(ar, prompt.data ? prompt.data : "", prompt.len));
+             json_set(ar, root, "prompt", json_new_string_lossy(ar, prompt.data ? prompt.data : "", prompt.len));
         json_value *eos = json_new_array(ar);
         for (size_t i = 0; ok && eos && i < ch.neos; i++) ok = json_push(ar, eos, json_new_int(ar, ch.eos_ids[i]));
         json_value *pids = json_new_array(ar);
@@ -350,7 +329,7 @@ lineage_status lineage_ask(const lineage_model *m, const char *question, const l
     ok = ok && json_set_double(ar, samp, "temperature", opt->temperature) &&
          json_set_bool(ar, samp, "greedy", opt->temperature <= 0) &&
          (opt->temperature <= 0 || json_set_int(ar, samp, "seed", (int64_t)opt->seed)) && json_set(ar, root, "sampling", samp) &&
-         json_set(ar, ans, "text", text_json(ar, a.text.data ? a.text.data : "", a.text.len)) &&
+         json_set(ar, ans, "text", json_new_string_lossy(ar, a.text.data ? a.text.data : "", a.text.len)) &&
          (opt->endpoint || json_set(ar, ans, "ids", ids)) && json_set_int(ar, ans, "tokens", (int64_t)a.n) &&
          json_set_str(ar, ans, "stop", a.stop ? a.stop : "unknown") && json_set(ar, root, "answer", ans) &&
          json_set_int(ar, timing, "prompt_tokens", (int64_t)a.prompt_tokens) &&

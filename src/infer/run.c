@@ -19,35 +19,11 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Bytes as a JSON-safe string: valid UTF-8 runs kept, other bytes as U+FFFD. */
-static json_value *text_value(arena *ar, const char *s, size_t n)
-{
-    strbuf sb;
-    sb_init(&sb);
-    for (size_t i = 0; i < n;) {
-        size_t k = 1;
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0xf0) k = 4;
-        else if (c >= 0xe0) k = 3;
-        else if (c >= 0xc0) k = 2;
-        if (i + k <= n && utf8_valid(s + i, k)) {
-            sb_putn(&sb, s + i, k);
-            i += k;
-        } else {
-            sb_puts(&sb, "\xef\xbf\xbd");
-            i++;
-        }
-    }
-    json_value *v = sb.failed ? NULL : json_new_stringn(ar, sb.data ? sb.data : "", sb.len);
-    sb_free(&sb);
-    return v;
-}
-
 static json_value *piece_value(arena *ar, const lineage_tokenizer *t, uint32_t id)
 {
     size_t len = 0;
     const char *p = t ? lineage_tokenizer_bytes(t, id, &len) : NULL;
-    return p ? text_value(ar, p, len) : json_new_null(ar);
+    return p ? json_new_string_lossy(ar, p, len) : json_new_null(ar);
 }
 
 static lineage_status write_logits(const char *path, const float *x, size_t n, lineage_error *err)
@@ -184,7 +160,7 @@ static lineage_status build_doc(const lineage_model *m, const lineage_run_option
             if (p) sb_putn(&sb, p, len);
         }
         ok = !sb.failed && json_set(ar, cont, "ids", ids_value(ar, r->gen, r->ngen)) &&
-             json_set(ar, cont, "text", r->tok ? text_value(ar, sb.data ? sb.data : "", sb.len) : json_new_null(ar)) &&
+             json_set(ar, cont, "text", r->tok ? json_new_string_lossy(ar, sb.data ? sb.data : "", sb.len) : json_new_null(ar)) &&
              json_set(ar, root, "continuation", cont);
         sb_free(&sb);
     }

@@ -11,6 +11,7 @@
 #endif
 
 #include "util/error.h"
+#include "util/strbuf.h"
 
 /* Children of the open arrays and objects wait on these stacks; each container gets an exact-size
  * copy when it closes (no growth by doubling inside the arena). */
@@ -721,4 +722,24 @@ void lineage_doc_free(lineage_doc *d)
     if (!d) return;
     arena_free(&d->arena);
     free(d);
+}
+
+json_value *json_new_string_lossy(arena *a, const char *s, size_t n)
+{
+    strbuf sb;
+    sb_init(&sb);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t k = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+        if (i + k <= n && utf8_valid(s + i, k)) {
+            sb_putn(&sb, s + i, k);
+            i += k;
+        } else {
+            sb_puts(&sb, "\xef\xbf\xbd");
+            i++;
+        }
+    }
+    json_value *v = sb.failed ? NULL : json_new_stringn(a, sb.data ? sb.data : "", sb.len);
+    sb_free(&sb);
+    return v;
 }

@@ -74,6 +74,9 @@ json_value *json_new_int(arena *a, int64_t i);
 json_value *json_new_double(arena *a, double d);
 json_value *json_new_string(arena *a, const char *s);
 json_value *json_new_stringn(arena *a, const char *s, size_t n);
+/* Bytes as a JSON string: valid UTF-8 kept, every other byte as U+FFFD (a token may end inside a
+ * character); NULL when out of memory. */
+json_value *json_new_string_lossy(arena *a, const char *s, size_t n);
 json_value *json_new_array(arena *a);
 json_value *json_new_object(arena *a);
 int json_push(arena *a, json_value *arr, json_value *v);
