@@ -505,12 +505,8 @@ static void check_real_files(void)
     }
     closedir(d);
     CHECK(files >= 12, "%d real GGUF files found", files);
-#if defined(__SANITIZE_ADDRESS__)
-    const double limit = 2.0;
-#else
-    const double limit = 0.2;
-#endif
-    CHECK(slowest < limit, "slowest parse %.3f s (limit %.1f s)", slowest, limit);
+    /* Parse time is a speed claim: it lives in make bench (bench_inspect.sh), not in a timed assertion. */
+    printf("# slowest real vocab parse %.3f s\n", slowest);
 
     snprintf(dir, sizeof dir, "%s/data/llamacpp-vocab/corrupt", shared_dir());
     d = opendir(dir);
