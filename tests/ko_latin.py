@@ -9,7 +9,7 @@ import sys
 ALLOW = set("""
 A B C D N V L d f z p x
 BPE ID IDs MoE MLP GQA MHA MLA KV RoPE YaRN FLOPs FLOP TFLOP GPU GPUs SHA JSON HTML SVG GGUF NFC NFKC
-Jaccard Spearman Pearson CKA JSD
+Jaccard Spearman Pearson CKA JSD Fisher Wilcoxon Holm Bonferroni Holm-Bonferroni Zhu Minitron
 lineage config tokenizer json safetensors md html svg
 BPE Unigram WordPiece SentencePiece tiktoken byte_level
 rmsnorm layernorm silu gelu swiglu relu yarn linear dynamic llama3 sigmoid softmax mxfp4 fp8 bf16 f16 f32

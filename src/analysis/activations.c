@@ -230,13 +230,17 @@ static lineage_status neuron_matching(const act_plan *p, act_result *r, arena *a
 typedef struct act_finding {
     const char *en, *ko, *control, *direction, *relation;
     double value, p, weight;
+    const char *control_key;
+    int control_nvalues;
+    double control_values[2];
 } act_finding;
 
 static void push_finding(arena *ar, json_value *list, const act_finding *f)
 {
     finding_args a = {.line = "activations", .direction = f->direction, .relation = f->relation, .en = f->en,
                       .ko = f->ko, .value = f->value, .p = f->p, .has_p = 1, .weight = f->weight,
-                      .control = f->control};
+                      .control = f->control, .control_key = f->control_key, .control_nvalues = f->control_nvalues,
+                      .control_values = {f->control_values[0], f->control_values[1]}};
     json_push(ar, list, finding_make(ar, &a));
 }
 
@@ -248,12 +252,13 @@ static void findings(arena *ar, const act_result *r, json_value *list)
         double lp = -log10(r->fisher_p > 1e-300 ? r->fisher_p : 1e-300);
         snprintf(en, sizeof en, "MLP neurons matched by their activations: the gate-based and up-based matchings "
                  "agree (mean Spearman %.3f over %d layers, Fisher p %.3g)", r->mean_rho, r->tested, r->fisher_p);
-        snprintf(ko, sizeof ko, "활성값으로 MLP 뉴런을 대응시킨 결과 gate 기반과 up 기반 대응이 일치함 "
+        snprintf(ko, sizeof ko, "활성값으로 MLP 뉴런을 대응시킨 결과 게이트 투영 기반과 업 투영 기반 대응이 일치함 "
                  "(평균 Spearman %.3f, %d개 층, Fisher p %.3g)", r->mean_rho, r->tested, r->fisher_p);
         snprintf(ctl, sizeof ctl, "independent models give unrelated gate and up matchings: per layer Spearman ~ "
                  "N(0, 1/(n-1)), n >= %d neurons (Zhu et al. 2025); p from that null, Fisher over layers",
                  r->neurons_min);
         f.en = en; f.ko = ko; f.control = ctl; f.value = r->mean_rho; f.p = r->fisher_p;
+        f.control_key = "neuron_match"; f.control_nvalues = 1; f.control_values[0] = r->neurons_min;
         if (r->fisher_p < ACT_DERIVED_P) {
             f.direction = "derived";
             f.weight = fmin(0.9, 0.6 + 0.01 * (lp - 3));
@@ -291,6 +296,7 @@ static void findings(arena *ar, const act_result *r, json_value *list)
     snprintf(ctl, sizeof ctl, "B's tokens shuffled: mean %.3f, 95th percentile %.3f; not calibrated for unrelated models, "
              "which also score high on the same text", r->null_mean, r->null_p95);
     c.en = en; c.ko = ko; c.control = ctl; c.value = r->best_mean; c.p = r->null_p;
+    c.control_key = "cka_shuffle"; c.control_nvalues = 2; c.control_values[0] = r->null_mean; c.control_values[1] = r->null_p95;
     c.direction = "neutral";
     c.weight = 0.2;
     push_finding(ar, list, &c);
@@ -302,6 +308,7 @@ static void findings(arena *ar, const act_result *r, json_value *list)
         snprintf(ctl, sizeof ctl, "a layer is mapped only above the shuffled-token 95th percentile (%.3f); read "
                  "as up-scaling only when the neuron matching shows a shared origin", r->null_p95);
         m.en = en; m.ko = ko; m.control = ctl; m.value = r->repeats; m.p = NAN;
+        m.control_key = "cka_layer_map"; m.control_nvalues = 1; m.control_values[0] = r->null_p95;
         int shared = r->tested && r->fisher_p < ACT_DERIVED_P;
         m.direction = shared ? "derived" : "neutral";
         m.weight = shared ? 0.4 : 0.1;

@@ -44,6 +44,10 @@ typedef struct finding_args {
     /* with a relation: which side is the parent, "b_from_a", "a_from_b" or "undetermined" (NULL: not said) */
     const char *lineage_direction;
     int note;   /* something the statistics set aside or cannot tell: repeated among the verdict's reasons */
+    /* the control as a catalogue key for the reports to word ("weights_null"), with up to two numbers */
+    const char *control_key;
+    int control_nvalues;
+    double control_values[2];
 } finding_args;
 json_value *finding_make(arena *ar, const finding_args *f);
 /* Findings (docs/METHODOLOGY.md) for the weights and architecture sections of root. */

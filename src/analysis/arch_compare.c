@@ -78,11 +78,19 @@ static const field_def int_fields[] = {
 
 static int64_t field_of(const arch_info *a, const field_def *f) { return *(const int64_t *)((const char *)a + f->offset); }
 
-static int add_hypothesis(arena *ar, json_value *list, const char *kind, const char *text)
+/* A derivation the shapes allow: its kind (with an optional variant), the two values of the field it
+ * rests on (a, b; negative: none) for the report to word, and the English sentence (the JSON's "text"). */
+static int add_hypothesis_v(arena *ar, json_value *list, const char *kind, const char *variant, int64_t a, int64_t b,
+                            const char *text)
 {
     json_value *h = json_new_object(ar);
-    return h && json_set_str(ar, h, "kind", kind) && json_set_str(ar, h, "text", text) &&
-           json_set_str(ar, h, "status", "possible") && json_push(ar, list, h);
+    return h && json_set_str(ar, h, "kind", kind) && (!variant || json_set_str(ar, h, "variant", variant)) &&
+           (a < 0 || json_set_int(ar, h, "a", a)) && (b < 0 || json_set_int(ar, h, "b", b)) &&
+           json_set_str(ar, h, "text", text) && json_set_str(ar, h, "status", "possible") && json_push(ar, list, h);
+}
+static int add_hypothesis(arena *ar, json_value *list, const char *kind, const char *text)
+{
+    return add_hypothesis_v(ar, list, kind, NULL, -1, -1, text);
 }
 
 static int str_eq(const char *x, const char *y) { return (!x && !y) || (x && y && !strcmp(x, y)); }
@@ -172,37 +180,37 @@ static int hypotheses_json(const arch_info *A, const arch_info *B, arena *ar, js
     if (same_d && A->num_layers > 0 && B->num_layers > A->num_layers) {
         snprintf(buf, sizeof buf, "same width, B has %" PRId64 " layers to A's %" PRId64 ": depth up-scaling of A (layers duplicated, then trained) is possible",
                  B->num_layers, A->num_layers);
-        ok = ok && add_hypothesis(ar, h, "depth_upscaling", buf);
+        ok = ok && add_hypothesis_v(ar, h, "depth_upscaling", NULL, A->num_layers, B->num_layers, buf);
     }
     if (same_d && B->num_layers > 0 && B->num_layers < A->num_layers) {
         snprintf(buf, sizeof buf, "same width, B has fewer layers (%" PRId64 " < %" PRId64 "): layer pruning of A is possible",
                  B->num_layers, A->num_layers);
-        ok = ok && add_hypothesis(ar, h, "layer_pruning", buf);
+        ok = ok && add_hypothesis_v(ar, h, "layer_pruning", NULL, A->num_layers, B->num_layers, buf);
     }
     if (same_d && !moe_a && !moe_b && B->intermediate_size > 0 && B->intermediate_size < A->intermediate_size) {
         snprintf(buf, sizeof buf, "same width, B's MLP is narrower (%" PRId64 " < %" PRId64 "): width (neuron) pruning of A is possible",
                  B->intermediate_size, A->intermediate_size);
-        ok = ok && add_hypothesis(ar, h, "width_pruning", buf);
+        ok = ok && add_hypothesis_v(ar, h, "width_pruning", NULL, A->intermediate_size, B->intermediate_size, buf);
     }
     if (same_d && !moe_a && !moe_b && A->intermediate_size > 0 && B->intermediate_size > A->intermediate_size) {
         snprintf(buf, sizeof buf, "B's MLP is wider (%" PRId64 " > %" PRId64 "): MLP widening of A is possible",
                  B->intermediate_size, A->intermediate_size);
-        ok = ok && add_hypothesis(ar, h, "width_growth", buf);
+        ok = ok && add_hypothesis_v(ar, h, "width_growth", NULL, A->intermediate_size, B->intermediate_size, buf);
     }
     if (A->hidden_size > 0 && B->hidden_size > 0 && B->hidden_size < A->hidden_size) {
         snprintf(buf, sizeof buf, "B's hidden size is smaller (%" PRId64 " < %" PRId64 "): hidden-dimension pruning (Minitron-style) of A is possible",
                  B->hidden_size, A->hidden_size);
-        ok = ok && add_hypothesis(ar, h, "hidden_pruning", buf);
+        ok = ok && add_hypothesis_v(ar, h, "hidden_pruning", NULL, A->hidden_size, B->hidden_size, buf);
     }
     if (A->vocab_size > 0 && B->vocab_size > A->vocab_size) {
         snprintf(buf, sizeof buf, "B's vocabulary is larger (%" PRId64 " > %" PRId64 "): vocabulary extension of A is possible",
                  B->vocab_size, A->vocab_size);
-        ok = ok && add_hypothesis(ar, h, "vocab_extension", buf);
+        ok = ok && add_hypothesis_v(ar, h, "vocab_extension", NULL, A->vocab_size, B->vocab_size, buf);
     }
     if (B->vocab_size > 0 && B->vocab_size < A->vocab_size) {
         snprintf(buf, sizeof buf, "B's vocabulary is smaller (%" PRId64 " < %" PRId64 "): vocabulary trimming of A is possible",
                  B->vocab_size, A->vocab_size);
-        ok = ok && add_hypothesis(ar, h, "vocab_trimming", buf);
+        ok = ok && add_hypothesis_v(ar, h, "vocab_trimming", NULL, A->vocab_size, B->vocab_size, buf);
     }
     if (!moe_a && moe_b && A->intermediate_size > 0 && B->moe_intermediate_size > 0) {
         if (B->moe_intermediate_size == A->intermediate_size)
@@ -214,7 +222,11 @@ static int hypotheses_json(const arch_info *A, const arch_info *B, arena *ar, js
         else
             snprintf(buf, sizeof buf, "A is dense, B is MoE: upcycling of A is possible, though expert width %" PRId64 " does not divide A's MLP width %" PRId64,
                      B->moe_intermediate_size, A->intermediate_size);
-        ok = ok && add_hypothesis(ar, h, "upcycling", buf);
+        ok = ok && add_hypothesis_v(ar, h, "upcycling",
+                                    B->moe_intermediate_size == A->intermediate_size                ? "same_width"
+                                    : A->intermediate_size % B->moe_intermediate_size == 0 ? "divides"
+                                                                                           : "other",
+                                    A->intermediate_size, B->moe_intermediate_size, buf);
     }
     if (moe_a && !moe_b)
         ok = ok && add_hypothesis(ar, h, "expert_merging", "A is MoE, B is dense: expert merging or distillation of A into B is possible");
@@ -289,7 +301,8 @@ lineage_status arch_compare_section(const lineage_model *ma, const lineage_model
          json_set_str(ar, tens, "matched_by", "component, role, layer, expert");
     if (!ok) return NOMEM();
     if (!ma->ntensors || !mb->ntensors)
-        ok = json_set_str(ar, tens, "note", "architecture-only: at least one side has no tensors, so nothing was matched");
+        ok = json_set_str(ar, tens, "note", "architecture-only: at least one side has no tensors, so nothing was matched") &&
+             json_set_str(ar, tens, "note_key", "architecture_only");
     for (int c = 0; ok && c < LINEAGE_COMPONENT_COUNT; c++) {
         if (!ct[c].a && !ct[c].b) continue;
         json_value *o = json_new_object(ar);

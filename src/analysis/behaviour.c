@@ -94,10 +94,12 @@ static json_value *side_json(arena *ar, const bdist_set *s, const lineage_model 
 }
 
 static json_value *finding(arena *ar, const char *direction, double weight, double value, double p, const char *en,
-                           const char *ko, const char *control)
+                           const char *ko, const char *control, size_t npanel)
 {
     finding_args f = {.line = "behaviour", .direction = direction, .en = en, .ko = ko, .value = round4(value),
-                      .p = p, .has_p = 1, .weight = weight, .control = control};
+                      .p = p, .has_p = 1, .weight = weight, .control = control,
+                      .control_key = npanel ? "behaviour_panel" : "behaviour_none", .control_nvalues = npanel ? 1 : 0,
+                      .control_values = {(double)npanel, 0}};
     return finding_make(ar, &f);
 }
 
@@ -274,7 +276,7 @@ lineage_status behaviour_compare_section(const lineage_model *a, const lineage_m
                      "모델이 없어 효과 크기만 보고)", n, 100 * top1, jsd);
             json_push(ar, findings, finding(ar, "neutral", WEIGHT_NEUTRAL, top1, NAN, en, ko,
                                             "none: unrelated models trained on similar data also agree; --panel MODEL... "
-                                            "gives the null"));
+                                            "gives the null", 0));
         } else {
             snprintf(ctl, sizeof ctl, "B against %zu panel model%s on the same probes (paired one-sided Wilcoxon "
                      "signed-rank on per-probe JSD, Holm-Bonferroni)", npanel, npanel == 1 ? "" : "s");
@@ -283,19 +285,19 @@ lineage_status behaviour_compare_section(const lineage_model *a, const lineage_m
                          "(JSD %.3f vs %.3f for the closest, margin %.3f bits)", jsd, pr[closest].jsd, margin);
                 snprintf(ko, sizeof ko, "B의 다음 토큰 분포가 모든 비교군 모델보다 A에 더 가까움 (JSD %.3f, 가장 가까운 "
                          "비교군 %.3f, 차이 %.3f 비트)", jsd, pr[closest].jsd, margin);
-                json_push(ar, findings, finding(ar, "derived", WEIGHT_DERIVED, margin, pmax, en, ko, ctl));
+                json_push(ar, findings, finding(ar, "derived", WEIGHT_DERIVED, margin, pmax, en, ko, ctl, npanel));
             } else if (some_reverse) {
                 snprintf(en, sizeof en, "B's next-token distributions are closer to panel model %s than to A's "
                          "(JSD to A %.3f)", reverse_model, jsd);
                 snprintf(ko, sizeof ko, "B의 다음 토큰 분포가 A보다 비교군 모델 %s에 더 가까움 (A와의 JSD %.3f)",
                          reverse_model, jsd);
-                json_push(ar, findings, finding(ar, "independent", WEIGHT_INDEPENDENT, margin, prevmin, en, ko, ctl));
+                json_push(ar, findings, finding(ar, "independent", WEIGHT_INDEPENDENT, margin, prevmin, en, ko, ctl, npanel));
             } else {
                 snprintf(en, sizeof en, "B's next-token distributions are not significantly closer to A's than to every "
                          "panel model's (JSD %.3f, margin %.3f bits)", jsd, margin);
                 snprintf(ko, sizeof ko, "B의 다음 토큰 분포가 모든 비교군 모델보다 A에 유의하게 가깝지는 않음 (JSD %.3f, "
                          "차이 %.3f 비트)", jsd, margin);
-                json_push(ar, findings, finding(ar, "neutral", WEIGHT_NEUTRAL, margin, pmax, en, ko, ctl));
+                json_push(ar, findings, finding(ar, "neutral", WEIGHT_NEUTRAL, margin, pmax, en, ko, ctl, npanel));
             }
         }
         json_set(ar, s, "findings", findings);

@@ -29,6 +29,12 @@ json_value *finding_make(arena *ar, const finding_args *f)
     if (f->control) {
         json_value *c = json_new_object(ar);
         json_set_str(ar, c, "description", f->control);
+        if (f->control_key) {
+            json_set_str(ar, c, "key", f->control_key);
+            json_value *vals = json_new_array(ar);
+            for (int i = 0; i < f->control_nvalues && i < 2; i++) json_push(ar, vals, json_new_double(ar, f->control_values[i]));
+            json_set(ar, c, "values", vals);
+        }
         json_set(ar, o, "control", c);
     }
     if (f->has_z && isfinite(f->z)) json_set_double(ar, o, "z", f->z);
@@ -264,7 +270,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
                  json_is_true(json_get(json_get(s, "identical"), "dtype_changed")) ? ", stored in another dtype" : "");
         snprintf(ko, sizeof ko, "대응하는 모든 텐서의 값이 같음 (값 동일 %.0f%%)", 100 * f);
         finding_args fa = {"weights", "text", "identical", "derived", en, ko, f, 0, 0, 0.99,
-                           "independent models share no tensor values", 0, 0, 0, DIR_NONE, 0};
+                           "independent models share no tensor values", 0, 0, 0, DIR_NONE, 0, NULL, 0, {0, 0}};
         json_push(ar, list, finding_make(ar, &fa));
     } else {
         detect_kinds(a, b, w, s, &kinds);
@@ -285,7 +291,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
         else snprintf(ko, sizeof ko, "정렬 후 텐서가 관련됨 (%s)", kinds.why_ko[0]);
         snprintf(ctl, sizeof ctl, "cross-layer pairs and row-shuffled tensors of the same size (independent models score ~0)");
         finding_args fa = {"weights", "text", NULL, "derived", en, ko, mc, mz, num(ft, "combined_p", NAN),
-                           fmin(0.99, fmax(kinds.n ? kinds.weight[0] : 0.9, 0.9)), ctl, 0, 1, 1, NULL, 0};
+                           fmin(0.99, fmax(kinds.n ? kinds.weight[0] : 0.9, 0.9)), ctl, 0, 1, 1, NULL, 0, "weights_null", 0, {0, 0}};
         json_push(ar, list, finding_make(ar, &fa));
     }
 
@@ -299,10 +305,10 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
     int siblings = to_a && to_b;
     for (int i = 0; i < kinds.n; i++) {
         snprintf(en, sizeof en, "%s: %s", kinds.kinds[i], kinds.why[i]);
-        snprintf(ko, sizeof ko, "%s: %s", kinds.kinds[i], kinds.why_ko[i]);
+        snprintf(ko, sizeof ko, "%s", kinds.why_ko[i]);   /* the kind is the finding's relation, worded by the report */
         finding_args fa = {"weights", "text", siblings ? "shared_ancestor" : kinds.kinds[i], "derived", en, ko,
                            NAN, 0, 0, kinds.weight[i], "the same search on independent models finds nothing", 0, 0, 0,
-                           siblings ? DIR_NONE : kinds.dir[i], 0};
+                           siblings ? DIR_NONE : kinds.dir[i], 0, "weights_search", 0, {0, 0}};
         json_push(ar, list, finding_make(ar, &fa));
     }
     if (siblings) {
@@ -322,7 +328,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
                  "조상을 통해 관련됨", ka, kb);
         finding_args fa = {"weights", "text", "shared_ancestor", "derived", en, ko, NAN, 0, 0, 0.9,
                            "each modification is found by the same search that finds nothing on independent models",
-                           0, 0, 0, DIR_NONE, 0};
+                           0, 0, 0, DIR_NONE, 0, "weights_siblings", 0, {0, 0}};
         json_push(ar, list, finding_make(ar, &fa));
     } else if (related && !identical && !to_a && !to_b) {
         /* Only how far the values moved is known: descent either way and siblings look alike (R7). */
@@ -331,7 +337,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
                            "ancestor: nothing here is a subset, a repeat, an extension or an addition on one side only",
                            "가중치만으로는 B가 A에서, A가 B에서, 또는 둘 다 공통 조상에서 나왔는지 구별할 수 없음: "
                            "한쪽에만 있는 부분집합, 반복, 확장, 추가가 없음",
-                           NAN, 0, 0, 0, NULL, 0, 0, 0, NULL, 0};
+                           NAN, 0, 0, 0, NULL, 0, 0, 0, NULL, 0, NULL, 0, {0, 0}};
         json_push(ar, list, finding_make(ar, &fa));
     }
 
@@ -343,7 +349,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
                  "carry no lineage information and are counted as low-information", n_const);
         snprintf(ko, sizeof ko, "텐서 쌍 %.0f개는 한쪽이 상수이거나 거의 상수(모두 0, 모두 같은 값)임: 계보 정보가 없어 "
                  "저정보 텐서로 취급함", n_const);
-        finding_args fa = {"weights", "text", NULL, "neutral", en, ko, n_const, 0, 0, 0, NULL, 1, 0, 0, NULL, 1};
+        finding_args fa = {"weights", "text", NULL, "neutral", en, ko, n_const, 0, 0, 0, NULL, 1, 0, 0, NULL, 1, NULL, 0, {0, 0}};
         json_push(ar, list, finding_make(ar, &fa));
     }
     if (n_nf > 0) {
@@ -351,7 +357,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
                  "aside, the statistics use the positions finite on both sides", num(aside, "non_finite_values", 0), n_nf);
         snprintf(ko, sizeof ko, "텐서 %.0f개에 NaN/Inf 값 %.0f개 (텐서별 값은 쌍의 non_finite_a/_b): 통계에서 제외하고 "
                  "양쪽 모두 유한한 위치만 사용함", n_nf, num(aside, "non_finite_values", 0));
-        finding_args fa = {"weights", "text", NULL, "neutral", en, ko, n_nf, 0, 0, 0, NULL, 0, 0, 0, NULL, 1};
+        finding_args fa = {"weights", "text", NULL, "neutral", en, ko, n_nf, 0, 0, 0, NULL, 0, 0, 0, NULL, 1, NULL, 0, {0, 0}};
         json_push(ar, list, finding_make(ar, &fa));
     }
 
@@ -364,7 +370,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
                  (int)at, (int)of, mdc);
         finding_args fa = {"weights", "text", NULL, "independent", en, ko, at / (of > 0 ? of : 1), 0, 0,
                            (at / (of > 0 ? of : 1)) * (mdc <= 0.3 ? 0.95 : 0.7),
-                           "derived pairs in the same run score far above chance", 0, 0, 0, NULL, 0};
+                           "derived pairs in the same run score far above chance", 0, 0, 0, NULL, 0, NULL, 0, {0, 0}};
         json_push(ar, list, finding_make(ar, &fa));
     }
 
@@ -378,7 +384,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
                  (int)hi, 100 * (1 - sig), num(ind, "min_detectable_centered", 1));
         finding_args fa = {"weights", "text", NULL, "independent", en, ko, 1 - sig, 0, 0,
                            (1 - sig) * (num(ind, "min_detectable_centered", 1) <= 0.3 ? 0.95 : 0.7),
-                           "derived pairs in the same run score far above chance", 0, 0, 0, NULL, 0};
+                           "derived pairs in the same run score far above chance", 0, 0, 0, NULL, 0, NULL, 0, {0, 0}};
         json_push(ar, list, finding_make(ar, &fa));
     }
 
@@ -388,7 +394,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
         const json_member *c = &comps->u.object.members[i];
         if (!strcmp(c->key, "text") || !strcmp(c->key, "mtp")) continue;
         const json_value *v = c->value;
-        finding_args fa = {"weights", c->key, NULL, "neutral", en, ko, NAN, 0, 0, 0, NULL, 0, 0, 0, NULL, 0};
+        finding_args fa = {"weights", c->key, NULL, "neutral", en, ko, NAN, 0, 0, 0, NULL, 0, 0, 0, NULL, 0, NULL, 0, {0, 0}};
         if (json_is_true(json_get(v, "identical"))) {
             snprintf(en, sizeof en, "%s: every tensor has the same values", c->key);
             snprintf(ko, sizeof ko, "%s: 모든 텐서의 값이 같음", c->key);
@@ -418,7 +424,7 @@ static void architecture_findings(json_value *arch, arena *ar, json_value *list)
                               "are independent (R1)",
                        same ? "정규화된 아키텍처가 동일함: 파생의 증거가 아님 (R2)"
                             : "아키텍처가 다름: 정렬이 필요한 비교를 알려줄 뿐, 독립의 증거가 아님 (R1)",
-                       NAN, 0, 0, 0, NULL, 0, 0, 0, NULL, 0};
+                       NAN, 0, 0, 0, NULL, 0, 0, 0, NULL, 0, NULL, 0, {0, 0}};
     json_push(ar, list, finding_make(ar, &fa));
 }
 

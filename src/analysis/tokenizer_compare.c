@@ -314,7 +314,7 @@ static lineage_status add_finding(arena *ar, json_value *s, lineage_error *err)
     if (!strcmp(rel, "identical")) {
         dir = "derived", relation = "tokenizer_reuse", w = smaller >= 5000 ? 0.9 : 0.6;
         snprintf(buf, sizeof buf, "The tokenizers are identical: %lld ordinary tokens at the same ids.", (long long)aligned);
-        snprintf(kbuf, sizeof kbuf, "토크나이저가 같습니다: 일반 토큰 %lld개가 같은 ID에 있습니다.", (long long)aligned);
+        snprintf(kbuf, sizeof kbuf, "토크나이저가 동일합니다: 일반 토큰 %lld개가 같은 ID에 있습니다.", (long long)aligned);
     } else if (!strcmp(rel, "b_extends_a") || !strcmp(rel, "a_extends_b")) {
         dir = "derived", relation = "vocab_extension", w = smaller >= 5000 ? 0.9 : 0.6;
         snprintf(buf, sizeof buf, "One vocabulary extends the other: all %lld tokens of the smaller keep their ids.",
@@ -330,7 +330,7 @@ static lineage_status add_finding(arena *ar, json_value *s, lineage_error *err)
     } else {
         snprintf(buf, sizeof buf, "Different tokenizers (%s, %lld ids aligned); this does not prove independent weights.",
                  rel, (long long)aligned);
-        snprintf(kbuf, sizeof kbuf, "토크나이저가 다릅니다 (%s, 정렬된 ID %lld개). 가중치가 독립이라는 증거는 아닙니다.", rel,
+        snprintf(kbuf, sizeof kbuf, "토크나이저가 다릅니다 (같은 ID에 같은 토큰 %lld개). 가중치가 독립이라는 증거는 아닙니다.",
                  (long long)aligned);
     }
     en = buf, ko = kbuf;
@@ -341,6 +341,7 @@ static lineage_status add_finding(arena *ar, json_value *s, lineage_error *err)
              json_set_str(ar, text, "ko", ko) && json_set(ar, f, "text", text) && json_set_str(ar, f, "value", rel) &&
              json_set_str(ar, ctl, "description",
                           "independently trained tokenizers share common pieces but align few ids beyond single bytes") &&
+             json_set_str(ar, ctl, "key", "tokenizer") &&
              json_set(ar, f, "control", ctl) && json_set_str(ar, f, "direction", dir) && json_set_double(ar, f, "weight", w) &&
              (!relation || json_set_str(ar, f, "relation", relation)) && json_push(ar, list, f) &&
              json_set(ar, s, "findings", list);

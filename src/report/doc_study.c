@@ -17,34 +17,6 @@ static const char *model_name(const json_value *root, int64_t i)
     return n ? n : "?";
 }
 
-const char *relation_kind_text(const char *kind, const render_ctx *ctx)
-{
-    static const char *const k[][3] = {
-        {"identical", "identical", "동일"},
-        {"finetune", "fine-tuned", "미세조정"},
-        {"depth_upscaled", "depth up-scaled", "깊이 확장"},
-        {"vocab_extension", "vocabulary extended", "어휘 확장"},
-        {"vocab_extended", "vocabulary extended", "어휘 확장"},
-        {"tokenizer_reuse", "tokenizer reused", "토크나이저 재사용"},
-        {"pruned", "pruned", "가지치기"},
-        {"upcycled", "upcycled to MoE", "전문가 혼합 업사이클링"},
-        {"permuted", "permuted", "순열 변환"},
-        {"rescaled", "rescaled", "스케일 변환"},
-        {"requantized", "requantized", "재양자화"},
-        {"overlap", "overlap", "일부 겹침"},
-        {"disjoint", "disjoint", "겹치지 않음"},
-        {"a_extends_b", "A extends B", "A가 B를 확장"},
-        {"b_extends_a", "B extends A", "B가 A를 확장"},
-        {"b_from_a", "B from A", "A에서 B로"},
-        {"a_from_b", "A from B", "B에서 A로"},
-        {"undetermined", "direction undetermined", "방향 판단 불가"},
-        {"unknown", "unknown", "알 수 없음"},
-        {"none", "none", "없음"}};
-    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
-        if (!strcmp(kind, k[i][0])) return tr(ctx, k[i][1], k[i][2]);
-    return kind;   /* a kind this renderer does not know yet: shown as the code identifier */
-}
-
 /* "derived (fine-tuned, A to B)" */
 static void verdict_cell(char *buf, size_t n, const json_value *v, const render_ctx *ctx)
 {

@@ -8,6 +8,8 @@
 #include "report/charts.h"
 #include "report/doc_walk.h"
 #include "report/document.h"
+#include "report/msg.h"
+#include "report/text_util.h"
 #include "util/sanitize.h"
 
 #define MAX_TABLE_ROWS 80
@@ -55,6 +57,22 @@ static void md_table_row(doc_sink *s, const char **cells, size_t n)
 }
 static void md_table_end(doc_sink *s) { sb_putc(s->sb, '\n'); }
 static void md_chart(doc_sink *s, const char *key, const json_value *section) { (void)s; (void)key; (void)section; }
+/* a fence longer than any backtick run of the text, so untrusted text cannot close it */
+static void md_pre(doc_sink *s, const char *text)
+{
+    size_t run = 0, longest = 0;
+    for (const char *p = text; *p; p++) {
+        run = *p == '`' ? run + 1 : 0;
+        if (run > longest) longest = run;
+    }
+    size_t fence = longest < 3 ? 3 : longest + 1;
+    for (size_t i = 0; i < fence; i++) sb_putc(s->sb, '`');
+    sb_putc(s->sb, '\n');
+    sb_puts(s->sb, text);
+    if (*text && text[strlen(text) - 1] != '\n') sb_putc(s->sb, '\n');
+    for (size_t i = 0; i < fence; i++) sb_putc(s->sb, '`');
+    sb_puts(s->sb, "\n\n");
+}
 
 /* ---- HTML sink ---- */
 
@@ -94,6 +112,12 @@ static void h_table_row(doc_sink *s, const char **cells, size_t n)
 }
 static void h_table_end(doc_sink *s) { sb_puts(s->sb, "</table>\n"); }
 static void h_chart(doc_sink *s, const char *key, const json_value *section) { charts_for_section(s->sb, key, section, s->ctx); }
+static void h_pre(doc_sink *s, const char *text)
+{
+    sb_puts(s->sb, "<pre>");
+    html_escape(s->sb, text);
+    sb_puts(s->sb, "</pre>\n");
+}
 
 /* ---- the walk ---- */
 
@@ -177,23 +201,20 @@ static void render_evidence(doc_sink *s, const json_value *evidence)
         const json_value *f = json_at(evidence, i);
         char b[6][160];
         const char *cells[8];
-        scalar_text(json_get(f, "line"), b[0], sizeof b[0]);
-        cells[0] = b[0];
+        char ctl[600];
+        cells[0] = msg_code("line", json_get_string(f, "line"), s->ctx);
         cells[1] = finding_text(f, s->ctx);
-        scalar_text(json_get(f, "value"), b[1], sizeof b[1]);
+        const json_value *val = json_get(f, "value");
+        if (val && val->type == JSON_STRING) snprintf(b[1], sizeof b[1], "%s", relation_kind_text(val->u.string.s, s->ctx));
+        else scalar_text(val, b[1], sizeof b[1]);
         cells[2] = b[1];
-        const json_value *ctl = json_get(f, "control");
-        if (ctl && ctl->type == JSON_OBJECT) {
-            const char *d = json_get_string(ctl, "description");
-            snprintf(b[2], sizeof b[2], "%s", d ? d : "");
-        } else scalar_text(ctl, b[2], sizeof b[2]);
-        cells[3] = b[2];
+        control_text(json_get(f, "control"), s->ctx, ctl, sizeof ctl);
+        cells[3] = ctl;
         scalar_text(json_get(f, "z"), b[3], sizeof b[3]);
         cells[4] = b[3];
         scalar_text(json_get(f, "p"), b[4], sizeof b[4]);
         cells[5] = b[4];
-        scalar_text(json_get(f, "direction"), b[5], sizeof b[5]);
-        cells[6] = b[5];
+        cells[6] = json_get_string(f, "direction") ? relation_kind_text(json_get_string(f, "direction"), s->ctx) : "-";
         char w[32];
         scalar_text(json_get(f, "weight"), w, sizeof w);
         cells[7] = w;
@@ -208,7 +229,7 @@ static void render_verdict(doc_sink *s, const json_value *root)
     const json_value *models = json_get(root, "models");
     const char *a = json_get_string(models, "a"), *b = json_get_string(models, "b");
     char q[1200];
-    snprintf(q, sizeof q, tr(s->ctx, "Was %s derived from %s?", "%s는 %s에서 파생되었는가?"), b ? b : "B", a ? a : "A");
+    snprintf(q, sizeof q, tr(s->ctx, "Was %s derived from %s?", "모델 %s은(는) 모델 %s에서 파생되었는가?"), b ? b : "B", a ? a : "A");
     s->para(s, tr(s->ctx, "Question:", "질문:"), q);
     if (!v) return;
     const char *label = json_get_string(v, "label");
@@ -217,7 +238,7 @@ static void render_verdict(doc_sink *s, const json_value *root)
     sb_puts(&ans, verdict_label_text(label ? label : "inconclusive", s->ctx));
     const json_value *rel = json_get(v, "relation");
     for (size_t i = 0; i < json_count(rel); i++)
-        sb_printf(&ans, "%s%s", i ? ", " : " (", json_at(rel, i)->u.string.s);
+        sb_printf(&ans, "%s%s", i ? ", " : " (", relation_kind_text(json_at(rel, i)->u.string.s, s->ctx));
     if (json_count(rel)) sb_putc(&ans, ')');
     double conf = 0;
     json_get_double(v, "confidence", &conf);
@@ -237,7 +258,7 @@ static void render_verdict(doc_sink *s, const json_value *root)
             const json_value *cr = json_get(m->value, "relation");
             for (size_t k = 0; k < json_count(cr); k++) {
                 size_t l = strlen(r);
-                snprintf(r + l, sizeof r - l, "%s%s", k ? ", " : "", json_at(cr, k)->u.string.s);
+                snprintf(r + l, sizeof r - l, "%s%s", k ? ", " : "", relation_kind_text(json_at(cr, k)->u.string.s, s->ctx));
             }
             scalar_text(json_get(m->value, "confidence"), c, sizeof c);
             const char *cl = json_get_string(m->value, "label");
@@ -253,15 +274,99 @@ static void render_verdict(doc_sink *s, const json_value *root)
     render_evidence(s, json_get(v, "evidence"));
 }
 
+/* Terminal text as a document: a line that starts in column 0 is a heading (the first one skipped
+ * when it repeats the section's own heading), each run of indented lines is one preformatted block
+ * with its aligned columns (dedented by two). Reports read as the terminal does, not as JSON. */
+static void flush_block(doc_sink *s, strbuf *block)
+{
+    while (block->len > 1 && block->data[block->len - 1] == '\n' && block->data[block->len - 2] == '\n')
+        block->data[--block->len] = 0;
+    if (block->len && !block->failed) s->pre(s, sb_str(block));
+    if (block->data) { block->len = 0; block->data[0] = 0; }
+}
+
+static void text_as_doc(doc_sink *s, const char *text, const char *skip_title)
+{
+    strbuf block;
+    sb_init(&block);
+    int first_heading = 1;
+    const char *p = text;
+    while (*p) {
+        const char *e = strchr(p, '\n');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char line[2048];
+        snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), p);
+        if (line[0] && line[0] != ' ') {
+            flush_block(s, &block);
+            if (!(first_heading && skip_title && !strcmp(line, skip_title))) s->heading(s, 3, line);
+            first_heading = 0;
+        } else if (line[0] || block.len) {
+            sb_puts(&block, !strncmp(line, "  ", 2) ? line + 2 : line);
+            sb_putc(&block, '\n');
+        }
+        p = e ? e + 1 : p + n;
+    }
+    flush_block(s, &block);
+    sb_free(&block);
+}
+
+typedef void (*section_text_fn)(strbuf *, const json_value *, const render_ctx *);
+
+static void section_as_doc(doc_sink *s, section_text_fn fn, const json_value *sec, const char *title)
+{
+    render_ctx plain = *s->ctx;
+    plain.color = 0;
+    strbuf sb;
+    sb_init(&sb);
+    fn(&sb, sec, &plain);
+    if (!sb.failed) text_as_doc(s, sb_str(&sb), title);
+    sb_free(&sb);
+}
+
+static section_text_fn section_text(const char *key)
+{
+    if (!strcmp(key, "architecture")) return render_arch_text;
+    if (!strcmp(key, "tokenizer")) return render_tokenizer_text;
+    if (!strcmp(key, "weights")) return render_weights_text;
+    if (!strcmp(key, "behaviour")) return render_behaviour_text;
+    if (!strcmp(key, "activations")) return render_activations_text;
+    return NULL;
+}
+
+/* "source": one row per side (what was read, how many checkpoint bytes) */
+static void render_source(doc_sink *s, const json_value *sec)
+{
+    const char *cols[] = {tr(s->ctx, "model", "모델"), tr(s->ctx, "kind", "종류"), tr(s->ctx, "path", "경로"),
+                          tr(s->ctx, "checkpoint bytes", "체크포인트 바이트")};
+    s->table_begin(s, cols, 4);
+    for (int side = 0; side < 2; side++) {
+        const json_value *o = json_get(sec, side ? "b" : "a");
+        if (!o) continue;
+        const char *kind = json_get_string(o, "kind");
+        char bytes[48] = "-";
+        int64_t nb;
+        if (json_get_int(o, "checkpoint_bytes", &nb)) text_grouped(bytes, sizeof bytes, (double)nb);
+        const char *cells[] = {side ? "B" : "A",
+                               !kind ? "-" : !strcmp(kind, "local") ? tr(s->ctx, "local", "로컬")
+                                             : !strcmp(kind, "remote") ? tr(s->ctx, "remote", "원격") : kind,
+                               json_get_string(o, "path") ? json_get_string(o, "path") : "-", bytes};
+        s->table_row(s, cells, 4);
+    }
+    s->table_end(s);
+}
+
 void document_render(doc_sink *s, const json_value *root)
 {
     const char *schema = json_get_string(root, "schema");
-    if (schema && !strcmp(schema, "lineage.inspect/1")) {
-        render_value(s, 0, NULL, root);
+    if (schema && (!strcmp(schema, "lineage.inspect/1") || !strcmp(schema, "lineage.verify/1") ||
+                   !strcmp(schema, "lineage.search/1"))) {
+        section_as_doc(s, !strcmp(schema, "lineage.inspect/1")  ? render_inspect_text
+                          : !strcmp(schema, "lineage.verify/1") ? render_verify_text
+                                                                : render_search_text,
+                       root, NULL);
         return;
     }
-    if (schema && (!strcmp(schema, "lineage.verify/1") || !strcmp(schema, "lineage.search/1") ||
-                   !strcmp(schema, "lineage.index/1"))) {
+    if (schema && !strcmp(schema, "lineage.index/1")) {
         render_value(s, 0, NULL, root);
         return;
     }
@@ -277,9 +382,13 @@ void document_render(doc_sink *s, const json_value *root)
     for (const section_desc *d = report_sections; d->key; d++) {
         const json_value *sec = json_get(root, d->key);
         if (!sec) continue;
-        s->heading(s, 2, tr(s->ctx, d->title_en, d->title_ko));
+        const char *title = tr(s->ctx, d->title_en, d->title_ko);
+        s->heading(s, 2, title);
         s->chart(s, d->key, sec);
-        render_value(s, 0, NULL, sec);
+        section_text_fn fn = section_text(d->key);
+        if (fn && s->pre) section_as_doc(s, fn, sec, title);
+        else if (!strcmp(d->key, "source")) render_source(s, sec);
+        else render_value(s, 0, NULL, sec);
     }
 }
 
@@ -308,7 +417,7 @@ void document_title(const json_value *root, const render_ctx *ctx, char *buf, si
 
 void render_markdown(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
-    doc_sink s = {sb, ctx, md_heading, md_para, md_item, md_list_end, md_table_begin, md_table_row, md_table_end, md_chart, NULL};
+    doc_sink s = {sb, ctx, md_heading, md_para, md_item, md_list_end, md_table_begin, md_table_row, md_table_end, md_chart, NULL, md_pre};
     char title[1200];
     document_title(root, ctx, title, sizeof title);
     sb_puts(sb, "# ");
@@ -319,7 +428,7 @@ void render_markdown(strbuf *sb, const json_value *root, const render_ctx *ctx)
 
 void render_html(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
-    doc_sink s = {sb, ctx, h_heading, h_para, h_item, h_list_end, h_table_begin, h_table_row, h_table_end, h_chart, NULL};
+    doc_sink s = {sb, ctx, h_heading, h_para, h_item, h_list_end, h_table_begin, h_table_row, h_table_end, h_chart, NULL, h_pre};
     char title[1200];
     document_title(root, ctx, title, sizeof title);
     sb_printf(sb, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\"><title>", ctx->korean ? "ko" : "en");

@@ -16,6 +16,8 @@ struct doc_sink {
     void (*table_end)(doc_sink *s);
     void (*chart)(doc_sink *s, const char *section_key, const json_value *section);
     void *user;   /* the sink's own state */
+    /* preformatted text (aligned terminal tables): a fenced block in Markdown, <pre> in HTML; may be NULL */
+    void (*pre)(doc_sink *s, const char *text);
 };
 
 void document_render(doc_sink *s, const json_value *root);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "report/msg.h"
 #include "report/report.h"
 #include "report/text_util.h"
 
@@ -39,7 +40,7 @@ void render_arch_text(strbuf *sb, const json_value *s, const render_ctx *ctx)
     else sb_puts(sb, tr(ctx, "  Same declared architecture: no field differs", "  선언된 아키텍처가 같습니다: 다른 항목 없음"));
     if (nabsent) sb_printf(sb, tr(ctx, " (%zu declared by one side only, not counted)", " (한쪽에만 있는 항목 %zu개는 세지 않음)"), nabsent);
     sb_puts(sb, "\n");
-    sb_printf(sb, "  %-24s %-18s %-18s\n", "", "A", "B");
+    sb_printf(sb, "    %-24s %-18s %-18s\n", "", "A", "B");
     for (size_t i = 0; i < json_count(fields); i++) {
         const json_value *f = json_at(fields, i);
         char a[64], b[64];
@@ -49,7 +50,7 @@ void render_arch_text(strbuf *sb, const json_value *s, const render_ctx *ctx)
         if (!json_get(f, "b") || json_get(f, "b")->type == JSON_NULL) snprintf(b, sizeof b, "%s", tr(ctx, "(absent)", "(없음)"));
         const json_value *sv = json_get(f, "same");
         int same = !sv || sv->type == JSON_NULL || json_is_true(sv);
-        sb_printf(sb, "%s%s %-24s %-18s %-18s%s\n", same ? "" : c_warn(ctx), same ? " " : "*", json_get_string(f, "field"), a,
+        sb_printf(sb, "%s  %s %-24s %-18s %-18s%s\n", same ? "" : c_warn(ctx), same ? " " : "*", json_get_string(f, "field"), a,
                   b, same ? "" : c_off(ctx));
     }
     const json_value *t = json_get(s, "tensors");
@@ -66,6 +67,12 @@ void render_arch_text(strbuf *sb, const json_value *s, const render_ctx *ctx)
         sb_printf(sb, "  %s: %lld\n", tr(ctx, "B expert tensors shaped like A's MLP", "A의 MLP와 같은 모양인 B의 전문가 텐서"),
                   (long long)up);
     const char *note = json_get_string(t, "note");
+    const char *note_key = json_get_string(t, "note_key");
+    if (note_key) {
+        char k[64];
+        snprintf(k, sizeof k, "note.%s", note_key);
+        if (msg_lookup(k, ctx)) note = msg_lookup(k, ctx);
+    }
     if (note) sb_printf(sb, "  %s\n", note);
     const json_value *comps = json_get(s, "components");
     for (size_t i = 0; i < json_count(comps); i++) {
@@ -74,9 +81,9 @@ void render_arch_text(strbuf *sb, const json_value *s, const render_ctx *ctx)
         json_get_int(c, "matched", &mm);
         json_get_int(c, "same_shape", &sh);
         char buf[160];
-        snprintf(buf, sizeof buf, "%s (%lld matched, %lld same shape)", json_get_string(c, "comparison"), (long long)mm,
-                 (long long)sh);
-        text_row(sb, ctx, json_get_string(c, "name"), buf);
+        snprintf(buf, sizeof buf, tr(ctx, "%s (%lld matched, %lld same shape)", "%s (대응 %lld개, 같은 모양 %lld개)"),
+                 msg_code("comp", json_get_string(c, "comparison"), ctx), (long long)mm, (long long)sh);
+        text_row(sb, ctx, msg_code("compname", json_get_string(c, "name"), ctx), buf);
     }
     const json_value *bl = json_get(s, "blocking");
     if (json_count(bl)) sb_printf(sb, "\n  %s\n", tr(ctx, "Dimensions that block direct comparison:", "직접 비교를 막는 차원:"));
@@ -85,12 +92,30 @@ void render_arch_text(strbuf *sb, const json_value *s, const render_ctx *ctx)
         int64_t x = 0, y = 0;
         json_get_int(b, "a", &x);
         json_get_int(b, "b", &y);
-        sb_printf(sb, "    %s %lld vs %lld: %s\n", json_get_string(b, "dimension"), (long long)x, (long long)y,
-                  json_get_string(b, "blocks"));
+        const char *dim = json_get_string(b, "dimension"), *blocks = json_get_string(b, "blocks");
+        char k[96];
+        snprintf(k, sizeof k, "block.%s", dim ? dim : "");
+        if (msg_lookup(k, ctx)) blocks = msg_lookup(k, ctx);
+        sb_printf(sb, "    %s %lld / %lld: %s\n", dim ? dim : "?", (long long)x, (long long)y, blocks ? blocks : "");
     }
     const json_value *h = json_get(s, "hypotheses");
     if (json_count(h)) sb_printf(sb, "\n  %s\n", tr(ctx, "Derivations the shapes allow (possible, not shown):", "모양이 허용하는 파생 (가능성일 뿐 입증 아님):"));
-    for (size_t i = 0; i < json_count(h); i++) sb_printf(sb, "    - %s\n", json_get_string(json_at(h, i), "text"));
+    for (size_t i = 0; i < json_count(h); i++) {
+        const json_value *hy = json_at(h, i);
+        char k[96], line[600];
+        const char *kind = json_get_string(hy, "kind"), *variant = json_get_string(hy, "variant");
+        snprintf(k, sizeof k, "hyp.%s%s%s", kind ? kind : "", variant ? "." : "", variant ? variant : "");
+        const char *fmt = msg_lookup(k, ctx), *text = json_get_string(hy, "text");
+        int64_t x = -1, y = -1;
+        json_get_int(hy, "a", &x);
+        json_get_int(hy, "b", &y);
+        /* the catalogue's sentences take B's value first; the upcycling ones take B's expert width, then A's MLP width */
+        if (fmt && (x >= 0 || !strchr(fmt, '%'))) {
+            snprintf(line, sizeof line, fmt, (long long)y, (long long)x);
+            text = line;
+        }
+        sb_printf(sb, "    - %s\n", text ? text : "");
+    }
     for (int side = 0; side < 2; side++) {
         const json_value *w = json_get(s, side ? "warnings_b" : "warnings_a");
         for (size_t i = 0; i < json_count(w); i++)

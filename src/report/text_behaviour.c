@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "report/msg.h"
 #include "report/report.h"
 #include "report/text_util.h"
 
@@ -80,7 +81,7 @@ void render_behaviour_text(strbuf *sb, const json_value *s, const render_ctx *ct
         estimate_text(json_get(c, "top1_agreement"), 1, t1, sizeof t1);
         estimate_text(json_get(c, "jsd"), 0, js, sizeof js);
         snprintf(v, sizeof v, "top-1 %s, JSD %s", t1, js);
-        snprintf(label, sizeof label, "  %s", json_get_string(c, "category") ? json_get_string(c, "category") : "?");
+        snprintf(label, sizeof label, "  %s", json_get_string(c, "category") ? msg_code("cat", json_get_string(c, "category"), ctx) : "?");
         text_row(sb, ctx, label, v);
     }
     const json_value *panel = json_get(s, "panel");

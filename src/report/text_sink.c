@@ -114,6 +114,8 @@ static void t_table_end(doc_sink *s)
     *t = (text_table){0, 0, 0, NULL};
 }
 
+static void t_pre(doc_sink *s, const char *text) { sb_puts(s->sb, text); }
+
 static void t_chart(doc_sink *s, const char *key, const json_value *section)
 {
     (void)s;
@@ -124,7 +126,7 @@ static void t_chart(doc_sink *s, const char *key, const json_value *section)
 void render_text_document(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
     text_table t = {0, 0, 0, NULL};
-    doc_sink s = {sb, ctx, t_heading, t_para, t_item, t_list_end, t_table_begin, t_table_row, t_table_end, t_chart, &t};
+    doc_sink s = {sb, ctx, t_heading, t_para, t_item, t_list_end, t_table_begin, t_table_row, t_table_end, t_chart, &t, t_pre};
     document_render(&s, root);
     free(t.cells);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "report/msg.h"
 #include "report/report.h"
 #include "report/text_util.h"
 
@@ -13,7 +14,7 @@ static void side_line(strbuf *sb, const render_ctx *ctx, const char *label, cons
     json_get_int(side, "ordinary", &ord);
     json_get_int(side, "special", &sp);
     char v[256];
-    snprintf(v, sizeof v, "%s %s (%s), %lld ids: %lld ordinary + %lld special",
+    snprintf(v, sizeof v, tr(ctx, "%s %s (%s), %lld ids: %lld ordinary + %lld special", "%s %s (%s), ID %lld개: 일반 %lld개 + 특수 %lld개"),
              json_get_string(side, "model") ? json_get_string(side, "model") : "?",
              json_get_string(side, "surface") ? json_get_string(side, "surface") : "",
              json_get_string(side, "format") ? json_get_string(side, "format") : "", (long long)size, (long long)ord,
@@ -43,7 +44,7 @@ void render_tokenizer_text(strbuf *sb, const json_value *s, const render_ctx *ct
     const json_value *f = json_at(json_get(s, "findings"), 0);
     const char *text = json_get_string(json_get(f, "text"), ctx->korean ? "ko" : "en");
     if (text) sb_printf(sb, "  %s\n", text);
-    text_row(sb, ctx, tr(ctx, "relation", "관계"), json_get_string(s, "relation") ? json_get_string(s, "relation") : "?");
+    text_row(sb, ctx, tr(ctx, "relation", "관계"), json_get_string(s, "relation") ? relation_kind_text(json_get_string(s, "relation"), ctx) : "?");
     side_line(sb, ctx, "A", json_get(s, "a"));
     side_line(sb, ctx, "B", json_get(s, "b"));
     const json_value *sh = json_get(s, "shared"), *al = json_get(s, "id_aligned");
@@ -54,12 +55,14 @@ void render_tokenizer_text(strbuf *sb, const json_value *s, const render_ctx *ct
     json_get_double(sh, "of_a", &x);
     json_get_double(sh, "of_b", &y);
     json_get_double(sh, "jaccard", &j);
-    snprintf(v, sizeof v, "%lld (%.1f%% of A, %.1f%% of B, Jaccard %.3f)", (long long)n, 100 * x, 100 * y, j);
+    snprintf(v, sizeof v, tr(ctx, "%lld (%.1f%% of A, %.1f%% of B, Jaccard %.3f)", "%lld개 (A의 %.1f%%, B의 %.1f%%, Jaccard %.3f)"),
+             (long long)n, 100 * x, 100 * y, j);
     text_row(sb, ctx, tr(ctx, "shared tokens", "공유 토큰"), v);
     json_get_int(al, "count", &n);
     json_get_double(al, "of_smaller", &x);
     json_get_int(s, "common_id_prefix", &prefix);
-    snprintf(v, sizeof v, "%lld (%.1f%% of the smaller), common prefix %lld", (long long)n, 100 * x, (long long)prefix);
+    snprintf(v, sizeof v, tr(ctx, "%lld (%.1f%% of the smaller), common prefix %lld", "%lld개 (작은 쪽의 %.1f%%), 공통 ID 접두 %lld개"),
+             (long long)n, 100 * x, (long long)prefix);
     text_row(sb, ctx, tr(ctx, "same id, same bytes", "같은 ID·같은 바이트"), v);
     const json_value *m = json_get(s, "merges");
     if (json_is_true(json_get(m, "available"))) {
@@ -70,8 +73,10 @@ void render_tokenizer_text(strbuf *sb, const json_value *s, const render_ctx *ct
         json_get_int(m, "shared", &ms);
         json_get_int(m, "first_divergence", &fd);
         int has_rho = json_get_double(m, "spearman", &rho);
-        snprintf(v, sizeof v, "%lld shared of %lld / %lld, first divergence at %lld, Spearman %s%.3f", (long long)ms,
-                 (long long)ma, (long long)mb, (long long)fd, has_rho ? "" : "n/a ", has_rho ? rho : 0.0);
+        snprintf(v, sizeof v, tr(ctx, "%lld shared of %lld / %lld, first divergence at %lld, Spearman %s%.3f",
+                                 "%lld개 공유 (%lld / %lld 중), 처음 달라지는 순번 %lld, Spearman %s%.3f"),
+                 (long long)ms, (long long)ma, (long long)mb, (long long)fd, has_rho ? "" : tr(ctx, "n/a ", "없음 "),
+                 has_rho ? rho : 0.0);
         text_row(sb, ctx, tr(ctx, "merges", "병합 규칙"), v);
     }
     const json_value *sp = json_get(s, "special");
@@ -80,15 +85,15 @@ void render_tokenizer_text(strbuf *sb, const json_value *s, const render_ctx *ct
     json_get_int(sp, "b", &sbb);
     json_get_int(sp, "shared", &ss);
     json_get_int(sp, "same_id", &si);
-    snprintf(v, sizeof v, "%lld / %lld, %lld shared, %lld at the same id", (long long)sa, (long long)sbb, (long long)ss,
-             (long long)si);
+    snprintf(v, sizeof v, tr(ctx, "%lld / %lld, %lld shared, %lld at the same id", "%lld / %lld, 공유 %lld개, 같은 ID %lld개"),
+             (long long)sa, (long long)sbb, (long long)ss, (long long)si);
     text_row(sb, ctx, tr(ctx, "special tokens", "특수 토큰"), v);
     const json_value *ct = json_get(s, "chat_template");
     if (json_is_true(json_get(ct, "a")) || json_is_true(json_get(ct, "b")))
         text_row(sb, ctx, tr(ctx, "chat template", "채팅 템플릿"),
-                 json_is_true(json_get(ct, "identical")) ? tr(ctx, "identical", "같음") : tr(ctx, "different", "다름"));
+                 json_is_true(json_get(ct, "identical")) ? tr(ctx, "identical", "동일") : tr(ctx, "different", "다름"));
     text_row(sb, ctx, tr(ctx, "pre-tokenizer", "사전 토크나이저"),
-             json_is_true(json_get(json_get(s, "pre_tokenizer"), "identical")) ? tr(ctx, "identical", "같음")
+             json_is_true(json_get(json_get(s, "pre_tokenizer"), "identical")) ? tr(ctx, "identical", "동일")
                                                                                  : tr(ctx, "different", "다름"));
     const json_value *p = json_get(s, "probe");
     if (json_is_true(json_get(p, "available"))) {
@@ -96,7 +101,8 @@ void render_tokenizer_text(strbuf *sb, const json_value *s, const render_ctx *ct
         json_get_double(p, "identical_segmentation_rate", &r);
         json_get_double(p, "tokens_per_char_a", &ta);
         json_get_double(p, "tokens_per_char_b", &tb);
-        snprintf(v, sizeof v, "%.0f%% identical; tokens/char A %.2f, B %.2f", 100 * r, ta, tb);
+        snprintf(v, sizeof v, tr(ctx, "%.0f%% identical; tokens/char A %.2f, B %.2f", "%.0f%% 동일; 글자당 토큰 A %.2f, B %.2f"),
+                 100 * r, ta, tb);
         text_row(sb, ctx, tr(ctx, "probe segmentation", "시험 문장 분할"), v);
     }
 }

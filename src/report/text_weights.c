@@ -23,15 +23,15 @@ static void render_summary(strbuf *sb, const json_value *s, const render_ctx *ct
 {
     static const char *const kinds[][3] = {
         {"identical", "identical values", "값이 동일함"},
-        {"finetune_like", "index-aligned tensors far above chance (fine-tune-like)", "같은 위치 텐서가 우연 수준을 크게 넘음 (파인튜닝형)"},
+        {"finetune_like", "index-aligned tensors far above chance (fine-tune-like)", "같은 위치 텐서가 우연 수준을 크게 넘음 (미세조정형)"},
         {"depth_map", "layers re-mapped (depth up-scaling or pruning)", "층 재배치 (깊이 확장/가지치기)"},
         {"permuted", "permutation recovered", "순열 복원됨"},
         {"pruned", "rows/neurons are a matched subset", "행/뉴런이 부분집합으로 대응됨"},
         {"vocab_extended", "vocabulary extended, shared-token rows match", "어휘 확장, 공통 토큰 행 일치"},
         {"upcycled", "experts match the dense FFN (upcycling)", "전문가가 밀집 FFN과 일치 (업사이클링)"},
-        {"rescaled", "raw values differ but norm-folded weights match", "원시 값은 다르나 노름을 접은 가중치가 일치"},
+        {"rescaled", "raw values differ but norm-folded weights match", "원시 값은 다르나 정규화 가중치를 다음 행렬에 접으면 일치"},
         {"noised", "uniform noise on top of the parent", "부모 가중치에 균일한 잡음"},
-        {"requantized", "re-quantized (dtype changed, values close)", "재양자화 (dtype 변경, 값 근접)"},
+        {"requantized", "re-quantized (dtype changed, values close)", "재양자화 (자료형 변경, 값 근접)"},
         {"independent_evidence", "high-information tensors at chance", "고정보 텐서가 우연 수준"}};
     int any = 0;
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
@@ -43,8 +43,9 @@ static void render_summary(strbuf *sb, const json_value *s, const render_ctx *ct
     if (!any) sb_printf(sb, "  %s\n", tr(ctx, "no conclusive weight evidence", "결정적인 가중치 증거 없음"));
     const json_value *f = json_get(s, "finetune_like");
     if (f)
-        sb_printf(sb, "  %s: %.0f%% %s, median r %.4f, median z %.1f\n", tr(ctx, "tensors", "텐서"),
-                  100 * num_or_nan(f, "fraction_significant"), tr(ctx, "above 5 null SDs", "귀무 SD 5배 초과"),
+        sb_printf(sb, tr(ctx, "  %s: %.0f%% %s, median r %.4f, median z %.1f\n", "  %s: %.0f%% %s, 중앙 중심화 상관 %.4f, 중앙 z %.1f\n"),
+                  tr(ctx, "tensors", "텐서"), 100 * num_or_nan(f, "fraction_significant"),
+                  tr(ctx, "above 5 null SDs", "귀무 분포 표준편차의 5배 초과"),
                   num_or_nan(f, "median_centered"), num_or_nan(f, "median_z"));
     const json_value *ind = json_get(s, "independent_evidence");
     if (ind && detected(s, "independent_evidence"))
@@ -64,7 +65,8 @@ static void render_layer_map(strbuf *sb, const json_value *lm, const render_ctx 
         json_get_int(e, "b", &b);
         if (!json_get_int(e, "a", &a)) a = -1;
         if (a >= 0)
-            sb_printf(sb, "  B.%-3lld <- A.%-3lld z %8.1f  margin %8.1f\n", (long long)b, (long long)a, num_or_nan(e, "z"),
+            sb_printf(sb, tr(ctx, "  B.%-3lld <- A.%-3lld z %8.1f  margin %8.1f\n", "  B.%-3lld <- A.%-3lld z %8.1f  차이 %8.1f\n"),
+                      (long long)b, (long long)a, num_or_nan(e, "z"),
                       num_or_nan(e, "margin"));
         else sb_printf(sb, "  B.%-3lld <- %s\n", (long long)b, tr(ctx, "(unmatched)", "(대응 없음)"));
     }
@@ -179,7 +181,7 @@ void render_weights_text(strbuf *sb, const json_value *section, const render_ctx
     if (al && (v = json_get(al, "vocab")))
         sb_printf(sb, "\n%s: %lld %s (A %lld, B %lld), %s %lld\n", tr(ctx, "Vocabulary", "어휘"),
                   (long long)num_or_nan(v, "shared"), tr(ctx, "shared tokens", "공통 토큰"), (long long)num_or_nan(v, "a_vocab"),
-                  (long long)num_or_nan(v, "b_vocab"), tr(ctx, "aligned id prefix", "정렬된 id 접두"),
+                  (long long)num_or_nan(v, "b_vocab"), tr(ctx, "aligned id prefix", "같은 ID 접두"),
                   (long long)num_or_nan(v, "id_prefix"));
     if (al && (v = json_get(al, "permutation")))
         sb_printf(sb, "%s: p %.3g, %s %.3f\n", tr(ctx, "Permutation search", "순열 탐색"), num_or_nan(v, "p"),
@@ -187,5 +189,5 @@ void render_weights_text(strbuf *sb, const json_value *section, const render_ctx
     if (al && (v = json_get(al, "experts")))
         sb_printf(sb, "%s: %s, %lld/%lld %s, %s %.3f\n", tr(ctx, "Experts", "전문가"), json_get_string(v, "kind"),
                   (long long)num_or_nan(v, "experts_significant"), (long long)num_or_nan(v, "experts_compared"),
-                  tr(ctx, "significant", "유의"), tr(ctx, "median r", "중앙 r"), num_or_nan(v, "median_centered"));
+                  tr(ctx, "significant", "유의"), tr(ctx, "median r", "중앙 중심화 상관"), num_or_nan(v, "median_centered"));
 }
