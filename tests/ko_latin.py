@@ -15,12 +15,29 @@ BPE Unigram WordPiece SentencePiece tiktoken byte_level
 rmsnorm layernorm silu gelu swiglu relu yarn linear dynamic llama3 sigmoid softmax mxfp4 fp8 bf16 f16 f32
 family norm activation quantization model_type router moe rope mla mtp_layers sliding_window
 true false null yes no
-study inspect compare verify tokenize run
+study inspect compare verify tokenize run search ask index
+K M B T sqlite postgresql embed
 """.split())
 
 text = sys.stdin.read()
 allowed = set(ALLOW)
-for a in sys.argv[1:]:
+args = sys.argv[1:]
+# --content FILE.json: the run's own content (battery questions, model answers, ids) is data, not report text
+if args[:1] == ["--content"]:
+    import json
+    def walk(v):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if k in ("question", "answer", "id", "name", "version", "kind") and isinstance(x, str):
+                    allowed.update(re.findall(r"[A-Za-z][A-Za-z0-9_.\-']*", x))
+                    allowed.update(w.strip(".-'") for w in re.findall(r"[A-Za-z][A-Za-z0-9_.\-']*", x))
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+    walk(json.load(open(args[1])))
+    args = args[2:]
+for a in args:
     allowed.update(re.split(r"[^A-Za-z0-9_.\-]+", a))
     allowed.add(a)
 # strip things that are names or code by their shape: Markdown escapes, paths, URLs, backticked code, numbers

@@ -7,16 +7,17 @@ Z=$LINEAGE_SHARED/zoo
 C=$LINEAGE_SHARED/data/configs
 export SOURCE_DATE_EPOCH=1767225600
 NAMES="base finetune upscaled vocab-extended indep-seed upcycled pruned llama LlamaForCausalLM MixtralForCausalLM mixtral"
-NAMES="$NAMES solar_open SolarOpenForCausalLM glm4_moe Glm4MoeForCausalLM"
+NAMES="$NAMES solar_open SolarOpenForCausalLM glm4_moe Glm4MoeForCausalLM hf-llama hf-mixtral"   # naming schemes are code names
+CONTENT=""   # --content FILE.json: a battery's questions and answers are the run's data
 
 # ko_check NAME FILE [KIND]: KIND html takes the visible text of an HTML page
 ko_check() {
     local name=$1 f=$2 kind=${3:-text} out
     if [ ! -s "$f" ]; then not_ok "$name: nothing written ($f)"; return; fi
     if [ "$kind" = html ]; then
-        out=$(python3 tests/ko_html_text.py < "$f" | python3 tests/ko_latin.py $NAMES)
+        out=$(python3 tests/ko_html_text.py < "$f" | python3 tests/ko_latin.py $CONTENT $NAMES)
     else
-        out=$(python3 tests/ko_latin.py $NAMES < "$f")
+        out=$(python3 tests/ko_latin.py $CONTENT $NAMES < "$f")
     fi
     [ $? = 0 ] && ok "$name: no stray English" || not_ok "$name: $out"
 }
@@ -47,7 +48,8 @@ render compare-activations compare "$Z/base" "$Z/finetune" --only activations
 render compare-indep compare "$Z/base" "$Z/indep-seed" --no-run
 render verify verify "$Z/finetune" --against "$Z/base" "$Z/indep-seed" --no-run
 render study study "$Z/base" "$Z/finetune" "$Z/indep-seed" --no-run
-render battery ask "$Z/base" --battery identity --max-tokens 4
+"$LINEAGE" ask "$Z/base" --battery all --max-tokens 4 --json "$WORK/battery.json" > /dev/null 2>&1
+CONTENT="--content $WORK/battery.json" render battery ask "$Z/base" --battery all --max-tokens 4
 "$LINEAGE" index add "$Z/base" "$Z/indep-seed" --index "$WORK/idx.db" > /dev/null 2>&1
 render search search "$Z/finetune" --index "$WORK/idx.db" --top 2
 
@@ -58,6 +60,6 @@ printf '# 검증 일지\n\n<!-- TUTORIAL_MARKER: new entries above -->\n' > "$J"
 "$LINEAGE" compare "$Z/base" "$Z/finetune" --lang ko --journal "$J" > /dev/null 2>&1
 "$LINEAGE" tokenize "$Z/base" "안녕하세요 world" --lang ko --journal "$J" > /dev/null 2>&1
 "$LINEAGE" study "$Z/base" "$Z/finetune" "$Z/indep-seed" --no-run --lang ko --journal "$J" > /dev/null 2>&1
-grep -v '^lineage \|^<!--' "$J" > "$WORK/journal.body"
+grep -v '^lineage \|^<!--\|^```' "$J" > "$WORK/journal.body"   # the reproduce command is code
 ko_check "journal (inspect, compare, tokenize, study)" "$WORK/journal.body"
 finish

@@ -370,7 +370,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
                  (int)at, (int)of, mdc);
         finding_args fa = {"weights", "text", NULL, "independent", en, ko, at / (of > 0 ? of : 1), 0, 0,
                            (at / (of > 0 ? of : 1)) * (mdc <= 0.3 ? 0.95 : 0.7),
-                           "derived pairs in the same run score far above chance", 0, 0, 0, NULL, 0, NULL, 0, {0, 0}};
+                           "derived pairs in the same run score far above chance", 0, 0, 0, NULL, 0, "weights_power", 0, {0, 0}};
         json_push(ar, list, finding_make(ar, &fa));
     }
 
@@ -384,7 +384,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
                  (int)hi, 100 * (1 - sig), num(ind, "min_detectable_centered", 1));
         finding_args fa = {"weights", "text", NULL, "independent", en, ko, 1 - sig, 0, 0,
                            (1 - sig) * (num(ind, "min_detectable_centered", 1) <= 0.3 ? 0.95 : 0.7),
-                           "derived pairs in the same run score far above chance", 0, 0, 0, NULL, 0, NULL, 0, {0, 0}};
+                           "derived pairs in the same run score far above chance", 0, 0, 0, NULL, 0, "weights_power", 0, {0, 0}};
         json_push(ar, list, finding_make(ar, &fa));
     }
 

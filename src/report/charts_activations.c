@@ -70,6 +70,6 @@ void activations_charts(strbuf *sb, const json_value *s, const render_ctx *ctx)
     const json_value *pca = json_get(s, "pca");
     if (pca)
         pca_scatter(sb, tr(ctx, "layers of A (blue) and B (red): PCA of their centred Gram matrices (CKA geometry)",
-                           "A(파랑)와 B(빨강)의 층: 중심화 Gram 행렬의 PCA (CKA 기하)"),
+                           "A(파랑)와 B(빨강)의 층: 중심화 그람 행렬의 주성분 분석 (CKA 기하)"),
                     json_get(pca, "a"), json_get(pca, "b"));
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "report/charts.h"
+#include "report/msg.h"
 #include "report/document.h"
 
 #define PLOT_W 200
@@ -70,7 +71,7 @@ void behaviour_charts(strbuf *sb, const json_value *s, const render_ctx *ctx)
         const json_value *c = json_at(cats, i), *p = json_get(c, "panel");
         int y = 24 + (int)i * ROW_H, bh = has_panel ? 10 : 18;
         sb_printf(sb, "<text x=\"0\" y=\"%d\">", y + 14);
-        html_escape(sb, json_get_string(c, "category") ? json_get_string(c, "category") : "?");
+        html_escape(sb, json_get_string(c, "category") ? msg_code("cat", json_get_string(c, "category"), ctx) : "?");
         sb_puts(sb, "</text>");
         bar(sb, left, y, bh, read_est(json_get(c, "top1_agreement")), "#4a7ab5", "A vs B top-1");
         bar(sb, col2, y, bh, read_est(json_get(c, "jsd")), "#4a7ab5", "A vs B JSD");
@@ -81,8 +82,8 @@ void behaviour_charts(strbuf *sb, const json_value *s, const render_ctx *ctx)
         sb_putc(sb, '\n');
     }
     int ly = h - 6;
-    sb_printf(sb, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"8\" fill=\"#4a7ab5\"/><text x=\"%d\" y=\"%d\">A vs B</text>",
-              left, ly - 8, left + 14, ly);
+    sb_printf(sb, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"8\" fill=\"#4a7ab5\"/><text x=\"%d\" y=\"%d\">%s</text>",
+              left, ly - 8, left + 14, ly, tr(ctx, "A vs B", "A와 B"));
     if (has_panel) {
         const char *pm = json_get_string(json_get(json_at(cats, 0), "panel"), "model");
         sb_printf(sb, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"8\" fill=\"#c9a227\"/><text x=\"%d\" y=\"%d\">%s ",

@@ -410,7 +410,7 @@ void document_title(const json_value *root, const render_ctx *ctx, char *buf, si
     else if (schema && !strcmp(schema, "lineage.index/1"))
         snprintf(buf, n, "lineage index: %s", json_get_string(root, "index") ? json_get_string(root, "index") : "");
     else
-        snprintf(buf, n, "lineage %s: %s vs %s", tr(ctx, "report", "보고서"),
+        snprintf(buf, n, tr(ctx, "lineage %s: %s vs %s", "lineage %s: %s ↔ %s"), tr(ctx, "report", "보고서"),
                  json_get_string(models, "a") ? json_get_string(models, "a") : "A",
                  json_get_string(models, "b") ? json_get_string(models, "b") : "B");
 }

@@ -13,6 +13,7 @@
 #include "io/file.h"
 #include "report/doc_walk.h"
 #include "report/document.h"
+#include "report/msg.h"
 #include "report/text_util.h"
 #include "util/error.h"
 #include "util/sanitize.h"
@@ -153,16 +154,17 @@ static void compare_entry(strbuf *sb, const json_value *root, int n, const rende
     for (size_t i = 0; i < json_count(ev) && i < 8; i++) {
         const json_value *f = json_at(ev, i);
         char val[64], z[64], p[64];
-        scalar_text(json_get(f, "value"), val, sizeof val);
+        const json_value *fv = json_get(f, "value");
+        if (fv && fv->type == JSON_STRING) snprintf(val, sizeof val, "%s", relation_kind_text(fv->u.string.s, ctx));
+        else scalar_text(fv, val, sizeof val);
         scalar_text(json_get(f, "z"), z, sizeof z);
         scalar_text(json_get(f, "p"), p, sizeof p);
-        const json_value *ctl = json_get(f, "control");
-        const char *cd = ctl && ctl->type == JSON_OBJECT ? json_get_string(ctl, "description")
-                                                        : (ctl && ctl->type == JSON_STRING ? ctl->u.string.s : NULL);
+        char cd[600];
+        control_text(json_get(f, "control"), ctx, cd, sizeof cd);
         sb_puts(sb, "| ");
         sanitize_markdown(sb, finding_text(f, ctx));
         sb_printf(sb, " | %s | ", val);
-        sanitize_markdown(sb, cd ? cd : "-");
+        sanitize_markdown(sb, cd);
         sb_printf(sb, " | %s | %s |\n", z, p);
     }
     run_sections(sb, root, ctx);

@@ -42,6 +42,9 @@ static const msg_entry catalogue[] = {
     {"rel.independent", "independent", "독립"},
     {"rel.neutral", "neutral", "중립"},
     {"rel.inconclusive", "inconclusive", "판단 불가"},
+    /* how a model was run */
+    {"mode.native", "native", "직접 실행"},
+    {"mode.endpoint", "endpoint", "서버 호출"},
     /* lines of evidence */
     {"line.weights", "weights", "가중치"},
     {"line.tokenizer", "tokenizer", "토크나이저"},
@@ -73,7 +76,7 @@ static const msg_entry catalogue[] = {
      "공유 ID 밖의 임베딩·출력층 행 (토크나이저의 공유 토큰으로 비교)"},
     {"block.intermediate_size", "dense MLP gate/up/down (neurons can still be matched one to one)",
      "밀집 MLP의 세 투영 (뉴런은 여전히 일대일로 대응시킬 수 있음)"},
-    {"block.num_layers", "layer i of A against layer i of B (needs a layer map)", "A의 i번째 층과 B의 i번째 층 비교 (층 대응이 필요)"},
+    {"block.num_layers", "layer i of A against layer i of B (needs a layer map)", "A와 B의 같은 번호 층끼리의 비교 (층 대응이 필요)"},
     {"block.num_heads", "attention q/o projections", "어텐션 질의·출력 투영"},
     {"block.num_kv_heads", "attention k/v projections", "어텐션 키·값 투영"},
     {"block.head_dim", "attention projections", "어텐션 투영"},
@@ -113,6 +116,8 @@ static const msg_entry catalogue[] = {
     /* controls: printf formats over the control's "values" (formatted numbers, in order) */
     {"ctl.weights_null", "cross-layer pairs and row-shuffled tensors of the same size (independent models score ~0)",
      "다른 층끼리의 쌍과 행을 섞은 같은 크기의 텐서 (독립 모델은 약 0)"},
+    {"ctl.weights_power", "derived pairs in the same run score far above chance",
+     "같은 실행에서 파생 쌍은 우연 수준을 크게 넘음"},
     {"ctl.weights_search", "the same search on independent models finds nothing",
      "독립 모델에 같은 탐색을 하면 아무것도 찾지 못함"},
     {"ctl.weights_siblings", "each modification is found by the same search that finds nothing on independent models",
@@ -120,7 +125,7 @@ static const msg_entry catalogue[] = {
     {"ctl.tokenizer", "independently trained tokenizers share common pieces but align few ids beyond single bytes",
      "독립적으로 학습한 토크나이저도 흔한 조각은 공유하지만 단일 바이트 밖에서 같은 ID에 놓이는 토큰은 드묾"},
     {"ctl.neuron_match", "independent models give unrelated gate and up matchings: per layer Spearman ~ N(0, 1/(n-1)), n >= %s neurons (Zhu et al. 2025); p from that null, Fisher over layers",
-     "독립 모델에서는 두 투영 기반 뉴런 대응이 무관함: 층마다 Spearman 상관 ~ N(0, 1/(n-1)), 뉴런 n ≥ %s개 (Zhu 외 2025); 이 귀무 분포의 p를 층에 걸쳐 Fisher 방법으로 결합"},
+     "독립 모델에서는 두 투영 기반 뉴런 대응이 무관함: 층마다 Spearman 상관이 평균 0, 분산 1/(뉴런 수 - 1)인 정규 분포를 따름, 뉴런 %s개 이상 (Zhu 외 2025); 이 귀무 분포의 p를 층에 걸쳐 Fisher 방법으로 결합"},
     {"ctl.cka_shuffle", "B's tokens shuffled: mean %s, 95th percentile %s; not calibrated for unrelated models, which also score high on the same text",
      "B의 토큰을 섞었을 때 평균 %s, 95백분위 %s; 무관한 모델도 같은 문장에서 높게 나오므로 모델 간 보정은 아님"},
     {"ctl.cka_layer_map", "a layer is mapped only above the shuffled-token 95th percentile (%s); read as up-scaling only when the neuron matching shows a shared origin",

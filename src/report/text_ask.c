@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "report/document.h"
+#include "report/msg.h"
 #include "report/report.h"
 #include "report/text_util.h"
 #include "util/sanitize.h"
@@ -83,7 +84,7 @@ static void summary_text(strbuf *sb, const json_value *b, const render_ctx *ctx)
 
 void render_ask_text(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
-    sb_printf(sb, "%s%s%s  %s(%s)%s\n", c_bold(ctx), str_or(root, "model", "?"), c_off(ctx), c_dim(ctx), str_or(root, "mode", "?"), c_off(ctx));
+    sb_printf(sb, "%s%s%s  %s(%s)%s\n", c_bold(ctx), str_or(root, "model", "?"), c_off(ctx), c_dim(ctx), msg_code("mode", str_or(root, "mode", "?"), ctx), c_off(ctx));
     const json_value *bats = json_get(root, "batteries");
     if (!bats) {
         const json_value *tpl = json_get(root, "template"), *ans = json_get(root, "answer");
@@ -136,7 +137,7 @@ void render_ask_doc(doc_sink *s, const json_value *root)
         char title[256];
         snprintf(title, sizeof title, "%s (%s)", str_or(bat, "name", "?"), str_or(bat, "version", "?"));
         s->heading(s, 2, title);
-        const char *cols[] = {"id", tr(ctx, "question", "질문"), tr(ctx, "answer", "답변"), tr(ctx, "classification", "분류")};
+        const char *cols[] = {tr(ctx, "id", "ID"), tr(ctx, "question", "질문"), tr(ctx, "answer", "답변"), tr(ctx, "classification", "분류")};
         s->table_begin(s, cols, 4);
         for (size_t i = 0; i < json_count(items); i++) {
             const json_value *it = json_at(items, i);

@@ -167,7 +167,7 @@ void render_inspect_text(strbuf *sb, const json_value *root, const render_ctx *c
     sb_printf(sb, "%s%s%s\n", c_bold(ctx), model ? model : "?", c_off(ctx));
     sb_printf(sb, "  %s%s%s (%s %s) · %s %s (%s) · %s\n", c_bold(ctx), mt ? mt : tr(ctx, "unknown type", "알 수 없는 유형"),
               c_off(ctx), tr(ctx, "family", "계열"), fam ? fam : "generic", tot, tr(ctx, "parameters", "파라미터"),
-              src ? src : "-",
+              !src ? "-" : !strcmp(src, "tensors") ? tr(ctx, "tensors", "텐서 기준") : !strcmp(src, "config") ? tr(ctx, "config", "설정 기준") : src,
               moe ? tr(ctx, "MoE", "MoE") : tr(ctx, "dense", "밀집"));
     if (moe && active >= 0) sb_printf(sb, "  %s %s %s\n", tr(ctx, "active per token:", "토큰당 활성 파라미터:"), act,
                                       tr(ctx, "(embeddings and lm_head counted)", "(임베딩과 lm_head 포함)"));
@@ -209,7 +209,7 @@ void render_inspect_text(strbuf *sb, const json_value *root, const render_ctx *c
     for (int pass = 0; pass < 2; pass++) {
         const json_value *h = json_get(t, pass ? "roles" : "dtypes");
         if (!json_count(h)) continue;
-        const char *label = pass ? tr(ctx, "roles", "역할") : "dtypes";
+        const char *label = pass ? tr(ctx, "roles", "역할") : tr(ctx, "dtypes", "자료형");
         sb_printf(sb, "  %s", label);
         for (size_t k = text_width(label); k < 16; k++) sb_putc(sb, ' ');
         for (size_t i = 0; i < json_count(h); i++) {

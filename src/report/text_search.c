@@ -101,7 +101,8 @@ void render_search_text(strbuf *sb, const json_value *root, const render_ctx *ct
         json_get_bool(c, "significant", &sig);
         sb_printf(sb, "%2zu. %s", i + 1, sig ? c_good(ctx) : "");
         put_safe(sb, json_get_string(c, "name"));
-        sb_printf(sb, "%s  z=%.1f", sig ? c_off(ctx) : "", z);
+        if (isfinite(z)) sb_printf(sb, "%s  z=%.1f", sig ? c_off(ctx) : "", z);
+        else sb_printf(sb, "%s  z=-", sig ? c_off(ctx) : "");   /* too few unrelated entries to calibrate */
         if (isfinite(padj)) sb_printf(sb, "  p_adj=%.2g", padj);
         if (isfinite(margin)) sb_printf(sb, "  %s %.1f", tr(ctx, "margin", "차이"), margin);
         sb_printf(sb, "  %s%s%s\n", sig ? c_good(ctx) : c_dim(ctx),

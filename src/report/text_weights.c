@@ -81,7 +81,7 @@ static void render_profile(strbuf *sb, const json_value *pairs, const render_ctx
         if (json_get_int(json_at(pairs, i), "layer_b", &l) && l > max_layer) max_layer = l;
     }
     if (max_layer < 0) return;
-    sb_printf(sb, "\n%s%s%s\n", c_bold(ctx), tr(ctx, "Per-layer profile (centered r, z)", "층별 프로파일 (중심화 r, z)"), c_off(ctx));
+    sb_printf(sb, "\n%s%s%s\n", c_bold(ctx), tr(ctx, "Per-layer profile (centered r, z)", "층별 프로파일 (중심화 상관, z)"), c_off(ctx));
     for (int64_t l = 0; l <= max_layer && l < 512; l++) {
         sb_printf(sb, "  %3lld ", (long long)l);
         for (size_t i = 0; i < json_count(pairs); i++) {
