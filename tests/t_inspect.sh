@@ -92,5 +92,5 @@ expect_exit "compare base indep-other --only arch" 0 "$LINEAGE" compare "$Z/base
 jcheck "compare base/indep-other: vocab 1024 vs 1100 blocks embedding rows" "$WORK/out" \
     'any(b["dimension"] == "vocab_size" and b["a"] == 1024 and b["b"] == 1100 for b in d["architecture"]["blocking"])'
 expect_exit "compare text output" 0 "$LINEAGE" compare "$Z/base" "$Z/pruned" --only arch --no-color
-check "compare text: differences marked" grep -q '^\* intermediate_size' "$WORK/out"
+check "compare text: differences marked" grep -q '^  \* intermediate_size' "$WORK/out"
 finish

@@ -20,6 +20,10 @@ ko_check() {
         out=$(python3 tests/ko_latin.py $CONTENT $NAMES < "$f")
     fi
     [ $? = 0 ] && ok "$name: no stray English" || not_ok "$name: $out"
+    # the glossary's one term per concept (docs/ko/GLOSSARY.md, third column: words not to use)
+    if [ "$kind" = html ]; then out=$(python3 tests/ko_html_text.py < "$f" | python3 tests/ko_glossary.py)
+    else out=$(python3 tests/ko_glossary.py < "$f"); fi
+    [ $? = 0 ] && ok "$name: glossary terms followed" || not_ok "$name: $out"
 }
 # render NAME ARGS...: terminal, Markdown and HTML of one command in Korean, each checked
 render() {

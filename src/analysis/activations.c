@@ -278,7 +278,7 @@ static void findings(arena *ar, const act_result *r, json_value *list)
                      powered ? "" : ": no evidence either way");
             snprintf(ko, sizeof ko, "활성값으로 MLP 뉴런을 대응시킨 결과 gate 기반과 up 기반 대응이 %s (평균 Spearman %.3f, "
                      "%d개 층, Fisher p %.3g); 검출 가능한 최소 평균 Spearman %.3f (검정력 0.8)%s",
-                     powered ? "무관함, 독립 모델과 같음" : "관련성을 보이지 않음", r->mean_rho, r->tested, r->fisher_p,
+                     powered ? "관련 없음, 독립 모델과 구별되지 않음" : "관련성을 보이지 않음", r->mean_rho, r->tested, r->fisher_p,
                      rho_min, powered ? "" : ": 어느 쪽의 근거도 아님");
             f.value = r->mean_rho;
         }

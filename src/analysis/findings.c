@@ -268,7 +268,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
         double f = num(json_get(s, "identical"), "value_identical_fraction", 1);
         snprintf(en, sizeof en, "every matched tensor has the same values (%.0f%% value-identical%s)", 100 * f,
                  json_is_true(json_get(json_get(s, "identical"), "dtype_changed")) ? ", stored in another dtype" : "");
-        snprintf(ko, sizeof ko, "대응하는 모든 텐서의 값이 같음 (값 동일 %.0f%%)", 100 * f);
+        snprintf(ko, sizeof ko, "대응하는 모든 텐서의 값이 동일함 (값 동일 %.0f%%)", 100 * f);
         finding_args fa = {"weights", "text", "identical", "derived", en, ko, f, 0, 0, 0.99,
                            "independent models share no tensor values", 0, 0, 0, DIR_NONE, 0, NULL, 0, {0, 0}};
         json_push(ar, list, finding_make(ar, &fa));
@@ -397,7 +397,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
         finding_args fa = {"weights", c->key, NULL, "neutral", en, ko, NAN, 0, 0, 0, NULL, 0, 0, 0, NULL, 0, NULL, 0, {0, 0}};
         if (json_is_true(json_get(v, "identical"))) {
             snprintf(en, sizeof en, "%s: every tensor has the same values", c->key);
-            snprintf(ko, sizeof ko, "%s: 모든 텐서의 값이 같음", c->key);
+            snprintf(ko, sizeof ko, "%s: 모든 텐서의 값이 동일함", c->key);
             fa.relation = "identical", fa.direction = "derived", fa.weight = 0.99, fa.lineage_direction = DIR_NONE;
         } else if (json_is_true(json_get(v, "related"))) {
             snprintf(en, sizeof en, "%s: %.0f%% of tensors correlate far above chance", c->key,

@@ -482,8 +482,8 @@ lineage_status verdict_build(const json_value *root, arena *ar, json_value **out
         add_reason(ar, reasons, reasons_ko,
                    "Tensor shapes differ; a shape mismatch alone is not evidence of independence (up-scaling, pruning, "
                    "vocabulary extension and upcycling all change shapes).",
-                   "텐서 형태가 다릅니다. 형태 차이만으로는 독립의 증거가 되지 않습니다(업스케일링, 가지치기, "
-                   "어휘 확장, 업사이클링 모두 형태를 바꿉니다).");
+                   "텐서 모양이 다릅니다. 모양 차이만으로는 독립의 증거가 되지 않습니다(깊이 확장, 가지치기, "
+                   "어휘 확장, 전문가 혼합 업사이클링 모두 모양을 바꿉니다).");
     json_set(ar, v, "reasons", reasons);
     json_set(ar, v, "reasons_ko", reasons_ko);
     json_value *claims = metadata_claims(root, v, ar);

@@ -160,7 +160,7 @@ static void verdicts_view(doc_sink *s, const json_value *root)
         snprintf(tok, sizeof tok, "%s", rel ? relation_kind_text(rel, s->ctx) : tr(s->ctx, "not compared", "비교 안 함"));
         size_t nd = json_count(json_get(json_get(p, "architecture"), "differences"));
         if (nd) snprintf(arch, sizeof arch, tr(s->ctx, "%zu fields differ", "다른 항목 %zu개"), nd);
-        else snprintf(arch, sizeof arch, "%s", tr(s->ctx, "no declared field differs", "선언된 항목 모두 같음"));
+        else snprintf(arch, sizeof arch, "%s", tr(s->ctx, "no declared field differs", "선언된 항목 모두 동일"));
         const char *cells[] = {model_name(root, a), model_name(root, b), verdict, conf, sim, tok, arch};
         s->table_row(s, cells, 7);
     }
@@ -300,7 +300,7 @@ static void weights_view(doc_sink *s, const json_value *root)
     s->heading(s, 2, tr(s->ctx, "Weights", "가중치"));
     matrix_view(s, root, "weight_similarity",
                 tr(s->ctx, "Weight similarity (centred, after alignment; 0 = unrelated)",
-                   "가중치 유사도 (중심화, 정렬 후; 0이면 무관)"), 0, 0);
+                   "가중치 유사도 (중심화, 정렬 후; 0이면 관련 없음)"), 0, 0);
 }
 
 static void how_to_read(doc_sink *s)

@@ -50,8 +50,10 @@ void render_arch_text(strbuf *sb, const json_value *s, const render_ctx *ctx)
         if (!json_get(f, "b") || json_get(f, "b")->type == JSON_NULL) snprintf(b, sizeof b, "%s", tr(ctx, "(absent)", "(없음)"));
         const json_value *sv = json_get(f, "same");
         int same = !sv || sv->type == JSON_NULL || json_is_true(sv);
-        sb_printf(sb, "%s  %s %-24s %-18s %-18s%s\n", same ? "" : c_warn(ctx), same ? " " : "*", json_get_string(f, "field"), a,
-                  b, same ? "" : c_off(ctx));
+        /* padded by terminal columns: "(없음)" is 6 columns in 8 bytes */
+        sb_printf(sb, "%s  %s %-24s %s", same ? "" : c_warn(ctx), same ? " " : "*", json_get_string(f, "field"), a);
+        for (size_t k = text_width(a); k < 19; k++) sb_putc(sb, ' ');
+        sb_printf(sb, "%s%s\n", b, same ? "" : c_off(ctx));
     }
     const json_value *t = json_get(s, "tensors");
     int64_t ta = 0, tb = 0, m = 0, ss = 0, up = 0;
