@@ -8,6 +8,7 @@
 #include "format/arch.h"
 #include "analysis/clues.h"
 #include "analysis/params.h"
+#include "analysis/tokenizer_compare.h"
 #include "format/tokenizer.h"
 #include "util/error.h"
 
@@ -273,8 +274,9 @@ lineage_status inspect_build(const lineage_model *m, const lineage_inspect_optio
     if (tok) {
         json_value *t = json_new_object(ar);
         int ok = t && json_set_int(ar, t, "size", (int64_t)lineage_tokenizer_size(tok)) && json_set(ar, root, "tokenizer", t);
+        st = ok ? tokenizer_profile(tok, ar, t, err) : error_set(err, LINEAGE_E_NOMEM, "out of memory");
         lineage_tokenizer_close(tok);
-        if (!ok) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        if (st) return st;
     }
     if (m->hidden_bytes) {
         char w[1200];

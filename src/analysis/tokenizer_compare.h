@@ -10,4 +10,8 @@ lineage_status tokenizer_compare_tokenizers(const lineage_tokenizer *a, const li
 /* "probe": how a and b segment the built-in multilingual probe text. */
 lineage_status tokenizer_probe_section(const lineage_tokenizer *a, const lineage_tokenizer *b, arena *ar,
                                        json_value *s, lineage_error *err);
+/* "probe": tokens per character of the built-in probe text, per language and over all of it, for one tokenizer. */
+lineage_status tokenizer_probe_profile(const lineage_tokenizer *t, arena *ar, json_value *o, lineage_error *err);
+/* inspect's tokenizer facts (tokenizer_profile.c): format, type, specials with roles, scripts, probe. */
+lineage_status tokenizer_profile(const lineage_tokenizer *t, arena *ar, json_value *o, lineage_error *err);
 #endif

@@ -76,3 +76,40 @@ lineage_status tokenizer_probe_section(const lineage_tokenizer *a, const lineage
         return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     return LINEAGE_OK;
 }
+
+lineage_status tokenizer_probe_profile(const lineage_tokenizer *t, arena *ar, json_value *o, lineage_error *err)
+{
+    size_t n = sizeof probe / sizeof probe[0];
+    json_value *p = json_new_object(ar), *by = json_new_array(ar);
+    if (!p || !by || !json_set(ar, o, "probe", p)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    size_t all_chars = 0, all_tokens = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i, chars = 0, tokens = 0;
+        for (; j < n && !strcmp(probe[j].kind, probe[i].kind); j++) {
+            uint32_t *ids = NULL;
+            size_t nt = 0;
+            lineage_error e2;
+            if (lineage_tokenize(t, probe[j].text, strlen(probe[j].text), &ids, &nt, &e2)) {
+                free(ids);
+                return json_set_bool(ar, p, "available", 0) && json_set_str(ar, p, "reason", e2.message)
+                           ? LINEAGE_OK : error_set(err, LINEAGE_E_NOMEM, "out of memory");
+            }
+            free(ids);
+            chars += count_chars(probe[j].text);
+            tokens += nt;
+        }
+        json_value *x = json_new_object(ar);
+        if (!x || !json_set_str(ar, x, "language", probe[i].kind) || !json_set_int(ar, x, "samples", (int64_t)(j - i)) ||
+            !json_set_int(ar, x, "chars", (int64_t)chars) || !json_set_int(ar, x, "tokens", (int64_t)tokens) ||
+            !json_set_double(ar, x, "tokens_per_char", chars ? (double)tokens / (double)chars : 0) || !json_push(ar, by, x))
+            return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        all_chars += chars;
+        all_tokens += tokens;
+        i = j;
+    }
+    if (!json_set_bool(ar, p, "available", 1) || !json_set_int(ar, p, "samples", (int64_t)n) ||
+        !json_set_double(ar, p, "tokens_per_char", all_chars ? (double)all_tokens / (double)all_chars : 0) ||
+        !json_set(ar, p, "by_language", by))
+        return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    return LINEAGE_OK;
+}

@@ -151,6 +151,96 @@ static void compute_text(strbuf *sb, const json_value *c, const render_ctx *ctx)
                    c_off(ctx));
 }
 
+/* The tokenizer: what it is, its special tokens with their roles, its ordinary tokens by script and
+ * tokens per character of the built-in probe text by language. */
+static void tokenizer_text(strbuf *sb, const json_value *tk, const render_ctx *ctx)
+{
+    int64_t size = 0, ord = 0, sp = 0, merges = 0;
+    json_get_int(tk, "size", &size);
+    json_get_int(tk, "ordinary", &ord);
+    json_get_int(tk, "special", &sp);
+    json_get_int(tk, "merges", &merges);
+    sb_printf(sb, "\n%s%s%s\n", c_bold(ctx), tr(ctx, "Tokenizer", "토크나이저"), c_off(ctx));
+    char v[512];
+    const char *type = json_get_string(tk, "type"), *surface = json_get_string(tk, "surface"), *fmt = json_get_string(tk, "format");
+    snprintf(v, sizeof v, "%s %s (%s)", type ? type : "?", surface ? surface : "", fmt ? fmt : "?");
+    text_row(sb, ctx, tr(ctx, "type", "종류"), v);
+    snprintf(v, sizeof v, tr(ctx, "%lld ids: %lld ordinary + %lld special", "ID %lld개: 일반 %lld개 + 특수 %lld개"), (long long)size,
+             (long long)ord, (long long)sp);
+    text_row(sb, ctx, tr(ctx, "vocabulary", "어휘"), v);
+    if (merges > 0) text_row_int(sb, ctx, tr(ctx, "merge rules", "병합 규칙"), merges);
+    const json_value *bf = json_get(tk, "byte_fallback");
+    if (bf) text_row(sb, ctx, tr(ctx, "byte fallback", "바이트 대체"), json_is_true(bf) ? tr(ctx, "yes", "예") : tr(ctx, "no", "아니요"));
+    const json_value *sps = json_get(tk, "specials");
+    if (json_count(sps)) {
+        strbuf l;
+        sb_init(&l);
+        for (size_t i = 0; i < json_count(sps); i++) {
+            const json_value *x = json_at(sps, i);
+            int64_t id = 0;
+            json_get_int(x, "id", &id);
+            const char *role = json_get_string(x, "role");
+            sb_printf(&l, "%s%s=%lld", i ? ", " : "", json_get_string(x, "text") ? json_get_string(x, "text") : "?", (long long)id);
+            if (role) sb_printf(&l, " (%s)", role);
+        }
+        if ((int64_t)json_count(sps) < sp)
+            sb_printf(&l, tr(ctx, " and %lld more", " 외 %lld개"), (long long)(sp - (int64_t)json_count(sps)));
+        text_row(sb, ctx, tr(ctx, "special tokens", "특수 토큰"), sb_str(&l));
+        sb_free(&l);
+    }
+    static const char *const scripts[][3] = {
+        {"hangul", "Hangul", "한글"},      {"cjk", "CJK ideographs", "한자"}, {"kana", "kana", "가나"},
+        {"latin", "Latin", "라틴 문자"},    {"cyrillic", "Cyrillic", "키릴 문자"}, {"arabic", "Arabic", "아랍 문자"},
+        {"other_letters", "other letters", "기타 문자"}, {"mixed", "mixed scripts", "여러 문자 혼합"},
+        {"no_letters", "no letters", "글자 없음"}, {"partial_utf8", "byte pieces", "바이트 조각"}};
+    const json_value *sc = json_get(tk, "scripts");
+    if (sc) {
+        sb_printf(sb, "  %s\n", tr(ctx, "ordinary tokens by script (no letters: digits, punctuation, spaces; byte pieces: "
+                                         "partial UTF-8):",
+                                    "문자 체계별 일반 토큰 수 (글자 없음: 숫자·문장 부호·공백, 바이트 조각: 불완전한 UTF-8):"));
+        for (size_t i = 0; i < sizeof scripts / sizeof scripts[0]; i++) {
+            int64_t n = 0;
+            if (!json_get_int(sc, scripts[i][0], &n) || (n == 0 && strcmp(scripts[i][0], "hangul"))) continue;
+            snprintf(v, sizeof v, "%lld (%.1f%%)", (long long)n, ord > 0 ? 100.0 * (double)n / (double)ord : 0.0);
+            char label[96];
+            snprintf(label, sizeof label, "  %s", tr(ctx, scripts[i][1], scripts[i][2]));
+            text_row(sb, ctx, label, v);
+        }
+    }
+    const json_value *p = json_get(tk, "probe");
+    if (json_is_true(json_get(p, "available"))) {
+        static const char *const langs[][3] = {{"english", "English", "영어"}, {"korean", "Korean", "한국어"},
+                                               {"chinese", "Chinese", "중국어"}, {"japanese", "Japanese", "일본어"},
+                                               {"code", "code", "코드"},      {"numbers", "numbers", "숫자"},
+                                               {"emoji", "emoji", "이모지"},  {"mixed", "mixed", "혼합"}};
+        double all = 0;
+        json_get_double(p, "tokens_per_char", &all);
+        sb_printf(sb, tr(ctx, "  tokens per character of the built-in probe text: %.2f overall\n",
+                         "  내장 시험 문장의 글자당 토큰 수: 전체 %.2f\n"), all);
+        const json_value *by = json_get(p, "by_language");
+        for (size_t i = 0; i < json_count(by); i++) {
+            const json_value *x = json_at(by, i);
+            const char *lang = json_get_string(x, "language");
+            const char *name = lang ? lang : "?";
+            for (size_t k = 0; lang && k < sizeof langs / sizeof langs[0]; k++)
+                if (!strcmp(langs[k][0], lang)) name = tr(ctx, langs[k][1], langs[k][2]);
+            double tpc = 0;
+            int64_t ch = 0, to = 0;
+            json_get_double(x, "tokens_per_char", &tpc);
+            json_get_int(x, "chars", &ch);
+            json_get_int(x, "tokens", &to);
+            snprintf(v, sizeof v, tr(ctx, "%.2f (%lld tokens / %lld characters)", "%.2f (토큰 %lld개 / 글자 %lld개)"), tpc,
+                     (long long)to, (long long)ch);
+            char label[96];
+            snprintf(label, sizeof label, "  %s", name);
+            text_row(sb, ctx, label, v);
+        }
+    } else if (p) {
+        sb_printf(sb, "  %s: %s\n", tr(ctx, "probe text not encodable", "시험 문장을 인코딩할 수 없음"),
+                  json_get_string(p, "reason") ? json_get_string(p, "reason") : "?");
+    }
+}
+
 void render_inspect_text(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
     const json_value *a = json_get(root, "architecture"), *p = json_get(root, "parameters");
@@ -219,6 +309,8 @@ void render_inspect_text(strbuf *sb, const json_value *root, const render_ctx *c
         }
         sb_putc(sb, '\n');
     }
+    const json_value *tk = json_get(root, "tokenizer");
+    if (tk) tokenizer_text(sb, tk, ctx);
     const json_value *clues = json_get(root, "clues");
     sb_printf(sb, "\n%s%s%s %s\n", c_bold(ctx), tr(ctx, "Clues", "단서"), c_off(ctx),
               tr(ctx, "(hypotheses from editable metadata, never proof)", "(수정 가능한 메타데이터에서 나온 가설이며 증거가 아님)"));
