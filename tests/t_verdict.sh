@@ -173,4 +173,15 @@ plain = json.load(open('$WORK/zoo.json')); dis = json.load(open('$WORK/zoo-disgu
 names = json.load(open('$WORK/zoo-disguised/names.json'))
 bad = [k for k, v in plain.items() if dis.get(names[k.split('|')[0]] + '|' + names[k.split('|')[1]]) != v]
 assert plain and not bad, bad"
+
+# The inconclusive confidence: docs/METHODOLOGY.md states both rules (1 - max(D, I) with weight findings,
+# no confidence without any), test_verdict checks the code computes them, and no report or journal
+# prints a made-up "0.00" for a pair whose weights were not compared.
+check "METHODOLOGY states the inconclusive confidence as verdict.c computes it" bash -c \
+    "grep -q 'inconclusive. otherwise; confidence 1 − max(D, I)' docs/METHODOLOGY.md && grep -q 'with \*\*no confidence\*\* when the component has no weight finding' docs/METHODOLOGY.md"
+rm -f "$WORK/jc.md"
+"$LINEAGE" verify "$LINEAGE_SHARED/zoo/arch-only" --against "$LINEAGE_SHARED/zoo/base" --no-run --journal "$WORK/jc.md" > "$WORK/jc.txt" 2>&1
+"$LINEAGE" compare "$LINEAGE_SHARED/zoo/arch-only" "$LINEAGE_SHARED/zoo/base" --no-run --journal "$WORK/jc.md" --md "$WORK/jc2.md" > /dev/null 2>&1
+check "verify and compare without weights: no 'confidence 0.00' in terminal, Markdown or journal" bash -c \
+    "grep -q 'no weight comparison, no confidence' '$WORK/jc.txt' && grep -q 'no weight comparison, no confidence' '$WORK/jc.md' && ! grep -Eq '(confidence|\\|) 0\.00' '$WORK/jc.md' '$WORK/jc.txt' '$WORK/jc2.md'"
 finish

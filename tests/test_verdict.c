@@ -1,4 +1,6 @@
 /* Verdict rules (BACKGROUND §5.2) on synthetic findings, independent of any analysis. */
+#include <math.h>
+
 #include "analysis/analysis.h"
 #include "check.h"
 
@@ -48,6 +50,27 @@ int main(void)
 
     root = json_new_object(&a);
     CHECK(!strcmp(verdict(&a, root, &v), "inconclusive"), "no findings at all: inconclusive");
+    double c0 = -1;
+    json_get_double(v, "confidence", &c0);
+    CHECK(c0 == 0,
+          "inconclusive without any weight finding: confidence 0, no confidence (docs/METHODOLOGY.md), got %g", c0);
+
+    /* weak weight findings both ways: inconclusive with confidence 1 - max(D, I) (docs/METHODOLOGY.md) */
+    root = json_new_object(&a);
+    add(&a, root, "weights", finding(&a, "weights", "derived", 0.3, "finetune", NULL, 0));
+    add(&a, root, "weights", finding(&a, "weights", "independent", 0.2, NULL, NULL, 0));
+    double c1 = -1;
+    const char *l1 = verdict(&a, root, &v);
+    json_get_double(v, "confidence", &c1);
+    CHECK(!strcmp(l1, "inconclusive") && fabs(c1 - 0.7) < 1e-9,
+          "weights inconclusive (D 0.3, I 0.2): confidence 1 - max(D, I) = 0.7, got %g", c1);
+    root = json_new_object(&a);
+    add(&a, root, "weights", finding(&a, "weights", "neutral", 0, NULL, NULL, 0));
+    double c2 = -1;
+    const char *l2 = verdict(&a, root, &v);
+    json_get_double(v, "confidence", &c2);
+    CHECK(!strcmp(l2, "inconclusive") && c2 == 1,
+          "weights compared, no finding either way: confidence 1 - max(0, 0) = 1, got %g", c2);
 
     root = json_new_object(&a);
     add(&a, root, "weights", finding(&a, "weights", "derived", 0.95, "finetune", NULL, 0));

@@ -137,7 +137,9 @@ static void compare_entry(strbuf *sb, const json_value *root, int n, const rende
     sb_init(&ans);
     sb_printf(&ans, "**%s**", verdict_label_text(label ? label : "inconclusive", ctx));
     relation_list(&ans, json_get(v, "relation"), ctx);
-    sb_printf(&ans, ", %s %.2f", tr(ctx, "confidence", "신뢰도"), conf);
+    char ct[96];
+    confidence_text(ct, sizeof ct, label, conf, ctx);   /* "no weight comparison, no confidence" for an unjudged pair */
+    sb_printf(&ans, ", %s", ct);
     answer_line(sb, sb_str(&ans), ctx);
     sb_free(&ans);
     const json_value *reasons = json_get(v, ctx->korean ? "reasons_ko" : "reasons");
@@ -204,7 +206,9 @@ static void verify_entry(strbuf *sb, const json_value *root, int n, const render
         code_cell(sb, json_get_string(c, "reference") ? json_get_string(c, "reference") : "?");
         sb_printf(sb, " | %s", verdict_label_text(lab ? lab : "inconclusive", ctx));
         relation_list(sb, json_get(c, "relation"), ctx);
-        sb_printf(sb, " | %.2f | %s |\n", conf, tr_rel ? relation_kind_text(tr_rel, ctx) : "-");
+        if (lab && !strcmp(lab, "inconclusive") && conf == 0) sb_puts(sb, " | - ");   /* no weight comparison, no confidence */
+        else sb_printf(sb, " | %.2f ", conf);
+        sb_printf(sb, "| %s |\n", tr_rel ? relation_kind_text(tr_rel, ctx) : "-");
     }
     behaviour_closest_entry(sb, root, ctx);
 }
