@@ -57,6 +57,20 @@ CONTENT="--content $WORK/battery.json" render battery ask "$Z/base" --battery al
 "$LINEAGE" index add "$Z/base" "$Z/indep-seed" --index "$WORK/idx.db" > /dev/null 2>&1
 render search search "$Z/finetune" --index "$WORK/idx.db" --top 2
 
+# no string cut mid-word: the activations control and the architecture summary are written whole
+"$LINEAGE" compare "$Z/base" "$Z/finetune" --only activations --md "$WORK/en.md" --html "$WORK/en.html" > /dev/null 2>&1
+check "Markdown and HTML: controls written whole (not cut at a buffer's end)" bash -c \
+    "grep -q 'p from that null, Fisher over layers |' '$WORK/en.md' && grep -q 'p from that null, Fisher over layers</td>' '$WORK/en.html'"
+"$LINEAGE" inspect "$C/upstage__Solar-Open-100B" --md "$WORK/solar.md" > /dev/null 2>&1
+"$LINEAGE" inspect "$C/upstage__Solar-Open-100B" > "$WORK/solar.txt" 2>&1
+check "inspect Markdown holds every line of the terminal report (nothing summarised away or cut)" python3 - "$WORK/solar.txt" "$WORK/solar.md" <<'PY'
+import re, sys
+term = [l.strip() for l in open(sys.argv[1]) if l.strip()]
+md = open(sys.argv[2]).read().replace("\\", "")
+missing = [l for l in term if l not in md]
+assert not missing, missing[:3]
+PY
+
 # the journal, Korean: entries of inspect, compare, tokenize, study
 J=$WORK/journal.md
 printf '# 검증 일지\n\n<!-- TUTORIAL_MARKER: new entries above -->\n' > "$J"

@@ -42,6 +42,13 @@ static const msg_entry catalogue[] = {
     {"rel.independent", "independent", "독립"},
     {"rel.neutral", "neutral", "중립"},
     {"rel.inconclusive", "inconclusive", "판단 불가"},
+    /* special-token roles */
+    {"role.bos", "bos", "시작"},
+    {"role.eos", "eos", "끝"},
+    {"role.unk", "unk", "미등록"},
+    {"role.pad", "pad", "채움"},
+    {"role.sep", "sep", "구분"},
+    {"role.cls", "cls", "분류"},
     /* how a model was run */
     {"mode.native", "native", "직접 실행"},
     {"mode.endpoint", "endpoint", "서버 호출"},

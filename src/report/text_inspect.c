@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "report/msg.h"
 #include "report/report.h"
 #include "report/text_util.h"
 
@@ -180,8 +181,9 @@ static void tokenizer_text(strbuf *sb, const json_value *tk, const render_ctx *c
             int64_t id = 0;
             json_get_int(x, "id", &id);
             const char *role = json_get_string(x, "role");
-            sb_printf(&l, "%s%s=%lld", i ? ", " : "", json_get_string(x, "text") ? json_get_string(x, "text") : "?", (long long)id);
-            if (role) sb_printf(&l, " (%s)", role);
+            /* the token's literal text is data: quoted as code */
+            sb_printf(&l, "%s`%s`=%lld", i ? ", " : "", json_get_string(x, "text") ? json_get_string(x, "text") : "?", (long long)id);
+            if (role) sb_printf(&l, " (%s)", msg_code("role", role, ctx));
         }
         if ((int64_t)json_count(sps) < sp)
             sb_printf(&l, tr(ctx, " and %lld more", " 외 %lld개"), (long long)(sp - (int64_t)json_count(sps)));
