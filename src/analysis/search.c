@@ -20,6 +20,7 @@
 #define ALPHA 0.01             /* family-wise, Bonferroni over the index's entries */
 #define EXPAND 3               /* significant candidates whose own keys are looked up too */
 #define EXPAND_LIMIT 200
+#define KEEP_BLOBS 32          /* candidates (the closest) whose records are kept for expansion and the cluster check */
 
 struct lineage_index {
     index_store *store;
@@ -143,6 +144,19 @@ typedef struct gather {
     int expanding;
 } gather;
 
+/* mean Fisher z (atanh) of the Gram correlations */
+static double closeness_of(const fp_similarity *sim)
+{
+    double f = 0;
+    int nf = 0;
+    for (int s = 0; s < FP_NSIG; s++)
+        if ((s == FP_SIG_EMBED || s == FP_SIG_HEAD) && isfinite(sim->sig[s])) {
+            f += atanh(fmax(-0.99999, fmin(0.99999, sim->sig[s])));
+            nf++;
+        }
+    return nf ? f / nf : NAN;
+}
+
 static int gather_row(const index_row *r, void *user)
 {
     gather *g = user;
@@ -169,11 +183,28 @@ static int gather_row(const index_row *r, void *user)
     s->expanded = g->expanding;
     fp_compare(g->q, &fp, &s->sim);
     fp_free(&fp);
-    if (g->keep_blobs && (s->blob = malloc(r->blob_len)) != NULL) {
+    s->closeness = closeness_of(&s->sim);
+    int keep = 0;
+    if (g->keep_blobs && isfinite(s->closeness)) {   /* only the KEEP_BLOBS closest keep their record */
+        size_t kept = 0, worst = SIZE_MAX;
+        for (size_t i = 0; i < g->n; i++)
+            if (g->v[i].blob) {
+                kept++;
+                if (worst == SIZE_MAX || g->v[i].closeness < g->v[worst].closeness) worst = i;
+            }
+        if (kept < KEEP_BLOBS) keep = 1;
+        else if (s->closeness > g->v[worst].closeness) {
+            free(g->v[worst].blob);
+            g->v[worst].blob = NULL;
+            g->v[worst].blob_len = 0;
+            keep = 1;
+        }
+    }
+    if (keep && (s->blob = malloc(r->blob_len)) != NULL) {
         memcpy(s->blob, r->blob, r->blob_len);
         s->blob_len = r->blob_len;
     }
-    if (!s->name || !s->source || !s->summary || (g->keep_blobs && !s->blob)) {
+    if (!s->name || !s->source || !s->summary || (keep && !s->blob)) {
         free(s->name); free(s->source); free(s->summary); free(s->blob);
         g->failed = 1;
         return 1;
@@ -249,14 +280,7 @@ static void score_all(scored *v, size_t n, const robust *sig_null)
         }
         int use = k[1] ? 1 : 0;
         v[i].combined = k[use] ? sum[use] / sqrt(k[use]) : NAN;
-        double f = 0;
-        int nf = 0;
-        for (int s = 0; s < FP_NSIG; s++)
-            if (primary_signal(s) && isfinite(v[i].sim.sig[s])) {
-                f += atanh(fmax(-0.99999, fmin(0.99999, v[i].sim.sig[s])));
-                nf++;
-            }
-        v[i].closeness = nf ? f / nf : NAN;
+        v[i].closeness = closeness_of(&v[i].sim);
     }
 }
 
