@@ -268,18 +268,22 @@ static int primary_signal(int s) { return s == FP_SIG_EMBED || s == FP_SIG_HEAD;
 static void score_all(scored *v, size_t n, const robust *sig_null)
 {
     for (size_t i = 0; i < n; i++) {
-        double sum[2] = {0, 0};
+        double sum = 0, least = INFINITY;
         int k[2] = {0, 0};
         for (int s = 0; s < FP_NSIG; s++) {
             v[i].zsig[s] = NAN;
             if (!isfinite(v[i].sim.sig[s]) || !(sig_null[s].scale > 0)) continue;
             double scale = sig_null[s].scale > SCALE_FLOOR ? sig_null[s].scale : SCALE_FLOOR;
             v[i].zsig[s] = (v[i].sim.sig[s] - sig_null[s].median) / scale;
-            sum[primary_signal(s)] += v[i].zsig[s];
+            if (primary_signal(s)) least = fmin(least, v[i].zsig[s]);
+            else sum += v[i].zsig[s];
             k[primary_signal(s)]++;
         }
-        int use = k[1] ? 1 : 0;
-        v[i].combined = k[use] ? sum[use] / sqrt(k[use]) : NAN;
+        /* Gram signals: the weaker of the two (an intersection-union test: a derivative keeps both its
+         * embedding rows and its output head related to the parent's, while an unrelated model's chance
+         * correlation, which the null's tails underrate, shows in one of them: an unrelated lm_head Gram
+         * at r 0.16 had z 16 with the embedding Gram at z -1.5). Without them, the coarse signals summed. */
+        v[i].combined = k[1] ? least : k[0] ? sum / sqrt(k[0]) : NAN;
         v[i].closeness = closeness_of(&v[i].sim);
     }
 }

@@ -286,7 +286,8 @@ lineage_status index_sqlite_open(index_store *s, lineage_error *err)
     s->db = db;
     s->ops = &sqlite_ops;
     sqlite3_busy_timeout(db, 120000);
-    lineage_status st = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", err);
+    /* temp_store: the candidates query sorts its hits in memory, not in a temporary file */
+    lineage_status st = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY", err);
     if (!st) st = migrate(s, err);
     if (st) {
         sqlite3_close(db);
