@@ -14,7 +14,7 @@
 #include "util/json.h"
 
 #define NOMEM(err) error_set(err, LINEAGE_E_NOMEM, "out of memory")
-#define CANDIDATE_LIMIT 1000   /* entries scored exactly, most LSH keys in common first */
+#define CANDIDATE_LIMIT 300    /* entries scored exactly, most LSH keys in common first (then the relatives of the best) */
 #define NULL_SAMPLE 256        /* entries of the index the score is calibrated on */
 #define NULL_MIN 10            /* below this the null is not estimated and nothing is significant */
 #define ALPHA 0.01             /* family-wise, Bonferroni over the index's entries */
