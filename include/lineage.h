@@ -231,6 +231,11 @@ typedef struct lineage_compare_options {
     int activation_tokens;   /* tokens of probe text for the activation tests; 0 = 2048 */
     lineage_progress_fn progress;   /* NULL = silent */
     void *progress_user;
+    /* "behaviour_asked": the battery ("identity", "cutoff", "refusal", "all" or a JSON file) put to A, B
+     * (through endpoint_a / endpoint_b when set) and the panel, answers side by side with agreement
+     * statistics; never read by the verdict. NULL = not asked. */
+    const char *battery;
+    const struct lineage_ask_options *ask;   /* generation for it; NULL = greedy, 128 tokens per answer */
 } lineage_compare_options;
 
 lineage_status lineage_compare(const lineage_model *a, const lineage_model *b,
