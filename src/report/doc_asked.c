@@ -169,7 +169,7 @@ static void agreement(doc_sink *s, const json_value *sec)
     if (!nctl) {
         s->para(s, NULL, tr(ctx, "No panel: the A-B agreement is judged against chance only (kappa); --panel adds unrelated "
                                  "models as the control.",
-                            "비교군이 없어 A-B 일치율은 우연 일치율(카파)과만 비교합니다. --panel로 관련 없는 모델을 대조군으로 "
+                            "비교군이 없어 A와 B의 일치율은 우연 일치율(카파)과만 비교합니다. --panel로 관련 없는 모델을 대조군으로 "
                             "더할 수 있습니다."));
         return;
     }
@@ -182,7 +182,7 @@ static void agreement(doc_sink *s, const json_value *sec)
              tr(ctx, "Control: %lld pairs with a panel model agree at most %.0f%% (identical answers) and %.0f%% (same "
                      "classification); the A-B pair's rank among them gives p = %.2f and p = %.2f (the smallest possible "
                      "is %.2f: more panel models, a sharper test).",
-                "대조군: 비교군 모델이 낀 쌍 %lld개의 일치율은 최대 %.0f%%(동일한 답변), %.0f%%(같은 분류)입니다. 그중 A-B 쌍의 "
+                "대조군: 비교군 모델이 낀 쌍 %lld개의 일치율은 최대 %.0f%%(동일한 답변), %.0f%%(같은 분류)입니다. 그중 A와 B 쌍의 "
                 "순위로 p = %.2f, p = %.2f입니다(가능한 최솟값은 %.2f이며, 비교군 모델이 많을수록 검정이 날카로워집니다)."),
              (long long)nctl, 100 * mt, 100 * ml, pt, pl, 1.0 / (1.0 + (double)nctl));
     s->para(s, NULL, buf);
