@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "analysis/analysis.h"
+#include "analysis/battery.h"
 #include "analysis/report_source.h"
 #include "util/error.h"
 
@@ -64,6 +65,7 @@ lineage_status lineage_compare(const lineage_model *a, const lineage_model *b, c
     if (!opt) opt = &def;
     if (!(opt->sample > 0 && opt->sample <= 1))
         return error_set(err, LINEAGE_E_USAGE, "--sample must be in (0, 1], got %g", opt->sample);
+    if (opt->battery && battery_check_name(opt->battery, err)) return LINEAGE_E_USAGE;
     unsigned only = opt->only ? opt->only : (LINEAGE_ONLY_ARCH | LINEAGE_ONLY_TOKENIZER | LINEAGE_ONLY_WEIGHTS);
     lineage_doc *d = doc_new();
     if (!d) return error_set(err, LINEAGE_E_NOMEM, "out of memory");

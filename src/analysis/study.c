@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "analysis/battery.h"
 #include "format/arch.h"
 #include "util/error.h"
 
@@ -238,6 +239,7 @@ lineage_status lineage_study(const lineage_model *const *models, size_t n, const
     if (!opt) opt = &def;
     if (n < 2 || n > STUDY_MAX_MODELS)
         return error_set(err, LINEAGE_E_USAGE, "study wants 2 to %d models, got %zu", STUDY_MAX_MODELS, n);
+    if (opt->compare.battery && battery_check_name(opt->compare.battery, err)) return LINEAGE_E_USAGE;
     if (opt->nreferences >= n) return error_set(err, LINEAGE_E_USAGE, "study wants at least one model besides the references");
     size_t ncand = n - opt->nreferences;
     lineage_doc *d = doc_new();
