@@ -65,6 +65,15 @@ typedef struct asked_subject {
 lineage_status asked_section(const asked_subject *subj, size_t n, size_t nmain, const char *battery,
                              const lineage_ask_options *ask, int threads, lineage_progress_fn progress, void *puser,
                              arena *ar, json_value **out, lineage_error *err);
+/* Two models' answers to nq questions: identical texts, same classification label, and the chance
+ * agreement from their label frequencies within each group (battery) of questions; kappa NAN when
+ * chance is 1. */
+typedef struct asked_agreement {
+    size_t same_text, same_label;
+    double chance, kappa;
+} asked_agreement;
+void asked_pair_agreement(const char *const *label_a, const char *const *label_b, const char *const *text_a,
+                          const char *const *text_b, const size_t *group, size_t nq, asked_agreement *out);
 /* "verdict" from the sections present in root. */
 lineage_status verdict_build(const json_value *root, arena *ar, json_value **out, lineage_error *err);
 #endif

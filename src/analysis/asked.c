@@ -90,6 +90,29 @@ static json_value *pair_json(arena *ar, const pair_stats *p, const char *role)
     return ok ? o : NULL;
 }
 
+void asked_pair_agreement(const char *const *label_a, const char *const *label_b, const char *const *text_a,
+                          const char *const *text_b, const size_t *group, size_t nq, asked_agreement *out)
+{
+    memset(out, 0, sizeof *out);
+    double chance = 0;
+    for (size_t x = 0; x < nq; x++) {
+        out->same_text += !strcmp(text_a[x], text_b[x]);
+        out->same_label += !strcmp(label_a[x], label_b[x]);
+        /* chance: the share of B's answers in x's battery that carry A's label at x (Cohen's expected
+         * agreement, Σ_l pA(l) pB(l), computed per battery and weighted by its questions) */
+        size_t nb = 0, match = 0;
+        for (size_t y = 0; y < nq; y++) {
+            if (group[y] != group[x]) continue;
+            nb++;
+            match += !strcmp(label_b[y], label_a[x]);
+        }
+        chance += rate(match, nb);
+    }
+    out->chance = nq ? chance / (double)nq : 0;
+    double po = rate(out->same_label, nq);
+    out->kappa = out->chance < 1 - 1e-12 ? (po - out->chance) / (1 - out->chance) : NAN;
+}
+
 typedef struct progress_ctx {
     lineage_progress_fn fn;
     void *user;
@@ -190,8 +213,8 @@ lineage_status asked_section(const asked_subject *subj, size_t n, size_t nmain, 
     size_t nq = 0;
     const json_value *b0 = st ? NULL : json_get(docs[0]->root, "batteries");
     for (size_t b = 0; b < json_count(b0); b++) nq += json_count(json_get(json_at(b0, b), "items"));
-    const char **labels = st ? NULL : calloc(n * (nq ? nq : 1), sizeof *labels);
-    const char **texts = st ? NULL : calloc(n * (nq ? nq : 1), sizeof *texts);
+    const char **labels = st ? NULL : (const char **)calloc(n * (nq ? nq : 1), sizeof *labels);
+    const char **texts = st ? NULL : (const char **)calloc(n * (nq ? nq : 1), sizeof *texts);
     size_t *qbat = st ? NULL : calloc(nq ? nq : 1, sizeof *qbat);
     if (!st && (!labels || !texts || !qbat)) st = NOMEM();
     size_t q = 0;
@@ -240,24 +263,9 @@ lineage_status asked_section(const asked_subject *subj, size_t n, size_t nmain, 
     size_t pk = 0;
     for (size_t i = 0; !st && i < n; i++)
         for (size_t j = i + 1; j < n; j++, pk++) {
-            pair_stats *p = &ps[pk];
-            p->i = i;
-            p->j = j;
-            p->questions = nq;
-            double chance = 0;
-            for (size_t x = 0; x < nq; x++) {
-                p->same_text += !strcmp(texts[i * nq + x], texts[j * nq + x]);
-                p->same_label += !strcmp(labels[i * nq + x], labels[j * nq + x]);
-                /* chance: sum over questions x of P(j's label in x's battery equals i's label at x) */
-                size_t nb = 0, match = 0;
-                for (size_t y = 0; y < nq; y++) {
-                    if (qbat[y] != qbat[x]) continue;
-                    nb++;
-                    match += !strcmp(labels[j * nq + y], labels[i * nq + x]);
-                }
-                chance += rate(match, nb);
-            }
-            p->chance = nq ? chance / (double)nq : 0;
+            asked_agreement a;
+            asked_pair_agreement(labels + i * nq, labels + j * nq, texts + i * nq, texts + j * nq, qbat, nq, &a);
+            ps[pk] = (pair_stats){i, j, nq, a.same_text, a.same_label, a.chance};
         }
     /* which pairs are the subject, which the control: in a compare (nmain 2) the pair A-B is the subject and
      * every pair with a panel model is a control; in a study every pair is a subject, with chance alone */
