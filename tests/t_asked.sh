@@ -78,8 +78,9 @@ c["chat_template"] = ("{{ bos_token }}{% for m in messages %}### {{ m.role | cap
                       "{% if add_generation_prompt %}### Assistant:\n{% endif %}")
 json.dump(c, open(sys.argv[2], "w"), indent=1)
 PY
+NL=$'\n'
 if "$PY" -c 'import torch, numpy' 2>/dev/null; then
-    "$PY" "$REF/openai_server.py" "$F" --name chatfx --lineage "$LINEAGE" --fault none --fault "say=I am ChatGPT, trained by OpenAI." > "$WORK/srv.out" 2> "$WORK/srv.err" &
+    "$PY" "$REF/openai_server.py" "$F" --name chatfx --lineage "$LINEAGE" --fault none --fault "say=I am ChatGPT, trained by OpenAI.$NL<script>x</script>" > "$WORK/srv.out" 2> "$WORK/srv.err" &
     srv=$!
     trap 'kill $srv 2>/dev/null' EXIT
     for _ in $(seq 240); do
@@ -94,9 +95,9 @@ if "$PY" -c 'import torch, numpy' 2>/dev/null; then
         jcheck "A through the server, B native: same template, same greedy answers (12/12)" "$WORK/ep.json" \
             "s['models'][0]['mode'] == 'endpoint' and s['models'][1]['mode'] == 'native' and s['agreement'][0]['identical_answers'] == 12"
         expect_exit "compare with B's server claiming to be ChatGPT" 0 "$LINEAGE" compare "$F" "$Z/base" --endpoint "$(url say)/v1" \
-            --battery identity --max-tokens 6 --no-run --json "$WORK/say.json" --md "$WORK/say.md"
+            --battery identity --max-tokens 6 --no-run --json "$WORK/say.json" --md "$WORK/say.md" --html "$WORK/say.html"
         jcheck "the claim is a clue (B names OpenAI in 12 of 12 identity answers), not evidence" "$WORK/say.json" \
-            "[(c['model'], c['organisation'], c['answers'], c['of'], c['status']) for c in s['identity_clues']] == [(1, 'OpenAI', 12, 12, 'clue')] and 'not evidence about its weights' in s['identity_clues'][0]['en'] and all(q['answers'][1]['text'] == 'I am ChatGPT, trained by OpenAI.' for q in s['batteries'][0]['questions'])"
+            "[(c['model'], c['organisation'], c['answers'], c['of'], c['status']) for c in s['identity_clues']] == [(1, 'OpenAI', 12, 12, 'clue')] and 'not evidence about its weights' in s['identity_clues'][0]['en'] and all(q['answers'][1]['text'] == 'I am ChatGPT, trained by OpenAI.\\n<script>x</script>' for q in s['batteries'][0]['questions'])"
         "$LINEAGE" compare "$F" "$Z/base" --no-run --json "$WORK/say-plain.json" > /dev/null 2>&1
         python3 - "$WORK/say.json" "$WORK/say-plain.json" <<'PY' && ok "the identity claim leaves the verdict as the weights give it" || not_ok "an identity claim moved the verdict"
 import json, sys
@@ -104,6 +105,8 @@ a, b = (json.load(open(f)) for f in sys.argv[1:3])
 sys.exit(0 if a["verdict"] == b["verdict"] and a["verdict"]["label"] in ("identical", "derived") else 1)
 PY
         grep -q "B names OpenAI in 12 of 12 identity answers" "$WORK/say.md" && ok "Markdown: the clue sentence" || not_ok "Markdown clue: $(grep -n -m2 OpenAI "$WORK/say.md")"
+        grep -qF 'trained by OpenAI.<br>&lt;script&gt;x&lt;/script&gt;' "$WORK/say.html" && ! grep -q "<script>x" "$WORK/say.html" && ! grep -q "<script>x" "$WORK/say.md" &&
+            ok "an answer's markup is escaped in the HTML card (its line break kept) and in Markdown" || not_ok "escaping: $(grep -o -m2 'class="cb">[^/]*' "$WORK/say.html")"
         "$LINEAGE" compare "$F" "$Z/base" --endpoint "$(url say)/v1" --battery identity --max-tokens 6 --no-run --journal "$WORK/journal.md" > /dev/null 2>&1
         grep -q "^Behaviour (asked) (identity/1):" "$WORK/journal.md" && grep -q "identical answers 0/12" "$WORK/journal.md" &&
             grep -q "^- B names OpenAI in 12 of 12 identity answers: a clue about its training data" "$WORK/journal.md" &&

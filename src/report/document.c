@@ -122,7 +122,23 @@ static void h_cards(doc_sink *s, const char *title, const char **heads, const ch
         sb_puts(s->sb, "<div class=\"card\"><div class=\"ch\">");
         html_escape(s->sb, heads[i]);
         sb_puts(s->sb, "</div><div class=\"cb\">");
-        html_escape(s->sb, bodies[i]);
+        for (const char *line = bodies[i]; line;) {   /* the answer's own line breaks, each line escaped */
+            const char *nl = strchr(line, '\n');
+            size_t len = nl ? (size_t)(nl - line) : strlen(line);
+            char buf[4096];
+            while (len) {
+                size_t k = len < sizeof buf - 1 ? len : sizeof buf - 1;
+                while (k < len && k > 0 && ((unsigned char)line[k] & 0xC0) == 0x80) k--;   /* whole characters */
+                if (!k) k = len < sizeof buf - 1 ? len : sizeof buf - 1;
+                memcpy(buf, line, k);
+                buf[k] = 0;
+                html_escape(s->sb, buf);
+                line += k;
+                len -= k;
+            }
+            if (nl) sb_puts(s->sb, "<br>");
+            line = nl ? nl + 1 : NULL;
+        }
         sb_puts(s->sb, "</div>");
         if (notes[i] && *notes[i]) {
             sb_puts(s->sb, "<div class=\"cn\">");
