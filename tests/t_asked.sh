@@ -52,6 +52,11 @@ sed -n '/^행동 (질문 응답)/,$p' "$WORK/ko.txt" | grep -v '^    \|^  \[\|^ 
 expect_exit "compare --battery refusal without a panel" 0 "$LINEAGE" compare "$Z/base" "$Z/indep-seed" --battery refusal --max-tokens 6 --json "$WORK/unrel.json"
 jcheck "unrelated pair: not all answers identical; no panel, the control says chance only" "$WORK/unrel.json" \
     "s['agreement'][0]['identical_answers'] < 12 and s['control']['control_pairs'] == 0 and 'chance only' in s['control']['note'] and s['batteries'][0]['kind'] == 'refusal'"
+T=$WORK/notok
+mkdir -p "$T"; for f in config.json model.safetensors; do ln -s "$(readlink -f "$Z/base/$f")" "$T/$f"; done
+expect_exit "compare --battery with a side that has no tokenizer: the report stands" 0 "$LINEAGE" compare "$Z/base" "$T" --battery identity --max-tokens 4 --json "$WORK/notok.json"
+jcheck "the section says not_run and why; the verdict is still the weights' (identical)" "$WORK/notok.json" \
+    "s['status'] == 'not_run' and 'tokenizer' in s['reason'] and d['verdict']['label'] == 'identical'"
 expect_exit "verify refuses --battery (one line, exit 2)" 2 "$LINEAGE" verify "$Z/finetune" --against "$Z/base" --battery identity
 expect_exit "compare --battery with an unknown set: one-line usage error" 2 "$LINEAGE" compare "$Z/base" "$Z/finetune" --only arch --battery nosuchset
 

@@ -327,6 +327,16 @@ lineage_status asked_section(const asked_subject *subj, size_t n, size_t nmain, 
     free(qbat);
     for (size_t i = 0; i < n; i++) lineage_doc_free(docs[i]);
     free(docs);
+    if (st && st != LINEAGE_E_NOMEM) {
+        /* a model that cannot be asked (no tokenizer, a server that fails): the rest of the report stands,
+         * and this section says why it is empty */
+        json_value *skip = json_new_object(ar);
+        if (!skip || !json_set_str(ar, skip, "status", "not_run") || !json_set_str(ar, skip, "battery", battery) ||
+            !json_set_str(ar, skip, "reason", err ? err->message : "a model could not be asked"))
+            return NOMEM();
+        *out = skip;
+        return LINEAGE_OK;
+    }
     if (!st) *out = sec;
     return st;
 }

@@ -192,6 +192,11 @@ void render_asked_doc(doc_sink *s, const json_value *sec)
 {
     const render_ctx *ctx = s->ctx;
     s->heading(s, 2, tr(ctx, "Behaviour (asked)", "행동 (질문 응답)"));
+    const char *status = json_get_string(sec, "status");
+    if (status && strcmp(status, "ok")) {
+        s->para(s, tr(ctx, "Not run:", "실행하지 않음:"), str_or(sec, "reason", "?"));
+        return;
+    }
     s->para(s, NULL, ctx->korean ? str_or(sec, "note_ko", "") : str_or(sec, "note", ""));
     const json_value *models = json_get(sec, "models");
     for (size_t i = 0; i < json_count(models); i++) {

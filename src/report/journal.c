@@ -121,6 +121,13 @@ static void asked_entry(strbuf *sb, const json_value *root, const render_ctx *ct
 {
     const json_value *sec = json_get(root, "behaviour_asked");
     if (!sec) return;
+    const char *status = json_get_string(sec, "status");
+    if (status && strcmp(status, "ok")) {
+        sb_printf(sb, "\n%s: %s — ", tr(ctx, "Behaviour (asked)", "행동 (질문 응답)"), tr(ctx, "not run", "실행하지 않음"));
+        sanitize_markdown(sb, json_get_string(sec, "reason") ? json_get_string(sec, "reason") : "?");
+        sb_putc(sb, '\n');
+        return;
+    }
     const json_value *models = json_get(sec, "models"), *pairs = json_get(sec, "agreement"), *ctl = json_get(sec, "control");
     sb_printf(sb, "\n%s (", tr(ctx, "Behaviour (asked)", "행동 (질문 응답)"));
     const json_value *bats = json_get(sec, "batteries");
