@@ -197,7 +197,7 @@ lineage_status lineage_tokenize_report(const lineage_tokenizer *t, const char *p
 /* ---- progress ------------------------------------------------------------------ */
 
 /* Called from one thread at a time during long passes (the weight statistics): `done` of `total`
- * bytes of the phase `what`, `seconds` after it started; a last call with done == total ends it.
+ * bytes of the phase `what` (answers for the phase "asking", the --battery questions), `seconds` after it started; a last call with done == total ends it.
  * Installed per call (lineage_compare_options.progress), so concurrent calls report separately;
  * none by default, so the library stays silent. */
 typedef void (*lineage_progress_fn)(void *user, const char *what, uint64_t done, uint64_t total,

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "analysis/analysis.h"
+#include "analysis/battery.h"
 #include "util/error.h"
 
 #define NOMEM() error_set(err, LINEAGE_E_NOMEM, "out of memory")
@@ -131,7 +132,7 @@ static void on_question(size_t i, size_t n, void *user)
 {
     progress_ctx *p = user;
     (void)n;
-    if (p->fn) p->fn(p->user, "asking", p->base + i, p->total, now() - p->t0);
+    if (p->fn && p->total) p->fn(p->user, "asking", p->base + i, p->total, now() - p->t0);
 }
 
 /* Organisations one model names in its identity answers, each a clue (never evidence about weights). */
@@ -170,7 +171,7 @@ static lineage_status claim_clues(arena *ar, const json_value *batteries, size_t
     return LINEAGE_OK;
 }
 
-lineage_status asked_section(const asked_subject *subj, size_t n, size_t nmain, const char *battery,
+lineage_status asked_section(const asked_subject *subj, size_t n, size_t nmain, const char *set_name,
                              const lineage_ask_options *ask, int threads, lineage_progress_fn progress, void *puser,
                              arena *ar, json_value **out, lineage_error *err)
 {
@@ -180,6 +181,10 @@ lineage_status asked_section(const asked_subject *subj, size_t n, size_t nmain, 
     if (!docs) return NOMEM();
     lineage_status st = LINEAGE_OK;
     progress_ctx pc = {progress, puser, 0, 0, now()};
+    /* the answers to come, for the progress line (a user's file is counted once the first model has it) */
+    static const char *const sets[] = {"identity", "cutoff", "refusal"};
+    for (size_t k = 0; k < 3; k++)
+        if (!strcmp(set_name, sets[k]) || !strcmp(set_name, "all")) pc.total += battery_builtin(sets[k])->n * n;
     for (size_t i = 0; !st && i < n; i++) {
         lineage_ask_options o = {0};
         if (ask) o = *ask;
@@ -188,7 +193,7 @@ lineage_status asked_section(const asked_subject *subj, size_t n, size_t nmain, 
         o.label = subj[i].label;
         o.stream = NULL;
         if (!o.max_tokens) o.max_tokens = 128;
-        st = lineage_ask_battery(subj[i].endpoint ? NULL : subj[i].m, battery, &o, on_question, &pc, &docs[i], err);
+        st = lineage_ask_battery(subj[i].endpoint ? NULL : subj[i].m, set_name, &o, on_question, &pc, &docs[i], err);
         if (st) {
             error_prefix(err, subj[i].label);
             break;
@@ -197,9 +202,10 @@ lineage_status asked_section(const asked_subject *subj, size_t n, size_t nmain, 
         const json_value *bats = json_get(docs[i]->root, "batteries");
         size_t q = 0;
         for (size_t b = 0; b < json_count(bats); b++) q += json_count(json_get(json_at(bats, b), "items"));
-        if (!i) pc.total = q * n;
+        if (!i && !pc.total) pc.total = q * n;
         pc.base += q;
     }
+    if (pc.fn && pc.total) pc.fn(pc.user, "asking", pc.total, pc.total, now() - pc.t0);   /* clears the line */
     json_value *sec = json_new_object(ar), *models = json_new_array(ar), *bats = json_new_array(ar);
     if (!st && (!sec || !models || !bats)) st = NOMEM();
     for (size_t i = 0; !st && i < n; i++) {
@@ -309,7 +315,7 @@ lineage_status asked_section(const asked_subject *subj, size_t n, size_t nmain, 
     for (size_t i = 0; !st && i < n; i++) st = claim_clues(ar, bats, i, subj[i].label, clues, err);
     if (!st) {
         json_value *samp = clone(ar, json_get(docs[0]->root, "sampling"));
-        int ok = json_set_str(ar, sec, "status", "ok") && json_set_str(ar, sec, "battery", battery) &&
+        int ok = json_set_str(ar, sec, "status", "ok") && json_set_str(ar, sec, "battery", set_name) &&
                  json_set(ar, sec, "sampling", samp) && json_set(ar, sec, "models", models) && json_set(ar, sec, "batteries", bats) &&
                  json_set(ar, sec, "identity_clues", clues) && json_set(ar, sec, "agreement", pairs) &&
                  (nmain != 2 || json_set(ar, sec, "control", ctl)) &&
@@ -331,7 +337,7 @@ lineage_status asked_section(const asked_subject *subj, size_t n, size_t nmain, 
         /* a model that cannot be asked (no tokenizer, a server that fails): the rest of the report stands,
          * and this section says why it is empty */
         json_value *skip = json_new_object(ar);
-        if (!skip || !json_set_str(ar, skip, "status", "not_run") || !json_set_str(ar, skip, "battery", battery) ||
+        if (!skip || !json_set_str(ar, skip, "status", "not_run") || !json_set_str(ar, skip, "battery", set_name) ||
             !json_set_str(ar, skip, "reason", err ? err->message : "a model could not be asked"))
             return NOMEM();
         *out = skip;
