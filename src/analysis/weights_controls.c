@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analysis/weights.h"
+#include "util/bigmem.h"
 #include "util/error.h"
 
 static int same_shape(const wt_matrix *x, const wt_matrix *y)
@@ -223,8 +224,9 @@ static lineage_status class_gram(sample_class *c, int threads, lineage_error *er
     size_t n = c->rows * c->cols, cr = c->cols && WT_GRAM_CHUNK_ELEMS / c->cols ? WT_GRAM_CHUNK_ELEMS / c->cols : 1;
     if (cr > c->rows) cr = c->rows;
     size_t chunk = cr * c->cols;
-    float *x = malloc(n * sizeof *x + 1), *u = malloc(c->count * chunk * sizeof *u + 1),
-          *d = malloc(c->count * c->count * sizeof *d + 1);
+    /* x and u are the large ones: huge pages (util/bigmem.h) */
+    size_t xbytes = n * sizeof(float) + 1, ubytes = c->count * chunk * sizeof(float) + 1;
+    float *x = bigmem_alloc(xbytes), *u = bigmem_alloc(ubytes), *d = malloc(c->count * c->count * sizeof *d + 1);
     c->gram = calloc(c->count * c->count + 1, sizeof *c->gram);
     lineage_status st = (!x || !u || !d || !c->gram) ? error_set(err, LINEAGE_E_NOMEM, "out of memory") : LINEAGE_OK;
     for (size_t i = 0; !st && i < c->count; i++) {
@@ -244,8 +246,8 @@ static lineage_status class_gram(sample_class *c, int threads, lineage_error *er
         if (!st && !gram(u, c->count, chunk, threads, d)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
         for (size_t i = 0; !st && i < c->count * c->count; i++) c->gram[i] += d[i];
     }
-    free(x);
-    free(u);
+    bigmem_free(x, xbytes);
+    bigmem_free(u, ubytes);
     free(d);
     return st;
 }
@@ -297,28 +299,38 @@ lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b,
         /* the null: shuffles of B against A on up to 8 same-shape pairs (their samples read again) */
         double ss = 0;
         int ns = 0;
-        wt_matrix A = {0}, B = {0};
+        float *buf = NULL;   /* A's sample, B's, the shuffled copy: one scratch reused across pairs */
+        size_t buf_bytes = 0;
         for (int i = 0; !st && i < la && ns < 16; i++) {
             int j = i < lb ? i : lb - 1;
             if (cls_a[i] == SIZE_MAX || cls_a[i] != cls_b[j]) continue;
             const sample_class *k = &cls[cls_a[i]];
             size_t n = k->rows * k->cols;
             if (!out->n) out->n = n;
-            st = wt_load_sample(a, (size_t)s->ia[i], WT_SAMPLE_ELEMS, &A, err);
-            if (!st) st = wt_load_sample(b, (size_t)s->ib[j], WT_SAMPLE_ELEMS, &B, err);
-            float *tmp = malloc(n * sizeof *tmp + 1);
+            if (3 * n * sizeof(float) + 1 > buf_bytes) {
+                bigmem_free(buf, buf_bytes);
+                buf_bytes = 3 * n * sizeof(float) + 1;
+                buf = bigmem_alloc(buf_bytes);
+                if (!buf) {
+                    buf_bytes = 0;
+                    st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+                    break;
+                }
+            }
+            wt_matrix A = {buf, k->rows, k->cols, 0}, B = {buf + n, k->rows, k->cols, 0};
+            float *tmp = buf + 2 * n;
+            st = wt_read_sample(a, (size_t)s->ia[i], WT_SAMPLE_ELEMS, A.data, err);
+            if (!st) st = wt_read_sample(b, (size_t)s->ib[j], WT_SAMPLE_ELEMS, B.data, err);
             size_t *perm = malloc((k->rows > k->cols ? k->rows : k->cols) * sizeof *perm + 1);
-            if (!st && tmp && perm)
+            if (!st && perm)
                 for (int c = 0; c < 2; c++) {
                     double v = shuffled_corr(&A, &B, c, 0x73687566ull * (uint64_t)(i + 1) + (uint64_t)c, tmp, perm);
                     ss += v * v;
                     ns++;
                 }
-            free(tmp);
             free(perm);
-            wt_matrix_free(&A);
-            wt_matrix_free(&B);
         }
+        bigmem_free(buf, buf_bytes);
         for (int i = 0; i < la && !out->n; i++)
             if (cls_a[i] != SIZE_MAX) out->n = cls[cls_a[i]].rows * cls[cls_a[i]].cols;
         out->analytic_sd = out->n > 3 ? 1.0 / sqrt((double)out->n) : 1.0;
