@@ -217,6 +217,9 @@ static size_t class_add(sample_class **cls, size_t *ncls, const lineage_model *m
 }
 
 #define WT_GRAM_CHUNK_ELEMS 8192u
+/* The samples of a class are kept from the scale pass for the chunk pass when they fit in this much
+ * (29 layers of two checkpoints: 15 MB); larger classes read each chunk again. Same bits either way. */
+#define WT_GRAM_KEEP_BYTES ((size_t)32 << 20)
 
 /* The class's Gram matrix: a pass for each member's mean and scale, then chunks of sample rows. */
 static lineage_status class_gram(sample_class *c, int threads, lineage_error *err)
@@ -229,23 +232,28 @@ static lineage_status class_gram(sample_class *c, int threads, lineage_error *er
     float *x = bigmem_alloc(xbytes), *u = bigmem_alloc(ubytes), *d = malloc(c->count * c->count * sizeof *d + 1);
     c->gram = calloc(c->count * c->count + 1, sizeof *c->gram);
     lineage_status st = (!x || !u || !d || !c->gram) ? error_set(err, LINEAGE_E_NOMEM, "out of memory") : LINEAGE_OK;
+    size_t keep_bytes = c->count * n * sizeof(float) + 1;
+    float *keep = !st && keep_bytes <= WT_GRAM_KEEP_BYTES ? bigmem_alloc(keep_bytes) : NULL;
     for (size_t i = 0; !st && i < c->count; i++) {
         sample_member *mb = &c->member[i];
-        st = wt_read_sample(mb->m, mb->idx, WT_SAMPLE_ELEMS, x, err);
-        if (!st) standard_scale(x, n, &mb->mean, &mb->inv);
+        float *xi = keep ? keep + i * n : x;
+        st = wt_read_sample(mb->m, mb->idx, WT_SAMPLE_ELEMS, xi, err);
+        if (!st) standard_scale(xi, n, &mb->mean, &mb->inv);
     }
     for (size_t r0 = 0; !st && r0 < c->rows; r0 += cr) {
         size_t k = c->rows - r0 < cr ? c->rows - r0 : cr;
         for (size_t i = 0; !st && i < c->count; i++) {
             sample_member *mb = &c->member[i];
             float *ui = u + i * chunk;
-            st = wt_read_sample_rows(mb->m, mb->idx, WT_SAMPLE_ELEMS, r0, k, ui, err);
+            if (keep) memcpy(ui, keep + i * n + r0 * c->cols, k * c->cols * sizeof *ui);
+            else st = wt_read_sample_rows(mb->m, mb->idx, WT_SAMPLE_ELEMS, r0, k, ui, err);
             for (size_t e = 0; !st && e < k * c->cols; e++) ui[e] = (float)((ui[e] - mb->mean) * mb->inv);
             for (size_t e = k * c->cols; e < chunk; e++) ui[e] = 0;
         }
         if (!st && !gram(u, c->count, chunk, threads, d)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
         for (size_t i = 0; !st && i < c->count * c->count; i++) c->gram[i] += d[i];
     }
+    bigmem_free(keep, keep_bytes);
     bigmem_free(x, xbytes);
     bigmem_free(u, ubytes);
     free(d);
