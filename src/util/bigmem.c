@@ -13,9 +13,11 @@
 #endif
 #endif
 
+#ifndef BIGMEM_PLAIN
 #define HUGE_BYTES ((size_t)2 << 20)
 
 static size_t rounded(size_t n) { return (n + HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES; }
+#endif
 
 void *bigmem_alloc(size_t n)
 {
