@@ -260,6 +260,29 @@ json_value *wt_summary(wt_ctx *c)
     num(&B, q, "median_rel_l2", rel_med);
     put(&B, s, "requantized", q);
 
+    /* Residual: how far the values moved once every alignment found is undone (docs/METHODOLOGY.md
+     * "Training on top of a structural change"). Per aligned high-information pair the relative L2
+     * difference, the norm-folded one where a fold exists (a rescaling moves no function); under a
+     * recovered permutation only the permutation-aligned pairs count (the index-aligned ones compare
+     * unrelated rows). Its median is what training changed on top of the structure. */
+    size_t nres = 0, nperm_pairs = 0;
+    for (size_t i = 0; i < n; i++)
+        nperm_pairs += !c->recs[i].low_info && !strcmp(c->recs[i].align, "permutation");
+    int use_perm = permuted && nperm_pairs > 0;
+    for (size_t i = 0; i < n; i++) {
+        const wt_rec *r = &c->recs[i];
+        if (r->low_info || r->degenerate || !isfinite(r->s.rel_l2)) continue;
+        if (use_perm ? strcmp(r->align, "permutation") : !strcmp(r->align, "permutation")) continue;
+        double x = r->s.rel_l2;
+        if (r->has_fold && isfinite(r->folded_rel_l2) && r->folded_rel_l2 < x) x = r->folded_rel_l2;
+        rel[nres++] = x;
+    }
+    json_value *rd = obj(&B);
+    integer(&B, rd, "pairs", (int64_t)nres);
+    str(&B, rd, "aligned", use_perm ? "permutation" : "index, layer map, vocabulary, width, experts");
+    num(&B, rd, "median_rel_l2", nres ? stats_quantile(rel, nres, 0.5) : NAN);
+    put(&B, s, "residual", rd);
+
     int related = identical || ft || depth || permuted || pruned || vx || up;
     flag(&B, s, "related", related);
 
