@@ -153,11 +153,6 @@ static void detect_kinds(const lineage_model *a, const lineage_model *b, const j
         add_kind(kinds, "permuted", 0.97, DIR_NONE,
                  "hidden-channel, FFN-neuron and head permutations between A and B recovered by assignment",
                  "할당 문제로 A와 B 사이의 은닉 채널, FFN 뉴런, 헤드 순열을 복원함");
-        double after = num(json_get(s, "permuted"), "centered_after", 1);
-        if (after < 0.995)
-            add_kind(kinds, rel_l2 > FINETUNE_MAX_REL_L2 && after < 0.95 ? "continued_pretraining" : "finetune", 0.8, DIR_NONE,
-                     "after undoing the permutation the weights still differ by training",
-                     "순열을 되돌린 뒤에도 학습에 의한 차이가 남음");
     }
     const json_value *dm = json_get(s, "depth_map");
     if (detected(s, "depth_map")) {

@@ -219,6 +219,7 @@ typedef struct wt_rec {
     int pending;              /* statistics not computed yet (queued for wt_flush) */
     int has_fold;
     double folded_centered, folded_rel_l2, row_cosine;
+    double folded_slope, folded_var_ratio;   /* slope and variance ratio of the norm-folded values */
     uint64_t non_finite_a, non_finite_b;   /* NaN/Inf values, set aside from the statistics */
     int degenerate;           /* a side is constant or near-constant: low information whatever its role */
     json_value *json;         /* its "pairs" entry */

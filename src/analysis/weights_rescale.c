@@ -69,6 +69,11 @@ lineage_status wt_stage_rescale(wt_ctx *c)
             r->folded_centered = moments_pearson(&m);
             r->folded_rel_l2 = moments_rel_l2(&m);
             r->row_cosine = mean_row_cosine(&A, &B);
+            wt_pair_stats fs;
+            memset(&fs, 0, sizeof fs);
+            wt_stats_from_moments(&m, &fs);
+            r->folded_slope = fs.slope;
+            r->folded_var_ratio = fs.var_ratio;
             if (!json_set_double(c->ar, r->json, "folded_centered", r->folded_centered) ||
                 !json_set_double(c->ar, r->json, "folded_rel_l2", r->folded_rel_l2) ||
                 !(isnan(r->row_cosine) ? 1 : json_set_double(c->ar, r->json, "row_cosine", r->row_cosine)))
