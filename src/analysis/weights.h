@@ -229,6 +229,8 @@ typedef struct wt_evidence {
     /* layer map (text component) */
     int map_la, map_lb, map_matched, map_identity, map_seams, map_repeats, map_skipped, map_unmatched;
     int map_significant;
+    int map_under_perm;       /* the map was rebuilt under the recovered hidden permutation */
+    int map_a_duplicates;     /* B layers matched by two A layers alike (A holds duplicated layers) */
     /* permutation */
     int perm_tried, perm_hidden, perm_hidden_identity, perm_ffn, perm_heads;
     double perm_p, perm_agreement, perm_centered;

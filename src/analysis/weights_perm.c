@@ -378,6 +378,153 @@ static lineage_status vocab_under_hidden_map(wt_ctx *c, json_value *o)
     return st;
 }
 
+/* ---- the layer map under a recovered hidden permutation ---- */
+
+/* Per-layer signature of one role, a vector over the hidden channels in A's order that no permutation
+ * inside the layer (FFN neurons, heads) changes: a norm's gains, the column norms of a matrix reading
+ * the residual stream, the row norms of one writing it. 0 when the role is absent or of another width. */
+static int layer_signature(wt_ctx *c, int side_b, const char *role, int layer, int rows_hidden, double *out)
+{
+    const lineage_model *m = side_b ? c->b : c->a;
+    long x = wt_find(m, LINEAGE_COMPONENT_TEXT, role, layer, -1);
+    if (x < 0) return 0;
+    const lineage_tensor_info *t = lineage_model_tensor(m, (size_t)x);
+    if (t->numel > (1u << 24)) return 0;
+    wt_matrix W = {0};
+    lineage_error e;
+    if (wt_load_all(m, (size_t)x, &W, &e)) return 0;
+    size_t d = c->hidden;
+    int ok = rows_hidden ? W.rows == d : W.cols == d;
+    if (ok && side_b) ok = rows_hidden ? wt_reorder_rows(&W, c->perm_hidden) : wt_reorder_cols(&W, c->perm_hidden);
+    if (ok) {
+        for (size_t h = 0; h < d; h++) out[h] = 0;
+        if (W.rows == 1) for (size_t h = 0; h < d; h++) out[h] = W.data[h];
+        else if (rows_hidden)
+            for (size_t h = 0; h < d; h++) {
+                double s = 0;
+                for (size_t k = 0; k < W.cols; k++) s += (double)W.data[h * W.cols + k] * W.data[h * W.cols + k];
+                out[h] = log(s + 1e-30);
+            }
+        else {
+            for (size_t r = 0; r < W.rows; r++)
+                for (size_t h = 0; h < d; h++) out[h] += (double)W.data[r * d + h] * W.data[r * d + h];
+            for (size_t h = 0; h < d; h++) out[h] = log(out[h] + 1e-30);
+        }
+        for (size_t h = 0; ok && h < d; h++) ok = isfinite(out[h]);
+    }
+    wt_matrix_free(&W);
+    return ok;
+}
+
+/* Subtracts each channel's mean over the layers that have a signature (what every layer shares, e.g.
+ * outlier channels, is not evidence of which layer is which). */
+static void center_over_layers(double *sig, const unsigned char *have, int layers, size_t d)
+{
+    for (size_t h = 0; h < d; h++) {
+        double s = 0;
+        int k = 0;
+        for (int l = 0; l < layers; l++) if (have[l]) { s += sig[(size_t)l * d + h]; k++; }
+        for (int l = 0; k && l < layers; l++) if (have[l]) sig[(size_t)l * d + h] -= s / k;
+    }
+}
+
+/* The index-aligned layer map compares unrelated channels once the hidden dimension is permuted: the
+ * map is rebuilt from per-layer signatures under the recovered permutation (Fisher z per role,
+ * Stouffer-combined, the same solver and Bonferroni threshold as the index-aligned map). Replaces the
+ * map when it matches at least half of B's layers. */
+static lineage_status layer_map_under_hidden(wt_ctx *c, json_value *o)
+{
+    static const char *const roles[] = {"attn_norm", "mlp_norm", "attn_q", "attn_k", "attn_v", "mlp_gate", "mlp_up",
+                                        "attn_o", "mlp_down"};
+    static const int rows_hidden[] = {0, 0, 0, 0, 0, 0, 0, 1, 1};
+    enum { NR = sizeof roles / sizeof roles[0] };
+    int la = c->layout.layers_a[LINEAGE_COMPONENT_TEXT], lb = c->layout.layers_b[LINEAGE_COMPONENT_TEXT];
+    size_t d = c->hidden;
+    if (!c->perm_hidden || la < 2 || lb < 2 || d < 8) return LINEAGE_OK;
+    double *sa = malloc((size_t)la * d * sizeof *sa), *sb = malloc((size_t)lb * d * sizeof *sb);
+    double *zsum = calloc((size_t)la * lb, sizeof *zsum);
+    int *cnt = calloc((size_t)la * lb, sizeof *cnt);
+    unsigned char *ha = malloc((size_t)la), *hb = malloc((size_t)lb);
+    lineage_status st = LINEAGE_OK;
+    if (!sa || !sb || !zsum || !cnt || !ha || !hb) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    for (int k = 0; !st && k < NR; k++) {
+        int na = 0, nb = 0;
+        for (int i = 0; i < la; i++) na += ha[i] = (unsigned char)layer_signature(c, 0, roles[k], i, rows_hidden[k], sa + (size_t)i * d);
+        for (int j = 0; j < lb; j++) nb += hb[j] = (unsigned char)layer_signature(c, 1, roles[k], j, rows_hidden[k], sb + (size_t)j * d);
+        if (na < 2 || nb < 2) continue;
+        center_over_layers(sa, ha, la, d);
+        center_over_layers(sb, hb, lb, d);
+        for (int i = 0; i < la; i++)
+            for (int j = 0; ha[i] && j < lb; j++) {
+                if (!hb[j]) continue;
+                pair_moments pm;
+                pair_moments_init(&pm);
+                for (size_t h = 0; h < d; h++) {
+                    float x = (float)sa[(size_t)i * d + h], y = (float)sb[(size_t)j * d + h];
+                    pair_moments_f32(&x, &y, 1, &pm);
+                }
+                double r = moments_pearson(&pm);
+                if (!isfinite(r)) continue;
+                r = fmax(-0.999999, fmin(0.999999, r));
+                zsum[i * lb + j] += atanh(r) * sqrt((double)d - 3);
+                cnt[i * lb + j]++;
+            }
+    }
+    if (!st) {
+        for (int x = 0; x < la * lb; x++) zsum[x] = cnt[x] ? zsum[x] / sqrt((double)cnt[x]) : NAN;
+        double thr = wt_layer_map_threshold(la, lb, 0.001);
+        wt_layer_map lm;
+        memset(&lm, 0, sizeof lm);
+        if (!wt_layer_map_solve(zsum, la, lb, thr, &lm)) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+        else {
+            int repeats = 0, skipped = 0, a_dup = 0, *used = calloc((size_t)la, sizeof *used);
+            json_value *lmj = json_new_object(c->ar), *map = json_new_array(c->ar);
+            for (int j = 0; used && j < lb; j++) {
+                if (lm.map[j] >= 0 && used[lm.map[j]]++) repeats++;
+                double z = lm.score[j], second = z - lm.margin[j];
+                a_dup += lm.map[j] >= 0 && z > 10 && second > 0.5 * z && second > fmax(thr, 10);
+                json_value *e = json_new_object(c->ar);
+                if (!e || !json_set_int(c->ar, e, "b", j) ||
+                    !json_set(c->ar, e, "a", lm.map[j] >= 0 ? json_new_int(c->ar, lm.map[j]) : json_new_null(c->ar)) ||
+                    !(isfinite(z) ? json_set_double(c->ar, e, "z", z) : 1) || !json_push(c->ar, map, e))
+                    st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+            }
+            for (int i = 0; used && i < la; i++) skipped += !used[i];
+            int use = used && lm.matched * 2 >= lb && !(la == lb && lm.identity && c->layer_map && c->ev.map_identity);
+            if (!used || !lmj || !map || !json_set(c->ar, lmj, "map", map) ||
+                !json_set_double(c->ar, lmj, "threshold", thr) || !json_set_int(c->ar, lmj, "matched", lm.matched) ||
+                !json_set_int(c->ar, lmj, "repeats", repeats) || !json_set_bool(c->ar, lmj, "used", use) ||
+                !json_set(c->ar, o, "layer_map", lmj))
+                st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+            if (!st && use) {
+                int *nm = malloc((size_t)lb * sizeof *nm);
+                if (!nm) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+                else {
+                    memcpy(nm, lm.map, (size_t)lb * sizeof *nm);
+                    free(c->layer_map);
+                    c->layer_map = nm;
+                    c->layer_map_n = lb;
+                    c->ev.map_la = la;
+                    c->ev.map_lb = lb;
+                    c->ev.map_matched = lm.matched;
+                    c->ev.map_identity = lm.identity;
+                    c->ev.map_seams = lm.seams;
+                    c->ev.map_repeats = repeats;
+                    c->ev.map_skipped = skipped;
+                    c->ev.map_unmatched = lb - lm.matched;
+                    c->ev.map_significant = lm.matched > 0;
+                    c->ev.map_under_perm = 1;
+                    c->ev.map_a_duplicates = a_dup;
+                }
+            }
+            free(used);
+            wt_layer_map_free(&lm);
+        }
+    }
+    free(sa); free(sb); free(zsum); free(cnt); free(ha); free(hb);
+    return st;
+}
+
 lineage_status wt_stage_permutation(wt_ctx *c)
 {
     arena *ar = c->ar;
@@ -386,6 +533,7 @@ lineage_status wt_stage_permutation(wt_ctx *c)
     if (!o || !layers || !json_set(ar, c->alignment, "permutation", o))
         return error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
     lineage_status st = align_hidden(c, o);
+    if (!st) st = layer_map_under_hidden(c, o);
     int lb = c->layout.layers_b[LINEAGE_COMPONENT_TEXT], la = c->layout.layers_a[LINEAGE_COMPONENT_TEXT];
     int64_t heads = 0, hd = 0, hidden = 0;
     if (config_int(c->a, "num_attention_heads", &heads) && heads > 0 && config_int(c->a, "hidden_size", &hidden))

@@ -134,13 +134,19 @@ json_value *wt_summary(wt_ctx *c)
     /* depth map */
     const wt_evidence *e = &c->ev;
     json_value *d = obj(&B);
-    int depth = e->map_significant && (e->map_la != e->map_lb || !e->map_identity) && e->map_matched * 2 >= e->map_lb;
+    int permuted = e->perm_tried && e->perm_p < 1e-6 && (e->perm_hidden || e->perm_ffn || e->perm_heads);
+    /* the layer map is built from index-aligned tensors: under a recovered hidden permutation those
+     * compare unrelated channels, so a map found there is chance, not evidence of a depth change */
+    int depth = e->map_significant && (e->map_la != e->map_lb || !e->map_identity) && e->map_matched * 2 >= e->map_lb &&
+                (!(permuted && e->perm_hidden) || e->map_under_perm);
     flag(&B, d, "detected", depth);
     integer(&B, d, "a_layers", e->map_la);
     integer(&B, d, "b_layers", e->map_lb);
     integer(&B, d, "matched", e->map_matched);
     integer(&B, d, "repeats", e->map_repeats);
     integer(&B, d, "seams", e->map_seams);
+    flag(&B, d, "under_permutation", e->map_under_perm);
+    integer(&B, d, "a_duplicates", e->map_a_duplicates);
     integer(&B, d, "unmatched_b", e->map_unmatched);
     integer(&B, d, "skipped_a", e->map_skipped);
     if (c->layer_map) {
@@ -153,7 +159,6 @@ json_value *wt_summary(wt_ctx *c)
 
     /* permutation */
     json_value *p = obj(&B);
-    int permuted = e->perm_tried && e->perm_p < 1e-6 && (e->perm_hidden || e->perm_ffn || e->perm_heads);
     flag(&B, p, "tried", e->perm_tried);
     flag(&B, p, "detected", permuted);
     flag(&B, p, "hidden", e->perm_hidden);
