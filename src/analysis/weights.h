@@ -308,6 +308,8 @@ lineage_status wt_stage_vocab(wt_ctx *c);
 lineage_status wt_stage_permutation(wt_ctx *c);
 lineage_status wt_stage_width(wt_ctx *c, size_t ia, size_t ib, int layer);
 lineage_status wt_stage_moe(wt_ctx *c);
+/* The norm whose output a role reads ("attn_norm", "mlp_norm", "final_norm": global), or NULL. */
+const char *wt_norm_read_by(const char *role, int *global);
 lineage_status wt_stage_rescale(wt_ctx *c);
 json_value *wt_summary(wt_ctx *c);
 #endif

@@ -83,6 +83,52 @@ static lineage_status load_aligned(wt_ctx *c, long ia, long ib, int transpose_b_
     return LINEAGE_OK;
 }
 
+static int copy_matrix(const wt_matrix *x, wt_matrix *out)
+{
+    *out = *x;
+    out->data = malloc(x->rows * x->cols * sizeof(float) + 1);
+    if (!out->data) return 0;
+    memcpy(out->data, x->data, x->rows * x->cols * sizeof(float));
+    return 1;
+}
+
+/* Norm-folded statistics of a matched pair that reads the residual stream (columns hidden, B's already
+ * in A's channel order): each side's gains folded into its columns, then compared under the row
+ * matching, so a rescaling composed with a permutation is measured as alone (weights_rescale.c). */
+static lineage_status fold_matched(wt_ctx *c, wt_rec *r, int la_, int lb_, const wt_matrix *A, const wt_matrix *B,
+                                   const size_t *a_to_b)
+{
+    int global;
+    const char *norm = wt_norm_read_by(r->role, &global);
+    if (!norm || global || !c->perm_hidden) return LINEAGE_OK;
+    long ga = wt_find(c->a, LINEAGE_COMPONENT_TEXT, norm, la_, -1), gb = wt_find(c->b, LINEAGE_COMPONENT_TEXT, norm, lb_, -1);
+    if (ga < 0 || gb < 0 || lineage_model_tensor(c->a, (size_t)ga)->numel != A->cols ||
+        lineage_model_tensor(c->b, (size_t)gb)->numel != B->cols || A->cols != c->hidden)
+        return LINEAGE_OK;
+    wt_matrix GA = {0}, GB = {0}, FA = {0}, FB = {0};
+    lineage_status st = load_aligned(c, ga, gb, 0, &GA, &GB);
+    if (!st && (!copy_matrix(A, &FA) || !copy_matrix(B, &FB))) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    if (!st) {
+        for (size_t i = 0; i < FA.rows; i++) for (size_t k = 0; k < FA.cols; k++) FA.data[i * FA.cols + k] *= GA.data[k];
+        for (size_t i = 0; i < FB.rows; i++) for (size_t k = 0; k < FB.cols; k++) FB.data[i * FB.cols + k] *= GB.data[k];
+        pair_moments pm;
+        wt_matched_moments(&FA, &FB, a_to_b, &pm);
+        wt_pair_stats fs;
+        memset(&fs, 0, sizeof fs);
+        wt_stats_from_moments(&pm, &fs);
+        r->has_fold = 1;
+        r->folded_centered = fs.centered;
+        r->folded_rel_l2 = fs.rel_l2;
+        r->folded_slope = fs.slope;
+        r->folded_var_ratio = fs.var_ratio;
+        if (!json_set_double(c->ar, r->json, "folded_centered", fs.centered) ||
+            !json_set_double(c->ar, r->json, "folded_rel_l2", fs.rel_l2))
+            st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    wt_matrix_free(&GA); wt_matrix_free(&GB); wt_matrix_free(&FA); wt_matrix_free(&FB);
+    return st;
+}
+
 /* One group of tensors that share an index to be matched: rows of `row_roles`, columns of
  * `col_roles` (matrices whose other axis is the hidden dimension). Matches each alone and jointly. */
 static lineage_status match_group(wt_ctx *c, int la_, int lb_, const char *const *roles, const int *is_col, int nroles,
@@ -142,6 +188,7 @@ static lineage_status match_group(wt_ctx *c, int la_, int lb_, const char *const
             wt_rec *r = NULL;
             st = emit_matched(c, (size_t)ia[k], (size_t)ib[k], &A[k], &B[k], joint, r0, &r);
             if (!st) { *centered_sum += r->s.centered; (*n_centered)++; }
+            if (!st && !is_col[k]) st = fold_matched(c, r, la_, lb_, &A[k], &B[k], joint);
         }
     }
     for (int k = 0; k < 4; k++) { wt_matrix_free(&A[k]); wt_matrix_free(&B[k]); free(single[k]); }

@@ -9,7 +9,7 @@
 #include "util/error.h"
 
 /* The norm whose output a role reads, or NULL. */
-static const char *gain_of(const char *role, int *global)
+const char *wt_norm_read_by(const char *role, int *global)
 {
     *global = 0;
     static const char *const attn[] = {"attn_q", "attn_k", "attn_v", "attn_qkv", "attn_q_a", "attn_kv_a", NULL};
@@ -46,7 +46,7 @@ lineage_status wt_stage_rescale(wt_ctx *c)
     for (size_t i = 0; !st && i < c->nrecs; i++) {
         wt_rec *r = &c->recs[i];
         int global;
-        const char *norm = gain_of(r->role, &global);
+        const char *norm = wt_norm_read_by(r->role, &global);
         if (!norm || strcmp(r->align, "none")) continue;
         const lineage_tensor_info *ta = lineage_model_tensor(c->a, r->ia);
         long ga = wt_find(c->a, ta->component, norm, global ? -1 : r->layer_a, -1);

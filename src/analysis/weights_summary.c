@@ -24,6 +24,22 @@ static void flag(builder *b, json_value *o, const char *k, int v) { if (o) b->ok
 static void str(builder *b, json_value *o, const char *k, const char *v) { if (o) b->ok &= json_set_str(b->ar, o, k, v); }
 static void put(builder *b, json_value *o, const char *k, json_value *v) { if (o) b->ok &= v && json_set(b->ar, o, k, v); }
 
+/* Unit roundoff of a storage type: the largest relative change rounding to it makes. Integer and
+ * block-quantized types have no fixed one: 0.0125, so that four of it is the 5% bound the
+ * re-quantization test has always used for them. */
+static double unit_roundoff(lineage_dtype t)
+{
+    switch (t) {
+    case LINEAGE_DTYPE_F64: return 0x1p-53;
+    case LINEAGE_DTYPE_F32: return 0x1p-24;
+    case LINEAGE_DTYPE_F16: return 0x1p-11;
+    case LINEAGE_DTYPE_BF16: return 0x1p-8;
+    case LINEAGE_DTYPE_F8_E4M3: return 0x1p-4;
+    case LINEAGE_DTYPE_F8_E5M2: return 0x1p-3;
+    default: return 0.0125;
+    }
+}
+
 static int index_aligned(const wt_rec *r) { return !strcmp(r->align, "none") || !strcmp(r->align, "vocab"); }
 
 /* Per component (R8: a reused vision tower is a finding even when the decoder is independent). */
@@ -71,7 +87,12 @@ json_value *wt_summary(wt_ctx *c)
         free(cent); free(zs); free(alpha); free(slope); free(varr); free(power); free(rel); free(pv);
         return NULL;
     }
-    size_t na = 0, nrel = 0;
+    size_t na = 0, nrel = 0, nrnd = 0;
+    double *rnd = malloc((n + 1) * sizeof *rnd);
+    if (!rnd) {
+        free(cent); free(zs); free(alpha); free(slope); free(varr); free(power); free(rel); free(pv);
+        return NULL;
+    }
     double max_z = -INFINITY;
     size_t foldable = 0, fold_explained = 0, noise_like = 0, noise_like_a = 0, nhi = 0;
     for (size_t i = 0; i < n; i++) {
@@ -82,13 +103,11 @@ json_value *wt_summary(wt_ctx *c)
             bytes_unknown += r->bytes_identical < 0;
             dtype_changed += !r->same_dtype;
             rel[nrel++] = r->s.rel_l2;
-        }
-        if (r->has_fold && !r->degenerate) {
-            foldable++;
-            /* folding removes over a third of the squared difference: a per-channel rescaling moves
-             * values by tens of percent and folding undoes it exactly, while training or noise moves the
-             * gains little (folded/raw >= 0.88 on the zoo's continued pre-training, 1.0 on fine-tunes) */
-            fold_explained += r->s.rel_l2 > 0.02 && r->folded_rel_l2 < 0.8 * r->s.rel_l2;
+            if (!r->same_dtype) {
+                double u = fmax(unit_roundoff(lineage_model_tensor(c->a, r->ia)->dtype),
+                                unit_roundoff(lineage_model_tensor(c->b, r->ib)->dtype));
+                rnd[nrnd++] = r->s.rel_l2 / u;
+            }
         }
         if (r->low_info || !index_aligned(r)) continue;
         cent[hi] = r->s.centered;
@@ -139,6 +158,11 @@ json_value *wt_summary(wt_ctx *c)
      * compare unrelated channels, so a map found there is chance, not evidence of a depth change */
     int depth = e->map_significant && (e->map_la != e->map_lb || !e->map_identity) && e->map_matched * 2 >= e->map_lb &&
                 (!(permuted && e->perm_hidden) || e->map_under_perm);
+    /* under a recovered permutation the permutation-aligned pairs are the ones that compare like with like */
+    size_t nperm_pairs = 0;
+    for (size_t i = 0; i < n; i++)
+        nperm_pairs += !c->recs[i].low_info && !strcmp(c->recs[i].align, "permutation");
+    int use_perm = permuted && nperm_pairs > 0;
     flag(&B, d, "detected", depth);
     integer(&B, d, "a_layers", e->map_la);
     integer(&B, d, "b_layers", e->map_lb);
@@ -217,7 +241,18 @@ json_value *wt_summary(wt_ctx *c)
     num(&B, u, "cross_layer_similarity", e->moe_cross_layer);
     put(&B, s, "upcycled", u);
 
-    /* rescaling: raw values differ but the folded ones match */
+    /* rescaling: raw values differ but the folded ones match; under a recovered permutation the
+     * permutation-aligned pairs are the ones compared (the index-aligned ones compare unrelated rows) */
+    for (size_t i = 0; i < n; i++) {
+        const wt_rec *r = &c->recs[i];
+        if (!r->has_fold || r->degenerate || (use_perm ? strcmp(r->align, "permutation") : !strcmp(r->align, "permutation")))
+            continue;
+        foldable++;
+        /* folding removes over a third of the squared difference: a per-channel rescaling moves
+         * values by tens of percent and folding undoes it exactly, while training or noise moves the
+         * gains little (folded/raw >= 0.88 on the zoo's continued pre-training, 1.0 on fine-tunes) */
+        fold_explained += r->s.rel_l2 > 0.02 && r->folded_rel_l2 < 0.8 * r->s.rel_l2;
+    }
     json_value *rs = obj(&B);
     int rescaled = fold_explained >= 2 && fold_explained * 10 >= foldable * 3;
     flag(&B, rs, "detected", rescaled);
@@ -275,10 +310,15 @@ json_value *wt_summary(wt_ctx *c)
     /* re-quantization: another dtype, values close but not equal */
     json_value *q = obj(&B);
     double rel_med = stats_quantile(rel, nrel, 0.5);
-    int requant = n_none && dtype_changed * 2 > n_none && ident < n_none && rel_med < 0.05 && ft;
+    /* the values moved by no more than rounding to the coarser type does (median within 4 unit
+     * roundoffs: bf16 0.8%, f16 0.1%; integer and block-quantized types 5%) */
+    double rnd_med = nrnd ? stats_quantile(rnd, nrnd, 0.5) : NAN;
+    free(rnd);
+    int requant = n_none && dtype_changed * 2 > n_none && ident < n_none && rnd_med <= 4 && ft;
     flag(&B, q, "detected", requant);
     num(&B, q, "dtype_changed_fraction", n_none ? (double)dtype_changed / (double)n_none : NAN);
     num(&B, q, "median_rel_l2", rel_med);
+    num(&B, q, "median_in_roundoffs", rnd_med);
     put(&B, s, "requantized", q);
 
     /* Residual: how far the values moved once every alignment found is undone (docs/METHODOLOGY.md
@@ -286,10 +326,7 @@ json_value *wt_summary(wt_ctx *c)
      * difference, the norm-folded one where a fold exists (a rescaling moves no function); under a
      * recovered permutation only the permutation-aligned pairs count (the index-aligned ones compare
      * unrelated rows). Its median is what training changed on top of the structure. */
-    size_t nres = 0, nperm_pairs = 0;
-    for (size_t i = 0; i < n; i++)
-        nperm_pairs += !c->recs[i].low_info && !strcmp(c->recs[i].align, "permutation");
-    int use_perm = permuted && nperm_pairs > 0;
+    size_t nres = 0;
     for (size_t i = 0; i < n; i++) {
         const wt_rec *r = &c->recs[i];
         if (r->low_info || r->degenerate || !isfinite(r->s.rel_l2)) continue;
