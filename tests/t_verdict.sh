@@ -188,6 +188,7 @@ grid_case upscale+permute depth_upscaled,permuted b_from_a
 grid_case upscale+permute+noise depth_upscaled,noised,permuted b_from_a
 grid_case noise+rescale noised,rescaled b_from_a
 grid_case finetune+requant finetune,requantized b_from_a
+grid_case permute+upcycle permuted,upcycled b_from_a
 "$LINEAGE" compare "$WORK/grid/permute+prune" "$WORK/grid/base" --no-run --json "$WORK/gc.json" >/dev/null 2>&1
 check "grid: a direction beside a permutation names shared_ancestor as indistinguishable" python3 -c "
 import json; v=json.load(open('$WORK/gc.json'))['verdict']

@@ -310,6 +310,8 @@ lineage_status wt_stage_width(wt_ctx *c, size_t ia, size_t ib, int layer);
 lineage_status wt_stage_moe(wt_ctx *c);
 /* The norm whose output a role reads ("attn_norm", "mlp_norm", "final_norm": global), or NULL. */
 const char *wt_norm_read_by(const char *role, int *global);
+/* One expert against the other side's dense FFN under the recovered hidden permutation (weights_perm.c). */
+lineage_status wt_match_expert_under_hidden(wt_ctx *c, int la_, int lb_, int ea_, int eb_, size_t *pairs);
 lineage_status wt_stage_rescale(wt_ctx *c);
 json_value *wt_summary(wt_ctx *c);
 #endif

@@ -132,6 +132,7 @@ static lineage_status fold_matched(wt_ctx *c, wt_rec *r, int la_, int lb_, const
 /* One group of tensors that share an index to be matched: rows of `row_roles`, columns of
  * `col_roles` (matrices whose other axis is the hidden dimension). Matches each alone and jointly. */
 static lineage_status match_group(wt_ctx *c, int la_, int lb_, const char *const *roles, const int *is_col, int nroles,
+                                  const char *const *roles_b, int ea_, int eb_,
                                   size_t **joint_out, size_t *n_out, double *agree_out, size_t *agree_k,
                                   double *centered_sum, int *n_centered)
 {
@@ -146,8 +147,8 @@ static lineage_status match_group(wt_ctx *c, int la_, int lb_, const char *const
     size_t n = 0, m = 0;
     *joint_out = NULL;
     for (int k = 0; k < nroles && !st; k++) {
-        long xa = wt_find(c->a, LINEAGE_COMPONENT_TEXT, roles[k], la_, -1);
-        long xb = wt_find(c->b, LINEAGE_COMPONENT_TEXT, roles[k], lb_, -1);
+        long xa = wt_find(c->a, LINEAGE_COMPONENT_TEXT, roles[k], la_, ea_);
+        long xb = wt_find(c->b, LINEAGE_COMPONENT_TEXT, roles_b ? roles_b[k] : roles[k], lb_, eb_);
         if (xa < 0 || xb < 0) continue;
         const lineage_tensor_info *ta = lineage_model_tensor(c->a, (size_t)xa);
         const lineage_tensor_info *tb = lineage_model_tensor(c->b, (size_t)xb);
@@ -196,6 +197,26 @@ static lineage_status match_group(wt_ctx *c, int la_, int lb_, const char *const
     *joint_out = joint;
     *n_out = joint ? n : 0;
     return LINEAGE_OK;
+}
+
+/* One expert against the other side's dense FFN (ea_ or eb_ is -1 for the dense side) under the
+ * recovered hidden permutation: neurons matched jointly over gate, up and down, the pairs emitted as
+ * permutation-aligned (upcycling composed with a permutation). *pairs gets how many were emitted. */
+lineage_status wt_match_expert_under_hidden(wt_ctx *c, int la_, int lb_, int ea_, int eb_, size_t *pairs)
+{
+    static const char *const dense[] = {"mlp_gate", "mlp_up", "mlp_down"};
+    static const char *const expert[] = {"expert_gate", "expert_up", "expert_down"};
+    static const int col[] = {0, 0, 1};
+    size_t *m = NULL, n = 0, agree_k = 0, before = c->nrecs;
+    double agree = NAN, csum = 0;
+    int ncent = 0;
+    *pairs = 0;
+    if (!c->perm_hidden) return LINEAGE_OK;
+    lineage_status st = match_group(c, la_, lb_, ea_ >= 0 ? expert : dense, col, 3, eb_ >= 0 ? expert : dense, ea_, eb_, &m,
+                                    &n, &agree, &agree_k, &csum, &ncent);
+    free(m);
+    *pairs = c->nrecs - before;
+    return st;
 }
 
 /* Hidden-dimension alignment from embedding (or lm_head) columns over shared tokens. */
@@ -608,7 +629,7 @@ lineage_status wt_stage_permutation(wt_ctx *c)
         if (!e || !json_set_int(ar, e, "a", i) || !json_set_int(ar, e, "b", j)) { st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory"); break; }
         size_t *m = NULL, n = 0, agree_k = 0;
         double agree = NAN;
-        st = match_group(c, i, j, ffn, ffn_col, 3, &m, &n, &agree, &agree_k, &centered_sum, &n_centered);
+        st = match_group(c, i, j, ffn, ffn_col, 3, NULL, -1, -1, &m, &n, &agree, &agree_k, &centered_sum, &n_centered);
         size_t nm = 0, *mv = !st && m ? matched_values(m, n, &nm) : NULL;
         if (!st && m && !mv) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
         if (!st && m && nm > 2) {
@@ -635,7 +656,7 @@ lineage_status wt_stage_permutation(wt_ctx *c)
         for (int g = 0; !st && g < 2; g++) {
             size_t gn = 0, gk = 0;
             double ga = NAN;
-            st = match_group(c, i, j, g ? kv : qo, g ? kv_col : qo_col, 2, &m, &gn, &ga, &gk, &centered_sum, &n_centered);
+            st = match_group(c, i, j, g ? kv : qo, g ? kv_col : qo_col, 2, NULL, -1, -1, &m, &gn, &ga, &gk, &centered_sum, &n_centered);
             if (!st && m && hd > 0 && gn % (size_t)hd == 0) {
                 json_value *hm = json_new_array(ar), *a = json_new_object(ar);
                 int permuted = 0;
