@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench_ask.sh: generated tokens per second of `lineage ask` (greedy, native engine, KV cache) against
-# greedy generation with the torch reference (bench/peers/torch_generate.py, which recomputes the whole
-# sequence per token: the reference has no KV cache) on bench_forward.sh's generated llama-family model,
+# greedy generation in torch (bench/peers/torch_generate.py: with a KV cache, the fair peer, and the suite's
+# reference forward without one, which recomputes the whole sequence per token) on bench_forward.sh's generated llama-family model,
 # with the zoo base's tokenizer beside it (ids below 1024; the model's vocabulary is 32000). Raw-prompt
 # mode, 64 tokens. Prints a Markdown section. Env: BUILD, LINEAGE, BENCH_WORK, LINEAGE_SHARED.
 set -u
@@ -19,28 +19,42 @@ if [ -z "${BENCH_ASK_MODEL:-}" ] && [ ! -s "$M/model.safetensors" ]; then
         ln -sf "$(readlink -f "${LINEAGE_SHARED:-../shared}/zoo/base/$f")" "$M/$f"
     done
 fi
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 best=0; got=0; missing=""
 for i in 1 2 3; do
     if ! "$LINEAGE" ask "$M" "The license" --raw --max-tokens $N --json "$W/ask.json" > /dev/null 2> "$W/ask.err"; then
         missing=$(head -1 "$W/ask.err"); break
     fi
-    read -r r got <<< "$($PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["timing"]["tokens_per_second"], d["answer"]["tokens"])' "$W/ask.json")"
+    # generated tokens after the first (which comes from the prompt pass) per second of the decode loop
+    read -r r got <<< "$($PY -c 'import json,sys; d=json.load(open(sys.argv[1])); n=d["answer"]["tokens"]; print((n-1)/d["timing"]["generate_seconds"], n)' "$W/ask.json")"
     best=$(awk -v x="$best" -v y="$r" 'BEGIN{printf "%.1f", (y>x)?y:x}')
 done
 echo "## Generation, greedy (bench_ask.sh)"
 echo
 if [ -n "$missing" ]; then echo "\`lineage ask\` failed: $missing"; exit 0; fi
 ids=$($PY -c 'import json,sys; print(",".join(map(str, json.load(open(sys.argv[1]))["prompt_ids"])))' "$W/ask.json")
-torch_rate=n/a
+ours=$($PY -c 'import json,sys; print(",".join(map(str, json.load(open(sys.argv[1]))["answer"]["ids"])))' "$W/ask.json")
+kv=n/a; nocache=n/a; same=""; threads="?"
 if $PY bench/peers/torch_generate.py "$M" "$ids" "$got" > "$W/torch.out" 2> "$W/torch.err"; then
-    torch_rate=$(awk '{print $NF}' "$W/torch.out")
+    kv=$(awk '$2=="kv" {print $8}' "$W/torch.out")
+    nocache=$(awk '$2=="nocache" {print $8}' "$W/torch.out")
+    threads=$(awk '$2=="kv" {print $12}' "$W/torch.out")
+    for way in kv nocache; do
+        [ "$(awk -v w=$way '$2==w {print $10}' "$W/torch.out")" = "$ours" ] && same="$same $way=same" || same="$same $way=DIFFERENT"
+    done
 else echo "bench_ask: torch failed: $(tail -1 "$W/torch.err")" >&2; fi
-ratio=$(awk -v a="$best" -v b="$torch_rate" 'BEGIN{ if (b=="n/a" || b+0==0) print "n/a"; else printf "%.2f", a/b }')
-echo "$(basename "$M"): $got tokens generated after a $(echo "$ids" | tr , "\n" | wc -l)-token prompt, all $(nproc) cores; rate = generated"
-echo "tokens per second (prompt pass and loading excluded; lineage best of 3). The torch reference has no KV"
-echo "cache: it recomputes the sequence for every token, as the suite's reference server does."
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b=="n/a" || b+0==0) print "n/a"; else printf "%.2f", a/b }'; }
+echo "$(basename "$M") (bench_forward.sh's generated llama, hidden 1024, 8 layers, f32, the zoo base's tokenizer):"
+echo "$got tokens generated greedily after a $(echo "$ids" | tr , "\n" | wc -l)-token raw prompt, $(nproc) cores. Rate = generated tokens"
+echo "after the first, per second of the decode loop (loading and the prompt pass excluded); lineage best of 3."
+echo "Greedy tokens of torch against lineage's:$same. The machine is shared: load average $load_before before,"
+echo "$load_after after (1, 5, 15 minutes)."
+echo
+echo "Command: \`make bench\` (or \`BUILD=build/rel LINEAGE=build/rel/lineage bash bench/bench_ask.sh\`)"
 echo
 echo "| run | tokens/s | lineage / run |"
 echo "|---|---|---|"
 echo "| lineage ask (native engine, KV cache) | $best | 1 |"
-echo "| torch reference greedy (all threads, no_grad, f32, no KV cache) | $torch_rate | $ratio |"
+echo "| torch, KV cache, gemv per token (bench/peers/torch_generate.py kv: no_grad, f32, $threads thread(s), the faster of 1 and $(nproc)) | $kv | $(ratio "$best" "$kv") |"
+echo "| torch reference without a cache (the suite's reference: whole sequence per token, $threads thread(s)) | $nocache | $(ratio "$best" "$nocache") |"

@@ -197,7 +197,7 @@ lineage_status lineage_tokenize_report(const lineage_tokenizer *t, const char *p
 /* ---- progress ------------------------------------------------------------------ */
 
 /* Called from one thread at a time during long passes (the weight statistics): `done` of `total`
- * bytes of the phase `what`, `seconds` after it started; a last call with done == total ends it.
+ * bytes of the phase `what` (answers for the phase "asking", the --battery questions), `seconds` after it started; a last call with done == total ends it.
  * Installed per call (lineage_compare_options.progress), so concurrent calls report separately;
  * none by default, so the library stays silent. */
 typedef void (*lineage_progress_fn)(void *user, const char *what, uint64_t done, uint64_t total,
@@ -231,6 +231,11 @@ typedef struct lineage_compare_options {
     int activation_tokens;   /* tokens of probe text for the activation tests; 0 = 2048 */
     lineage_progress_fn progress;   /* NULL = silent */
     void *progress_user;
+    /* "behaviour_asked": the battery ("identity", "cutoff", "refusal", "all" or a JSON file) put to A, B
+     * (through endpoint_a / endpoint_b when set) and the panel, answers side by side with agreement
+     * statistics; never read by the verdict. NULL = not asked. */
+    const char *battery;
+    const struct lineage_ask_options *ask;   /* generation for it; NULL = greedy, 128 tokens per answer */
 } lineage_compare_options;
 
 lineage_status lineage_compare(const lineage_model *a, const lineage_model *b,

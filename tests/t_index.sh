@@ -2,7 +2,7 @@
 # server started here on loopback (initdb in a temporary folder, its own port, stopped at the end):
 # add (list file, resumable, per-entry failures), list, remove, search (true parent first and
 # significant; nothing significant for a family not in the index), two concurrent writers, a writer
-# killed mid-batch (no half-written entry; the batch resumes).
+# killed mid-batch (no half-written entry; the batch resumes); hf:// fingerprints from the test nginx.
 . tests/lib.sh
 F=$WORK/fam
 mkdir -p "$F"
@@ -136,6 +136,33 @@ if [ $pg_up = 1 ]; then
     expect_exit "postgresql: a password is not echoed" 3 "$LINEAGE" index list --index "postgresql://lineage:secret@127.0.0.1:1/x"
     grep -q secret "$WORK/err" && not_ok "the password appears in the error"
 fi
+# hf:// fingerprints from the suite's nginx (tests/remote/server.sh): the same record as the local copy,
+# and a fraction of the 100B sparse layout's bytes fetched (nginx's access log counts them)
+R=$WORK/remote
+mkdir -p "$R"
+if LINEAGE_SHARED=${SHARED:-../shared} tests/remote/server.sh start "$R" 2>"$R/server.err"; then
+    trap 'pg_stop; tests/remote/server.sh stop "$R"' EXIT
+    . "$R/env"
+    export HF_ENDPOINT=http://127.0.0.1:$PORT
+    "$LINEAGE" index add hf://org/base --index "$WORK/remote.db" --cache "$R/cache" > /dev/null 2> "$R/add.err"; r1=$?
+    "$LINEAGE" index add "${SHARED:-../shared}/zoo/base" --index "$WORK/remote.db" > /dev/null 2>&1; r2=$?
+    same=$(sqlite3 "$WORK/remote.db" "SELECT count(*) || ' ' || count(DISTINCT hex(fingerprint)) FROM lineage_entries")
+    if [ $r1 = 0 ] && [ $r2 = 0 ] && [ "$same" = "2 1" ]; then ok "hf://org/base is fingerprinted over HTTP, byte-identical to the local copy's record"
+    else not_ok "hf:// fingerprint (exit $r1/$r2, entries/distinct records: $same; $(tail -c 300 "$R/add.err"))"; fi
+    : > "$LOGS/access.log"
+    "$LINEAGE" index add hf://org/sparse100b --index "$WORK/remote.db" --cache "$R/cache" > /dev/null 2> "$R/big.err"; r3=$?
+    sleep 0.2
+    fetched=$(awk '{b += $3} END {printf "%d", b}' "$LOGS/access.log")
+    total=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['metadata']['total_size'])" "$R/hub/org/sparse100b/resolve/main/model.safetensors.index.json")
+    if [ $r3 = 0 ] && [ "${fetched:-0}" -gt 0 ] && [ $((fetched * 100)) -lt "$total" ]; then
+        ok "hf://org/sparse100b ($((total / 1000000000)) GB) is fingerprinted from $((fetched / 1000000)) MB fetched (under 1%)"
+    else not_ok "hf:// fingerprint of the 100B sparse layout (exit $r3, $fetched of $total bytes fetched: $(tail -c 300 "$R/big.err"))"; fi
+    unset HF_ENDPOINT
+    rm -rf "$R/cache"
+else
+    not_ok "the test nginx starts for hf:// fingerprints ($(head -c 200 "$R/server.err"))"
+fi
+
 sqlite3 "$WORK/index.db" "UPDATE lineage_schema SET version = 99"
 expect_exit "sqlite: an index of a newer schema is refused in one line" 2 "$LINEAGE" index list --index "$WORK/index.db"
 printf 'not a database at all, just text that is long enough to look like a header...........' > "$WORK/junk.db"

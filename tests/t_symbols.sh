@@ -32,7 +32,7 @@ double spearman(void) { return 4; }
 int attention(void) { return 5; }
 int main(void) { printf("%s %d\n", lineage_dtype_name(LINEAGE_DTYPE_BF16), json_parse() + tr() + mm() + attention() + (int)spearman()); return 0; }
 EOF
-libs=$(pkg-config --libs libxxhash libpcre2-8 libcurl libcrypto sqlite3 libpq)
+libs=$(pkg-config --libs libxxhash libpcre2-8)   # libcurl, libcrypto, SQLite, libpq: dlopen on first use
 san=""; case "$BUILD" in *asan*) san="-fsanitize=address,undefined" ;; esac
 if ${CC:-gcc} -std=c11 $san -Iinclude -o "$WORK/clash" "$src" "$lib" $libs -lm -lpthread 2> "$WORK/clash.err"; then
     ok "a program defining json_parse/tr/mm/spearman/attention links with liblineage.a"

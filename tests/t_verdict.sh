@@ -8,7 +8,12 @@ expect() { # expect CASE LABEL RELATIONS(comma list, may be empty)
     check "generated $1: verdict $2${3:+ ($3)}" python3 -c "
 import json; v=json.load(open('$WORK/$1.json'))['verdict']
 assert v['label']=='$2', v['label']
-assert sorted(v['relation'])==sorted([r for r in '$3'.split(',') if r]), v['relation']
+want = sorted([r for r in '$3'.split(',') if r])
+# the structural cases carry a 3-5% update after the op (mklineage: healing), at the residual bound
+# (docs/METHODOLOGY.md): reported as finetune or not, nothing else may differ
+healed = '$1' in ('upscaled', 'pruned', 'vocab-extended', 'upcycled', 'permuted')
+got = [r for r in v['relation'] if not (healed and r == 'finetune')]
+assert sorted(got)==want, v['relation']
 assert 0 < v['confidence'] <= 1"
 }
 expect identical identical ""
@@ -61,8 +66,11 @@ direction() { # direction CASE RELATION DIR_FORWARD
 import json
 for f, d in (('$WORK/fw-$1.json', '$3'), ('$WORK/bw-$1.json', '$back')):
     v = json.load(open(f))['verdict']
-    assert v['label'] == 'derived' and v['relation'] == ['$2'] and v['direction'] == d, (f, v['relation'], v['direction'])
-    assert all(r['direction'] == d for r in v['relations']), v['relations']"
+    # a healed structural case may also read finetune (undetermined: only the size of the update is known)
+    rel = [r for r in v['relation'] if r != 'finetune' or '$2' == 'finetune']
+    assert v['label'] == 'derived' and rel == ['$2'] and v['direction'] == d, (f, v['relation'], v['direction'])
+    assert all(r['direction'] == d for r in v['relations'] if r['kind'] == '$2'), v['relations']
+    assert all(r['direction'] == 'undetermined' for r in v['relations'] if r['kind'] != '$2'), v['relations']"
 }
 direction pruned pruned b_from_a
 direction vocab-extended vocab_extended b_from_a
@@ -152,21 +160,56 @@ import json; v=json.load(open('$WORK/grid-$c.json'))['verdict']
 assert v['label']=='derived' and sorted(v['relation'])==['permuted','pruned'] and v['direction']=='a_from_b', v"
 done
 
+# Composed derivations, both orders: exact kinds and direction for each class of composition the
+# grid missed (training on top of a structural change, noise under a permutation, rescaling under a
+# permutation, a depth map under a permutation, noise with a rescaling, training under a re-save), and
+# pure structural compositions (no training) that must not gain a training label.
+grid_case() { # grid_case CASE KINDS(comma list) DIRECTION(b_from_a, or "none" for undetermined)
+    for o in ab ba; do
+        if [ $o = ab ]; then x=base; y=$1; want=$3; else x=$1; y=base; want=$(echo "$3" | sed 's/b_from_a/a_from_b/'); fi
+        "$LINEAGE" compare "$WORK/grid/$x" "$WORK/grid/$y" --no-run --json "$WORK/gc.json" >/dev/null 2>&1
+        check "grid: ($x, $y) is derived ($2), direction $want" python3 -c "
+import json; v=json.load(open('$WORK/gc.json'))['verdict']
+want = sorted('$2'.split(','))
+assert v['label']=='derived' and sorted(v['relation'])==want, (v['relation'], want)
+assert v['direction']==('undetermined' if '$want'=='none' else '$want'), v['direction']"
+    done
+}
+grid_case prune+finetune finetune,pruned b_from_a
+grid_case vocab+cpt continued_pretraining,vocab_extended b_from_a
+grid_case upscale+finetune depth_upscaled,finetune b_from_a
+grid_case upcycle+cpt continued_pretraining,upcycled b_from_a
+grid_case rescale+finetune finetune,rescaled none
+grid_case vocab+requant requantized,vocab_extended b_from_a
+grid_case prune+upscale depth_upscaled,pruned b_from_a
+grid_case permute+noise noised,permuted b_from_a
+grid_case rescale+permute permuted,rescaled none
+grid_case upscale+permute depth_upscaled,permuted b_from_a
+grid_case upscale+permute+noise depth_upscaled,noised,permuted b_from_a
+grid_case noise+rescale noised,rescaled b_from_a
+grid_case finetune+requant finetune,requantized b_from_a
+grid_case permute+upcycle permuted,upcycled b_from_a
+"$LINEAGE" compare "$WORK/grid/permute+prune" "$WORK/grid/base" --no-run --json "$WORK/gc.json" >/dev/null 2>&1
+check "grid: a direction beside a permutation names shared_ancestor as indistinguishable" python3 -c "
+import json; v=json.load(open('$WORK/gc.json'))['verdict']
+assert v['direction']=='a_from_b' and v.get('indistinguishable')==['a_from_b','shared_ancestor'], v.get('indistinguishable')"
+
 # Accuracy on the public zoo.
 # (the sanitizer build scores weights/tokenizer/architecture only: behaviour and activations run in rel)
 case "$BUILD" in *asan*) norun=--no-run ;; *) norun= ;; esac
 python3 scripts/zoo_accuracy.py "$LINEAGE" "$LINEAGE_SHARED/zoo" $norun --dump "$WORK/zoo.json" > "$WORK/acc.txt" 2> "$WORK/acc.err"
 check "zoo: every pair gets the right related/unrelated answer" grep -q "^Related/unrelated right: 36/36\." "$WORK/acc.txt"
 check "zoo: no independent pair is called derived" grep -q "Independent pairs called derived: 0\." "$WORK/acc.txt"
-check "zoo: every relation kind is exact or declared indistinguishable" grep -Eq 'declared indistinguishable: ([0-9]+)/\1\)' "$WORK/acc.txt"
-check "zoo: no direction is wrong" sh -c "grep -q 'wrong: 0\.' '$WORK/acc.txt' && ! grep -q FAIL '$WORK/acc.err'"
+check "zoo: every relation kind is exact, declared indistinguishable, or adds the training the manifest records after a structural op" \
+    grep -Eq 'after a structural op: ([0-9]+)/\1\)' "$WORK/acc.txt"
+check "zoo: no direction is wrong" sh -c "grep -Eq 'wrong: 0[.,]' '$WORK/acc.txt' && ! grep -q FAIL '$WORK/acc.err'"
 
 # The zoo disguised: folders renamed, half the cards removed, the other half lying, _name_or_path lying;
 # both argument orders. Verdicts must equal the plain zoo's, pair for pair.
 python3 scripts/zoo_disguise.py "$LINEAGE_SHARED/zoo" "$WORK/zoo-disguised"
 python3 scripts/zoo_accuracy.py "$LINEAGE" "$WORK/zoo-disguised" --no-run --both-orders --dump "$WORK/zoo-disguised.json" > "$WORK/acc2.txt" 2> "$WORK/acc2.err"
 check "disguised zoo, both orders: every pair right, no independent pair derived" grep -q "^Related/unrelated right: 72/72\..*Independent pairs called derived: 0\." "$WORK/acc2.txt"
-check "disguised zoo, both orders: no direction wrong" sh -c "grep -q 'wrong: 0\.' '$WORK/acc2.txt' && ! grep -q FAIL '$WORK/acc2.err'"
+check "disguised zoo, both orders: no direction wrong" sh -c "grep -Eq 'wrong: 0[.,]' '$WORK/acc2.txt' && ! grep -q FAIL '$WORK/acc2.err'"
 check "disguised zoo: label, relations, direction and confidence equal the plain zoo's on every pair" python3 -c "
 import json
 plain = json.load(open('$WORK/zoo.json')); dis = json.load(open('$WORK/zoo-disguised.json'))

@@ -38,6 +38,15 @@ for c in cases:
     say(s["related"] != indep, f"base vs {c}: related={not indep}")
     if c in ("finetune", "continued", "upscaled", "pruned", "vocab-extended", "upcycled", "noised", "identical", "requantized", "rescaled"):
         say(s["finetune_like"]["detected"], f"base vs {c}: index-aligned tensors far above chance")
+    # what moved once every alignment is undone: rounding for pure re-saves and re-parametrizations,
+    # the update size for training (docs/METHODOLOGY.md "Training on top of a structural change")
+    res = s["residual"]["median_rel_l2"]
+    if c in ("identical", "requantized", "rescaled"):
+        say(res is not None and res < 0.01, f"base vs {c}: residual at rounding ({res})")
+    if c == "finetune":
+        say(res is not None and 0.05 <= res <= 0.30, f"base vs finetune: residual of a fine-tune ({res})")
+    if c == "continued":
+        say(res is not None and res > 0.30, f"base vs continued: residual of continued pre-training ({res})")
     if c == "upscaled":
         say(s["depth_map"]["map"] == truth["upscaled_layer_map"], f"base vs upscaled: layer map {truth['upscaled_layer_map']}")
     if c == "pruned":

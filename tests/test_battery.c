@@ -1,6 +1,8 @@
 /* The battery classification rules on hand-written answers in English, Korean and Chinese. */
+#include <math.h>
 #include <string.h>
 
+#include "analysis/analysis.h"
 #include "analysis/battery.h"
 #include "check.h"
 
@@ -69,5 +71,28 @@ int main(void)
         C(en == ko && ko == zh && en >= 4);
     }
     C(battery_builtin("nonsense") == NULL);
+
+    /* agreement between two models' answers (the compare/study "behaviour (asked)" statistics), by hand:
+     * A names OpenAI twice, B once; labels agree on 3 of 4, Cohen's chance = .5*.25 + .5*.75 = .5, kappa .5 */
+    {
+        const char *la[] = {"OpenAI", "OpenAI", "none", "none"}, *lb[] = {"OpenAI", "none", "none", "none"};
+        const char *ta[] = {"I am ChatGPT.", "OpenAI made me.", "저는 비서입니다.", "我是助手。"};
+        const char *tb[] = {"I am ChatGPT.", "I am an assistant.", "저는 도우미입니다.", "我是助手。"};
+        size_t one[] = {0, 0, 0, 0};
+        asked_agreement a;
+        asked_pair_agreement(la, lb, ta, tb, one, 4, &a);
+        C(a.same_text == 2 && a.same_label == 3);
+        C(fabs(a.chance - 0.5) < 1e-12 && fabs(a.kappa - 0.5) < 1e-12);
+        /* two batteries: chance is computed within each (a refusal label never meets an identity label) */
+        const char *lc[] = {"none", "none", "refused", "answered"}, *ld[] = {"none", "none", "answered", "answered"};
+        size_t two[] = {0, 0, 1, 1};
+        asked_pair_agreement(lc, ld, ta, tb, two, 4, &a);
+        /* battery 0: both always "none" -> chance 1 for its 2 questions; battery 1: pC(refused) .5, pD .0 ->
+         * x2 share 0, x3 share 1 -> (1 + 1 + 0 + 1) / 4 = .75; agreement 3/4 -> kappa 0 */
+        C(a.same_label == 3 && fabs(a.chance - 0.75) < 1e-12 && fabs(a.kappa) < 1e-12);
+        /* every label the same: chance 1, kappa undefined (agreement says nothing) */
+        asked_pair_agreement(lb + 1, lb + 1, ta, tb, one, 3, &a);
+        C(a.same_label == 3 && a.chance == 1 && isnan(a.kappa));
+    }
     CHECK_EXIT();
 }

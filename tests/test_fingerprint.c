@@ -71,8 +71,8 @@ int main(void)
     memcpy(tmp, blob, len);
     tmp[len] = 0;
     CHECK(fp_parse(tmp, len + 1, &x, "trailing", &err) == LINEAGE_E_FORMAT, "a trailing byte is refused");
-    tmp[4] = 2;
-    CHECK(fp_parse(tmp, len, &x, "v2", &err) == LINEAGE_E_UNSUPPORTED && strstr(err.message, "version 2"), "another version: %s",
+    tmp[4] = FP_VERSION + 1;
+    CHECK(fp_parse(tmp, len, &x, "next", &err) == LINEAGE_E_UNSUPPORTED && strstr(err.message, "fingerprint version"), "another version: %s",
           err.message);
     memcpy(tmp, blob, len);
     size_t anchors_at = 4 + 4 + 32 + 32 + 12 + 3 * 4 * FP_MINHASH + 4 + 8 * (size_t)base.nspecials;

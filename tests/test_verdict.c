@@ -156,6 +156,24 @@ int main(void)
     add(&a, root, "behaviour", finding(&a, "behaviour", "derived", 0.9, NULL, NULL, 0));
     CHECK(!strcmp(verdict(&a, root, &v), "independent") && json_count(json_get(v, "conflicts")) == 1,
           "weights independent, behaviour close: independent, the conflict reported");
+    /* a direction beside a permutation or a rescaling: the sibling reading is named beside it */
+    const char *reparam[] = {"permuted", "rescaled", "finetune"};
+    for (int k = 0; k < 3; k++) {
+        root = json_new_object(&a);
+        json_value *f1 = finding(&a, "weights", "derived", 0.95, "pruned", NULL, 0);
+        json_set_str(&a, f1, "lineage_direction", "b_from_a");
+        add(&a, root, "weights", f1);
+        json_value *f2 = finding(&a, "weights", "derived", 0.9, reparam[k], NULL, 0);
+        json_set_str(&a, f2, "lineage_direction", "undetermined");
+        add(&a, root, "weights", f2);
+        const json_value *ind = NULL;
+        int named = !strcmp(verdict(&a, root, &v), "derived") && (ind = json_get(v, "indistinguishable")) &&
+                    json_count(ind) == 2 && !strcmp(json_at(ind, 0)->u.string.s, "b_from_a") &&
+                    !strcmp(json_at(ind, 1)->u.string.s, "shared_ancestor");
+        CHECK(!strcmp(json_get_string(v, "direction"), "b_from_a") && named == (k < 2),
+              "pruned (B from A) with %s: direction b_from_a, shared_ancestor %s", reparam[k],
+              k < 2 ? "declared indistinguishable" : "not declared");
+    }
     arena_free(&a);
 
     CHECK_EXIT();

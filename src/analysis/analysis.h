@@ -56,6 +56,28 @@ lineage_status findings_build(const lineage_model *a, const lineage_model *b, js
 /* Weight similarity (centred; 1 = same, about 0 = unrelated) a lineage.report/1 document's weights section
  * reports, or NAN when it has none (verify.c). */
 double report_weights_similarity(const json_value *root);
+/* One model asked in a "behaviour_asked" section: native (m) or through an OpenAI-compatible server. */
+typedef struct asked_subject {
+    const lineage_model *m;
+    const char *endpoint;   /* NULL = native */
+    const char *label;      /* "A", "B", "panel 1", a study's model name: display only */
+    const char *path;       /* display only; may be NULL */
+    const char *role;       /* "a", "b", "panel", "model", "reference" */
+} asked_subject;
+/* Puts the battery to every subject and builds the side-by-side section (asked.c); the first nmain
+ * subjects are the ones compared, the rest (a compare's panel) the control. */
+lineage_status asked_section(const asked_subject *subj, size_t n, size_t nmain, const char *battery,
+                             const lineage_ask_options *ask, int threads, lineage_progress_fn progress, void *puser,
+                             arena *ar, json_value **out, lineage_error *err);
+/* Two models' answers to nq questions: identical texts, same classification label, and the chance
+ * agreement from their label frequencies within each group (battery) of questions; kappa NAN when
+ * chance is 1. */
+typedef struct asked_agreement {
+    size_t same_text, same_label;
+    double chance, kappa;
+} asked_agreement;
+void asked_pair_agreement(const char *const *label_a, const char *const *label_b, const char *const *text_a,
+                          const char *const *text_b, const size_t *group, size_t nq, asked_agreement *out);
 /* "verdict" from the sections present in root. */
 lineage_status verdict_build(const json_value *root, arena *ar, json_value **out, lineage_error *err);
 #endif

@@ -242,6 +242,12 @@ static lineage_status run_battery(const lineage_model *m, const battery *b, cons
     return ok ? LINEAGE_OK : error_set(err, LINEAGE_E_NOMEM, "out of memory");
 }
 
+lineage_status battery_check_name(const char *name, lineage_error *err)
+{
+    if (name && (!strcmp(name, "all") || battery_builtin(name) || path_is_file(name))) return LINEAGE_OK;
+    return error_set(err, LINEAGE_E_USAGE, "--battery %.200s: not identity, cutoff, refusal, all or a file", name ? name : "");
+}
+
 lineage_status lineage_ask_battery(const lineage_model *m, const char *name, const lineage_ask_options *opt,
                                    void (*progress)(size_t i, size_t n, void *user), void *user, lineage_doc **out,
                                    lineage_error *err)

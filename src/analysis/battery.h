@@ -27,6 +27,8 @@ typedef struct battery {
 
 /* The built-in sets: identity/1, cutoff/1, refusal/1. */
 const battery *battery_builtin(const char *name);
+/* Usage error unless name is a built-in set, "all" or an existing file (checked before long work). */
+lineage_status battery_check_name(const char *name, lineage_error *err);
 /* A user's set from a JSON file (docs/SCHEMA-ask.md), in ar. */
 lineage_status battery_load(const char *path, arena *ar, battery *out, lineage_error *err);
 

@@ -11,7 +11,8 @@
 #include "format/tokenizer.h"
 #include "util/error.h"
 
-#define FP_SAMPLE_ROWS 128   /* rows read per layer matrix (evenly spaced) */
+#define FP_SAMPLE_ROWS 128   /* rows read per layer matrix ... */
+#define FP_SAMPLE_BLOCKS 8   /* ... in this many evenly spaced blocks of consecutive rows */
 #define FP_MAGIC "LNFP"
 #define NOMEM(err) error_set(err, LINEAGE_E_NOMEM, "out of memory")
 
@@ -290,10 +291,18 @@ static lineage_status tensor_stats(const lineage_model *m, size_t index, fp_laye
     const lineage_tensor_info *ti = lineage_model_tensor(m, index);
     uint64_t R = ti->rows, C = ti->cols;
     if (!R || !C || C > (1u << 24)) return LINEAGE_OK;
+    /* FP_SAMPLE_ROWS rows in FP_SAMPLE_BLOCKS evenly spaced blocks of consecutive rows: a remote read
+     * is then a few ranges per matrix, far apart, instead of many rows close enough to be fetched with
+     * everything between them */
     uint64_t S = R < FP_SAMPLE_ROWS ? R : FP_SAMPLE_ROWS;
-    lineage_row_span spans[FP_SAMPLE_ROWS];
-    for (uint64_t k = 0; k < S; k++) spans[k] = (lineage_row_span){index, (2 * k + 1) * R / (2 * S), 1};
-    lineage_status st = lineage_model_prefetch(m, spans, (size_t)S, err);
+    uint64_t NB = S == R ? 1 : FP_SAMPLE_BLOCKS, per = S / NB;
+    lineage_row_span spans[FP_SAMPLE_BLOCKS];
+    for (uint64_t b = 0; b < NB; b++) {
+        uint64_t mid = (2 * b + 1) * R / (2 * NB), start = mid > per / 2 ? mid - per / 2 : 0;
+        if (start + per > R) start = R - per;
+        spans[b] = (lineage_row_span){index, start, per};
+    }
+    lineage_status st = lineage_model_prefetch(m, spans, (size_t)NB, err);
     if (st) return st;
     float *row = malloc(C * sizeof *row), *norms = malloc(S * sizeof *norms);
     float *vals = R == 1 ? malloc(C * sizeof *vals) : NULL;
@@ -303,7 +312,7 @@ static lineage_status tensor_stats(const lineage_model *m, size_t index, fp_laye
     }
     double s = 0, s2 = 0;
     for (uint64_t k = 0; k < S && !st; k++) {
-        st = lineage_tensor_read_rows_f32(m, index, spans[k].row0, 1, row, err);
+        st = lineage_tensor_read_rows_f32(m, index, spans[k / per].row0 + k % per, 1, row, err);
         if (st) break;
         double rs = 0;
         for (uint64_t c = 0; c < C; c++) {

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include "lineage.h"
 
-#define FP_VERSION 1
+#define FP_VERSION 2
 #define FP_MINHASH 64        /* MinHash slots per tokenizer sketch */
 #define FP_MAX_SPECIALS 16
 #define FP_ANCHORS 128       /* at most this many anchor tokens: a consistent sample of canonical-byte hashes */
@@ -18,7 +18,7 @@
 #define FP_NORM_PROJ 64      /* random projections of a centred norm vector */
 #define FP_MAX_LAYERS 512
 #define FP_BANDS 32          /* LSH bands over the anchor nearest-neighbour set */
-#define FP_BAND_ROWS 2
+#define FP_BAND_ROWS 1
 #define FP_NEIGHBOURS 3      /* nearest anchors per anchor in that set */
 
 typedef struct fp_layer {

@@ -1,5 +1,9 @@
 /* lineage_inspect and lineage_compare: build the report documents from the analyses. */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "analysis/analysis.h"
+#include "analysis/battery.h"
 #include "analysis/report_source.h"
 #include "util/error.h"
 
@@ -26,6 +30,33 @@ lineage_status lineage_inspect(const lineage_model *m, const lineage_inspect_opt
     return LINEAGE_OK;
 }
 
+/* "behaviour_asked" of a compare: A, B (or their endpoints), then the panel as the control. */
+static lineage_status compare_asked(const lineage_model *a, const lineage_model *b, const lineage_compare_options *opt,
+                                    arena *ar, json_value *root, lineage_error *err)
+{
+    size_t n = 2 + opt->npanel;
+    asked_subject *subj = calloc(n, sizeof *subj);
+    char (*names)[32] = calloc(n, sizeof *names);
+    if (!subj || !names) {
+        free(subj);
+        free(names);
+        return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    subj[0] = (asked_subject){a, opt->endpoint_a, "A", a->path, "a"};
+    subj[1] = (asked_subject){b, opt->endpoint_b, "B", b->path, "b"};
+    for (size_t i = 0; i < opt->npanel; i++) {
+        snprintf(names[2 + i], sizeof names[2 + i], "panel %zu", i + 1);
+        subj[2 + i] = (asked_subject){opt->panel[i], NULL, names[2 + i], opt->panel[i]->path, "panel"};
+    }
+    json_value *sec;
+    lineage_status st = asked_section(subj, n, 2, opt->battery, opt->ask, opt->threads, opt->progress, opt->progress_user,
+                                      ar, &sec, err);
+    if (!st && !json_set(ar, root, "behaviour_asked", sec)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    free(subj);
+    free(names);
+    return st;
+}
+
 lineage_status lineage_compare(const lineage_model *a, const lineage_model *b, const lineage_compare_options *opt,
                                lineage_doc **out, lineage_error *err)
 {
@@ -34,6 +65,7 @@ lineage_status lineage_compare(const lineage_model *a, const lineage_model *b, c
     if (!opt) opt = &def;
     if (!(opt->sample > 0 && opt->sample <= 1))
         return error_set(err, LINEAGE_E_USAGE, "--sample must be in (0, 1], got %g", opt->sample);
+    if (opt->battery && battery_check_name(opt->battery, err)) return LINEAGE_E_USAGE;
     unsigned only = opt->only ? opt->only : (LINEAGE_ONLY_ARCH | LINEAGE_ONLY_TOKENIZER | LINEAGE_ONLY_WEIGHTS);
     lineage_doc *d = doc_new();
     if (!d) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
@@ -91,6 +123,8 @@ lineage_status lineage_compare(const lineage_model *a, const lineage_model *b, c
         st = verdict_build(d->root, ar, &section, err);
         if (!st && !json_set(ar, d->root, "verdict", section)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
+    /* asked after the verdict is built, so that nothing the models say about themselves can enter it */
+    if (!st && opt->battery) st = compare_asked(a, b, opt, ar, d->root, err);
     json_value *one;
     if (!st && !(st = remote_describe(a, ar, &one, err))) json_set(ar, src, "a", one);
     if (!st && !(st = remote_describe(b, ar, &one, err))) json_set(ar, src, "b", one);

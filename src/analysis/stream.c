@@ -12,6 +12,7 @@
 
 #include "analysis/xxh.h"
 #include "format/dtype.h"
+#include "util/bigmem.h"
 #include "util/error.h"
 #include "util/progress.h"
 
@@ -393,9 +394,7 @@ lineage_status stream_pairs(const lineage_model *a, const lineage_model *b, cons
     memset(workers, 0, sizeof workers);
     lineage_status st = LINEAGE_OK;
     e.plans = calloc(npairs ? npairs : 1, sizeof *e.plans);
-    e.units = malloc(MAX_UNITS_PER_BATCH * sizeof *e.units);
-    e.results = malloc(MAX_UNITS_PER_BATCH * sizeof *e.results);
-    if (!e.plans || !e.units || !e.results) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    if (!e.plans) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     for (size_t i = 0; i < npairs && !st; i++) {
         st = plan_pair(a, b, &pairs[i], opt, sampled, &e.plans[i], err);
         if (st) break;
@@ -421,12 +420,23 @@ lineage_status stream_pairs(const lineage_model *a, const lineage_model *b, cons
         total_units++;
     }
     if ((size_t)nthreads > total_units) nthreads = total_units ? (int)total_units : 1;
+    /* one scratch region (huge pages, util/bigmem.h): the batch's units and results, then each
+     * worker's two read buffers; a batch holds at most MAX_UNITS_PER_BATCH units */
+    size_t batch_cap = total_units < MAX_UNITS_PER_BATCH ? (total_units ? total_units : 1) : MAX_UNITS_PER_BATCH;
+    size_t units_bytes = (batch_cap * sizeof *e.units + 63) / 64 * 64;
+    size_t results_bytes = (batch_cap * sizeof *e.results + 63) / 64 * 64, buf_bytes = STREAM_UNIT_ELEMS * 4;
+    size_t scratch_bytes = units_bytes + results_bytes + (size_t)nthreads * 2 * buf_bytes;
+    unsigned char *scratch = st ? NULL : bigmem_alloc(scratch_bytes);
+    if (!st && !scratch) st = error_set(err, LINEAGE_E_NOMEM, "out of memory for read buffers");
+    if (!st) {
+        e.units = (unit *)scratch;
+        e.results = (unit_result *)(scratch + units_bytes);
+    }
     for (int t = 0; t < nthreads && !st; t++) {
         workers[t].e = &e;
         workers[t].report = t == 0;
-        workers[t].buf_a = aligned_alloc(64, STREAM_UNIT_ELEMS * 4);
-        workers[t].buf_b = aligned_alloc(64, STREAM_UNIT_ELEMS * 4);
-        if (!workers[t].buf_a || !workers[t].buf_b) st = error_set(err, LINEAGE_E_NOMEM, "out of memory for read buffers");
+        workers[t].buf_a = scratch + units_bytes + results_bytes + (size_t)t * 2 * buf_bytes;
+        workers[t].buf_b = (unsigned char *)workers[t].buf_a + buf_bytes;
     }
     if (!st && !sampled) {
         advise_sequential(a);
@@ -437,7 +447,7 @@ lineage_status stream_pairs(const lineage_model *a, const lineage_model *b, cons
     c = (cursor){0, 0, 0};
     while (!st) {
         size_t n = 0;
-        while (n < MAX_UNITS_PER_BATCH && next_unit(e.plans, npairs, sampled, &c, &e.units[n])) n++;
+        while (n < batch_cap && next_unit(e.plans, npairs, sampled, &c, &e.units[n])) n++;
         if (n == 0) break;
         e.nunits = n;
         st = prefetch_batch(&e, n, err);
@@ -458,15 +468,12 @@ lineage_status stream_pairs(const lineage_model *a, const lineage_model *b, cons
         }
     }
     for (int t = 0; t < MAX_THREADS; t++) {
-        free(workers[t].buf_a);
-        free(workers[t].buf_b);
         free(workers[t].f_a);
         free(workers[t].f_b);
     }
     for (size_t i = 0; e.plans && i < npairs; i++) plan_free(&e.plans[i]);
     free(e.plans);
-    free(e.units);
-    free(e.results);
+    bigmem_free(scratch, scratch_bytes);
     if (st) stream_results_free(out, npairs);
     return st;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "analysis/battery.h"
 #include "format/arch.h"
 #include "util/error.h"
 
@@ -238,6 +239,7 @@ lineage_status lineage_study(const lineage_model *const *models, size_t n, const
     if (!opt) opt = &def;
     if (n < 2 || n > STUDY_MAX_MODELS)
         return error_set(err, LINEAGE_E_USAGE, "study wants 2 to %d models, got %zu", STUDY_MAX_MODELS, n);
+    if (opt->compare.battery && battery_check_name(opt->compare.battery, err)) return LINEAGE_E_USAGE;
     if (opt->nreferences >= n) return error_set(err, LINEAGE_E_USAGE, "study wants at least one model besides the references");
     size_t ncand = n - opt->nreferences;
     lineage_doc *d = doc_new();
@@ -282,6 +284,7 @@ lineage_status lineage_study(const lineage_model *const *models, size_t n, const
             lineage_compare_options co = opt->compare;
             co.panel = NULL;
             co.npanel = 0;
+            co.battery = NULL;   /* asked once per model below, not once per pair */
             lineage_doc *r;
             st = lineage_compare(models[ia], models[ib], &co, &r, err);
             if (st) break;
@@ -314,6 +317,18 @@ lineage_status lineage_study(const lineage_model *const *models, size_t n, const
             !json_set(ar, mats, "verdict", m_verdict) || !json_set(ar, d->root, "matrices", mats) ||
             !json_set(ar, d->root, "pairs", pairs))
             st = NOMEM();
+    }
+    if (!st && opt->compare.battery) {   /* every model asked the same questions, side by side */
+        asked_subject *subj = calloc(n, sizeof *subj);
+        if (!subj) st = NOMEM();
+        for (size_t i = 0; !st && i < n; i++)
+            subj[i] = (asked_subject){models[i], NULL, json_get_string(json_at(list, i), "name"), models[i]->path,
+                                      i < ncand ? "model" : "reference"};
+        json_value *sec;
+        if (!st) st = asked_section(subj, n, n, opt->compare.battery, opt->compare.ask, opt->compare.threads,
+                                    opt->compare.progress, opt->compare.progress_user, ar, &sec, err);
+        if (!st && !json_set(ar, d->root, "behaviour_asked", sec)) st = NOMEM();
+        free(subj);
     }
     if (st) {
         lineage_doc_free(d);

@@ -437,6 +437,26 @@ lineage_status verdict_build(const json_value *root, arena *ar, json_value **out
                    "evidence below describe the models but do not decide the question.",
                    "가중치 비교를 할 수 없어 파생 여부를 판단할 수 없습니다. 아래의 다른 근거는 모델을 설명할 뿐 "
                    "질문에 답하지 않습니다.");
+    /* A function-preserving change (permutation, rescaling) can be undone, so "B derived from A through
+     * it" and "A and B descend from one ancestor, A re-parametrized" are the same weights: the direction
+     * the other relations give stands, and the sibling reading is named beside it. */
+    int reparam = 0;
+    for (size_t k = 0; k < json_count(overall_rel); k++) {
+        const char *kind = json_at(overall_rel, k)->u.string.s;
+        reparam |= !strcmp(kind, "permuted") || !strcmp(kind, "rescaled");
+    }
+    const char *vdir = json_get_string(v, "direction");
+    if (reparam && (!strcmp(vdir, "b_from_a") || !strcmp(vdir, "a_from_b"))) {
+        json_value *alt = json_new_array(ar);
+        json_push(ar, alt, json_new_string(ar, vdir));
+        json_push(ar, alt, json_new_string(ar, "shared_ancestor"));
+        json_set(ar, v, "indistinguishable", alt);
+        add_reason(ar, reasons, reasons_ko,
+                   "A permutation or rescaling can be undone: from the weights alone this pair is also two descendants "
+                   "of a common ancestor, one of them re-parametrized.",
+                   "순열이나 재스케일링은 되돌릴 수 있으므로, 가중치만으로는 이 쌍이 공통 조상의 두 후손(그중 하나가 "
+                   "재매개변수화됨)일 수도 있습니다.");
+    }
     if (!strcmp(json_get_string(v, "direction"), "b_from_a"))
         add_reason(ar, reasons, reasons_ko, "Direction: A -> B (B derived from A), from the weights.",
                    "방향: A -> B (B가 A에서 파생), 가중치로 판단했습니다.");

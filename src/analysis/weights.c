@@ -9,7 +9,34 @@
 
 #include "analysis/analysis.h"
 #include "analysis/weights.h"
+#include "io/dynlib.h"
 #include "util/error.h"
+
+/* libcrypto is loaded when --sha256 asks for it (io/dynlib.h) */
+static struct {
+    __typeof__(EVP_MD_CTX_new) *EVP_MD_CTX_new;
+    __typeof__(EVP_MD_CTX_free) *EVP_MD_CTX_free;
+    __typeof__(EVP_sha256) *EVP_sha256;
+    __typeof__(EVP_DigestInit_ex) *EVP_DigestInit_ex;
+    __typeof__(EVP_DigestUpdate) *EVP_DigestUpdate;
+    __typeof__(EVP_DigestFinal_ex) *EVP_DigestFinal_ex;
+} crypto_api;
+static const dynlib_sym crypto_syms[] = {
+    DYNLIB_SYM(crypto_api, EVP_MD_CTX_new),
+    DYNLIB_SYM(crypto_api, EVP_MD_CTX_free),
+    DYNLIB_SYM(crypto_api, EVP_sha256),
+    DYNLIB_SYM(crypto_api, EVP_DigestInit_ex),
+    DYNLIB_SYM(crypto_api, EVP_DigestUpdate),
+    DYNLIB_SYM(crypto_api, EVP_DigestFinal_ex),
+};
+static const char *const crypto_sonames[] = {"libcrypto.so.3", "libcrypto.so", NULL};
+static dynlib crypto_lib = DYNLIB_INIT("libcrypto (SHA-256)", crypto_sonames, crypto_syms);
+#define EVP_MD_CTX_new (*crypto_api.EVP_MD_CTX_new)
+#define EVP_MD_CTX_free (*crypto_api.EVP_MD_CTX_free)
+#define EVP_sha256 (*crypto_api.EVP_sha256)
+#define EVP_DigestInit_ex (*crypto_api.EVP_DigestInit_ex)
+#define EVP_DigestUpdate (*crypto_api.EVP_DigestUpdate)
+#define EVP_DigestFinal_ex (*crypto_api.EVP_DigestFinal_ex)
 
 #define WT_MAX_LISTED 256
 
@@ -86,6 +113,8 @@ static lineage_status tensor_digests(const lineage_model *m, size_t idx, wt_dige
         d->have = !st;
         return st;
     }
+    lineage_status ld = dynlib_load(&crypto_lib, m->path, err);
+    if (ld) return ld;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;

@@ -219,6 +219,7 @@ typedef struct wt_rec {
     int pending;              /* statistics not computed yet (queued for wt_flush) */
     int has_fold;
     double folded_centered, folded_rel_l2, row_cosine;
+    double folded_slope, folded_var_ratio;   /* slope and variance ratio of the norm-folded values */
     uint64_t non_finite_a, non_finite_b;   /* NaN/Inf values, set aside from the statistics */
     int degenerate;           /* a side is constant or near-constant: low information whatever its role */
     json_value *json;         /* its "pairs" entry */
@@ -228,6 +229,8 @@ typedef struct wt_evidence {
     /* layer map (text component) */
     int map_la, map_lb, map_matched, map_identity, map_seams, map_repeats, map_skipped, map_unmatched;
     int map_significant;
+    int map_under_perm;       /* the map was rebuilt under the recovered hidden permutation */
+    int map_a_duplicates;     /* B layers matched by two A layers alike (A holds duplicated layers) */
     /* permutation */
     int perm_tried, perm_hidden, perm_hidden_identity, perm_ffn, perm_heads;
     double perm_p, perm_agreement, perm_centered;
@@ -305,6 +308,10 @@ lineage_status wt_stage_vocab(wt_ctx *c);
 lineage_status wt_stage_permutation(wt_ctx *c);
 lineage_status wt_stage_width(wt_ctx *c, size_t ia, size_t ib, int layer);
 lineage_status wt_stage_moe(wt_ctx *c);
+/* The norm whose output a role reads ("attn_norm", "mlp_norm", "final_norm": global), or NULL. */
+const char *wt_norm_read_by(const char *role, int *global);
+/* One expert against the other side's dense FFN under the recovered hidden permutation (weights_perm.c). */
+lineage_status wt_match_expert_under_hidden(wt_ctx *c, int la_, int lb_, int ea_, int eb_, size_t *pairs);
 lineage_status wt_stage_rescale(wt_ctx *c);
 json_value *wt_summary(wt_ctx *c);
 #endif

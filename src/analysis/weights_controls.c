@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analysis/weights.h"
+#include "util/bigmem.h"
 #include "util/error.h"
 
 static int same_shape(const wt_matrix *x, const wt_matrix *y)
@@ -216,6 +217,9 @@ static size_t class_add(sample_class **cls, size_t *ncls, const lineage_model *m
 }
 
 #define WT_GRAM_CHUNK_ELEMS 8192u
+/* The samples of a class are kept from the scale pass for the chunk pass when they fit in this much
+ * (29 layers of two checkpoints: 15 MB); larger classes read each chunk again. Same bits either way. */
+#define WT_GRAM_KEEP_BYTES ((size_t)32 << 20)
 
 /* The class's Gram matrix: a pass for each member's mean and scale, then chunks of sample rows. */
 static lineage_status class_gram(sample_class *c, int threads, lineage_error *err)
@@ -223,29 +227,35 @@ static lineage_status class_gram(sample_class *c, int threads, lineage_error *er
     size_t n = c->rows * c->cols, cr = c->cols && WT_GRAM_CHUNK_ELEMS / c->cols ? WT_GRAM_CHUNK_ELEMS / c->cols : 1;
     if (cr > c->rows) cr = c->rows;
     size_t chunk = cr * c->cols;
-    float *x = malloc(n * sizeof *x + 1), *u = malloc(c->count * chunk * sizeof *u + 1),
-          *d = malloc(c->count * c->count * sizeof *d + 1);
+    /* x and u are the large ones: huge pages (util/bigmem.h) */
+    size_t xbytes = n * sizeof(float) + 1, ubytes = c->count * chunk * sizeof(float) + 1;
+    float *x = bigmem_alloc(xbytes), *u = bigmem_alloc(ubytes), *d = malloc(c->count * c->count * sizeof *d + 1);
     c->gram = calloc(c->count * c->count + 1, sizeof *c->gram);
     lineage_status st = (!x || !u || !d || !c->gram) ? error_set(err, LINEAGE_E_NOMEM, "out of memory") : LINEAGE_OK;
+    size_t keep_bytes = c->count * n * sizeof(float) + 1;
+    float *keep = !st && keep_bytes <= WT_GRAM_KEEP_BYTES ? bigmem_alloc(keep_bytes) : NULL;
     for (size_t i = 0; !st && i < c->count; i++) {
         sample_member *mb = &c->member[i];
-        st = wt_read_sample(mb->m, mb->idx, WT_SAMPLE_ELEMS, x, err);
-        if (!st) standard_scale(x, n, &mb->mean, &mb->inv);
+        float *xi = keep ? keep + i * n : x;
+        st = wt_read_sample(mb->m, mb->idx, WT_SAMPLE_ELEMS, xi, err);
+        if (!st) standard_scale(xi, n, &mb->mean, &mb->inv);
     }
     for (size_t r0 = 0; !st && r0 < c->rows; r0 += cr) {
         size_t k = c->rows - r0 < cr ? c->rows - r0 : cr;
         for (size_t i = 0; !st && i < c->count; i++) {
             sample_member *mb = &c->member[i];
             float *ui = u + i * chunk;
-            st = wt_read_sample_rows(mb->m, mb->idx, WT_SAMPLE_ELEMS, r0, k, ui, err);
+            if (keep) memcpy(ui, keep + i * n + r0 * c->cols, k * c->cols * sizeof *ui);
+            else st = wt_read_sample_rows(mb->m, mb->idx, WT_SAMPLE_ELEMS, r0, k, ui, err);
             for (size_t e = 0; !st && e < k * c->cols; e++) ui[e] = (float)((ui[e] - mb->mean) * mb->inv);
             for (size_t e = k * c->cols; e < chunk; e++) ui[e] = 0;
         }
         if (!st && !gram(u, c->count, chunk, threads, d)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
         for (size_t i = 0; !st && i < c->count * c->count; i++) c->gram[i] += d[i];
     }
-    free(x);
-    free(u);
+    bigmem_free(keep, keep_bytes);
+    bigmem_free(x, xbytes);
+    bigmem_free(u, ubytes);
     free(d);
     return st;
 }
@@ -297,28 +307,38 @@ lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b,
         /* the null: shuffles of B against A on up to 8 same-shape pairs (their samples read again) */
         double ss = 0;
         int ns = 0;
-        wt_matrix A = {0}, B = {0};
+        float *buf = NULL;   /* A's sample, B's, the shuffled copy: one scratch reused across pairs */
+        size_t buf_bytes = 0;
         for (int i = 0; !st && i < la && ns < 16; i++) {
             int j = i < lb ? i : lb - 1;
             if (cls_a[i] == SIZE_MAX || cls_a[i] != cls_b[j]) continue;
             const sample_class *k = &cls[cls_a[i]];
             size_t n = k->rows * k->cols;
             if (!out->n) out->n = n;
-            st = wt_load_sample(a, (size_t)s->ia[i], WT_SAMPLE_ELEMS, &A, err);
-            if (!st) st = wt_load_sample(b, (size_t)s->ib[j], WT_SAMPLE_ELEMS, &B, err);
-            float *tmp = malloc(n * sizeof *tmp + 1);
+            if (3 * n * sizeof(float) + 1 > buf_bytes) {
+                bigmem_free(buf, buf_bytes);
+                buf_bytes = 3 * n * sizeof(float) + 1;
+                buf = bigmem_alloc(buf_bytes);
+                if (!buf) {
+                    buf_bytes = 0;
+                    st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+                    break;
+                }
+            }
+            wt_matrix A = {buf, k->rows, k->cols, 0}, B = {buf + n, k->rows, k->cols, 0};
+            float *tmp = buf + 2 * n;
+            st = wt_read_sample(a, (size_t)s->ia[i], WT_SAMPLE_ELEMS, A.data, err);
+            if (!st) st = wt_read_sample(b, (size_t)s->ib[j], WT_SAMPLE_ELEMS, B.data, err);
             size_t *perm = malloc((k->rows > k->cols ? k->rows : k->cols) * sizeof *perm + 1);
-            if (!st && tmp && perm)
+            if (!st && perm)
                 for (int c = 0; c < 2; c++) {
                     double v = shuffled_corr(&A, &B, c, 0x73687566ull * (uint64_t)(i + 1) + (uint64_t)c, tmp, perm);
                     ss += v * v;
                     ns++;
                 }
-            free(tmp);
             free(perm);
-            wt_matrix_free(&A);
-            wt_matrix_free(&B);
         }
+        bigmem_free(buf, buf_bytes);
         for (int i = 0; i < la && !out->n; i++)
             if (cls_a[i] != SIZE_MAX) out->n = cls[cls_a[i]].rows * cls[cls_a[i]].cols;
         out->analytic_sd = out->n > 3 ? 1.0 / sqrt((double)out->n) : 1.0;

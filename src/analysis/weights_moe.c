@@ -121,8 +121,17 @@ lineage_status wt_stage_moe(wt_ctx *c)
         for (int e = 0; !st && e < n_side; e++) {
             if (assign[e] == SIZE_MAX) continue;
             int e_a = kind == 1 ? -1 : kind == 2 ? e : (int)assign[e], e_b = kind == 2 ? -1 : e;
-            size_t r0 = c->nrecs;
-            for (int r = 0; !st && r < 3; r++) {
+            size_t r0 = c->nrecs, matched = 0;
+            /* under a recovered hidden permutation an expert is matched to the dense FFN neuron by
+             * neuron (index-aligned rows would compare unrelated channels) */
+            if (c->perm_hidden && kind != 3) {
+                c->defer = 0;
+                st = wt_flush(c);
+                r0 = c->nrecs;
+                if (!st) st = wt_match_expert_under_hidden(c, i, j, e_a, e_b, &matched);
+                c->defer = 1;
+            }
+            for (int r = 0; !st && !matched && r < 3; r++) {
                 long xa = wt_find(c->a, LINEAGE_COMPONENT_TEXT, e_a >= 0 ? expert_roles[r] : dense_roles[r], i, e_a);
                 long xb = wt_find(c->b, LINEAGE_COMPONENT_TEXT, e_b >= 0 ? expert_roles[r] : dense_roles[r], j, e_b);
                 if (xa < 0 || xb < 0) continue;

@@ -83,9 +83,56 @@ static lineage_status load_aligned(wt_ctx *c, long ia, long ib, int transpose_b_
     return LINEAGE_OK;
 }
 
+static int copy_matrix(const wt_matrix *x, wt_matrix *out)
+{
+    *out = *x;
+    out->data = malloc(x->rows * x->cols * sizeof(float) + 1);
+    if (!out->data) return 0;
+    memcpy(out->data, x->data, x->rows * x->cols * sizeof(float));
+    return 1;
+}
+
+/* Norm-folded statistics of a matched pair that reads the residual stream (columns hidden, B's already
+ * in A's channel order): each side's gains folded into its columns, then compared under the row
+ * matching, so a rescaling composed with a permutation is measured as alone (weights_rescale.c). */
+static lineage_status fold_matched(wt_ctx *c, wt_rec *r, int la_, int lb_, const wt_matrix *A, const wt_matrix *B,
+                                   const size_t *a_to_b)
+{
+    int global;
+    const char *norm = wt_norm_read_by(r->role, &global);
+    if (!norm || global || !c->perm_hidden) return LINEAGE_OK;
+    long ga = wt_find(c->a, LINEAGE_COMPONENT_TEXT, norm, la_, -1), gb = wt_find(c->b, LINEAGE_COMPONENT_TEXT, norm, lb_, -1);
+    if (ga < 0 || gb < 0 || lineage_model_tensor(c->a, (size_t)ga)->numel != A->cols ||
+        lineage_model_tensor(c->b, (size_t)gb)->numel != B->cols || A->cols != c->hidden)
+        return LINEAGE_OK;
+    wt_matrix GA = {0}, GB = {0}, FA = {0}, FB = {0};
+    lineage_status st = load_aligned(c, ga, gb, 0, &GA, &GB);
+    if (!st && (!copy_matrix(A, &FA) || !copy_matrix(B, &FB))) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    if (!st) {
+        for (size_t i = 0; i < FA.rows; i++) for (size_t k = 0; k < FA.cols; k++) FA.data[i * FA.cols + k] *= GA.data[k];
+        for (size_t i = 0; i < FB.rows; i++) for (size_t k = 0; k < FB.cols; k++) FB.data[i * FB.cols + k] *= GB.data[k];
+        pair_moments pm;
+        wt_matched_moments(&FA, &FB, a_to_b, &pm);
+        wt_pair_stats fs;
+        memset(&fs, 0, sizeof fs);
+        wt_stats_from_moments(&pm, &fs);
+        r->has_fold = 1;
+        r->folded_centered = fs.centered;
+        r->folded_rel_l2 = fs.rel_l2;
+        r->folded_slope = fs.slope;
+        r->folded_var_ratio = fs.var_ratio;
+        if (!json_set_double(c->ar, r->json, "folded_centered", fs.centered) ||
+            !json_set_double(c->ar, r->json, "folded_rel_l2", fs.rel_l2))
+            st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    wt_matrix_free(&GA); wt_matrix_free(&GB); wt_matrix_free(&FA); wt_matrix_free(&FB);
+    return st;
+}
+
 /* One group of tensors that share an index to be matched: rows of `row_roles`, columns of
  * `col_roles` (matrices whose other axis is the hidden dimension). Matches each alone and jointly. */
 static lineage_status match_group(wt_ctx *c, int la_, int lb_, const char *const *roles, const int *is_col, int nroles,
+                                  const char *const *roles_b, int ea_, int eb_,
                                   size_t **joint_out, size_t *n_out, double *agree_out, size_t *agree_k,
                                   double *centered_sum, int *n_centered)
 {
@@ -100,8 +147,8 @@ static lineage_status match_group(wt_ctx *c, int la_, int lb_, const char *const
     size_t n = 0, m = 0;
     *joint_out = NULL;
     for (int k = 0; k < nroles && !st; k++) {
-        long xa = wt_find(c->a, LINEAGE_COMPONENT_TEXT, roles[k], la_, -1);
-        long xb = wt_find(c->b, LINEAGE_COMPONENT_TEXT, roles[k], lb_, -1);
+        long xa = wt_find(c->a, LINEAGE_COMPONENT_TEXT, roles[k], la_, ea_);
+        long xb = wt_find(c->b, LINEAGE_COMPONENT_TEXT, roles_b ? roles_b[k] : roles[k], lb_, eb_);
         if (xa < 0 || xb < 0) continue;
         const lineage_tensor_info *ta = lineage_model_tensor(c->a, (size_t)xa);
         const lineage_tensor_info *tb = lineage_model_tensor(c->b, (size_t)xb);
@@ -142,6 +189,7 @@ static lineage_status match_group(wt_ctx *c, int la_, int lb_, const char *const
             wt_rec *r = NULL;
             st = emit_matched(c, (size_t)ia[k], (size_t)ib[k], &A[k], &B[k], joint, r0, &r);
             if (!st) { *centered_sum += r->s.centered; (*n_centered)++; }
+            if (!st && !is_col[k]) st = fold_matched(c, r, la_, lb_, &A[k], &B[k], joint);
         }
     }
     for (int k = 0; k < 4; k++) { wt_matrix_free(&A[k]); wt_matrix_free(&B[k]); free(single[k]); }
@@ -149,6 +197,26 @@ static lineage_status match_group(wt_ctx *c, int la_, int lb_, const char *const
     *joint_out = joint;
     *n_out = joint ? n : 0;
     return LINEAGE_OK;
+}
+
+/* One expert against the other side's dense FFN (ea_ or eb_ is -1 for the dense side) under the
+ * recovered hidden permutation: neurons matched jointly over gate, up and down, the pairs emitted as
+ * permutation-aligned (upcycling composed with a permutation). *pairs gets how many were emitted. */
+lineage_status wt_match_expert_under_hidden(wt_ctx *c, int la_, int lb_, int ea_, int eb_, size_t *pairs)
+{
+    static const char *const dense[] = {"mlp_gate", "mlp_up", "mlp_down"};
+    static const char *const expert[] = {"expert_gate", "expert_up", "expert_down"};
+    static const int col[] = {0, 0, 1};
+    size_t *m = NULL, n = 0, agree_k = 0, before = c->nrecs;
+    double agree = NAN, csum = 0;
+    int ncent = 0;
+    *pairs = 0;
+    if (!c->perm_hidden) return LINEAGE_OK;
+    lineage_status st = match_group(c, la_, lb_, ea_ >= 0 ? expert : dense, col, 3, eb_ >= 0 ? expert : dense, ea_, eb_, &m,
+                                    &n, &agree, &agree_k, &csum, &ncent);
+    free(m);
+    *pairs = c->nrecs - before;
+    return st;
 }
 
 /* Hidden-dimension alignment from embedding (or lm_head) columns over shared tokens. */
@@ -378,6 +446,153 @@ static lineage_status vocab_under_hidden_map(wt_ctx *c, json_value *o)
     return st;
 }
 
+/* ---- the layer map under a recovered hidden permutation ---- */
+
+/* Per-layer signature of one role, a vector over the hidden channels in A's order that no permutation
+ * inside the layer (FFN neurons, heads) changes: a norm's gains, the column norms of a matrix reading
+ * the residual stream, the row norms of one writing it. 0 when the role is absent or of another width. */
+static int layer_signature(wt_ctx *c, int side_b, const char *role, int layer, int rows_hidden, double *out)
+{
+    const lineage_model *m = side_b ? c->b : c->a;
+    long x = wt_find(m, LINEAGE_COMPONENT_TEXT, role, layer, -1);
+    if (x < 0) return 0;
+    const lineage_tensor_info *t = lineage_model_tensor(m, (size_t)x);
+    if (t->numel > (1u << 24)) return 0;
+    wt_matrix W = {0};
+    lineage_error e;
+    if (wt_load_all(m, (size_t)x, &W, &e)) return 0;
+    size_t d = c->hidden;
+    int ok = rows_hidden ? W.rows == d : W.cols == d;
+    if (ok && side_b) ok = rows_hidden ? wt_reorder_rows(&W, c->perm_hidden) : wt_reorder_cols(&W, c->perm_hidden);
+    if (ok) {
+        for (size_t h = 0; h < d; h++) out[h] = 0;
+        if (W.rows == 1) for (size_t h = 0; h < d; h++) out[h] = W.data[h];
+        else if (rows_hidden)
+            for (size_t h = 0; h < d; h++) {
+                double s = 0;
+                for (size_t k = 0; k < W.cols; k++) s += (double)W.data[h * W.cols + k] * W.data[h * W.cols + k];
+                out[h] = log(s + 1e-30);
+            }
+        else {
+            for (size_t r = 0; r < W.rows; r++)
+                for (size_t h = 0; h < d; h++) out[h] += (double)W.data[r * d + h] * W.data[r * d + h];
+            for (size_t h = 0; h < d; h++) out[h] = log(out[h] + 1e-30);
+        }
+        for (size_t h = 0; ok && h < d; h++) ok = isfinite(out[h]);
+    }
+    wt_matrix_free(&W);
+    return ok;
+}
+
+/* Subtracts each channel's mean over the layers that have a signature (what every layer shares, e.g.
+ * outlier channels, is not evidence of which layer is which). */
+static void center_over_layers(double *sig, const unsigned char *have, int layers, size_t d)
+{
+    for (size_t h = 0; h < d; h++) {
+        double s = 0;
+        int k = 0;
+        for (int l = 0; l < layers; l++) if (have[l]) { s += sig[(size_t)l * d + h]; k++; }
+        for (int l = 0; k && l < layers; l++) if (have[l]) sig[(size_t)l * d + h] -= s / k;
+    }
+}
+
+/* The index-aligned layer map compares unrelated channels once the hidden dimension is permuted: the
+ * map is rebuilt from per-layer signatures under the recovered permutation (Fisher z per role,
+ * Stouffer-combined, the same solver and Bonferroni threshold as the index-aligned map). Replaces the
+ * map when it matches at least half of B's layers. */
+static lineage_status layer_map_under_hidden(wt_ctx *c, json_value *o)
+{
+    static const char *const roles[] = {"attn_norm", "mlp_norm", "attn_q", "attn_k", "attn_v", "mlp_gate", "mlp_up",
+                                        "attn_o", "mlp_down"};
+    static const int rows_hidden[] = {0, 0, 0, 0, 0, 0, 0, 1, 1};
+    enum { NR = sizeof roles / sizeof roles[0] };
+    int la = c->layout.layers_a[LINEAGE_COMPONENT_TEXT], lb = c->layout.layers_b[LINEAGE_COMPONENT_TEXT];
+    size_t d = c->hidden;
+    if (!c->perm_hidden || la < 2 || lb < 2 || d < 8) return LINEAGE_OK;
+    double *sa = malloc((size_t)la * d * sizeof *sa), *sb = malloc((size_t)lb * d * sizeof *sb);
+    double *zsum = calloc((size_t)la * lb, sizeof *zsum);
+    int *cnt = calloc((size_t)la * lb, sizeof *cnt);
+    unsigned char *ha = malloc((size_t)la), *hb = malloc((size_t)lb);
+    lineage_status st = LINEAGE_OK;
+    if (!sa || !sb || !zsum || !cnt || !ha || !hb) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    for (int k = 0; !st && k < NR; k++) {
+        int na = 0, nb = 0;
+        for (int i = 0; i < la; i++) na += ha[i] = (unsigned char)layer_signature(c, 0, roles[k], i, rows_hidden[k], sa + (size_t)i * d);
+        for (int j = 0; j < lb; j++) nb += hb[j] = (unsigned char)layer_signature(c, 1, roles[k], j, rows_hidden[k], sb + (size_t)j * d);
+        if (na < 2 || nb < 2) continue;
+        center_over_layers(sa, ha, la, d);
+        center_over_layers(sb, hb, lb, d);
+        for (int i = 0; i < la; i++)
+            for (int j = 0; ha[i] && j < lb; j++) {
+                if (!hb[j]) continue;
+                pair_moments pm;
+                pair_moments_init(&pm);
+                for (size_t h = 0; h < d; h++) {
+                    float x = (float)sa[(size_t)i * d + h], y = (float)sb[(size_t)j * d + h];
+                    pair_moments_f32(&x, &y, 1, &pm);
+                }
+                double r = moments_pearson(&pm);
+                if (!isfinite(r)) continue;
+                r = fmax(-0.999999, fmin(0.999999, r));
+                zsum[i * lb + j] += atanh(r) * sqrt((double)d - 3);
+                cnt[i * lb + j]++;
+            }
+    }
+    if (!st) {
+        for (int x = 0; x < la * lb; x++) zsum[x] = cnt[x] ? zsum[x] / sqrt((double)cnt[x]) : NAN;
+        double thr = wt_layer_map_threshold(la, lb, 0.001);
+        wt_layer_map lm;
+        memset(&lm, 0, sizeof lm);
+        if (!wt_layer_map_solve(zsum, la, lb, thr, &lm)) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+        else {
+            int repeats = 0, skipped = 0, a_dup = 0, *used = calloc((size_t)la, sizeof *used);
+            json_value *lmj = json_new_object(c->ar), *map = json_new_array(c->ar);
+            for (int j = 0; used && j < lb; j++) {
+                if (lm.map[j] >= 0 && used[lm.map[j]]++) repeats++;
+                double z = lm.score[j], second = z - lm.margin[j];
+                a_dup += lm.map[j] >= 0 && z > 10 && second > 0.5 * z && second > fmax(thr, 10);
+                json_value *e = json_new_object(c->ar);
+                if (!e || !json_set_int(c->ar, e, "b", j) ||
+                    !json_set(c->ar, e, "a", lm.map[j] >= 0 ? json_new_int(c->ar, lm.map[j]) : json_new_null(c->ar)) ||
+                    !(isfinite(z) ? json_set_double(c->ar, e, "z", z) : 1) || !json_push(c->ar, map, e))
+                    st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+            }
+            for (int i = 0; used && i < la; i++) skipped += !used[i];
+            int use = used && lm.matched * 2 >= lb && !(la == lb && lm.identity && c->layer_map && c->ev.map_identity);
+            if (!used || !lmj || !map || !json_set(c->ar, lmj, "map", map) ||
+                !json_set_double(c->ar, lmj, "threshold", thr) || !json_set_int(c->ar, lmj, "matched", lm.matched) ||
+                !json_set_int(c->ar, lmj, "repeats", repeats) || !json_set_bool(c->ar, lmj, "used", use) ||
+                !json_set(c->ar, o, "layer_map", lmj))
+                st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+            if (!st && use) {
+                int *nm = malloc((size_t)lb * sizeof *nm);
+                if (!nm) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+                else {
+                    memcpy(nm, lm.map, (size_t)lb * sizeof *nm);
+                    free(c->layer_map);
+                    c->layer_map = nm;
+                    c->layer_map_n = lb;
+                    c->ev.map_la = la;
+                    c->ev.map_lb = lb;
+                    c->ev.map_matched = lm.matched;
+                    c->ev.map_identity = lm.identity;
+                    c->ev.map_seams = lm.seams;
+                    c->ev.map_repeats = repeats;
+                    c->ev.map_skipped = skipped;
+                    c->ev.map_unmatched = lb - lm.matched;
+                    c->ev.map_significant = lm.matched > 0;
+                    c->ev.map_under_perm = 1;
+                    c->ev.map_a_duplicates = a_dup;
+                }
+            }
+            free(used);
+            wt_layer_map_free(&lm);
+        }
+    }
+    free(sa); free(sb); free(zsum); free(cnt); free(ha); free(hb);
+    return st;
+}
+
 lineage_status wt_stage_permutation(wt_ctx *c)
 {
     arena *ar = c->ar;
@@ -386,6 +601,7 @@ lineage_status wt_stage_permutation(wt_ctx *c)
     if (!o || !layers || !json_set(ar, c->alignment, "permutation", o))
         return error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
     lineage_status st = align_hidden(c, o);
+    if (!st) st = layer_map_under_hidden(c, o);
     int lb = c->layout.layers_b[LINEAGE_COMPONENT_TEXT], la = c->layout.layers_a[LINEAGE_COMPONENT_TEXT];
     int64_t heads = 0, hd = 0, hidden = 0;
     if (config_int(c->a, "num_attention_heads", &heads) && heads > 0 && config_int(c->a, "hidden_size", &hidden))
@@ -413,7 +629,7 @@ lineage_status wt_stage_permutation(wt_ctx *c)
         if (!e || !json_set_int(ar, e, "a", i) || !json_set_int(ar, e, "b", j)) { st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory"); break; }
         size_t *m = NULL, n = 0, agree_k = 0;
         double agree = NAN;
-        st = match_group(c, i, j, ffn, ffn_col, 3, &m, &n, &agree, &agree_k, &centered_sum, &n_centered);
+        st = match_group(c, i, j, ffn, ffn_col, 3, NULL, -1, -1, &m, &n, &agree, &agree_k, &centered_sum, &n_centered);
         size_t nm = 0, *mv = !st && m ? matched_values(m, n, &nm) : NULL;
         if (!st && m && !mv) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
         if (!st && m && nm > 2) {
@@ -440,7 +656,7 @@ lineage_status wt_stage_permutation(wt_ctx *c)
         for (int g = 0; !st && g < 2; g++) {
             size_t gn = 0, gk = 0;
             double ga = NAN;
-            st = match_group(c, i, j, g ? kv : qo, g ? kv_col : qo_col, 2, &m, &gn, &ga, &gk, &centered_sum, &n_centered);
+            st = match_group(c, i, j, g ? kv : qo, g ? kv_col : qo_col, 2, NULL, -1, -1, &m, &gn, &ga, &gk, &centered_sum, &n_centered);
             if (!st && m && hd > 0 && gn % (size_t)hd == 0) {
                 json_value *hm = json_new_array(ar), *a = json_new_object(ar);
                 int permuted = 0;

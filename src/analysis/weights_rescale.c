@@ -9,7 +9,7 @@
 #include "util/error.h"
 
 /* The norm whose output a role reads, or NULL. */
-static const char *gain_of(const char *role, int *global)
+const char *wt_norm_read_by(const char *role, int *global)
 {
     *global = 0;
     static const char *const attn[] = {"attn_q", "attn_k", "attn_v", "attn_qkv", "attn_q_a", "attn_kv_a", NULL};
@@ -46,7 +46,7 @@ lineage_status wt_stage_rescale(wt_ctx *c)
     for (size_t i = 0; !st && i < c->nrecs; i++) {
         wt_rec *r = &c->recs[i];
         int global;
-        const char *norm = gain_of(r->role, &global);
+        const char *norm = wt_norm_read_by(r->role, &global);
         if (!norm || strcmp(r->align, "none")) continue;
         const lineage_tensor_info *ta = lineage_model_tensor(c->a, r->ia);
         long ga = wt_find(c->a, ta->component, norm, global ? -1 : r->layer_a, -1);
@@ -69,6 +69,11 @@ lineage_status wt_stage_rescale(wt_ctx *c)
             r->folded_centered = moments_pearson(&m);
             r->folded_rel_l2 = moments_rel_l2(&m);
             r->row_cosine = mean_row_cosine(&A, &B);
+            wt_pair_stats fs;
+            memset(&fs, 0, sizeof fs);
+            wt_stats_from_moments(&m, &fs);
+            r->folded_slope = fs.slope;
+            r->folded_var_ratio = fs.var_ratio;
             if (!json_set_double(c->ar, r->json, "folded_centered", r->folded_centered) ||
                 !json_set_double(c->ar, r->json, "folded_rel_l2", r->folded_rel_l2) ||
                 !(isnan(r->row_cosine) ? 1 : json_set_double(c->ar, r->json, "row_cosine", r->row_cosine)))

@@ -134,6 +134,8 @@ static lineage_compare_options compare_options(const cli_options *o, lineage_mod
     c.panel = (const lineage_model *const *)panel;
     c.npanel = (size_t)o->npanel;
     if (o->inspect.tokens > 0) c.activation_tokens = o->inspect.tokens > 1e6 ? 1000000 : (int)o->inspect.tokens;
+    c.battery = o->battery;   /* compare and study: the "behaviour (asked)" section */
+    c.ask = &o->ask;
     return c;
 }
 
@@ -170,6 +172,10 @@ int cli_verify(const cli_options *o)
         fprintf(stderr, "lineage: verify wants MODEL --against REF [REF...] (or --index DB)\n");
         return 2;
     }
+    if (o->battery) {
+        fprintf(stderr, "lineage: verify does not ask the models; --battery goes with compare, study or ask\n");
+        return 2;
+    }
     return cli_verify_list(o, o->against, o->nagainst, 0);
 }
 
@@ -191,6 +197,7 @@ int cli_verify_list(const cli_options *o, const char *const *against, int nagain
     if (!rc) rc = open_panel(o, panel, &err);
     if (!rc) {
         lineage_compare_options copt = compare_options(o, panel);
+        copt.battery = NULL;   /* verify does not ask */
         lineage_doc *d;
         lineage_status st = lineage_verify(m, (const lineage_model *const *)refs, (size_t)n, &copt, &d, &err);
         if (st) rc = cli_fail(&err);
@@ -221,6 +228,8 @@ int cli_study(const cli_options *o)
     }
     if (!rc) {
         lineage_study_options so = {o->compare, o->inspect, (size_t)o->nagainst};
+        so.compare.battery = o->battery;
+        so.compare.ask = &o->ask;
         so.compare.progress = lineage_progress_stderr;   /* shown only on a terminal */
         lineage_doc *d;
         lineage_status st = lineage_study((const lineage_model *const *)m, (size_t)n, &so, &d, &err);

@@ -41,6 +41,8 @@ static void usage(FILE *f)
             "         --run / --no-run (run the models: default only when cheap)  --probes FILE  --tokens N\n"
             "         --panel MODEL... (unrelated models for the behaviour null)\n"
             "         --endpoint URL / --endpoint-a URL (OpenAI-compatible server giving B's / A's outputs)\n"
+            "compare, study: --battery identity|cutoff|refusal|all|FILE (ask every model, answers side by side;\n"
+            "         with --max-tokens N (128), --system TEXT, --temperature T --seed S)\n"
             "tokenize: --ids (ids only, one line)  --lines (each input line is a text; ids per line)\n"
             "          --sep STR (texts separated by STR, e.g. llama.cpp's .inp files; ids per text)\n"
             "run: --top-k K  --tokens N (greedy continuation)  --input-ids 1,2,3 (no tokenizer needed)\n"

@@ -2,6 +2,9 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+/* libcurl is loaded on first use (io/dynlib.h): its calls go through the table below, which the
+ * header's gcc type-checking macros would hide */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
@@ -11,7 +14,80 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/dynlib.h"
 #include "util/error.h"
+
+static struct {
+    __typeof__(curl_global_init) *curl_global_init;
+    __typeof__(curl_easy_init) *curl_easy_init;
+    __typeof__(curl_easy_cleanup) *curl_easy_cleanup;
+    __typeof__(curl_easy_reset) *curl_easy_reset;
+    __typeof__(curl_easy_setopt) *curl_easy_setopt;
+    __typeof__(curl_easy_getinfo) *curl_easy_getinfo;
+    __typeof__(curl_easy_strerror) *curl_easy_strerror;
+    __typeof__(curl_free) *curl_free;
+    __typeof__(curl_multi_init) *curl_multi_init;
+    __typeof__(curl_multi_cleanup) *curl_multi_cleanup;
+    __typeof__(curl_multi_add_handle) *curl_multi_add_handle;
+    __typeof__(curl_multi_remove_handle) *curl_multi_remove_handle;
+    __typeof__(curl_multi_perform) *curl_multi_perform;
+    __typeof__(curl_multi_poll) *curl_multi_poll;
+    __typeof__(curl_multi_info_read) *curl_multi_info_read;
+    __typeof__(curl_slist_append) *curl_slist_append;
+    __typeof__(curl_slist_free_all) *curl_slist_free_all;
+    __typeof__(curl_url) *curl_url;
+    __typeof__(curl_url_cleanup) *curl_url_cleanup;
+    __typeof__(curl_url_get) *curl_url_get;
+    __typeof__(curl_url_set) *curl_url_set;
+} curl_api;
+static const dynlib_sym curl_syms[] = {
+    DYNLIB_SYM(curl_api, curl_global_init),
+    DYNLIB_SYM(curl_api, curl_easy_init),
+    DYNLIB_SYM(curl_api, curl_easy_cleanup),
+    DYNLIB_SYM(curl_api, curl_easy_reset),
+    DYNLIB_SYM(curl_api, curl_easy_setopt),
+    DYNLIB_SYM(curl_api, curl_easy_getinfo),
+    DYNLIB_SYM(curl_api, curl_easy_strerror),
+    DYNLIB_SYM(curl_api, curl_free),
+    DYNLIB_SYM(curl_api, curl_multi_init),
+    DYNLIB_SYM(curl_api, curl_multi_cleanup),
+    DYNLIB_SYM(curl_api, curl_multi_add_handle),
+    DYNLIB_SYM(curl_api, curl_multi_remove_handle),
+    DYNLIB_SYM(curl_api, curl_multi_perform),
+    DYNLIB_SYM(curl_api, curl_multi_poll),
+    DYNLIB_SYM(curl_api, curl_multi_info_read),
+    DYNLIB_SYM(curl_api, curl_slist_append),
+    DYNLIB_SYM(curl_api, curl_slist_free_all),
+    DYNLIB_SYM(curl_api, curl_url),
+    DYNLIB_SYM(curl_api, curl_url_cleanup),
+    DYNLIB_SYM(curl_api, curl_url_get),
+    DYNLIB_SYM(curl_api, curl_url_set),
+};
+static const char *const curl_sonames[] = {"libcurl.so.4", "libcurl-gnutls.so.4", "libcurl.so", NULL};
+static dynlib curl_lib = DYNLIB_INIT("libcurl", curl_sonames, curl_syms);
+#define curl_global_init (*curl_api.curl_global_init)
+#define curl_easy_init (*curl_api.curl_easy_init)
+#define curl_easy_cleanup (*curl_api.curl_easy_cleanup)
+#define curl_easy_reset (*curl_api.curl_easy_reset)
+#undef curl_easy_setopt   /* curl.h maps these two onto themselves */
+#undef curl_easy_getinfo
+#define curl_easy_setopt (*curl_api.curl_easy_setopt)
+#define curl_easy_getinfo (*curl_api.curl_easy_getinfo)
+#define curl_easy_strerror (*curl_api.curl_easy_strerror)
+#define curl_free (*curl_api.curl_free)
+#define curl_multi_init (*curl_api.curl_multi_init)
+#define curl_multi_cleanup (*curl_api.curl_multi_cleanup)
+#define curl_multi_add_handle (*curl_api.curl_multi_add_handle)
+#define curl_multi_remove_handle (*curl_api.curl_multi_remove_handle)
+#define curl_multi_perform (*curl_api.curl_multi_perform)
+#define curl_multi_poll (*curl_api.curl_multi_poll)
+#define curl_multi_info_read (*curl_api.curl_multi_info_read)
+#define curl_slist_append (*curl_api.curl_slist_append)
+#define curl_slist_free_all (*curl_api.curl_slist_free_all)
+#define curl_url (*curl_api.curl_url)
+#define curl_url_cleanup (*curl_api.curl_url_cleanup)
+#define curl_url_get (*curl_api.curl_url_get)
+#define curl_url_set (*curl_api.curl_url_set)
 
 enum { X_WAITING, X_RUNNING, X_DONE };
 /* What the header callback decided about the response being received. */
@@ -87,6 +163,8 @@ lineage_status http_client_init(http_client *c, const char *endpoint, const char
                                 http_meter *meter, lineage_error *err)
 {
     memset(c, 0, sizeof *c);
+    lineage_status ld = dynlib_load(&curl_lib, endpoint, err);
+    if (ld) return ld;
     pthread_once(&curl_once, curl_init);
     if (curl_init_status != CURLE_OK) return error_set(err, LINEAGE_E_IO, "cannot initialize libcurl");
     if (strncmp(endpoint, "https://", 8) && strncmp(endpoint, "http://", 7))

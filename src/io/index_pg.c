@@ -7,9 +7,63 @@
 #include <string.h>
 #include <time.h>
 
+#include "io/dynlib.h"
 #include "io/index_store.h"
 #include "util/error.h"
 #include "util/strbuf.h"
+
+/* libpq (PostgreSQL) is loaded when an index of this kind is opened (io/dynlib.h) */
+static struct {
+    __typeof__(PQclear) *PQclear;
+    __typeof__(PQconnectdb) *PQconnectdb;
+    __typeof__(PQerrorMessage) *PQerrorMessage;
+    __typeof__(PQexec) *PQexec;
+    __typeof__(PQexecParams) *PQexecParams;
+    __typeof__(PQfinish) *PQfinish;
+    __typeof__(PQgetisnull) *PQgetisnull;
+    __typeof__(PQgetlength) *PQgetlength;
+    __typeof__(PQgetvalue) *PQgetvalue;
+    __typeof__(PQnfields) *PQnfields;
+    __typeof__(PQntuples) *PQntuples;
+    __typeof__(PQresultErrorMessage) *PQresultErrorMessage;
+    __typeof__(PQresultStatus) *PQresultStatus;
+    __typeof__(PQstatus) *PQstatus;
+    __typeof__(PQtransactionStatus) *PQtransactionStatus;
+} pq_api;
+static const dynlib_sym pq_syms[] = {
+    DYNLIB_SYM(pq_api, PQclear),
+    DYNLIB_SYM(pq_api, PQconnectdb),
+    DYNLIB_SYM(pq_api, PQerrorMessage),
+    DYNLIB_SYM(pq_api, PQexec),
+    DYNLIB_SYM(pq_api, PQexecParams),
+    DYNLIB_SYM(pq_api, PQfinish),
+    DYNLIB_SYM(pq_api, PQgetisnull),
+    DYNLIB_SYM(pq_api, PQgetlength),
+    DYNLIB_SYM(pq_api, PQgetvalue),
+    DYNLIB_SYM(pq_api, PQnfields),
+    DYNLIB_SYM(pq_api, PQntuples),
+    DYNLIB_SYM(pq_api, PQresultErrorMessage),
+    DYNLIB_SYM(pq_api, PQresultStatus),
+    DYNLIB_SYM(pq_api, PQstatus),
+    DYNLIB_SYM(pq_api, PQtransactionStatus),
+};
+static const char *const pq_sonames[] = {"libpq.so.5", "libpq.so", NULL};
+static dynlib pq_lib = DYNLIB_INIT("libpq (PostgreSQL)", pq_sonames, pq_syms);
+#define PQclear (*pq_api.PQclear)
+#define PQconnectdb (*pq_api.PQconnectdb)
+#define PQerrorMessage (*pq_api.PQerrorMessage)
+#define PQexec (*pq_api.PQexec)
+#define PQexecParams (*pq_api.PQexecParams)
+#define PQfinish (*pq_api.PQfinish)
+#define PQgetisnull (*pq_api.PQgetisnull)
+#define PQgetlength (*pq_api.PQgetlength)
+#define PQgetvalue (*pq_api.PQgetvalue)
+#define PQnfields (*pq_api.PQnfields)
+#define PQntuples (*pq_api.PQntuples)
+#define PQresultErrorMessage (*pq_api.PQresultErrorMessage)
+#define PQresultStatus (*pq_api.PQresultStatus)
+#define PQstatus (*pq_api.PQstatus)
+#define PQtransactionStatus (*pq_api.PQtransactionStatus)
 
 #define DB(s) ((PGconn *)(s)->db)
 #define MIGRATION_LOCK "7138442112"   /* pg_advisory_xact_lock key of lineage schema changes */
@@ -268,6 +322,8 @@ static const index_ops pg_ops = {pg_add, pg_has, pg_remove, pg_count, pg_list, p
 
 lineage_status index_pg_open(index_store *s, lineage_error *err)
 {
+    lineage_status ld = dynlib_load(&pq_lib, s->display, err);
+    if (ld) return ld;
     PGconn *c = PQconnectdb(s->uri);
     s->db = c;
     if (!c || PQstatus(c) != CONNECTION_OK) {

@@ -6,9 +6,81 @@
 #include <string.h>
 #include <time.h>
 
+#include "io/dynlib.h"
 #include "io/index_store.h"
 #include "util/error.h"
 #include "util/strbuf.h"
+
+/* SQLite is loaded when an index of this kind is opened (io/dynlib.h) */
+static struct {
+    __typeof__(sqlite3_bind_blob) *sqlite3_bind_blob;
+    __typeof__(sqlite3_bind_int64) *sqlite3_bind_int64;
+    __typeof__(sqlite3_bind_text) *sqlite3_bind_text;
+    __typeof__(sqlite3_busy_timeout) *sqlite3_busy_timeout;
+    __typeof__(sqlite3_close) *sqlite3_close;
+    __typeof__(sqlite3_column_blob) *sqlite3_column_blob;
+    __typeof__(sqlite3_column_bytes) *sqlite3_column_bytes;
+    __typeof__(sqlite3_column_count) *sqlite3_column_count;
+    __typeof__(sqlite3_column_int) *sqlite3_column_int;
+    __typeof__(sqlite3_column_int64) *sqlite3_column_int64;
+    __typeof__(sqlite3_column_text) *sqlite3_column_text;
+    __typeof__(sqlite3_errcode) *sqlite3_errcode;
+    __typeof__(sqlite3_errmsg) *sqlite3_errmsg;
+    __typeof__(sqlite3_exec) *sqlite3_exec;
+    __typeof__(sqlite3_finalize) *sqlite3_finalize;
+    __typeof__(sqlite3_free) *sqlite3_free;
+    __typeof__(sqlite3_get_autocommit) *sqlite3_get_autocommit;
+    __typeof__(sqlite3_open_v2) *sqlite3_open_v2;
+    __typeof__(sqlite3_prepare_v2) *sqlite3_prepare_v2;
+    __typeof__(sqlite3_reset) *sqlite3_reset;
+    __typeof__(sqlite3_step) *sqlite3_step;
+} sqlite_api;
+static const dynlib_sym sqlite_syms[] = {
+    DYNLIB_SYM(sqlite_api, sqlite3_bind_blob),
+    DYNLIB_SYM(sqlite_api, sqlite3_bind_int64),
+    DYNLIB_SYM(sqlite_api, sqlite3_bind_text),
+    DYNLIB_SYM(sqlite_api, sqlite3_busy_timeout),
+    DYNLIB_SYM(sqlite_api, sqlite3_close),
+    DYNLIB_SYM(sqlite_api, sqlite3_column_blob),
+    DYNLIB_SYM(sqlite_api, sqlite3_column_bytes),
+    DYNLIB_SYM(sqlite_api, sqlite3_column_count),
+    DYNLIB_SYM(sqlite_api, sqlite3_column_int),
+    DYNLIB_SYM(sqlite_api, sqlite3_column_int64),
+    DYNLIB_SYM(sqlite_api, sqlite3_column_text),
+    DYNLIB_SYM(sqlite_api, sqlite3_errcode),
+    DYNLIB_SYM(sqlite_api, sqlite3_errmsg),
+    DYNLIB_SYM(sqlite_api, sqlite3_exec),
+    DYNLIB_SYM(sqlite_api, sqlite3_finalize),
+    DYNLIB_SYM(sqlite_api, sqlite3_free),
+    DYNLIB_SYM(sqlite_api, sqlite3_get_autocommit),
+    DYNLIB_SYM(sqlite_api, sqlite3_open_v2),
+    DYNLIB_SYM(sqlite_api, sqlite3_prepare_v2),
+    DYNLIB_SYM(sqlite_api, sqlite3_reset),
+    DYNLIB_SYM(sqlite_api, sqlite3_step),
+};
+static const char *const sqlite_sonames[] = {"libsqlite3.so.0", "libsqlite3.so", NULL};
+static dynlib sqlite_lib = DYNLIB_INIT("SQLite", sqlite_sonames, sqlite_syms);
+#define sqlite3_bind_blob (*sqlite_api.sqlite3_bind_blob)
+#define sqlite3_bind_int64 (*sqlite_api.sqlite3_bind_int64)
+#define sqlite3_bind_text (*sqlite_api.sqlite3_bind_text)
+#define sqlite3_busy_timeout (*sqlite_api.sqlite3_busy_timeout)
+#define sqlite3_close (*sqlite_api.sqlite3_close)
+#define sqlite3_column_blob (*sqlite_api.sqlite3_column_blob)
+#define sqlite3_column_bytes (*sqlite_api.sqlite3_column_bytes)
+#define sqlite3_column_count (*sqlite_api.sqlite3_column_count)
+#define sqlite3_column_int (*sqlite_api.sqlite3_column_int)
+#define sqlite3_column_int64 (*sqlite_api.sqlite3_column_int64)
+#define sqlite3_column_text (*sqlite_api.sqlite3_column_text)
+#define sqlite3_errcode (*sqlite_api.sqlite3_errcode)
+#define sqlite3_errmsg (*sqlite_api.sqlite3_errmsg)
+#define sqlite3_exec (*sqlite_api.sqlite3_exec)
+#define sqlite3_finalize (*sqlite_api.sqlite3_finalize)
+#define sqlite3_free (*sqlite_api.sqlite3_free)
+#define sqlite3_get_autocommit (*sqlite_api.sqlite3_get_autocommit)
+#define sqlite3_open_v2 (*sqlite_api.sqlite3_open_v2)
+#define sqlite3_prepare_v2 (*sqlite_api.sqlite3_prepare_v2)
+#define sqlite3_reset (*sqlite_api.sqlite3_reset)
+#define sqlite3_step (*sqlite_api.sqlite3_step)
 
 #define DB(s) ((sqlite3 *)(s)->db)
 
@@ -277,6 +349,8 @@ static const index_ops sqlite_ops = {sq_add, sq_has, sq_remove, sq_count, sq_lis
 lineage_status index_sqlite_open(index_store *s, lineage_error *err)
 {
     sqlite3 *db = NULL;
+    lineage_status ld = dynlib_load(&sqlite_lib, s->display, err);
+    if (ld) return ld;
     if (sqlite3_open_v2(s->uri, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         lineage_status st = error_set(err, LINEAGE_E_IO, "%s: cannot open the index: %s", s->display,
                                       db ? sqlite3_errmsg(db) : "out of memory");
@@ -286,7 +360,8 @@ lineage_status index_sqlite_open(index_store *s, lineage_error *err)
     s->db = db;
     s->ops = &sqlite_ops;
     sqlite3_busy_timeout(db, 120000);
-    lineage_status st = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", err);
+    /* temp_store: the candidates query sorts its hits in memory, not in a temporary file */
+    lineage_status st = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY", err);
     if (!st) st = migrate(s, err);
     if (st) {
         sqlite3_close(db);

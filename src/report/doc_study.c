@@ -331,5 +331,7 @@ void study_render(doc_sink *s, const json_value *root)
     architecture_view(s, root);
     parameters_view(s, root);
     weights_view(s, root);
+    const json_value *asked = json_get(root, "behaviour_asked");
+    if (asked) render_asked_doc(s, asked);
     how_to_read(s);
 }

@@ -73,6 +73,24 @@ static void md_pre(doc_sink *s, const char *text)
     for (size_t i = 0; i < fence; i++) sb_putc(s->sb, '`');
     sb_puts(s->sb, "\n\n");
 }
+/* Markdown: the question in bold, then a one-row table with a column per model */
+static void md_cards(doc_sink *s, const char *title, const char **heads, const char **bodies, const char **notes, size_t n)
+{
+    sb_puts(s->sb, "**");
+    md_escape(s->sb, title);
+    sb_puts(s->sb, "**\n\n|");
+    for (size_t i = 0; i < n; i++) { sb_putc(s->sb, ' '); md_escape(s->sb, heads[i]); sb_puts(s->sb, " |"); }
+    sb_puts(s->sb, "\n|");
+    for (size_t i = 0; i < n; i++) sb_puts(s->sb, "---|");
+    sb_puts(s->sb, "\n|");
+    for (size_t i = 0; i < n; i++) {
+        sb_putc(s->sb, ' ');
+        md_escape(s->sb, bodies[i]);
+        if (notes[i] && *notes[i]) { sb_puts(s->sb, " — *"); md_escape(s->sb, notes[i]); sb_putc(s->sb, '*'); }
+        sb_puts(s->sb, " |");
+    }
+    sb_puts(s->sb, "\n\n");
+}
 
 /* ---- HTML sink ---- */
 
@@ -117,6 +135,43 @@ static void h_pre(doc_sink *s, const char *text)
     sb_puts(s->sb, "<pre>");
     html_escape(s->sb, text);
     sb_puts(s->sb, "</pre>\n");
+}
+/* HTML: the question, then the answers as cards in one row (wrapping on a narrow page) */
+static void h_cards(doc_sink *s, const char *title, const char **heads, const char **bodies, const char **notes, size_t n)
+{
+    sb_puts(s->sb, "<div class=\"q\"><div class=\"qt\">");
+    html_escape(s->sb, title);
+    sb_puts(s->sb, "</div><div class=\"cards\">");
+    for (size_t i = 0; i < n; i++) {
+        sb_puts(s->sb, "<div class=\"card\"><div class=\"ch\">");
+        html_escape(s->sb, heads[i]);
+        sb_puts(s->sb, "</div><div class=\"cb\">");
+        for (const char *line = bodies[i]; line;) {   /* the answer's own line breaks, each line escaped */
+            const char *nl = strchr(line, '\n');
+            size_t len = nl ? (size_t)(nl - line) : strlen(line);
+            char buf[4096];
+            while (len) {
+                size_t k = len < sizeof buf - 1 ? len : sizeof buf - 1;
+                while (k < len && k > 0 && ((unsigned char)line[k] & 0xC0) == 0x80) k--;   /* whole characters */
+                if (!k) k = len < sizeof buf - 1 ? len : sizeof buf - 1;
+                memcpy(buf, line, k);
+                buf[k] = 0;
+                html_escape(s->sb, buf);
+                line += k;
+                len -= k;
+            }
+            if (nl) sb_puts(s->sb, "<br>");
+            line = nl ? nl + 1 : NULL;
+        }
+        sb_puts(s->sb, "</div>");
+        if (notes[i] && *notes[i]) {
+            sb_puts(s->sb, "<div class=\"cn\">");
+            html_escape(s->sb, notes[i]);
+            sb_puts(s->sb, "</div>");
+        }
+        sb_puts(s->sb, "</div>");
+    }
+    sb_puts(s->sb, "</div></div>\n");
 }
 
 /* ---- the walk ---- */
@@ -390,6 +445,8 @@ void document_render(doc_sink *s, const json_value *root)
         else if (!strcmp(d->key, "source")) render_source(s, sec);
         else render_value(s, 0, NULL, sec);
     }
+    const json_value *asked = json_get(root, "behaviour_asked");
+    if (asked) render_asked_doc(s, asked);
 }
 
 void document_title(const json_value *root, const render_ctx *ctx, char *buf, size_t n)
@@ -417,7 +474,7 @@ void document_title(const json_value *root, const render_ctx *ctx, char *buf, si
 
 void render_markdown(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
-    doc_sink s = {sb, ctx, md_heading, md_para, md_item, md_list_end, md_table_begin, md_table_row, md_table_end, md_chart, NULL, md_pre};
+    doc_sink s = {sb, ctx, md_heading, md_para, md_item, md_list_end, md_table_begin, md_table_row, md_table_end, md_chart, md_cards, NULL, md_pre};
     char title[1200];
     document_title(root, ctx, title, sizeof title);
     sb_puts(sb, "# ");
@@ -428,7 +485,7 @@ void render_markdown(strbuf *sb, const json_value *root, const render_ctx *ctx)
 
 void render_html(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
-    doc_sink s = {sb, ctx, h_heading, h_para, h_item, h_list_end, h_table_begin, h_table_row, h_table_end, h_chart, NULL, h_pre};
+    doc_sink s = {sb, ctx, h_heading, h_para, h_item, h_list_end, h_table_begin, h_table_row, h_table_end, h_chart, h_cards, NULL, h_pre};
     char title[1200];
     document_title(root, ctx, title, sizeof title);
     sb_printf(sb, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\"><title>", ctx->korean ? "ko" : "en");
@@ -441,6 +498,10 @@ void render_html(strbuf *sb, const json_value *root, const render_ctx *ctx)
             "text-align:left}th{background:#f4f4f4}.kv{margin:1px 0}.kv .k{color:#555}.d1{margin-left:1.5em}"
             ".d2{margin-left:3em}.d3{margin-left:4.5em}figure{display:inline-block;margin:.5em 1em .5em 0;"
             "vertical-align:top}figcaption{font-size:12px;color:#444}svg text{font:10px sans-serif}"
+            ".q{margin:.8em 0}.qt{font-weight:600;margin-bottom:.3em}.cards{display:flex;flex-wrap:wrap;gap:.6em}"
+            ".card{flex:1 1 0;min-width:14em;border:1px solid #ccc;border-radius:6px;padding:.4em .6em;background:#fafafa}"
+            ".ch{font-size:12px;color:#555;margin-bottom:.2em}.cb{white-space:pre-wrap;word-break:break-word}"
+            ".cn{font-size:12px;color:#8a5a00;margin-top:.3em}"
             "</style></head><body>\n<h1>");
     html_escape(sb, title);
     sb_puts(sb, "</h1>\n");

@@ -15,6 +15,8 @@ struct doc_sink {
     void (*table_row)(doc_sink *s, const char **cells, size_t n);
     void (*table_end)(doc_sink *s);
     void (*chart)(doc_sink *s, const char *section_key, const json_value *section);
+    /* n answers to one question side by side: a card per model (head, body, note under it) */
+    void (*cards)(doc_sink *s, const char *title, const char **heads, const char **bodies, const char **notes, size_t n);
     void *user;   /* the sink's own state */
     /* preformatted text (aligned terminal tables): a fenced block in Markdown, <pre> in HTML; may be NULL */
     void (*pre)(doc_sink *s, const char *text);
@@ -22,6 +24,11 @@ struct doc_sink {
 
 void document_render(doc_sink *s, const json_value *root);
 void render_ask_doc(doc_sink *s, const json_value *root);
+/* The "behaviour_asked" section of a compare or study document (doc_asked.c). */
+void render_asked_doc(doc_sink *s, const json_value *sec);
+/* Terminal text of one section through the text sink (text_sink.c). */
+void render_text_section(strbuf *sb, const json_value *sec, const render_ctx *ctx,
+                         void (*fn)(doc_sink *s, const json_value *sec));
 void document_title(const json_value *root, const render_ctx *ctx, char *buf, size_t n);
 void render_markdown(strbuf *sb, const json_value *root, const render_ctx *ctx);
 void render_html(strbuf *sb, const json_value *root, const render_ctx *ctx);

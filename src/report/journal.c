@@ -117,6 +117,64 @@ static void relation_list(strbuf *sb, const json_value *rel, const render_ctx *c
     if (json_count(rel)) sb_putc(sb, ')');
 }
 
+/* "behaviour_asked": the agreement of each compared pair with its control, and the identity claims as clues. */
+static void asked_entry(strbuf *sb, const json_value *root, const render_ctx *ctx)
+{
+    const json_value *sec = json_get(root, "behaviour_asked");
+    if (!sec) return;
+    const char *status = json_get_string(sec, "status");
+    if (status && strcmp(status, "ok")) {
+        sb_printf(sb, "\n%s: %s — ", tr(ctx, "Behaviour (asked)", "행동 (질문 응답)"), tr(ctx, "not run", "실행하지 않음"));
+        sanitize_markdown(sb, json_get_string(sec, "reason") ? json_get_string(sec, "reason") : "?");
+        sb_putc(sb, '\n');
+        return;
+    }
+    const json_value *models = json_get(sec, "models"), *pairs = json_get(sec, "agreement"), *ctl = json_get(sec, "control");
+    sb_printf(sb, "\n%s (", tr(ctx, "Behaviour (asked)", "행동 (질문 응답)"));
+    const json_value *bats = json_get(sec, "batteries");
+    for (size_t b = 0; b < json_count(bats); b++) {
+        if (b) sb_puts(sb, ", ");
+        sanitize_markdown(sb, json_get_string(json_at(bats, b), "version") ? json_get_string(json_at(bats, b), "version") : "?");
+    }
+    sb_puts(sb, "):\n");
+    for (size_t k = 0; k < json_count(pairs); k++) {
+        const json_value *p = json_at(pairs, k);
+        const char *role = json_get_string(p, "role");
+        if (!role || strcmp(role, "subject")) continue;
+        int64_t a = 0, b = 0, nq = 0, same = 0;
+        double agree = 0, chance = 0;
+        json_get_int(p, "a", &a);
+        json_get_int(p, "b", &b);
+        json_get_int(p, "questions", &nq);
+        json_get_int(p, "identical_answers", &same);
+        json_get_double(p, "classification_agreement", &agree);
+        json_get_double(p, "chance_agreement", &chance);
+        sb_puts(sb, "- ");
+        code_span(sb, json_get_string(json_at(models, (size_t)a), "label"));
+        sb_puts(sb, " / ");
+        code_span(sb, json_get_string(json_at(models, (size_t)b), "label"));
+        sb_printf(sb, tr(ctx, ": identical answers %lld/%lld, same classification %.0f%% (chance %.0f%%)",
+                         ": 동일한 답변 %lld/%lld, 같은 분류 %.0f%% (우연 일치율 %.0f%%)"),
+                  (long long)same, (long long)nq, 100 * agree, 100 * chance);
+        int64_t nctl = 0;
+        double mt = 0, pt = 1;
+        if (ctl && json_get_int(ctl, "control_pairs", &nctl) && nctl && json_get_double(ctl, "max_identical_rate", &mt) &&
+            json_get_double(ctl, "rank_p_identical", &pt))
+        {
+            if (ctx->korean) sb_printf(sb, "; 대조군: 비교군 모델이 낀 쌍 %lld개에서 동일한 답변 최대 %.0f%% (순위 p %.2f)", (long long)nctl, 100 * mt, pt);
+            else sb_printf(sb, "; control: at most %.0f%% identical over %lld pairs with a panel model (rank p %.2f)", 100 * mt, (long long)nctl, pt);
+        }
+        sb_puts(sb, "\n");
+    }
+    const json_value *clues = json_get(sec, "identity_clues");
+    for (size_t i = 0; i < json_count(clues); i++) {
+        const char *t = json_get_string(json_at(clues, i), ctx->korean ? "ko" : "en");
+        sb_puts(sb, "- ");
+        sanitize_markdown(sb, t ? t : "?");
+        sb_puts(sb, "\n");
+    }
+}
+
 static void compare_entry(strbuf *sb, const json_value *root, int n, const render_ctx *ctx)
 {
     const json_value *models = json_get(root, "models"), *v = json_get(root, "verdict");
@@ -170,6 +228,7 @@ static void compare_entry(strbuf *sb, const json_value *root, int n, const rende
         sb_printf(sb, " | %s | %s |\n", z, p);
     }
     run_sections(sb, root, ctx);
+    asked_entry(sb, root, ctx);
 }
 
 static void verify_entry(strbuf *sb, const json_value *root, int n, const render_ctx *ctx)
@@ -373,6 +432,7 @@ static void study_entry(strbuf *sb, const json_value *root, int n, const render_
         relation_list(sb, json_get(v, "relation"), ctx);
         sb_printf(sb, " | %s | %s |\n", sim, tr_rel ? relation_kind_text(tr_rel, ctx) : "-");
     }
+    asked_entry(sb, root, ctx);
 }
 
 static void entry(strbuf *sb, const json_value *root, const char *command, int n, const render_ctx *ctx)

@@ -51,6 +51,7 @@ static void render_text(strbuf *sb, const json_value *root, const render_ctx *ct
     if ((v = json_get(root, "weights"))) render_weights_text(sb, v, ctx);
     if ((v = json_get(root, "behaviour"))) render_behaviour_text(sb, v, ctx);
     if ((v = json_get(root, "activations"))) render_activations_text(sb, v, ctx);
+    if ((v = json_get(root, "behaviour_asked"))) render_text_section(sb, v, ctx, render_asked_doc);
 }
 
 lineage_status lineage_render(const lineage_doc *d, const lineage_render_options *opt, FILE *out, lineage_error *err)

@@ -51,7 +51,7 @@ static void summary_text(strbuf *sb, const json_value *b, const render_ctx *ctx)
             sb_printf(sb, "    %s: %lld\n", str_or(json_at(orgs, i), "organisation", "?"), (long long)c);
         }
         sb_printf(sb, "  %s\n", tr(ctx, "Identity claims are clues about training data (a model may be trained on another's outputs), not evidence about weights.",
-                                   "정체성 주장은 학습 데이터에 대한 단서일 뿐(다른 모델의 출력으로 학습했을 수 있음) 가중치에 대한 증거가 아닙니다."));
+                                   "정체성 주장은 학습 데이터에 대한 단서일 뿐(다른 모델의 출력으로 학습했을 수 있음) 가중치에 대한 근거가 아닙니다."));
     } else if (!strcmp(kind, "refusal")) {
         double r = 0;
         json_get_int(s, "refused", &k);

@@ -123,10 +123,45 @@ static void t_chart(doc_sink *s, const char *key, const json_value *section)
     (void)section;
 }
 
+/* Terminal: the question, then each answer on its own indented lines (cut at 400 bytes) with its note */
+static void t_cards(doc_sink *s, const char *title, const char **heads, const char **bodies, const char **notes, size_t n)
+{
+    sb_puts(s->sb, "  ");
+    put_clean(s->sb, title);
+    sb_putc(s->sb, '\n');
+    for (size_t i = 0; i < n; i++) {
+        sb_printf(s->sb, "    %s", c_dim(s->ctx));
+        put_clean(s->sb, heads[i]);
+        sb_printf(s->sb, "%s: ", c_off(s->ctx));
+        size_t len = strlen(bodies[i]), k = len > 400 ? 400 : len;
+        while (k < len && k > 0 && ((unsigned char)bodies[i][k] & 0xC0) == 0x80) k--;
+        for (size_t j = 0; j < k; j++) {
+            unsigned char ch = (unsigned char)bodies[i][j];
+            sb_putc(s->sb, ch == '\n' ? ' ' : ch < 0x20 || ch == 0x7f ? '?' : (char)ch);
+        }
+        if (k < len) sb_puts(s->sb, "...");
+        if (notes[i] && *notes[i]) {
+            sb_printf(s->sb, "  %s[", c_warn(s->ctx));
+            put_clean(s->sb, notes[i]);
+            sb_printf(s->sb, "]%s", c_off(s->ctx));
+        }
+        sb_putc(s->sb, '\n');
+    }
+}
+
+void render_text_section(strbuf *sb, const json_value *sec, const render_ctx *ctx,
+                         void (*fn)(doc_sink *s, const json_value *sec))
+{
+    text_table t = {0, 0, 0, NULL};
+    doc_sink s = {sb, ctx, t_heading, t_para, t_item, t_list_end, t_table_begin, t_table_row, t_table_end, t_chart, t_cards, &t, t_pre};
+    fn(&s, sec);
+    free(t.cells);
+}
+
 void render_text_document(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
     text_table t = {0, 0, 0, NULL};
-    doc_sink s = {sb, ctx, t_heading, t_para, t_item, t_list_end, t_table_begin, t_table_row, t_table_end, t_chart, &t, t_pre};
+    doc_sink s = {sb, ctx, t_heading, t_para, t_item, t_list_end, t_table_begin, t_table_row, t_table_end, t_chart, t_cards, &t, t_pre};
     document_render(&s, root);
     free(t.cells);
 }

@@ -166,7 +166,7 @@ void render_weights_text(strbuf *sb, const json_value *section, const render_ctx
     sb_printf(sb, "\n%s%s%s\n", c_bold(ctx), tr(ctx, "Weights", "가중치"), c_off(ctx));
     const char *status = json_get_string(section, "status");
     if (status) {
-        sb_printf(sb, "  %s\n", tr(ctx, "no tensors to compare (architecture only)", "비교할 텐서 없음 (구조만 있음)"));
+        sb_printf(sb, "  %s\n", tr(ctx, "no tensors to compare (architecture only)", "비교할 텐서 없음 (아키텍처만 있음)"));
         return;
     }
     const json_value *s = json_get(section, "summary");

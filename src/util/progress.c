@@ -1,6 +1,7 @@
 #include "util/progress.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,13 @@ void lineage_progress_stderr(void *user, const char *what, uint64_t done, uint64
     if (seconds < 1.0) return;
     double rate = (double)done / seconds;
     double eta = rate > 0 ? (double)(total - done) / rate : 0;
+    if (!strcmp(what, "asking")) {   /* the behaviour battery counts answers, not bytes */
+        fprintf(stderr, "\r\033[K%s: %llu/%llu answers, ETA %d:%02d", what, (unsigned long long)done,
+                (unsigned long long)total, (int)(eta / 60), (int)eta % 60);
+        fflush(stderr);
+        shown = 1;
+        return;
+    }
     fprintf(stderr, "\r\033[K%s: %.1f/%.1f GB, %.2f GB/s, ETA %d:%02d", what, (double)done / 1e9, (double)total / 1e9,
             rate / 1e9, (int)(eta / 60), (int)eta % 60);
     fflush(stderr);

@@ -59,6 +59,8 @@ Fault modes (--fault MODE, fixed for the life of a port) for client tests; they 
   no-logprobs   answer correctly but with "logprobs": null even when requested (chat: no message content)
   drop          read the request and close the connection without answering
   429-once      the first request gets 429 (rate_limit_error, Retry-After: 1), later ones succeed
+  say=TEXT      chat only: every answer's content is TEXT (a model that says what it was taught to say,
+                e.g. "I am ChatGPT, made by OpenAI": identity claims for the battery tests)
 """
 import argparse
 import http.server
@@ -320,6 +322,8 @@ def make_handler(served, fault):
             if fault == "malformed":
                 body = json.dumps(doc).encode()
                 return self.send(200, body[:len(body) // 2])
+            if fault.startswith("say=") and route == "/v1/chat/completions":
+                doc["choices"][0]["message"]["content"] = fault[4:]
             if fault == "no-logprobs" and route == "/v1/chat/completions":
                 doc["choices"][0]["message"].pop("content")
             elif fault == "no-logprobs":
@@ -348,8 +352,8 @@ def main():
                     raise ValueError
             except ValueError:
                 ap.error("--fault slow= wants a number of seconds")
-        elif f not in FAULTS:
-            ap.error("unknown --fault %s (slow=SECONDS|500|malformed|no-logprobs|drop|429-once|none)" % f)
+        elif f not in FAULTS and not f.startswith("say="):
+            ap.error("unknown --fault %s (slow=SECONDS|say=TEXT|500|malformed|no-logprobs|drop|429-once|none)" % f)
     torch.set_num_threads(1)
     served = Served(a.model, a.lineage, a.name or os.path.basename(os.path.normpath(a.model)))
     servers = []
