@@ -16,29 +16,6 @@
 
 #define NOMEM() error_set(err, LINEAGE_E_NOMEM, "out of memory")
 
-static json_value *clone(arena *ar, const json_value *v)
-{
-    if (!v) return json_new_null(ar);
-    switch (v->type) {
-    case JSON_NULL: return json_new_null(ar);
-    case JSON_BOOL: return json_new_bool(ar, v->u.boolean);
-    case JSON_NUMBER: return v->u.number.is_int ? json_new_int(ar, v->u.number.i) : json_new_double(ar, v->u.number.d);
-    case JSON_STRING: return json_new_stringn(ar, v->u.string.s, v->u.string.len);
-    case JSON_ARRAY: {
-        json_value *a = json_new_array(ar);
-        for (size_t i = 0; a && i < v->u.array.count; i++)
-            if (!json_push(ar, a, clone(ar, v->u.array.items[i]))) return NULL;
-        return a;
-    }
-    case JSON_OBJECT: {
-        json_value *o = json_new_object(ar);
-        for (size_t i = 0; o && i < v->u.object.count; i++)
-            if (!json_set(ar, o, v->u.object.members[i].key, clone(ar, v->u.object.members[i].value))) return NULL;
-        return o;
-    }
-    }
-    return NULL;
-}
 
 static int cmp_str(const void *x, const void *y) { return strcmp(*(const char *const *)x, *(const char *const *)y); }
 
@@ -229,18 +206,18 @@ lineage_status asked_section(const asked_subject *subj, size_t n, size_t nmain, 
         const char *kind = json_get_string(bat0, "kind");
         if (!kind) kind = "plain";
         json_value *bo = json_new_object(ar), *qs = json_new_array(ar), *sums = json_new_array(ar);
-        if (!bo || !qs || !sums || !json_set(ar, bo, "name", clone(ar, json_get(bat0, "name"))) ||
-            !json_set(ar, bo, "version", clone(ar, json_get(bat0, "version"))) || !json_set_str(ar, bo, "kind", kind)) {
+        if (!bo || !qs || !sums || !json_set(ar, bo, "name", json_deep_copy(ar, json_get(bat0, "name"))) ||
+            !json_set(ar, bo, "version", json_deep_copy(ar, json_get(bat0, "version"))) || !json_set_str(ar, bo, "kind", kind)) {
             st = NOMEM();
             break;
         }
         for (size_t k = 0; !st && k < json_count(items0); k++, q++) {
             const json_value *it0 = json_at(items0, k);
             json_value *qo = json_new_object(ar), *answers = json_new_array(ar);
-            int ok = qo && answers && json_set(ar, qo, "id", clone(ar, json_get(it0, "id"))) &&
-                     json_set(ar, qo, "lang", clone(ar, json_get(it0, "lang"))) &&
-                     json_set(ar, qo, "question", clone(ar, json_get(it0, "question"))) &&
-                     (!json_get(it0, "month") || json_set(ar, qo, "month", clone(ar, json_get(it0, "month"))));
+            int ok = qo && answers && json_set(ar, qo, "id", json_deep_copy(ar, json_get(it0, "id"))) &&
+                     json_set(ar, qo, "lang", json_deep_copy(ar, json_get(it0, "lang"))) &&
+                     json_set(ar, qo, "question", json_deep_copy(ar, json_get(it0, "question"))) &&
+                     (!json_get(it0, "month") || json_set(ar, qo, "month", json_deep_copy(ar, json_get(it0, "month"))));
             qbat[q] = b;
             for (size_t i = 0; ok && i < n; i++) {
                 const json_value *it = json_at(json_get(json_at(json_get(docs[i]->root, "batteries"), b), "items"), k);
@@ -248,17 +225,17 @@ lineage_status asked_section(const asked_subject *subj, size_t n, size_t nmain, 
                 const char *label = answer_label(ar, kind, it);
                 labels[i * nq + q] = label;
                 texts[i * nq + q] = json_get_string(it, "answer") ? json_get_string(it, "answer") : "";
-                ok = a && json_set(ar, a, "text", clone(ar, json_get(it, "answer"))) &&
-                     json_set(ar, a, "stop", clone(ar, json_get(it, "stop"))) &&
-                     json_set(ar, a, "claims", clone(ar, json_get(it, "claims"))) &&
-                     json_set(ar, a, "refusal_marker", clone(ar, json_get(it, "refusal_marker"))) &&
-                     (!json_get(it, "correct") || json_set(ar, a, "correct", clone(ar, json_get(it, "correct")))) &&
+                ok = a && json_set(ar, a, "text", json_deep_copy(ar, json_get(it, "answer"))) &&
+                     json_set(ar, a, "stop", json_deep_copy(ar, json_get(it, "stop"))) &&
+                     json_set(ar, a, "claims", json_deep_copy(ar, json_get(it, "claims"))) &&
+                     json_set(ar, a, "refusal_marker", json_deep_copy(ar, json_get(it, "refusal_marker"))) &&
+                     (!json_get(it, "correct") || json_set(ar, a, "correct", json_deep_copy(ar, json_get(it, "correct")))) &&
                      json_set_str(ar, a, "classification", label) && json_push(ar, answers, a);
             }
             if (!ok || !json_set(ar, qo, "answers", answers) || !json_push(ar, qs, qo)) st = NOMEM();
         }
         for (size_t i = 0; !st && i < n; i++)
-            if (!json_push(ar, sums, clone(ar, json_get(json_at(json_get(docs[i]->root, "batteries"), b), "summary")))) st = NOMEM();
+            if (!json_push(ar, sums, json_deep_copy(ar, json_get(json_at(json_get(docs[i]->root, "batteries"), b), "summary")))) st = NOMEM();
         if (!st && (!json_set(ar, bo, "questions", qs) || !json_set(ar, bo, "summaries", sums) || !json_push(ar, bats, bo)))
             st = NOMEM();
     }
@@ -314,7 +291,7 @@ lineage_status asked_section(const asked_subject *subj, size_t n, size_t nmain, 
     }
     for (size_t i = 0; !st && i < n; i++) st = claim_clues(ar, bats, i, subj[i].label, clues, err);
     if (!st) {
-        json_value *samp = clone(ar, json_get(docs[0]->root, "sampling"));
+        json_value *samp = json_deep_copy(ar, json_get(docs[0]->root, "sampling"));
         int ok = json_set_str(ar, sec, "status", "ok") && json_set_str(ar, sec, "battery", set_name) &&
                  json_set(ar, sec, "sampling", samp) && json_set(ar, sec, "models", models) && json_set(ar, sec, "batteries", bats) &&
                  json_set(ar, sec, "identity_clues", clues) && json_set(ar, sec, "agreement", pairs) &&

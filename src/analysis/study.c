@@ -14,30 +14,6 @@
 #define NOMEM() error_set(err, LINEAGE_E_NOMEM, "out of memory")
 #define STUDY_MAX_MODELS 64
 
-/* Deep copy of a JSON value into another arena (documents of a pair are freed after use). */
-static json_value *json_copy(arena *ar, const json_value *v)
-{
-    if (!v) return json_new_null(ar);
-    switch (v->type) {
-    case JSON_NULL: return json_new_null(ar);
-    case JSON_BOOL: return json_new_bool(ar, v->u.boolean);
-    case JSON_NUMBER: return v->u.number.is_int ? json_new_int(ar, v->u.number.i) : json_new_double(ar, v->u.number.d);
-    case JSON_STRING: return json_new_stringn(ar, v->u.string.s, v->u.string.len);
-    case JSON_ARRAY: {
-        json_value *a = json_new_array(ar);
-        for (size_t i = 0; a && i < v->u.array.count; i++)
-            if (!json_push(ar, a, json_copy(ar, v->u.array.items[i]))) return NULL;
-        return a;
-    }
-    case JSON_OBJECT: {
-        json_value *o = json_new_object(ar);
-        for (size_t i = 0; o && i < v->u.object.count; i++)
-            if (!json_set(ar, o, v->u.object.members[i].key, json_copy(ar, v->u.object.members[i].value))) return NULL;
-        return o;
-    }
-    }
-    return NULL;
-}
 
 /* Display name: the last path component (a clue for the reader, never evidence). */
 static json_value *short_name(arena *ar, const char *path)
@@ -80,7 +56,7 @@ static void put_field(field_row *rows, size_t *nrows, size_t cap, const char *ke
         return;
     }
     field_row *r = find_row(rows, nrows, cap, key, nmodels, ar);
-    if (r && r->values) r->values->u.array.items[model] = json_copy(ar, v);
+    if (r && r->values) r->values->u.array.items[model] = json_deep_copy(ar, v);
 }
 
 static int scalar_equal(const json_value *x, const json_value *y)
@@ -107,7 +83,7 @@ static void config_extras(const lineage_model *m, field_row *rows, size_t *nrows
         /* the normalized architecture already has attention_bias; the config's value fills it when absent */
         field_row *r = find_row(rows, nrows, cap, key, nmodels, ar);
         if (r && r->values && r->values->u.array.items[model]->type == JSON_NULL)
-            r->values->u.array.items[model] = json_copy(ar, v);
+            r->values->u.array.items[model] = json_deep_copy(ar, v);
     }
 }
 
@@ -179,7 +155,7 @@ static json_value *pair_summary(arena *ar, const json_value *root, size_t ia, si
         for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++) {
             const json_value *v = json_get(tok, keep[k]);
             if (!v) continue;
-            json_value *c = json_copy(ar, v);
+            json_value *c = json_deep_copy(ar, v);
             if (!strcmp(keep[k], "special") && c) {   /* the role table is enough; the id lists are per model */
                 json_value *slim = json_new_object(ar);
                 static const char *const sk[] = {"a", "b", "shared", "same_id"};
@@ -192,9 +168,9 @@ static json_value *pair_summary(arena *ar, const json_value *root, size_t ia, si
     }
     const json_value *arch = json_get(root, "architecture");
     json_value *a = json_new_object(ar);
-    if (!a || !json_set(ar, a, "differences", json_copy(ar, json_get(arch, "differences"))) ||
-        !json_set(ar, a, "hypotheses", json_copy(ar, json_get(arch, "hypotheses"))) ||
-        !json_set(ar, a, "blocking", json_copy(ar, json_get(arch, "blocking"))))
+    if (!a || !json_set(ar, a, "differences", json_deep_copy(ar, json_get(arch, "differences"))) ||
+        !json_set(ar, a, "hypotheses", json_deep_copy(ar, json_get(arch, "hypotheses"))) ||
+        !json_set(ar, a, "blocking", json_deep_copy(ar, json_get(arch, "blocking"))))
         return NULL;
     json_value *w = json_new_object(ar);
     double sim = report_weights_similarity(root);
@@ -202,7 +178,7 @@ static json_value *pair_summary(arena *ar, const json_value *root, size_t ia, si
     const char *wstatus = json_get_string(ws, "status");
     if (!w || !json_set(ar, w, "similarity", isfinite(sim) ? json_new_double(ar, sim) : json_new_null(ar)) ||
         (wstatus && !json_set_str(ar, w, "status", wstatus)) ||
-        (json_get(ws, "norm_trap") && !json_set(ar, w, "norm_trap", json_copy(ar, json_get(ws, "norm_trap")))))
+        (json_get(ws, "norm_trap") && !json_set(ar, w, "norm_trap", json_deep_copy(ar, json_get(ws, "norm_trap")))))
         return NULL;
     const json_value *v = json_get(root, "verdict");
     json_value *vd = json_new_object(ar);
@@ -210,11 +186,11 @@ static json_value *pair_summary(arena *ar, const json_value *root, size_t ia, si
     double conf = 0;
     json_get_double(v, "confidence", &conf);
     if (!vd || !json_set_str(ar, vd, "label", label ? label : "inconclusive") || !json_set_double(ar, vd, "confidence", conf) ||
-        !json_set(ar, vd, "relation", json_copy(ar, json_get(v, "relation"))) ||
-        (json_get(v, "direction") && !json_set(ar, vd, "direction", json_copy(ar, json_get(v, "direction")))) ||
-        (json_get(v, "relations") && !json_set(ar, vd, "relations", json_copy(ar, json_get(v, "relations")))) ||
-        !json_set(ar, vd, "reasons", json_copy(ar, json_get(v, "reasons"))) ||
-        !json_set(ar, vd, "reasons_ko", json_copy(ar, json_get(v, "reasons_ko"))))
+        !json_set(ar, vd, "relation", json_deep_copy(ar, json_get(v, "relation"))) ||
+        (json_get(v, "direction") && !json_set(ar, vd, "direction", json_deep_copy(ar, json_get(v, "direction")))) ||
+        (json_get(v, "relations") && !json_set(ar, vd, "relations", json_deep_copy(ar, json_get(v, "relations")))) ||
+        !json_set(ar, vd, "reasons", json_deep_copy(ar, json_get(v, "reasons"))) ||
+        !json_set(ar, vd, "reasons_ko", json_deep_copy(ar, json_get(v, "reasons_ko"))))
         return NULL;
     if (!json_set(ar, p, "tokenizer", t) || !json_set(ar, p, "architecture", a) || !json_set(ar, p, "weights", w) ||
         !json_set(ar, p, "verdict", vd))
@@ -228,7 +204,7 @@ static void keep_tokenizer_profile(arena *ar, json_value *profile, const json_va
     if (json_get(profile, "tokenizer")) return;
     const json_value *tok = json_get(root, "tokenizer");
     const json_value *s = json_get(tok, side);
-    if (s && s->type == JSON_OBJECT) json_set(ar, profile, "tokenizer", json_copy(ar, s));
+    if (s && s->type == JSON_OBJECT) json_set(ar, profile, "tokenizer", json_deep_copy(ar, s));
 }
 
 lineage_status lineage_study(const lineage_model *const *models, size_t n, const lineage_study_options *opt,
@@ -263,7 +239,7 @@ lineage_status lineage_study(const lineage_model *const *models, size_t n, const
         json_value *p = json_new_object(ar);
         static const char *const keep[] = {"architecture", "parameters", "compute", "components", "tokenizer", "warnings"};
         for (size_t k = 0; p && k < sizeof keep / sizeof keep[0]; k++)
-            if (json_get(pd->root, keep[k]) && !json_set(ar, p, keep[k], json_copy(ar, json_get(pd->root, keep[k])))) p = NULL;
+            if (json_get(pd->root, keep[k]) && !json_set(ar, p, keep[k], json_deep_copy(ar, json_get(pd->root, keep[k])))) p = NULL;
         lineage_doc_free(pd);
         if (!p || !json_push(ar, profiles_arr, p)) { st = NOMEM(); break; }
         profiles[i] = p;

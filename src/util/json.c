@@ -743,3 +743,28 @@ json_value *json_new_string_lossy(arena *a, const char *s, size_t n)
     sb_free(&sb);
     return v;
 }
+
+/* Deep copy of a JSON value into another arena (documents of a pair are freed after use). */
+json_value *json_deep_copy(arena *ar, const json_value *v)
+{
+    if (!v) return json_new_null(ar);
+    switch (v->type) {
+    case JSON_NULL: return json_new_null(ar);
+    case JSON_BOOL: return json_new_bool(ar, v->u.boolean);
+    case JSON_NUMBER: return v->u.number.is_int ? json_new_int(ar, v->u.number.i) : json_new_double(ar, v->u.number.d);
+    case JSON_STRING: return json_new_stringn(ar, v->u.string.s, v->u.string.len);
+    case JSON_ARRAY: {
+        json_value *a = json_new_array(ar);
+        for (size_t i = 0; a && i < v->u.array.count; i++)
+            if (!json_push(ar, a, json_deep_copy(ar, v->u.array.items[i]))) return NULL;
+        return a;
+    }
+    case JSON_OBJECT: {
+        json_value *o = json_new_object(ar);
+        for (size_t i = 0; o && i < v->u.object.count; i++)
+            if (!json_set(ar, o, v->u.object.members[i].key, json_deep_copy(ar, v->u.object.members[i].value))) return NULL;
+        return o;
+    }
+    }
+    return NULL;
+}

@@ -102,4 +102,7 @@ lineage_doc *doc_new(void);
 
 /* Valid UTF-8 check (no overlongs, no surrogates). */
 int utf8_valid(const char *s, size_t len);
+/* Deep copy of a JSON value into another arena (documents of a pair are freed after use). */
+json_value *json_deep_copy(arena *ar, const json_value *v);
+
 #endif
