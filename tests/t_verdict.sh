@@ -187,12 +187,26 @@ grid_case rescale+permute permuted,rescaled none
 grid_case upscale+permute depth_upscaled,permuted b_from_a
 grid_case upscale+permute+noise depth_upscaled,noised,permuted b_from_a
 grid_case noise+rescale noised,rescaled b_from_a
-grid_case finetune+requant finetune,requantized b_from_a
+# trained, then rounded to bf16: a bf16 parent fine-tuned in f32 leaves the same weights, so no direction
+grid_case finetune+requant finetune,requantized none
 grid_case permute+upcycle permuted,upcycled b_from_a
 "$LINEAGE" compare "$WORK/grid/permute+prune" "$WORK/grid/base" --no-run --json "$WORK/gc.json" >/dev/null 2>&1
 check "grid: a direction beside a permutation names shared_ancestor as indistinguishable" python3 -c "
 import json; v=json.load(open('$WORK/gc.json'))['verdict']
 assert v['direction']=='a_from_b' and v.get('indistinguishable')==['a_from_b','shared_ancestor'], v.get('indistinguishable')"
+
+# Storage precision is no direction once the values moved by training: the bf16 rounding of the base
+# (a bf16 "release") against the base's f32 fine-tune (its sibling) must not read as one re-quantized
+# from the other, in either order (it did, a_from_b: a 32-bit fine-tune of a bf16 release was called
+# its parent).
+for o in ab ba; do
+    if [ $o = ab ]; then x=requantized; y=finetune; else x=finetune; y=requantized; fi
+    "$LINEAGE" compare "$F/$x" "$F/$y" --no-run --json "$WORK/gc.json" >/dev/null 2>&1
+    check "generated ($x, $y) bf16 vs f32 after training: derived, direction undetermined, the reason says why" python3 -c "
+import json; v=json.load(open('$WORK/gc.json'))['verdict']
+assert v['label']=='derived' and v['direction']=='undetermined', (v['label'], v['direction'])
+assert any('do not tell which' in r for r in v['reasons']), v['reasons']"
+done
 
 # Accuracy on the public zoo.
 # (the sanitizer build scores weights/tokenizer/architecture only: behaviour and activations run in rel)

@@ -260,14 +260,30 @@ static void detect_kinds(const lineage_model *a, const lineage_model *b, const j
                  "다른 형식으로 저장되었고 양자화 반올림 규모의 차이");
     } else if ((kinds->n > 0 || json_is_true(json_get(ft, "detected"))) && isfinite(ba) && isfinite(bb) &&
                fabs(ba - bb) >= 4) {
-        /* related, and one side carries less precision than the other: the coarser one was re-quantized
-         * after whatever else happened (a widening re-save adds no precision, so it never counts) */
+        /* related, and one side carries less precision than the other, the values having moved by more
+         * than rounding. Below 16 bits (int8, block-quantized, fp8) the coarser side was re-quantized
+         * after whatever else happened: models are trained in 16- or 32-bit floats, not from such a file.
+         * Between 16- and 32-bit floats it is no direction: a 32-bit fine-tune of a bf16 release and a
+         * bf16 rounding of a trained 32-bit model leave the same weights (a widening re-save adds no
+         * precision, so it never counts). */
         const char *d = bb < ba ? DIR_B : DIR_A;
-        snprintf(en, sizeof en, "%s is stored at %.1f bits per weight, %s carries %.1f: %s was re-quantized",
-                 child_of(d), fmin(ba, bb), parent_of(d), fmax(ba, bb), child_of(d));
-        snprintf(ko, sizeof ko, "%s는 가중치당 %.1f비트, %s는 %.1f비트: %s가 다시 양자화됨", child_of(d), fmin(ba, bb),
-                 parent_of(d), fmax(ba, bb), child_of(d));
-        add_kind(kinds, "requantized", 0.9, d, en, ko);
+        if (fmin(ba, bb) < 15.5) {
+            snprintf(en, sizeof en, "%s is stored at %.1f bits per weight, %s carries %.1f: %s was re-quantized",
+                     child_of(d), fmin(ba, bb), parent_of(d), fmax(ba, bb), child_of(d));
+            snprintf(ko, sizeof ko, "%s는 가중치당 %.1f비트, %s는 %.1f비트: %s가 다시 양자화됨", child_of(d), fmin(ba, bb),
+                     parent_of(d), fmax(ba, bb), child_of(d));
+            add_kind(kinds, "requantized", 0.9, d, en, ko);
+        } else {
+            const char *coarse_side = bb < ba ? "B" : "A", *fine_side = bb < ba ? "A" : "B";
+            snprintf(en, sizeof en, "%s holds %.0f-bit values, %s carries %.0f bits: either %s was rounded after "
+                     "training, or %s was trained from %s in higher precision; the weights do not tell which, so this "
+                     "gives no direction", coarse_side, fmin(ba, bb), fine_side, fmax(ba, bb), coarse_side, fine_side,
+                     coarse_side);
+            snprintf(ko, sizeof ko, "%s는 %.0f비트 값, %s는 %.0f비트: %s가 학습 뒤 반올림되었거나 %s가 %s에서 더 높은 "
+                     "정밀도로 학습되었으며, 가중치로는 어느 쪽인지 알 수 없어 방향의 근거가 되지 않음", coarse_side,
+                     fmin(ba, bb), fine_side, fmax(ba, bb), coarse_side, fine_side, coarse_side);
+            add_kind(kinds, "requantized", 0.6, DIR_NONE, en, ko);
+        }
     }
 }
 
