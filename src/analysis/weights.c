@@ -559,6 +559,7 @@ lineage_status weights_compare_section(const lineage_model *a, const lineage_mod
     free(c.dig_b);
     free(c.layer_map);
     free(c.perm_hidden);
+    free(c.ev.rescale_rho);
     wt_vocab_free(&c.vocab);
     wt_layout_free(&c.layout);
     if (st) return st;
