@@ -227,6 +227,23 @@ static void detect_kinds(const lineage_model *a, const lineage_model *b, const j
                  child_of(d));
         snprintf(ko, sizeof ko, "모든 텐서에 균일한 잡음 같은 차이가 있고, %s의 분산이 잡음만큼 커짐", child_of(d));
         add_kind(kinds, "noised", 0.9, d, en, ko);
+        /* Training under the noise: the residual's top singular values leave the bulk an i.i.d. noise
+         * makes (docs/METHODOLOGY.md "Training under a noise"). Its size is that of the structured part
+         * alone (the unstructured part of the update is inside the noise). */
+        const json_value *tun = json_get(s, "trained_under_noise");
+        if (json_is_true(json_get(tun, "detected"))) {
+            double sz = num(tun, "structured_rel", NAN);
+            snprintf(en, sizeof en, "under the noise, the residual B - A has structure an i.i.d. noise cannot make: its top "
+                     "singular value leaves the Marchenko-Pastur bulk of its own shuffled entries (%.0f of %.0f tensors, "
+                     "combined z %.1f): trained as well as noised, a structured update of about %.2f of the norm",
+                     num(tun, "above_bulk", 0), num(tun, "tensors", 0), num(tun, "z", 0), isfinite(sz) ? sz : 0);
+            snprintf(ko, sizeof ko, "잡음 아래의 잔차 B - A에 i.i.d. 잡음으로는 생기지 않는 구조가 있음: 최대 특이값이 원소를 "
+                     "섞은 자기 사본의 Marchenko-Pastur 벌크를 벗어남 (텐서 %.0f/%.0f개, 결합 z %.1f): 잡음 외에 학습도 됨, "
+                     "구조적 갱신 크기는 노름의 약 %.2f", num(tun, "above_bulk", 0), num(tun, "tensors", 0),
+                     num(tun, "z", 0), isfinite(sz) ? sz : 0);
+            add_kind(kinds, isfinite(sz) && sz > FINETUNE_MAX_REL_L2 ? "continued_pretraining" : "finetune", 0.8, DIR_NONE,
+                     en, ko);
+        }
     }
     /* Training on top of a structural or function-preserving change: once the alignment is undone the
      * matched tensors still differ by more than storage rounding (docs/METHODOLOGY.md "Training on top
@@ -360,6 +377,26 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
                            "한쪽에만 있는 부분집합, 반복, 확장, 추가가 없음",
                            NAN, 0, 0, 0, NULL, 0, 0, 0, NULL, 0, NULL, 0, {0, 0}};
         json_push(ar, list, finding_make(ar, &fa));
+    }
+
+    /* Continued pre-training hides a noise added with it: an i.i.d. noise is indistinguishable from the
+     * update's own unstructured part, and nothing in the weights says how large that part should be.
+     * Said, with the size up to which a noise would be hidden, rather than guessed. */
+    int has_cpt = 0;
+    for (int i = 0; i < kinds.n; i++) has_cpt |= !strcmp(kinds.kinds[i], "continued_pretraining");
+    if (has_cpt && !detected(s, "noised")) {
+        double resid = num(json_get(s, "residual"), "median_rel_l2", NAN);
+        double size = isfinite(resid) ? resid : rel_l2;
+        snprintf(en, sizeof en, "continued pre-training moved the weights by %.2f of their norm: an i.i.d. noise of relative "
+                 "size up to that, added before or after it, would be indistinguishable from the training's own "
+                 "unstructured part, so from the weights alone `noised` can be neither shown nor excluded", size);
+        snprintf(ko, sizeof ko, "계속 사전학습이 가중치를 노름의 %.2f만큼 움직임: 이 크기까지의 i.i.d. 잡음이 그 전후에 "
+                 "더해졌다면 학습 자체의 비구조적 부분과 구별할 수 없어, 가중치만으로는 `noised`를 보일 수도 배제할 수도 없음",
+                 size);
+        finding_args fa = {"weights", "text", NULL, "neutral", en, ko, size, 0, 0, 0, NULL, 0, 0, 0, NULL, 1, NULL, 0, {0, 0}};
+        json_value *f = finding_make(ar, &fa);
+        if (f) json_set_str(ar, f, "indistinguishable_kind", "noised");
+        json_push(ar, list, f);
     }
 
     /* What the statistics set aside, said in the report (never silently). */

@@ -537,6 +537,7 @@ lineage_status weights_compare_section(const lineage_model *a, const lineage_mod
     if (!st) st = wt_stage_moe(&c);
     if (!st) st = wt_stage_rescale(&c);
     json_value *summary = st ? NULL : wt_summary(&c);
+    if (!st && summary) st = wt_stage_spectrum(&c, summary);
     if (!st) {
         for (size_t i = 0; i < c.nrecs; i++) {
             used_a[c.recs[i].ia] = 1;

@@ -12,6 +12,7 @@
  *   weights_moe.c       expert matching, upcycling, within-model expert similarity
  *   weights_rescale.c   statistics invariant to norm-gain folding and row scaling
  *   weights_summary.c   the evidence summary the verdict engine reads
+ *   weights_spectrum.c  training under a noise: residual spectrum against its shuffled copies
  *   weights.c           orchestration and JSON */
 #ifndef LINEAGE_ANALYSIS_WEIGHTS_H
 #define LINEAGE_ANALYSIS_WEIGHTS_H
