@@ -118,8 +118,8 @@ static double effective_bits(const lineage_model *m)
 
 typedef struct kind_list {
     const char *kinds[16];
-    char why[16][300];
-    char why_ko[16][300];
+    char why[16][640];
+    char why_ko[16][640];
     double weight[16];
     const char *dir[16];
     int n;
@@ -152,7 +152,7 @@ static const char *str_dir(const json_value *o, const char *k)
 static void detect_kinds(const lineage_model *a, const lineage_model *b, const json_value *w, const json_value *s,
                          kind_list *kinds)
 {
-    char en[300], ko[300];
+    char en[640], ko[640];
     const json_value *ft = json_get(s, "finetune_like");
     double rel_l2 = num(json_get(s, "requantized"), "median_rel_l2", NAN);
     if (detected(s, "permuted")) {
