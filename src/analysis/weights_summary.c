@@ -271,19 +271,30 @@ json_value *wt_summary(wt_ctx *c)
     if (rho_tmp) memcpy(rho_tmp, e->rescale_rho, (size_t)ng * sizeof *rho_tmp);
     double rho_med = rho_tmp ? stats_quantile(rho_tmp, (size_t)ng, 0.5) : NAN;
     free(rho_tmp);
-    int rescaled_channels = ng >= 2 && rz >= WT_Z_SIGNAL && rho_med > 0;
+    /* and the readers match far above chance once scaled: the gains' and the columns' changes of an
+     * unrelated pair in which one side was rescaled move together too (both carry that side's alpha) */
+    int frame = e->frame_spread_sum[1] < e->frame_spread_sum[0] ? 1 : 0;
+    size_t framed_n = 0, framed_match = 0;
+    for (size_t i = 0; i < n; i++) {
+        const wt_rec *r = &c->recs[i];
+        if (!r->has_frame || r->low_info || !(r->null_sd > 0)) continue;
+        framed_n++;
+        framed_match += r->frame_centered[frame] / r->null_sd > WT_Z_SIGNAL;
+    }
+    int rescaled_channels = ng >= 2 && rz >= WT_Z_SIGNAL && rho_med > 0 && framed_n && framed_match * 2 > framed_n;
     int rescaled = rescaled_fold || rescaled_channels;
     /* when only the channel test sees it, the gains no longer undo the scaling exactly: read each
      * reader with the per-channel scale estimated from the other readers of its norm, in the frame of
      * the side whose residual energy is flat across columns (where an i.i.d. noise would sit) */
     int use_frame = rescaled_channels && !rescaled_fold && e->frame_members > 0;
-    int frame = e->frame_spread_sum[1] < e->frame_spread_sum[0] ? 1 : 0;
     flag(&B, rs, "detected", rescaled);
     integer(&B, rs, "foldable", (int64_t)foldable);
     integer(&B, rs, "fold_explained", (int64_t)fold_explained);
     json_value *rc = obj(&B);
     flag(&B, rc, "detected", rescaled_channels);
     integer(&B, rc, "norms", ng);
+    integer(&B, rc, "readers", (int64_t)framed_n);
+    integer(&B, rc, "readers_matched", (int64_t)framed_match);
     num(&B, rc, "median_rho", rho_med);
     num(&B, rc, "z", rz);
     num(&B, rc, "p", isfinite(rz) ? stats_p_upper(rz) : NAN);
