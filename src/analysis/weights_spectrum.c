@@ -14,44 +14,82 @@
 #include <string.h>
 
 #include "analysis/weights.h"
+#include "kernels/kernels.h"
 #include "util/error.h"
 
-#define WT_SPECTRUM_MAX 48       /* tensors tested */
-#define WT_SPECTRUM_SHUFFLES 8   /* shuffled copies per tensor */
-#define WT_SPECTRUM_ITERS 30     /* power iterations */
+#define WT_SPECTRUM_MAX 32       /* tensors tested */
+#define WT_SPECTRUM_SHUFFLES 6   /* shuffled copies per tensor */
+#define WT_SPECTRUM_ITERS 24     /* power iterations */
 #define TW1_SD 1.2680            /* standard deviation of the Tracy-Widom (beta = 1) law */
 
-/* Top singular value of D (R x C) by power iteration from a fixed start. */
-static double top_sv(const float *D, size_t R, size_t C, double *u, double *v)
+/* Top singular value of D (R x C; DT its transpose) by power iteration from a fixed start, both
+ * products through the vectorized dot kernel (u: R floats, v: C floats). */
+static double top_sv(const float *D, const float *DT, size_t R, size_t C, float *u, float *v)
 {
     uint64_t st = 0x7370656374ull;
-    for (size_t k = 0; k < C; k++) v[k] = (double)(stats_next(&st) >> 11) / 9007199254740992.0 - 0.5;
+    for (size_t k = 0; k < C; k++) v[k] = (float)((double)(stats_next(&st) >> 11) / 9007199254740992.0 - 0.5);
     double s = 0;
     for (int it = 0; it < WT_SPECTRUM_ITERS; it++) {
+        dot_matrix_f32(D, R, v, 1, C, u);
         double nu = 0;
-        for (size_t r = 0; r < R; r++) {
-            const float *row = D + r * C;
-            double x = 0;
-            for (size_t k = 0; k < C; k++) x += row[k] * v[k];
-            u[r] = x;
-            nu += x * x;
-        }
+        for (size_t r = 0; r < R; r++) nu += (double)u[r] * u[r];
         nu = sqrt(nu);
         if (!(nu > 0)) return 0;
-        for (size_t r = 0; r < R; r++) u[r] /= nu;
-        memset(v, 0, C * sizeof *v);
-        for (size_t r = 0; r < R; r++) {
-            const float *row = D + r * C;
-            double ur = u[r];
-            for (size_t k = 0; k < C; k++) v[k] += ur * row[k];
-        }
+        for (size_t r = 0; r < R; r++) u[r] = (float)(u[r] / nu);
+        dot_matrix_f32(DT, C, u, 1, R, v);
         double nv = 0;
-        for (size_t k = 0; k < C; k++) nv += v[k] * v[k];
+        for (size_t k = 0; k < C; k++) nv += (double)v[k] * v[k];
         s = sqrt(nv);
         if (!(s > 0)) return 0;
-        for (size_t k = 0; k < C; k++) v[k] /= s;
+        for (size_t k = 0; k < C; k++) v[k] = (float)(v[k] / s);
     }
     return s;
+}
+
+/* The same from the Gram matrix of the short side (k x k, k = min(R, C) small): one matrix product
+ * through the blocked kernel, then power iteration on k x k. */
+#define WT_SPECTRUM_GRAM_MAX 48
+
+static double top_sv_gram(const float *D, const float *DT, size_t R, size_t C, float *G, double *x, double *y)
+{
+    size_t k = R <= C ? R : C;
+    if (R <= C) dot_matrix_f32(D, R, D, R, C, G);
+    else dot_matrix_f32(DT, C, DT, C, R, G);
+    for (size_t i = 0; i < k; i++) x[i] = 1.0 + 0.01 * (double)(i % 7);
+    double lam = 0;
+    for (int it = 0; it < 4 * WT_SPECTRUM_ITERS; it++) {
+        double nn = 0;
+        for (size_t i = 0; i < k; i++) {
+            double a = 0;
+            for (size_t j = 0; j < k; j++) a += (double)G[i * k + j] * x[j];
+            y[i] = a;
+            nn += a * a;
+        }
+        nn = sqrt(nn);
+        if (!(nn > 0)) return 0;
+        lam = nn;
+        for (size_t i = 0; i < k; i++) x[i] = y[i] / nn;
+    }
+    return sqrt(lam);
+}
+
+static void transpose(const float *D, size_t R, size_t C, float *DT)
+{
+    for (size_t r = 0; r < R; r++)
+        for (size_t k = 0; k < C; k++) DT[k * R + r] = D[r * C + k];
+}
+
+/* Fisher-Yates in place (bounded draws by multiply-shift: n < 2^32). */
+static void shuffle_floats(float *x, size_t n, uint64_t seed)
+{
+    uint64_t st = seed;
+    for (size_t i = n; i > 1; i--) {
+        uint32_t r = (uint32_t)(stats_next(&st) >> 32);
+        size_t j = (size_t)(((uint64_t)r * (uint64_t)i) >> 32);
+        float t = x[i - 1];
+        x[i - 1] = x[j];
+        x[j] = t;
+    }
 }
 
 /* Columns, then rows, to unit RMS (zero ones left as they are). */
@@ -88,11 +126,13 @@ static lineage_status test_pair(wt_ctx *c, const wt_rec *r, spike *out, int *ok)
         wt_matrix_free(&B);
         return st;
     }
-    float *D = malloc(n * sizeof *D), *S = malloc(n * sizeof *S);
+    float *D = malloc(n * sizeof *D), *S = malloc(n * sizeof *S), *T = malloc(n * sizeof *T);
     size_t mx = R > C ? R : C;
-    double *u = malloc(mx * sizeof *u), *v = malloc(mx * sizeof *v);
-    size_t *perm = malloc(n * sizeof *perm);
-    if (!D || !S || !u || !v || !perm) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    float *u = malloc(mx * sizeof *u), *v = malloc(mx * sizeof *v);
+    double *colw = malloc(mx * sizeof *colw);
+    float *G = malloc(WT_SPECTRUM_GRAM_MAX * WT_SPECTRUM_GRAM_MAX * sizeof *G);
+    double *gx = malloc(WT_SPECTRUM_GRAM_MAX * sizeof *gx), *gy = malloc(WT_SPECTRUM_GRAM_MAX * sizeof *gy);
+    if (!D || !S || !T || !u || !v || !colw || !G || !gx || !gy) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
     double saa = 0, sdd = 0;
     int finite = 1;
     for (size_t i = 0; !st && i < n; i++) {
@@ -102,16 +142,18 @@ static lineage_status test_pair(wt_ctx *c, const wt_rec *r, spike *out, int *ok)
         sdd += (double)D[i] * D[i];
     }
     if (!st && finite && sdd > 0 && saa > 0) {
-        unit_rms(D, R, C, v);
-        double s1 = top_sv(D, R, C, u, v);
+        unit_rms(D, R, C, colw);
+        transpose(D, R, C, T);
+        int gram = (R <= C ? R : C) <= WT_SPECTRUM_GRAM_MAX;
+        double s1 = gram ? top_sv_gram(D, T, R, C, G, gx, gy) : top_sv(D, T, R, C, u, v);
         double sum = 0, sum2 = 0;
         uint64_t seed = 0x6d70ull ^ ((uint64_t)r->ia << 20) ^ r->ib;
         for (int t = 0; t < WT_SPECTRUM_SHUFFLES; t++) {
-            for (size_t i = 0; i < n; i++) perm[i] = i;
-            stats_shuffle(perm, n, seed + (uint64_t)t);
-            for (size_t i = 0; i < n; i++) S[i] = D[perm[i]];
-            unit_rms(S, R, C, v);   /* the same procedure as the observed residual went through */
-            double x = top_sv(S, R, C, u, v);
+            memcpy(S, D, n * sizeof *S);
+            shuffle_floats(S, n, seed + (uint64_t)t);
+            unit_rms(S, R, C, colw);   /* the same procedure as the observed residual went through */
+            transpose(S, R, C, T);
+            double x = gram ? top_sv_gram(S, T, R, C, G, gx, gy) : top_sv(S, T, R, C, u, v);
             sum += x;
             sum2 += x * x;
         }
@@ -131,7 +173,11 @@ static lineage_status test_pair(wt_ctx *c, const wt_rec *r, spike *out, int *ok)
     free(S);
     free(u);
     free(v);
-    free(perm);
+    free(colw);
+    free(T);
+    free(G);
+    free(gx);
+    free(gy);
     wt_matrix_free(&A);
     wt_matrix_free(&B);
     return st;
