@@ -218,9 +218,22 @@ static void detect_kinds(const lineage_model *a, const lineage_model *b, const j
         snprintf(ko, sizeof ko, "%s의 전문가(expert)가 %s의 밀집 FFN 복사본임", child_of(d), parent_of(d));
         add_kind(kinds, "upcycled", 0.95, d, en, ko);
     }
-    if (detected(s, "rescaled"))
+    const json_value *rsc = json_get(s, "rescaled");
+    if (detected(s, "rescaled") && json_is_true(json_get(rsc, "fold_detected")))
         add_kind(kinds, "rescaled", 0.9, DIR_NONE, "tensors match once norm gains are folded into the next matrices",
                  "정규화 이득을 다음 행렬에 접어 넣으면 텐서가 일치함");
+    else if (detected(s, "rescaled")) {
+        /* read from the channels: the gains' change against the reading columns' (docs/METHODOLOGY.md) */
+        const json_value *ch = json_get(rsc, "channels");
+        snprintf(en, sizeof en, "per channel, the change of each norm's gain and the change of the columns that read it "
+                 "move together as a function-preserving rescaling makes them (median Spearman %.2f over %.0f norms, "
+                 "combined z %.1f against shuffled channels; training moves them the other way)",
+                 num(ch, "median_rho", 0), num(ch, "norms", 0), num(ch, "z", 0));
+        snprintf(ko, sizeof ko, "채널마다 정규화 이득의 변화와 그 출력을 읽는 열의 변화가 함수 보존 스케일 변환처럼 함께 움직임 "
+                 "(노름 %.0f개의 Spearman 중앙값 %.2f, 채널을 섞은 대조군 대비 결합 z %.1f; 학습은 반대 방향으로 움직임)",
+                 num(ch, "norms", 0), num(ch, "median_rho", 0), num(ch, "z", 0));
+        add_kind(kinds, "rescaled", 0.9, DIR_NONE, en, ko);
+    }
     if (detected(s, "noised")) {
         const char *d = str_dir(json_get(s, "noised"), "direction");
         snprintf(en, sizeof en, "a uniform noise-like difference across every tensor; %s's variance grew by the noise's",

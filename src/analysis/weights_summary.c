@@ -288,6 +288,7 @@ json_value *wt_summary(wt_ctx *c)
      * the side whose residual energy is flat across columns (where an i.i.d. noise would sit) */
     int use_frame = rescaled_channels && !rescaled_fold && e->frame_members > 0;
     flag(&B, rs, "detected", rescaled);
+    flag(&B, rs, "fold_detected", rescaled_fold);
     integer(&B, rs, "foldable", (int64_t)foldable);
     integer(&B, rs, "fold_explained", (int64_t)fold_explained);
     json_value *rc = obj(&B);
