@@ -190,6 +190,32 @@ grid_case noise+rescale noised,rescaled b_from_a
 # trained, then rounded to bf16: a bf16 parent fine-tuned in f32 leaves the same weights, so no direction
 grid_case finetune+requant finetune,requantized none
 grid_case permute+upcycle permuted,upcycled b_from_a
+# training under a noise (residual spectrum), rescaling read from the channels under training and
+# under a noise (docs/METHODOLOGY.md)
+grid_case finetune+noise finetune,noised b_from_a
+grid_case noise+finetune finetune,noised b_from_a
+grid_case cpt+rescale continued_pretraining,rescaled none
+grid_case rescale+cpt continued_pretraining,rescaled none
+grid_case rescale+noise noised,rescaled b_from_a
+# a noise under continued pre-training is declared, not guessed; a noise alone gains no training label
+for c in cpt+noise noise+cpt; do
+    for o in ab ba; do
+        if [ $o = ab ]; then x=base; y=$c; else x=$c; y=base; fi
+        "$LINEAGE" compare "$WORK/grid/$x" "$WORK/grid/$y" --no-run --json "$WORK/gc.json" >/dev/null 2>&1
+        check "grid: ($x, $y) reads continued_pretraining with noised declared indistinguishable" python3 -c "
+import json; v=json.load(open('$WORK/gc.json'))['verdict']
+assert v['relation']==['continued_pretraining'] and v.get('indistinguishable_kinds')==['noised'], v"
+    done
+done
+"$LINEAGE" compare "$WORK/grid/base" "$WORK/grid/noise+prune" --no-run --json "$WORK/gc.json" >/dev/null 2>&1
+check "grid: a noise composed with pruning is not read as training under the noise" python3 -c "
+import json; d=json.load(open('$WORK/gc.json')); t=d['weights']['summary']['trained_under_noise']
+assert not t['detected'] and sorted(d['verdict']['relation'])==['noised','pruned'], t"
+for x in unrelated unrelated+prune+permute; do
+    "$LINEAGE" compare "$WORK/grid/$x" "$WORK/grid/base" --no-run --json "$WORK/gc.json" >/dev/null 2>&1
+    check "grid: ($x, base) is independent" python3 -c "
+import json; v=json.load(open('$WORK/gc.json'))['verdict']; assert v['label']=='independent', v['label']"
+done
 "$LINEAGE" compare "$WORK/grid/permute+prune" "$WORK/grid/base" --no-run --json "$WORK/gc.json" >/dev/null 2>&1
 check "grid: a direction beside a permutation names shared_ancestor as indistinguishable" python3 -c "
 import json; v=json.load(open('$WORK/gc.json'))['verdict']

@@ -118,8 +118,8 @@ static double effective_bits(const lineage_model *m)
 
 typedef struct kind_list {
     const char *kinds[16];
-    char why[16][300];
-    char why_ko[16][300];
+    char why[16][640];
+    char why_ko[16][640];
     double weight[16];
     const char *dir[16];
     int n;
@@ -152,7 +152,7 @@ static const char *str_dir(const json_value *o, const char *k)
 static void detect_kinds(const lineage_model *a, const lineage_model *b, const json_value *w, const json_value *s,
                          kind_list *kinds)
 {
-    char en[300], ko[300];
+    char en[640], ko[640];
     const json_value *ft = json_get(s, "finetune_like");
     double rel_l2 = num(json_get(s, "requantized"), "median_rel_l2", NAN);
     if (detected(s, "permuted")) {
@@ -218,15 +218,45 @@ static void detect_kinds(const lineage_model *a, const lineage_model *b, const j
         snprintf(ko, sizeof ko, "%s의 전문가(expert)가 %s의 밀집 FFN 복사본임", child_of(d), parent_of(d));
         add_kind(kinds, "upcycled", 0.95, d, en, ko);
     }
-    if (detected(s, "rescaled"))
+    const json_value *rsc = json_get(s, "rescaled");
+    if (detected(s, "rescaled") && json_is_true(json_get(rsc, "fold_detected")))
         add_kind(kinds, "rescaled", 0.9, DIR_NONE, "tensors match once norm gains are folded into the next matrices",
                  "정규화 이득을 다음 행렬에 접어 넣으면 텐서가 일치함");
+    else if (detected(s, "rescaled")) {
+        /* read from the channels: the gains' change against the reading columns' (docs/METHODOLOGY.md) */
+        const json_value *ch = json_get(rsc, "channels");
+        snprintf(en, sizeof en, "per channel, the change of each norm's gain and the change of the columns that read it "
+                 "move together as a function-preserving rescaling makes them (median Spearman %.2f over %.0f norms, "
+                 "combined z %.1f against shuffled channels; training moves them the other way)",
+                 num(ch, "median_rho", 0), num(ch, "norms", 0), num(ch, "z", 0));
+        snprintf(ko, sizeof ko, "채널마다 정규화 이득의 변화와 그 출력을 읽는 열의 변화가 함수 보존 스케일 변환처럼 함께 움직임 "
+                 "(노름 %.0f개의 Spearman 중앙값 %.2f, 채널을 섞은 대조군 대비 결합 z %.1f; 학습은 반대 방향으로 움직임)",
+                 num(ch, "norms", 0), num(ch, "median_rho", 0), num(ch, "z", 0));
+        add_kind(kinds, "rescaled", 0.9, DIR_NONE, en, ko);
+    }
     if (detected(s, "noised")) {
         const char *d = str_dir(json_get(s, "noised"), "direction");
         snprintf(en, sizeof en, "a uniform noise-like difference across every tensor; %s's variance grew by the noise's",
                  child_of(d));
         snprintf(ko, sizeof ko, "모든 텐서에 균일한 잡음 같은 차이가 있고, %s의 분산이 잡음만큼 커짐", child_of(d));
         add_kind(kinds, "noised", 0.9, d, en, ko);
+        /* Training under the noise: the residual's top singular values leave the bulk an i.i.d. noise
+         * makes (docs/METHODOLOGY.md "Training under a noise"). Its size is that of the structured part
+         * alone (the unstructured part of the update is inside the noise). */
+        const json_value *tun = json_get(s, "trained_under_noise");
+        if (json_is_true(json_get(tun, "detected"))) {
+            double sz = num(tun, "structured_rel", NAN);
+            snprintf(en, sizeof en, "under the noise, the residual B - A has structure an i.i.d. noise cannot make: its top "
+                     "singular value leaves the Marchenko-Pastur bulk of its own shuffled entries (%.0f of %.0f tensors, "
+                     "combined z %.1f): trained as well as noised, a structured update of about %.2f of the norm",
+                     num(tun, "above_bulk", 0), num(tun, "tensors", 0), num(tun, "z", 0), isfinite(sz) ? sz : 0);
+            snprintf(ko, sizeof ko, "잡음 아래의 잔차 B - A에 서로 독립인 잡음으로는 생기지 않는 구조가 있음: 최대 특이값이 "
+                     "원소를 섞은 자기 사본의 마르첸코-파스투르 벌크를 벗어남 (텐서 %.0f/%.0f개, 결합 z %.1f): 잡음 외에 학습도 됨, "
+                     "구조적 갱신 크기는 노름의 약 %.2f", num(tun, "above_bulk", 0), num(tun, "tensors", 0),
+                     num(tun, "z", 0), isfinite(sz) ? sz : 0);
+            add_kind(kinds, isfinite(sz) && sz > FINETUNE_MAX_REL_L2 ? "continued_pretraining" : "finetune", 0.8, DIR_NONE,
+                     en, ko);
+        }
     }
     /* Training on top of a structural or function-preserving change: once the alignment is undone the
      * matched tensors still differ by more than storage rounding (docs/METHODOLOGY.md "Training on top
@@ -376,6 +406,27 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
                            "한쪽에만 있는 부분집합, 반복, 확장, 추가가 없음",
                            NAN, 0, 0, 0, NULL, 0, 0, 0, NULL, 0, NULL, 0, {0, 0}};
         json_push(ar, list, finding_make(ar, &fa));
+    }
+
+    /* Continued pre-training hides a noise added with it: an i.i.d. noise is indistinguishable from the
+     * update's own unstructured part, and nothing in the weights says how large that part should be.
+     * Said, with the size up to which a noise would be hidden, rather than guessed. */
+    int has_cpt = 0;
+    for (int i = 0; i < kinds.n; i++) has_cpt |= !strcmp(kinds.kinds[i], "continued_pretraining");
+    if (has_cpt && !detected(s, "noised")) {
+        double resid = num(json_get(s, "residual"), "median_rel_l2", NAN);
+        double size = isfinite(resid) ? resid : rel_l2;
+        snprintf(en, sizeof en, "continued pre-training moved the weights by %.2f of their norm: an i.i.d. noise of relative "
+                 "size up to that, added before or after it, would be indistinguishable from the training's own "
+                 "unstructured part, so from the weights alone `noised` can be neither shown nor excluded", size);
+        snprintf(ko, sizeof ko, "계속 사전학습이 가중치를 노름의 %.2f만큼 움직임: 이 크기까지의 서로 독립인 잡음이 그 "
+                 "전후에 더해졌다면 학습 자체의 비구조적 부분과 구별할 수 없어, 가중치만으로는 잡음 추가를 보일 수도 배제할 "
+                 "수도 없음",
+                 size);
+        finding_args fa = {"weights", "text", NULL, "neutral", en, ko, size, 0, 0, 0, NULL, 0, 0, 0, NULL, 1, NULL, 0, {0, 0}};
+        json_value *f = finding_make(ar, &fa);
+        if (f) json_set_str(ar, f, "indistinguishable_kind", "noised");
+        json_push(ar, list, f);
     }
 
     /* What the statistics set aside, said in the report (never silently). */

@@ -480,6 +480,17 @@ lineage_status verdict_build(const json_value *root, arena *ar, json_value **out
                        "구별할 수 없습니다 (모델 카드나 이름으로 정하지 않습니다).");
         }
     }
+    /* relation kinds the weights can neither show nor exclude (a noise under continued pre-training) */
+    if (!strcmp(overall, "derived") && decided_by && !strcmp(decided_by, "weights")) {
+        json_value *hidden = json_new_array(ar);
+        for (size_t i = 0; hidden && i < n; i++) {
+            const char *k = strcmp(refs[i].line, "weights") ? NULL : json_get_string(refs[i].f, "indistinguishable_kind");
+            int seen = 0;
+            for (size_t j = 0; k && j < json_count(hidden); j++) seen |= !strcmp(json_at(hidden, j)->u.string.s, k);
+            if (k && !seen) json_push(ar, hidden, json_new_string(ar, k));
+        }
+        if (json_count(hidden)) json_set(ar, v, "indistinguishable_kinds", hidden);
+    }
     for (size_t i = 0; i < n; i++) {   /* what the weights set aside (NaN/Inf, constant tensors) */
         if (strcmp(refs[i].line, "weights") || !json_is_true(json_get(refs[i].f, "note"))) continue;
         const json_value *t = json_get(refs[i].f, "text");

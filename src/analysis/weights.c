@@ -521,6 +521,7 @@ lineage_status weights_compare_section(const lineage_model *a, const lineage_mod
     if (!st) st = wt_stage_moe(&c);
     if (!st) st = wt_stage_rescale(&c);
     json_value *summary = st ? NULL : wt_summary(&c);
+    if (!st && summary) st = wt_stage_spectrum(&c, summary);
     if (!st) {
         for (size_t i = 0; i < c.nrecs; i++) {
             used_a[c.recs[i].ia] = 1;
@@ -543,6 +544,7 @@ lineage_status weights_compare_section(const lineage_model *a, const lineage_mod
     free(c.dig_b);
     free(c.layer_map);
     free(c.perm_hidden);
+    free(c.ev.rescale_rho);
     wt_vocab_free(&c.vocab);
     wt_layout_free(&c.layout);
     if (st) return st;

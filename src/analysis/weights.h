@@ -12,6 +12,7 @@
  *   weights_moe.c       expert matching, upcycling, within-model expert similarity
  *   weights_rescale.c   statistics invariant to norm-gain folding and row scaling
  *   weights_summary.c   the evidence summary the verdict engine reads
+ *   weights_spectrum.c  training under a noise: residual spectrum against its shuffled copies
  *   weights.c           orchestration and JSON */
 #ifndef LINEAGE_ANALYSIS_WEIGHTS_H
 #define LINEAGE_ANALYSIS_WEIGHTS_H
@@ -220,6 +221,10 @@ typedef struct wt_rec {
     int has_fold;
     double folded_centered, folded_rel_l2, row_cosine;
     double folded_slope, folded_var_ratio;   /* slope and variance ratio of the norm-folded values */
+    /* Under a per-channel scaling estimated from the other matrices reading the same norm (leave this
+     * one out): [0] B's columns mapped into A's frame, [1] A's into B's (weights_rescale.c) */
+    int has_frame;
+    double frame_centered[2], frame_slope[2], frame_var_ratio[2], frame_rel_l2[2];
     uint64_t non_finite_a, non_finite_b;   /* NaN/Inf values, set aside from the statistics */
     int degenerate;           /* a side is constant or near-constant: low information whatever its role */
     json_value *json;         /* its "pairs" entry */
@@ -246,6 +251,15 @@ typedef struct wt_evidence {
     int moe_kind;             /* 0 none, 1 B MoE vs A dense, 2 A MoE vs B dense, 3 both MoE */
     int moe_experts, moe_significant;
     double moe_centered, moe_within_a, moe_within_b, moe_cross_layer;
+    /* rescaling read from the norm gains against the columns reading them (weights_rescale.c):
+     * per norm the Spearman correlation over channels of log(gB/gA) and -log(column slope of B on A) */
+    int rescale_groups;
+    double rescale_zsum;                   /* sum of per-norm z = rho sqrt(n-1) (Stouffer numerator) */
+    double *rescale_rho;                   /* per norm rho, rescale_groups of them (malloc'd) */
+    /* per-column residual energy of the readers in each frame: robust spread of its log (iid noise
+     * carried by one side has the same energy in every column of that side) */
+    int frame_members;
+    double frame_spread_sum[2];
     /* degenerate data */
     int degenerate_tensors, non_finite_tensors;
     uint64_t non_finite_values;
@@ -314,4 +328,8 @@ const char *wt_norm_read_by(const char *role, int *global);
 lineage_status wt_match_expert_under_hidden(wt_ctx *c, int la_, int lb_, int ea_, int eb_, size_t *pairs);
 lineage_status wt_stage_rescale(wt_ctx *c);
 json_value *wt_summary(wt_ctx *c);
+/* Training under a noise (weights_spectrum.c): when summary says noised, the top singular value of
+ * each index-aligned residual B - A against shuffled copies of itself (i.i.d. entries, the
+ * Marchenko-Pastur null); adds summary.trained_under_noise. */
+lineage_status wt_stage_spectrum(wt_ctx *c, json_value *summary);
 #endif

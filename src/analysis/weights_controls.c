@@ -16,17 +16,17 @@ static int same_shape(const wt_matrix *x, const wt_matrix *y)
 }
 
 
-/* Correlation of A with B after shuffling B's rows (cols=0) or its elements within rows (cols=1). */
+/* Correlation of A with B after permuting B's rows (cols=0: column structure kept aligned) or its
+ * columns (cols=1, one permutation for every row: row structure kept aligned). */
 static double shuffled_corr(const wt_matrix *A, const wt_matrix *B, int cols, uint64_t seed, float *tmp,
                             size_t *perm)
 {
     size_t R = B->rows, C = B->cols;
     if (R == 1 || cols) {
-        for (size_t r = 0; r < R; r++) {
-            for (size_t k = 0; k < C; k++) perm[k] = k;
-            stats_shuffle(perm, C, seed + r);
+        for (size_t k = 0; k < C; k++) perm[k] = k;
+        stats_shuffle(perm, C, seed);
+        for (size_t r = 0; r < R; r++)
             for (size_t k = 0; k < C; k++) tmp[r * C + k] = B->data[r * C + perm[k]];
-        }
     } else {
         for (size_t r = 0; r < R; r++) perm[r] = r;
         stats_shuffle(perm, R, seed);
@@ -35,21 +35,28 @@ static double shuffled_corr(const wt_matrix *A, const wt_matrix *B, int cols, ui
     return wt_pearson(A->data, tmp, R * C);
 }
 
+/* Two unrelated matrices that share structure along one axis (hidden channels whose scale every model
+ * of an architecture shares, outlier columns) correlate by chance more than 1/sqrt(n): permuting B's
+ * rows keeps its columns aligned with A's and measures that spread, permuting its columns measures the
+ * rows' share. The null is the larger of the two (their average would understate either). */
+#define WT_NULL_SHUFFLES 8   /* per kind, per pair */
+
 double wt_null_sd(const wt_matrix *A, const wt_matrix *B)
 {
     size_t n = A->rows * A->cols;
-    double analytic = n > 3 ? 1.0 / sqrt((double)n) : 1.0, ss = 0;
+    double analytic = n > 3 ? 1.0 / sqrt((double)n) : 1.0, ss[2] = {0, 0};
     float *tmp = malloc(n * sizeof *tmp + 1);
     size_t *perm = malloc((A->rows > A->cols ? A->rows : A->cols) * sizeof *perm + 1);
     int k = 0;
     if (tmp && perm && same_shape(A, B))
-        for (int c = 0; c < 4; c++, k++) {
-            double v = shuffled_corr(A, B, c & 1, 0x6e756c6cull + (uint64_t)c, tmp, perm);
-            ss += v * v;
-        }
+        for (int t = 0; t < WT_NULL_SHUFFLES; t++, k++)
+            for (int c = 0; c < 2; c++) {
+                double v = shuffled_corr(A, B, c, 0x6e756c6cull + (uint64_t)(2 * t + c), tmp, perm);
+                ss[c] += v * v;
+            }
     free(tmp);
     free(perm);
-    return fmax(analytic, k ? sqrt(ss / k) : 0);
+    return fmax(analytic, k ? sqrt(fmax(ss[0], ss[1]) / k) : 0);
 }
 
 double wt_assignment_p(const double *r, int la, int lb, const int *map, int *exact)
@@ -304,12 +311,13 @@ lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b,
             for (int j = 0; j < lb; j++)
                 out->within_b[i * lb + j] = i != j ? WT_CORR(cls_b[i], slot_b[i], cls_b[j], slot_b[j]) : NAN;
 #undef WT_CORR
-        /* the null: shuffles of B against A on up to 8 same-shape pairs (their samples read again) */
-        double ss = 0;
-        int ns = 0;
+        /* the null: row and column permutations of B against A on up to 8 same-shape pairs (their
+         * samples read again); the larger of the two spreads (wt_null_sd) */
+        double ss[2] = {0, 0};
+        int ns = 0, npairs = 0;
         float *buf = NULL;   /* A's sample, B's, the shuffled copy: one scratch reused across pairs */
         size_t buf_bytes = 0;
-        for (int i = 0; !st && i < la && ns < 16; i++) {
+        for (int i = 0; !st && i < la && npairs < 8; i++) {
             int j = i < lb ? i : lb - 1;
             if (cls_a[i] == SIZE_MAX || cls_a[i] != cls_b[j]) continue;
             const sample_class *k = &cls[cls_a[i]];
@@ -330,19 +338,22 @@ lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b,
             st = wt_read_sample(a, (size_t)s->ia[i], WT_SAMPLE_ELEMS, A.data, err);
             if (!st) st = wt_read_sample(b, (size_t)s->ib[j], WT_SAMPLE_ELEMS, B.data, err);
             size_t *perm = malloc((k->rows > k->cols ? k->rows : k->cols) * sizeof *perm + 1);
-            if (!st && perm)
-                for (int c = 0; c < 2; c++) {
-                    double v = shuffled_corr(&A, &B, c, 0x73687566ull * (uint64_t)(i + 1) + (uint64_t)c, tmp, perm);
-                    ss += v * v;
-                    ns++;
-                }
+            if (!st && perm) {
+                npairs++;
+                for (int t = 0; t < WT_NULL_SHUFFLES; t++, ns++)
+                    for (int c = 0; c < 2; c++) {
+                        double v = shuffled_corr(&A, &B, c, 0x73687566ull * (uint64_t)(i + 1) + (uint64_t)(2 * t + c),
+                                                 tmp, perm);
+                        ss[c] += v * v;
+                    }
+            }
             free(perm);
         }
         bigmem_free(buf, buf_bytes);
         for (int i = 0; i < la && !out->n; i++)
             if (cls_a[i] != SIZE_MAX) out->n = cls[cls_a[i]].rows * cls[cls_a[i]].cols;
         out->analytic_sd = out->n > 3 ? 1.0 / sqrt((double)out->n) : 1.0;
-        out->shuffle_sd = ns ? sqrt(ss / ns) : 0;
+        out->shuffle_sd = ns ? sqrt(fmax(ss[0], ss[1]) / ns) : 0;
         /* off-diagonal and within-model spreads */
         double *off = malloc(((size_t)la * lb + (size_t)la * la + (size_t)lb * lb + 1) * sizeof *off);
         size_t noff = 0, ndiag = 0, nw = 0;

@@ -257,10 +257,55 @@ json_value *wt_summary(wt_ctx *c)
         fold_explained += folded_match && r->s.rel_l2 > 0.02 && r->folded_rel_l2 < 0.8 * r->s.rel_l2;
     }
     json_value *rs = obj(&B);
-    int rescaled = fold_explained >= 2 && fold_explained * 10 >= foldable * 3;
+    int rescaled_fold = fold_explained >= 2 && fold_explained * 10 >= foldable * 3;
+    /* the same read from the channels (survives training and noise, which move the gains and the
+     * columns independently): per norm, Spearman's rho over channels of log(gB/gA) against
+     * -log(norm of B's reading columns / A's); under shuffled channels rho has mean 0 and variance
+     * 1/(n-1), so z = rho sqrt(n-1), Stouffer over norms, one-sided. Gradient training couples the two
+     * the other way: it conserves gain^2 - |column|^2 per channel, so both grow or shrink together
+     * (rho -0.58 to -0.82 on the zoo's five trained models); a positive coupling is what a
+     * function-preserving scaling makes. Most norms must agree (median rho above 0). */
+    int ng = e->rescale_groups;
+    double rz = ng ? e->rescale_zsum / sqrt((double)ng) : NAN;
+    double *rho_tmp = ng ? malloc((size_t)ng * sizeof *rho_tmp) : NULL;
+    if (rho_tmp) memcpy(rho_tmp, e->rescale_rho, (size_t)ng * sizeof *rho_tmp);
+    double rho_med = rho_tmp ? stats_quantile(rho_tmp, (size_t)ng, 0.5) : NAN;
+    free(rho_tmp);
+    /* and the readers match far above chance once scaled: the gains' and the columns' changes of an
+     * unrelated pair in which one side was rescaled move together too (both carry that side's alpha) */
+    int frame = e->frame_spread_sum[1] < e->frame_spread_sum[0] ? 1 : 0;
+    size_t framed_n = 0, framed_match = 0;
+    for (size_t i = 0; i < n; i++) {
+        const wt_rec *r = &c->recs[i];
+        if (!r->has_frame || r->low_info || !(r->null_sd > 0)) continue;
+        framed_n++;
+        framed_match += r->frame_centered[frame] / r->null_sd > WT_Z_SIGNAL;
+    }
+    int rescaled_channels = ng >= 2 && rz >= WT_Z_SIGNAL && rho_med > 0 && framed_n && framed_match * 2 > framed_n;
+    int rescaled = rescaled_fold || rescaled_channels;
+    /* when only the channel test sees it, the gains no longer undo the scaling exactly: read each
+     * reader with the per-channel scale estimated from the other readers of its norm, in the frame of
+     * the side whose residual energy is flat across columns (where an i.i.d. noise would sit) */
+    int use_frame = rescaled_channels && !rescaled_fold && e->frame_members > 0;
     flag(&B, rs, "detected", rescaled);
+    flag(&B, rs, "fold_detected", rescaled_fold);
     integer(&B, rs, "foldable", (int64_t)foldable);
     integer(&B, rs, "fold_explained", (int64_t)fold_explained);
+    json_value *rc = obj(&B);
+    flag(&B, rc, "detected", rescaled_channels);
+    integer(&B, rc, "norms", ng);
+    integer(&B, rc, "readers", (int64_t)framed_n);
+    integer(&B, rc, "readers_matched", (int64_t)framed_match);
+    num(&B, rc, "median_rho", rho_med);
+    num(&B, rc, "z", rz);
+    num(&B, rc, "p", isfinite(rz) ? stats_p_upper(rz) : NAN);
+    str(&B, rc, "null", "channels shuffled: rho has mean 0 and variance 1/(n-1)");
+    put(&B, rs, "channels", rc);
+    if (use_frame) {
+        str(&B, rs, "frame", frame ? "b" : "a");
+        num(&B, rs, "column_energy_spread_a", e->frame_spread_sum[0] / e->frame_members);
+        num(&B, rs, "column_energy_spread_b", e->frame_spread_sum[1] / e->frame_members);
+    }
     put(&B, s, "rescaled", rs);
 
     /* noise: b = a + independent noise of a common relative size, measured on the pairs as aligned:
@@ -275,9 +320,11 @@ json_value *wt_summary(wt_ctx *c)
         if (r->low_info || (noise_perm ? strcmp(r->align, "permutation") : !index_aligned(r))) continue;
         nhi++;
         if (!(r->z > WT_Z_SIGNAL)) continue;
-        int folded = rescaled && r->has_fold && isfinite(r->folded_centered);
-        double rr = folded ? r->folded_centered : r->s.centered;
-        double sl_i = folded ? r->folded_slope : r->s.slope, rv = folded ? r->folded_var_ratio : r->s.var_ratio;
+        int framed = use_frame && r->has_frame && isfinite(r->frame_centered[frame]);
+        int folded = !framed && rescaled && !use_frame && r->has_fold && isfinite(r->folded_centered);
+        double rr = framed ? r->frame_centered[frame] : folded ? r->folded_centered : r->s.centered;
+        double sl_i = framed ? r->frame_slope[frame] : folded ? r->folded_slope : r->s.slope;
+        double rv = framed ? r->frame_var_ratio[frame] : folded ? r->folded_var_ratio : r->s.var_ratio;
         double al = rr > 0 && rr < 1 ? sqrt(1 / (rr * rr) - 1) : 0;
         alpha[na] = al;
         slope[na] = sl_i;
@@ -337,6 +384,8 @@ json_value *wt_summary(wt_ctx *c)
         if (!strcmp(r->align, "expert")) continue;   /* upcycling perturbs each copy on purpose (symmetry breaking) */
         double x = r->s.rel_l2;
         if (r->has_fold && isfinite(r->folded_rel_l2) && r->folded_rel_l2 < x) x = r->folded_rel_l2;
+        if (use_frame && r->has_frame && isfinite(r->frame_rel_l2[frame]) && r->frame_rel_l2[frame] < x)
+            x = r->frame_rel_l2[frame];
         rel[nres++] = x;
     }
     json_value *rd = obj(&B);
