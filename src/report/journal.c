@@ -219,7 +219,7 @@ static void compare_entry(strbuf *sb, const json_value *root, int n, const rende
         else scalar_text(fv, val, sizeof val);
         scalar_text(json_get(f, "z"), z, sizeof z);
         scalar_text(json_get(f, "p"), p, sizeof p);
-        char cd[600];
+        char cd[4096];
         control_text(json_get(f, "control"), ctx, cd, sizeof cd);
         sb_puts(sb, "| ");
         sanitize_markdown(sb, finding_text(f, ctx));

@@ -71,7 +71,7 @@ static const msg_entry catalogue[] = {
     {"comp.partial", "partial", "일부만 비교"},
     {"comp.blocked", "blocked", "비교 불가"},
     {"comp.one side only", "one side only", "한쪽에만 있음"},
-    {"compname.text", "text", "텍스트"},
+    {"compname.text", "language model", "언어 모델"},
     {"compname.vision", "vision", "비전"},
     {"compname.audio", "audio", "오디오"},
     {"compname.projector", "projector", "프로젝터"},
