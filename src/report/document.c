@@ -90,6 +90,14 @@ static void md_line(doc_sink *s, int style, const char *text)
 }
 static void md_section(doc_sink *s, int level, const char *title, const char *note)
 {
+    if (note && note[0] == ' ' && note[1] == '(') {   /* a parenthetical qualifier stays in the heading */
+        strbuf h;
+        sb_init(&h);
+        sb_printf(&h, "%s%s", title, note);
+        md_heading(s, level, sb_str(&h));
+        sb_free(&h);
+        return;
+    }
     md_heading(s, level, title);
     if (note && *dedent(note)) md_para(s, NULL, dedent(note));
 }
@@ -186,6 +194,14 @@ static void h_line(doc_sink *s, int style, const char *text)
 }
 static void h_section(doc_sink *s, int level, const char *title, const char *note)
 {
+    if (note && note[0] == ' ' && note[1] == '(') {   /* a parenthetical qualifier stays in the heading */
+        strbuf h;
+        sb_init(&h);
+        sb_printf(&h, "%s%s", title, note);
+        h_heading(s, level, sb_str(&h));
+        sb_free(&h);
+        return;
+    }
     h_heading(s, level, title);
     if (note && *dedent(note)) h_para(s, NULL, dedent(note));
 }
