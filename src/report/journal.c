@@ -387,11 +387,61 @@ static void tokenize_entry(strbuf *sb, const json_value *root, int n, const rend
         scalar_text(json_at(ids, i), id, sizeof id);
         sb_printf(sb, "| %zu | %s | ", i + 1, id);
         const json_value *pc = json_at(pieces, i);
-        code_cell(sb, pc && pc->type == JSON_STRING ? pc->u.string.s : "");
+        if (pc && pc->type == JSON_STRING) code_cell(sb, pc->u.string.s);
+        else sb_puts(sb, tr(ctx, "(byte piece)", "(바이트 조각)"));   /* part of a character */
         sb_puts(sb, " |\n");
     }
     if (json_count(ids) > 64)
         sb_printf(sb, tr(ctx, "\n(%zu more tokens)\n", "\n(토큰 %zu개 더 있음)\n"), json_count(ids) - 64);
+}
+
+/* run: the prompt, the most likely next token and the candidates. */
+static void run_entry(strbuf *sb, const json_value *root, int n, const render_ctx *ctx)
+{
+    const char *m = json_get_string(root, "model");
+    strbuf q;
+    sb_init(&q);
+    sb_puts(&q, tr(ctx, "What does model ", "모델 "));
+    code_span(&q, m ? m : "?");
+    sb_puts(&q, tr(ctx, " predict next?", "의 다음 토큰 예측은?"));
+    entry_head(sb, n, sb_str(&q), ctx);
+    sb_free(&q);
+    const json_value *top = json_get(root, "top_k"), *first = json_at(top, 0);
+    strbuf ans;
+    sb_init(&ans);
+    double p = NAN;
+    const char *piece = json_get_string(first, "piece");
+    if (first && json_get_double(first, "probability", &p) && isfinite(p)) {
+        sb_puts(&ans, tr(ctx, "The most likely next token is ", "가장 가능성이 높은 다음 토큰은 "));
+        code_span(&ans, piece ? piece : "?");
+        sb_printf(&ans, tr(ctx, " (%.1f%%).", " (%.1f%%)입니다."), 100 * p);
+    } else sb_puts(&ans, tr(ctx, "No next-token distribution.", "다음 토큰 분포가 없습니다."));
+    answer_line(sb, sb_str(&ans), ctx);
+    sb_free(&ans);
+    const json_value *pieces = json_get(json_get(root, "prompt"), "pieces");
+    if (json_count(pieces)) {   /* the prompt as its pieces put back together */
+        strbuf pr;
+        sb_init(&pr);
+        for (size_t i = 0; i < json_count(pieces); i++)
+            if (json_at(pieces, i)->type == JSON_STRING) sb_puts(&pr, json_at(pieces, i)->u.string.s);
+        sb_printf(sb, "%s ", tr(ctx, "Prompt:", "프롬프트:"));
+        code_span(sb, sb_str(&pr));
+        sb_puts(sb, "\n\n");
+        sb_free(&pr);
+    }
+    if (!json_count(top)) return;
+    sb_printf(sb, "| # | ID | %s | %s |\n|---|---|---|---|\n", tr(ctx, "probability", "확률"), tr(ctx, "piece", "조각"));
+    for (size_t i = 0; i < json_count(top); i++) {
+        const json_value *c = json_at(top, i);
+        int64_t id = 0;
+        double pr = NAN;
+        json_get_int(c, "id", &id);
+        json_get_double(c, "probability", &pr);
+        sb_printf(sb, isfinite(pr) ? "| %zu | %lld | %.2f%% | " : "| %zu | %lld | - | ", i + 1, (long long)id, 100 * pr);
+        const char *pc = json_get_string(c, "piece");
+        if (pc && *pc) code_cell(sb, pc);
+        sb_puts(sb, " |\n");
+    }
 }
 
 static void study_entry(strbuf *sb, const json_value *root, int n, const render_ctx *ctx)
@@ -443,6 +493,7 @@ static void entry(strbuf *sb, const json_value *root, const char *command, int n
     else if (!strcmp(schema, "lineage.inspect/1")) inspect_entry(sb, root, n, ctx);
     else if (!strcmp(schema, "lineage.tokenize/1")) tokenize_entry(sb, root, n, ctx);
     else if (!strcmp(schema, "lineage.study/1")) study_entry(sb, root, n, ctx);
+    else if (!strcmp(schema, "lineage.run/1")) run_entry(sb, root, n, ctx);
     else if (!strcmp(schema, "lineage.search/1")) {
         entry_head(sb, n, tr(ctx, "Which known model is this?", "어느 알려진 모델인가?"), ctx);
         journal_search_entry(sb, root, ctx);

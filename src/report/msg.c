@@ -117,6 +117,16 @@ static const msg_entry catalogue[] = {
      "둘 다 MoE이고 전문가 수가 다름: 전문가 가지치기나 추가가 가능함"},
     {"hyp.gqa_conversion", "same heads, fewer KV heads in B: KV-head pooling (MHA to GQA conversion) of A is possible",
      "어텐션 헤드 수가 같고 B의 KV 헤드가 더 적음: A의 KV 헤드 병합(MHA에서 GQA로 변환)이 가능함"},
+    /* metadata clues (inspect): what the value is */
+    {"clue.card_base_model", "base model named by the model card", "모델 카드에 적힌 베이스 모델"},
+    {"clue.card_base_model_relation", "stated relation to the base model", "모델 카드에 적힌 베이스 모델과의 관계"},
+    {"clue.card_license", "declared licence", "선언된 라이선스"},
+    {"clue.config_name_or_path", "path the config was saved from (_name_or_path)", "설정을 저장한 경로 (_name_or_path)"},
+    {"clue.config_auto_map", "custom code (auto_map)", "사용자 정의 코드 (auto_map)"},
+    {"clue.safetensors_metadata", "safetensors metadata", "safetensors 메타데이터"},
+    {"clue.gguf_general", "GGUF general metadata", "GGUF 일반 메타데이터"},
+    {"clue.gguf_base_model", "base model recorded by the GGUF converter", "GGUF 변환기가 기록한 베이스 모델"},
+    {"clue.code_copyright", "copyright notice in shipped code", "함께 배포된 코드의 저작권 표시"},
     /* notes */
     {"note.architecture_only", "architecture-only: at least one side has no tensors, so nothing was matched",
      "아키텍처만 비교: 한쪽 이상에 텐서가 없어 대응시킨 텐서가 없음"},

@@ -95,7 +95,7 @@ static void arch_rows(doc_sink *sk, const json_value *a)
     if (json_get_int(a, "mtp_layers", &v) && v > 0) row_int(sk, tr(ctx, "MTP layers", "MTP 층"), v);
     int b;
     if (json_get_bool(a, "tied_embeddings", &b))
-        sk->row(sk, tr(ctx, "tied embeddings", "임베딩 공유"), b ? tr(ctx, "yes", "예") : tr(ctx, "no", "아니오"));
+        sk->row(sk, tr(ctx, "tied embeddings", "임베딩 공유"), b ? tr(ctx, "yes", "예") : tr(ctx, "no", "아니요"));
     if ((s = json_get_string(a, "norm"))) sk->row(sk, tr(ctx, "norm", "정규화"), s);
     if ((s = json_get_string(a, "activation"))) sk->row(sk, tr(ctx, "activation", "활성화 함수"), s);
     if ((s = json_get_string(a, "quantization"))) sk->row(sk, tr(ctx, "quantization", "양자화"), s);
@@ -183,7 +183,7 @@ static void tokenizer_text(doc_sink *sk, const json_value *tk)
     snprintf(v, sizeof v, tr(ctx, "%lld ids: %lld ordinary + %lld special", "ID %lld개: 일반 %lld개 + 특수 %lld개"), (long long)size,
              (long long)ord, (long long)sp);
     sk->row(sk, tr(ctx, "vocabulary", "어휘"), v);
-    if (merges > 0) row_int(sk, tr(ctx, "merge rules", "병합 규칙"), merges);
+    if (merges > 0) doc_rowf(sk, tr(ctx, "merge rules", "병합 규칙"), tr(ctx, "%lld", "%lld개"), (long long)merges);
     const json_value *bf = json_get(tk, "byte_fallback");
     if (bf) sk->row(sk, tr(ctx, "byte fallback", "바이트 대체"), json_is_true(bf) ? tr(ctx, "yes", "예") : tr(ctx, "no", "아니요"));
     const json_value *sps = json_get(tk, "specials");
@@ -328,7 +328,7 @@ void doc_inspect(doc_sink *sk, const json_value *root)
     json_get_int(t, "count", &count);
     strbuf note;
     sb_init(&note);
-    sb_printf(&note, "  %lld · %s %s", (long long)count, tr(ctx, "naming", "이름 체계"),
+    sb_printf(&note, tr(ctx, "  %lld · naming %s", "  %lld개 · 이름 체계 %s"), (long long)count,
               !json_get_string(t, "naming") || !strcmp(json_get_string(t, "naming"), "none") ? tr(ctx, "none", "없음")
                                                                                              : json_get_string(t, "naming"));
     sk->section(sk, 2, tr(ctx, "Tensors", "텐서"), sb_str(&note));
@@ -364,7 +364,8 @@ void doc_inspect(doc_sink *sk, const json_value *root)
     for (size_t i = 0; i < json_count(clues); i++) {
         const json_value *c = json_at(clues, i);
         int64_t line = 0;
-        const char *src2 = json_get_string(c, "source"), *kind = json_get_string(c, "kind"), *value = json_get_string(c, "value");
+        const char *src2 = json_get_string(c, "source"), *value = json_get_string(c, "value");
+        const char *kind = json_get_string(c, "kind") ? msg_code("clue", json_get_string(c, "kind"), ctx) : NULL;
         char where[64] = "";
         if (json_get_int(c, "line", &line)) snprintf(where, sizeof where, ":%lld", (long long)line);
         if (sk->terminal) {

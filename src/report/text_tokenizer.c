@@ -133,7 +133,8 @@ void doc_tokenize(doc_sink *sk, const json_value *root)
         snprintf(n, sizeof n, "%zu", i + 1);
         const json_value *iv = json_at(ids, i), *pc = json_at(pieces, i);
         snprintf(id, sizeof id, "%lld", (long long)(iv && iv->type == JSON_NUMBER ? iv->u.number.i : -1));
-        const char *cells[] = {n, id, pc && pc->type == JSON_STRING ? pc->u.string.s : ""};
+        /* a piece that is not whole UTF-8 (part of a character) has no text of its own */
+        const char *cells[] = {n, id, pc && pc->type == JSON_STRING ? pc->u.string.s : tr(ctx, "(byte piece)", "(바이트 조각)")};
         sk->table_row(sk, cells, 3);
     }
     sk->table_end(sk);

@@ -69,7 +69,7 @@ static void clue_text(strbuf *sb, const json_value *c, const json_value *v, cons
         sb_puts(&say, ")");
     }
     const char *side = !strcmp(model, "a") ? "A" : "B";
-    if (ctx->korean) sb_printf(sb, "모델 %s의 메타데이터에 적힌 %s: '%s' (가중치 판정: %s)", side, what, claim, sb_str(&say));
+    if (ctx->korean) sb_printf(sb, "모델 %s의 메타데이터에 적힌 %s: '%s'; 가중치 판정은 %s", side, what, claim, sb_str(&say));
     else sb_printf(sb, "%s's metadata claims %s '%s'; the weights say: %s", side, what, claim, sb_str(&say));
     sb_free(&say);
 }
