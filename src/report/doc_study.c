@@ -324,7 +324,7 @@ void doc_how_to_read(doc_sink *s)
                "비슷해 보이는 정규화 가중치와 편향은 빠집니다."));
     s->item(s, 0, tr(s->ctx, "far beyond chance", "우연 수준을 크게 넘음"),
             tr(s->ctx, "z above 5: the value lies more than 5 null standard deviations from the null mean",
-               "z가 5를 넘음: 값이 귀무 분포 평균에서 표준편차의 5배보다 멀리 떨어져 있습니다."));
+               "z가 5보다 크다는 뜻입니다. 값이 귀무 분포 평균에서 표준편차의 5배보다 멀리 떨어져 있습니다."));
     s->item(s, 0, tr(s->ctx, "power", "검정력"),
             tr(s->ctx, "whether the test could have seen a relation had there been one (enough rows, matching shapes)",
                "관계가 있었다면 검정이 그것을 볼 수 있었는지(충분한 행 수, 같은 모양)입니다."));

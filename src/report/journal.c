@@ -494,12 +494,24 @@ static void entry(strbuf *sb, const json_value *root, const char *command, int n
     else if (!strcmp(schema, "lineage.tokenize/1")) tokenize_entry(sb, root, n, ctx);
     else if (!strcmp(schema, "lineage.study/1")) study_entry(sb, root, n, ctx);
     else if (!strcmp(schema, "lineage.run/1")) run_entry(sb, root, n, ctx);
-    else if (!strcmp(schema, "lineage.search/1")) {
-        entry_head(sb, n, tr(ctx, "Which known model is this?", "어느 알려진 모델인가?"), ctx);
-        journal_search_entry(sb, root, ctx);
-    } else if (!strcmp(schema, "lineage.ask/1")) {
-        entry_head(sb, n, tr(ctx, "What does the model say?", "모델은 무엇이라고 답하는가?"), ctx);
-        journal_ask_entry(sb, root, ctx);
+    else if (!strcmp(schema, "lineage.search/1") || !strcmp(schema, "lineage.ask/1")) {
+        int search = !strcmp(schema, "lineage.search/1");
+        const char *m = json_get_string(root, "model");
+        strbuf q;
+        sb_init(&q);
+        if (search) {
+            sb_puts(&q, tr(ctx, "Which indexed model is closest to model ", "인덱스에서 모델 "));
+            code_span(&q, m ? m : "?");
+            sb_puts(&q, tr(ctx, "?", "에 가장 가까운 모델은?"));
+        } else {
+            sb_puts(&q, tr(ctx, "What does model ", "모델 "));
+            code_span(&q, m ? m : "?");
+            sb_puts(&q, tr(ctx, " answer?", "의 답변은?"));
+        }
+        entry_head(sb, n, sb_str(&q), ctx);
+        sb_free(&q);
+        if (search) journal_search_entry(sb, root, ctx);
+        else journal_ask_entry(sb, root, ctx);
     } else compare_entry(sb, root, n, ctx);
     /* a fence longer than any run of backticks in the command */
     size_t run = 0, longest = 0;

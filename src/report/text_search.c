@@ -67,8 +67,8 @@ void doc_search(doc_sink *sk, const json_value *root)
         sb_printf(sb, "%s\n", c_off(ctx));
     }
     const char *ixname = json_get_string(ix, "index");
-    doc_rowf(sk, tr(ctx, "index", "인덱스"), "%s (%s), %lld %s", ixname ? ixname : "?",
-             json_get_string(ix, "engine") ? json_get_string(ix, "engine") : "?", (long long)entries, tr(ctx, "entries", "항목"));
+    doc_rowf(sk, tr(ctx, "index", "인덱스"), tr(ctx, "%s (%s), %lld entries", "%s (%s), 항목 %lld개"), ixname ? ixname : "?",
+             json_get_string(ix, "engine") ? json_get_string(ix, "engine") : "?", (long long)entries);
     doc_rowf(sk, tr(ctx, "candidates", "후보"), tr(ctx, "%lld retrieved by LSH keys, scored exactly", "LSH 키로 %lld개를 찾아 정밀 점수 계산"),
              (long long)scored);
     double zt = NAN;
@@ -181,34 +181,47 @@ void doc_index(doc_sink *sk, const json_value *root)
         sb_printf(sb, "%s\n", c_off(ctx));
     }
     if (!sk->terminal && json_count(models)) sk->table_end(sk);
-    if (sk->terminal) sb_printf(sb, "%zu %s\n", json_count(models), tr(ctx, "entries", "항목"));
+    if (sk->terminal) sb_printf(sb, tr(ctx, "%zu entries\n", "항목 %zu개\n"), json_count(models));
     else doc_linef(sk, 0, tr(ctx, "%zu entries", "항목 %zu개"), json_count(models));
 }
 
+/* The journal's answer to "which known model is this?": the closest significant entry, then every
+ * candidate with its z, margin and strongest signals (the question is the entry's heading). */
 void journal_search_entry(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
-    const char *m = json_get_string(root, "model"), *best = json_get_string(root, "best");
-    sb_puts(sb, "**Q.** ");
-    sb_puts(sb, tr(ctx, "Which indexed model is ", ""));
-    sanitize_markdown_code(sb, m ? m : "?");
-    sb_puts(sb, tr(ctx, " closest to?", "는 인덱스의 어느 모델과 가장 가까운가?"));
-    sb_puts(sb, "\n\n**A.** ");
+    const char *best = json_get_string(root, "best");
+    sb_printf(sb, "**%s**: ", tr(ctx, "Answer", "답변"));
     if (best) {
         sanitize_markdown_code(sb, best);
         sb_puts(sb, tr(ctx, " (significant after correction).", " (보정 후 유의)."));
     } else sb_puts(sb, tr(ctx, "No indexed model is significantly close.", "유의하게 가까운 인덱스 모델이 없습니다."));
     sb_puts(sb, "\n\n");
     const json_value *cands = json_get(root, "candidates");
+    if (!json_count(cands)) return;
+    sb_printf(sb, "| # | %s | z | %s | %s |\n|---|---|---|---|---|\n", tr(ctx, "model", "모델"),
+              tr(ctx, "margin to the next", "다음 후보와의 차이"), tr(ctx, "strongest signals", "가장 강한 신호"));
     for (size_t i = 0; i < json_count(cands); i++) {
         const json_value *c = json_at(cands, i);
         double z = NAN, margin = NAN;
         json_get_double(c, "z", &z);
         json_get_double(c, "margin", &margin);
         const char *name = json_get_string(c, "name");
-        sb_puts(sb, "- ");
-        sanitize_markdown_code(sb, name ? name : "?");
-        sb_printf(sb, ": z %.1f, %s %.1f; ", z, tr(ctx, "margin to the next", "다음 후보와의 차이"), margin);
-        strongest_signals(sb, c, ctx);
-        sb_putc(sb, '\n');
+        strbuf cell;
+        sb_init(&cell);   /* '|' in a name would split the cell: escaped inside the code span */
+        for (const char *p = name ? name : "?"; *p; p++) {
+            if (*p == '|') sb_putc(&cell, '\\');
+            sb_putc(&cell, *p);
+        }
+        sb_printf(sb, "| %zu | ", i + 1);
+        sanitize_markdown_code(sb, sb_str(&cell));
+        sb_free(&cell);
+        sb_printf(sb, isfinite(z) ? " | %.1f" : " | -", z);
+        sb_printf(sb, isfinite(margin) ? " | %.1f | " : " | - | ", margin);
+        strbuf sig;
+        sb_init(&sig);
+        strongest_signals(&sig, c, ctx);
+        sanitize_markdown(sb, sb_str(&sig));
+        sb_free(&sig);
+        sb_puts(sb, " |\n");
     }
 }

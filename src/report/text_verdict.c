@@ -227,7 +227,10 @@ void doc_verify(doc_sink *sk, const json_value *root)
             snprintf(idx, sizeof idx, "%zu", i + 1);
             strbuf vv;
             sb_init(&vv);
-            sb_printf(&vv, "%s%s", verdict_label_text(lab ? lab : "inconclusive", ctx), sb_str(&verdict));
+            sb_puts(&vv, verdict_label_text(lab ? lab : "inconclusive", ctx));
+            for (size_t k = 0; k < json_count(rel); k++)
+                sb_printf(&vv, "%s%s", k ? ", " : " (", relation_kind_text(json_at(rel, k)->u.string.s, ctx));
+            if (json_count(rel)) sb_putc(&vv, ')');
             const char *cells[] = {idx, ref, sb_str(&vv), lab && !strcmp(lab, "inconclusive") && conf == 0 ? "-" : ct + strcspn(ct, "0123456789"),
                                    sc, sb_str(&tok), nd >= 0 ? sb_str(&arch) : "-"};
             sk->table_row(sk, cells, 7);
