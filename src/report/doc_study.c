@@ -73,7 +73,7 @@ static void matrix_view(doc_sink *s, const json_value *root, const char *key, co
         return;
     }
     const char *cols[STUDY_COLS];
-    char cells[STUDY_COLS][96];
+    char cells[STUDY_COLS][1024];
     const char *row[STUDY_COLS];
     cols[0] = "";
     for (size_t j = 0; j < n; j++) cols[j + 1] = model_name(root, (int64_t)j);
@@ -144,7 +144,7 @@ static void verdicts_view(doc_sink *s, const json_value *root)
         int64_t a = 0, b = 0;
         json_get_int(p, "a", &a);
         json_get_int(p, "b", &b);
-        char verdict[256], conf[32], sim[32], tok[96], arch[96];
+        char verdict[1024], conf[32], sim[32], tok[256], arch[96];
         const json_value *v = json_get(p, "verdict");
         verdict_cell(verdict, sizeof verdict, v, s->ctx);
         number_cell(conf, sizeof conf, json_get(v, "confidence"), 0);
@@ -237,7 +237,7 @@ static void architecture_view(doc_sink *s, const json_value *root)
     cols[1] = tr(s->ctx, "field", "항목");
     for (size_t j = 0; j < n; j++) cols[j + 2] = model_name(root, (int64_t)j);
     s->table_begin(s, cols, n + 2);
-    char cells[STUDY_COLS][96];
+    char cells[STUDY_COLS][1024];
     const char *row[STUDY_COLS];
     for (size_t i = 0; i < json_count(fields); i++) {
         const json_value *f = json_at(fields, i);

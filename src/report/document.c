@@ -20,6 +20,10 @@
 static void md_escape(strbuf *sb, const char *s) { sanitize_markdown(sb, s); }
 static void md_rows_close(doc_sink *s)
 {
+    if (s->items_open) {   /* a blank line ends a list (else a table or paragraph would continue its last item) */
+        s->items_open = 0;
+        sb_putc(s->sb, '\n');
+    }
     if (!s->rows_open) return;
     s->rows_open = 0;
     sb_putc(s->sb, '\n');
@@ -42,14 +46,21 @@ static void md_para(doc_sink *s, const char *bold, const char *text)
 }
 static void md_item(doc_sink *s, int depth, const char *key, const char *text)
 {
-    md_rows_close(s);
+    if (s->rows_open) md_rows_close(s);
+    s->items_open = 1;
     for (int i = 0; i < depth; i++) sb_puts(s->sb, "  ");
     sb_puts(s->sb, "- ");
     if (key) { md_escape(s->sb, key); sb_puts(s->sb, ": "); }
     md_escape(s->sb, text);
     sb_putc(s->sb, '\n');
 }
-static void md_list_end(doc_sink *s) { md_rows_close(s); sb_putc(s->sb, '\n'); }
+static void md_list_end(doc_sink *s)
+{
+    int open = s->rows_open || s->items_open;
+    s->items_open = 0;
+    md_rows_close(s);
+    if (open) sb_putc(s->sb, '\n');
+}
 static void md_table_begin(doc_sink *s, const char **cols, size_t n)
 {
     md_rows_close(s);
@@ -75,6 +86,10 @@ static const char *dedent(const char *t)
 }
 static void md_row(doc_sink *s, const char *label, const char *value)
 {
+    if (s->items_open) {
+        s->items_open = 0;
+        sb_putc(s->sb, '\n');
+    }
     if (!s->rows_open) {
         const char *cols[] = {tr(s->ctx, "item", "항목"), tr(s->ctx, "value", "값")};
         md_table_begin(s, cols, 2);
@@ -126,6 +141,10 @@ static void md_cards(doc_sink *s, const char *title, const char **heads, const c
 void html_escape(strbuf *sb, const char *s) { sanitize_html(sb, s); }
 static void h_rows_close(doc_sink *s)
 {
+    if (s->items_open) {
+        s->items_open = 0;
+        sb_puts(s->sb, "</ul>\n");
+    }
     if (!s->rows_open) return;
     s->rows_open = 0;
     sb_puts(s->sb, "</table>\n");
@@ -147,11 +166,15 @@ static void h_para(doc_sink *s, const char *bold, const char *text)
 }
 static void h_item(doc_sink *s, int depth, const char *key, const char *text)
 {
-    h_rows_close(s);
-    sb_printf(s->sb, "<div class=\"kv d%d\">", depth);
-    if (key) { sb_puts(s->sb, "<span class=\"k\">"); html_escape(s->sb, key); sb_puts(s->sb, "</span> "); }
+    if (s->rows_open) h_rows_close(s);
+    if (!s->items_open) {   /* consecutive items are one list */
+        sb_puts(s->sb, "<ul>\n");
+        s->items_open = 1;
+    }
+    sb_printf(s->sb, "<li class=\"kv d%d\">", depth);
+    if (key) { sb_puts(s->sb, "<span class=\"k\">"); html_escape(s->sb, key); sb_puts(s->sb, ":</span> "); }
     html_escape(s->sb, text);
-    sb_puts(s->sb, "</div>\n");
+    sb_puts(s->sb, "</li>\n");
 }
 static void h_list_end(doc_sink *s) { h_rows_close(s); }
 static void h_table_begin(doc_sink *s, const char **cols, size_t n)
@@ -175,6 +198,10 @@ static void h_chart(doc_sink *s, const char *key, const json_value *section)
 }
 static void h_row(doc_sink *s, const char *label, const char *value)
 {
+    if (s->items_open) {
+        s->items_open = 0;
+        sb_puts(s->sb, "</ul>\n");
+    }
     if (!s->rows_open) {
         sb_puts(s->sb, "<table class=\"rows\">\n");
         s->rows_open = 1;
@@ -432,7 +459,7 @@ void document_render(doc_sink *s, const json_value *root)
         if (asked) render_asked_doc(s, asked);
         if (!s->terminal && (json_get(root, "weights") || json_get(root, "verdict"))) doc_how_to_read(s);
     }
-    if (s->rows_open) s->list_end(s);   /* closes a label/value table left open at the end */
+    if (s->rows_open || s->items_open) s->list_end(s);   /* closes a table or list left open at the end */
 }
 
 void document_title(const json_value *root, const render_ctx *ctx, char *buf, size_t n)

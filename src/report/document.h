@@ -28,6 +28,7 @@ struct doc_sink {
     void (*section)(doc_sink *s, int level, const char *title, const char *note);
     int terminal;   /* the terminal sink: a renderer may write its aligned layout to sb itself */
     int rows_open;  /* Markdown/HTML: a label/value table is open (closed by any other output) */
+    int items_open; /* HTML: a list of items is open (closed by any other output) */
 };
 
 enum { DOC_PLAIN = 0, DOC_DIM, DOC_GOOD, DOC_WARN };

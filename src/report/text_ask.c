@@ -134,7 +134,7 @@ void render_ask_doc(doc_sink *s, const json_value *root)
     }
     for (size_t b = 0; b < json_count(bats); b++) {
         const json_value *bat = json_at(bats, b), *items = json_get(bat, "items");
-        char title[256];
+        char title[2048];
         snprintf(title, sizeof title, "%s (%s)", str_or(bat, "name", "?"), str_or(bat, "version", "?"));
         s->heading(s, 2, title);
         const char *cols[] = {tr(ctx, "id", "ID"), tr(ctx, "question", "질문"), tr(ctx, "answer", "답변"), tr(ctx, "classification", "분류")};

@@ -70,27 +70,28 @@ static void arch_rows(doc_sink *sk, const json_value *a)
     }
     const json_value *rope = json_get(a, "rope");
     if (rope) {
-        char buf[160];
         double th = NAN, f = NAN, p = NAN;
         json_get_double(rope, "theta", &th);
         json_get_double(rope, "factor", &f);
         json_get_double(rope, "partial_rotary_factor", &p);
         s = json_get_string(rope, "scaling");
-        int n = snprintf(buf, sizeof buf, "rope_theta %g", th);
-        if (s && n < (int)sizeof buf) n += snprintf(buf + n, sizeof buf - (size_t)n, ", %s x%g", s, f);
-        if (!isnan(p) && n < (int)sizeof buf) snprintf(buf + n, sizeof buf - (size_t)n, ", partial_rotary_factor %g", p);
-        sk->row(sk, "RoPE", buf);
+        strbuf b;   /* the scaling type is the config's own string: written whole */
+        sb_init(&b);
+        sb_printf(&b, "rope_theta %g", th);
+        if (s) sb_printf(&b, ", %s x%g", s, f);
+        if (!isnan(p)) sb_printf(&b, ", partial_rotary_factor %g", p);
+        sk->row(sk, "RoPE", sb_str(&b));
+        sb_free(&b);
     }
     const json_value *sw = json_get(a, "sliding_window");
     if (sw) {
-        char buf[128];
         int64_t win = -1, nl = -1;
         json_get_int(sw, "window", &win);
         json_get_int(sw, "sliding_layers", &nl);
         s = json_get_string(sw, "pattern");
-        snprintf(buf, sizeof buf, tr(ctx, "window %lld, %lld layer(s), pattern %s", "윈도우 %lld, %lld개 층, 배치 %s"),
-                 (long long)win, (long long)nl, s ? s : "-");
-        sk->row(sk, tr(ctx, "sliding window", "슬라이딩 윈도우"), buf);
+        doc_rowf(sk, tr(ctx, "sliding window", "슬라이딩 윈도우"),
+                 tr(ctx, "window %lld, %lld layer(s), pattern %s", "윈도우 %lld, %lld개 층, 배치 %s"), (long long)win, (long long)nl,
+                 s ? s : "-");
     }
     if (json_get_int(a, "mtp_layers", &v) && v > 0) row_int(sk, tr(ctx, "MTP layers", "MTP 층"), v);
     int b;
