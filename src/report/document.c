@@ -357,7 +357,7 @@ static void render_evidence(doc_sink *s, const json_value *evidence)
     s->heading(s, 2, tr(s->ctx, "Evidence, with controls", "근거와 대조군"));
     const char *cols[] = {tr(s->ctx, "line", "근거"), tr(s->ctx, "finding", "발견"), tr(s->ctx, "value", "값"),
                           tr(s->ctx, "control", "대조군"), "z", "p", tr(s->ctx, "direction", "방향"),
-                          tr(s->ctx, "weight", "가중")};
+                          tr(s->ctx, "weight", "비중")};
     s->table_begin(s, cols, 8);
     for (size_t i = 0; i < json_count(evidence) && i < MAX_TABLE_ROWS; i++) {
         const json_value *f = json_at(evidence, i);
