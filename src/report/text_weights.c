@@ -50,7 +50,7 @@ static void render_summary(doc_sink *sk, const json_value *s)
         doc_linef(sk, 0,
                   tr(ctx, "%.0f%% of the tensors lie far beyond chance (z above 5: more than 5 standard deviations of the null "
                           "from its mean); median centred r %.4f, median z %.1f",
-                     "텐서의 %.0f%%가 우연 수준을 크게 넘습니다 (z가 5 초과: 귀무 분포 평균에서 표준편차의 5배보다 멂). "
+                     "텐서의 %.0f%%가 우연 수준을 크게 넘음 (z가 5보다 큼: 귀무 분포 평균에서 표준편차의 5배보다 멀리 있음). "
                      "중앙 중심화 상관 %.4f, 중앙 z %.1f"),
                   100 * num_or_nan(f, "fraction_significant"), num_or_nan(f, "median_centered"), num_or_nan(f, "median_z"));
     const json_value *ind = json_get(s, "independent_evidence");
