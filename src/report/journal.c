@@ -295,16 +295,24 @@ static void inspect_entry(strbuf *sb, const json_value *root, int n, const rende
     sb_free(&q);
     strbuf ans;
     sb_init(&ans);
-    sb_puts(&ans, tr(ctx, "Total parameters ", "전체 파라미터 "));
+    /* "전체 파라미터는 N개, 토큰당 활성 파라미터는 M개입니다 (텐서에서 셈). 학습에는 ... 필요합니다." */
+    double total = NAN, active = NAN;
+    json_get_double(p, "total", &total);
+    int has_active = json_get_double(p, "active", &active) && isfinite(active) && active < total;   /* MoE only */
+    sb_puts(&ans, tr(ctx, "Total parameters ", "전체 파라미터는 "));
     count_cell(&ans, p, "total");
-    if (json_get(p, "active")) {
-        sb_puts(&ans, tr(ctx, ", active per token ", ", 토큰당 활성 파라미터 "));
+    if (ctx->korean) sb_puts(&ans, "개");
+    if (has_active) {
+        sb_puts(&ans, tr(ctx, ", active per token ", ", 토큰당 활성 파라미터는 "));
         count_cell(&ans, p, "active");
+        if (ctx->korean) sb_puts(&ans, "개");
     }
     const char *src = json_get_string(p, "source");
-    sb_printf(&ans, " (%s)", src && !strcmp(src, "tensors") ? tr(ctx, "counted from the tensors", "텐서에서 셈")
-                             : src && !strcmp(src, "config") ? tr(ctx, "computed from config.json", "config.json에서 계산")
-                                                             : tr(ctx, "not countable", "셀 수 없음"));
+    const char *how = src && !strcmp(src, "tensors") ? tr(ctx, "counted from the tensors", "텐서에서 셈")
+                      : src && !strcmp(src, "config") ? tr(ctx, "computed from config.json", "config.json에서 계산")
+                                                      : tr(ctx, "not countable", "셀 수 없음");
+    if (ctx->korean) sb_printf(&ans, "입니다 (%s).", how);
+    else sb_printf(&ans, " (%s)", how);
     if (c) {
         double f = NAN, h = NAN;
         json_get_double(json_get(c, "training"), "flops", &f);
@@ -312,9 +320,8 @@ static void inspect_entry(strbuf *sb, const json_value *root, int n, const rende
         char fs[48], hs[48];
         text_sci(fs, sizeof fs, f);
         text_grouped(hs, sizeof hs, h);
-        sb_printf(&ans, tr(ctx, "; training needs %s FLOPs, %s GPU-hours.", "입니다. 학습에는 %s FLOPs, GPU 시간 %s이 필요합니다."),
-                  fs, hs);
-    } else sb_puts(&ans, tr(ctx, ".", "입니다."));
+        sb_printf(&ans, tr(ctx, "; training needs %s FLOPs, %s GPU-hours.", " 학습에는 %s FLOPs, GPU 시간 %s이 필요합니다."), fs, hs);
+    } else if (!ctx->korean) sb_puts(&ans, ".");
     answer_line(sb, sb_str(&ans), ctx);
     sb_free(&ans);
     sb_printf(sb, "| %s | %s |\n|---|---|\n", tr(ctx, "item", "항목"), tr(ctx, "value", "값"));
