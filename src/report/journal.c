@@ -320,7 +320,7 @@ static void inspect_entry(strbuf *sb, const json_value *root, int n, const rende
         char fs[48], hs[48];
         text_sci(fs, sizeof fs, f);
         text_grouped(hs, sizeof hs, h);
-        sb_printf(&ans, tr(ctx, "; training needs %s FLOPs, %s GPU-hours.", " 학습에는 %s FLOPs, GPU 시간 %s이 필요합니다."), fs, hs);
+        sb_printf(&ans, tr(ctx, "; training needs %s FLOPs, %s GPU-hours.", " 학습에 필요한 연산량은 %s FLOPs(GPU 시간 %s)입니다."), fs, hs);
     } else if (!ctx->korean) sb_puts(&ans, ".");
     answer_line(sb, sb_str(&ans), ctx);
     sb_free(&ans);
