@@ -193,13 +193,10 @@ void doc_verify(doc_sink *sk, const json_value *root)
         double conf = 0, score = 0;
         json_get_double(c, "confidence", &conf);
         json_get_double(c, "score", &score);
-        strbuf verdict, tok, arch;
-        sb_init(&verdict);
+        strbuf tok, arch;
         sb_init(&tok);
         sb_init(&arch);
         const json_value *rel = json_get(c, "relation");
-        for (size_t k = 0; k < json_count(rel); k++)
-            sb_printf(&verdict, "%s%s", k ? "," : " ", relation_kind_text(json_at(rel, k)->u.string.s, ctx));
         char ct[96], sc[32];
         confidence_text(ct, sizeof ct, lab, conf, ctx);
         snprintf(sc, sizeof sc, "%.3f", score);
@@ -217,7 +214,15 @@ void doc_verify(doc_sink *sk, const json_value *root)
         if (nd >= 0) sb_printf(&arch, tr(ctx, "%lld fields differ", "다른 항목 %lld개"), (long long)nd);
         const char *ref = json_get_string(c, "reference") ? json_get_string(c, "reference") : "?";
         if (sk->terminal) {
-            sb_printf(sb, "  %zu. %-40s %-12s%s", i + 1, ref, verdict_label_text(lab ? lab : "inconclusive", ctx), sb_str(&verdict));
+            strbuf lv;   /* "derived (fine-tuned)", padded by terminal columns */
+            sb_init(&lv);
+            sb_puts(&lv, verdict_label_text(lab ? lab : "inconclusive", ctx));
+            for (size_t k = 0; k < json_count(rel); k++)
+                sb_printf(&lv, "%s%s", k ? ", " : " (", relation_kind_text(json_at(rel, k)->u.string.s, ctx));
+            if (json_count(rel)) sb_putc(&lv, ')');
+            sb_printf(sb, "  %zu. %-40s %s", i + 1, ref, sb_str(&lv));
+            for (size_t k = text_width(sb_str(&lv)); k < 12; k++) sb_putc(sb, ' ');
+            sb_free(&lv);
             sb_printf(sb, "  %s  %s %s\n", ct, tr(ctx, "score", "점수"), sc);
             sb_printf(sb, "       %s %s", tr(ctx, "tokenizer:", "토크나이저:"), sb_str(&tok));
             if (nd >= 0) sb_printf(sb, "; %s: %s", tr(ctx, "architecture", "아키텍처"), sb_str(&arch));
@@ -236,7 +241,6 @@ void doc_verify(doc_sink *sk, const json_value *root)
             sk->table_row(sk, cells, 7);
             sb_free(&vv);
         }
-        sb_free(&verdict);
         sb_free(&tok);
         sb_free(&arch);
     }
