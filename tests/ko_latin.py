@@ -28,9 +28,12 @@ if args[:1] == ["--content"]:
     def walk(v):
         if isinstance(v, dict):
             for k, x in v.items():
-                if k in ("question", "answer", "id", "name", "version", "kind") and isinstance(x, str):
-                    allowed.update(re.findall(r"[A-Za-z][A-Za-z0-9_.\-']*", x))
-                    allowed.update(w.strip(".-'") for w in re.findall(r"[A-Za-z][A-Za-z0-9_.\-']*", x))
+                # battery questions and answers; a tokenized text, its pieces, a run's predicted pieces
+                strs = [x] if isinstance(x, str) else [y for y in x if isinstance(y, str)] if k == "pieces" and isinstance(x, list) else []
+                if k in ("question", "answer", "id", "name", "version", "kind", "text", "piece", "pieces"):
+                    for y in strs:
+                        allowed.update(re.findall(r"[A-Za-z][A-Za-z0-9_.\-']*", y))
+                        allowed.update(w.strip(".-'") for w in re.findall(r"[A-Za-z][A-Za-z0-9_.\-']*", y))
                 walk(x)
         elif isinstance(v, list):
             for x in v:
@@ -42,6 +45,7 @@ for a in args:
     allowed.add(a)
 # strip things that are names or code by their shape: Markdown escapes, paths, URLs, backticked code, numbers
 text = re.sub(r"\\([_*`|<>\\])", r"\1", text)
+text = re.sub(r"\\x[0-9a-fA-F]{2}", " ", text)     # bytes shown escaped (a token that is part of a character)
 text = re.sub(r"\b[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+\b", " ", text)
 text = re.sub(r"`[^`\n]*`", " ", text)
 text = re.sub(r"\S*/\S*", " ", text)               # paths and URLs

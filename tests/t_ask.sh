@@ -182,8 +182,8 @@ expect_exit "an unknown battery name: usage error" 2 "$LINEAGE" ask "$Z/base" --
 
 SOURCE_DATE_EPOCH=0 "$LINEAGE" ask "$Z/base" "Who | are <you>?" --max-tokens 4 --journal "$WORK/journal.md" > /dev/null 2>&1
 "$LINEAGE" ask "$Z/base" --battery refusal --max-tokens 4 --journal "$WORK/journal.md" > /dev/null 2>&1
-grep -q "^### Q1: What does the model say?" "$WORK/journal.md" && grep -q "1970-01-01" "$WORK/journal.md" &&
-    grep -q "^### Q2: What does the model say?" "$WORK/journal.md" && grep -q 'Who \\| are \\<you\\>?' "$WORK/journal.md" &&
+grep -q '^### Q1: What does model `.*` answer?' "$WORK/journal.md" && grep -q "1970-01-01" "$WORK/journal.md" &&
+    grep -q '^### Q2: What does model `.*` answer?' "$WORK/journal.md" && grep -q 'Who \\| are \\<you\\>?' "$WORK/journal.md" &&
     grep -q "refusal/1: *refusal rate" "$WORK/journal.md" && grep -q -- "--battery refusal" "$WORK/journal.md" &&
     ok "journal entries for a question (escaped) and a battery, with the reproducing command" || not_ok "journal: $(head -c 300 "$WORK/journal.md")"
 

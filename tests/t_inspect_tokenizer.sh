@@ -30,7 +30,7 @@ check "inspect terminal: the tokenizer section with specials, scripts and tokens
     "grep -q '^Tokenizer' '$WORK/b.txt' && grep -q '\`<s>\`=1 (bos)' '$WORK/b.txt' && grep -q '^    Hangul ' '$WORK/b.txt' && grep -q '^    Korean  ' '$WORK/b.txt'"
 "$LINEAGE" inspect "$Z/base" --lang ko --md "$WORK/b.md" > "$WORK/ko.txt" 2>&1
 check "inspect --lang ko: 토크나이저 section in terminal and Markdown" bash -c \
-    "grep -q '^  문자 체계별 일반 토큰 수' '$WORK/ko.txt' && grep -q '한국어  ' '$WORK/ko.txt' && grep -q '^### 토크나이저' '$WORK/b.md'"
+    "grep -q '^  문자 체계별 일반 토큰 수' '$WORK/ko.txt' && grep -q '한국어  ' '$WORK/ko.txt' && grep -Eq '^#{2,3} 토크나이저' '$WORK/b.md' && grep -q '^| 바이트 대체 | 아니요 |' '$WORK/b.md'"
 
 if [ -f "$M/tokenizer-qwen3/models/tokenizer.json" ]; then
     mkdir -p "$WORK/qwen3"

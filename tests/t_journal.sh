@@ -20,7 +20,7 @@ assert t.count("**질문 시간**: 2026-01-04") == 2 and t.count("**답변**: ")
 assert t[a:m].count("\n---\n") == 2
 PY
 check "journal: a Korean journal gets Korean entries without --lang" bash -c "grep -q '^### Q13: 모델 .*규모와 학습에 필요한 연산량은?' '$J' && grep -q '^재현 명령:' '$J'"
-check "journal: the inspect entry has the parameters and compute" bash -c "grep -q '전체 파라미터 102,651,799,552' '$J' && grep -q 'GPU 시간 1,000,506' '$J' && grep -q '| 파라미터당 토큰 | 191.9 |' '$J'"
+check "journal: the inspect entry has the parameters and compute" bash -c "grep -q '전체 파라미터는 102,651,799,552개' '$J' && grep -q 'GPU 시간 1,000,506' '$J' && grep -q '| 파라미터당 토큰 | 191.9 |' '$J'"
 check "journal: tokenize writes an entry with the token table" bash -c "grep -q '^### Q14: 토크나이저 ' '$J' && grep -q '| 1 | ' '$J'"
 
 # the reproduce command is safe to paste: ; and backquotes in an argument run nothing

@@ -32,6 +32,14 @@ render() {
     ko_check "$name (terminal)" "$WORK/$name.txt"
     ko_check "$name (Markdown)" "$WORK/$name.md"
     ko_check "$name (HTML)" "$WORK/$name.html" html
+    # tables are native: Markdown pipe tables and HTML <table>, never the terminal layout in a code block
+    if grep -q '^```' "$WORK/$name.md" || grep -q '<pre>' "$WORK/$name.html"; then
+        not_ok "$name: a preformatted block in Markdown or HTML"
+    else ok "$name: no preformatted block in Markdown or HTML"; fi
+    if [ "${TABLES:-1}" = 1 ]; then
+        grep -Eq '^\|(---\|)+$' "$WORK/$name.md" && grep -q '<table' "$WORK/$name.html" &&
+            ok "$name: Markdown pipe table and HTML table" || not_ok "$name: no Markdown pipe table or no HTML table"
+    fi
     # a JSON dump shows snake_case keys as list labels ("- checkpoint\_bytes: 1210008")
     if grep -Eq '^ *- [a-z]+(\\_[a-z]+)+: ' "$WORK/$name.md"; then
         not_ok "$name (Markdown): a JSON dump: $(grep -Em2 '^ *- [a-z]+(\\_[a-z]+)+: ' "$WORK/$name.md" | tr '\n' ' ')"
@@ -56,18 +64,50 @@ render study study "$Z/base" "$Z/finetune" "$Z/indep-seed" --no-run
 CONTENT="--content $WORK/battery.json" render battery ask "$Z/base" --battery all --max-tokens 4
 "$LINEAGE" index add "$Z/base" "$Z/indep-seed" --index "$WORK/idx.db" > /dev/null 2>&1
 render search search "$Z/finetune" --index "$WORK/idx.db" --top 2
+render index index list --index "$WORK/idx.db"
+"$LINEAGE" tokenize "$Z/base" "안녕하세요 world" --json "$WORK/tok.json" > /dev/null 2>&1   # the text and its pieces are data
+CONTENT="--content $WORK/tok.json" render tokenize tokenize "$Z/base" "안녕하세요 world"
+"$LINEAGE" run "$Z/base" "Hello" --tokens 3 --json "$WORK/run.json" > /dev/null 2>&1
+CONTENT="--content $WORK/run.json" render run run "$Z/base" "Hello" --tokens 3
+render compare-upscaled compare "$Z/base" "$Z/upscaled" --no-run
+render compare-vocab compare "$Z/base" "$Z/vocab-extended" --no-run
+render compare-pruned compare "$Z/base" "$Z/pruned" --no-run
+render inspect-scout inspect "$C/meta-llama__Llama-4-Scout-17B-16E-Instruct" --tokens 40T
+render study-configs study "$C/upstage__Solar-Open-100B" "$C/zai-org__GLM-4.5" "$C/mistralai__Mixtral-8x7B-v0.1" "$C/Qwen__Qwen3-30B-A3B"
+
+# the direction is said once under the verdict, not again among the reasons
+n=$(grep -c '방향' "$WORK/compare-upscaled.txt")
+[ "$n" = 1 ] && ok "compare (terminal): the direction is stated once" || not_ok "compare (terminal): the direction appears $n times"
+# a metadata clue reads as a sentence, with no particle glued to the claimed name
+grep -q "모델 B의 메타데이터에 적힌 베이스 모델: 'base'" "$WORK/compare-pruned.txt" &&
+    ok "compare (terminal): the metadata clue is worded without a particle after the name" ||
+    not_ok "compare (terminal): metadata clue: $(grep -m1 메타데이터 "$WORK/compare-pruned.txt")"
 
 # no string cut mid-word: the activations control and the architecture summary are written whole
+# an architecture value longer than any fixed buffer is written whole in terminal, Markdown and HTML
+LONG=custom_model_type_with_a_deliberately_long_name_that_runs_past_sixty_four_bytes_$(printf 'x%.0s' $(seq 40))
+mkdir -p "$WORK/long/a" "$WORK/long/b"
+python3 - "$LONG" "$Z/base/config.json" "$WORK/long" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[2]))
+for side in "ab":
+    c["model_type"] = sys.argv[1] + "_" + side
+    json.dump(c, open(f"{sys.argv[3]}/{side}/config.json", "w"))
+PY
+"$LINEAGE" compare "$WORK/long/a" "$WORK/long/b" --only arch --md "$WORK/long.md" --html "$WORK/long.html" > "$WORK/long.txt" 2>&1
+check "a 130-byte architecture value is not cut (terminal, Markdown, HTML)" bash -c \
+    "grep -q '${LONG}_b' '$WORK/long.txt' && tr -d '\\\\' < '$WORK/long.md' | grep -q '${LONG}_b' && grep -q '${LONG}_b' '$WORK/long.html'"
 "$LINEAGE" compare "$Z/base" "$Z/finetune" --only activations --md "$WORK/en.md" --html "$WORK/en.html" > /dev/null 2>&1
 check "Markdown and HTML: controls written whole (not cut at a buffer's end)" bash -c \
     "grep -q 'p from that null, Fisher over layers |' '$WORK/en.md' && grep -q 'p from that null, Fisher over layers</td>' '$WORK/en.html'"
 "$LINEAGE" inspect "$C/upstage__Solar-Open-100B" --md "$WORK/solar.md" > /dev/null 2>&1
 "$LINEAGE" inspect "$C/upstage__Solar-Open-100B" > "$WORK/solar.txt" 2>&1
-check "inspect Markdown holds every line of the terminal report (nothing summarised away or cut)" python3 - "$WORK/solar.txt" "$WORK/solar.md" <<'PY'
+check "inspect Markdown holds every cell of the terminal report (nothing summarised away or cut)" python3 - "$WORK/solar.txt" "$WORK/solar.md" <<'PY'
 import re, sys
-term = [l.strip() for l in open(sys.argv[1]) if l.strip()]
+# the terminal's aligned columns are separated by two or more spaces; each cell is in the Markdown whole
+term = [c for l in open(sys.argv[1]) for c in re.split(r"\s{2,}", l.strip()) if c]
 md = open(sys.argv[2]).read().replace("\\", "")
-missing = [l for l in term if l not in md]
+missing = [c for c in term if c not in md]
 assert not missing, missing[:3]
 PY
 
@@ -78,6 +118,11 @@ printf '# 검증 일지\n\n<!-- TUTORIAL_MARKER: new entries above -->\n' > "$J"
 "$LINEAGE" compare "$Z/base" "$Z/finetune" --lang ko --journal "$J" > /dev/null 2>&1
 "$LINEAGE" tokenize "$Z/base" "안녕하세요 world" --lang ko --journal "$J" > /dev/null 2>&1
 "$LINEAGE" study "$Z/base" "$Z/finetune" "$Z/indep-seed" --no-run --lang ko --journal "$J" > /dev/null 2>&1
+"$LINEAGE" run "$Z/base" "Hello" --tokens 2 --lang ko --journal "$J" > /dev/null 2>&1
+"$LINEAGE" verify "$Z/finetune" --against "$Z/base" "$Z/indep-seed" --no-run --lang ko --journal "$J" > /dev/null 2>&1
+"$LINEAGE" search "$Z/finetune" --index "$WORK/idx.db" --top 2 --lang ko --journal "$J" > /dev/null 2>&1
+check "journal: a run entry with its next-token table (no placeholder verdict)" bash -c \
+    "grep -q '다음 토큰 예측은' '$J' && ! grep -q '판단 불가 0.00' '$J'"
 grep -v '^lineage \|^<!--\|^```' "$J" > "$WORK/journal.body"   # the reproduce command is code
-ko_check "journal (inspect, compare, tokenize, study)" "$WORK/journal.body"
+ko_check "journal (inspect, compare, tokenize, study, run, verify, search)" "$WORK/journal.body"
 finish

@@ -308,11 +308,13 @@ int cli_tokenize(const cli_options *o)
         lineage_tokenizer_close(t);
         return st ? cli_fail(&err) : 0;
     }
-    if (o->journal || o->json_out) {   /* the same encoding as a document, for the journal and --json */
+    if (o->journal || o->json_out || o->md_out || o->html_out) {   /* the same encoding as a document */
         lineage_doc *d = NULL;
         int rc = 0;
         if (lineage_tokenize_report(t, o->positional[0], text, len, &d, &err)) rc = cli_fail(&err);
         if (!rc && o->json_out) rc = write_doc(o->json_out, d, LINEAGE_RENDER_JSON, o->lang);
+        if (!rc && o->md_out) rc = write_doc(o->md_out, d, LINEAGE_RENDER_MARKDOWN, o->lang);
+        if (!rc && o->html_out) rc = write_doc(o->html_out, d, LINEAGE_RENDER_HTML, o->lang);
         if (!rc && o->journal) rc = append_journal(o, d);
         lineage_doc_free(d);
         if (rc) {
@@ -320,7 +322,8 @@ int cli_tokenize(const cli_options *o)
             lineage_tokenizer_close(t);
             return rc;
         }
-        if (o->json_out && !strcmp(o->json_out, "-")) {
+        if ((o->json_out && !strcmp(o->json_out, "-")) || (o->md_out && !strcmp(o->md_out, "-")) ||
+            (o->html_out && !strcmp(o->html_out, "-"))) {
             free(text);
             lineage_tokenizer_close(t);
             return 0;

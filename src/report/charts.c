@@ -70,16 +70,16 @@ void chart_bars(strbuf *sb, const char *title, const char **labels, const double
     double max = 0;
     for (size_t i = 0; i < n; i++) if (isfinite(values[i]) && values[i] > max) max = values[i];
     if (max <= 0) max = 1;
-    int w = 460, h = 24 + (int)n * 22;
+    int w = 500, h = 24 + (int)n * 22;   /* labels in the first 160 pixels */
     figure_begin(sb, "bars", title, w, h);
     for (size_t i = 0; i < n; i++) {
         int bw = finite_cells(values[i], max, 280);
         int y = 10 + (int)i * 22;
         sb_printf(sb, "<text x=\"0\" y=\"%d\">", y + 12);
         html_escape(sb, labels[i]);
-        if (bw < 0) { sb_printf(sb, "</text><text x=\"124\" y=\"%d\">n/a</text>\n", y + 12); continue; }
-        sb_printf(sb, "</text><rect x=\"120\" y=\"%d\" width=\"%d\" height=\"16\" fill=\"#4a7ab5\"/>"
-                      "<text x=\"%d\" y=\"%d\">%.0f</text>\n", y, bw > 0 ? bw : 1, 124 + bw, y + 12, values[i]);
+        if (bw < 0) { sb_printf(sb, "</text><text x=\"164\" y=\"%d\">n/a</text>\n", y + 12); continue; }
+        sb_printf(sb, "</text><rect x=\"160\" y=\"%d\" width=\"%d\" height=\"16\" fill=\"#4a7ab5\"/>"
+                      "<text x=\"%d\" y=\"%d\">%.0f</text>\n", y, bw > 0 ? bw : 1, 164 + bw, y + 12, values[i]);
     }
     figure_end(sb, title);
 }
@@ -200,13 +200,22 @@ static void weights_charts(strbuf *sb, const json_value *w, const render_ctx *ct
 
 static void tokenizer_charts(strbuf *sb, const json_value *t, const render_ctx *ctx)
 {
-    const char *keys[] = {"vocab_a", "vocab_b", "shared", "id_aligned", "common_id_prefix"};
+    /* token counts, labelled in the report language: the vocabularies, what they share, what sits at the same id */
+    static const char *const keys[][4] = {{"vocab_a", NULL, "A vocabulary", "A의 어휘"},
+                                          {"vocab_b", NULL, "B vocabulary", "B의 어휘"},
+                                          {"shared", "count", "shared tokens", "공유 토큰"},
+                                          {"id_aligned", "count", "same token at the same id", "같은 ID에 같은 토큰"},
+                                          {"common_id_prefix", NULL, "common id prefix", "공통 ID 접두"}};
     const char *labels[5];
     double vals[5];
     size_t n = 0;
     for (size_t i = 0; i < 5; i++) {
         double v;
-        if (json_get_double(t, keys[i], &v)) { labels[n] = keys[i]; vals[n++] = v; }
+        const json_value *o = keys[i][1] ? json_get(t, keys[i][0]) : t;
+        if (json_get_double(o, keys[i][1] ? keys[i][1] : keys[i][0], &v)) {
+            labels[n] = tr(ctx, keys[i][2], keys[i][3]);
+            vals[n++] = v;
+        }
     }
     if (n >= 3) chart_bars(sb, tr(ctx, "tokenizer overlap (tokens)", "토크나이저 겹침 (토큰 수)"), labels, vals, n);
 }

@@ -71,7 +71,7 @@ static void summaries(doc_sink *s, const json_value *sec, const json_value *bat)
     s->table_begin(s, cols, 3);
     for (size_t i = 0; i < json_count(sums); i++) {
         const json_value *sum = json_at(sums, i);
-        char name[64], c1[128] = "", c2[512] = "";
+        char name[1024], c1[128] = "", c2[512] = "";
         model_label(name, sizeof name, sec, i, ctx);
         int64_t n = 0, k = 0;
         json_get_int(sum, "answers", &n);
@@ -200,10 +200,10 @@ void render_asked_doc(doc_sink *s, const json_value *sec)
     s->para(s, NULL, ctx->korean ? str_or(sec, "note_ko", "") : str_or(sec, "note", ""));
     const json_value *models = json_get(sec, "models");
     for (size_t i = 0; i < json_count(models); i++) {
-        char name[64];
+        char name[1024];
         model_label(name, sizeof name, sec, i, ctx);
         const json_value *m = json_at(models, i);
-        char what[1200];
+        char what[8192];
         snprintf(what, sizeof what, "%s%s", str_or(m, "path", "?"),
                  !strcmp(str_or(m, "mode", ""), "endpoint") ? tr(ctx, " (through its server)", " (서버를 통해)") : "");
         s->item(s, 0, name, what);
@@ -212,7 +212,7 @@ void render_asked_doc(doc_sink *s, const json_value *sec)
     const json_value *bats = json_get(sec, "batteries");
     size_t n = json_count(models);
     const char *heads[64], *bodies[64], *notes[64];
-    char names[64][64];
+    char names[64][1024];
     strbuf nb[64];
     if (n > 64) n = 64;
     for (size_t i = 0; i < n; i++) {
@@ -221,7 +221,7 @@ void render_asked_doc(doc_sink *s, const json_value *sec)
     }
     for (size_t b = 0; b < json_count(bats); b++) {
         const json_value *bat = json_at(bats, b), *qs = json_get(bat, "questions");
-        char title[256];
+        char title[2048];
         snprintf(title, sizeof title, "%s (%s)", kind_text(str_or(bat, "kind", "plain"), ctx), str_or(bat, "version", "?"));
         s->heading(s, 3, title);
         for (size_t q = 0; q < json_count(qs); q++) {
@@ -253,13 +253,13 @@ void render_asked_doc(doc_sink *s, const json_value *sec)
         const json_value *c = json_at(clues, i);
         int64_t m = 0;
         json_get_int(c, "model", &m);
-        char name[64];
+        char name[1024];
         model_label(name, sizeof name, sec, (size_t)m, ctx);
         /* the stored sentence names the model by its label; rebuilt here in the report language */
         int64_t k = 0, of = 0;
         json_get_int(c, "answers", &k);
         json_get_int(c, "of", &of);
-        char line[600];
+        char line[4096];
         if (ctx->korean)
             snprintf(line, sizeof line, "모델 %s의 정체성 답변 %lld개 중 %lld개가 %s을(를) 언급합니다: 학습 데이터에 대한 "
                                         "단서이며(그 조직 모델의 출력으로 학습했을 수 있음) 가중치에 대한 근거가 아닙니다",

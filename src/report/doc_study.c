@@ -73,7 +73,7 @@ static void matrix_view(doc_sink *s, const json_value *root, const char *key, co
         return;
     }
     const char *cols[STUDY_COLS];
-    char cells[STUDY_COLS][96];
+    char cells[STUDY_COLS][1024];
     const char *row[STUDY_COLS];
     cols[0] = "";
     for (size_t j = 0; j < n; j++) cols[j + 1] = model_name(root, (int64_t)j);
@@ -144,7 +144,7 @@ static void verdicts_view(doc_sink *s, const json_value *root)
         int64_t a = 0, b = 0;
         json_get_int(p, "a", &a);
         json_get_int(p, "b", &b);
-        char verdict[256], conf[32], sim[32], tok[96], arch[96];
+        char verdict[1024], conf[32], sim[32], tok[256], arch[96];
         const json_value *v = json_get(p, "verdict");
         verdict_cell(verdict, sizeof verdict, v, s->ctx);
         number_cell(conf, sizeof conf, json_get(v, "confidence"), 0);
@@ -237,7 +237,7 @@ static void architecture_view(doc_sink *s, const json_value *root)
     cols[1] = tr(s->ctx, "field", "항목");
     for (size_t j = 0; j < n; j++) cols[j + 2] = model_name(root, (int64_t)j);
     s->table_begin(s, cols, n + 2);
-    char cells[STUDY_COLS][96];
+    char cells[STUDY_COLS][1024];
     const char *row[STUDY_COLS];
     for (size_t i = 0; i < json_count(fields); i++) {
         const json_value *f = json_at(fields, i);
@@ -303,7 +303,7 @@ static void weights_view(doc_sink *s, const json_value *root)
                    "가중치 유사도 (중심화, 정렬 후; 0이면 관련 없음)"), 0, 0);
 }
 
-static void how_to_read(doc_sink *s)
+void doc_how_to_read(doc_sink *s)
 {
     s->heading(s, 2, tr(s->ctx, "How to read this", "읽는 법"));
     s->item(s, 0, tr(s->ctx, "centred correlation", "중심화 상관"),
@@ -317,6 +317,14 @@ static void how_to_read(doc_sink *s)
     s->item(s, 0, "z",
             tr(s->ctx, "how many null standard deviations the value lies from the null mean",
                "값이 귀무 분포의 평균에서 표준편차 몇 배만큼 떨어져 있는지입니다."));
+    s->item(s, 0, tr(s->ctx, "high-information tensors", "고정보 텐서"),
+            tr(s->ctx, "the large projection matrices (attention and MLP), whose values differ between any two unrelated "
+                       "models; norm gains and biases, which look alike in every model, are left out",
+               "어텐션·MLP의 큰 투영 행렬처럼 관련 없는 두 모델이면 값이 크게 달라지는 텐서입니다. 어느 모델에서나 "
+               "비슷해 보이는 정규화 가중치와 편향은 빠집니다."));
+    s->item(s, 0, tr(s->ctx, "far beyond chance", "우연 수준을 크게 넘음"),
+            tr(s->ctx, "z above 5: the value lies more than 5 null standard deviations from the null mean",
+               "z가 5보다 크다는 뜻입니다. 값이 귀무 분포 평균에서 표준편차의 5배보다 멀리 떨어져 있습니다."));
     s->item(s, 0, tr(s->ctx, "power", "검정력"),
             tr(s->ctx, "whether the test could have seen a relation had there been one (enough rows, matching shapes)",
                "관계가 있었다면 검정이 그것을 볼 수 있었는지(충분한 행 수, 같은 모양)입니다."));
@@ -333,5 +341,5 @@ void study_render(doc_sink *s, const json_value *root)
     weights_view(s, root);
     const json_value *asked = json_get(root, "behaviour_asked");
     if (asked) render_asked_doc(s, asked);
-    how_to_read(s);
+    doc_how_to_read(s);
 }

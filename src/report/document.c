@@ -18,8 +18,19 @@
 /* ---- Markdown sink ---- */
 
 static void md_escape(strbuf *sb, const char *s) { sanitize_markdown(sb, s); }
+static void md_rows_close(doc_sink *s)
+{
+    if (s->items_open) {   /* a blank line ends a list (else a table or paragraph would continue its last item) */
+        s->items_open = 0;
+        sb_putc(s->sb, '\n');
+    }
+    if (!s->rows_open) return;
+    s->rows_open = 0;
+    sb_putc(s->sb, '\n');
+}
 static void md_heading(doc_sink *s, int level, const char *text)
 {
+    md_rows_close(s);
     sb_putc(s->sb, '\n');
     for (int i = 0; i < level; i++) sb_putc(s->sb, '#');
     sb_putc(s->sb, ' ');
@@ -28,21 +39,31 @@ static void md_heading(doc_sink *s, int level, const char *text)
 }
 static void md_para(doc_sink *s, const char *bold, const char *text)
 {
+    md_rows_close(s);
     if (bold) { sb_puts(s->sb, "**"); md_escape(s->sb, bold); sb_puts(s->sb, "** "); }
     md_escape(s->sb, text);
     sb_puts(s->sb, "\n\n");
 }
 static void md_item(doc_sink *s, int depth, const char *key, const char *text)
 {
+    if (s->rows_open) md_rows_close(s);
+    s->items_open = 1;
     for (int i = 0; i < depth; i++) sb_puts(s->sb, "  ");
     sb_puts(s->sb, "- ");
     if (key) { md_escape(s->sb, key); sb_puts(s->sb, ": "); }
     md_escape(s->sb, text);
     sb_putc(s->sb, '\n');
 }
-static void md_list_end(doc_sink *s) { sb_putc(s->sb, '\n'); }
+static void md_list_end(doc_sink *s)
+{
+    int open = s->rows_open || s->items_open;
+    s->items_open = 0;
+    md_rows_close(s);
+    if (open) sb_putc(s->sb, '\n');
+}
 static void md_table_begin(doc_sink *s, const char **cols, size_t n)
 {
+    md_rows_close(s);
     sb_puts(s->sb, "|");
     for (size_t i = 0; i < n; i++) { sb_putc(s->sb, ' '); md_escape(s->sb, cols[i]); sb_puts(s->sb, " |"); }
     sb_puts(s->sb, "\n|");
@@ -52,30 +73,53 @@ static void md_table_begin(doc_sink *s, const char **cols, size_t n)
 static void md_table_row(doc_sink *s, const char **cells, size_t n)
 {
     sb_puts(s->sb, "|");
-    for (size_t i = 0; i < n; i++) { sb_putc(s->sb, ' '); md_escape(s->sb, cells[i]); sb_puts(s->sb, " |"); }
+    for (size_t i = 0; i < n; i++) { sb_putc(s->sb, ' '); md_escape(s->sb, cells[i] ? cells[i] : ""); sb_puts(s->sb, " |"); }
     sb_putc(s->sb, '\n');
 }
 static void md_table_end(doc_sink *s) { sb_putc(s->sb, '\n'); }
 static void md_chart(doc_sink *s, const char *key, const json_value *section) { (void)s; (void)key; (void)section; }
-/* a fence longer than any backtick run of the text, so untrusted text cannot close it */
-static void md_pre(doc_sink *s, const char *text)
+/* a label without the terminal's indentation */
+static const char *dedent(const char *t)
 {
-    size_t run = 0, longest = 0;
-    for (const char *p = text; *p; p++) {
-        run = *p == '`' ? run + 1 : 0;
-        if (run > longest) longest = run;
+    while (t && *t == ' ') t++;
+    return t ? t : "";
+}
+static void md_row(doc_sink *s, const char *label, const char *value)
+{
+    if (s->items_open) {
+        s->items_open = 0;
+        sb_putc(s->sb, '\n');
     }
-    size_t fence = longest < 3 ? 3 : longest + 1;
-    for (size_t i = 0; i < fence; i++) sb_putc(s->sb, '`');
-    sb_putc(s->sb, '\n');
-    sb_puts(s->sb, text);
-    if (*text && text[strlen(text) - 1] != '\n') sb_putc(s->sb, '\n');
-    for (size_t i = 0; i < fence; i++) sb_putc(s->sb, '`');
-    sb_puts(s->sb, "\n\n");
+    if (!s->rows_open) {
+        const char *cols[] = {tr(s->ctx, "item", "항목"), tr(s->ctx, "value", "값")};
+        md_table_begin(s, cols, 2);
+        s->rows_open = 1;
+    }
+    const char *cells[] = {dedent(label), value};
+    md_table_row(s, cells, 2);
+}
+static void md_line(doc_sink *s, int style, const char *text)
+{
+    (void)style;
+    md_para(s, NULL, dedent(text));
+}
+static void md_section(doc_sink *s, int level, const char *title, const char *note)
+{
+    if (note && note[0] == ' ' && note[1] == '(') {   /* a parenthetical qualifier stays in the heading */
+        strbuf h;
+        sb_init(&h);
+        sb_printf(&h, "%s%s", title, note);
+        md_heading(s, level, sb_str(&h));
+        sb_free(&h);
+        return;
+    }
+    md_heading(s, level, title);
+    if (note && *dedent(note)) md_para(s, NULL, dedent(note));
 }
 /* Markdown: the question in bold, then a one-row table with a column per model */
 static void md_cards(doc_sink *s, const char *title, const char **heads, const char **bodies, const char **notes, size_t n)
 {
+    md_rows_close(s);
     sb_puts(s->sb, "**");
     md_escape(s->sb, title);
     sb_puts(s->sb, "**\n\n|");
@@ -95,14 +139,26 @@ static void md_cards(doc_sink *s, const char *title, const char **heads, const c
 /* ---- HTML sink ---- */
 
 void html_escape(strbuf *sb, const char *s) { sanitize_html(sb, s); }
+static void h_rows_close(doc_sink *s)
+{
+    if (s->items_open) {
+        s->items_open = 0;
+        sb_puts(s->sb, "</ul>\n");
+    }
+    if (!s->rows_open) return;
+    s->rows_open = 0;
+    sb_puts(s->sb, "</table>\n");
+}
 static void h_heading(doc_sink *s, int level, const char *text)
 {
+    h_rows_close(s);
     sb_printf(s->sb, "<h%d>", level);
     html_escape(s->sb, text);
     sb_printf(s->sb, "</h%d>\n", level);
 }
 static void h_para(doc_sink *s, const char *bold, const char *text)
 {
+    h_rows_close(s);
     sb_puts(s->sb, "<p>");
     if (bold) { sb_puts(s->sb, "<b>"); html_escape(s->sb, bold); sb_puts(s->sb, "</b> "); }
     html_escape(s->sb, text);
@@ -110,14 +166,20 @@ static void h_para(doc_sink *s, const char *bold, const char *text)
 }
 static void h_item(doc_sink *s, int depth, const char *key, const char *text)
 {
-    sb_printf(s->sb, "<div class=\"kv d%d\">", depth);
-    if (key) { sb_puts(s->sb, "<span class=\"k\">"); html_escape(s->sb, key); sb_puts(s->sb, "</span> "); }
+    if (s->rows_open) h_rows_close(s);
+    if (!s->items_open) {   /* consecutive items are one list */
+        sb_puts(s->sb, "<ul>\n");
+        s->items_open = 1;
+    }
+    sb_printf(s->sb, "<li class=\"kv d%d\">", depth);
+    if (key) { sb_puts(s->sb, "<span class=\"k\">"); html_escape(s->sb, key); sb_puts(s->sb, ":</span> "); }
     html_escape(s->sb, text);
-    sb_puts(s->sb, "</div>\n");
+    sb_puts(s->sb, "</li>\n");
 }
-static void h_list_end(doc_sink *s) { (void)s; }
+static void h_list_end(doc_sink *s) { h_rows_close(s); }
 static void h_table_begin(doc_sink *s, const char **cols, size_t n)
 {
+    h_rows_close(s);
     sb_puts(s->sb, "<table><tr>");
     for (size_t i = 0; i < n; i++) { sb_puts(s->sb, "<th>"); html_escape(s->sb, cols[i]); sb_puts(s->sb, "</th>"); }
     sb_puts(s->sb, "</tr>\n");
@@ -125,20 +187,55 @@ static void h_table_begin(doc_sink *s, const char **cols, size_t n)
 static void h_table_row(doc_sink *s, const char **cells, size_t n)
 {
     sb_puts(s->sb, "<tr>");
-    for (size_t i = 0; i < n; i++) { sb_puts(s->sb, "<td>"); html_escape(s->sb, cells[i]); sb_puts(s->sb, "</td>"); }
+    for (size_t i = 0; i < n; i++) { sb_puts(s->sb, "<td>"); html_escape(s->sb, cells[i] ? cells[i] : ""); sb_puts(s->sb, "</td>"); }
     sb_puts(s->sb, "</tr>\n");
 }
 static void h_table_end(doc_sink *s) { sb_puts(s->sb, "</table>\n"); }
-static void h_chart(doc_sink *s, const char *key, const json_value *section) { charts_for_section(s->sb, key, section, s->ctx); }
-static void h_pre(doc_sink *s, const char *text)
+static void h_chart(doc_sink *s, const char *key, const json_value *section)
 {
-    sb_puts(s->sb, "<pre>");
-    html_escape(s->sb, text);
-    sb_puts(s->sb, "</pre>\n");
+    h_rows_close(s);
+    charts_for_section(s->sb, key, section, s->ctx);
+}
+static void h_row(doc_sink *s, const char *label, const char *value)
+{
+    if (s->items_open) {
+        s->items_open = 0;
+        sb_puts(s->sb, "</ul>\n");
+    }
+    if (!s->rows_open) {
+        sb_puts(s->sb, "<table class=\"rows\">\n");
+        s->rows_open = 1;
+    }
+    sb_puts(s->sb, "<tr><th>");
+    html_escape(s->sb, dedent(label));
+    sb_puts(s->sb, "</th><td>");
+    html_escape(s->sb, value ? value : "");
+    sb_puts(s->sb, "</td></tr>\n");
+}
+static void h_line(doc_sink *s, int style, const char *text)
+{
+    h_rows_close(s);
+    sb_printf(s->sb, "<p%s>", style == DOC_DIM ? " class=\"dim\"" : style == DOC_WARN ? " class=\"warn\"" : "");
+    html_escape(s->sb, dedent(text));
+    sb_puts(s->sb, "</p>\n");
+}
+static void h_section(doc_sink *s, int level, const char *title, const char *note)
+{
+    if (note && note[0] == ' ' && note[1] == '(') {   /* a parenthetical qualifier stays in the heading */
+        strbuf h;
+        sb_init(&h);
+        sb_printf(&h, "%s%s", title, note);
+        h_heading(s, level, sb_str(&h));
+        sb_free(&h);
+        return;
+    }
+    h_heading(s, level, title);
+    if (note && *dedent(note)) h_para(s, NULL, dedent(note));
 }
 /* HTML: the question, then the answers as cards in one row (wrapping on a narrow page) */
 static void h_cards(doc_sink *s, const char *title, const char **heads, const char **bodies, const char **notes, size_t n)
 {
+    h_rows_close(s);
     sb_puts(s->sb, "<div class=\"q\"><div class=\"qt\">");
     html_escape(s->sb, title);
     sb_puts(s->sb, "</div><div class=\"cards\">");
@@ -184,13 +281,17 @@ static void render_table(doc_sink *s, const json_value *arr)
     size_t nc = table_columns(arr, cols, MAX_COLS);
     if (!nc) return;
     s->table_begin(s, cols, nc);
-    char bufs[MAX_COLS][96];
+    char bufs[MAX_COLS][64];
     const char *cells[MAX_COLS];
     size_t rows = arr->u.array.count;
     for (size_t r = 0; r < rows && r < MAX_TABLE_ROWS; r++) {
         for (size_t c = 0; c < nc; c++) {
-            scalar_text(json_get(arr->u.array.items[r], cols[c]), bufs[c], sizeof bufs[c]);
-            cells[c] = bufs[c];
+            const json_value *v = json_get(arr->u.array.items[r], cols[c]);
+            if (v && v->type == JSON_STRING) cells[c] = v->u.string.s;   /* strings whole */
+            else {
+                scalar_text(v, bufs[c], sizeof bufs[c]);
+                cells[c] = bufs[c];
+            }
         }
         s->table_row(s, cells, nc);
     }
@@ -205,7 +306,11 @@ static void render_table(doc_sink *s, const json_value *arr)
 
 static void render_value(doc_sink *s, int depth, const char *key, const json_value *v)
 {
-    char buf[512];
+    char buf[64];
+    if (v && v->type == JSON_STRING) {
+        s->item(s, depth, key, v->u.string.s);
+        return;
+    }
     if (scalar_text(v, buf, sizeof buf)) {
         s->item(s, depth, key, buf);
         return;
@@ -221,8 +326,10 @@ static void render_value(doc_sink *s, int depth, const char *key, const json_val
         sb_init(&line);
         size_t shown = 0;
         for (size_t i = 0; i < v->u.array.count && shown < 48; i++) {
-            char b[96];
-            if (!scalar_text(v->u.array.items[i], b, sizeof b)) { sb_puts(&line, "[...]"); break; }
+            char b[64];
+            const json_value *x = v->u.array.items[i];
+            if (x->type == JSON_STRING) { sb_printf(&line, "%s%s", i ? ", " : "", x->u.string.s); shown++; continue; }
+            if (!scalar_text(x, b, sizeof b)) { sb_puts(&line, "[...]"); break; }
             sb_printf(&line, "%s%s", i ? ", " : "", b);
             shown++;
         }
@@ -250,19 +357,21 @@ static void render_evidence(doc_sink *s, const json_value *evidence)
     s->heading(s, 2, tr(s->ctx, "Evidence, with controls", "근거와 대조군"));
     const char *cols[] = {tr(s->ctx, "line", "근거"), tr(s->ctx, "finding", "발견"), tr(s->ctx, "value", "값"),
                           tr(s->ctx, "control", "대조군"), "z", "p", tr(s->ctx, "direction", "방향"),
-                          tr(s->ctx, "weight", "가중")};
+                          tr(s->ctx, "weight", "비중")};
     s->table_begin(s, cols, 8);
     for (size_t i = 0; i < json_count(evidence) && i < MAX_TABLE_ROWS; i++) {
         const json_value *f = json_at(evidence, i);
         char b[6][160];
         const char *cells[8];
-        char ctl[600];
+        char ctl[4096];
         cells[0] = msg_code("line", json_get_string(f, "line"), s->ctx);
         cells[1] = finding_text(f, s->ctx);
         const json_value *val = json_get(f, "value");
-        if (val && val->type == JSON_STRING) snprintf(b[1], sizeof b[1], "%s", relation_kind_text(val->u.string.s, s->ctx));
-        else scalar_text(val, b[1], sizeof b[1]);
-        cells[2] = b[1];
+        if (val && val->type == JSON_STRING) cells[2] = relation_kind_text(val->u.string.s, s->ctx);
+        else {
+            scalar_text(val, b[1], sizeof b[1]);
+            cells[2] = b[1];
+        }
         control_text(json_get(f, "control"), s->ctx, ctl, sizeof ctl);
         cells[3] = ctl;
         scalar_text(json_get(f, "z"), b[3], sizeof b[3]);
@@ -283,109 +392,12 @@ static void render_verdict(doc_sink *s, const json_value *root)
     const json_value *v = json_get(root, "verdict");
     const json_value *models = json_get(root, "models");
     const char *a = json_get_string(models, "a"), *b = json_get_string(models, "b");
-    char q[1200];
+    char q[16384];
     snprintf(q, sizeof q, tr(s->ctx, "Was %s derived from %s?", "모델 %s은(는) 모델 %s에서 파생되었는가?"), b ? b : "B", a ? a : "A");
     s->para(s, tr(s->ctx, "Question:", "질문:"), q);
     if (!v) return;
-    const char *label = json_get_string(v, "label");
-    strbuf ans;
-    sb_init(&ans);
-    sb_puts(&ans, verdict_label_text(label ? label : "inconclusive", s->ctx));
-    const json_value *rel = json_get(v, "relation");
-    for (size_t i = 0; i < json_count(rel); i++)
-        sb_printf(&ans, "%s%s", i ? ", " : " (", relation_kind_text(json_at(rel, i)->u.string.s, s->ctx));
-    if (json_count(rel)) sb_putc(&ans, ')');
-    double conf = 0;
-    json_get_double(v, "confidence", &conf);
-    char ct[96];
-    confidence_text(ct, sizeof ct, label, conf, s->ctx);
-    sb_printf(&ans, " - %s", ct);
-    s->para(s, tr(s->ctx, "Verdict:", "판정:"), sb_str(&ans));
-    sb_free(&ans);
-    const json_value *comps = json_get(v, "components");
-    if (comps && comps->type == JSON_OBJECT && comps->u.object.count) {
-        const char *cols[] = {tr(s->ctx, "component", "구성요소"), tr(s->ctx, "verdict", "판정"),
-                              tr(s->ctx, "relation", "관계"), tr(s->ctx, "confidence", "신뢰도")};
-        s->table_begin(s, cols, 4);
-        for (size_t i = 0; i < comps->u.object.count; i++) {
-            const json_member *m = &comps->u.object.members[i];
-            char r[200] = "", c[32];
-            const json_value *cr = json_get(m->value, "relation");
-            for (size_t k = 0; k < json_count(cr); k++) {
-                size_t l = strlen(r);
-                snprintf(r + l, sizeof r - l, "%s%s", k ? ", " : "", relation_kind_text(json_at(cr, k)->u.string.s, s->ctx));
-            }
-            scalar_text(json_get(m->value, "confidence"), c, sizeof c);
-            const char *cl = json_get_string(m->value, "label");
-            const char *cells[] = {m->key, verdict_label_text(cl ? cl : "inconclusive", s->ctx), r, c};
-            s->table_row(s, cells, 4);
-        }
-        s->table_end(s);
-    }
-    const json_value *reasons = json_get(v, s->ctx->korean ? "reasons_ko" : "reasons");
-    for (size_t i = 0; i < json_count(reasons); i++)
-        if (json_at(reasons, i)->type == JSON_STRING) s->item(s, 0, NULL, json_at(reasons, i)->u.string.s);
-    s->list_end(s);
+    doc_verdict(s, v);   /* the verdict, its direction, components, reasons and clues */
     render_evidence(s, json_get(v, "evidence"));
-}
-
-/* Terminal text as a document: a line that starts in column 0 is a heading (the first one skipped
- * when it repeats the section's own heading), each run of indented lines is one preformatted block
- * with its aligned columns (dedented by two). Reports read as the terminal does, not as JSON. */
-static void flush_block(doc_sink *s, strbuf *block)
-{
-    while (block->len > 1 && block->data[block->len - 1] == '\n' && block->data[block->len - 2] == '\n')
-        block->data[--block->len] = 0;
-    if (block->len && !block->failed) s->pre(s, sb_str(block));
-    if (block->data) { block->len = 0; block->data[0] = 0; }
-}
-
-static void text_as_doc(doc_sink *s, const char *text, const char *skip_title)
-{
-    strbuf block;
-    sb_init(&block);
-    int first_heading = 1;
-    const char *p = text;
-    while (*p) {
-        const char *e = strchr(p, '\n');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        char line[2048];
-        snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), p);
-        if (line[0] && line[0] != ' ') {
-            flush_block(s, &block);
-            if (!(first_heading && skip_title && !strcmp(line, skip_title))) s->heading(s, 3, line);
-            first_heading = 0;
-        } else if (line[0] || block.len) {
-            sb_puts(&block, !strncmp(line, "  ", 2) ? line + 2 : line);
-            sb_putc(&block, '\n');
-        }
-        p = e ? e + 1 : p + n;
-    }
-    flush_block(s, &block);
-    sb_free(&block);
-}
-
-typedef void (*section_text_fn)(strbuf *, const json_value *, const render_ctx *);
-
-static void section_as_doc(doc_sink *s, section_text_fn fn, const json_value *sec, const char *title)
-{
-    render_ctx plain = *s->ctx;
-    plain.color = 0;
-    strbuf sb;
-    sb_init(&sb);
-    fn(&sb, sec, &plain);
-    if (!sb.failed) text_as_doc(s, sb_str(&sb), title);
-    sb_free(&sb);
-}
-
-static section_text_fn section_text(const char *key)
-{
-    if (!strcmp(key, "architecture")) return render_arch_text;
-    if (!strcmp(key, "tokenizer")) return render_tokenizer_text;
-    if (!strcmp(key, "weights")) return render_weights_text;
-    if (!strcmp(key, "behaviour")) return render_behaviour_text;
-    if (!strcmp(key, "activations")) return render_activations_text;
-    return NULL;
 }
 
 /* "source": one row per side (what was read, how many checkpoint bytes) */
@@ -413,40 +425,41 @@ static void render_source(doc_sink *s, const json_value *sec)
 void document_render(doc_sink *s, const json_value *root)
 {
     const char *schema = json_get_string(root, "schema");
-    if (schema && (!strcmp(schema, "lineage.inspect/1") || !strcmp(schema, "lineage.verify/1") ||
-                   !strcmp(schema, "lineage.search/1"))) {
-        section_as_doc(s, !strcmp(schema, "lineage.inspect/1")  ? render_inspect_text
-                          : !strcmp(schema, "lineage.verify/1") ? render_verify_text
-                                                                : render_search_text,
-                       root, NULL);
-        return;
+    if (!schema) schema = "";
+    if (!strcmp(schema, "lineage.inspect/1")) doc_inspect(s, root);
+    else if (!strcmp(schema, "lineage.verify/1")) {
+        doc_verify(s, root);
+        if (!s->terminal) doc_how_to_read(s);
     }
-    if (schema && !strcmp(schema, "lineage.index/1")) {
-        render_value(s, 0, NULL, root);
-        return;
+    else if (!strcmp(schema, "lineage.search/1")) doc_search(s, root);
+    else if (!strcmp(schema, "lineage.index/1")) doc_index(s, root);
+    else if (!strcmp(schema, "lineage.study/1")) study_render(s, root);
+    else if (!strcmp(schema, "lineage.ask/1")) render_ask_doc(s, root);
+    else if (!strcmp(schema, "lineage.run/1")) doc_run(s, root);
+    else if (!strcmp(schema, "lineage.tokenize/1")) doc_tokenize(s, root);
+    else {
+        render_verdict(s, root);
+        for (const section_desc *d = report_sections; d->key; d++) {
+            const json_value *sec = json_get(root, d->key);
+            if (!sec) continue;
+            /* each section renderer writes its own heading */
+            if (!strcmp(d->key, "architecture")) doc_arch(s, sec);
+            else if (!strcmp(d->key, "tokenizer")) doc_tokenizer(s, sec);
+            else if (!strcmp(d->key, "weights")) doc_weights(s, sec);
+            else if (!strcmp(d->key, "behaviour")) doc_behaviour(s, sec);
+            else if (!strcmp(d->key, "activations")) doc_activations(s, sec);
+            else {
+                s->heading(s, 2, tr(s->ctx, d->title_en, d->title_ko));
+                if (!strcmp(d->key, "source")) render_source(s, sec);
+                else render_value(s, 0, NULL, sec);
+            }
+            s->chart(s, d->key, sec);
+        }
+        const json_value *asked = json_get(root, "behaviour_asked");
+        if (asked) render_asked_doc(s, asked);
+        if (!s->terminal && (json_get(root, "weights") || json_get(root, "verdict"))) doc_how_to_read(s);
     }
-    if (schema && !strcmp(schema, "lineage.study/1")) {
-        study_render(s, root);
-        return;
-    }
-    if (schema && !strcmp(schema, "lineage.ask/1")) {
-        render_ask_doc(s, root);
-        return;
-    }
-    render_verdict(s, root);
-    for (const section_desc *d = report_sections; d->key; d++) {
-        const json_value *sec = json_get(root, d->key);
-        if (!sec) continue;
-        const char *title = tr(s->ctx, d->title_en, d->title_ko);
-        s->heading(s, 2, title);
-        s->chart(s, d->key, sec);
-        section_text_fn fn = section_text(d->key);
-        if (fn && s->pre) section_as_doc(s, fn, sec, title);
-        else if (!strcmp(d->key, "source")) render_source(s, sec);
-        else render_value(s, 0, NULL, sec);
-    }
-    const json_value *asked = json_get(root, "behaviour_asked");
-    if (asked) render_asked_doc(s, asked);
+    if (s->rows_open || s->items_open) s->list_end(s);   /* closes a table or list left open at the end */
 }
 
 void document_title(const json_value *root, const render_ctx *ctx, char *buf, size_t n)
@@ -464,6 +477,10 @@ void document_title(const json_value *root, const render_ctx *ctx, char *buf, si
         snprintf(buf, n, "lineage ask: %s", json_get_string(root, "model") ? json_get_string(root, "model") : "");
     else if (schema && !strcmp(schema, "lineage.search/1"))
         snprintf(buf, n, "lineage search: %s", json_get_string(root, "model") ? json_get_string(root, "model") : "");
+    else if (schema && !strcmp(schema, "lineage.run/1"))
+        snprintf(buf, n, "lineage run: %s", json_get_string(root, "model") ? json_get_string(root, "model") : "");
+    else if (schema && !strcmp(schema, "lineage.tokenize/1"))
+        snprintf(buf, n, "lineage tokenize: %s", json_get_string(root, "tokenizer") ? json_get_string(root, "tokenizer") : "");
     else if (schema && !strcmp(schema, "lineage.index/1"))
         snprintf(buf, n, "lineage index: %s", json_get_string(root, "index") ? json_get_string(root, "index") : "");
     else
@@ -474,8 +491,10 @@ void document_title(const json_value *root, const render_ctx *ctx, char *buf, si
 
 void render_markdown(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
-    doc_sink s = {sb, ctx, md_heading, md_para, md_item, md_list_end, md_table_begin, md_table_row, md_table_end, md_chart, md_cards, NULL, md_pre};
-    char title[1200];
+    doc_sink s = {.sb = sb, .ctx = ctx, .heading = md_heading, .para = md_para, .item = md_item, .list_end = md_list_end,
+                  .table_begin = md_table_begin, .table_row = md_table_row, .table_end = md_table_end, .chart = md_chart,
+                  .cards = md_cards, .row = md_row, .line = md_line, .section = md_section};
+    char title[16384];
     document_title(root, ctx, title, sizeof title);
     sb_puts(sb, "# ");
     md_escape(sb, title);
@@ -485,8 +504,10 @@ void render_markdown(strbuf *sb, const json_value *root, const render_ctx *ctx)
 
 void render_html(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
-    doc_sink s = {sb, ctx, h_heading, h_para, h_item, h_list_end, h_table_begin, h_table_row, h_table_end, h_chart, h_cards, NULL, h_pre};
-    char title[1200];
+    doc_sink s = {.sb = sb, .ctx = ctx, .heading = h_heading, .para = h_para, .item = h_item, .list_end = h_list_end,
+                  .table_begin = h_table_begin, .table_row = h_table_row, .table_end = h_table_end, .chart = h_chart,
+                  .cards = h_cards, .row = h_row, .line = h_line, .section = h_section};
+    char title[16384];
     document_title(root, ctx, title, sizeof title);
     sb_printf(sb, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\"><title>", ctx->korean ? "ko" : "en");
     html_escape(sb, title);
@@ -501,7 +522,8 @@ void render_html(strbuf *sb, const json_value *root, const render_ctx *ctx)
             ".q{margin:.8em 0}.qt{font-weight:600;margin-bottom:.3em}.cards{display:flex;flex-wrap:wrap;gap:.6em}"
             ".card{flex:1 1 0;min-width:14em;border:1px solid #ccc;border-radius:6px;padding:.4em .6em;background:#fafafa}"
             ".ch{font-size:12px;color:#555;margin-bottom:.2em}.cb{white-space:pre-wrap;word-break:break-word}"
-            ".cn{font-size:12px;color:#8a5a00;margin-top:.3em}"
+            ".cn{font-size:12px;color:#8a5a00;margin-top:.3em}table.rows th{background:none;font-weight:normal;color:#555}"
+            "p.dim{color:#666;font-size:12px}p.warn{color:#8a5a00}"
             "</style></head><body>\n<h1>");
     html_escape(sb, title);
     sb_puts(sb, "</h1>\n");

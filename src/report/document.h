@@ -18,9 +18,44 @@ struct doc_sink {
     /* n answers to one question side by side: a card per model (head, body, note under it) */
     void (*cards)(doc_sink *s, const char *title, const char **heads, const char **bodies, const char **notes, size_t n);
     void *user;   /* the sink's own state */
-    /* preformatted text (aligned terminal tables): a fenced block in Markdown, <pre> in HTML; may be NULL */
-    void (*pre)(doc_sink *s, const char *text);
+    /* a label and its value: an aligned row on the terminal; consecutive rows are one two-column table
+     * in Markdown and HTML */
+    void (*row)(doc_sink *s, const char *label, const char *value);
+    /* one prose line (DOC_DIM, DOC_GOOD, DOC_WARN colour it on the terminal): a paragraph in a document */
+    void (*line)(doc_sink *s, int style, const char *text);
+    /* a section heading with a note after it: on one line on the terminal, a heading and a paragraph in a
+     * document (level 2 or 3; the note may be NULL and starts with its own separator, e.g. "  (...)") */
+    void (*section)(doc_sink *s, int level, const char *title, const char *note);
+    int terminal;   /* the terminal sink: a renderer may write its aligned layout to sb itself */
+    int rows_open;  /* Markdown/HTML: a label/value table is open (closed by any other output) */
+    int items_open; /* HTML: a list of items is open (closed by any other output) */
 };
+
+enum { DOC_PLAIN = 0, DOC_DIM, DOC_GOOD, DOC_WARN };
+/* The colour sequence of a line style on the terminal (empty without colour). */
+const char *doc_style_on(const render_ctx *ctx, int style);
+
+/* row and line with printf formatting (the text whole, however long) */
+void doc_rowf(doc_sink *s, const char *label, const char *fmt, ...) LINEAGE_PRINTF(3, 4);
+void doc_linef(doc_sink *s, int style, const char *fmt, ...) LINEAGE_PRINTF(3, 4);
+
+/* Report kinds through any sink (terminal, Markdown, HTML): the terminal functions in report.h call these
+ * through the text sink. */
+void doc_inspect(doc_sink *s, const json_value *root);
+void doc_arch(doc_sink *s, const json_value *sec);
+void doc_tokenizer(doc_sink *s, const json_value *sec);
+void doc_weights(doc_sink *s, const json_value *sec);
+void doc_behaviour(doc_sink *s, const json_value *sec);
+void doc_activations(doc_sink *s, const json_value *sec);
+void doc_verdict(doc_sink *s, const json_value *verdict);
+void doc_verify(doc_sink *s, const json_value *root);
+void doc_verify_behaviour(doc_sink *s, const json_value *root);
+void doc_run(doc_sink *s, const json_value *root);
+void doc_search(doc_sink *s, const json_value *root);
+void doc_index(doc_sink *s, const json_value *root);
+void doc_tokenize(doc_sink *s, const json_value *root);
+/* "How to read this": centred correlation, null, z, high-information tensors, power (doc_study.c). */
+void doc_how_to_read(doc_sink *s);
 
 void document_render(doc_sink *s, const json_value *root);
 void render_ask_doc(doc_sink *s, const json_value *root);

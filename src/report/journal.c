@@ -219,7 +219,7 @@ static void compare_entry(strbuf *sb, const json_value *root, int n, const rende
         else scalar_text(fv, val, sizeof val);
         scalar_text(json_get(f, "z"), z, sizeof z);
         scalar_text(json_get(f, "p"), p, sizeof p);
-        char cd[600];
+        char cd[4096];
         control_text(json_get(f, "control"), ctx, cd, sizeof cd);
         sb_puts(sb, "| ");
         sanitize_markdown(sb, finding_text(f, ctx));
@@ -295,16 +295,24 @@ static void inspect_entry(strbuf *sb, const json_value *root, int n, const rende
     sb_free(&q);
     strbuf ans;
     sb_init(&ans);
-    sb_puts(&ans, tr(ctx, "Total parameters ", "전체 파라미터 "));
+    /* "전체 파라미터는 N개, 토큰당 활성 파라미터는 M개입니다 (텐서에서 셈). 학습에는 ... 필요합니다." */
+    double total = NAN, active = NAN;
+    json_get_double(p, "total", &total);
+    int has_active = json_get_double(p, "active", &active) && isfinite(active) && active < total;   /* MoE only */
+    sb_puts(&ans, tr(ctx, "Total parameters ", "전체 파라미터는 "));
     count_cell(&ans, p, "total");
-    if (json_get(p, "active")) {
-        sb_puts(&ans, tr(ctx, ", active per token ", ", 토큰당 활성 파라미터 "));
+    if (ctx->korean) sb_puts(&ans, "개");
+    if (has_active) {
+        sb_puts(&ans, tr(ctx, ", active per token ", ", 토큰당 활성 파라미터는 "));
         count_cell(&ans, p, "active");
+        if (ctx->korean) sb_puts(&ans, "개");
     }
     const char *src = json_get_string(p, "source");
-    sb_printf(&ans, " (%s)", src && !strcmp(src, "tensors") ? tr(ctx, "counted from the tensors", "텐서에서 셈")
-                             : src && !strcmp(src, "config") ? tr(ctx, "computed from config.json", "config.json에서 계산")
-                                                             : tr(ctx, "not countable", "셀 수 없음"));
+    const char *how = src && !strcmp(src, "tensors") ? tr(ctx, "counted from the tensors", "텐서에서 셈")
+                      : src && !strcmp(src, "config") ? tr(ctx, "computed from config.json", "config.json에서 계산")
+                                                      : tr(ctx, "not countable", "셀 수 없음");
+    if (ctx->korean) sb_printf(&ans, "입니다 (%s).", how);
+    else sb_printf(&ans, " (%s)", how);
     if (c) {
         double f = NAN, h = NAN;
         json_get_double(json_get(c, "training"), "flops", &f);
@@ -312,9 +320,8 @@ static void inspect_entry(strbuf *sb, const json_value *root, int n, const rende
         char fs[48], hs[48];
         text_sci(fs, sizeof fs, f);
         text_grouped(hs, sizeof hs, h);
-        sb_printf(&ans, tr(ctx, "; training needs %s FLOPs, %s GPU-hours.", "입니다. 학습에는 %s FLOPs, GPU 시간 %s이 필요합니다."),
-                  fs, hs);
-    } else sb_puts(&ans, tr(ctx, ".", "입니다."));
+        sb_printf(&ans, tr(ctx, "; training needs %s FLOPs, %s GPU-hours.", " 학습에 필요한 연산량은 %s FLOPs(GPU 시간 %s)입니다."), fs, hs);
+    } else if (!ctx->korean) sb_puts(&ans, ".");
     answer_line(sb, sb_str(&ans), ctx);
     sb_free(&ans);
     sb_printf(sb, "| %s | %s |\n|---|---|\n", tr(ctx, "item", "항목"), tr(ctx, "value", "값"));
@@ -387,11 +394,61 @@ static void tokenize_entry(strbuf *sb, const json_value *root, int n, const rend
         scalar_text(json_at(ids, i), id, sizeof id);
         sb_printf(sb, "| %zu | %s | ", i + 1, id);
         const json_value *pc = json_at(pieces, i);
-        code_cell(sb, pc && pc->type == JSON_STRING ? pc->u.string.s : "");
+        if (pc && pc->type == JSON_STRING) code_cell(sb, pc->u.string.s);
+        else sb_puts(sb, tr(ctx, "(byte piece)", "(바이트 조각)"));   /* part of a character */
         sb_puts(sb, " |\n");
     }
     if (json_count(ids) > 64)
         sb_printf(sb, tr(ctx, "\n(%zu more tokens)\n", "\n(토큰 %zu개 더 있음)\n"), json_count(ids) - 64);
+}
+
+/* run: the prompt, the most likely next token and the candidates. */
+static void run_entry(strbuf *sb, const json_value *root, int n, const render_ctx *ctx)
+{
+    const char *m = json_get_string(root, "model");
+    strbuf q;
+    sb_init(&q);
+    sb_puts(&q, tr(ctx, "What does model ", "모델 "));
+    code_span(&q, m ? m : "?");
+    sb_puts(&q, tr(ctx, " predict next?", "의 다음 토큰 예측은?"));
+    entry_head(sb, n, sb_str(&q), ctx);
+    sb_free(&q);
+    const json_value *top = json_get(root, "top_k"), *first = json_at(top, 0);
+    strbuf ans;
+    sb_init(&ans);
+    double p = NAN;
+    const char *piece = json_get_string(first, "piece");
+    if (first && json_get_double(first, "probability", &p) && isfinite(p)) {
+        sb_puts(&ans, tr(ctx, "The most likely next token is ", "가장 가능성이 높은 다음 토큰은 "));
+        code_span(&ans, piece ? piece : "?");
+        sb_printf(&ans, tr(ctx, " (%.1f%%).", " (%.1f%%)입니다."), 100 * p);
+    } else sb_puts(&ans, tr(ctx, "No next-token distribution.", "다음 토큰 분포가 없습니다."));
+    answer_line(sb, sb_str(&ans), ctx);
+    sb_free(&ans);
+    const json_value *pieces = json_get(json_get(root, "prompt"), "pieces");
+    if (json_count(pieces)) {   /* the prompt as its pieces put back together */
+        strbuf pr;
+        sb_init(&pr);
+        for (size_t i = 0; i < json_count(pieces); i++)
+            if (json_at(pieces, i)->type == JSON_STRING) sb_puts(&pr, json_at(pieces, i)->u.string.s);
+        sb_printf(sb, "%s ", tr(ctx, "Prompt:", "프롬프트:"));
+        code_span(sb, sb_str(&pr));
+        sb_puts(sb, "\n\n");
+        sb_free(&pr);
+    }
+    if (!json_count(top)) return;
+    sb_printf(sb, "| # | ID | %s | %s |\n|---|---|---|---|\n", tr(ctx, "probability", "확률"), tr(ctx, "piece", "조각"));
+    for (size_t i = 0; i < json_count(top); i++) {
+        const json_value *c = json_at(top, i);
+        int64_t id = 0;
+        double pr = NAN;
+        json_get_int(c, "id", &id);
+        json_get_double(c, "probability", &pr);
+        sb_printf(sb, isfinite(pr) ? "| %zu | %lld | %.2f%% | " : "| %zu | %lld | - | ", i + 1, (long long)id, 100 * pr);
+        const char *pc = json_get_string(c, "piece");
+        if (pc && *pc) code_cell(sb, pc);
+        sb_puts(sb, " |\n");
+    }
 }
 
 static void study_entry(strbuf *sb, const json_value *root, int n, const render_ctx *ctx)
@@ -443,12 +500,25 @@ static void entry(strbuf *sb, const json_value *root, const char *command, int n
     else if (!strcmp(schema, "lineage.inspect/1")) inspect_entry(sb, root, n, ctx);
     else if (!strcmp(schema, "lineage.tokenize/1")) tokenize_entry(sb, root, n, ctx);
     else if (!strcmp(schema, "lineage.study/1")) study_entry(sb, root, n, ctx);
-    else if (!strcmp(schema, "lineage.search/1")) {
-        entry_head(sb, n, tr(ctx, "Which known model is this?", "어느 알려진 모델인가?"), ctx);
-        journal_search_entry(sb, root, ctx);
-    } else if (!strcmp(schema, "lineage.ask/1")) {
-        entry_head(sb, n, tr(ctx, "What does the model say?", "모델은 무엇이라고 답하는가?"), ctx);
-        journal_ask_entry(sb, root, ctx);
+    else if (!strcmp(schema, "lineage.run/1")) run_entry(sb, root, n, ctx);
+    else if (!strcmp(schema, "lineage.search/1") || !strcmp(schema, "lineage.ask/1")) {
+        int search = !strcmp(schema, "lineage.search/1");
+        const char *m = json_get_string(root, "model");
+        strbuf q;
+        sb_init(&q);
+        if (search) {
+            sb_puts(&q, tr(ctx, "Which indexed model is closest to model ", "인덱스에서 모델 "));
+            code_span(&q, m ? m : "?");
+            sb_puts(&q, tr(ctx, "?", "에 가장 가까운 모델은?"));
+        } else {
+            sb_puts(&q, tr(ctx, "What does model ", "모델 "));
+            code_span(&q, m ? m : "?");
+            sb_puts(&q, tr(ctx, " answer?", "의 답변은?"));
+        }
+        entry_head(sb, n, sb_str(&q), ctx);
+        sb_free(&q);
+        if (search) journal_search_entry(sb, root, ctx);
+        else journal_ask_entry(sb, root, ctx);
     } else compare_entry(sb, root, n, ctx);
     /* a fence longer than any run of backticks in the command */
     size_t run = 0, longest = 0;

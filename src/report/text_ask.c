@@ -134,7 +134,7 @@ void render_ask_doc(doc_sink *s, const json_value *root)
     }
     for (size_t b = 0; b < json_count(bats); b++) {
         const json_value *bat = json_at(bats, b), *items = json_get(bat, "items");
-        char title[256];
+        char title[2048];
         snprintf(title, sizeof title, "%s (%s)", str_or(bat, "name", "?"), str_or(bat, "version", "?"));
         s->heading(s, 2, title);
         const char *cols[] = {tr(ctx, "id", "ID"), tr(ctx, "question", "질문"), tr(ctx, "answer", "답변"), tr(ctx, "classification", "분류")};
@@ -167,30 +167,25 @@ void render_ask_doc(doc_sink *s, const json_value *root)
     }
 }
 
-/* Journal: the question (or the batteries asked) and the answer (or each battery's summary). */
+/* Journal: the question and the answer, or each battery's summary (the entry's heading names the model). */
 void journal_ask_entry(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
     const json_value *bats = json_get(root, "batteries");
-    sb_puts(sb, "**Q.** ");
     if (!bats) {
-        sb_puts(sb, "`");
-        sanitize_markdown(sb, str_or(root, "model", "?"));
-        sb_puts(sb, "`: ");
+        sb_printf(sb, "**%s**: ", tr(ctx, "Question asked", "물은 질문"));
         sanitize_markdown(sb, str_or(root, "question", ""));
-        sb_puts(sb, "\n\n**A.** ");
+        sb_printf(sb, "\n\n**%s**: ", tr(ctx, "Answer", "답변"));
         const json_value *ans = json_get(root, "answer");
         strbuf a;
         sb_init(&a);
-        put_clean(&a, json_get_string(ans, "text"), 2000);
+        put_clean(&a, json_get_string(ans, "text"), 100000);
         sanitize_markdown(sb, a.data ? a.data : "");
         sb_free(&a);
         sb_printf(sb, " (%s: %s)\n", tr(ctx, "stop", "종료"), str_or(ans, "stop", "?"));
         return;
     }
-    sb_puts(sb, tr(ctx, "How does `", "`"));
-    sanitize_markdown(sb, str_or(root, "model", "?"));
-    sb_puts(sb, tr(ctx, "` answer the question batteries?", "`는 질문 묶음에 어떻게 답하는가?"));
-    sb_puts(sb, "\n\n**A.**\n\n");
+    sb_printf(sb, "**%s**: %s\n\n", tr(ctx, "Answer", "답변"),
+              tr(ctx, "the question batteries, summarised per battery:", "질문 묶음별 요약:"));
     render_ctx plain = *ctx;
     plain.color = 0;
     for (size_t b = 0; b < json_count(bats); b++) {
@@ -201,7 +196,14 @@ void journal_ask_entry(strbuf *sb, const json_value *root, const render_ctx *ctx
         sb_puts(sb, "- ");
         sanitize_markdown(sb, str_or(bat, "version", "?"));
         sb_puts(sb, ": ");
-        sanitize_markdown(sb, sum.data ? sum.data : "");
+        /* the summary's lines joined on one list item */
+        for (char *line = sum.data; line && *line;) {
+            char *nl = strchr(line, '\n');
+            if (nl) *nl = 0;
+            while (*line == ' ') line++;
+            if (*line) { sanitize_markdown(sb, line); sb_puts(sb, nl && nl[1] ? "; " : ""); }
+            line = nl ? nl + 1 : NULL;
+        }
         sb_puts(sb, "\n");
         sb_free(&sum);
     }

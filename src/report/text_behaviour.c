@@ -1,8 +1,9 @@
-/* "behaviour" section of lineage.report/1 -> terminal text: the finding first, then the sides, the
+/* "behaviour" section of lineage.report/1 through any sink: the finding first, then the sides, the
  * statistics with their intervals, per-category agreement and the panel tests. */
 #include <stdio.h>
 #include <string.h>
 
+#include "report/document.h"
 #include "report/msg.h"
 #include "report/report.h"
 #include "report/text_util.h"
@@ -24,35 +25,34 @@ static void estimate_text(const json_value *e, int percent, char *buf, size_t n)
     }
 }
 
-static void side_row(strbuf *sb, const render_ctx *ctx, const char *label, const json_value *side)
+static void side_row(doc_sink *sk, const char *label, const json_value *side)
 {
-    char v[1024];
+    const render_ctx *ctx = sk->ctx;
     const char *src = json_get_string(side, "source");
     double tpp = 0;
     json_get_double(side, "tokens_per_probe", &tpp);
     if (src && !strcmp(src, "endpoint"))
-        snprintf(v, sizeof v, "%s %s (%s), %.1f %s", tr(ctx, "served at", "서버"),
+        doc_rowf(sk, label, "%s %s (%s), %.1f %s", tr(ctx, "served at", "서버"),
                  json_get_string(side, "url") ? json_get_string(side, "url") : "?",
                  json_get_string(side, "served_model") ? json_get_string(side, "served_model") : "?", tpp,
                  tr(ctx, "tokens/probe", "토큰/문장"));
     else
-        snprintf(v, sizeof v, "%s, %.1f %s", tr(ctx, "run natively", "직접 실행"), tpp, tr(ctx, "tokens/probe", "토큰/문장"));
-    text_row(sb, ctx, label, v);
+        doc_rowf(sk, label, "%s, %.1f %s", tr(ctx, "run natively", "직접 실행"), tpp, tr(ctx, "tokens/probe", "토큰/문장"));
 }
 
-void render_behaviour_text(strbuf *sb, const json_value *s, const render_ctx *ctx)
+void doc_behaviour(doc_sink *sk, const json_value *s)
 {
-    sb_printf(sb, "\n%s%s%s\n", c_bold(ctx), tr(ctx, "Behaviour (next-token outputs)", "출력 행동 (다음 토큰 분포)"),
-              c_off(ctx));
+    const render_ctx *ctx = sk->ctx;
+    sk->heading(sk, 2, tr(ctx, "Behaviour (next-token outputs)", "출력 행동 (다음 토큰 분포)"));
     const char *status = json_get_string(s, "status");
     if (!status || strcmp(status, "ok")) {
         const char *why = json_get_string(s, "reason");
-        sb_printf(sb, "  %s%s%s\n", tr(ctx, "Not run", "실행하지 않음"), why ? ": " : "", why ? why : "");
+        doc_linef(sk, 0, "%s%s%s", tr(ctx, "Not run", "실행하지 않음"), why ? ": " : "", why ? why : "");
         return;
     }
     const json_value *f = json_at(json_get(s, "findings"), 0);
     const char *text = json_get_string(json_get(f, "text"), ctx->korean ? "ko" : "en");
-    if (text) sb_printf(sb, "  %s\n", text);
+    if (text) sk->line(sk, 0, text);
     const json_value *pr = json_get(s, "probes");
     int64_t n = 0, k = 0;
     json_get_int(pr, "count", &n);
@@ -62,18 +62,18 @@ void render_behaviour_text(strbuf *sb, const json_value *s, const render_ctx *ct
     snprintf(v, sizeof v, "%lld (%s), top-%lld %s", (long long)n,
              src && !strcmp(src, "built-in") ? tr(ctx, "built-in", "내장") : (src ? src : "?"), (long long)k,
              tr(ctx, "tokens aligned by bytes", "토큰을 바이트로 정렬"));
-    text_row(sb, ctx, tr(ctx, "probes", "시험 문장"), v);
-    side_row(sb, ctx, "A", json_get(s, "a"));
-    side_row(sb, ctx, "B", json_get(s, "b"));
+    sk->row(sk, tr(ctx, "probes", "시험 문장"), v);
+    side_row(sk, "A", json_get(s, "a"));
+    side_row(sk, "B", json_get(s, "b"));
     const json_value *st = json_get(s, "statistics");
     estimate_text(json_get(st, "top1_agreement"), 1, v, sizeof v);
-    text_row(sb, ctx, tr(ctx, "top-1 agreement", "top-1 일치율"), v);
+    sk->row(sk, tr(ctx, "top-1 agreement", "top-1 일치율"), v);
     estimate_text(json_get(st, "jsd"), 0, v, sizeof v);
     size_t l = strlen(v);
     snprintf(v + l, sizeof v - l, " %s", tr(ctx, "bits", "비트"));
-    text_row(sb, ctx, tr(ctx, "Jensen-Shannon", "젠슨-섀넌 발산"), v);
+    sk->row(sk, tr(ctx, "Jensen-Shannon", "젠슨-섀넌 발산"), v);
     estimate_text(json_get(st, "rank_correlation"), 0, v, sizeof v);
-    text_row(sb, ctx, tr(ctx, "rank correlation", "순위 상관"), v);
+    sk->row(sk, tr(ctx, "rank correlation", "순위 상관"), v);
     const json_value *cats = json_get(s, "by_category");
     for (size_t i = 0; i < json_count(cats); i++) {
         const json_value *c = json_at(cats, i);
@@ -82,7 +82,7 @@ void render_behaviour_text(strbuf *sb, const json_value *s, const render_ctx *ct
         estimate_text(json_get(c, "jsd"), 0, js, sizeof js);
         snprintf(v, sizeof v, "top-1 %s, JSD %s", t1, js);
         snprintf(label, sizeof label, "  %s", json_get_string(c, "category") ? msg_code("cat", json_get_string(c, "category"), ctx) : "?");
-        text_row(sb, ctx, label, v);
+        sk->row(sk, label, v);
     }
     const json_value *panel = json_get(s, "panel");
     for (size_t i = 0; i < json_count(panel); i++) {
@@ -92,22 +92,23 @@ void render_behaviour_text(strbuf *sb, const json_value *s, const render_ctx *ct
         json_get_double(p, "top1", &top1);
         json_get_double(p, "margin", &margin);
         json_get_double(p, "p_holm", &ph);
-        snprintf(v, sizeof v, "%s: JSD %.3f, top-1 %.1f%%, %s %+.3f, p(Holm) %.2g %s", json_get_string(p, "model"), jsd,
+        doc_rowf(sk, i == 0 ? tr(ctx, "panel", "비교군") : "", "%s: JSD %.3f, top-1 %.1f%%, %s %+.3f, p(Holm) %.2g %s",
+                 json_get_string(p, "model") ? json_get_string(p, "model") : "?", jsd,
                  100 * top1, tr(ctx, "margin", "차이"), margin, ph,
                  json_is_true(json_get(p, "closer")) ? tr(ctx, "(B closer to A)", "(B가 A에 더 가까움)")
                                                      : tr(ctx, "(not closer)", "(더 가깝지 않음)"));
-        text_row(sb, ctx, i == 0 ? tr(ctx, "panel", "비교군") : "", v);
     }
 }
 
-void render_verify_behaviour_text(strbuf *sb, const json_value *root, const render_ctx *ctx)
+void doc_verify_behaviour(doc_sink *sk, const json_value *root)
 {
+    const render_ctx *ctx = sk->ctx;
     const json_value *closest = json_get(root, "behaviour_closest");
     if (!closest) return;
     if (closest->type == JSON_STRING)
-        sb_printf(sb, "  %s: %s\n", tr(ctx, "Outputs closest to (significantly, against the other candidates)",
+        doc_linef(sk, 0, "%s: %s", tr(ctx, "Outputs closest to (significantly, against the other candidates)",
                                        "출력이 가장 가까운 후보 (다른 후보 대비 유의)"), closest->u.string.s);
     else
-        sb_printf(sb, "  %s\n", tr(ctx, "Outputs: no candidate is significantly closer than all the others",
+        sk->line(sk, 0, tr(ctx, "Outputs: no candidate is significantly closer than all the others",
                                    "출력: 다른 모든 후보보다 유의하게 가까운 후보 없음"));
 }

@@ -1,35 +1,45 @@
-/* lineage.inspect/1 → terminal text: the answer first (family, size, dense/MoE), then an aligned
- * table of the architecture, the inventory, clues, compute and warnings. */
+/* lineage.inspect/1 through any sink: the answer first (family, size, dense/MoE), then the
+ * architecture, the inventory, clues, compute and warnings (aligned rows on the terminal, tables in
+ * Markdown and HTML). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "report/document.h"
 #include "report/msg.h"
 #include "report/report.h"
 #include "report/text_util.h"
 
-static void arch_rows(strbuf *sb, const json_value *a, const render_ctx *ctx)
+static void row_int(doc_sink *sk, const char *label, int64_t v)
 {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)v);
+    sk->row(sk, label, buf);
+}
+
+static void arch_rows(doc_sink *sk, const json_value *a)
+{
+    const render_ctx *ctx = sk->ctx;
     int64_t v, w;
     const char *s;
-    if (json_get_int(a, "hidden_size", &v)) text_row_int(sb, ctx, tr(ctx, "hidden size", "은닉 차원"), v);
-    if (json_get_int(a, "num_layers", &v)) text_row_int(sb, ctx, tr(ctx, "layers", "층 수"), v);
+    if (json_get_int(a, "hidden_size", &v)) row_int(sk, tr(ctx, "hidden size", "은닉 차원"), v);
+    if (json_get_int(a, "num_layers", &v)) row_int(sk, tr(ctx, "layers", "층 수"), v);
     if (json_get_int(a, "num_heads", &v)) {
         char buf[96];
         int64_t kv = -1, hd = -1;
         json_get_int(a, "num_kv_heads", &kv);
         json_get_int(a, "head_dim", &hd);
         snprintf(buf, sizeof buf, "%lld / %lld (head_dim %lld)", (long long)v, (long long)kv, (long long)hd);
-        text_row(sb, ctx, tr(ctx, "heads / KV heads", "어텐션 헤드 / KV 헤드"), buf);
+        sk->row(sk, tr(ctx, "heads / KV heads", "어텐션 헤드 / KV 헤드"), buf);
     }
     if (json_get_int(a, "intermediate_size", &v)) {
         char buf[96];
         if (json_get_int(a, "intermediate_size_min", &w))
             snprintf(buf, sizeof buf, "%lld..%lld", (long long)w, (long long)v);
         else snprintf(buf, sizeof buf, "%lld", (long long)v);
-        text_row(sb, ctx, tr(ctx, "MLP width", "MLP 폭"), buf);
+        sk->row(sk, tr(ctx, "MLP width", "MLP 폭"), buf);
     }
-    if (json_get_int(a, "vocab_size", &v)) text_row_int(sb, ctx, tr(ctx, "vocabulary", "어휘 크기"), v);
+    if (json_get_int(a, "vocab_size", &v)) row_int(sk, tr(ctx, "vocabulary", "어휘 크기"), v);
     const json_value *moe = json_get(a, "moe");
     if (moe) {
         char buf[160];
@@ -43,7 +53,7 @@ static void arch_rows(strbuf *sb, const json_value *a, const render_ctx *ctx)
                  tr(ctx, "%lld routed + %lld shared, top-%lld, width %lld, %lld leading dense layer(s)",
                     "라우팅 %lld개 + 공유 %lld개, 토큰당 %lld개, 폭 %lld, 앞쪽 밀집 층 %lld개"),
                  (long long)e, (long long)sh, (long long)k, (long long)f, (long long)fk);
-        text_row(sb, ctx, tr(ctx, "experts", "전문가(MoE)"), buf);
+        sk->row(sk, tr(ctx, "experts", "전문가(MoE)"), buf);
     }
     const json_value *mla = json_get(a, "mla");
     if (mla) {
@@ -56,43 +66,45 @@ static void arch_rows(strbuf *sb, const json_value *a, const render_ctx *ctx)
         json_get_int(mla, "v_head_dim", &vd);
         snprintf(buf, sizeof buf, "q_lora_rank %lld, kv_lora_rank %lld, qk_head_dim %lld+%lld, v_head_dim %lld", (long long)q,
                  (long long)kv, (long long)n, (long long)r, (long long)vd);
-        text_row(sb, ctx, tr(ctx, "latent attention", "잠재 어텐션(MLA)"), buf);
+        sk->row(sk, tr(ctx, "latent attention", "잠재 어텐션(MLA)"), buf);
     }
     const json_value *rope = json_get(a, "rope");
     if (rope) {
-        char buf[160];
         double th = NAN, f = NAN, p = NAN;
         json_get_double(rope, "theta", &th);
         json_get_double(rope, "factor", &f);
         json_get_double(rope, "partial_rotary_factor", &p);
         s = json_get_string(rope, "scaling");
-        int n = snprintf(buf, sizeof buf, "rope_theta %g", th);
-        if (s && n < (int)sizeof buf) n += snprintf(buf + n, sizeof buf - (size_t)n, ", %s x%g", s, f);
-        if (!isnan(p) && n < (int)sizeof buf) snprintf(buf + n, sizeof buf - (size_t)n, ", partial_rotary_factor %g", p);
-        text_row(sb, ctx, "RoPE", buf);
+        strbuf b;   /* the scaling type is the config's own string: written whole */
+        sb_init(&b);
+        sb_printf(&b, "rope_theta %g", th);
+        if (s) sb_printf(&b, ", %s x%g", s, f);
+        if (!isnan(p)) sb_printf(&b, ", partial_rotary_factor %g", p);
+        sk->row(sk, "RoPE", sb_str(&b));
+        sb_free(&b);
     }
     const json_value *sw = json_get(a, "sliding_window");
     if (sw) {
-        char buf[128];
         int64_t win = -1, nl = -1;
         json_get_int(sw, "window", &win);
         json_get_int(sw, "sliding_layers", &nl);
         s = json_get_string(sw, "pattern");
-        snprintf(buf, sizeof buf, tr(ctx, "window %lld, %lld layer(s), pattern %s", "윈도우 %lld, %lld개 층, 배치 %s"),
-                 (long long)win, (long long)nl, s ? s : "-");
-        text_row(sb, ctx, tr(ctx, "sliding window", "슬라이딩 윈도우"), buf);
+        doc_rowf(sk, tr(ctx, "sliding window", "슬라이딩 윈도우"),
+                 tr(ctx, "window %lld, %lld layer(s), pattern %s", "윈도우 %lld, %lld개 층, 배치 %s"), (long long)win, (long long)nl,
+                 s ? s : "-");
     }
-    if (json_get_int(a, "mtp_layers", &v) && v > 0) text_row_int(sb, ctx, tr(ctx, "MTP layers", "MTP 층"), v);
+    if (json_get_int(a, "mtp_layers", &v) && v > 0) row_int(sk, tr(ctx, "MTP layers", "MTP 층"), v);
     int b;
     if (json_get_bool(a, "tied_embeddings", &b))
-        text_row(sb, ctx, tr(ctx, "tied embeddings", "임베딩 공유"), b ? tr(ctx, "yes", "예") : tr(ctx, "no", "아니오"));
-    if ((s = json_get_string(a, "norm"))) text_row(sb, ctx, tr(ctx, "norm", "정규화"), s);
-    if ((s = json_get_string(a, "activation"))) text_row(sb, ctx, tr(ctx, "activation", "활성화 함수"), s);
-    if ((s = json_get_string(a, "quantization"))) text_row(sb, ctx, tr(ctx, "quantization", "양자화"), s);
+        sk->row(sk, tr(ctx, "tied embeddings", "임베딩 공유"), b ? tr(ctx, "yes", "예") : tr(ctx, "no", "아니요"));
+    if ((s = json_get_string(a, "norm"))) sk->row(sk, tr(ctx, "norm", "정규화"), s);
+    if ((s = json_get_string(a, "activation"))) sk->row(sk, tr(ctx, "activation", "활성화 함수"), s);
+    if ((s = json_get_string(a, "quantization"))) sk->row(sk, tr(ctx, "quantization", "양자화"), s);
 }
 
-static void compute_text(strbuf *sb, const json_value *c, const render_ctx *ctx)
+static void compute_text(doc_sink *sk, const json_value *c)
 {
+    const render_ctx *ctx = sk->ctx;
     double n = 0, peak = 0, mfu = 0;
     json_get_double(c, "active_params", &n);
     json_get_double(c, "peak_tflops", &peak);
@@ -100,9 +112,12 @@ static void compute_text(strbuf *sb, const json_value *c, const render_ctx *ctx)
     const char *gpu = json_get_string(c, "gpu");
     char na[48];
     text_grouped(na, sizeof na, n);
-    sb_printf(sb, "\n%s%s%s  (6 × N_active × D, N_active %s; %s %s %g TFLOP/s, MFU %g%%)\n", c_bold(ctx),
-              tr(ctx, "Compute", "연산량"), c_off(ctx), na, gpu ? gpu : tr(ctx, "given", "지정한"),
+    strbuf note;
+    sb_init(&note);
+    sb_printf(&note, "  (6 × N_active × D, N_active %s; %s %s %g TFLOP/s, MFU %g%%)", na, gpu ? gpu : tr(ctx, "given", "지정한"),
               tr(ctx, "dense BF16 peak", "BF16 밀집 연산 최대"), peak, mfu * 100);
+    sk->section(sk, 2, tr(ctx, "Compute", "연산량"), sb_str(&note));
+    sb_free(&note);
     const char *names[2][3] = {{"training", "training", "사전학습"}, {"finetune", "fine-tuning", "미세조정"}};
     for (int i = 0; i < 2; i++) {
         const json_value *p = json_get(c, names[i][0]);
@@ -113,7 +128,7 @@ static void compute_text(strbuf *sb, const json_value *c, const render_ctx *ctx)
         json_get_double(p, "gpu_hours", &h);
         json_get_double(p, "wall_clock_days", &days);
         json_get_int(json_get(c, "training"), "gpus", &gpus);
-        char tok[48], fl[48], hours[48], buf[300];
+        char tok[48], fl[48], hours[48], buf[400];
         text_sci(tok, sizeof tok, d);
         text_sci(fl, sizeof fl, f);
         text_grouped(hours, sizeof hours, h);
@@ -124,7 +139,7 @@ static void compute_text(strbuf *sb, const json_value *c, const render_ctx *ctx)
             text_grouped(g, sizeof g, (double)gpus);
             snprintf(buf + k, sizeof buf - (size_t)k, tr(ctx, " = %.1f days on %s GPUs", " = %.1f일 (GPU %s개)"), days, g);
         }
-        text_row(sb, ctx, tr(ctx, names[i][1], names[i][2]), buf);
+        sk->row(sk, tr(ctx, names[i][1], names[i][2]), buf);
     }
     double tpp = NAN, tpa = NAN;
     json_get_double(json_get(c, "training"), "tokens_per_param", &tpp);
@@ -133,7 +148,7 @@ static void compute_text(strbuf *sb, const json_value *c, const render_ctx *ctx)
         char buf[160];
         snprintf(buf, sizeof buf, tr(ctx, "%.1f per parameter, %.1f per active parameter", "파라미터당 %.1f개, 활성 파라미터당 %.1f개"),
                  tpp, tpa);
-        text_row(sb, ctx, tr(ctx, "tokens", "토큰"), buf);
+        sk->row(sk, tr(ctx, "tokens", "토큰"), buf);
     }
     const json_value *att = json_get(c, "attention");
     double share = NAN;
@@ -141,37 +156,37 @@ static void compute_text(strbuf *sb, const json_value *c, const render_ctx *ctx)
     json_get_double(att, "share_of_6n", &share);
     json_get_int(att, "context", &context);
     if (isfinite(share))
-        sb_printf(sb, tr(ctx, "  %sNot counted: the attention-score term (+%.1f%% for this model at %lld context) and router/MTP "
-                              "overheads. A claim that fits proves nothing.%s\n",
-                         "  %s빠진 항: 어텐션 점수 계산(이 모델은 +%.1f%%, 문맥 길이 %lld 기준)과 라우터·MTP 부담. "
-                         "주장과 맞아도 아무것도 입증하지 않습니다.%s\n"),
-                  c_dim(ctx), 100 * share, (long long)context, c_off(ctx));
-    else sb_printf(sb, "  %s%s%s\n", c_dim(ctx),
-                   tr(ctx, "Not counted: the attention-score term (layers or heads unknown) and router/MTP overheads.",
-                      "빠진 항: 어텐션 점수 계산(층 수나 헤드 수를 모름)과 라우터·MTP 부담."),
-                   c_off(ctx));
+        doc_linef(sk, DOC_DIM,
+                  tr(ctx, "Not counted: the attention-score term (+%.1f%% for this model at %lld context) and router/MTP "
+                          "overheads. A claim that fits proves nothing.",
+                     "빠진 항: 어텐션 점수 계산(이 모델은 +%.1f%%, 문맥 길이 %lld 기준)과 라우터·MTP 부담. "
+                     "주장과 맞아도 아무것도 입증하지 않습니다."),
+                  100 * share, (long long)context);
+    else sk->line(sk, DOC_DIM,
+                  tr(ctx, "Not counted: the attention-score term (layers or heads unknown) and router/MTP overheads.",
+                     "빠진 항: 어텐션 점수 계산(층 수나 헤드 수를 모름)과 라우터·MTP 부담."));
 }
 
 /* The tokenizer: what it is, its special tokens with their roles, its ordinary tokens by script and
  * tokens per character of the built-in probe text by language. */
-static void tokenizer_text(strbuf *sb, const json_value *tk, const render_ctx *ctx)
+static void tokenizer_text(doc_sink *sk, const json_value *tk)
 {
+    const render_ctx *ctx = sk->ctx;
     int64_t size = 0, ord = 0, sp = 0, merges = 0;
     json_get_int(tk, "size", &size);
     json_get_int(tk, "ordinary", &ord);
     json_get_int(tk, "special", &sp);
     json_get_int(tk, "merges", &merges);
-    sb_printf(sb, "\n%s%s%s\n", c_bold(ctx), tr(ctx, "Tokenizer", "토크나이저"), c_off(ctx));
+    sk->heading(sk, 2, tr(ctx, "Tokenizer", "토크나이저"));
     char v[512];
     const char *type = json_get_string(tk, "type"), *surface = json_get_string(tk, "surface"), *fmt = json_get_string(tk, "format");
-    snprintf(v, sizeof v, "%s %s (%s)", type ? type : "?", surface ? surface : "", fmt ? fmt : "?");
-    text_row(sb, ctx, tr(ctx, "type", "종류"), v);
+    doc_rowf(sk, tr(ctx, "type", "종류"), "%s %s (%s)", type ? type : "?", surface ? surface : "", fmt ? fmt : "?");
     snprintf(v, sizeof v, tr(ctx, "%lld ids: %lld ordinary + %lld special", "ID %lld개: 일반 %lld개 + 특수 %lld개"), (long long)size,
              (long long)ord, (long long)sp);
-    text_row(sb, ctx, tr(ctx, "vocabulary", "어휘"), v);
-    if (merges > 0) text_row_int(sb, ctx, tr(ctx, "merge rules", "병합 규칙"), merges);
+    sk->row(sk, tr(ctx, "vocabulary", "어휘"), v);
+    if (merges > 0) doc_rowf(sk, tr(ctx, "merge rules", "병합 규칙"), tr(ctx, "%lld", "%lld개"), (long long)merges);
     const json_value *bf = json_get(tk, "byte_fallback");
-    if (bf) text_row(sb, ctx, tr(ctx, "byte fallback", "바이트 대체"), json_is_true(bf) ? tr(ctx, "yes", "예") : tr(ctx, "no", "아니요"));
+    if (bf) sk->row(sk, tr(ctx, "byte fallback", "바이트 대체"), json_is_true(bf) ? tr(ctx, "yes", "예") : tr(ctx, "no", "아니요"));
     const json_value *sps = json_get(tk, "specials");
     if (json_count(sps)) {
         strbuf l;
@@ -187,7 +202,7 @@ static void tokenizer_text(strbuf *sb, const json_value *tk, const render_ctx *c
         }
         if ((int64_t)json_count(sps) < sp)
             sb_printf(&l, tr(ctx, " and %lld more", " 외 %lld개"), (long long)(sp - (int64_t)json_count(sps)));
-        text_row(sb, ctx, tr(ctx, "special tokens", "특수 토큰"), sb_str(&l));
+        sk->row(sk, tr(ctx, "special tokens", "특수 토큰"), sb_str(&l));
         sb_free(&l);
     }
     static const char *const scripts[][3] = {
@@ -197,16 +212,16 @@ static void tokenizer_text(strbuf *sb, const json_value *tk, const render_ctx *c
         {"no_letters", "no letters", "글자 없음"}, {"partial_utf8", "byte pieces", "바이트 조각"}};
     const json_value *sc = json_get(tk, "scripts");
     if (sc) {
-        sb_printf(sb, "  %s\n", tr(ctx, "ordinary tokens by script (no letters: digits, punctuation, spaces; byte pieces: "
+        sk->line(sk, 0, tr(ctx, "ordinary tokens by script (no letters: digits, punctuation, spaces; byte pieces: "
                                          "partial UTF-8):",
-                                    "문자 체계별 일반 토큰 수 (글자 없음: 숫자·문장 부호·공백, 바이트 조각: 불완전한 UTF-8):"));
+                                 "문자 체계별 일반 토큰 수 (글자 없음: 숫자·문장 부호·공백, 바이트 조각: 불완전한 UTF-8):"));
         for (size_t i = 0; i < sizeof scripts / sizeof scripts[0]; i++) {
             int64_t n = 0;
             if (!json_get_int(sc, scripts[i][0], &n) || (n == 0 && strcmp(scripts[i][0], "hangul"))) continue;
             snprintf(v, sizeof v, "%lld (%.1f%%)", (long long)n, ord > 0 ? 100.0 * (double)n / (double)ord : 0.0);
             char label[96];
             snprintf(label, sizeof label, "  %s", tr(ctx, scripts[i][1], scripts[i][2]));
-            text_row(sb, ctx, label, v);
+            sk->row(sk, label, v);
         }
     }
     const json_value *p = json_get(tk, "probe");
@@ -217,8 +232,8 @@ static void tokenizer_text(strbuf *sb, const json_value *tk, const render_ctx *c
                                                {"emoji", "emoji", "이모지"},  {"mixed", "mixed", "혼합"}};
         double all = 0;
         json_get_double(p, "tokens_per_char", &all);
-        sb_printf(sb, tr(ctx, "  tokens per character of the built-in probe text: %.2f overall\n",
-                         "  내장 시험 문장의 글자당 토큰 수: 전체 %.2f\n"), all);
+        doc_linef(sk, 0, tr(ctx, "tokens per character of the built-in probe text: %.2f overall",
+                            "내장 시험 문장의 글자당 토큰 수: 전체 %.2f"), all);
         const json_value *by = json_get(p, "by_language");
         for (size_t i = 0; i < json_count(by); i++) {
             const json_value *x = json_at(by, i);
@@ -235,16 +250,18 @@ static void tokenizer_text(strbuf *sb, const json_value *tk, const render_ctx *c
                      (long long)to, (long long)ch);
             char label[96];
             snprintf(label, sizeof label, "  %s", name);
-            text_row(sb, ctx, label, v);
+            sk->row(sk, label, v);
         }
     } else if (p) {
-        sb_printf(sb, "  %s: %s\n", tr(ctx, "probe text not encodable", "시험 문장을 인코딩할 수 없음"),
+        doc_linef(sk, 0, "%s: %s", tr(ctx, "probe text not encodable", "시험 문장을 인코딩할 수 없음"),
                   json_get_string(p, "reason") ? json_get_string(p, "reason") : "?");
     }
 }
 
-void render_inspect_text(strbuf *sb, const json_value *root, const render_ctx *ctx)
+void doc_inspect(doc_sink *sk, const json_value *root)
 {
+    const render_ctx *ctx = sk->ctx;
+    strbuf *sb = sk->sb;
     const json_value *a = json_get(root, "architecture"), *p = json_get(root, "parameters");
     const char *model = json_get_string(root, "model");
     const char *mt = json_get_string(a, "model_type"), *fam = json_get_string(a, "family");
@@ -256,83 +273,126 @@ void render_inspect_text(strbuf *sb, const json_value *root, const render_ctx *c
     text_count(act, sizeof act, active);
     const char *src = json_get_string(p, "source");
     int moe = json_get(a, "moe") != NULL;
-    sb_printf(sb, "%s%s%s\n", c_bold(ctx), model ? model : "?", c_off(ctx));
-    sb_printf(sb, "  %s%s%s (%s %s) · %s %s (%s) · %s\n", c_bold(ctx), mt ? mt : tr(ctx, "unknown type", "알 수 없는 유형"),
-              c_off(ctx), tr(ctx, "family", "계열"), fam ? fam : "generic", tot, tr(ctx, "parameters", "파라미터"),
+    strbuf l;
+    sb_init(&l);
+    sb_printf(&l, " (%s %s) · %s %s (%s) · %s", tr(ctx, "family", "계열"), fam ? fam : "generic", tot, tr(ctx, "parameters", "파라미터"),
               !src ? "-" : !strcmp(src, "tensors") ? tr(ctx, "tensors", "텐서 기준") : !strcmp(src, "config") ? tr(ctx, "config", "설정 기준") : src,
               moe ? tr(ctx, "MoE", "MoE") : tr(ctx, "dense", "밀집"));
-    if (moe && active >= 0) sb_printf(sb, "  %s %s %s\n", tr(ctx, "active per token:", "토큰당 활성 파라미터:"), act,
+    const char *type = mt ? mt : tr(ctx, "unknown type", "알 수 없는 유형");
+    if (sk->terminal) {   /* the model's name, then its type in bold */
+        sb_printf(sb, "%s%s%s\n", c_bold(ctx), model ? model : "?", c_off(ctx));
+        sb_printf(sb, "  %s%s%s%s\n", c_bold(ctx), type, c_off(ctx), sb_str(&l));
+    } else {   /* the document's title holds the name */
+        strbuf t;
+        sb_init(&t);
+        sb_printf(&t, "%s%s", type, sb_str(&l));
+        sk->para(sk, NULL, sb_str(&t));
+        sb_free(&t);
+    }
+    sb_free(&l);
+    if (moe && active >= 0) doc_linef(sk, 0, "%s %s %s", tr(ctx, "active per token:", "토큰당 활성 파라미터:"), act,
                                       tr(ctx, "(embeddings and lm_head counted)", "(임베딩과 lm_head 포함)"));
     int64_t mtp = 0;
     if (json_get_int(p, "mtp", &mtp) && mtp > 0) {
         char m[32];
         text_count(m, sizeof m, mtp);
-        sb_printf(sb, "  %s %s\n", tr(ctx, "plus multi-token-prediction layers:", "추가 MTP 층:"), m);
+        doc_linef(sk, 0, "%s %s", tr(ctx, "plus multi-token-prediction layers:", "추가 MTP 층:"), m);
     }
-    sb_printf(sb, "\n%s%s%s\n", c_bold(ctx), tr(ctx, "Architecture", "아키텍처"), c_off(ctx));
-    arch_rows(sb, a, ctx);
+    sk->heading(sk, 2, tr(ctx, "Architecture", "아키텍처"));
+    arch_rows(sk, a);
     const json_value *comps = json_get(root, "components");
     if (json_count(comps)) {
-        sb_printf(sb, "\n%s%s%s\n", c_bold(ctx), tr(ctx, "Components", "구성 요소"), c_off(ctx));
+        sk->heading(sk, 2, tr(ctx, "Components", "구성 요소"));
         for (size_t i = 0; i < json_count(comps); i++) {
             const json_value *c = json_at(comps, i);
             const json_value *ca = json_get(c, "architecture");
-            int64_t n = 0, t = 0, h = -1, l = -1;
+            int64_t n = 0, t = 0, h = -1, nl = -1;
             json_get_int(json_get(c, "parameters"), "total", &n);
             json_get_int(c, "tensors", &t);
             json_get_int(ca, "hidden_size", &h);
-            json_get_int(ca, "num_layers", &l);
-            char cnt[32], buf[200];
+            json_get_int(ca, "num_layers", &nl);
+            char cnt[32];
             text_count(cnt, sizeof cnt, n);
             const char *cmt = json_get_string(ca, "model_type");
-            int k = snprintf(buf, sizeof buf, "%s, %lld tensors, %s params", cmt ? cmt : "-", (long long)t, cnt);
-            if (h > 0 && k < (int)sizeof buf) k += snprintf(buf + k, sizeof buf - (size_t)k, ", hidden %lld", (long long)h);
-            if (l > 0 && k < (int)sizeof buf) snprintf(buf + k, sizeof buf - (size_t)k, ", %lld layers", (long long)l);
-            text_row(sb, ctx, json_get_string(c, "name"), buf);
+            strbuf b;
+            sb_init(&b);
+            sb_printf(&b, tr(ctx, "%s, %lld tensors, %s params", "%s, 텐서 %lld개, 파라미터 %s"), cmt ? cmt : "-", (long long)t, cnt);
+            if (h > 0) sb_printf(&b, tr(ctx, ", hidden %lld", ", 은닉 차원 %lld"), (long long)h);
+            if (nl > 0) sb_printf(&b, tr(ctx, ", %lld layers", ", 층 %lld개"), (long long)nl);
+            const char *name = json_get_string(c, "name");
+            sk->row(sk, name ? msg_code("compname", name, ctx) : "?", sb_str(&b));
+            sb_free(&b);
         }
     }
     const json_value *t = json_get(root, "tensors");
     int64_t count = 0;
     json_get_int(t, "count", &count);
-    sb_printf(sb, "\n%s%s%s  %lld · %s %s\n", c_bold(ctx), tr(ctx, "Tensors", "텐서"), c_off(ctx), (long long)count,
-              tr(ctx, "naming", "이름 체계"),
+    strbuf note;
+    sb_init(&note);
+    sb_printf(&note, tr(ctx, "  %lld · naming %s", "  %lld개 · 이름 체계 %s"), (long long)count,
               !json_get_string(t, "naming") || !strcmp(json_get_string(t, "naming"), "none") ? tr(ctx, "none", "없음")
                                                                                              : json_get_string(t, "naming"));
+    sk->section(sk, 2, tr(ctx, "Tensors", "텐서"), sb_str(&note));
+    sb_free(&note);
     for (int pass = 0; pass < 2; pass++) {
         const json_value *h = json_get(t, pass ? "roles" : "dtypes");
         if (!json_count(h)) continue;
         const char *label = pass ? tr(ctx, "roles", "역할") : tr(ctx, "dtypes", "자료형");
-        sb_printf(sb, "  %s", label);
-        for (size_t k = text_width(label); k < 16; k++) sb_putc(sb, ' ');
+        strbuf b;
+        sb_init(&b);
         for (size_t i = 0; i < json_count(h); i++) {
             int64_t c = 0;
             json_get_int(h->u.object.members[i].value, "count", &c);
-            sb_printf(sb, "%s%s %lld", i ? ", " : "", h->u.object.members[i].key, (long long)c);
+            sb_printf(&b, "%s%s %lld", i ? ", " : "", h->u.object.members[i].key, (long long)c);
         }
-        sb_putc(sb, '\n');
+        if (sk->terminal) {
+            sb_printf(sb, "  %s", label);
+            for (size_t k = text_width(label); k < 16; k++) sb_putc(sb, ' ');
+            sb_printf(sb, "%s\n", sb_str(&b));
+        } else sk->row(sk, label, sb_str(&b));
+        sb_free(&b);
     }
     const json_value *tk = json_get(root, "tokenizer");
-    if (tk) tokenizer_text(sb, tk, ctx);
+    if (tk) tokenizer_text(sk, tk);
     const json_value *clues = json_get(root, "clues");
-    sb_printf(sb, "\n%s%s%s %s\n", c_bold(ctx), tr(ctx, "Clues", "단서"), c_off(ctx),
-              tr(ctx, "(hypotheses from editable metadata, never proof)", "(수정 가능한 메타데이터에서 나온 가설이며 증거가 아님)"));
-    if (!json_count(clues)) sb_printf(sb, "  %s\n", tr(ctx, "none found", "없음"));
+    sk->section(sk, 2, tr(ctx, "Clues", "단서"),
+                tr(ctx, " (hypotheses from editable metadata, never proof)", " (수정 가능한 메타데이터에서 나온 가설이며 증거가 아님)"));
+    if (!json_count(clues)) sk->line(sk, 0, tr(ctx, "none found", "없음"));
+    else if (!sk->terminal) {
+        const char *cols[] = {tr(ctx, "where", "위치"), tr(ctx, "kind", "종류"), tr(ctx, "value", "값")};
+        sk->table_begin(sk, cols, 3);
+    }
     for (size_t i = 0; i < json_count(clues); i++) {
         const json_value *c = json_at(clues, i);
         int64_t line = 0;
-        const char *src2 = json_get_string(c, "source");
-        if (json_get_int(c, "line", &line)) sb_printf(sb, "  %s:%lld  ", src2, (long long)line);
-        else sb_printf(sb, "  %s  ", src2);
-        sb_printf(sb, "%s: %s\n", json_get_string(c, "kind"), json_get_string(c, "value"));
+        const char *src2 = json_get_string(c, "source"), *value = json_get_string(c, "value");
+        const char *kind = json_get_string(c, "kind") ? msg_code("clue", json_get_string(c, "kind"), ctx) : NULL;
+        char where[64] = "";
+        if (json_get_int(c, "line", &line)) snprintf(where, sizeof where, ":%lld", (long long)line);
+        if (sk->terminal) {
+            sb_printf(sb, "  %s%s  %s: %s\n", src2 ? src2 : "?", where, kind ? kind : "?", value ? value : "");
+            continue;
+        }
+        strbuf w;
+        sb_init(&w);
+        sb_printf(&w, "%s%s", src2 ? src2 : "?", where);
+        const char *cells[] = {sb_str(&w), kind ? kind : "?", value ? value : ""};
+        sk->table_row(sk, cells, 3);
+        sb_free(&w);
     }
+    if (json_count(clues) && !sk->terminal) sk->table_end(sk);
     const json_value *compute = json_get(root, "compute");
-    if (compute) compute_text(sb, compute, ctx);
+    if (compute) compute_text(sk, compute);
     const json_value *w = json_get(root, "warnings");
     if (json_count(w)) {
-        sb_printf(sb, "\n%s%s%s\n", c_warn(ctx), tr(ctx, "Config and tensors disagree", "설정과 텐서 불일치"), c_off(ctx));
-        for (size_t i = 0; i < json_count(w); i++) sb_printf(sb, "  - %s\n", json_at(w, i)->u.string.s);
+        if (sk->terminal) sb_printf(sb, "\n%s%s%s\n", c_warn(ctx), tr(ctx, "Config and tensors disagree", "설정과 텐서 불일치"), c_off(ctx));
+        else sk->heading(sk, 2, tr(ctx, "Config and tensors disagree", "설정과 텐서 불일치"));
+        for (size_t i = 0; i < json_count(w); i++) sk->item(sk, 0, NULL, json_at(w, i)->u.string.s);
+        sk->list_end(sk);
     }
     int64_t bytes = 0;
     json_get_int(root, "bytes_read", &bytes);
-    sb_printf(sb, "\n%s%s %lld%s\n", c_dim(ctx), tr(ctx, "header bytes read:", "읽은 헤더 바이트:"), (long long)bytes, c_off(ctx));
+    if (sk->terminal)
+        sb_printf(sb, "\n%s%s %lld%s\n", c_dim(ctx), tr(ctx, "header bytes read:", "읽은 헤더 바이트:"), (long long)bytes, c_off(ctx));
+    else doc_linef(sk, DOC_DIM, "%s %lld", tr(ctx, "header bytes read:", "읽은 헤더 바이트:"), (long long)bytes);
 }

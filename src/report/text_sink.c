@@ -1,17 +1,24 @@
 /* A doc_sink that writes terminal text: headings in bold, tables with aligned columns (widths
  * measured in terminal columns, so Hangul lines up), control characters of untrusted text shown as '?'. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "report/document.h"
 #include "report/text_util.h"
 
-#define TEXT_MAX_CELL 160
-
 typedef struct text_table {
     size_t ncols, nrows, cap;
-    char *cells;   /* nrows x ncols cells of TEXT_MAX_CELL bytes; row 0 is the header */
+    char **cells;   /* nrows x ncols cells, each whole (never cut); row 0 is the header */
 } text_table;
+
+static void table_free(text_table *t)
+{
+    for (size_t i = 0; t->cells && i < t->nrows * t->ncols; i++) free(t->cells[i]);
+    free(t->cells);
+    *t = (text_table){0, 0, 0, NULL};
+}
 
 static void put_clean(strbuf *sb, const char *s)
 {
@@ -56,21 +63,15 @@ static void table_add(text_table *t, const char **cells, size_t n)
 {
     if (t->nrows == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 16;
-        char *p = realloc(t->cells, cap * t->ncols * TEXT_MAX_CELL);
+        char **p = realloc(t->cells, cap * (t->ncols ? t->ncols : 1) * sizeof *p);
         if (!p) return;
         t->cells = p;
         t->cap = cap;
     }
     for (size_t c = 0; c < t->ncols; c++) {
-        char *dst = t->cells + (t->nrows * t->ncols + c) * TEXT_MAX_CELL;
         const char *src = c < n && cells[c] ? cells[c] : "";
-        size_t len = strlen(src);
-        if (len >= TEXT_MAX_CELL) {   /* cut on a character boundary */
-            len = TEXT_MAX_CELL - 1;
-            while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80) len--;
-        }
-        memcpy(dst, src, len);
-        dst[len] = 0;
+        char *d = strdup(src);
+        t->cells[t->nrows * t->ncols + c] = d ? d : strdup("");
     }
     t->nrows++;
 }
@@ -78,8 +79,8 @@ static void table_add(text_table *t, const char **cells, size_t n)
 static void t_table_begin(doc_sink *s, const char **cols, size_t n)
 {
     text_table *t = s->user;
-    free(t->cells);
-    *t = (text_table){n, 0, 0, NULL};
+    table_free(t);
+    t->ncols = n;
     table_add(t, cols, n);
 }
 
@@ -95,14 +96,15 @@ static void t_table_end(doc_sink *s)
     size_t nc = t->ncols < 32 ? t->ncols : 32;
     for (size_t r = 0; r < t->nrows; r++)
         for (size_t c = 0; c < nc; c++) {
-            size_t cw = text_width(t->cells + (r * t->ncols + c) * TEXT_MAX_CELL);
+            const char *cell = t->cells[r * t->ncols + c];
+            size_t cw = cell ? text_width(cell) : 0;
             if (cw > w[c]) w[c] = cw;
         }
     for (size_t r = 0; r < t->nrows; r++) {
         sb_puts(s->sb, "  ");
         if (r == 0) sb_puts(s->sb, c_dim(s->ctx));
         for (size_t c = 0; c < nc; c++) {
-            const char *cell = t->cells + (r * t->ncols + c) * TEXT_MAX_CELL;
+            const char *cell = t->cells[r * t->ncols + c] ? t->cells[r * t->ncols + c] : "";
             put_clean(s->sb, cell);
             if (c + 1 < nc)
                 for (size_t k = text_width(cell); k < w[c] + 2; k++) sb_putc(s->sb, ' ');
@@ -110,11 +112,32 @@ static void t_table_end(doc_sink *s)
         if (r == 0) sb_puts(s->sb, c_off(s->ctx));
         sb_putc(s->sb, '\n');
     }
-    free(t->cells);
-    *t = (text_table){0, 0, 0, NULL};
+    table_free(t);
 }
 
-static void t_pre(doc_sink *s, const char *text) { sb_puts(s->sb, text); }
+const char *doc_style_on(const render_ctx *ctx, int style)
+{
+    return style == DOC_DIM ? c_dim(ctx) : style == DOC_GOOD ? c_good(ctx) : style == DOC_WARN ? c_warn(ctx) : "";
+}
+
+static void t_row(doc_sink *s, const char *label, const char *value) { text_row(s->sb, s->ctx, label, value); }
+
+static void t_line(doc_sink *s, int style, const char *text)
+{
+    sb_printf(s->sb, "  %s", doc_style_on(s->ctx, style));
+    put_clean(s->sb, text);
+    sb_printf(s->sb, "%s\n", style ? c_off(s->ctx) : "");
+}
+
+static void t_section(doc_sink *s, int level, const char *title, const char *note)
+{
+    sb_printf(s->sb, "\n%s", c_bold(s->ctx));
+    put_clean(s->sb, title);
+    sb_puts(s->sb, c_off(s->ctx));
+    if (note) put_clean(s->sb, note);
+    sb_putc(s->sb, '\n');
+    if (level <= 1) sb_putc(s->sb, '\n');
+}
 
 static void t_chart(doc_sink *s, const char *key, const json_value *section)
 {
@@ -149,19 +172,82 @@ static void t_cards(doc_sink *s, const char *title, const char **heads, const ch
     }
 }
 
+static void vformat(strbuf *b, const char *fmt, va_list ap)
+{
+    va_list aq;
+    va_copy(aq, ap);
+    char small[512];
+    int n = vsnprintf(small, sizeof small, fmt, aq);
+    va_end(aq);
+    if (n < 0) return;
+    if ((size_t)n < sizeof small) { sb_puts(b, small); return; }
+    char *big = malloc((size_t)n + 1);
+    if (!big) { b->failed = 1; return; }
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    sb_puts(b, big);
+    free(big);
+}
+
+void doc_rowf(doc_sink *s, const char *label, const char *fmt, ...)
+{
+    strbuf b;
+    sb_init(&b);
+    va_list ap;
+    va_start(ap, fmt);
+    vformat(&b, fmt, ap);
+    va_end(ap);
+    s->row(s, label, sb_str(&b));
+    sb_free(&b);
+}
+
+void doc_linef(doc_sink *s, int style, const char *fmt, ...)
+{
+    strbuf b;
+    sb_init(&b);
+    va_list ap;
+    va_start(ap, fmt);
+    vformat(&b, fmt, ap);
+    va_end(ap);
+    s->line(s, style, sb_str(&b));
+    sb_free(&b);
+}
+
+static void text_sink(doc_sink *s, strbuf *sb, const render_ctx *ctx, text_table *t)
+{
+    *s = (doc_sink){.sb = sb, .ctx = ctx, .heading = t_heading, .para = t_para, .item = t_item, .list_end = t_list_end,
+                    .table_begin = t_table_begin, .table_row = t_table_row, .table_end = t_table_end, .chart = t_chart,
+                    .cards = t_cards, .user = t, .row = t_row, .line = t_line, .section = t_section, .terminal = 1};
+}
+
 void render_text_section(strbuf *sb, const json_value *sec, const render_ctx *ctx,
                          void (*fn)(doc_sink *s, const json_value *sec))
 {
     text_table t = {0, 0, 0, NULL};
-    doc_sink s = {sb, ctx, t_heading, t_para, t_item, t_list_end, t_table_begin, t_table_row, t_table_end, t_chart, t_cards, &t, t_pre};
+    doc_sink s;
+    text_sink(&s, sb, ctx, &t);
     fn(&s, sec);
-    free(t.cells);
+    table_free(&t);
 }
 
 void render_text_document(strbuf *sb, const json_value *root, const render_ctx *ctx)
 {
     text_table t = {0, 0, 0, NULL};
-    doc_sink s = {sb, ctx, t_heading, t_para, t_item, t_list_end, t_table_begin, t_table_row, t_table_end, t_chart, t_cards, &t, t_pre};
+    doc_sink s;
+    text_sink(&s, sb, ctx, &t);
     document_render(&s, root);
-    free(t.cells);
+    table_free(&t);
 }
+
+/* The terminal functions of report.h: each report kind through the text sink. */
+void render_inspect_text(strbuf *sb, const json_value *root, const render_ctx *ctx) { render_text_section(sb, root, ctx, doc_inspect); }
+void render_arch_text(strbuf *sb, const json_value *sec, const render_ctx *ctx) { render_text_section(sb, sec, ctx, doc_arch); }
+void render_tokenizer_text(strbuf *sb, const json_value *sec, const render_ctx *ctx) { render_text_section(sb, sec, ctx, doc_tokenizer); }
+void render_weights_text(strbuf *sb, const json_value *sec, const render_ctx *ctx) { render_text_section(sb, sec, ctx, doc_weights); }
+void render_behaviour_text(strbuf *sb, const json_value *sec, const render_ctx *ctx) { render_text_section(sb, sec, ctx, doc_behaviour); }
+void render_activations_text(strbuf *sb, const json_value *sec, const render_ctx *ctx) { render_text_section(sb, sec, ctx, doc_activations); }
+void render_verdict_text(strbuf *sb, const json_value *v, const render_ctx *ctx) { render_text_section(sb, v, ctx, doc_verdict); }
+void render_verify_text(strbuf *sb, const json_value *root, const render_ctx *ctx) { render_text_section(sb, root, ctx, doc_verify); }
+void render_verify_behaviour_text(strbuf *sb, const json_value *root, const render_ctx *ctx) { render_text_section(sb, root, ctx, doc_verify_behaviour); }
+void render_run_text(strbuf *sb, const json_value *root, const render_ctx *ctx) { render_text_section(sb, root, ctx, doc_run); }
+void render_search_text(strbuf *sb, const json_value *root, const render_ctx *ctx) { render_text_section(sb, root, ctx, doc_search); }
+void render_index_text(strbuf *sb, const json_value *root, const render_ctx *ctx) { render_text_section(sb, root, ctx, doc_index); }
