@@ -35,13 +35,15 @@ lineage_status kv_reserve(infer_session *s, size_t need, lineage_error *err)
     float *scores = malloc((size_t)threads * QBLOCK * cap * sizeof *scores);
     if (!scores) return error_set(err, LINEAGE_E_NOMEM, "out of memory for a context of %zu tokens", cap);
     for (int l = 0; l < im->n_layers; l++) {
-        float *k = calloc(kn, sizeof *k), *v = calloc(vn, sizeof *v);
+        float *k = work_alloc(kn * sizeof *k), *v = work_alloc(vn * sizeof *v);
         if (!k || !v) {
             free(k);
             free(v);
             free(scores);
             return error_set(err, LINEAGE_E_NOMEM, "out of memory for a context of %zu tokens", cap);
         }
+        memset(k, 0, kn * sizeof *k);   /* padding positions and dims are read as zeros */
+        memset(v, 0, vn * sizeof *v);
         for (size_t g = 0; g < im->n_kv; g++)
             for (size_t p = 0; p < s->pos; p++) {
                 for (size_t d = 0; d < im->head_dim; d++) k[k_index(im, cap, g, p, d)] = s->k[l][k_index(im, s->cap, g, p, d)];

@@ -64,6 +64,8 @@ typedef struct rope_set {
     int64_t original_max;
 } rope_set;
 
+enum { WORK_X8, WORK_XD, WORK_FEED, WORK_MLP, WORK_ROPE, WORK_SLOTS };
+
 typedef enum { ACT_SILU, ACT_GELU_TANH, ACT_GELU, ACT_RELU } act_kind;
 typedef enum { SCORE_SOFTMAX, SCORE_SIGMOID } score_kind;
 
@@ -93,6 +95,8 @@ struct infer_model {
     float **scratch;                /* per worker: a converted tile and its packed panels */
     size_t scratch_floats;
     uint64_t weight_bytes;
+    void *work[WORK_SLOTS];         /* grow-only buffers reused across feeds (im_work) */
+    size_t work_bytes[WORK_SLOTS];
     float **owned;                  /* every float array allocated for the plan */
     size_t nowned, owned_cap;
 };
@@ -101,6 +105,20 @@ struct infer_model {
  * Weights repacked at load (packed or q8) are used as they are; others are converted per call. */
 lineage_status mm(infer_model *im, const float *X, size_t T, size_t ldx, const wref *w, const float *bias, float *Y,
                   size_t ldy, lineage_error *err);
+/* Several products of the same X (equal cols): activations quantized once, one parallel job. */
+typedef struct mm_out {
+    const wref *w;
+    const float *bias;
+    float *Y;
+    size_t ldy;
+} mm_out;
+lineage_status mm_many(infer_model *im, const float *X, size_t T, size_t ldx, const mm_out *outs, size_t n,
+                       lineage_error *err);
+/* Memory for large work buffers (2 MiB aligned, huge pages advised: one fault per 2 MiB, not per 4 KiB);
+ * release with free(). im_work: the model's grow-only buffer `slot` of at least `bytes` (NULL: out of
+ * memory), valid until the next im_work of that slot or infer_close. */
+void *work_alloc(size_t bytes);
+void *im_work(infer_model *im, int slot, size_t bytes);
 /* Bytes of w repacked for its kernel; mm_prepack repacks ws[0..n) (allocating packed or q8), in parallel. */
 uint64_t mm_weight_bytes(const infer_model *im, const wref *w);
 lineage_status mm_prepack(infer_model *im, wref **ws, size_t n, lineage_error *err);
@@ -149,6 +167,10 @@ void op_layernorm(const float *x, const float *w, const float *b, size_t n, doub
 void op_rope(float *head, size_t rot_dim, const float *inv_freq, double pos, double attn_factor);
 /* The same rotation with pairs (2i, 2i + 1) (DeepSeek's rope part). */
 void op_rope_interleaved(float *head, size_t rot_dim, const float *inv_freq, double pos, double attn_factor);
+/* The same two rotations from a table: c[i], s[i] as op_rope forms them at pos (op_rope_table). */
+void op_rope_table(size_t half, const float *inv_freq, double pos, double attn_factor, float *c, float *s);
+void op_rope_cs(float *head, size_t half, const float *c, const float *s);
+void op_rope_interleaved_cs(float *head, size_t half, const float *c, const float *s);
 void op_softmax(float *x, size_t n);
 float op_act(act_kind a, float x);
 /* RoPE frequencies of a rope_set for sequence length seq (dynamic NTK only looks at seq). */

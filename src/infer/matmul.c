@@ -11,6 +11,7 @@
 #include "kernels/kernels.h"
 #include "infer/engine.h"
 #include "util/error.h"
+#include "infer/sprof.h"
 
 #define MM_CHUNK 64   /* rows converted and multiplied together (a multiple of MM_PANEL) */
 #define HUGE_PAGE (2u << 20)
@@ -73,13 +74,36 @@ mm_kernel_fn mm_kernel(void)
     return mm_kernel_scalar;
 }
 
+void *work_alloc(size_t bytes)
+{
+    if (bytes < HUGE_PAGE / 2) return malloc(bytes ? bytes : 1);
+    size_t size = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE_PAGE, size)) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, size, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+void *im_work(infer_model *im, int slot, size_t bytes)
+{
+    if (bytes <= im->work_bytes[slot]) return im->work[slot];
+    free(im->work[slot]);
+    im->work_bytes[slot] = 0;
+    if (!(im->work[slot] = work_alloc(bytes))) return NULL;
+    im->work_bytes[slot] = bytes;
+    return im->work[slot];
+}
+
+#define MM_MAX_OUTS 4
+
 typedef struct mm_job {
     infer_model *im;
     const float *X;
-    size_t T, ldx, ldy, chunk;
-    const wref *w;
-    const float *bias;
-    float *Y;
+    size_t T, ldx;
+    const mm_out *outs;
+    size_t first[MM_MAX_OUTS + 1], chunk[MM_MAX_OUTS];   /* items of output k: [first[k], first[k+1]) */
     mm_kernel_fn kernel;
     q8_kernel_fn qkernel;
     int offset;
@@ -100,12 +124,16 @@ static void fail(mm_job *j, const lineage_error *e)
 static void mm_chunk(void *ctx, size_t i, int worker)
 {
     mm_job *j = ctx;
-    const wref *w = j->w;
-    size_t K = (size_t)w->cols, r0 = i * j->chunk;
-    size_t nr = (size_t)w->rows - r0 < j->chunk ? (size_t)w->rows - r0 : j->chunk;
+    size_t o = 0;
+    while (j->first[o + 1] <= i) o++;
+    const mm_out *out = &j->outs[o];
+    const wref *w = out->w;
+    size_t K = (size_t)w->cols, r0 = (i - j->first[o]) * j->chunk[o], ldy = out->ldy;
+    size_t nr = (size_t)w->rows - r0 < j->chunk[o] ? (size_t)w->rows - r0 : j->chunk[o];
+    float *Y = out->Y;
     if (w->q8) {
         j->qkernel(j->X8, j->XD, j->T, K, w->q8 + r0 / MM_PANEL * (K / Q8_BLOCK) * Q8_PANEL_BLOCK_BYTES,
-                   (nr + MM_PANEL - 1) / MM_PANEL, j->Y + r0, j->ldy, nr);
+                   (nr + MM_PANEL - 1) / MM_PANEL, Y + r0, ldy, nr);
     } else {
         const float *P;
         if (w->packed) P = w->packed + r0 * K;
@@ -120,53 +148,76 @@ static void mm_chunk(void *ctx, size_t i, int worker)
             mm_pack(tmp, nr, K, pk);
             P = pk;
         }
-        j->kernel(j->X, j->T, j->ldx, P, (nr + MM_PANEL - 1) / MM_PANEL, K, j->Y + r0, j->ldy, nr);
+        j->kernel(j->X, j->T, j->ldx, P, (nr + MM_PANEL - 1) / MM_PANEL, K, Y + r0, ldy, nr);
     }
-    if (j->bias)
+    if (out->bias)
         for (size_t t = 0; t < j->T; t++)
-            for (size_t r = 0; r < nr; r++) j->Y[t * j->ldy + r0 + r] += j->bias[r0 + r];
+            for (size_t r = 0; r < nr; r++) Y[t * ldy + r0 + r] += out->bias[r0 + r];
 }
 
 static void quantize_token(void *ctx, size_t t, int worker)
 {
     (void)worker;
     mm_job *j = ctx;
-    size_t K = (size_t)j->w->cols;
+    size_t K = (size_t)j->outs[0].w->cols;
     q8_quantize(j->X + t * j->ldx, K, j->offset, j->X8 + t * K, j->XD + t * (K / Q8_BLOCK));
 }
 
-lineage_status mm(infer_model *im, const float *X, size_t T, size_t ldx, const wref *w, const float *bias, float *Y,
-                  size_t ldy, lineage_error *err)
+lineage_status mm_many(infer_model *im, const float *X, size_t T, size_t ldx, const mm_out *outs, size_t n,
+                       lineage_error *err)
 {
-    if (T == 0 || w->rows == 0) return LINEAGE_OK;
-    mm_job j = {.im = im, .X = X, .T = T, .ldx = ldx, .ldy = ldy, .w = w, .bias = bias, .Y = Y, .kernel = mm_kernel()};
-    atomic_init(&j.failed, 0);
-    if (w->q8) {
-        size_t K = (size_t)w->cols;
-        j.qkernel = q8_kernel(&j.offset);
-        j.X8 = malloc(T * K);
-        j.XD = malloc(T * (K / Q8_BLOCK) * sizeof *j.XD);
-        if (!j.X8 || !j.XD) {
-            free(j.X8);
-            free(j.XD);
-            return error_set(err, LINEAGE_E_NOMEM, "out of memory for %zu quantized activations", T);
+    if (T == 0) return LINEAGE_OK;
+    if (n > MM_MAX_OUTS) {
+        for (size_t i = 0; i < n; i += MM_MAX_OUTS) {
+            lineage_status st = mm_many(im, X, T, ldx, outs + i, n - i < MM_MAX_OUTS ? n - i : MM_MAX_OUTS, err);
+            if (st) return st;
         }
+        return LINEAGE_OK;
+    }
+    mm_job j = {.im = im, .X = X, .T = T, .ldx = ldx, .outs = outs, .kernel = mm_kernel()};
+    atomic_init(&j.failed, 0);
+    size_t threads = (size_t)pool_threads(im->pool), total = 0;
+    int any_q8 = 0;
+    for (size_t k = 0; k < n; k++) {
+        const wref *w = outs[k].w;
+        any_q8 |= w->q8 != NULL;
+        total += (size_t)w->rows;
+    }
+    if (any_q8) {
+        size_t K = (size_t)outs[0].w->cols;
+        j.qkernel = q8_kernel(&j.offset);
+        j.X8 = im_work(im, WORK_X8, T * K);
+        j.XD = im_work(im, WORK_XD, T * (K / Q8_BLOCK) * sizeof *j.XD);
+        if (!j.X8 || !j.XD) return error_set(err, LINEAGE_E_NOMEM, "out of memory for %zu quantized activations", T);
+        SP_T0;
         pool_run(im->pool, T, quantize_token, &j);
+        SP_ADD(10);
+    }
+    /* enough chunks to keep every thread busy, never more rows than the scratch tile holds */
+    size_t chunk = (total / (threads * 4) + MM_PANEL - 1) / MM_PANEL * MM_PANEL;
+    chunk = chunk < MM_PANEL ? MM_PANEL : chunk > MM_CHUNK ? MM_CHUNK : chunk;
+    for (size_t k = 0; k < n; k++) {
+        j.chunk[k] = chunk;
+        j.first[k + 1] = j.first[k] + ((size_t)outs[k].w->rows + chunk - 1) / chunk;
     }
     pthread_mutex_init(&j.lock, NULL);
-    size_t R = (size_t)w->rows, threads = (size_t)pool_threads(im->pool);
-    /* enough chunks to keep every thread busy, never more rows than the scratch tile holds */
-    size_t chunk = (R / (threads * 4) + MM_PANEL - 1) / MM_PANEL * MM_PANEL;
-    j.chunk = chunk < MM_PANEL ? MM_PANEL : chunk > MM_CHUNK ? MM_CHUNK : chunk;
-    pool_run(im->pool, (R + j.chunk - 1) / j.chunk, mm_chunk, &j);
+    SP_T0;
+    pool_run(im->pool, j.first[n], mm_chunk, &j);
+    SP_ADD(11);
     pthread_mutex_destroy(&j.lock);
-    free(j.X8);
-    free(j.XD);
     if (atomic_load(&j.failed)) {
         *err = j.err;
         return j.err.code;
     }
     return LINEAGE_OK;
+}
+
+lineage_status mm(infer_model *im, const float *X, size_t T, size_t ldx, const wref *w, const float *bias, float *Y,
+                  size_t ldy, lineage_error *err)
+{
+    if (w->rows == 0) return LINEAGE_OK;
+    mm_out o = {w, bias, Y, ldy};
+    return mm_many(im, X, T, ldx, &o, 1, err);
 }
 
 /* ---- repacking every weight once at load ---- */

@@ -602,6 +602,7 @@ void infer_close(infer_model *im)
         pool_free(im->pool);
     }
     free(im->scratch);
+    for (int i = 0; i < WORK_SLOTS; i++) free(im->work[i]);
     for (size_t i = 0; i < im->nowned; i++) free(im->owned[i]);
     free(im->owned);
     free(im);
