@@ -89,6 +89,7 @@ static void test_q8_matmul(void)
     if (!ok) return;
     const char *names[] = {"w8", "w4"}, *isas[] = {"scalar", "avx2", "avx512"};
     unsigned char *P = malloc(q8_packed_bytes(R, K));
+    static float Yscalar[T * R];
     for (int n = 0; n < 2 && P; n++) {
         long t = lineage_model_find_tensor(m, names[n]);
         CHECK(t >= 0 && q8_packable(m, t), "%s is packable for the integer kernels", names[n]);
@@ -120,6 +121,9 @@ static void test_q8_matmul(void)
                   names[n], isas[i]);
             CHECK(worst < 1e-5 * scale && scale > 0, "%s: %s integer kernel equals the double reference of the same "
                   "quantized arithmetic on 9x96 * 37x96 (max error %.2g of %.2g)", names[n], isas[i], worst, scale);
+            if (i == 0) memcpy(Yscalar, Y, sizeof Y);
+            else CHECK(!memcmp(Yscalar, Y, sizeof Y), "%s: %s integer kernel rounds as the scalar kernel (bit for bit)",
+                       names[n], isas[i]);
         }
     }
     kernels_select(kernels_isa_supported("avx512") ? "avx512" : kernels_isa_supported("avx2") ? "avx2" : "scalar");
@@ -187,6 +191,50 @@ static void test_ops(void)
     for (int i = 0; i < 16; i++) head[i] = orig[i];
     op_rope(head, 8, freq, 5, 1.0);
     CHECK(!memcmp(head + 8, orig + 8, 8 * sizeof *head), "partial RoPE leaves the dims past rot_dim alone");
+
+    /* RoPE from a cos/sin table: the same values as op_rope */
+    float c8[8], s8[8], h2[16];
+    for (int i = 0; i < 16; i++) head[i] = h2[i] = orig[i];
+    op_rope(head, 16, freq, 1234, 0.9);
+    op_rope_table(8, freq, 1234, 0.9, c8, s8);
+    op_rope_cs(h2, 8, c8, s8);
+    CHECK(!memcmp(head, h2, sizeof head), "RoPE from a cos/sin table equals op_rope bit for bit");
+    for (int i = 0; i < 16; i++) head[i] = h2[i] = orig[i];
+    op_rope_interleaved(head, 16, freq, 1234, 0.9);
+    op_rope_interleaved_cs(h2, 8, c8, s8);
+    CHECK(!memcmp(head, h2, sizeof head), "interleaved RoPE from a cos/sin table equals op_rope_interleaved bit for bit");
+
+    /* the AVX-512 SiLU (and SiLU(g) * u) against op_act, bit for bit, over 2^20 values spread over
+     * magnitudes 1e-8..200 plus zeros, infinities and NaN */
+    if (kernels_isa_supported("avx512")) {
+        size_t n = (1u << 20) + 5;
+        float *g = malloc(n * sizeof *g), *u = malloc(n * sizeof *u), *u2 = malloc(n * sizeof *u2);
+        size_t bad = 0, bad2 = 0;
+        if (g && u && u2) {
+            for (size_t i = 0; i < n; i++) {
+                double mag = pow(10.0, -8 + 10.3 * (frand(&s) * 0.5 + 0.5));
+                g[i] = (float)(frand(&s) < 0 ? -mag : mag);
+                u[i] = u2[i] = (float)(3 * frand(&s));
+            }
+            g[0] = 0; g[1] = -0.0f; g[2] = INFINITY; g[3] = -INFINITY; g[4] = NAN; g[9] = 88.7f; g[10] = -87.5f;
+            act_silu_avx512(g, u2, n);
+            for (size_t i = 0; i < n; i++) {
+                float want = op_act(ACT_SILU, g[i]) * u[i];
+                bad += memcmp(&want, &u2[i], sizeof want) != 0;
+            }
+            memcpy(u2, g, n * sizeof *g);
+            act_silu_avx512(NULL, u2, n);
+            for (size_t i = 0; i < n; i++) {
+                float want = op_act(ACT_SILU, g[i]);
+                bad2 += memcmp(&want, &u2[i], sizeof want) != 0;
+            }
+        }
+        CHECK(g && u && u2 && bad == 0 && bad2 == 0, "AVX-512 SiLU equals op_act bit for bit on %zu values "
+              "(%zu gated, %zu plain differ)", n, bad, bad2);
+        free(g);
+        free(u);
+        free(u2);
+    }
 }
 
 static void test_routing(void)

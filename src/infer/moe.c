@@ -5,11 +5,13 @@
 #include <string.h>
 
 #include "infer/forward.h"
+#include "kernels/kernels.h"
 #include "util/error.h"
 #include "infer/sprof.h"
 
 typedef struct act_job {
     act_kind act;
+    int avx512;
     float *g, *u;      /* g NULL: ungated */
     size_t n;
 } act_job;
@@ -22,7 +24,8 @@ static void act_item(void *ctx, size_t i, int worker)
     const act_job *j = ctx;
     size_t lo = i * ACT_ITEM, hi = lo + ACT_ITEM < j->n ? lo + ACT_ITEM : j->n;
     float *u = j->u;
-    if (j->g)
+    if (j->avx512 && j->act == ACT_SILU) act_silu_avx512(j->g ? j->g + lo : NULL, u + lo, hi - lo);
+    else if (j->g)
         for (size_t k = lo; k < hi; k++) u[k] = op_act(j->act, j->g[k]) * u[k];
     else
         for (size_t k = lo; k < hi; k++) u[k] = op_act(j->act, u[k]);
@@ -40,7 +43,7 @@ static lineage_status mlp_run(infer_model *im, const mlp_w *w, const float *x, s
     if (tap && tap->mlp) tap->mlp(tap->user, layer, expert, gated ? g : NULL, u, m, w->width);
     size_t n = m * w->width;
     SP_ADD(7);
-    act_job aj = {im->act, gated ? g : NULL, u, n};
+    act_job aj = {im->act, !strcmp(kernels_isa(), "avx512"), gated ? g : NULL, u, n};
     pool_run(im->pool, (n + ACT_ITEM - 1) / ACT_ITEM, act_item, &aj);
     SP_ADD(8);
     st = mm(im, u, m, w->width, &w->down, w->down_b, out, im->hidden, err);
