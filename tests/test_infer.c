@@ -231,6 +231,22 @@ static void test_ops(void)
         }
         CHECK(g && u && u2 && bad == 0 && bad2 == 0, "AVX-512 SiLU equals op_act bit for bit on %zu values "
               "(%zu gated, %zu plain differ)", n, bad, bad2);
+        /* softmax rows of attention-like scores (some masked, a NaN row, an all-masked row) */
+        size_t rows = 0, rbad = 0;
+        for (size_t len = 1; g && u && len < 700 && (len + 1) * 64 < n; len += 37) {
+            for (size_t ri = 0; ri < 64; ri++, rows++) {
+                float *a = u + ri * len, *b = u2 + ri * len;
+                for (size_t k = 0; k < len; k++) a[k] = (float)(frand(&s) * (ri % 4 == 0 ? 0.5 : ri % 4 == 1 ? 8 : 60));
+                for (size_t k = len * (ri % 3) / 4; k < len && ri % 5 == 2; k++) a[k] = -INFINITY;
+                if (ri == 7) a[len / 2] = NAN;
+                if (ri == 9) for (size_t k = 0; k < len; k++) a[k] = -INFINITY;
+                memcpy(b, a, len * sizeof *a);
+                op_softmax(a, len);
+                softmax_avx512(b, len);
+                rbad += memcmp(a, b, len * sizeof *a) != 0;
+            }
+        }
+        CHECK(rows > 0 && rbad == 0, "AVX-512 softmax equals op_softmax bit for bit on %zu rows (%zu differ)", rows, rbad);
         free(g);
         free(u);
         free(u2);

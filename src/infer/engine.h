@@ -174,6 +174,7 @@ void op_rope_interleaved_cs(float *head, size_t half, const float *c, const floa
 void op_softmax(float *x, size_t n);
 /* g NULL: u[i] = op_act(ACT_SILU, u[i]); else u[i] = op_act(ACT_SILU, g[i]) * u[i], bit for bit (ops_avx512.c). */
 void act_silu_avx512(const float *g, float *u, size_t n);
+void softmax_avx512(float *x, size_t n);   /* op_softmax bit for bit (glibc's expf; ops_avx512.c) */
 float op_act(act_kind a, float x);
 /* RoPE frequencies of a rope_set for sequence length seq (dynamic NTK only looks at seq). */
 void rope_frequencies(const rope_set *r, size_t rot_dim, size_t seq, float *out);
