@@ -43,6 +43,23 @@ static void test_matmul_kernels(void)
             }
         CHECK(worst < 1e-5, "%s matmul kernel equals the double reference on 11x37 * 35x37 (max error %.2g)", isas[i],
               worst);
+        /* f16 panels: the f32 kernel's results on the same (f16-exact) weights, bit for bit */
+        size_t np = mm_packed_floats(R, K);
+        float *W16 = malloc(R * K * sizeof *W16), *P32 = malloc(np * sizeof *P32), *Y2 = malloc(T * R * sizeof *Y2);
+        uint16_t *P16 = malloc(np * sizeof *P16);
+        if (W16 && P32 && Y2 && P16) {
+            for (size_t e = 0; e < R * K; e++) W16[e] = f16_to_f32(f32_to_f16(W[e]));
+            mm_pack(W16, R, K, P32);
+            for (size_t e = 0; e < np; e++) P16[e] = f32_to_f16(P32[e]);
+            mm_kernel()(X, T, K, P32, (R + MM_PANEL - 1) / MM_PANEL, K, Y, R, R);
+            mm_kernel16()(X, T, K, P16, (R + MM_PANEL - 1) / MM_PANEL, K, Y2, R, R);
+        }
+        CHECK(W16 && P32 && Y2 && P16 && !memcmp(Y, Y2, T * R * sizeof *Y), "%s matmul kernel over f16 panels equals "
+              "the f32 kernel on the same weights bit for bit", isas[i]);
+        free(W16);
+        free(P32);
+        free(Y2);
+        free(P16);
     }
     kernels_select(kernels_isa_supported("avx512") ? "avx512" : kernels_isa_supported("avx2") ? "avx2" : "scalar");
     free(X);

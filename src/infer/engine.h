@@ -27,6 +27,7 @@ typedef struct wref {
     long t;
     uint64_t row0, rows, cols;
     float *packed;
+    uint16_t *packed16;  /* F16 weights in f16 panels (same layout as packed), widened in the kernel */
     unsigned char *q8;   /* Q8_0/Q4_0 weights repacked for the integer kernels (qmatmul.c), else NULL */
 } wref;
 
@@ -135,6 +136,18 @@ void mm_kernel_avx2(const float *X, size_t T, size_t ldx, const float *P, size_t
 void mm_kernel_avx512(const float *X, size_t T, size_t ldx, const float *P, size_t npanels, size_t K, float *Y,
                       size_t ldy, size_t rows);
 mm_kernel_fn mm_kernel(void);
+/* The same over f16 panels (F16 weights kept at 2 bytes, widened exactly: the f32 kernel's results). */
+typedef void (*mm_kernel16_fn)(const float *X, size_t T, size_t ldx, const uint16_t *P, size_t npanels, size_t K,
+                               float *Y, size_t ldy, size_t rows);
+void mm_kernel16_scalar(const float *X, size_t T, size_t ldx, const uint16_t *P, size_t npanels, size_t K, float *Y,
+                        size_t ldy, size_t rows);
+void mm_kernel16_avx2(const float *X, size_t T, size_t ldx, const uint16_t *P, size_t npanels, size_t K, float *Y,
+                      size_t ldy, size_t rows);
+void mm_kernel16_avx512(const float *X, size_t T, size_t ldx, const uint16_t *P, size_t npanels, size_t K, float *Y,
+                        size_t ldy, size_t rows);
+mm_kernel16_fn mm_kernel16(void);
+/* Whether tensor t is packed as f16 panels (F16 values, no FP8 scale). */
+int f16_packable(const lineage_model *m, long t);
 
 /* ---- integer matmul (qmatmul.c): Q8_0/Q4_0 weights, activations quantized per block of 32 ---- */
 #define Q8_BLOCK 32

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "format/dtype.h"
+#include "format/model.h"
 #include "kernels/kernels.h"
 #include "infer/engine.h"
 #include "util/error.h"
@@ -66,6 +68,35 @@ void mm_kernel_scalar(const float *X, size_t T, size_t ldx, const float *P, size
         }
 }
 
+void mm_kernel16_scalar(const float *X, size_t T, size_t ldx, const uint16_t *P, size_t npanels, size_t K, float *Y,
+                        size_t ldy, size_t rows)
+{
+    for (size_t t = 0; t < T; t++)
+        for (size_t p = 0; p < npanels; p++) {
+            float acc[MM_PANEL] = {0};
+            const uint16_t *pp = P + p * K * MM_PANEL;
+            const float *x = X + t * ldx;
+            for (size_t k = 0; k < K; k++)
+                for (int r = 0; r < MM_PANEL; r++) acc[r] += x[k] * f16_to_f32(pp[k * MM_PANEL + r]);
+            for (size_t r = 0; r < MM_PANEL && p * MM_PANEL + r < rows; r++) Y[t * ldy + p * MM_PANEL + r] = acc[r];
+        }
+}
+
+mm_kernel16_fn mm_kernel16(void)
+{
+    const char *isa = kernels_isa();
+    if (!strcmp(isa, "avx512")) return mm_kernel16_avx512;
+    if (!strcmp(isa, "avx2")) return mm_kernel16_avx2;
+    return mm_kernel16_scalar;
+}
+
+int f16_packable(const lineage_model *m, long t)
+{
+    if (t < 0 || (size_t)t >= m->ntensors) return 0;
+    const model_tensor *mt = &m->tensors[t];
+    return mt->info.dtype == LINEAGE_DTYPE_F16 && mt->scale < 0;
+}
+
 mm_kernel_fn mm_kernel(void)
 {
     const char *isa = kernels_isa();
@@ -105,6 +136,7 @@ typedef struct mm_job {
     const mm_out *outs;
     size_t first[MM_MAX_OUTS + 1], chunk[MM_MAX_OUTS];   /* items of output k: [first[k], first[k+1]) */
     mm_kernel_fn kernel;
+    mm_kernel16_fn kernel16;
     q8_kernel_fn qkernel;
     int offset;
     uint8_t *X8;         /* quantized activations (integer path) */
@@ -134,6 +166,8 @@ static void mm_chunk(void *ctx, size_t i, int worker)
     if (w->q8) {
         j->qkernel(j->X8, j->XD, j->T, K, w->q8 + r0 / MM_PANEL * (K / Q8_BLOCK) * Q8_PANEL_BLOCK_BYTES,
                    (nr + MM_PANEL - 1) / MM_PANEL, Y + r0, ldy, nr);
+    } else if (w->packed16) {
+        j->kernel16(j->X, j->T, j->ldx, w->packed16 + r0 * K, (nr + MM_PANEL - 1) / MM_PANEL, K, Y + r0, ldy, nr);
     } else {
         const float *P;
         if (w->packed) P = w->packed + r0 * K;
@@ -174,7 +208,7 @@ lineage_status mm_many(infer_model *im, const float *X, size_t T, size_t ldx, co
         }
         return LINEAGE_OK;
     }
-    mm_job j = {.im = im, .X = X, .T = T, .ldx = ldx, .outs = outs, .kernel = mm_kernel()};
+    mm_job j = {.im = im, .X = X, .T = T, .ldx = ldx, .outs = outs, .kernel = mm_kernel(), .kernel16 = mm_kernel16()};
     atomic_init(&j.failed, 0);
     size_t threads = (size_t)pool_threads(im->pool), total = 0;
     int any_q8 = 0;
@@ -253,13 +287,19 @@ static void pack_item(void *ctx, size_t i, int worker)
         pthread_mutex_unlock(&j->lock);
         return;
     }
-    mm_pack(j->im->scratch[worker], nr, K, w->packed + r0 * K);
+    if (w->packed16) {   /* F16 values: exact in f16 again */
+        float *pk = j->im->scratch[worker] + (size_t)MM_CHUNK * K;
+        mm_pack(j->im->scratch[worker], nr, K, pk);
+        uint16_t *dst = w->packed16 + r0 * K;
+        for (size_t h = 0, n = (nr + MM_PANEL - 1) / MM_PANEL * MM_PANEL * K; h < n; h++) dst[h] = f32_to_f16(pk[h]);
+    } else mm_pack(j->im->scratch[worker], nr, K, w->packed + r0 * K);
 }
 
 uint64_t mm_weight_bytes(const infer_model *im, const wref *w)
 {
-    return q8_packable(im->m, w->t) ? q8_packed_bytes((size_t)w->rows, (size_t)w->cols)
-                                    : mm_packed_floats((size_t)w->rows, (size_t)w->cols) * sizeof(float);
+    return q8_packable(im->m, w->t)    ? q8_packed_bytes((size_t)w->rows, (size_t)w->cols)
+           : f16_packable(im->m, w->t) ? mm_packed_floats((size_t)w->rows, (size_t)w->cols) * sizeof(uint16_t)
+                                       : mm_packed_floats((size_t)w->rows, (size_t)w->cols) * sizeof(float);
 }
 
 lineage_status mm_prepack(infer_model *im, wref **ws, size_t n, lineage_error *err)
@@ -273,6 +313,10 @@ lineage_status mm_prepack(infer_model *im, wref **ws, size_t n, lineage_error *e
         if (q8_packable(im->m, w->t)) {
             size_t bytes = q8_packed_bytes((size_t)w->rows, (size_t)w->cols);
             if (!(w->q8 = (unsigned char *)cache_alloc((bytes + sizeof(float) - 1) / sizeof(float))))
+                st = error_set(err, LINEAGE_E_NOMEM, "out of memory for the repacked weights");
+        } else if (f16_packable(im->m, w->t)) {
+            size_t halves = mm_packed_floats((size_t)w->rows, (size_t)w->cols);
+            if (!(w->packed16 = (uint16_t *)cache_alloc((halves + 1) / 2)))
                 st = error_set(err, LINEAGE_E_NOMEM, "out of memory for the repacked weights");
         } else if (!(w->packed = cache_alloc(mm_packed_floats((size_t)w->rows, (size_t)w->cols))))
             st = error_set(err, LINEAGE_E_NOMEM, "out of memory for the repacked weights");

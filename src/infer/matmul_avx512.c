@@ -7,8 +7,16 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* MT tokens x NP panels (NP 1 or 2); rows: valid rows in this panel pair (<= 16*NP). */
-INLINE void tile(int MT, int NP, const float *X, size_t ldx, const float *P, size_t K, float *Y, size_t ldy,
+/* 16 weights of panel row k: f32, or f16 widened exactly (H). */
+INLINE __m512 wload(int H, const void *P, size_t k)
+{
+    if (H) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)P + k * MM_PANEL)));
+    return _mm512_loadu_ps((const float *)P + k * MM_PANEL);
+}
+
+/* MT tokens x NP panels (NP 1 or 2); rows: valid rows in this panel pair (<= 16*NP); P f32 panels,
+ * or f16 panels when H. */
+INLINE void tile(int H, int MT, int NP, const float *X, size_t ldx, const void *Pv, size_t K, float *Y, size_t ldy,
                  size_t rows)
 {
     __m512 c[8][2];
@@ -16,10 +24,10 @@ INLINE void tile(int MT, int NP, const float *X, size_t ldx, const float *P, siz
     for (int t = 0; t < MT; t++)
         _Pragma("GCC unroll 8")
         for (int p = 0; p < NP; p++) c[t][p] = _mm512_setzero_ps();
-    const float *P1 = P + K * MM_PANEL;
+    const void *P1 = H ? (const void *)((const uint16_t *)Pv + K * MM_PANEL) : (const void *)((const float *)Pv + K * MM_PANEL);
     for (size_t k = 0; k < K; k++) {
-        __m512 w0 = _mm512_loadu_ps(P + k * MM_PANEL);
-        __m512 w1 = NP > 1 ? _mm512_loadu_ps(P1 + k * MM_PANEL) : w0;
+        __m512 w0 = wload(H, Pv, k);
+        __m512 w1 = NP > 1 ? wload(H, P1, k) : w0;
         _Pragma("GCC unroll 8")
         for (int t = 0; t < MT; t++) {
             __m512 x = _mm512_set1_ps(X[(size_t)t * ldx + k]);
@@ -37,11 +45,12 @@ INLINE void tile(int MT, int NP, const float *X, size_t ldx, const float *P, siz
     }
 }
 
-#define DISPATCH(mt, np) tile(mt, np, X + t * ldx, ldx, P + p * K * MM_PANEL, K, Y + t * ldy + p * MM_PANEL, ldy, \
+#define DISPATCH(mt, np) tile(H, mt, np, X + t * ldx, ldx, H ? (const void *)((const uint16_t *)P + p * K * MM_PANEL) \
+                              : (const void *)((const float *)P + p * K * MM_PANEL), K, Y + t * ldy + p * MM_PANEL, ldy, \
                               rows - p * MM_PANEL)
 
-void mm_kernel_avx512(const float *X, size_t T, size_t ldx, const float *P, size_t npanels, size_t K, float *Y,
-                      size_t ldy, size_t rows)
+INLINE void kernel(int H, const float *X, size_t T, size_t ldx, const void *P, size_t npanels, size_t K, float *Y,
+                   size_t ldy, size_t rows)
 {
     for (size_t t = 0; t < T; t += 8) {
         size_t mt = T - t < 8 ? T - t : 8;
@@ -67,6 +76,18 @@ void mm_kernel_avx512(const float *X, size_t T, size_t ldx, const float *P, size
             }
         }
     }
+}
+
+void mm_kernel_avx512(const float *X, size_t T, size_t ldx, const float *P, size_t npanels, size_t K, float *Y,
+                      size_t ldy, size_t rows)
+{
+    kernel(0, X, T, ldx, P, npanels, K, Y, ldy, rows);
+}
+
+void mm_kernel16_avx512(const float *X, size_t T, size_t ldx, const uint16_t *P, size_t npanels, size_t K, float *Y,
+                        size_t ldy, size_t rows)
+{
+    kernel(1, X, T, ldx, P, npanels, K, Y, ldy, rows);
 }
 
 /* ---- Q8_0/Q4_0 with VNNI: activations as unsigned bytes (x + 128), vpdpbusd 4 k at a time into
