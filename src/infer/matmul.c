@@ -1,8 +1,10 @@
 /* Y = X W^T for the forward pass. When the model fits the cache budget every weight is repacked once
- * at load (mm_prepack): Q8_0/Q4_0 into int8 panels for the integer kernels (qmatmul.c), the rest
- * converted to f32 (any stored dtype, GGUF blocks, FP8 scales: lineage_tensor_read_rows_f32) in
- * 16-row panels [K][16]. Otherwise rows are converted and packed a chunk at a time per call; each
- * chunk then multiplies every token of X. Threads split the output rows. */
+ * at load (mm_prepack): Q8_0/Q4_0 into int8 panels for the integer kernels (qmatmul.c), F16 into f16
+ * panels (widened exactly in the kernel), the rest converted to f32 (any stored dtype, GGUF blocks,
+ * FP8 scales: lineage_tensor_read_rows_f32) in 16-row panels [K][16]. Otherwise rows are converted
+ * and packed a chunk at a time per call; each chunk then multiplies every token of X. Threads split
+ * the output rows; mm_many runs several weights over the same X (q/k/v, up/gate) as one job with
+ * one activation quantization. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
