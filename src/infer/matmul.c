@@ -229,12 +229,14 @@ lineage_status mm_many(infer_model *im, const float *X, size_t T, size_t ldx, co
         pool_run(im->pool, T, quantize_token, &j);
         SP_ADD(10);
     }
-    /* enough chunks to keep every thread busy, never more rows than the scratch tile holds */
+    /* enough chunks to keep every thread busy, never more rows than the scratch tile holds (integer
+     * weights: 48 or 96 rows, whole 3-panel tiles of the VNNI kernel, 16 or more items per thread) */
     size_t chunk = (total / (threads * 4) + MM_PANEL - 1) / MM_PANEL * MM_PANEL;
     chunk = chunk < MM_PANEL ? MM_PANEL : chunk > MM_CHUNK ? MM_CHUNK : chunk;
+    size_t qchunk = total >= threads * 16 * 6 * MM_PANEL ? 6 * MM_PANEL : 3 * MM_PANEL;
     for (size_t k = 0; k < n; k++) {
-        j.chunk[k] = chunk;
-        j.first[k + 1] = j.first[k] + ((size_t)outs[k].w->rows + chunk - 1) / chunk;
+        j.chunk[k] = outs[k].w->q8 ? qchunk : chunk;
+        j.first[k + 1] = j.first[k] + ((size_t)outs[k].w->rows + j.chunk[k] - 1) / j.chunk[k];
     }
     pthread_mutex_init(&j.lock, NULL);
     SP_T0;
