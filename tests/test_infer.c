@@ -533,6 +533,15 @@ static void test_forward(fixture_arch arch, const char *label)
     CHECK(!infer_session_open(im, 4, &small, &err) && infer_feed(small, ids, 5, NULL, NULL, 0, &err) == LINEAGE_E_USAGE,
           "%s refuses more tokens than the session holds", label);
     infer_session_close(small);
+    /* a session whose cache and buffers were reserved first (lineage run) computes the same logits */
+    infer_session *rs = NULL;
+    float *got2 = malloc(T * V * sizeof *got2);
+    ok = got2 && !infer_session_open(im, T + 3, &rs, &err);
+    ok = ok && !infer_session_reserve(rs, T + 3, &err) && !infer_feed(rs, ids, T, NULL, got2, 0, &err);
+    CHECK(ok && !memcmp(got, got2, T * V * sizeof *got), "%s after infer_session_reserve: the same logits bit for bit",
+          label);
+    infer_session_close(rs);
+    free(got2);
     free(ref);
     free(got);
     free(step);
