@@ -203,7 +203,16 @@ lineage_status mm_many(infer_model *im, const float *X, size_t T, size_t ldx, co
                        lineage_error *err)
 {
     if (T == 0) return LINEAGE_OK;
-    if (n > MM_MAX_OUTS) {
+    int same = 1;
+    for (size_t k = 1; k < n; k++) same &= outs[k].w->cols == outs[0].w->cols;
+    if (n > MM_MAX_OUTS || !same) {   /* one job per output (X is as wide as each of them) */
+        if (!same) {
+            for (size_t i = 0; i < n; i++) {
+                lineage_status st = mm_many(im, X, T, ldx, outs + i, 1, err);
+                if (st) return st;
+            }
+            return LINEAGE_OK;
+        }
         for (size_t i = 0; i < n; i += MM_MAX_OUTS) {
             lineage_status st = mm_many(im, X, T, ldx, outs + i, n - i < MM_MAX_OUTS ? n - i : MM_MAX_OUTS, err);
             if (st) return st;
