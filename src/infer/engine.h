@@ -146,6 +146,9 @@ void mm_kernel16_avx2(const float *X, size_t T, size_t ldx, const uint16_t *P, s
 void mm_kernel16_avx512(const float *X, size_t T, size_t ldx, const uint16_t *P, size_t npanels, size_t K, float *Y,
                         size_t ldy, size_t rows);
 mm_kernel16_fn mm_kernel16(void);
+/* f[i] = h[i] widened from f16, exactly (F16C). */
+void f16_widen_avx2(const uint16_t *h, float *f, size_t n);
+void f16_widen_avx512(const uint16_t *h, float *f, size_t n);
 /* Whether tensor t is packed as f16 panels (F16 values, no FP8 scale). */
 int f16_packable(const lineage_model *m, long t);
 

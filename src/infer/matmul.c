@@ -139,6 +139,7 @@ typedef struct mm_job {
     size_t first[MM_MAX_OUTS + 1], chunk[MM_MAX_OUTS];   /* items of output k: [first[k], first[k+1]) */
     mm_kernel_fn kernel;
     mm_kernel16_fn kernel16;
+    void (*widen)(const uint16_t *h, float *f, size_t n);   /* NULL: no fast f16 widening */
     q8_kernel_fn qkernel;
     int offset;
     uint8_t *X8;         /* quantized activations (integer path) */
@@ -168,8 +169,12 @@ static void mm_chunk(void *ctx, size_t i, int worker)
     if (w->q8) {
         j->qkernel(j->X8, j->XD, j->T, K, w->q8 + r0 / MM_PANEL * (K / Q8_BLOCK) * Q8_PANEL_BLOCK_BYTES,
                    (nr + MM_PANEL - 1) / MM_PANEL, Y + r0, ldy, nr);
-    } else if (w->packed16) {
+    } else if (w->packed16 && (j->T < 16 || !j->widen)) {
         j->kernel16(j->X, j->T, j->ldx, w->packed16 + r0 * K, (nr + MM_PANEL - 1) / MM_PANEL, K, Y + r0, ldy, nr);
+    } else if (w->packed16) {   /* many tokens: widen the chunk once, then the f32 kernel (the same results) */
+        float *pk = j->im->scratch[worker];
+        j->widen(w->packed16 + r0 * K, pk, (nr + MM_PANEL - 1) / MM_PANEL * MM_PANEL * K);
+        j->kernel(j->X, j->T, j->ldx, pk, (nr + MM_PANEL - 1) / MM_PANEL, K, Y + r0, ldy, nr);
     } else {
         const float *P;
         if (w->packed) P = w->packed + r0 * K;
@@ -220,6 +225,8 @@ lineage_status mm_many(infer_model *im, const float *X, size_t T, size_t ldx, co
         return LINEAGE_OK;
     }
     mm_job j = {.im = im, .X = X, .T = T, .ldx = ldx, .outs = outs, .kernel = mm_kernel(), .kernel16 = mm_kernel16()};
+    const char *isa = kernels_isa();
+    j.widen = !strcmp(isa, "avx512") ? f16_widen_avx512 : !strcmp(isa, "avx2") ? f16_widen_avx2 : NULL;
     atomic_init(&j.failed, 0);
     size_t threads = (size_t)pool_threads(im->pool), total = 0;
     int any_q8 = 0;

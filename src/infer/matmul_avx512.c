@@ -84,6 +84,13 @@ void mm_kernel_avx512(const float *X, size_t T, size_t ldx, const float *P, size
     kernel(0, X, T, ldx, P, npanels, K, Y, ldy, rows);
 }
 
+void f16_widen_avx512(const uint16_t *h, float *f, size_t n)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(f + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(h + i))));
+    for (; i < n; i++) f[i] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h[i])));
+}
+
 void mm_kernel16_avx512(const float *X, size_t T, size_t ldx, const uint16_t *P, size_t npanels, size_t K, float *Y,
                         size_t ldy, size_t rows)
 {
