@@ -96,6 +96,7 @@ struct infer_model {
     float **scratch;                /* per worker: a converted tile and its packed panels */
     size_t scratch_floats;
     uint64_t weight_bytes;
+    void *arena;                    /* the repacked weights (wref packed / packed16 / q8 point into it) */
     void *work[WORK_SLOTS];         /* grow-only buffers reused across feeds (im_work) */
     size_t work_bytes[WORK_SLOTS];
     float **owned;                  /* every float array allocated for the plan */

@@ -568,9 +568,9 @@ lineage_status infer_open(const lineage_model *m, const infer_options *opt, infe
 
 static void wref_free(wref *w)
 {
-    free(w->packed);
-    free(w->packed16);
-    free(w->q8);
+    w->packed = NULL;   /* inside im->arena */
+    w->packed16 = NULL;
+    w->q8 = NULL;
 }
 
 void infer_close(infer_model *im)
@@ -604,6 +604,7 @@ void infer_close(infer_model *im)
     }
     free(im->scratch);
     for (int i = 0; i < WORK_SLOTS; i++) free(im->work[i]);
+    free(im->arena);
     for (size_t i = 0; i < im->nowned; i++) free(im->owned[i]);
     free(im->owned);
     free(im);
