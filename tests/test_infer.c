@@ -43,8 +43,41 @@ static void test_matmul_kernels(void)
             }
         CHECK(worst < 1e-5, "%s matmul kernel equals the double reference on 11x37 * 35x37 (max error %.2g)", isas[i],
               worst);
+        /* f16 panels: the f32 kernel's results on the same (f16-exact) weights, bit for bit */
+        size_t np = mm_packed_floats(R, K);
+        float *W16 = malloc(R * K * sizeof *W16), *P32 = malloc(np * sizeof *P32), *Y2 = malloc(T * R * sizeof *Y2);
+        uint16_t *P16 = malloc(np * sizeof *P16);
+        if (W16 && P32 && Y2 && P16) {
+            for (size_t e = 0; e < R * K; e++) W16[e] = f16_to_f32(f32_to_f16(W[e]));
+            mm_pack(W16, R, K, P32);
+            for (size_t e = 0; e < np; e++) P16[e] = f32_to_f16(P32[e]);
+            mm_kernel()(X, T, K, P32, (R + MM_PANEL - 1) / MM_PANEL, K, Y, R, R);
+            mm_kernel16()(X, T, K, P16, (R + MM_PANEL - 1) / MM_PANEL, K, Y2, R, R);
+        }
+        CHECK(W16 && P32 && Y2 && P16 && !memcmp(Y, Y2, T * R * sizeof *Y), "%s matmul kernel over f16 panels equals "
+              "the f32 kernel on the same weights bit for bit", isas[i]);
+        free(W16);
+        free(P32);
+        free(Y2);
+        free(P16);
     }
     kernels_select(kernels_isa_supported("avx512") ? "avx512" : kernels_isa_supported("avx2") ? "avx2" : "scalar");
+    /* widening f16 panels for many-token products: every f16 value as f16_to_f32 gives it (NaNs: NaN) */
+    uint16_t *all = malloc(65536 * sizeof *all);
+    float *wide = malloc(65536 * sizeof *wide);
+    for (int i = 1; i < 3 && all && wide; i++) {
+        if (!kernels_isa_supported(isas[i])) continue;
+        for (size_t h = 0; h < 65536; h++) all[h] = (uint16_t)h;
+        (i == 1 ? f16_widen_avx2 : f16_widen_avx512)(all, wide, 65536);
+        size_t bad = 0;
+        for (size_t h = 0; h < 65536; h++) {
+            float want = f16_to_f32((uint16_t)h);
+            bad += want == want ? memcmp(&want, &wide[h], sizeof want) != 0 : wide[h] == wide[h];
+        }
+        CHECK(bad == 0, "%s f16 widening equals f16_to_f32 on all 65536 values (%zu differ)", isas[i], bad);
+    }
+    free(all);
+    free(wide);
     free(X);
     free(W);
     free(Y);
@@ -89,6 +122,7 @@ static void test_q8_matmul(void)
     if (!ok) return;
     const char *names[] = {"w8", "w4"}, *isas[] = {"scalar", "avx2", "avx512"};
     unsigned char *P = malloc(q8_packed_bytes(R, K));
+    static float Yscalar[T * R];
     for (int n = 0; n < 2 && P; n++) {
         long t = lineage_model_find_tensor(m, names[n]);
         CHECK(t >= 0 && q8_packable(m, t), "%s is packable for the integer kernels", names[n]);
@@ -120,6 +154,9 @@ static void test_q8_matmul(void)
                   names[n], isas[i]);
             CHECK(worst < 1e-5 * scale && scale > 0, "%s: %s integer kernel equals the double reference of the same "
                   "quantized arithmetic on 9x96 * 37x96 (max error %.2g of %.2g)", names[n], isas[i], worst, scale);
+            if (i == 0) memcpy(Yscalar, Y, sizeof Y);
+            else CHECK(!memcmp(Yscalar, Y, sizeof Y), "%s: %s integer kernel rounds as the scalar kernel (bit for bit)",
+                       names[n], isas[i]);
         }
     }
     kernels_select(kernels_isa_supported("avx512") ? "avx512" : kernels_isa_supported("avx2") ? "avx2" : "scalar");
@@ -187,6 +224,66 @@ static void test_ops(void)
     for (int i = 0; i < 16; i++) head[i] = orig[i];
     op_rope(head, 8, freq, 5, 1.0);
     CHECK(!memcmp(head + 8, orig + 8, 8 * sizeof *head), "partial RoPE leaves the dims past rot_dim alone");
+
+    /* RoPE from a cos/sin table: the same values as op_rope */
+    float c8[8], s8[8], h2[16];
+    for (int i = 0; i < 16; i++) head[i] = h2[i] = orig[i];
+    op_rope(head, 16, freq, 1234, 0.9);
+    op_rope_table(8, freq, 1234, 0.9, c8, s8);
+    op_rope_cs(h2, 8, c8, s8);
+    CHECK(!memcmp(head, h2, sizeof head), "RoPE from a cos/sin table equals op_rope bit for bit");
+    for (int i = 0; i < 16; i++) head[i] = h2[i] = orig[i];
+    op_rope_interleaved(head, 16, freq, 1234, 0.9);
+    op_rope_interleaved_cs(h2, 8, c8, s8);
+    CHECK(!memcmp(head, h2, sizeof head), "interleaved RoPE from a cos/sin table equals op_rope_interleaved bit for bit");
+
+    /* the AVX-512 SiLU (and SiLU(g) * u) against op_act, bit for bit, over 2^20 values spread over
+     * magnitudes 1e-8..200 plus zeros, infinities and NaN */
+    if (kernels_isa_supported("avx512")) {
+        size_t n = (1u << 20) + 5;
+        float *g = malloc(n * sizeof *g), *u = malloc(n * sizeof *u), *u2 = malloc(n * sizeof *u2);
+        size_t bad = 0, bad2 = 0;
+        if (g && u && u2) {
+            for (size_t i = 0; i < n; i++) {
+                double mag = pow(10.0, -8 + 10.3 * (frand(&s) * 0.5 + 0.5));
+                g[i] = (float)(frand(&s) < 0 ? -mag : mag);
+                u[i] = u2[i] = (float)(3 * frand(&s));
+            }
+            g[0] = 0; g[1] = -0.0f; g[2] = INFINITY; g[3] = -INFINITY; g[4] = NAN; g[9] = 88.7f; g[10] = -87.5f;
+            act_silu_avx512(g, u2, n);
+            for (size_t i = 0; i < n; i++) {
+                float want = op_act(ACT_SILU, g[i]) * u[i];
+                bad += memcmp(&want, &u2[i], sizeof want) != 0;
+            }
+            memcpy(u2, g, n * sizeof *g);
+            act_silu_avx512(NULL, u2, n);
+            for (size_t i = 0; i < n; i++) {
+                float want = op_act(ACT_SILU, g[i]);
+                bad2 += memcmp(&want, &u2[i], sizeof want) != 0;
+            }
+        }
+        CHECK(g && u && u2 && bad == 0 && bad2 == 0, "AVX-512 SiLU equals op_act bit for bit on %zu values "
+              "(%zu gated, %zu plain differ)", n, bad, bad2);
+        /* softmax rows of attention-like scores (some masked, a NaN row, an all-masked row) */
+        size_t rows = 0, rbad = 0;
+        for (size_t len = 1; g && u && len < 700 && (len + 1) * 64 < n; len += 37) {
+            for (size_t ri = 0; ri < 64; ri++, rows++) {
+                float *a = u + ri * len, *b = u2 + ri * len;
+                for (size_t k = 0; k < len; k++) a[k] = (float)(frand(&s) * (ri % 4 == 0 ? 0.5 : ri % 4 == 1 ? 8 : 60));
+                for (size_t k = len * (ri % 3) / 4; k < len && ri % 5 == 2; k++) a[k] = -INFINITY;
+                if (ri == 7) a[len / 2] = NAN;
+                if (ri == 9) for (size_t k = 0; k < len; k++) a[k] = -INFINITY;
+                memcpy(b, a, len * sizeof *a);
+                op_softmax(a, len);
+                softmax_avx512(b, len);
+                rbad += memcmp(a, b, len * sizeof *a) != 0;
+            }
+        }
+        CHECK(rows > 0 && rbad == 0, "AVX-512 softmax equals op_softmax bit for bit on %zu rows (%zu differ)", rows, rbad);
+        free(g);
+        free(u);
+        free(u2);
+    }
 }
 
 static void test_routing(void)
@@ -452,6 +549,15 @@ static void test_forward(fixture_arch arch, const char *label)
     CHECK(!infer_session_open(im, 4, &small, &err) && infer_feed(small, ids, 5, NULL, NULL, 0, &err) == LINEAGE_E_USAGE,
           "%s refuses more tokens than the session holds", label);
     infer_session_close(small);
+    /* a session whose cache and buffers were reserved first (lineage run) computes the same logits */
+    infer_session *rs = NULL;
+    float *got2 = malloc(T * V * sizeof *got2);
+    ok = got2 && !infer_session_open(im, T + 3, &rs, &err);
+    ok = ok && !infer_session_reserve(rs, T + 3, &err) && !infer_feed(rs, ids, T, NULL, got2, 0, &err);
+    CHECK(ok && !memcmp(got, got2, T * V * sizeof *got), "%s after infer_session_reserve: the same logits bit for bit",
+          label);
+    infer_session_close(rs);
+    free(got2);
     free(ref);
     free(got);
     free(step);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "infer/forward.h"
+#include "kernels/kernels.h"
 #include "util/error.h"
 
 #define QBLOCK 32   /* queries per work item */
@@ -35,13 +36,15 @@ lineage_status kv_reserve(infer_session *s, size_t need, lineage_error *err)
     float *scores = malloc((size_t)threads * QBLOCK * cap * sizeof *scores);
     if (!scores) return error_set(err, LINEAGE_E_NOMEM, "out of memory for a context of %zu tokens", cap);
     for (int l = 0; l < im->n_layers; l++) {
-        float *k = calloc(kn, sizeof *k), *v = calloc(vn, sizeof *v);
+        float *k = work_alloc(kn * sizeof *k), *v = work_alloc(vn * sizeof *v);
         if (!k || !v) {
             free(k);
             free(v);
             free(scores);
             return error_set(err, LINEAGE_E_NOMEM, "out of memory for a context of %zu tokens", cap);
         }
+        memset(k, 0, kn * sizeof *k);   /* padding positions and dims are read as zeros */
+        memset(v, 0, vn * sizeof *v);
         for (size_t g = 0; g < im->n_kv; g++)
             for (size_t p = 0; p < s->pos; p++) {
                 for (size_t d = 0; d < im->head_dim; d++) k[k_index(im, cap, g, p, d)] = s->k[l][k_index(im, s->cap, g, p, d)];
@@ -73,6 +76,7 @@ typedef struct attn_job {
     const float *q;      /* n x heads*head_dim, rotated */
     float *out;          /* n x heads*v_dim */
     size_t n, blocks;
+    int avx512;
 } attn_job;
 
 static void attn_item(void *ctx, size_t item, int worker)
@@ -94,20 +98,20 @@ static void attn_item(void *ctx, size_t item, int worker)
     mm_kernel_fn kern = mm_kernel();
     const float *kp = s->k[j->layer] + g * s->cap * hd + kstart * hd;   /* kstart is a panel boundary */
     kern(j->q + t0 * ld + h * hd, nt, ld, kp, (nk + MM_PANEL - 1) / MM_PANEL, hd, S, nk, nk);
+    float scale = (float)im->attn_scale;
     for (size_t t = 0; t < nt; t++) {
         float *row = S + t * nk;
         size_t p = pos + t0 + t, lo = window && p + 1 > window ? p + 1 - window : 0;
-        for (size_t k = 0; k < nk; k++) {
-            size_t key = kstart + k;
-            if (key > p || key < lo) {
-                row[k] = -INFINITY;
-                continue;
-            }
-            float x = row[k] * (float)im->attn_scale;
-            if (im->attn_softcap > 0) x = (float)(tanh(x / im->attn_softcap) * im->attn_softcap);
-            row[k] = x;
-        }
-        op_softmax(row, nk);
+        /* keys kstart + k for k in [ka, kb) are visible: lo <= key <= p */
+        size_t ka = lo > kstart ? lo - kstart : 0, kb = p + 1 - kstart < nk ? p + 1 - kstart : nk;
+        if (ka > kb) ka = kb;
+        for (size_t k = 0; k < ka; k++) row[k] = -INFINITY;
+        for (size_t k = ka; k < kb; k++) row[k] *= scale;
+        if (im->attn_softcap > 0)
+            for (size_t k = ka; k < kb; k++) row[k] = (float)(tanh(row[k] / im->attn_softcap) * im->attn_softcap);
+        for (size_t k = kb; k < nk; k++) row[k] = -INFINITY;
+        if (j->avx512) softmax_avx512(row, nk);
+        else op_softmax(row, nk);
     }
     const float *vbase = s->v[j->layer] + g * hd_pad(im) * s->cap + kstart * MM_PANEL;
     for (size_t d = 0; d < vd; d += MM_PANEL)
@@ -117,6 +121,6 @@ static void attn_item(void *ctx, size_t item, int worker)
 
 void attention(infer_session *s, int layer, const float *q, size_t n, float *out)
 {
-    attn_job j = {s, layer, q, out, n, (n + QBLOCK - 1) / QBLOCK};
+    attn_job j = {s, layer, q, out, n, (n + QBLOCK - 1) / QBLOCK, !strcmp(kernels_isa(), "avx512")};
     pool_run(s->im->pool, s->im->n_heads * j.blocks, attn_item, &j);
 }

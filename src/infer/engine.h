@@ -27,6 +27,7 @@ typedef struct wref {
     long t;
     uint64_t row0, rows, cols;
     float *packed;
+    uint16_t *packed16;  /* F16 weights in f16 panels (same layout as packed), widened in the kernel */
     unsigned char *q8;   /* Q8_0/Q4_0 weights repacked for the integer kernels (qmatmul.c), else NULL */
 } wref;
 
@@ -64,6 +65,8 @@ typedef struct rope_set {
     int64_t original_max;
 } rope_set;
 
+enum { WORK_X8, WORK_XD, WORK_FEED, WORK_MLP, WORK_ROPE, WORK_SLOTS };
+
 typedef enum { ACT_SILU, ACT_GELU_TANH, ACT_GELU, ACT_RELU } act_kind;
 typedef enum { SCORE_SOFTMAX, SCORE_SIGMOID } score_kind;
 
@@ -93,6 +96,9 @@ struct infer_model {
     float **scratch;                /* per worker: a converted tile and its packed panels */
     size_t scratch_floats;
     uint64_t weight_bytes;
+    void *arena;                    /* the repacked weights (wref packed / packed16 / q8 point into it) */
+    void *work[WORK_SLOTS];         /* grow-only buffers reused across feeds (im_work) */
+    size_t work_bytes[WORK_SLOTS];
     float **owned;                  /* every float array allocated for the plan */
     size_t nowned, owned_cap;
 };
@@ -101,6 +107,20 @@ struct infer_model {
  * Weights repacked at load (packed or q8) are used as they are; others are converted per call. */
 lineage_status mm(infer_model *im, const float *X, size_t T, size_t ldx, const wref *w, const float *bias, float *Y,
                   size_t ldy, lineage_error *err);
+/* Several products of the same X (equal cols): activations quantized once, one parallel job. */
+typedef struct mm_out {
+    const wref *w;
+    const float *bias;
+    float *Y;
+    size_t ldy;
+} mm_out;
+lineage_status mm_many(infer_model *im, const float *X, size_t T, size_t ldx, const mm_out *outs, size_t n,
+                       lineage_error *err);
+/* Memory for large work buffers (2 MiB aligned, huge pages advised: one fault per 2 MiB, not per 4 KiB);
+ * release with free(). im_work: the model's grow-only buffer `slot` of at least `bytes` (NULL: out of
+ * memory), valid until the next im_work of that slot or infer_close. */
+void *work_alloc(size_t bytes);
+void *im_work(infer_model *im, int slot, size_t bytes);
 /* Bytes of w repacked for its kernel; mm_prepack repacks ws[0..n) (allocating packed or q8), in parallel. */
 uint64_t mm_weight_bytes(const infer_model *im, const wref *w);
 lineage_status mm_prepack(infer_model *im, wref **ws, size_t n, lineage_error *err);
@@ -117,6 +137,21 @@ void mm_kernel_avx2(const float *X, size_t T, size_t ldx, const float *P, size_t
 void mm_kernel_avx512(const float *X, size_t T, size_t ldx, const float *P, size_t npanels, size_t K, float *Y,
                       size_t ldy, size_t rows);
 mm_kernel_fn mm_kernel(void);
+/* The same over f16 panels (F16 weights kept at 2 bytes, widened exactly: the f32 kernel's results). */
+typedef void (*mm_kernel16_fn)(const float *X, size_t T, size_t ldx, const uint16_t *P, size_t npanels, size_t K,
+                               float *Y, size_t ldy, size_t rows);
+void mm_kernel16_scalar(const float *X, size_t T, size_t ldx, const uint16_t *P, size_t npanels, size_t K, float *Y,
+                        size_t ldy, size_t rows);
+void mm_kernel16_avx2(const float *X, size_t T, size_t ldx, const uint16_t *P, size_t npanels, size_t K, float *Y,
+                      size_t ldy, size_t rows);
+void mm_kernel16_avx512(const float *X, size_t T, size_t ldx, const uint16_t *P, size_t npanels, size_t K, float *Y,
+                        size_t ldy, size_t rows);
+mm_kernel16_fn mm_kernel16(void);
+/* f[i] = h[i] widened from f16, exactly (F16C). */
+void f16_widen_avx2(const uint16_t *h, float *f, size_t n);
+void f16_widen_avx512(const uint16_t *h, float *f, size_t n);
+/* Whether tensor t is packed as f16 panels (F16 values, no FP8 scale). */
+int f16_packable(const lineage_model *m, long t);
 
 /* ---- integer matmul (qmatmul.c): Q8_0/Q4_0 weights, activations quantized per block of 32 ---- */
 #define Q8_BLOCK 32
@@ -149,7 +184,14 @@ void op_layernorm(const float *x, const float *w, const float *b, size_t n, doub
 void op_rope(float *head, size_t rot_dim, const float *inv_freq, double pos, double attn_factor);
 /* The same rotation with pairs (2i, 2i + 1) (DeepSeek's rope part). */
 void op_rope_interleaved(float *head, size_t rot_dim, const float *inv_freq, double pos, double attn_factor);
+/* The same two rotations from a table: c[i], s[i] as op_rope forms them at pos (op_rope_table). */
+void op_rope_table(size_t half, const float *inv_freq, double pos, double attn_factor, float *c, float *s);
+void op_rope_cs(float *head, size_t half, const float *c, const float *s);
+void op_rope_interleaved_cs(float *head, size_t half, const float *c, const float *s);
 void op_softmax(float *x, size_t n);
+/* g NULL: u[i] = op_act(ACT_SILU, u[i]); else u[i] = op_act(ACT_SILU, g[i]) * u[i], bit for bit (ops_avx512.c). */
+void act_silu_avx512(const float *g, float *u, size_t n);
+void softmax_avx512(float *x, size_t n);   /* op_softmax bit for bit (glibc's expf; ops_avx512.c) */
 float op_act(act_kind a, float x);
 /* RoPE frequencies of a rope_set for sequence length seq (dynamic NTK only looks at seq). */
 void rope_frequencies(const rope_set *r, size_t rot_dim, size_t seq, float *out);

@@ -51,6 +51,9 @@ lineage_status infer_session_open(infer_model *im, size_t max_tokens, infer_sess
 void infer_session_close(infer_session *s);
 void infer_session_reset(infer_session *s);        /* back to position 0 */
 size_t infer_session_position(const infer_session *s);
+/* Optional, before timing-sensitive feeds: allocates (and touches) the cache for n more positions and
+ * the work buffers of a feed of up to n tokens, as llama.cpp does when it creates a context. */
+lineage_status infer_session_reserve(infer_session *s, size_t n, lineage_error *err);
 
 /* Appends n tokens at the session's position and runs them. logits receives n x vocab floats, or only
  * the last position's vocab floats when last_only; it may be NULL. taps may be NULL. */

@@ -13,14 +13,21 @@ INLINE __m256i lane_mask(size_t left)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)left), idx);
 }
 
-/* MT tokens x one panel; rows: valid rows of the panel (<= 16). */
-INLINE void tile(int MT, const float *X, size_t ldx, const float *P, size_t K, float *Y, size_t ldy, size_t rows)
+/* 8 weights of panel row k from lane h * 8: f32, or f16 widened exactly (H). */
+INLINE __m256 wload(int H, const void *P, size_t k, int h)
+{
+    if (H) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)P + k * MM_PANEL + h * 8)));
+    return _mm256_loadu_ps((const float *)P + k * MM_PANEL + h * 8);
+}
+
+/* MT tokens x one panel; rows: valid rows of the panel (<= 16); P f32 panels, or f16 when H. */
+INLINE void tile(int H, int MT, const float *X, size_t ldx, const void *P, size_t K, float *Y, size_t ldy, size_t rows)
 {
     __m256 c[6][2];
     _Pragma("GCC unroll 8")
     for (int t = 0; t < MT; t++) c[t][0] = c[t][1] = _mm256_setzero_ps();
     for (size_t k = 0; k < K; k++) {
-        __m256 w0 = _mm256_loadu_ps(P + k * MM_PANEL), w1 = _mm256_loadu_ps(P + k * MM_PANEL + 8);
+        __m256 w0 = wload(H, P, k, 0), w1 = wload(H, P, k, 1);
         _Pragma("GCC unroll 8")
         for (int t = 0; t < MT; t++) {
             __m256 x = _mm256_broadcast_ss(X + (size_t)t * ldx + k);
@@ -41,11 +48,12 @@ INLINE void tile(int MT, const float *X, size_t ldx, const float *P, size_t K, f
     }
 }
 
-#define DISPATCH(mt) tile(mt, X + t * ldx, ldx, P + p * K * MM_PANEL, K, Y + t * ldy + p * MM_PANEL, ldy, \
+#define DISPATCH(mt) tile(H, mt, X + t * ldx, ldx, H ? (const void *)((const uint16_t *)P + p * K * MM_PANEL) \
+                          : (const void *)((const float *)P + p * K * MM_PANEL), K, Y + t * ldy + p * MM_PANEL, ldy, \
                           rows - p * MM_PANEL)
 
-void mm_kernel_avx2(const float *X, size_t T, size_t ldx, const float *P, size_t npanels, size_t K, float *Y,
-                    size_t ldy, size_t rows)
+INLINE void kernel(int H, const float *X, size_t T, size_t ldx, const void *P, size_t npanels, size_t K, float *Y,
+                   size_t ldy, size_t rows)
 {
     for (size_t t = 0; t < T; t += 6) {
         size_t mt = T - t < 6 ? T - t : 6;
@@ -60,6 +68,25 @@ void mm_kernel_avx2(const float *X, size_t T, size_t ldx, const float *P, size_t
             }
         }
     }
+}
+
+void mm_kernel_avx2(const float *X, size_t T, size_t ldx, const float *P, size_t npanels, size_t K, float *Y,
+                    size_t ldy, size_t rows)
+{
+    kernel(0, X, T, ldx, P, npanels, K, Y, ldy, rows);
+}
+
+void f16_widen_avx2(const uint16_t *h, float *f, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(f + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
+    for (; i < n; i++) f[i] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h[i])));
+}
+
+void mm_kernel16_avx2(const float *X, size_t T, size_t ldx, const uint16_t *P, size_t npanels, size_t K, float *Y,
+                      size_t ldy, size_t rows)
+{
+    kernel(1, X, T, ldx, P, npanels, K, Y, ldy, rows);
 }
 
 /* ---- Q8_0/Q4_0: |x| as unsigned bytes times w with x's sign (maddubs cannot saturate: 2*127*128 <

@@ -7,8 +7,16 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* MT tokens x NP panels (NP 1 or 2); rows: valid rows in this panel pair (<= 16*NP). */
-INLINE void tile(int MT, int NP, const float *X, size_t ldx, const float *P, size_t K, float *Y, size_t ldy,
+/* 16 weights of panel row k: f32, or f16 widened exactly (H). */
+INLINE __m512 wload(int H, const void *P, size_t k)
+{
+    if (H) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)P + k * MM_PANEL)));
+    return _mm512_loadu_ps((const float *)P + k * MM_PANEL);
+}
+
+/* MT tokens x NP panels (NP 1 or 2); rows: valid rows in this panel pair (<= 16*NP); P f32 panels,
+ * or f16 panels when H. */
+INLINE void tile(int H, int MT, int NP, const float *X, size_t ldx, const void *Pv, size_t K, float *Y, size_t ldy,
                  size_t rows)
 {
     __m512 c[8][2];
@@ -16,10 +24,10 @@ INLINE void tile(int MT, int NP, const float *X, size_t ldx, const float *P, siz
     for (int t = 0; t < MT; t++)
         _Pragma("GCC unroll 8")
         for (int p = 0; p < NP; p++) c[t][p] = _mm512_setzero_ps();
-    const float *P1 = P + K * MM_PANEL;
+    const void *P1 = H ? (const void *)((const uint16_t *)Pv + K * MM_PANEL) : (const void *)((const float *)Pv + K * MM_PANEL);
     for (size_t k = 0; k < K; k++) {
-        __m512 w0 = _mm512_loadu_ps(P + k * MM_PANEL);
-        __m512 w1 = NP > 1 ? _mm512_loadu_ps(P1 + k * MM_PANEL) : w0;
+        __m512 w0 = wload(H, Pv, k);
+        __m512 w1 = NP > 1 ? wload(H, P1, k) : w0;
         _Pragma("GCC unroll 8")
         for (int t = 0; t < MT; t++) {
             __m512 x = _mm512_set1_ps(X[(size_t)t * ldx + k]);
@@ -37,11 +45,12 @@ INLINE void tile(int MT, int NP, const float *X, size_t ldx, const float *P, siz
     }
 }
 
-#define DISPATCH(mt, np) tile(mt, np, X + t * ldx, ldx, P + p * K * MM_PANEL, K, Y + t * ldy + p * MM_PANEL, ldy, \
+#define DISPATCH(mt, np) tile(H, mt, np, X + t * ldx, ldx, H ? (const void *)((const uint16_t *)P + p * K * MM_PANEL) \
+                              : (const void *)((const float *)P + p * K * MM_PANEL), K, Y + t * ldy + p * MM_PANEL, ldy, \
                               rows - p * MM_PANEL)
 
-void mm_kernel_avx512(const float *X, size_t T, size_t ldx, const float *P, size_t npanels, size_t K, float *Y,
-                      size_t ldy, size_t rows)
+INLINE void kernel(int H, const float *X, size_t T, size_t ldx, const void *P, size_t npanels, size_t K, float *Y,
+                   size_t ldy, size_t rows)
 {
     for (size_t t = 0; t < T; t += 8) {
         size_t mt = T - t < 8 ? T - t : 8;
@@ -69,49 +78,74 @@ void mm_kernel_avx512(const float *X, size_t T, size_t ldx, const float *P, size
     }
 }
 
+void mm_kernel_avx512(const float *X, size_t T, size_t ldx, const float *P, size_t npanels, size_t K, float *Y,
+                      size_t ldy, size_t rows)
+{
+    kernel(0, X, T, ldx, P, npanels, K, Y, ldy, rows);
+}
+
+void f16_widen_avx512(const uint16_t *h, float *f, size_t n)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(f + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(h + i))));
+    for (; i < n; i++) f[i] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h[i])));
+}
+
+void mm_kernel16_avx512(const float *X, size_t T, size_t ldx, const uint16_t *P, size_t npanels, size_t K, float *Y,
+                        size_t ldy, size_t rows)
+{
+    kernel(1, X, T, ldx, P, npanels, K, Y, ldy, rows);
+}
+
 /* ---- Q8_0/Q4_0 with VNNI: activations as unsigned bytes (x + 128), vpdpbusd 4 k at a time into
  * int32 per row, the block's -128*sum(w) as the starting value, then scaled into f32 per block. ---- */
 #define VNNI __attribute__((target("avx512vnni")))
 
-/* MT tokens x NP panels (NP 1 or 2). */
+/* MT tokens x NP panels (MT <= 4, NP <= 3: 12 int32 and 12 f32 accumulators). */
 VNNI INLINE void qtile(int MT, int NP, const uint8_t *X8, const float *XD, size_t K, const unsigned char *P,
                        float *Y, size_t ldy, size_t rows)
 {
     size_t nb = K / Q8_BLOCK, pstride = nb * Q8_PANEL_BLOCK_BYTES;
-    __m512 acc[4][2];
+    __m512 acc[4][3];
     _Pragma("GCC unroll 4")
     for (int t = 0; t < MT; t++)
-        _Pragma("GCC unroll 2")
+        _Pragma("GCC unroll 3")
         for (int p = 0; p < NP; p++) acc[t][p] = _mm512_setzero_ps();
     for (size_t b = 0; b < nb; b++) {
-        const unsigned char *w0 = P + b * Q8_PANEL_BLOCK_BYTES, *w1 = w0 + pstride;
-        __m512i ci[4][2];
-        __m512i n0 = _mm512_loadu_si512(w0 + 8 * 64 + 64), n1 = NP > 1 ? _mm512_loadu_si512(w1 + 8 * 64 + 64) : n0;
-        _Pragma("GCC unroll 4")
-        for (int t = 0; t < MT; t++) { ci[t][0] = n0; ci[t][1] = n1; }
+        const unsigned char *w = P + b * Q8_PANEL_BLOCK_BYTES;
+        __m512i ci[4][3];
+        _Pragma("GCC unroll 3")
+        for (int p = 0; p < NP; p++) {
+            __m512i n = _mm512_loadu_si512(w + p * pstride + 8 * 64 + 64);
+            _Pragma("GCC unroll 4")
+            for (int t = 0; t < MT; t++) ci[t][p] = n;
+        }
         const uint8_t *xb = X8 + b * Q8_BLOCK;
         _Pragma("GCC unroll 8")
         for (int g = 0; g < 8; g++) {
-            __m512i a0 = _mm512_loadu_si512(w0 + g * 64), a1 = NP > 1 ? _mm512_loadu_si512(w1 + g * 64) : a0;
+            __m512i a[3];
+            _Pragma("GCC unroll 3")
+            for (int p = 0; p < NP; p++) a[p] = _mm512_loadu_si512(w + p * pstride + g * 64);
             _Pragma("GCC unroll 4")
             for (int t = 0; t < MT; t++) {
                 int32_t x4;
                 memcpy(&x4, xb + (size_t)t * K + g * 4, 4);
                 __m512i x = _mm512_set1_epi32(x4);
-                ci[t][0] = _mm512_dpbusd_epi32(ci[t][0], x, a0);
-                if (NP > 1) ci[t][1] = _mm512_dpbusd_epi32(ci[t][1], x, a1);
+                _Pragma("GCC unroll 3")
+                for (int p = 0; p < NP; p++) ci[t][p] = _mm512_dpbusd_epi32(ci[t][p], x, a[p]);
             }
         }
-        __m512 s0 = _mm512_loadu_ps((const float *)(w0 + 8 * 64));
-        __m512 s1 = NP > 1 ? _mm512_loadu_ps((const float *)(w1 + 8 * 64)) : s0;
         _Pragma("GCC unroll 4")
         for (int t = 0; t < MT; t++) {
             __m512 dx = _mm512_set1_ps(XD[(size_t)t * nb + b]);
-            acc[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ci[t][0]), _mm512_mul_ps(s0, dx), acc[t][0]);
-            if (NP > 1) acc[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ci[t][1]), _mm512_mul_ps(s1, dx), acc[t][1]);
+            _Pragma("GCC unroll 3")
+            for (int p = 0; p < NP; p++) {
+                __m512 sc = _mm512_loadu_ps((const float *)(w + p * pstride + 8 * 64));
+                acc[t][p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ci[t][p]), _mm512_mul_ps(sc, dx), acc[t][p]);
+            }
         }
     }
-    _Pragma("GCC unroll 2")
+    _Pragma("GCC unroll 3")
     for (int p = 0; p < NP; p++) {
         size_t left = rows > (size_t)p * MM_PANEL ? rows - (size_t)p * MM_PANEL : 0;
         if (!left) break;
@@ -130,16 +164,20 @@ VNNI void q8_kernel_avx512vnni(const uint8_t *X8, const float *XD, size_t T, siz
     size_t nb = K / Q8_BLOCK;
     for (size_t t = 0; t < T; t += 4) {
         size_t mt = T - t < 4 ? T - t : 4;
-        for (size_t p = 0; p < npanels; p += 2) {
-            int np = npanels - p >= 2 ? 2 : 1;
-            switch (mt * 2 + (size_t)np - 1) {
-            case 8 + 1: QDISPATCH(4, 2); break;
-            case 8: QDISPATCH(4, 1); break;
-            case 6 + 1: QDISPATCH(3, 2); break;
-            case 6: QDISPATCH(3, 1); break;
-            case 4 + 1: QDISPATCH(2, 2); break;
-            case 4: QDISPATCH(2, 1); break;
-            case 2 + 1: QDISPATCH(1, 2); break;
+        for (size_t p = 0; p < npanels; p += 3) {
+            size_t np = npanels - p >= 3 ? 3 : npanels - p;
+            switch (mt * 4 + np) {
+            case 16 + 3: QDISPATCH(4, 3); break;
+            case 16 + 2: QDISPATCH(4, 2); break;
+            case 16 + 1: QDISPATCH(4, 1); break;
+            case 12 + 3: QDISPATCH(3, 3); break;
+            case 12 + 2: QDISPATCH(3, 2); break;
+            case 12 + 1: QDISPATCH(3, 1); break;
+            case 8 + 3: QDISPATCH(2, 3); break;
+            case 8 + 2: QDISPATCH(2, 2); break;
+            case 8 + 1: QDISPATCH(2, 1); break;
+            case 4 + 3: QDISPATCH(1, 3); break;
+            case 4 + 2: QDISPATCH(1, 2); break;
             default: QDISPATCH(1, 1); break;
             }
         }

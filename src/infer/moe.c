@@ -5,23 +5,50 @@
 #include <string.h>
 
 #include "infer/forward.h"
+#include "kernels/kernels.h"
 #include "util/error.h"
+#include "infer/sprof.h"
+
+typedef struct act_job {
+    act_kind act;
+    int avx512;
+    float *g, *u;      /* g NULL: ungated */
+    size_t n;
+} act_job;
+
+#define ACT_ITEM 4096
+
+static void act_item(void *ctx, size_t i, int worker)
+{
+    (void)worker;
+    const act_job *j = ctx;
+    size_t lo = i * ACT_ITEM, hi = lo + ACT_ITEM < j->n ? lo + ACT_ITEM : j->n;
+    float *u = j->u;
+    if (j->avx512 && j->act == ACT_SILU) act_silu_avx512(j->g ? j->g + lo : NULL, u + lo, hi - lo);
+    else if (j->g)
+        for (size_t k = lo; k < hi; k++) u[k] = op_act(j->act, j->g[k]) * u[k];
+    else
+        for (size_t k = lo; k < hi; k++) u[k] = op_act(j->act, u[k]);
+}
 
 /* out (m x hidden) = down(act(gate x) * up x); the pre-activations go to the tap when `tap`. */
 static lineage_status mlp_run(infer_model *im, const mlp_w *w, const float *x, size_t m, float *g, float *u,
                               float *out, int layer, int expert, const infer_taps *tap, lineage_error *err)
 {
     lineage_status st;
+    SP_T0;
     int gated = w->gate.t >= 0;
-    if ((st = mm(im, x, m, im->hidden, &w->up, w->up_b, u, w->width, err))) return st;
-    if (gated && (st = mm(im, x, m, im->hidden, &w->gate, w->gate_b, g, w->width, err))) return st;
+    mm_out o[2] = {{&w->up, w->up_b, u, w->width}, {&w->gate, w->gate_b, g, w->width}};
+    if ((st = mm_many(im, x, m, im->hidden, o, gated ? 2 : 1, err))) return st;
     if (tap && tap->mlp) tap->mlp(tap->user, layer, expert, gated ? g : NULL, u, m, w->width);
     size_t n = m * w->width;
-    if (gated)
-        for (size_t i = 0; i < n; i++) u[i] = op_act(im->act, g[i]) * u[i];
-    else
-        for (size_t i = 0; i < n; i++) u[i] = op_act(im->act, u[i]);
-    return mm(im, u, m, w->width, &w->down, w->down_b, out, im->hidden, err);
+    SP_ADD(7);
+    act_job aj = {im->act, !strcmp(kernels_isa(), "avx512"), gated ? g : NULL, u, n};
+    pool_run(im->pool, (n + ACT_ITEM - 1) / ACT_ITEM, act_item, &aj);
+    SP_ADD(8);
+    st = mm(im, u, m, w->width, &w->down, w->down_b, out, im->hidden, err);
+    SP_ADD(9);
+    return st;
 }
 
 static lineage_status moe_forward(infer_model *im, int layer, const float *x, size_t n, const infer_taps *taps,
@@ -109,10 +136,8 @@ lineage_status mlp_forward(infer_model *im, int layer, const float *x, size_t n,
     const layer_plan *L = &im->layers[layer];
     if (L->moe) return moe_forward(im, layer, x, n, taps, out, err);
     const mlp_w *w = &L->dense;
-    float *g = malloc(n * w->width * sizeof *g), *u = malloc(n * w->width * sizeof *u);
-    lineage_status st = !g || !u ? error_set(err, LINEAGE_E_NOMEM, "out of memory in layer %d", layer)
-                                 : mlp_run(im, w, x, n, g, u, out, layer, -1, taps, err);
-    free(g);
-    free(u);
-    return st;
+    size_t width = (n * w->width + 15) / 16 * 16;
+    float *g = im_work(im, WORK_MLP, 2 * width * sizeof *g);
+    if (!g) return error_set(err, LINEAGE_E_NOMEM, "out of memory in layer %d", layer);
+    return mlp_run(im, w, x, n, g, g + width, out, layer, -1, taps, err);
 }

@@ -52,6 +52,33 @@ void op_rope_interleaved(float *head, size_t rot_dim, const float *inv_freq, dou
     }
 }
 
+void op_rope_table(size_t half, const float *inv_freq, double pos, double attn_factor, float *c, float *s)
+{
+    for (size_t i = 0; i < half; i++) {
+        float angle = (float)pos * inv_freq[i];
+        c[i] = (float)(cos((double)angle) * attn_factor);
+        s[i] = (float)(sin((double)angle) * attn_factor);
+    }
+}
+
+void op_rope_cs(float *head, size_t half, const float *c, const float *s)
+{
+    for (size_t i = 0; i < half; i++) {
+        float a = head[i], b = head[i + half];
+        head[i] = a * c[i] - b * s[i];
+        head[i + half] = b * c[i] + a * s[i];
+    }
+}
+
+void op_rope_interleaved_cs(float *head, size_t half, const float *c, const float *s)
+{
+    for (size_t i = 0; i < half; i++) {
+        float a = head[2 * i], b = head[2 * i + 1];
+        head[2 * i] = a * c[i] - b * s[i];
+        head[2 * i + 1] = b * c[i] + a * s[i];
+    }
+}
+
 void op_softmax(float *x, size_t n)
 {
     if (n == 0) return;

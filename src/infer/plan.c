@@ -68,7 +68,7 @@ static lineage_status wref_make(infer_model *im, long t, uint64_t row0, uint64_t
                          lineage_model_path(im->m), in->name, (unsigned long long)in->rows,
                          (unsigned long long)in->cols, (unsigned long long)row0,
                          (unsigned long long)(row0 + rows), (unsigned long long)cols);
-    *out = (wref){t, row0, rows, cols, NULL, NULL};
+    *out = (wref){t, row0, rows, cols, NULL, NULL, NULL};
     uint64_t bytes = in->rows ? in->nbytes / in->rows * rows : 0;
     im->weight_bytes += bytes;
     return LINEAGE_OK;
@@ -568,8 +568,9 @@ lineage_status infer_open(const lineage_model *m, const infer_options *opt, infe
 
 static void wref_free(wref *w)
 {
-    free(w->packed);
-    free(w->q8);
+    w->packed = NULL;   /* inside im->arena */
+    w->packed16 = NULL;
+    w->q8 = NULL;
 }
 
 void infer_close(infer_model *im)
@@ -602,6 +603,8 @@ void infer_close(infer_model *im)
         pool_free(im->pool);
     }
     free(im->scratch);
+    for (int i = 0; i < WORK_SLOTS; i++) free(im->work[i]);
+    free(im->arena);
     for (size_t i = 0; i < im->nowned; i++) free(im->owned[i]);
     free(im->owned);
     free(im);

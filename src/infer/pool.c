@@ -1,18 +1,27 @@
 /* A fixed pool of worker threads for the forward pass: one job at a time, items handed out by an
- * atomic counter, the calling thread working as worker 0. */
+ * atomic counter, the calling thread working as worker 0. Between jobs the workers spin briefly
+ * before sleeping on the condition variable (a forward pass runs a job every few hundred
+ * microseconds; a futex wake-up of a sleeping thread costs tens of them on a virtual machine), and
+ * the caller spins briefly for the last workers before sleeping. */
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "infer/engine.h"
+
+#define SPIN_NS 200000   /* how long a thread spins for the next job or the last worker */
 
 struct pool {
     int threads;
     pthread_t *tid;
     pthread_mutex_t lock;
     pthread_cond_t start, done;
-    uint64_t generation;     /* bumped for each job */
-    int running;             /* workers still inside the current job */
-    int quit;
+    atomic_uint_fast64_t generation;   /* bumped for each job (under lock) */
+    atomic_int running;                /* workers still inside the current job */
+    atomic_int quit;
+    int sleepers;                      /* workers waiting on `start` (under lock) */
+    int waiting;                       /* the caller waits on `done` (under lock) */
     pool_fn fn;
     void *ctx;
     size_t n;
@@ -20,6 +29,13 @@ struct pool {
 };
 
 typedef struct worker_arg { pool *p; int id; } worker_arg;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void work(pool *p, int id)
 {
@@ -36,17 +52,33 @@ static void *worker_main(void *arg)
     free(arg);
     pool *p = a.p;
     uint64_t seen = 0;
-    pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!p->quit && p->generation == seen) pthread_cond_wait(&p->start, &p->lock);
-        if (p->quit) break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->lock);
-        work(p, a.id);
+        /* spin for the next job, then sleep */
+        uint64_t t0 = 0;
+        for (unsigned k = 0; atomic_load(&p->generation) == seen && !atomic_load(&p->quit); k++) {
+            sched_yield();   /* a no-op on an idle core; others run first on a loaded machine */
+            if ((k & 15) == 15) {
+                uint64_t t = now_ns();
+                if (!t0) t0 = t;
+                else if (t - t0 > SPIN_NS) break;
+            }
+        }
         pthread_mutex_lock(&p->lock);
-        if (--p->running == 0) pthread_cond_signal(&p->done);
+        while (!atomic_load(&p->quit) && atomic_load(&p->generation) == seen) {
+            p->sleepers++;
+            pthread_cond_wait(&p->start, &p->lock);
+            p->sleepers--;
+        }
+        pthread_mutex_unlock(&p->lock);
+        if (atomic_load(&p->quit)) break;
+        seen = atomic_load(&p->generation);
+        work(p, a.id);
+        if (atomic_fetch_sub(&p->running, 1) == 1) {
+            pthread_mutex_lock(&p->lock);
+            if (p->waiting) pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->lock);
+        }
     }
-    pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
@@ -58,6 +90,9 @@ pool *pool_new(int threads)
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->start, NULL);
     pthread_cond_init(&p->done, NULL);
+    atomic_init(&p->generation, 0);
+    atomic_init(&p->running, 0);
+    atomic_init(&p->quit, 0);
     atomic_init(&p->next, 0);
     if (p->threads > 1) {
         p->tid = calloc((size_t)p->threads, sizeof *p->tid);
@@ -78,7 +113,7 @@ void pool_free(pool *p)
 {
     if (!p) return;
     pthread_mutex_lock(&p->lock);
-    p->quit = 1;
+    atomic_store(&p->quit, 1);
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->lock);
     for (int i = 1; i < p->threads; i++) pthread_join(p->tid[i], NULL);
@@ -98,17 +133,30 @@ void pool_run(pool *p, size_t n, pool_fn fn, void *ctx)
         for (size_t i = 0; i < n; i++) fn(ctx, i, 0);
         return;
     }
-    pthread_mutex_lock(&p->lock);
+    /* every worker has finished the previous job (running == 0) and reads these only after it sees
+     * the new generation */
     p->fn = fn;
     p->ctx = ctx;
     p->n = n;
     atomic_store(&p->next, 0);
-    p->running = p->threads - 1;
-    p->generation++;
-    pthread_cond_broadcast(&p->start);
+    atomic_store(&p->running, p->threads - 1);
+    pthread_mutex_lock(&p->lock);
+    atomic_fetch_add(&p->generation, 1);
+    if (p->sleepers) pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->lock);
     work(p, 0);
+    uint64_t t0 = 0;
+    for (unsigned k = 0; atomic_load(&p->running) > 0; k++) {
+        sched_yield();
+        if ((k & 15) == 15) {
+            uint64_t t = now_ns();
+            if (!t0) t0 = t;
+            else if (t - t0 > SPIN_NS) break;
+        }
+    }
     pthread_mutex_lock(&p->lock);
-    while (p->running > 0) pthread_cond_wait(&p->done, &p->lock);
+    p->waiting = 1;
+    while (atomic_load(&p->running) > 0) pthread_cond_wait(&p->done, &p->lock);
+    p->waiting = 0;
     pthread_mutex_unlock(&p->lock);
 }

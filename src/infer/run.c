@@ -194,6 +194,10 @@ lineage_status lineage_run(const lineage_model *m, const char *text, size_t len,
     if (!st) st = prompt_ids(m, text, len, opt, &r, err);
     size_t V = r.im ? infer_vocab(r.im) : 0, total = r.n + (size_t)opt->tokens;
     if (!st) st = infer_session_open(r.im, total, &r.s, err);
+    /* the cache and work buffers, allocated and touched before the timed prompt: part of loading */
+    double t2 = now();
+    if (!st) st = infer_session_reserve(r.s, total, err);
+    t_load += now() - t2;
     if (!st && !(r.logits = malloc((opt->logits_out ? r.n : 1) * V * sizeof *r.logits)))
         st = error_set(err, LINEAGE_E_NOMEM, "out of memory for the logits");
     if (!st && !(r.gen = malloc(((size_t)opt->tokens + 1) * sizeof *r.gen)))
