@@ -142,6 +142,8 @@ typedef struct gather {
     int dedupe;            /* skip names already gathered (expansion rounds) */
     int keep_blobs;
     int expanding;
+    int64_t *seen;         /* ids of every row delivered (skipped ones too): not fetched again by expansion */
+    size_t nseen, seen_cap;
 } gather;
 
 /* mean Fisher z (atanh) of the Gram correlations */
@@ -160,6 +162,14 @@ static double closeness_of(const fp_similarity *sim)
 static int gather_row(const index_row *r, void *user)
 {
     gather *g = user;
+    if (g->nseen == g->seen_cap) {
+        size_t cap = g->seen_cap ? g->seen_cap * 2 : 512;
+        int64_t *v = realloc(g->seen, cap * sizeof *v);
+        if (!v) { g->failed = 1; return 1; }
+        g->seen = v;
+        g->seen_cap = cap;
+    }
+    g->seen[g->nseen++] = r->id;
     for (size_t i = 0; i < g->nexclude; i++)
         if (!strcmp(g->exclude[i], r->name)) return 0;
     for (size_t i = 0; g->dedupe && i < g->n; i++)
@@ -222,6 +232,7 @@ static void gather_free(gather *g)
         free(g->v[i].blob);
     }
     free(g->v);
+    free(g->seen);
 }
 
 static int cmp_double(const void *x, const void *y)
@@ -460,8 +471,8 @@ lineage_status lineage_search(lineage_index *ix, const lineage_model *m, const l
     uint64_t entries = 0;
     st = fp_serialize(&q, &blob, &blob_len, err);
     if (!st) st = ix->store->ops->count(ix->store, &entries, err);
-    gather cand = {&q, exclude, nexclude, NULL, 0, 0, 0, 0, 1, 0}, nul = {&q, exclude, nexclude, NULL, 0, 0, 0, 0, 0, 0};
-    if (!st) st = ix->store->ops->candidates(ix->store, q.keys, q.n_keys, CANDIDATE_LIMIT, gather_row, &cand, err);
+    gather cand = {&q, exclude, nexclude, NULL, 0, 0, 0, 0, 1, 0, NULL, 0, 0}, nul = {&q, exclude, nexclude, NULL, 0, 0, 0, 0, 0, 0, NULL, 0, 0};
+    if (!st) st = index_candidates(ix->store, q.keys, q.n_keys, CANDIDATE_LIMIT, NULL, 0, gather_row, &cand, err);
     /* the sample starts at a point fixed by the query, so a search is reproducible */
     if (!st) st = ix->store->ops->sample(ix->store, XXH3_64bits(blob, blob_len), NULL_SAMPLE, gather_row, &nul, err);
     if (!st && (cand.failed || nul.failed)) st = NOMEM(err);
@@ -512,7 +523,8 @@ lineage_status lineage_search(lineage_index *ix, const lineage_model *m, const l
             if (!cand.v[i].significant) break;
             if (fp_parse(cand.v[i].blob, cand.v[i].blob_len, &rel, cand.v[i].name, &e2)) continue;
             nexp++;
-            st = ix->store->ops->candidates(ix->store, rel.keys, rel.n_keys, EXPAND_LIMIT, gather_row, &cand, err);
+            /* entries gathered already would be skipped by name: their ids are not fetched again */
+            st = index_candidates(ix->store, rel.keys, rel.n_keys, EXPAND_LIMIT, cand.seen, cand.nseen, gather_row, &cand, err);
             fp_free(&rel);
         }
         if (!st && cand.failed) st = NOMEM(err);

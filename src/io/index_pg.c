@@ -22,11 +22,14 @@ static struct {
     __typeof__(PQfinish) *PQfinish;
     __typeof__(PQgetisnull) *PQgetisnull;
     __typeof__(PQgetlength) *PQgetlength;
+    __typeof__(PQgetResult) *PQgetResult;
     __typeof__(PQgetvalue) *PQgetvalue;
     __typeof__(PQnfields) *PQnfields;
     __typeof__(PQntuples) *PQntuples;
     __typeof__(PQresultErrorMessage) *PQresultErrorMessage;
     __typeof__(PQresultStatus) *PQresultStatus;
+    __typeof__(PQsendQueryParams) *PQsendQueryParams;
+    __typeof__(PQsetSingleRowMode) *PQsetSingleRowMode;
     __typeof__(PQstatus) *PQstatus;
     __typeof__(PQtransactionStatus) *PQtransactionStatus;
 } pq_api;
@@ -39,11 +42,14 @@ static const dynlib_sym pq_syms[] = {
     DYNLIB_SYM(pq_api, PQfinish),
     DYNLIB_SYM(pq_api, PQgetisnull),
     DYNLIB_SYM(pq_api, PQgetlength),
+    DYNLIB_SYM(pq_api, PQgetResult),
     DYNLIB_SYM(pq_api, PQgetvalue),
     DYNLIB_SYM(pq_api, PQnfields),
     DYNLIB_SYM(pq_api, PQntuples),
     DYNLIB_SYM(pq_api, PQresultErrorMessage),
     DYNLIB_SYM(pq_api, PQresultStatus),
+    DYNLIB_SYM(pq_api, PQsendQueryParams),
+    DYNLIB_SYM(pq_api, PQsetSingleRowMode),
     DYNLIB_SYM(pq_api, PQstatus),
     DYNLIB_SYM(pq_api, PQtransactionStatus),
 };
@@ -57,11 +63,14 @@ static dynlib pq_lib = DYNLIB_INIT("libpq (PostgreSQL)", pq_sonames, pq_syms);
 #define PQfinish (*pq_api.PQfinish)
 #define PQgetisnull (*pq_api.PQgetisnull)
 #define PQgetlength (*pq_api.PQgetlength)
+#define PQgetResult (*pq_api.PQgetResult)
 #define PQgetvalue (*pq_api.PQgetvalue)
 #define PQnfields (*pq_api.PQnfields)
 #define PQntuples (*pq_api.PQntuples)
 #define PQresultErrorMessage (*pq_api.PQresultErrorMessage)
 #define PQresultStatus (*pq_api.PQresultStatus)
+#define PQsendQueryParams (*pq_api.PQsendQueryParams)
+#define PQsetSingleRowMode (*pq_api.PQsetSingleRowMode)
 #define PQstatus (*pq_api.PQstatus)
 #define PQtransactionStatus (*pq_api.PQtransactionStatus)
 
@@ -105,6 +114,11 @@ static uint64_t be64(const char *p)
     for (int i = 0; i < 8; i++) v = v << 8 | (unsigned char)p[i];
     return v;
 }
+static uint32_t be32(const char *p)
+{
+    return (uint32_t)(unsigned char)p[0] << 24 | (uint32_t)(unsigned char)p[1] << 16 | (uint32_t)(unsigned char)p[2] << 8 |
+           (unsigned char)p[3];
+}
 static int64_t col_int(const PGresult *r, int row, int col)
 {
     const char *p = PQgetvalue(r, row, col);
@@ -122,6 +136,15 @@ static char *engine_sql(const char *sql)
     for (const char *p = sql; *p;) {
         if (!strncmp(p, "{SERIAL}", 8)) { sb_puts(&sb, "BIGSERIAL"); p += 8; }
         else if (!strncmp(p, "{BLOB}", 6)) { sb_puts(&sb, "BYTEA"); p += 6; }
+        else if (!strncmp(p, "{COUNT_TRIGGERS}", 16)) {
+            /* a row trigger: a bulk COPY (tools/mkindex) disables it and adds its count itself */
+            sb_puts(&sb, "CREATE FUNCTION lineage_count_entries() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+                         " IF TG_OP = 'INSERT' THEN UPDATE lineage_counts SET entries = entries + 1;"
+                         " ELSE UPDATE lineage_counts SET entries = entries - 1; END IF; RETURN NULL; END$$;\n"
+                         "CREATE TRIGGER lineage_entries_count AFTER INSERT OR DELETE ON lineage_entries"
+                         " FOR EACH ROW EXECUTE PROCEDURE lineage_count_entries()");
+            p += 16;
+        }
         else sb_putc(&sb, *p++);
     }
     if (sb.failed) { sb_free(&sb); return NULL; }
@@ -226,7 +249,7 @@ static lineage_status pg_has(index_store *s, const char *name, int *has, lineage
 static lineage_status pg_count(index_store *s, uint64_t *n, lineage_error *err)
 {
     PGresult *r = NULL;
-    lineage_status st = run(s, "SELECT count(*) FROM lineage_entries", 0, NULL, NULL, NULL, &r, err);
+    lineage_status st = run(s, "SELECT entries FROM lineage_counts", 0, NULL, NULL, NULL, &r, err);
     *n = !st && PQntuples(r) == 1 ? (uint64_t)col_int(r, 0, 0) : 0;
     PQclear(r);
     return st;
@@ -242,48 +265,108 @@ static lineage_status pg_remove(index_store *s, const char *name, int *removed, 
     return st;
 }
 
-/* Columns: id, name, source, summary, added, fingerprint [, hits]. */
-static lineage_status each_row(PGresult *r, index_row_fn fn, void *user)
+/* Rows whose first columns are id, name, source, summary, added, fingerprint (further ones ignored),
+ * streamed: one row at a time (single-row mode), so the client scores an entry while the server sends
+ * the next, and holds one record at a time instead of a result of several megabytes. */
+static lineage_status stream(index_store *s, const char *sql, int n, const char *const *vals, index_row_fn fn, void *user,
+                             lineage_error *err)
 {
-    int n = PQntuples(r), hits_col = PQnfields(r) > 6;
-    for (int i = 0; i < n; i++) {
-        index_row row = {col_int(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
-                         PQgetisnull(r, i, 5) ? NULL : (const unsigned char *)PQgetvalue(r, i, 5),
-                         PQgetisnull(r, i, 5) ? 0 : (size_t)PQgetlength(r, i, 5), hits_col ? (int)col_int(r, i, 6) : 0};
-        if (fn(&row, user)) break;
+    if (!PQsendQueryParams(DB(s), sql, n, NULL, vals, NULL, NULL, 1)) return fail(s, err, "query");
+    PQsetSingleRowMode(DB(s));   /* when refused, the rows come in one result */
+    lineage_status st = LINEAGE_OK;
+    int stop = 0;
+    PGresult *r;
+    while ((r = PQgetResult(DB(s))) != NULL) {   /* read to the end even after a stop, as libpq requires */
+        ExecStatusType t = PQresultStatus(r);
+        if (t == PGRES_SINGLE_TUPLE || t == PGRES_TUPLES_OK) {
+            for (int i = 0; i < PQntuples(r) && !stop && !st; i++) {
+                index_row row = {col_int(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+                                 PQgetvalue(r, i, 4), PQgetisnull(r, i, 5) ? NULL : (const unsigned char *)PQgetvalue(r, i, 5),
+                                 PQgetisnull(r, i, 5) ? 0 : (size_t)PQgetlength(r, i, 5), 0};
+                stop = fn(&row, user);
+            }
+        } else if (!st) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+            for (char *p = msg; *p; p++) if (*p == '\n' || *p == '\r') *p = ' ';
+            st = error_set(err, LINEAGE_E_IO, "%s: %s", s->display, msg);
+        }
+        PQclear(r);
     }
-    PQclear(r);
-    return LINEAGE_OK;
+    return st;
 }
 
 static lineage_status pg_list(index_store *s, index_row_fn fn, void *user, lineage_error *err)
 {
-    PGresult *r = NULL;
-    lineage_status st = run(s, "SELECT id, name, source, summary, added, NULL::bytea FROM lineage_entries ORDER BY name COLLATE \"C\"",
-                            0, NULL, NULL, NULL, &r, err);
-    return st ? st : each_row(r, fn, user);
+    return stream(s, "SELECT id, name, source, summary, added, NULL::bytea FROM lineage_entries ORDER BY name COLLATE \"C\"", 0, NULL,
+                  fn, user, err);
 }
 
-static lineage_status pg_candidates(index_store *s, const uint64_t *keys, size_t nkeys, size_t limit, index_row_fn fn,
-                                    void *user, lineage_error *err)
+static lineage_status pg_postings(index_store *s, const uint64_t *keys, size_t nkeys, int64_t **ids, size_t *n,
+                                  lineage_error *err)
 {
+    *ids = NULL;
+    *n = 0;
     if (!nkeys) return LINEAGE_OK;
     strbuf arr;
     sb_init(&arr);
     sb_putc(&arr, '{');
     for (size_t k = 0; k < nkeys; k++) sb_printf(&arr, "%s%lld", k ? "," : "", (long long)keys[k]);
     sb_putc(&arr, '}');
-    char lim[32];
-    snprintf(lim, sizeof lim, "%zu", limit);
-    const char *v[2] = {sb_str(&arr), lim};
+    const char *v[1] = {sb_str(&arr)};
     PGresult *r = NULL;
+    /* one array value (binary: a header, then a length and 8 bytes per element), not a row per posting */
     lineage_status st = arr.failed ? error_set(err, LINEAGE_E_NOMEM, "out of memory")
-        : run(s, "SELECT e.id, e.name, e.source, e.summary, e.added, e.fingerprint, c.hits::bigint FROM (SELECT entry,"
-                 " count(*) AS hits FROM lineage_keys WHERE key = ANY($1::bigint[]) GROUP BY entry ORDER BY hits DESC, entry"
-                 " LIMIT $2::bigint) c JOIN lineage_entries e ON e.id = c.entry ORDER BY c.hits DESC, e.id",
-              2, v, NULL, NULL, &r, err);
+        : run(s, "SELECT array_agg(entry) FROM lineage_keys WHERE key = ANY($1::bigint[])", 1, v, NULL, NULL, &r, err);
     sb_free(&arr);
-    return st ? st : each_row(r, fn, user);
+    if (st) return st;
+    if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {   /* no posting at all */
+        PQclear(r);
+        return LINEAGE_OK;
+    }
+    const char *p = PQgetvalue(r, 0, 0);
+    size_t len = (size_t)PQgetlength(r, 0, 0);
+    /* ndim, has-nulls flag, element type; per dimension its size and lower bound */
+    uint64_t ndim = len >= 12 ? be32(p) : 0, count = len >= 20 && ndim == 1 ? be32(p + 12) : 0;
+    if (len < 12 || ndim > 1 || (ndim == 1 && (len < 20 || count > (len - 20) / 12 || (len - 20) != count * 12))) {
+        PQclear(r);
+        return error_set(err, LINEAGE_E_FORMAT, "%s: the server sent a malformed array of entry ids", s->display);
+    }
+    int64_t *out = count ? malloc(count * sizeof *out) : NULL;
+    if (count && !out) {
+        PQclear(r);
+        return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    for (uint64_t i = 0; i < count; i++) {
+        const char *e = p + 20 + 12 * i;
+        if (be32(e) != 8) {   /* an element's length: 8, or -1 for NULL (entry is NOT NULL) */
+            free(out);
+            PQclear(r);
+            return error_set(err, LINEAGE_E_FORMAT, "%s: the server sent a malformed array of entry ids", s->display);
+        }
+        out[i] = (int64_t)be64(e + 4);
+    }
+    PQclear(r);
+    *ids = out;
+    *n = (size_t)count;
+    return LINEAGE_OK;
+}
+
+static lineage_status pg_fetch(index_store *s, const int64_t *ids, size_t n, index_row_fn fn, void *user, lineage_error *err)
+{
+    if (!n) return LINEAGE_OK;
+    strbuf arr;
+    sb_init(&arr);
+    sb_putc(&arr, '{');
+    for (size_t k = 0; k < n; k++) sb_printf(&arr, "%s%lld", k ? "," : "", (long long)ids[k]);
+    sb_putc(&arr, '}');
+    const char *v[1] = {sb_str(&arr)};
+    lineage_status st = arr.failed ? error_set(err, LINEAGE_E_NOMEM, "out of memory")
+        : stream(s, "SELECT e.id, e.name, e.source, e.summary, e.added, e.fingerprint FROM unnest($1::bigint[]) WITH ORDINALITY"
+                    " AS u (id, n) JOIN lineage_entries e ON e.id = u.id ORDER BY u.n",
+                 1, v, fn, user, err);
+    sb_free(&arr);
+    return st;
 }
 
 static lineage_status pg_sample(index_store *s, uint64_t from, size_t limit, index_row_fn fn, void *user, lineage_error *err)
@@ -292,24 +375,13 @@ static lineage_status pg_sample(index_store *s, uint64_t from, size_t limit, ind
     snprintf(f, sizeof f, "%lld", (long long)(from >> 1));
     snprintf(lim, sizeof lim, "%zu", limit);
     const char *v[2] = {f, lim};
-    PGresult *r = NULL;
     /* from the random point onwards, then wrapping to the start */
-    lineage_status st = run(s, "(SELECT id, name, source, summary, added, fingerprint, 0 AS pass, sample_key FROM lineage_entries"
-                               " WHERE sample_key >= $1::bigint ORDER BY sample_key LIMIT $2::bigint) UNION ALL"
-                               " (SELECT id, name, source, summary, added, fingerprint, 1, sample_key FROM lineage_entries"
-                               " WHERE sample_key < $1::bigint ORDER BY sample_key LIMIT $2::bigint) ORDER BY pass, sample_key"
-                               " LIMIT $2::bigint",
-                            2, v, NULL, NULL, &r, err);
-    if (st) return st;
-    /* the pass column is not a hit count: drop it from the row */
-    int n = PQntuples(r);
-    for (int i = 0; i < n; i++) {
-        index_row row = {col_int(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
-                         (const unsigned char *)PQgetvalue(r, i, 5), (size_t)PQgetlength(r, i, 5), 0};
-        if (fn(&row, user)) break;
-    }
-    PQclear(r);
-    return LINEAGE_OK;
+    return stream(s, "(SELECT id, name, source, summary, added, fingerprint, 0 AS pass, sample_key FROM lineage_entries"
+                     " WHERE sample_key >= $1::bigint ORDER BY sample_key LIMIT $2::bigint) UNION ALL"
+                     " (SELECT id, name, source, summary, added, fingerprint, 1, sample_key FROM lineage_entries"
+                     " WHERE sample_key < $1::bigint ORDER BY sample_key LIMIT $2::bigint) ORDER BY pass, sample_key"
+                     " LIMIT $2::bigint",
+                  2, v, fn, user, err);
 }
 
 static void pg_close(index_store *s)
@@ -318,7 +390,7 @@ static void pg_close(index_store *s)
     s->db = NULL;
 }
 
-static const index_ops pg_ops = {pg_add, pg_has, pg_remove, pg_count, pg_list, pg_candidates, pg_sample, pg_close};
+static const index_ops pg_ops = {pg_add, pg_has, pg_remove, pg_count, pg_list, pg_postings, pg_fetch, pg_sample, pg_close};
 
 lineage_status index_pg_open(index_store *s, lineage_error *err)
 {
@@ -333,8 +405,19 @@ lineage_status index_pg_open(index_store *s, lineage_error *err)
         return st;
     }
     s->ops = &pg_ops;
-    PQclear(PQexec(c, "SET client_min_messages = warning"));
-    lineage_status st = migrate(s, err);
+    /* the schema is read without a lock first: when it is this build's, nothing is to be migrated (one
+     * round trip instead of a transaction under the advisory lock on every open) */
+    PGresult *r = PQexec(c, "SET client_min_messages = warning; SELECT version FROM lineage_schema");
+    int version = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    lineage_status st = LINEAGE_OK;
+    if (version > INDEX_SCHEMA_VERSION)
+        st = error_set(err, LINEAGE_E_UNSUPPORTED, "%s: index schema version %d is newer than this build's %d", s->display,
+                       version, INDEX_SCHEMA_VERSION);
+    else if (version != INDEX_SCHEMA_VERSION) {
+        if (version < 0) PQclear(PQexec(c, "SET client_min_messages = warning"));   /* rolled back with the failed SELECT */
+        st = migrate(s, err);
+    }
     if (st) {
         PQfinish(c);
         s->db = NULL;

@@ -111,6 +111,13 @@ static char *engine_sql(const char *sql)
     for (const char *p = sql; *p;) {
         if (!strncmp(p, "{SERIAL}", 8)) { sb_puts(&sb, "INTEGER"); p += 8; }
         else if (!strncmp(p, "{BLOB}", 6)) { sb_puts(&sb, "BLOB"); p += 6; }
+        else if (!strncmp(p, "{COUNT_TRIGGERS}", 16)) {
+            sb_puts(&sb, "CREATE TRIGGER lineage_entries_added AFTER INSERT ON lineage_entries"
+                         " BEGIN UPDATE lineage_counts SET entries = entries + 1; END;\n"
+                         "CREATE TRIGGER lineage_entries_removed AFTER DELETE ON lineage_entries"
+                         " BEGIN UPDATE lineage_counts SET entries = entries - 1; END");
+            p += 16;
+        }
         else sb_putc(&sb, *p++);
     }
     if (sb.failed) { sb_free(&sb); return NULL; }
@@ -241,7 +248,7 @@ static lineage_status sq_has(index_store *s, const char *name, int *has, lineage
 static lineage_status sq_count(index_store *s, uint64_t *n, lineage_error *err)
 {
     int64_t c;
-    lineage_status st = one_int(s, "SELECT count(*) FROM lineage_entries", NULL, &c, err);
+    lineage_status st = one_int(s, "SELECT entries FROM lineage_counts", NULL, &c, err);
     *n = c > 0 ? (uint64_t)c : 0;
     return st;
 }
@@ -290,25 +297,65 @@ static lineage_status sq_list(index_store *s, index_row_fn fn, void *user, linea
     return each_row(s, q, fn, user, err);
 }
 
-static lineage_status sq_candidates(index_store *s, const uint64_t *keys, size_t nkeys, size_t limit, index_row_fn fn,
-                                    void *user, lineage_error *err)
+static lineage_status sq_postings(index_store *s, const uint64_t *keys, size_t nkeys, int64_t **ids, size_t *n,
+                                  lineage_error *err)
 {
+    *ids = NULL;
+    *n = 0;
     if (!nkeys) return LINEAGE_OK;
     strbuf sb;
     sb_init(&sb);
-    sb_puts(&sb, "SELECT e.id, e.name, e.source, e.summary, e.added, e.fingerprint, c.hits FROM (SELECT entry, count(*) AS hits"
-                 " FROM lineage_keys WHERE key IN (");
+    sb_puts(&sb, "SELECT entry FROM lineage_keys WHERE key IN (");
     for (size_t k = 0; k < nkeys; k++) sb_puts(&sb, k ? ",?" : "?");
-    sb_puts(&sb, ") GROUP BY entry ORDER BY hits DESC, entry LIMIT ?) c JOIN lineage_entries e ON e.id = c.entry"
-                 " ORDER BY c.hits DESC, e.id");
+    sb_putc(&sb, ')');
     if (sb.failed) { sb_free(&sb); return error_set(err, LINEAGE_E_NOMEM, "out of memory"); }
     sqlite3_stmt *q = NULL;
     int rc = sqlite3_prepare_v2(DB(s), sb.data, -1, &q, NULL);
     sb_free(&sb);
     if (rc != SQLITE_OK) return fail(s, err, "candidates");
     for (size_t k = 0; k < nkeys; k++) sqlite3_bind_int64(q, (int)k + 1, (sqlite3_int64)keys[k]);
-    sqlite3_bind_int64(q, (int)nkeys + 1, (sqlite3_int64)limit);
-    return each_row(s, q, fn, user, err);
+    int64_t *v = NULL;
+    size_t cnt = 0, cap = 0;
+    lineage_status st = LINEAGE_OK;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            size_t nc = cap ? cap * 2 : 4096;
+            int64_t *nv = realloc(v, nc * sizeof *nv);
+            if (!nv) { st = error_set(err, LINEAGE_E_NOMEM, "out of memory"); break; }
+            v = nv;
+            cap = nc;
+        }
+        v[cnt++] = sqlite3_column_int64(q, 0);
+    }
+    if (!st && rc != SQLITE_DONE) st = fail(s, err, "candidates");
+    sqlite3_finalize(q);
+    if (st) { free(v); return st; }
+    *ids = v;
+    *n = cnt;
+    return LINEAGE_OK;
+}
+
+static lineage_status sq_fetch(index_store *s, const int64_t *ids, size_t n, index_row_fn fn, void *user, lineage_error *err)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(DB(s), "SELECT id, name, source, summary, added, fingerprint FROM lineage_entries WHERE id = ?1", -1,
+                           &q, NULL) != SQLITE_OK)
+        return fail(s, err, "candidates");
+    lineage_status st = LINEAGE_OK;
+    int stop = 0;
+    for (size_t i = 0; i < n && !st && !stop; i++) {
+        sqlite3_bind_int64(q, 1, (sqlite3_int64)ids[i]);
+        int rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW) {
+            index_row r = {sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
+                           (const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 3),
+                           (const char *)sqlite3_column_text(q, 4), sqlite3_column_blob(q, 5), (size_t)sqlite3_column_bytes(q, 5), 0};
+            stop = fn(&r, user);
+        } else if (rc != SQLITE_DONE) st = fail(s, err, "candidates");
+        sqlite3_reset(q);
+    }
+    sqlite3_finalize(q);
+    return st;
 }
 
 typedef struct count_ctx { index_row_fn fn; void *user; size_t n; int stop; } count_ctx;
@@ -344,7 +391,7 @@ static void sq_close(index_store *s)
     s->db = NULL;
 }
 
-static const index_ops sqlite_ops = {sq_add, sq_has, sq_remove, sq_count, sq_list, sq_candidates, sq_sample, sq_close};
+static const index_ops sqlite_ops = {sq_add, sq_has, sq_remove, sq_count, sq_list, sq_postings, sq_fetch, sq_sample, sq_close};
 
 lineage_status index_sqlite_open(index_store *s, lineage_error *err)
 {
@@ -362,7 +409,17 @@ lineage_status index_sqlite_open(index_store *s, lineage_error *err)
     sqlite3_busy_timeout(db, 120000);
     /* temp_store: the candidates query sorts its hits in memory, not in a temporary file */
     lineage_status st = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY", err);
-    if (!st) st = migrate(s, err);
+    if (!st) {   /* read without the write lock first: when the schema is this build's, nothing is to be migrated */
+        sqlite3_stmt *q = NULL;
+        int version = -1;
+        if (sqlite3_prepare_v2(db, "SELECT version FROM lineage_schema", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+            version = sqlite3_column_int(q, 0);
+        sqlite3_finalize(q);
+        if (version > INDEX_SCHEMA_VERSION)
+            st = error_set(err, LINEAGE_E_UNSUPPORTED, "%s: index schema version %d is newer than this build's %d", s->display,
+                           version, INDEX_SCHEMA_VERSION);
+        else if (version != INDEX_SCHEMA_VERSION) st = migrate(s, err);
+    }
     if (st) {
         sqlite3_close(db);
         s->db = NULL;

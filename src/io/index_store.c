@@ -1,4 +1,5 @@
 /* Fingerprint index: engine choice by URI, the shared schema migrations. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,10 @@ const char *const index_migrations[INDEX_SCHEMA_VERSION] = {
     "CREATE TABLE lineage_keys (key BIGINT NOT NULL, entry BIGINT NOT NULL REFERENCES lineage_entries (id)"
     " ON DELETE CASCADE, PRIMARY KEY (key, entry));\n"
     "CREATE INDEX lineage_keys_entry ON lineage_keys (entry)",
+    /* 2: the number of entries kept by triggers, so a search need not count them (a scan of every row) */
+    "CREATE TABLE lineage_counts (entries BIGINT NOT NULL);\n"
+    "INSERT INTO lineage_counts (entries) SELECT count(*) FROM lineage_entries;\n"
+    "{COUNT_TRIGGERS}",
 };
 
 static int is_pg(const char *uri) { return !strncmp(uri, "postgresql://", 13) || !strncmp(uri, "postgres://", 11); }
@@ -57,4 +62,162 @@ void index_store_close(index_store *s)
     free(s->uri);
     free(s->display);
     free(s);
+}
+
+/* ---- candidates ---- */
+
+/* LSD radix sort of non-negative ids, tmp as large as v */
+static void sort_ids(int64_t *v, int64_t *tmp, size_t n)
+{
+    uint64_t max = 0;
+    for (size_t i = 0; i < n; i++) if ((uint64_t)v[i] > max) max = (uint64_t)v[i];
+    for (int shift = 0; shift < 64 && (max >> shift) > 0; shift += 11) {
+        size_t count[2049] = {0};
+        for (size_t i = 0; i < n; i++) count[((uint64_t)v[i] >> shift & 2047) + 1]++;
+        for (int b = 0; b < 2048; b++) count[b + 1] += count[b];
+        for (size_t i = 0; i < n; i++) tmp[count[(uint64_t)v[i] >> shift & 2047]++] = v[i];
+        memcpy(v, tmp, n * sizeof *v);
+    }
+}
+
+static int cmp_id(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+typedef struct hit { int64_t id; int hits; } hit;
+
+/* most hits first, then smaller id */
+static int cmp_hit(const void *x, const void *y)
+{
+    const hit *a = x, *b = y;
+    if (a->hits != b->hits) return a->hits > b->hits ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* The distinct ids of the postings with their hits, in increasing id order: a count per id when the ids
+ * are dense (an array as long as the largest id, 2 bytes each), else the ids sorted and their runs. */
+typedef struct tally {
+    int64_t *ids;          /* sorted (sparse case) */
+    size_t n;
+    uint16_t *count;       /* count[id] (dense case) */
+    int64_t max;
+} tally;
+typedef struct tally_it { size_t i; int64_t id; int hits; } tally_it;
+static int tally_next(const tally *t, tally_it *it)
+{
+    if (t->count) {
+        while ((int64_t)it->i <= t->max && !t->count[it->i]) it->i++;
+        if ((int64_t)it->i > t->max) return 0;
+        it->id = (int64_t)it->i;
+        it->hits = t->count[it->i++];
+        return 1;
+    }
+    if (it->i >= t->n) return 0;
+    size_t j = it->i + 1;
+    while (j < t->n && t->ids[j] == t->ids[it->i]) j++;
+    it->id = t->ids[it->i];
+    it->hits = j - it->i > 65535 ? 65535 : (int)(j - it->i);
+    it->i = j;
+    return 1;
+}
+
+typedef struct cand_ctx { index_row_fn fn; void *user; const hit *h; size_t n, at; } cand_ctx;
+static int cand_row(const index_row *r, void *user)
+{
+    cand_ctx *c = user;
+    while (c->at < c->n && c->h[c->at].id != r->id) c->at++;
+    index_row row = *r;
+    row.hits = c->at < c->n ? c->h[c->at].hits : 0;
+    return c->fn(&row, c->user);
+}
+
+lineage_status index_candidates(index_store *s, const uint64_t *keys, size_t nkeys, size_t limit, const int64_t *skip,
+                                size_t nskip, index_row_fn fn, void *user, lineage_error *err)
+{
+    if (!nkeys || !limit) return LINEAGE_OK;
+    int64_t *ids = NULL, *tmp = NULL;
+    size_t n = 0;
+    lineage_status st = s->ops->postings(s, keys, nkeys, &ids, &n, err);
+    if (st || !n) {
+        free(ids);
+        return st;
+    }
+    /* an id appears once per key it shares: its count is its hits */
+    tally t = {ids, n, NULL, 0};
+    int sparse = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] < 0) sparse = 1;
+        if (ids[i] > t.max) t.max = ids[i];
+    }
+    hit *top = NULL;
+    if (!sparse && (uint64_t)t.max <= 16 * (uint64_t)n + 65536) {
+        if (!(t.count = calloc((size_t)t.max + 1, sizeof *t.count))) goto nomem;
+        for (size_t i = 0; i < n; i++) if (t.count[ids[i]] < 65535) t.count[ids[i]]++;
+    } else if (sparse) qsort(ids, n, sizeof *ids, cmp_id);   /* negative ids: not written by lineage */
+    else {
+        if (!(tmp = malloc(n * sizeof *tmp))) goto nomem;
+        sort_ids(ids, tmp, n);
+        free(tmp);
+        tmp = NULL;
+    }
+    /* the hits of the limit-th entry (threshold) and how many entries at that level get in, smaller ids
+     * first; hits cannot exceed the number of keys (a key's postings name an entry once) */
+    int maxh = nkeys < 65535 ? (int)nkeys : 65535;
+    size_t *hist = calloc((size_t)maxh + 1, sizeof *hist), above = 0;
+    if (!hist || !(top = malloc(limit * sizeof *top))) {
+        free(hist);
+        goto nomem;
+    }
+    tally_it it = {0, 0, 0};
+    while (tally_next(&t, &it)) hist[it.hits < maxh ? it.hits : maxh]++;
+    int threshold = maxh;
+    while (threshold > 1 && above + hist[threshold] < limit) above += hist[threshold--];
+    free(hist);
+    size_t quota = limit - above, nt = 0;
+    it = (tally_it){0, 0, 0};
+    while (nt < limit && tally_next(&t, &it)) {
+        int h = it.hits < maxh ? it.hits : maxh;
+        if (h > threshold || (h == threshold && quota > 0)) {
+            if (h == threshold) quota--;
+            top[nt].id = it.id;
+            top[nt++].hits = h;
+        }
+    }
+    qsort(top, nt, sizeof *top, cmp_hit);
+    free(t.count);
+    t.count = NULL;
+    /* ids seen already are not fetched again */
+    int64_t *sk = NULL;
+    if (nskip) {
+        if (!(sk = malloc(nskip * sizeof *sk))) goto nomem;
+        memcpy(sk, skip, nskip * sizeof *sk);
+        qsort(sk, nskip, sizeof *sk, cmp_id);
+    }
+    size_t nf = 0;
+    for (size_t i = 0; i < nt; i++) {
+        size_t lo = 0, hi = nskip;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (sk[mid] < top[i].id) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo < nskip && sk[lo] == top[i].id) continue;
+        top[nf++] = top[i];
+    }
+    free(sk);
+    for (size_t i = 0; i < nf; i++) ids[i] = top[i].id;
+    cand_ctx c = {fn, user, top, nf, 0};
+    if (nf) st = s->ops->fetch(s, ids, nf, cand_row, &c, err);
+    free(ids);
+    free(tmp);
+    free(top);
+    return st;
+nomem:
+    free(ids);
+    free(tmp);
+    free(t.count);
+    free(top);
+    return error_set(err, LINEAGE_E_NOMEM, "out of memory");
 }

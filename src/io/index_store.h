@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include "lineage.h"
 
-#define INDEX_SCHEMA_VERSION 1
+#define INDEX_SCHEMA_VERSION 2
 
 typedef struct index_row {
     int64_t id;
@@ -33,8 +33,12 @@ typedef struct index_ops {
     lineage_status (*remove)(index_store *s, const char *name, int *removed, lineage_error *err);
     lineage_status (*count)(index_store *s, uint64_t *n, lineage_error *err);
     lineage_status (*list)(index_store *s, index_row_fn fn, void *user, lineage_error *err);
-    lineage_status (*candidates)(index_store *s, const uint64_t *keys, size_t nkeys, size_t limit, index_row_fn fn,
-                                 void *user, lineage_error *err);
+    /* the entry ids of every (key, entry) row whose key is one of keys (an id once per key it shares,
+     * any order); *ids malloc'd, NULL when none */
+    lineage_status (*postings)(index_store *s, const uint64_t *keys, size_t nkeys, int64_t **ids, size_t *n,
+                               lineage_error *err);
+    /* the rows of the given ids, in the order given (ids no longer present are left out); hits 0 */
+    lineage_status (*fetch)(index_store *s, const int64_t *ids, size_t n, index_row_fn fn, void *user, lineage_error *err);
     lineage_status (*sample)(index_store *s, uint64_t from, size_t limit, index_row_fn fn, void *user,
                              lineage_error *err);
     void (*close)(index_store *s);
@@ -52,11 +56,19 @@ struct index_store {
 lineage_status index_store_open(const char *uri, index_store **out, lineage_error *err);
 void index_store_close(index_store *s);
 
+/* The candidates for a query: the entries sharing the most of keys with it (ties: smaller id first),
+ * the first `limit` of them less those in skip (ids seen already, any order), delivered in that order
+ * with their hits. The counting is done here, in C, on the postings of the keys, so that both engines
+ * rank identically and neither has to group tens of thousands of rows in SQL. */
+lineage_status index_candidates(index_store *s, const uint64_t *keys, size_t nkeys, size_t limit, const int64_t *skip,
+                                size_t nskip, index_row_fn fn, void *user, lineage_error *err);
+
 /* Per engine (index_sqlite.c, index_pg.c): fill s->ops and s->db. */
 lineage_status index_sqlite_open(index_store *s, lineage_error *err);
 lineage_status index_pg_open(index_store *s, lineage_error *err);
 
 /* The schema migrations both engines apply in order; migration k takes schema version k-1 to k.
- * Statements are separated by ";\n"; {BLOB} and {SERIAL} are replaced per engine. */
+ * Statements are separated by ";\n"; {BLOB}, {SERIAL} and {COUNT_TRIGGERS} (the triggers keeping
+ * lineage_counts.entries equal to the number of entries) are replaced per engine. */
 extern const char *const index_migrations[INDEX_SCHEMA_VERSION];
 #endif
