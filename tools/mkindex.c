@@ -169,8 +169,9 @@ int main(int argc, char **argv)
             cfield(&ent, blob, len);
             if (ent.n > (8u << 20)) copy_flush(pg, &ent);
             for (uint32_t k = 0; k < fp.n_keys; k++) {
-                cput_be(&keys, 2, 2);
+                cput_be(&keys, 3, 2);
                 cfield_i64(&keys, (int64_t)fp.keys[k]);
+                cfield_i64(&keys, (int64_t)(sample_key >> 1));
                 cfield_i64(&keys, id);
             }
         } else {
@@ -187,7 +188,7 @@ int main(int argc, char **argv)
     else {
         if (n > 0) copy_end(pg, &ent);
         cbuf kb = {0};
-        copy_begin(pg, "COPY lineage_keys (key, entry) FROM STDIN (FORMAT binary)", &kb);
+        copy_begin(pg, "COPY lineage_keys (key, sample_key, entry) FROM STDIN (FORMAT binary)", &kb);
         copy_flush(pg, &kb);
         for (size_t off = 0; off < keys.n; off += 8u << 20) {
             size_t part = keys.n - off < (8u << 20) ? keys.n - off : (8u << 20);

@@ -15,6 +15,7 @@
 
 #define NOMEM(err) error_set(err, LINEAGE_E_NOMEM, "out of memory")
 #define CANDIDATE_LIMIT 300    /* entries scored exactly, most LSH keys in common first (then the relatives of the best) */
+#define KEY_POSTINGS 600       /* entries a retrieval key counts for at most (io/index_store.h: index_candidates) */
 #define NULL_SAMPLE 256        /* entries of the index the score is calibrated on */
 #define NULL_MIN 10            /* below this the null is not estimated and nothing is significant */
 #define ALPHA 0.01             /* family-wise, Bonferroni over the index's entries */
@@ -472,7 +473,7 @@ lineage_status lineage_search(lineage_index *ix, const lineage_model *m, const l
     st = fp_serialize(&q, &blob, &blob_len, err);
     if (!st) st = ix->store->ops->count(ix->store, &entries, err);
     gather cand = {&q, exclude, nexclude, NULL, 0, 0, 0, 0, 1, 0, NULL, 0, 0}, nul = {&q, exclude, nexclude, NULL, 0, 0, 0, 0, 0, 0, NULL, 0, 0};
-    if (!st) st = index_candidates(ix->store, q.keys, q.n_keys, CANDIDATE_LIMIT, NULL, 0, gather_row, &cand, err);
+    if (!st) st = index_candidates(ix->store, q.keys, q.n_keys, KEY_POSTINGS, CANDIDATE_LIMIT, NULL, 0, gather_row, &cand, err);
     /* the sample starts at a point fixed by the query, so a search is reproducible */
     if (!st) st = ix->store->ops->sample(ix->store, XXH3_64bits(blob, blob_len), NULL_SAMPLE, gather_row, &nul, err);
     if (!st && (cand.failed || nul.failed)) st = NOMEM(err);
@@ -524,7 +525,7 @@ lineage_status lineage_search(lineage_index *ix, const lineage_model *m, const l
             if (fp_parse(cand.v[i].blob, cand.v[i].blob_len, &rel, cand.v[i].name, &e2)) continue;
             nexp++;
             /* entries gathered already would be skipped by name: their ids are not fetched again */
-            st = index_candidates(ix->store, rel.keys, rel.n_keys, EXPAND_LIMIT, cand.seen, cand.nseen, gather_row, &cand, err);
+            st = index_candidates(ix->store, rel.keys, rel.n_keys, KEY_POSTINGS, EXPAND_LIMIT, cand.seen, cand.nseen, gather_row, &cand, err);
             fp_free(&rel);
         }
         if (!st && cand.failed) st = NOMEM(err);

@@ -224,10 +224,10 @@ static lineage_status pg_add(index_store *s, const char *name, const char *sourc
         sb_putc(&arr, '}');
         char ids[32];
         snprintf(ids, sizeof ids, "%lld", (long long)id);
-        const char *v[2] = {sb_str(&arr), ids};
+        const char *v[3] = {sb_str(&arr), ids, sk};
         if (arr.failed) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
-        else st = run(s, "INSERT INTO lineage_keys (key, entry) SELECT DISTINCT unnest($1::bigint[]), $2::bigint", 2, v, NULL,
-                      NULL, NULL, err);
+        else st = run(s, "INSERT INTO lineage_keys (key, sample_key, entry) SELECT DISTINCT unnest($1::bigint[]), $3::bigint,"
+                         " $2::bigint", 3, v, NULL, NULL, NULL, err);
         sb_free(&arr);
     }
     if (!st && own) st = simple(s, "COMMIT", err);
@@ -302,8 +302,8 @@ static lineage_status pg_list(index_store *s, index_row_fn fn, void *user, linea
                   fn, user, err);
 }
 
-static lineage_status pg_postings(index_store *s, const uint64_t *keys, size_t nkeys, int64_t **ids, size_t *n,
-                                  lineage_error *err)
+static lineage_status pg_postings(index_store *s, const uint64_t *keys, size_t nkeys, size_t per_key, int64_t **ids,
+                                  size_t *n, lineage_error *err)
 {
     *ids = NULL;
     *n = 0;
@@ -313,11 +313,16 @@ static lineage_status pg_postings(index_store *s, const uint64_t *keys, size_t n
     sb_putc(&arr, '{');
     for (size_t k = 0; k < nkeys; k++) sb_printf(&arr, "%s%lld", k ? "," : "", (long long)keys[k]);
     sb_putc(&arr, '}');
-    const char *v[1] = {sb_str(&arr)};
+    char lim[32];
+    snprintf(lim, sizeof lim, "%llu", (unsigned long long)(per_key > (size_t)INT64_MAX ? (size_t)INT64_MAX : per_key));
+    const char *v[2] = {sb_str(&arr), lim};
     PGresult *r = NULL;
-    /* one array value (binary: a header, then a length and 8 bytes per element), not a row per posting */
+    /* one array value (binary: a header, then a length and 8 bytes per element), not a row per posting;
+     * each key a range of the primary key's B-tree, cut at per_key */
     lineage_status st = arr.failed ? error_set(err, LINEAGE_E_NOMEM, "out of memory")
-        : run(s, "SELECT array_agg(entry) FROM lineage_keys WHERE key = ANY($1::bigint[])", 1, v, NULL, NULL, &r, err);
+        : run(s, "SELECT array_agg(p.entry) FROM unnest($1::bigint[]) AS q (key), LATERAL (SELECT entry FROM lineage_keys k"
+                 " WHERE k.key = q.key ORDER BY k.sample_key, k.entry LIMIT $2::bigint) p",
+              2, v, NULL, NULL, &r, err);
     sb_free(&arr);
     if (st) return st;
     if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {   /* no posting at all */

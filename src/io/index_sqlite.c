@@ -208,11 +208,13 @@ static lineage_status sq_add(index_store *s, const char *name, const char *sourc
     sqlite3_finalize(q);
     q = NULL;
     if (!st && id >= 0) {
-        if (sqlite3_prepare_v2(DB(s), "INSERT OR IGNORE INTO lineage_keys (key, entry) VALUES (?1, ?2)", -1, &q, NULL) != SQLITE_OK)
+        if (sqlite3_prepare_v2(DB(s), "INSERT OR IGNORE INTO lineage_keys (key, sample_key, entry) VALUES (?1, ?2, ?3)", -1, &q,
+                               NULL) != SQLITE_OK)
             st = fail(s, err, "add keys");
         for (size_t k = 0; k < nkeys && !st; k++) {
             sqlite3_bind_int64(q, 1, (sqlite3_int64)keys[k]);
-            sqlite3_bind_int64(q, 2, id);
+            sqlite3_bind_int64(q, 2, (sqlite3_int64)(sample_key >> 1));
+            sqlite3_bind_int64(q, 3, id);
             if (sqlite3_step(q) != SQLITE_DONE) st = fail(s, err, "add keys");
             sqlite3_reset(q);
         }
@@ -297,37 +299,36 @@ static lineage_status sq_list(index_store *s, index_row_fn fn, void *user, linea
     return each_row(s, q, fn, user, err);
 }
 
-static lineage_status sq_postings(index_store *s, const uint64_t *keys, size_t nkeys, int64_t **ids, size_t *n,
-                                  lineage_error *err)
+static lineage_status sq_postings(index_store *s, const uint64_t *keys, size_t nkeys, size_t per_key, int64_t **ids,
+                                  size_t *n, lineage_error *err)
 {
     *ids = NULL;
     *n = 0;
-    if (!nkeys) return LINEAGE_OK;
-    strbuf sb;
-    sb_init(&sb);
-    sb_puts(&sb, "SELECT entry FROM lineage_keys WHERE key IN (");
-    for (size_t k = 0; k < nkeys; k++) sb_puts(&sb, k ? ",?" : "?");
-    sb_putc(&sb, ')');
-    if (sb.failed) { sb_free(&sb); return error_set(err, LINEAGE_E_NOMEM, "out of memory"); }
     sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(DB(s), sb.data, -1, &q, NULL);
-    sb_free(&sb);
-    if (rc != SQLITE_OK) return fail(s, err, "candidates");
-    for (size_t k = 0; k < nkeys; k++) sqlite3_bind_int64(q, (int)k + 1, (sqlite3_int64)keys[k]);
+    /* each key a range of the primary key's B-tree, cut at per_key */
+    if (sqlite3_prepare_v2(DB(s), "SELECT entry FROM lineage_keys WHERE key = ?1 ORDER BY sample_key, entry LIMIT ?2", -1, &q,
+                           NULL) != SQLITE_OK)
+        return fail(s, err, "candidates");
     int64_t *v = NULL;
     size_t cnt = 0, cap = 0;
     lineage_status st = LINEAGE_OK;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t nc = cap ? cap * 2 : 4096;
-            int64_t *nv = realloc(v, nc * sizeof *nv);
-            if (!nv) { st = error_set(err, LINEAGE_E_NOMEM, "out of memory"); break; }
-            v = nv;
-            cap = nc;
+    for (size_t k = 0; k < nkeys && !st; k++) {
+        sqlite3_bind_int64(q, 1, (sqlite3_int64)keys[k]);
+        sqlite3_bind_int64(q, 2, per_key > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)per_key);
+        int rc;
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+            if (cnt == cap) {
+                size_t nc = cap ? cap * 2 : 4096;
+                int64_t *nv = realloc(v, nc * sizeof *nv);
+                if (!nv) { st = error_set(err, LINEAGE_E_NOMEM, "out of memory"); break; }
+                v = nv;
+                cap = nc;
+            }
+            v[cnt++] = sqlite3_column_int64(q, 0);
         }
-        v[cnt++] = sqlite3_column_int64(q, 0);
+        if (!st && rc != SQLITE_DONE) st = fail(s, err, "candidates");
+        sqlite3_reset(q);
     }
-    if (!st && rc != SQLITE_DONE) st = fail(s, err, "candidates");
     sqlite3_finalize(q);
     if (st) { free(v); return st; }
     *ids = v;

@@ -14,10 +14,19 @@ const char *const index_migrations[INDEX_SCHEMA_VERSION] = {
     "CREATE TABLE lineage_keys (key BIGINT NOT NULL, entry BIGINT NOT NULL REFERENCES lineage_entries (id)"
     " ON DELETE CASCADE, PRIMARY KEY (key, entry));\n"
     "CREATE INDEX lineage_keys_entry ON lineage_keys (entry)",
-    /* 2: the number of entries kept by triggers, so a search need not count them (a scan of every row) */
+    /* 2: the number of entries kept by triggers, so a search need not count them (a scan of every row);
+     * each key row carries its entry's sample_key, so a key's postings can be read in that (random)
+     * order and cut at a cap, from the primary key's B-tree */
     "CREATE TABLE lineage_counts (entries BIGINT NOT NULL);\n"
     "INSERT INTO lineage_counts (entries) SELECT count(*) FROM lineage_entries;\n"
-    "{COUNT_TRIGGERS}",
+    "{COUNT_TRIGGERS};\n"
+    "CREATE TABLE lineage_keys2 (key BIGINT NOT NULL, sample_key BIGINT NOT NULL, entry BIGINT NOT NULL"
+    " REFERENCES lineage_entries (id) ON DELETE CASCADE, PRIMARY KEY (key, sample_key, entry));\n"
+    "INSERT INTO lineage_keys2 (key, sample_key, entry) SELECT k.key, e.sample_key, k.entry FROM lineage_keys k"
+    " JOIN lineage_entries e ON e.id = k.entry;\n"
+    "DROP TABLE lineage_keys;\n"
+    "ALTER TABLE lineage_keys2 RENAME TO lineage_keys;\n"
+    "CREATE INDEX lineage_keys_entry ON lineage_keys (entry)",
 };
 
 static int is_pg(const char *uri) { return !strncmp(uri, "postgresql://", 13) || !strncmp(uri, "postgres://", 11); }
@@ -133,13 +142,28 @@ static int cand_row(const index_row *r, void *user)
     return c->fn(&row, c->user);
 }
 
-lineage_status index_candidates(index_store *s, const uint64_t *keys, size_t nkeys, size_t limit, const int64_t *skip,
-                                size_t nskip, index_row_fn fn, void *user, lineage_error *err)
+static int cmp_key(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+lineage_status index_candidates(index_store *s, const uint64_t *keys_in, size_t nkeys, size_t per_key, size_t limit,
+                                const int64_t *skip, size_t nskip, index_row_fn fn, void *user, lineage_error *err)
 {
     if (!nkeys || !limit) return LINEAGE_OK;
+    /* each key once (a key's postings counted twice would count its entries twice) */
+    uint64_t *keys = malloc(nkeys * sizeof *keys);
+    if (!keys) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    memcpy(keys, keys_in, nkeys * sizeof *keys);
+    qsort(keys, nkeys, sizeof *keys, cmp_key);
+    size_t nk = 0;
+    for (size_t i = 0; i < nkeys; i++) if (!nk || keys[i] != keys[nk - 1]) keys[nk++] = keys[i];
+    nkeys = nk;
     int64_t *ids = NULL, *tmp = NULL;
     size_t n = 0;
-    lineage_status st = s->ops->postings(s, keys, nkeys, &ids, &n, err);
+    lineage_status st = s->ops->postings(s, keys, nkeys, per_key, &ids, &n, err);
+    free(keys);
     if (st || !n) {
         free(ids);
         return st;
