@@ -374,19 +374,32 @@ static lineage_status pg_fetch(index_store *s, const int64_t *ids, size_t n, ind
     return st;
 }
 
+typedef struct count_ctx { index_row_fn fn; void *user; size_t n; int stop; } count_ctx;
+static int count_row(const index_row *r, void *user)
+{
+    count_ctx *c = user;
+    c->n++;
+    return c->stop = c->fn(r, c->user);
+}
+
 static lineage_status pg_sample(index_store *s, uint64_t from, size_t limit, index_row_fn fn, void *user, lineage_error *err)
 {
-    char f[32], lim[32];
-    snprintf(f, sizeof f, "%lld", (long long)(from >> 1));
-    snprintf(lim, sizeof lim, "%zu", limit);
-    const char *v[2] = {f, lim};
-    /* from the random point onwards, then wrapping to the start */
-    return stream(s, "(SELECT id, name, source, summary, added, fingerprint, 0 AS pass, sample_key FROM lineage_entries"
-                     " WHERE sample_key >= $1::bigint ORDER BY sample_key LIMIT $2::bigint) UNION ALL"
-                     " (SELECT id, name, source, summary, added, fingerprint, 1, sample_key FROM lineage_entries"
-                     " WHERE sample_key < $1::bigint ORDER BY sample_key LIMIT $2::bigint) ORDER BY pass, sample_key"
-                     " LIMIT $2::bigint",
-                  2, v, fn, user, err);
+    count_ctx c = {fn, user, 0, 0};
+    /* from the random point onwards, then (a second query, only when the first ran out: one UNION ALL
+     * read the rows of both halves before cutting) wrapping to the start */
+    for (int pass = 0; pass < 2 && c.n < limit && !c.stop; pass++) {
+        char f[32], lim[32];
+        snprintf(f, sizeof f, "%lld", (long long)(from >> 1));
+        snprintf(lim, sizeof lim, "%zu", limit - c.n);
+        const char *v[2] = {f, lim};
+        lineage_status st = stream(s, pass ? "SELECT id, name, source, summary, added, fingerprint FROM lineage_entries"
+                                             " WHERE sample_key < $1::bigint ORDER BY sample_key LIMIT $2::bigint"
+                                           : "SELECT id, name, source, summary, added, fingerprint FROM lineage_entries"
+                                             " WHERE sample_key >= $1::bigint ORDER BY sample_key LIMIT $2::bigint",
+                                   2, v, count_row, &c, err);
+        if (st) return st;
+    }
+    return LINEAGE_OK;
 }
 
 static void pg_close(index_store *s)
