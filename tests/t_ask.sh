@@ -25,17 +25,7 @@ jcheck "raw greedy ask = run's greedy continuation" "$WORK/raw.json" \
 
 # ---- an instruction-style fixture: base + a chat template, eos ids, an eos text
 F=$WORK/chat
-mkdir -p "$F"
-for f in "$Z"/base/*; do ln -s "$(readlink -f "$f")" "$F/$(basename "$f")"; done
-rm "$F/tokenizer_config.json"
-python3 - "$Z/base/tokenizer_config.json" "$F/tokenizer_config.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["chat_template"] = ("{{ bos_token }}{% for m in messages %}{% if m.role == 'system' %}[SYS] {{ m.content | trim }}\n"
-    "{% else %}### {{ m.role | capitalize }}:\n{{ m.content }}{% if m.role == 'assistant' %}{{ eos_token }}{% endif %}{{ '\\n' }}"
-    "{% endif %}{% endfor %}{% if add_generation_prompt %}### Assistant:\n{% endif %}")
-json.dump(c, open(sys.argv[2], "w"), indent=1)
-PY
+chat_fixture "$F" "$Z/base" $'{{ bos_token }}{% for m in messages %}{% if m.role == \'system\' %}[SYS] {{ m.content | trim }}\n{% else %}### {{ m.role | capitalize }}:\n{{ m.content }}{% if m.role == \'assistant\' %}{{ eos_token }}{% endif %}{{ \'\\n\' }}{% endif %}{% endfor %}{% if add_generation_prompt %}### Assistant:\n{% endif %}'
 "$LINEAGE" ask "$F" "Who are you?" --system " Be brief. " --print-prompt > "$WORK/prompt.txt" 2> "$WORK/prompt.err"
 printf '<s>[SYS] Be brief.\n### User:\nWho are you?\n### Assistant:\n' > "$WORK/prompt.expected"
 cmp -s "$WORK/prompt.txt" "$WORK/prompt.expected" && [ ! -s "$WORK/prompt.err" ] && ok "--print-prompt: the template's exact bytes" ||
@@ -215,13 +205,8 @@ if "$PY" -c 'import torch, numpy' 2>/dev/null; then
     "$PY" "$REF/openai_server.py" "$F" --name chatfx --lineage "$LINEAGE" $args > "$WORK/srv.out" 2> "$WORK/srv.err" &
     srv=$!
     trap 'kill $srv 2>/dev/null' EXIT
-    for _ in $(seq 240); do
-        [ "$(grep -c listening "$WORK/srv.out")" = 7 ] && break
-        kill -0 $srv 2>/dev/null || break
-        sleep 0.25
-    done
     url() { awk -v f="fault=$1" '$NF==f {print $(NF-1)}' "$WORK/srv.out"; }
-    if [ "$(grep -c listening "$WORK/srv.out")" = 7 ]; then
+    if wait_listening "$WORK/srv.out" 7 $srv; then
         expect_exit "--endpoint chat answers" 0 "$LINEAGE" ask chatfx "Who are you?" --system "Be brief." --max-tokens 16 --endpoint "$(url none)/v1" --json "$WORK/ep.json"
         jcheck "--endpoint: the server's greedy answer is the native engine's (same template, same tokens)" "$WORK/ep.json" \
             "d['mode'] == 'endpoint' and d['answer']['text'] == json.load(open('$WORK/chat.json'))['answer']['text'] and d['answer']['stop'] == 'length' and d['answer']['tokens'] == 16"

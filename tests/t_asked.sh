@@ -73,28 +73,14 @@ grep -q "Behaviour (asked)" "$WORK/study.txt" && grep -q "refusal rate (95% CI)"
 
 # ---- the reference server: an endpoint side against the native engine, and a server that claims an identity
 F=$WORK/chat
-mkdir -p "$F"
-for f in "$Z"/base/*; do ln -s "$(readlink -f "$f")" "$F/$(basename "$f")"; done
-rm "$F/tokenizer_config.json"
-python3 - "$Z/base/tokenizer_config.json" "$F/tokenizer_config.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["chat_template"] = ("{{ bos_token }}{% for m in messages %}### {{ m.role | capitalize }}:\n{{ m.content }}\n{% endfor %}"
-                      "{% if add_generation_prompt %}### Assistant:\n{% endif %}")
-json.dump(c, open(sys.argv[2], "w"), indent=1)
-PY
+chat_fixture "$F" "$Z/base" $'{{ bos_token }}{% for m in messages %}### {{ m.role | capitalize }}:\n{{ m.content }}\n{% endfor %}{% if add_generation_prompt %}### Assistant:\n{% endif %}'
 NL=$'\n'
 if "$PY" -c 'import torch, numpy' 2>/dev/null; then
     "$PY" "$REF/openai_server.py" "$F" --name chatfx --lineage "$LINEAGE" --fault none --fault "say=I am ChatGPT, trained by OpenAI.$NL<script>x</script>" > "$WORK/srv.out" 2> "$WORK/srv.err" &
     srv=$!
     trap 'kill $srv 2>/dev/null' EXIT
-    for _ in $(seq 240); do
-        [ "$(grep -c listening "$WORK/srv.out")" = 2 ] && break
-        kill -0 $srv 2>/dev/null || break
-        sleep 0.25
-    done
     url() { grep "fault=$1" "$WORK/srv.out" | grep -o 'http://[0-9.:]*' | head -1; }
-    if [ "$(grep -c listening "$WORK/srv.out")" = 2 ]; then
+    if wait_listening "$WORK/srv.out" 2 $srv; then
         expect_exit "compare --endpoint-a (chat) --battery identity --no-run" 0 "$LINEAGE" compare "$F" "$F" --endpoint-a "$(url none)/v1" \
             --battery identity --max-tokens 6 --no-run --json "$WORK/ep.json"
         jcheck "A through the server, B native: same template, same greedy answers (12/12)" "$WORK/ep.json" \

@@ -17,12 +17,7 @@ args=""; for f in $FAULTS; do args="$args --fault $f"; done
 "$PY" "$REF/openai_server.py" "$MODEL" --lineage "$LINEAGE" $args > "$WORK/srv.out" 2> "$WORK/srv.err" &
 srv=$!
 trap 'kill $srv 2>/dev/null' EXIT
-for _ in $(seq 240); do
-    [ "$(grep -c listening "$WORK/srv.out")" = 7 ] && break
-    kill -0 $srv 2>/dev/null || break
-    sleep 0.25
-done
-if [ "$(grep -c listening "$WORK/srv.out")" != 7 ]; then
+if ! wait_listening "$WORK/srv.out" 7 $srv; then
     not_ok "server did not start: $(head -c 300 "$WORK/srv.err")"
     finish
 fi

@@ -13,30 +13,14 @@
 #include "util/error.h"
 
 /* libcrypto is loaded when --sha256 asks for it (io/dynlib.h) */
-static struct {
-    __typeof__(EVP_MD_CTX_new) *EVP_MD_CTX_new;
-    __typeof__(EVP_MD_CTX_free) *EVP_MD_CTX_free;
-    __typeof__(EVP_sha256) *EVP_sha256;
-    __typeof__(EVP_DigestInit_ex) *EVP_DigestInit_ex;
-    __typeof__(EVP_DigestUpdate) *EVP_DigestUpdate;
-    __typeof__(EVP_DigestFinal_ex) *EVP_DigestFinal_ex;
-} crypto_api;
-static const dynlib_sym crypto_syms[] = {
-    DYNLIB_SYM(crypto_api, EVP_MD_CTX_new),
-    DYNLIB_SYM(crypto_api, EVP_MD_CTX_free),
-    DYNLIB_SYM(crypto_api, EVP_sha256),
-    DYNLIB_SYM(crypto_api, EVP_DigestInit_ex),
-    DYNLIB_SYM(crypto_api, EVP_DigestUpdate),
-    DYNLIB_SYM(crypto_api, EVP_DigestFinal_ex),
-};
-static const char *const crypto_sonames[] = {"libcrypto.so.3", "libcrypto.so", NULL};
-static dynlib crypto_lib = DYNLIB_INIT("libcrypto (SHA-256)", crypto_sonames, crypto_syms);
-#define EVP_MD_CTX_new (*crypto_api.EVP_MD_CTX_new)
-#define EVP_MD_CTX_free (*crypto_api.EVP_MD_CTX_free)
-#define EVP_sha256 (*crypto_api.EVP_sha256)
-#define EVP_DigestInit_ex (*crypto_api.EVP_DigestInit_ex)
-#define EVP_DigestUpdate (*crypto_api.EVP_DigestUpdate)
-#define EVP_DigestFinal_ex (*crypto_api.EVP_DigestFinal_ex)
+#define CRYPTO_FUNCTIONS(X, T) \
+    X(T, EVP_MD_CTX_new) \
+    X(T, EVP_MD_CTX_free) \
+    X(T, EVP_sha256) \
+    X(T, EVP_DigestInit_ex) \
+    X(T, EVP_DigestUpdate) \
+    X(T, EVP_DigestFinal_ex)
+DYNLIB_DEFINE(libcrypto, CRYPTO_FUNCTIONS, "libcrypto (SHA-256)", "libcrypto.so.3", "libcrypto.so");
 
 #define WT_MAX_LISTED 256
 
@@ -103,7 +87,7 @@ static void hex(const unsigned char *d, size_t n, char *out)
 }
 
 /* SHA-256 of a tensor's bytes, read in order (with the xxh3 digest of the same read). */
-static void sha_sink(void *user, const void *bytes, size_t n) { EVP_DigestUpdate(user, bytes, n); }
+static void sha_sink(void *user, const void *bytes, size_t n) { libcrypto.EVP_DigestUpdate(user, bytes, n); }
 
 static lineage_status tensor_digests(const lineage_model *m, size_t idx, wt_digest *d, char *sha, lineage_error *err)
 {
@@ -113,19 +97,19 @@ static lineage_status tensor_digests(const lineage_model *m, size_t idx, wt_dige
         d->have = !st;
         return st;
     }
-    lineage_status ld = dynlib_load(&crypto_lib, m->path, err);
+    lineage_status ld = dynlib_load(&libcrypto_lib, m->path, err);
     if (ld) return ld;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_MD_CTX *ctx = libcrypto.EVP_MD_CTX_new();
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-        EVP_MD_CTX_free(ctx);
+    if (!ctx || !libcrypto.EVP_DigestInit_ex(ctx, libcrypto.EVP_sha256(), NULL)) {
+        libcrypto.EVP_MD_CTX_free(ctx);
         return error_set(err, LINEAGE_E_UNSUPPORTED, "%s: SHA-256 unavailable", m->path);
     }
     lineage_status st = stream_tensor_digest(m, idx, d->xxh, sha_sink, ctx, err);
-    if (!st && (!EVP_DigestFinal_ex(ctx, md, &len) || len != 32))
+    if (!st && (!libcrypto.EVP_DigestFinal_ex(ctx, md, &len) || len != 32))
         st = error_set(err, LINEAGE_E_UNSUPPORTED, "%s: SHA-256 failed", m->path);
-    EVP_MD_CTX_free(ctx);
+    libcrypto.EVP_MD_CTX_free(ctx);
     if (st) return st;
     d->have = 1;
     hex(md, 32, sha);

@@ -251,7 +251,10 @@ json_value *wt_summary(wt_ctx *c)
         /* folding removes over a third of the squared difference: a per-channel rescaling moves
          * values by tens of percent and folding undoes it exactly, while training or noise moves the
          * gains little (folded/raw >= 0.88 on the zoo's continued pre-training, 1.0 on fine-tunes) */
-        fold_explained += r->s.rel_l2 > 0.02 && r->folded_rel_l2 < 0.8 * r->s.rel_l2;
+        /* and the folded values match far above chance: folding an unrelated pair in which one side
+         * was rescaled also shrinks its difference (the scales come from that side alone) */
+        int folded_match = r->null_sd > 0 && r->folded_centered / r->null_sd > WT_Z_SIGNAL;
+        fold_explained += folded_match && r->s.rel_l2 > 0.02 && r->folded_rel_l2 < 0.8 * r->s.rel_l2;
     }
     json_value *rs = obj(&B);
     int rescaled = fold_explained >= 2 && fold_explained * 10 >= foldable * 3;

@@ -17,77 +17,29 @@
 #include "io/dynlib.h"
 #include "util/error.h"
 
-static struct {
-    __typeof__(curl_global_init) *curl_global_init;
-    __typeof__(curl_easy_init) *curl_easy_init;
-    __typeof__(curl_easy_cleanup) *curl_easy_cleanup;
-    __typeof__(curl_easy_reset) *curl_easy_reset;
-    __typeof__(curl_easy_setopt) *curl_easy_setopt;
-    __typeof__(curl_easy_getinfo) *curl_easy_getinfo;
-    __typeof__(curl_easy_strerror) *curl_easy_strerror;
-    __typeof__(curl_free) *curl_free;
-    __typeof__(curl_multi_init) *curl_multi_init;
-    __typeof__(curl_multi_cleanup) *curl_multi_cleanup;
-    __typeof__(curl_multi_add_handle) *curl_multi_add_handle;
-    __typeof__(curl_multi_remove_handle) *curl_multi_remove_handle;
-    __typeof__(curl_multi_perform) *curl_multi_perform;
-    __typeof__(curl_multi_poll) *curl_multi_poll;
-    __typeof__(curl_multi_info_read) *curl_multi_info_read;
-    __typeof__(curl_slist_append) *curl_slist_append;
-    __typeof__(curl_slist_free_all) *curl_slist_free_all;
-    __typeof__(curl_url) *curl_url;
-    __typeof__(curl_url_cleanup) *curl_url_cleanup;
-    __typeof__(curl_url_get) *curl_url_get;
-    __typeof__(curl_url_set) *curl_url_set;
-} curl_api;
-static const dynlib_sym curl_syms[] = {
-    DYNLIB_SYM(curl_api, curl_global_init),
-    DYNLIB_SYM(curl_api, curl_easy_init),
-    DYNLIB_SYM(curl_api, curl_easy_cleanup),
-    DYNLIB_SYM(curl_api, curl_easy_reset),
-    DYNLIB_SYM(curl_api, curl_easy_setopt),
-    DYNLIB_SYM(curl_api, curl_easy_getinfo),
-    DYNLIB_SYM(curl_api, curl_easy_strerror),
-    DYNLIB_SYM(curl_api, curl_free),
-    DYNLIB_SYM(curl_api, curl_multi_init),
-    DYNLIB_SYM(curl_api, curl_multi_cleanup),
-    DYNLIB_SYM(curl_api, curl_multi_add_handle),
-    DYNLIB_SYM(curl_api, curl_multi_remove_handle),
-    DYNLIB_SYM(curl_api, curl_multi_perform),
-    DYNLIB_SYM(curl_api, curl_multi_poll),
-    DYNLIB_SYM(curl_api, curl_multi_info_read),
-    DYNLIB_SYM(curl_api, curl_slist_append),
-    DYNLIB_SYM(curl_api, curl_slist_free_all),
-    DYNLIB_SYM(curl_api, curl_url),
-    DYNLIB_SYM(curl_api, curl_url_cleanup),
-    DYNLIB_SYM(curl_api, curl_url_get),
-    DYNLIB_SYM(curl_api, curl_url_set),
-};
-static const char *const curl_sonames[] = {"libcurl.so.4", "libcurl-gnutls.so.4", "libcurl.so", NULL};
-static dynlib curl_lib = DYNLIB_INIT("libcurl", curl_sonames, curl_syms);
-#define curl_global_init (*curl_api.curl_global_init)
-#define curl_easy_init (*curl_api.curl_easy_init)
-#define curl_easy_cleanup (*curl_api.curl_easy_cleanup)
-#define curl_easy_reset (*curl_api.curl_easy_reset)
-#undef curl_easy_setopt   /* curl.h maps these two onto themselves */
-#undef curl_easy_getinfo
-#define curl_easy_setopt (*curl_api.curl_easy_setopt)
-#define curl_easy_getinfo (*curl_api.curl_easy_getinfo)
-#define curl_easy_strerror (*curl_api.curl_easy_strerror)
-#define curl_free (*curl_api.curl_free)
-#define curl_multi_init (*curl_api.curl_multi_init)
-#define curl_multi_cleanup (*curl_api.curl_multi_cleanup)
-#define curl_multi_add_handle (*curl_api.curl_multi_add_handle)
-#define curl_multi_remove_handle (*curl_api.curl_multi_remove_handle)
-#define curl_multi_perform (*curl_api.curl_multi_perform)
-#define curl_multi_poll (*curl_api.curl_multi_poll)
-#define curl_multi_info_read (*curl_api.curl_multi_info_read)
-#define curl_slist_append (*curl_api.curl_slist_append)
-#define curl_slist_free_all (*curl_api.curl_slist_free_all)
-#define curl_url (*curl_api.curl_url)
-#define curl_url_cleanup (*curl_api.curl_url_cleanup)
-#define curl_url_get (*curl_api.curl_url_get)
-#define curl_url_set (*curl_api.curl_url_set)
+#define CURL_FUNCTIONS(X, T) \
+    X(T, curl_global_init) \
+    X(T, curl_easy_init) \
+    X(T, curl_easy_cleanup) \
+    X(T, curl_easy_reset) \
+    X(T, curl_easy_setopt) \
+    X(T, curl_easy_getinfo) \
+    X(T, curl_easy_strerror) \
+    X(T, curl_free) \
+    X(T, curl_multi_init) \
+    X(T, curl_multi_cleanup) \
+    X(T, curl_multi_add_handle) \
+    X(T, curl_multi_remove_handle) \
+    X(T, curl_multi_perform) \
+    X(T, curl_multi_poll) \
+    X(T, curl_multi_info_read) \
+    X(T, curl_slist_append) \
+    X(T, curl_slist_free_all) \
+    X(T, curl_url) \
+    X(T, curl_url_cleanup) \
+    X(T, curl_url_get) \
+    X(T, curl_url_set)
+DYNLIB_DEFINE(libcurl, CURL_FUNCTIONS, "libcurl", "libcurl.so.4", "libcurl-gnutls.so.4", "libcurl.so");
 
 enum { X_WAITING, X_RUNNING, X_DONE };
 /* What the header callback decided about the response being received. */
@@ -115,7 +67,7 @@ typedef struct xfer {
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_status;
-static void curl_init(void) { curl_init_status = curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void curl_init(void) { curl_init_status = libcurl.curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 static double now_seconds(void)
 {
@@ -138,13 +90,13 @@ const char *http_format_bytes(uint64_t n, char *buf, size_t size)
 /* "scheme://host:port" with the scheme's default port filled in; NULL when the URL does not parse. */
 static char *url_origin(const char *url)
 {
-    CURLU *u = curl_url();
+    CURLU *u = libcurl.curl_url();
     if (!u) return NULL;
     char *scheme = NULL, *host = NULL, *port = NULL, *out = NULL;
-    if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+    if (libcurl.curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        libcurl.curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        libcurl.curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        libcurl.curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
         size_t n = strlen(scheme) + strlen(host) + strlen(port) + 5;
         out = malloc(n);
         if (out) {
@@ -152,10 +104,10 @@ static char *url_origin(const char *url)
             for (char *p = out; *p; p++) *p = (char)tolower((unsigned char)*p);
         }
     }
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
+    libcurl.curl_free(scheme);
+    libcurl.curl_free(host);
+    libcurl.curl_free(port);
+    libcurl.curl_url_cleanup(u);
     return out;
 }
 
@@ -163,7 +115,7 @@ lineage_status http_client_init(http_client *c, const char *endpoint, const char
                                 http_meter *meter, lineage_error *err)
 {
     memset(c, 0, sizeof *c);
-    lineage_status ld = dynlib_load(&curl_lib, endpoint, err);
+    lineage_status ld = dynlib_load(&libcurl_lib, endpoint, err);
     if (ld) return ld;
     pthread_once(&curl_once, curl_init);
     if (curl_init_status != CURLE_OK) return error_set(err, LINEAGE_E_IO, "cannot initialize libcurl");
@@ -224,7 +176,7 @@ int http_split_credentials(const char *url, char **clean, char **user, char **pa
 
 void http_client_free(http_client *c)
 {
-    if (c->multi) curl_multi_cleanup(c->multi);
+    if (c->multi) libcurl.curl_multi_cleanup(c->multi);
     free(c->origin);
     free(c->token);
     free(c->user);
@@ -501,9 +453,9 @@ static lineage_status start_attempt(http_client *c, CURLM *multi, xfer *x, linea
     double t = now_seconds();
     if (x->started == 0) x->started = t;
     if (!j->ranged) j->received = 0;   /* whole files restart; ranges resume where they stopped */
-    if (!x->easy && !(x->easy = curl_easy_init())) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", j->url);
-    curl_easy_reset(x->easy);
-    curl_slist_free_all(x->headers);
+    if (!x->easy && !(x->easy = libcurl.curl_easy_init())) return error_set(err, LINEAGE_E_NOMEM, "%s: out of memory", j->url);
+    libcurl.curl_easy_reset(x->easy);
+    libcurl.curl_slist_free_all(x->headers);
     x->headers = NULL;
     x->decision = D_NONE;
     x->status = 0;
@@ -518,13 +470,13 @@ static lineage_status start_attempt(http_client *c, CURLM *multi, xfer *x, linea
         char *h = malloc(n);
         if (!h) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
         snprintf(h, n, "Authorization: Bearer %s", c->token);
-        struct curl_slist *l = curl_slist_append(NULL, h);
+        struct curl_slist *l = libcurl.curl_slist_append(NULL, h);
         free(h);
         if (!l) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
         x->headers = l;
     }
     if (j->post_json) {
-        struct curl_slist *l = curl_slist_append(x->headers, "Content-Type: application/json");
+        struct curl_slist *l = libcurl.curl_slist_append(x->headers, "Content-Type: application/json");
         if (!l) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
         x->headers = l;
     }
@@ -536,36 +488,36 @@ static lineage_status start_attempt(http_client *c, CURLM *multi, xfer *x, linea
     if (total <= 0) return timeout_error(c, j, x->why, err);
     if (j->attempt_seconds > 0 && left > j->attempt_seconds) left = j->attempt_seconds;
     if (left > total) left = total;
-    curl_easy_setopt(e, CURLOPT_URL, x->url);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)x);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    libcurl.curl_easy_setopt(e, CURLOPT_URL, x->url);
+    libcurl.curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)x);
+    libcurl.curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    libcurl.curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    libcurl.curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "lineage/" LINEAGE_VERSION);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, stall * 1000L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, stall < 1 ? 1L : stall);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(left > 0.1 ? left * 1000 : 100));
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)x);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)x);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->curl_err);
-    if (j->ranged) curl_easy_setopt(e, CURLOPT_RANGE, range);
+    libcurl.curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    libcurl.curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    libcurl.curl_easy_setopt(e, CURLOPT_USERAGENT, "lineage/" LINEAGE_VERSION);
+    libcurl.curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+    libcurl.curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, stall * 1000L);
+    libcurl.curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    libcurl.curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, stall < 1 ? 1L : stall);
+    libcurl.curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(left > 0.1 ? left * 1000 : 100));
+    libcurl.curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    libcurl.curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)x);
+    libcurl.curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    libcurl.curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)x);
+    libcurl.curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->curl_err);
+    if (j->ranged) libcurl.curl_easy_setopt(e, CURLOPT_RANGE, range);
     if (c->user && same_origin) {
-        curl_easy_setopt(e, CURLOPT_USERNAME, c->user);
-        curl_easy_setopt(e, CURLOPT_PASSWORD, c->password);
+        libcurl.curl_easy_setopt(e, CURLOPT_USERNAME, c->user);
+        libcurl.curl_easy_setopt(e, CURLOPT_PASSWORD, c->password);
     }
     if (j->post_json) {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->post_len);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->post_json);
+        libcurl.curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->post_len);
+        libcurl.curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->post_json);
     }
-    if (curl_multi_add_handle(multi, e) != CURLM_OK) return error_set(err, LINEAGE_E_IO, "%s: cannot start request", j->url);
+    if (libcurl.curl_multi_add_handle(multi, e) != CURLM_OK) return error_set(err, LINEAGE_E_IO, "%s: cannot start request", j->url);
     x->attempts++;
     x->state = X_RUNNING;
     meter_count(c, 0, 1);
@@ -575,18 +527,18 @@ static lineage_status start_attempt(http_client *c, CURLM *multi, xfer *x, linea
 /* Resolves a Location against the current URL; NULL unless it is http(s) and not a downgrade from https. */
 static char *resolve_redirect(const char *base, const char *location)
 {
-    CURLU *u = curl_url();
+    CURLU *u = libcurl.curl_url();
     char *out = NULL, *scheme = NULL;
-    if (u && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
-        curl_url_set(u, CURLUPART_URL, location, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+    if (u && libcurl.curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+        libcurl.curl_url_set(u, CURLUPART_URL, location, 0) == CURLUE_OK &&
+        libcurl.curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
         (!strcmp(scheme, "https") || (!strcmp(scheme, "http") && !strncmp(base, "http://", 7)))) {
         char *full = NULL;
-        if (curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK) out = strdup(full);
-        curl_free(full);
+        if (libcurl.curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK) out = strdup(full);
+        libcurl.curl_free(full);
     }
-    curl_free(scheme);
-    curl_url_cleanup(u);
+    libcurl.curl_free(scheme);
+    libcurl.curl_url_cleanup(u);
     return out;
 }
 
@@ -638,8 +590,8 @@ static lineage_status finish_attempt(http_client *c, xfer *x, CURLcode res, int 
         fail_with(x, D_RETRY, "response body ended early");
     } else if (x->decision != D_RETRY) {
         if (!transient_curl_error(res))
-            return error_set(err, LINEAGE_E_IO, "%s: %s", j->url, x->curl_err[0] ? x->curl_err : curl_easy_strerror(res));
-        snprintf(x->why, sizeof x->why, "%s", x->curl_err[0] ? x->curl_err : curl_easy_strerror(res));
+            return error_set(err, LINEAGE_E_IO, "%s: %s", j->url, x->curl_err[0] ? x->curl_err : libcurl.curl_easy_strerror(res));
+        snprintf(x->why, sizeof x->why, "%s", x->curl_err[0] ? x->curl_err : libcurl.curl_easy_strerror(res));
     }
     double t = now_seconds(), wait = 0.25;
     for (int k = 1; k < x->attempts && wait < 8; k++) wait *= 2;
@@ -656,7 +608,7 @@ lineage_status http_run(http_client *c, http_job *jobs, size_t n, int tolerate_4
 {
     if (n == 0) return LINEAGE_OK;
     xfer *xs = calloc(n, sizeof *xs);
-    if (!c->multi) c->multi = curl_multi_init();
+    if (!c->multi) c->multi = libcurl.curl_multi_init();
     CURLM *multi = c->multi;
     lineage_status st = LINEAGE_OK;
     for (size_t i = 0; i < n && xs; i++) {
@@ -680,27 +632,27 @@ lineage_status http_run(http_client *c, http_job *jobs, size_t n, int tolerate_4
             if (xs[i].state == X_WAITING && t >= xs[i].not_before && !(st = start_attempt(c, multi, &xs[i], err)))
                 running++;
         int still;
-        curl_multi_perform(multi, &still);
+        libcurl.curl_multi_perform(multi, &still);
         CURLMsg *msg;
         int queued;
-        while (!st && (msg = curl_multi_info_read(multi, &queued)) != NULL) {
+        while (!st && (msg = libcurl.curl_multi_info_read(multi, &queued)) != NULL) {
             if (msg->msg != CURLMSG_DONE) continue;
             xfer *x = NULL;
             CURLcode res = msg->data.result;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-            curl_multi_remove_handle(multi, x->easy);
+            libcurl.curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            libcurl.curl_multi_remove_handle(multi, x->easy);
             running--;
             st = finish_attempt(c, x, res, tolerate_404, err);
             if (x->state == X_DONE) done++;
         }
-        if (!st && done < n) curl_multi_poll(multi, NULL, 0, 20, NULL);
+        if (!st && done < n) libcurl.curl_multi_poll(multi, NULL, 0, 20, NULL);
     }
     for (size_t i = 0; xs && i < n; i++) {
         if (xs[i].easy) {
-            if (xs[i].state == X_RUNNING) curl_multi_remove_handle(multi, xs[i].easy);
-            curl_easy_cleanup(xs[i].easy);
+            if (xs[i].state == X_RUNNING) libcurl.curl_multi_remove_handle(multi, xs[i].easy);
+            libcurl.curl_easy_cleanup(xs[i].easy);
         }
-        curl_slist_free_all(xs[i].headers);
+        libcurl.curl_slist_free_all(xs[i].headers);
         free(xs[i].url);
     }
     free(xs);

@@ -13,66 +13,25 @@
 #include "util/strbuf.h"
 
 /* libpq (PostgreSQL) is loaded when an index of this kind is opened (io/dynlib.h) */
-static struct {
-    __typeof__(PQclear) *PQclear;
-    __typeof__(PQconnectdb) *PQconnectdb;
-    __typeof__(PQerrorMessage) *PQerrorMessage;
-    __typeof__(PQexec) *PQexec;
-    __typeof__(PQexecParams) *PQexecParams;
-    __typeof__(PQfinish) *PQfinish;
-    __typeof__(PQgetisnull) *PQgetisnull;
-    __typeof__(PQgetlength) *PQgetlength;
-    __typeof__(PQgetResult) *PQgetResult;
-    __typeof__(PQgetvalue) *PQgetvalue;
-    __typeof__(PQnfields) *PQnfields;
-    __typeof__(PQntuples) *PQntuples;
-    __typeof__(PQresultErrorMessage) *PQresultErrorMessage;
-    __typeof__(PQresultStatus) *PQresultStatus;
-    __typeof__(PQsendQueryParams) *PQsendQueryParams;
-    __typeof__(PQsetSingleRowMode) *PQsetSingleRowMode;
-    __typeof__(PQstatus) *PQstatus;
-    __typeof__(PQtransactionStatus) *PQtransactionStatus;
-} pq_api;
-static const dynlib_sym pq_syms[] = {
-    DYNLIB_SYM(pq_api, PQclear),
-    DYNLIB_SYM(pq_api, PQconnectdb),
-    DYNLIB_SYM(pq_api, PQerrorMessage),
-    DYNLIB_SYM(pq_api, PQexec),
-    DYNLIB_SYM(pq_api, PQexecParams),
-    DYNLIB_SYM(pq_api, PQfinish),
-    DYNLIB_SYM(pq_api, PQgetisnull),
-    DYNLIB_SYM(pq_api, PQgetlength),
-    DYNLIB_SYM(pq_api, PQgetResult),
-    DYNLIB_SYM(pq_api, PQgetvalue),
-    DYNLIB_SYM(pq_api, PQnfields),
-    DYNLIB_SYM(pq_api, PQntuples),
-    DYNLIB_SYM(pq_api, PQresultErrorMessage),
-    DYNLIB_SYM(pq_api, PQresultStatus),
-    DYNLIB_SYM(pq_api, PQsendQueryParams),
-    DYNLIB_SYM(pq_api, PQsetSingleRowMode),
-    DYNLIB_SYM(pq_api, PQstatus),
-    DYNLIB_SYM(pq_api, PQtransactionStatus),
-};
-static const char *const pq_sonames[] = {"libpq.so.5", "libpq.so", NULL};
-static dynlib pq_lib = DYNLIB_INIT("libpq (PostgreSQL)", pq_sonames, pq_syms);
-#define PQclear (*pq_api.PQclear)
-#define PQconnectdb (*pq_api.PQconnectdb)
-#define PQerrorMessage (*pq_api.PQerrorMessage)
-#define PQexec (*pq_api.PQexec)
-#define PQexecParams (*pq_api.PQexecParams)
-#define PQfinish (*pq_api.PQfinish)
-#define PQgetisnull (*pq_api.PQgetisnull)
-#define PQgetlength (*pq_api.PQgetlength)
-#define PQgetResult (*pq_api.PQgetResult)
-#define PQgetvalue (*pq_api.PQgetvalue)
-#define PQnfields (*pq_api.PQnfields)
-#define PQntuples (*pq_api.PQntuples)
-#define PQresultErrorMessage (*pq_api.PQresultErrorMessage)
-#define PQresultStatus (*pq_api.PQresultStatus)
-#define PQsendQueryParams (*pq_api.PQsendQueryParams)
-#define PQsetSingleRowMode (*pq_api.PQsetSingleRowMode)
-#define PQstatus (*pq_api.PQstatus)
-#define PQtransactionStatus (*pq_api.PQtransactionStatus)
+#define PQ_FUNCTIONS(X, T) \
+    X(T, PQclear) \
+    X(T, PQconnectdb) \
+    X(T, PQerrorMessage) \
+    X(T, PQexec) \
+    X(T, PQexecParams) \
+    X(T, PQfinish) \
+    X(T, PQgetisnull) \
+    X(T, PQgetlength) \
+    X(T, PQgetResult) \
+    X(T, PQgetvalue) \
+    X(T, PQntuples) \
+    X(T, PQresultErrorMessage) \
+    X(T, PQresultStatus) \
+    X(T, PQsendQueryParams) \
+    X(T, PQsetSingleRowMode) \
+    X(T, PQstatus) \
+    X(T, PQtransactionStatus)
+DYNLIB_DEFINE(libpq, PQ_FUNCTIONS, "libpq (PostgreSQL)", "libpq.so.5", "libpq.so");
 
 #define DB(s) ((PGconn *)(s)->db)
 #define MIGRATION_LOCK "7138442112"   /* pg_advisory_xact_lock key of lineage schema changes */
@@ -80,7 +39,7 @@ static dynlib pq_lib = DYNLIB_INIT("libpq (PostgreSQL)", pq_sonames, pq_syms);
 static lineage_status fail(index_store *s, lineage_error *err, const char *what)
 {
     char msg[512];
-    snprintf(msg, sizeof msg, "%s", PQerrorMessage(DB(s)));
+    snprintf(msg, sizeof msg, "%s", libpq.PQerrorMessage(DB(s)));
     for (char *p = msg; *p; p++) if (*p == '\n' || *p == '\r') *p = ' ';
     return error_set(err, LINEAGE_E_IO, "%s: %s: %s", s->display, what, msg);
 }
@@ -89,24 +48,24 @@ static lineage_status fail(index_store *s, lineage_error *err, const char *what)
 static lineage_status run(index_store *s, const char *sql, int n, const char *const *vals, const int *lens,
                           const int *binary, PGresult **res, lineage_error *err)
 {
-    PGresult *r = PQexecParams(DB(s), sql, n, NULL, vals, lens, binary, 1);
-    ExecStatusType t = PQresultStatus(r);
+    PGresult *r = libpq.PQexecParams(DB(s), sql, n, NULL, vals, lens, binary, 1);
+    ExecStatusType t = libpq.PQresultStatus(r);
     if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
         char msg[512];
-        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+        snprintf(msg, sizeof msg, "%s", libpq.PQresultErrorMessage(r));
         for (char *p = msg; *p; p++) if (*p == '\n' || *p == '\r') *p = ' ';
-        PQclear(r);
+        libpq.PQclear(r);
         return error_set(err, LINEAGE_E_IO, "%s: %s", s->display, msg);
     }
     if (res) *res = r;
-    else PQclear(r);
+    else libpq.PQclear(r);
     return LINEAGE_OK;
 }
 static lineage_status simple(index_store *s, const char *sql, lineage_error *err)
 {
     return run(s, sql, 0, NULL, NULL, NULL, NULL, err);
 }
-static void rollback(index_store *s) { PQclear(PQexec(DB(s), "ROLLBACK")); }
+static void rollback(index_store *s) { libpq.PQclear(libpq.PQexec(DB(s), "ROLLBACK")); }
 
 static uint64_t be64(const char *p)
 {
@@ -121,8 +80,8 @@ static uint32_t be32(const char *p)
 }
 static int64_t col_int(const PGresult *r, int row, int col)
 {
-    const char *p = PQgetvalue(r, row, col);
-    int len = PQgetlength(r, row, col);
+    const char *p = libpq.PQgetvalue(r, row, col);
+    int len = libpq.PQgetlength(r, row, col);
     if (len == 8) return (int64_t)be64(p);
     if (len == 4) return (int32_t)(((uint32_t)(unsigned char)p[0] << 24) | ((uint32_t)(unsigned char)p[1] << 16) |
                                    ((uint32_t)(unsigned char)p[2] << 8) | (unsigned char)p[3]);
@@ -160,8 +119,8 @@ static lineage_status migrate(index_store *s, lineage_error *err)
     PGresult *r = NULL;
     int version = -1;
     if (!st) st = run(s, "SELECT version FROM lineage_schema", 0, NULL, NULL, NULL, &r, err);
-    if (!st && PQntuples(r) > 0) version = (int)col_int(r, 0, 0);
-    PQclear(r);
+    if (!st && libpq.PQntuples(r) > 0) version = (int)col_int(r, 0, 0);
+    libpq.PQclear(r);
     if (!st && version < 0) {
         st = simple(s, "INSERT INTO lineage_schema (version) VALUES (0)", err);
         version = 0;
@@ -193,7 +152,7 @@ static lineage_status pg_add(index_store *s, const char *name, const char *sourc
                              uint64_t sample_key, int replace, int *added, lineage_error *err)
 {
     *added = 0;
-    int own = PQtransactionStatus(DB(s)) == PQTRANS_IDLE;   /* inside the caller's transaction: join it */
+    int own = libpq.PQtransactionStatus(DB(s)) == PQTRANS_IDLE;   /* inside the caller's transaction: join it */
     lineage_status st = own ? simple(s, "BEGIN", err) : LINEAGE_OK;
     if (st) return st;
     if (replace) {
@@ -214,8 +173,8 @@ static lineage_status pg_add(index_store *s, const char *name, const char *sourc
                     " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING RETURNING id",
                  6, v, lens, bin, &r, err);
     }
-    int64_t id = !st && PQntuples(r) == 1 ? col_int(r, 0, 0) : -1;
-    PQclear(r);
+    int64_t id = !st && libpq.PQntuples(r) == 1 ? col_int(r, 0, 0) : -1;
+    libpq.PQclear(r);
     if (!st && id >= 0 && nkeys) {
         strbuf arr;
         sb_init(&arr);
@@ -241,8 +200,8 @@ static lineage_status pg_has(index_store *s, const char *name, int *has, lineage
     const char *v[1] = {name};
     PGresult *r = NULL;
     lineage_status st = run(s, "SELECT id FROM lineage_entries WHERE name = $1", 1, v, NULL, NULL, &r, err);
-    *has = !st && PQntuples(r) > 0;
-    PQclear(r);
+    *has = !st && libpq.PQntuples(r) > 0;
+    libpq.PQclear(r);
     return st;
 }
 
@@ -250,8 +209,8 @@ static lineage_status pg_count(index_store *s, uint64_t *n, lineage_error *err)
 {
     PGresult *r = NULL;
     lineage_status st = run(s, "SELECT entries FROM lineage_counts", 0, NULL, NULL, NULL, &r, err);
-    *n = !st && PQntuples(r) == 1 ? (uint64_t)col_int(r, 0, 0) : 0;
-    PQclear(r);
+    *n = !st && libpq.PQntuples(r) == 1 ? (uint64_t)col_int(r, 0, 0) : 0;
+    libpq.PQclear(r);
     return st;
 }
 
@@ -260,8 +219,8 @@ static lineage_status pg_remove(index_store *s, const char *name, int *removed, 
     const char *v[1] = {name};
     PGresult *r = NULL;
     lineage_status st = run(s, "DELETE FROM lineage_entries WHERE name = $1 RETURNING id", 1, v, NULL, NULL, &r, err);
-    *removed = !st && PQntuples(r) > 0;
-    PQclear(r);
+    *removed = !st && libpq.PQntuples(r) > 0;
+    libpq.PQclear(r);
     return st;
 }
 
@@ -271,27 +230,27 @@ static lineage_status pg_remove(index_store *s, const char *name, int *removed, 
 static lineage_status stream(index_store *s, const char *sql, int n, const char *const *vals, index_row_fn fn, void *user,
                              lineage_error *err)
 {
-    if (!PQsendQueryParams(DB(s), sql, n, NULL, vals, NULL, NULL, 1)) return fail(s, err, "query");
-    PQsetSingleRowMode(DB(s));   /* when refused, the rows come in one result */
+    if (!libpq.PQsendQueryParams(DB(s), sql, n, NULL, vals, NULL, NULL, 1)) return fail(s, err, "query");
+    libpq.PQsetSingleRowMode(DB(s));   /* when refused, the rows come in one result */
     lineage_status st = LINEAGE_OK;
     int stop = 0;
     PGresult *r;
-    while ((r = PQgetResult(DB(s))) != NULL) {   /* read to the end even after a stop, as libpq requires */
-        ExecStatusType t = PQresultStatus(r);
+    while ((r = libpq.PQgetResult(DB(s))) != NULL) {   /* read to the end even after a stop, as libpq requires */
+        ExecStatusType t = libpq.PQresultStatus(r);
         if (t == PGRES_SINGLE_TUPLE || t == PGRES_TUPLES_OK) {
-            for (int i = 0; i < PQntuples(r) && !stop && !st; i++) {
-                index_row row = {col_int(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-                                 PQgetvalue(r, i, 4), PQgetisnull(r, i, 5) ? NULL : (const unsigned char *)PQgetvalue(r, i, 5),
-                                 PQgetisnull(r, i, 5) ? 0 : (size_t)PQgetlength(r, i, 5), 0};
+            for (int i = 0; i < libpq.PQntuples(r) && !stop && !st; i++) {
+                index_row row = {col_int(r, i, 0), libpq.PQgetvalue(r, i, 1), libpq.PQgetvalue(r, i, 2), libpq.PQgetvalue(r, i, 3),
+                                 libpq.PQgetvalue(r, i, 4), libpq.PQgetisnull(r, i, 5) ? NULL : (const unsigned char *)libpq.PQgetvalue(r, i, 5),
+                                 libpq.PQgetisnull(r, i, 5) ? 0 : (size_t)libpq.PQgetlength(r, i, 5), 0};
                 stop = fn(&row, user);
             }
         } else if (!st) {
             char msg[512];
-            snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+            snprintf(msg, sizeof msg, "%s", libpq.PQresultErrorMessage(r));
             for (char *p = msg; *p; p++) if (*p == '\n' || *p == '\r') *p = ' ';
             st = error_set(err, LINEAGE_E_IO, "%s: %s", s->display, msg);
         }
-        PQclear(r);
+        libpq.PQclear(r);
     }
     return st;
 }
@@ -325,33 +284,33 @@ static lineage_status pg_postings(index_store *s, const uint64_t *keys, size_t n
               2, v, NULL, NULL, &r, err);
     sb_free(&arr);
     if (st) return st;
-    if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {   /* no posting at all */
-        PQclear(r);
+    if (libpq.PQntuples(r) != 1 || libpq.PQgetisnull(r, 0, 0)) {   /* no posting at all */
+        libpq.PQclear(r);
         return LINEAGE_OK;
     }
-    const char *p = PQgetvalue(r, 0, 0);
-    size_t len = (size_t)PQgetlength(r, 0, 0);
+    const char *p = libpq.PQgetvalue(r, 0, 0);
+    size_t len = (size_t)libpq.PQgetlength(r, 0, 0);
     /* ndim, has-nulls flag, element type; per dimension its size and lower bound */
     uint64_t ndim = len >= 12 ? be32(p) : 0, count = len >= 20 && ndim == 1 ? be32(p + 12) : 0;
     if (len < 12 || ndim > 1 || (ndim == 1 && (len < 20 || count > (len - 20) / 12 || (len - 20) != count * 12))) {
-        PQclear(r);
+        libpq.PQclear(r);
         return error_set(err, LINEAGE_E_FORMAT, "%s: the server sent a malformed array of entry ids", s->display);
     }
     int64_t *out = count ? malloc(count * sizeof *out) : NULL;
     if (count && !out) {
-        PQclear(r);
+        libpq.PQclear(r);
         return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
     for (uint64_t i = 0; i < count; i++) {
         const char *e = p + 20 + 12 * i;
         if (be32(e) != 8) {   /* an element's length: 8, or -1 for NULL (entry is NOT NULL) */
             free(out);
-            PQclear(r);
+            libpq.PQclear(r);
             return error_set(err, LINEAGE_E_FORMAT, "%s: the server sent a malformed array of entry ids", s->display);
         }
         out[i] = (int64_t)be64(e + 4);
     }
-    PQclear(r);
+    libpq.PQclear(r);
     *ids = out;
     *n = (size_t)count;
     return LINEAGE_OK;
@@ -404,7 +363,7 @@ static lineage_status pg_sample(index_store *s, uint64_t from, size_t limit, ind
 
 static void pg_close(index_store *s)
 {
-    PQfinish(DB(s));
+    libpq.PQfinish(DB(s));
     s->db = NULL;
 }
 
@@ -412,32 +371,32 @@ static const index_ops pg_ops = {pg_add, pg_has, pg_remove, pg_count, pg_list, p
 
 lineage_status index_pg_open(index_store *s, lineage_error *err)
 {
-    lineage_status ld = dynlib_load(&pq_lib, s->display, err);
+    lineage_status ld = dynlib_load(&libpq_lib, s->display, err);
     if (ld) return ld;
-    PGconn *c = PQconnectdb(s->uri);
+    PGconn *c = libpq.PQconnectdb(s->uri);
     s->db = c;
-    if (!c || PQstatus(c) != CONNECTION_OK) {
+    if (!c || libpq.PQstatus(c) != CONNECTION_OK) {
         lineage_status st = c ? fail(s, err, "cannot connect") : error_set(err, LINEAGE_E_NOMEM, "out of memory");
-        PQfinish(c);
+        libpq.PQfinish(c);
         s->db = NULL;
         return st;
     }
     s->ops = &pg_ops;
     /* the schema is read without a lock first: when it is this build's, nothing is to be migrated (one
      * round trip instead of a transaction under the advisory lock on every open) */
-    PGresult *r = PQexec(c, "SET client_min_messages = warning; SELECT version FROM lineage_schema");
-    int version = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : -1;
-    PQclear(r);
+    PGresult *r = libpq.PQexec(c, "SET client_min_messages = warning; SELECT version FROM lineage_schema");
+    int version = libpq.PQresultStatus(r) == PGRES_TUPLES_OK && libpq.PQntuples(r) == 1 ? atoi(libpq.PQgetvalue(r, 0, 0)) : -1;
+    libpq.PQclear(r);
     lineage_status st = LINEAGE_OK;
     if (version > INDEX_SCHEMA_VERSION)
         st = error_set(err, LINEAGE_E_UNSUPPORTED, "%s: index schema version %d is newer than this build's %d", s->display,
                        version, INDEX_SCHEMA_VERSION);
     else if (version != INDEX_SCHEMA_VERSION) {
-        if (version < 0) PQclear(PQexec(c, "SET client_min_messages = warning"));   /* rolled back with the failed SELECT */
+        if (version < 0) libpq.PQclear(libpq.PQexec(c, "SET client_min_messages = warning"));   /* rolled back with the failed SELECT */
         st = migrate(s, err);
     }
     if (st) {
-        PQfinish(c);
+        libpq.PQfinish(c);
         s->db = NULL;
         s->ops = NULL;
     }

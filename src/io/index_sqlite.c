@@ -12,97 +12,51 @@
 #include "util/strbuf.h"
 
 /* SQLite is loaded when an index of this kind is opened (io/dynlib.h) */
-static struct {
-    __typeof__(sqlite3_bind_blob) *sqlite3_bind_blob;
-    __typeof__(sqlite3_bind_int64) *sqlite3_bind_int64;
-    __typeof__(sqlite3_bind_text) *sqlite3_bind_text;
-    __typeof__(sqlite3_busy_timeout) *sqlite3_busy_timeout;
-    __typeof__(sqlite3_close) *sqlite3_close;
-    __typeof__(sqlite3_column_blob) *sqlite3_column_blob;
-    __typeof__(sqlite3_column_bytes) *sqlite3_column_bytes;
-    __typeof__(sqlite3_column_count) *sqlite3_column_count;
-    __typeof__(sqlite3_column_int) *sqlite3_column_int;
-    __typeof__(sqlite3_column_int64) *sqlite3_column_int64;
-    __typeof__(sqlite3_column_text) *sqlite3_column_text;
-    __typeof__(sqlite3_errcode) *sqlite3_errcode;
-    __typeof__(sqlite3_errmsg) *sqlite3_errmsg;
-    __typeof__(sqlite3_exec) *sqlite3_exec;
-    __typeof__(sqlite3_finalize) *sqlite3_finalize;
-    __typeof__(sqlite3_free) *sqlite3_free;
-    __typeof__(sqlite3_get_autocommit) *sqlite3_get_autocommit;
-    __typeof__(sqlite3_open_v2) *sqlite3_open_v2;
-    __typeof__(sqlite3_prepare_v2) *sqlite3_prepare_v2;
-    __typeof__(sqlite3_reset) *sqlite3_reset;
-    __typeof__(sqlite3_step) *sqlite3_step;
-} sqlite_api;
-static const dynlib_sym sqlite_syms[] = {
-    DYNLIB_SYM(sqlite_api, sqlite3_bind_blob),
-    DYNLIB_SYM(sqlite_api, sqlite3_bind_int64),
-    DYNLIB_SYM(sqlite_api, sqlite3_bind_text),
-    DYNLIB_SYM(sqlite_api, sqlite3_busy_timeout),
-    DYNLIB_SYM(sqlite_api, sqlite3_close),
-    DYNLIB_SYM(sqlite_api, sqlite3_column_blob),
-    DYNLIB_SYM(sqlite_api, sqlite3_column_bytes),
-    DYNLIB_SYM(sqlite_api, sqlite3_column_count),
-    DYNLIB_SYM(sqlite_api, sqlite3_column_int),
-    DYNLIB_SYM(sqlite_api, sqlite3_column_int64),
-    DYNLIB_SYM(sqlite_api, sqlite3_column_text),
-    DYNLIB_SYM(sqlite_api, sqlite3_errcode),
-    DYNLIB_SYM(sqlite_api, sqlite3_errmsg),
-    DYNLIB_SYM(sqlite_api, sqlite3_exec),
-    DYNLIB_SYM(sqlite_api, sqlite3_finalize),
-    DYNLIB_SYM(sqlite_api, sqlite3_free),
-    DYNLIB_SYM(sqlite_api, sqlite3_get_autocommit),
-    DYNLIB_SYM(sqlite_api, sqlite3_open_v2),
-    DYNLIB_SYM(sqlite_api, sqlite3_prepare_v2),
-    DYNLIB_SYM(sqlite_api, sqlite3_reset),
-    DYNLIB_SYM(sqlite_api, sqlite3_step),
-};
-static const char *const sqlite_sonames[] = {"libsqlite3.so.0", "libsqlite3.so", NULL};
-static dynlib sqlite_lib = DYNLIB_INIT("SQLite", sqlite_sonames, sqlite_syms);
-#define sqlite3_bind_blob (*sqlite_api.sqlite3_bind_blob)
-#define sqlite3_bind_int64 (*sqlite_api.sqlite3_bind_int64)
-#define sqlite3_bind_text (*sqlite_api.sqlite3_bind_text)
-#define sqlite3_busy_timeout (*sqlite_api.sqlite3_busy_timeout)
-#define sqlite3_close (*sqlite_api.sqlite3_close)
-#define sqlite3_column_blob (*sqlite_api.sqlite3_column_blob)
-#define sqlite3_column_bytes (*sqlite_api.sqlite3_column_bytes)
-#define sqlite3_column_count (*sqlite_api.sqlite3_column_count)
-#define sqlite3_column_int (*sqlite_api.sqlite3_column_int)
-#define sqlite3_column_int64 (*sqlite_api.sqlite3_column_int64)
-#define sqlite3_column_text (*sqlite_api.sqlite3_column_text)
-#define sqlite3_errcode (*sqlite_api.sqlite3_errcode)
-#define sqlite3_errmsg (*sqlite_api.sqlite3_errmsg)
-#define sqlite3_exec (*sqlite_api.sqlite3_exec)
-#define sqlite3_finalize (*sqlite_api.sqlite3_finalize)
-#define sqlite3_free (*sqlite_api.sqlite3_free)
-#define sqlite3_get_autocommit (*sqlite_api.sqlite3_get_autocommit)
-#define sqlite3_open_v2 (*sqlite_api.sqlite3_open_v2)
-#define sqlite3_prepare_v2 (*sqlite_api.sqlite3_prepare_v2)
-#define sqlite3_reset (*sqlite_api.sqlite3_reset)
-#define sqlite3_step (*sqlite_api.sqlite3_step)
+#define SQLITE_FUNCTIONS(X, T) \
+    X(T, sqlite3_bind_blob) \
+    X(T, sqlite3_bind_int64) \
+    X(T, sqlite3_bind_text) \
+    X(T, sqlite3_busy_timeout) \
+    X(T, sqlite3_close) \
+    X(T, sqlite3_column_blob) \
+    X(T, sqlite3_column_bytes) \
+    X(T, sqlite3_column_count) \
+    X(T, sqlite3_column_int) \
+    X(T, sqlite3_column_int64) \
+    X(T, sqlite3_column_text) \
+    X(T, sqlite3_errcode) \
+    X(T, sqlite3_errmsg) \
+    X(T, sqlite3_exec) \
+    X(T, sqlite3_finalize) \
+    X(T, sqlite3_free) \
+    X(T, sqlite3_get_autocommit) \
+    X(T, sqlite3_open_v2) \
+    X(T, sqlite3_prepare_v2) \
+    X(T, sqlite3_reset) \
+    X(T, sqlite3_step)
+DYNLIB_DEFINE(libsqlite, SQLITE_FUNCTIONS, "SQLite", "libsqlite3.so.0", "libsqlite3.so");
 
 #define DB(s) ((sqlite3 *)(s)->db)
 
 static lineage_status fail(index_store *s, lineage_error *err, const char *what)
 {
-    return error_set(err, LINEAGE_E_IO, "%s: %s: %s", s->display, what, sqlite3_errmsg(DB(s)));
+    return error_set(err, LINEAGE_E_IO, "%s: %s: %s", s->display, what, libsqlite.sqlite3_errmsg(DB(s)));
 }
 
 static lineage_status exec(index_store *s, const char *sql, lineage_error *err)
 {
     char *msg = NULL;
-    if (sqlite3_exec(DB(s), sql, NULL, NULL, &msg) != SQLITE_OK) {
+    if (libsqlite.sqlite3_exec(DB(s), sql, NULL, NULL, &msg) != SQLITE_OK) {
         /* a file that is not a database is malformed input, not an I/O failure */
-        lineage_status code = sqlite3_errcode(DB(s)) == SQLITE_NOTADB ? LINEAGE_E_FORMAT : LINEAGE_E_IO;
-        lineage_status st = error_set(err, code, "%s: %s", s->display, msg ? msg : sqlite3_errmsg(DB(s)));
-        sqlite3_free(msg);
+        lineage_status code = libsqlite.sqlite3_errcode(DB(s)) == SQLITE_NOTADB ? LINEAGE_E_FORMAT : LINEAGE_E_IO;
+        lineage_status st = error_set(err, code, "%s: %s", s->display, msg ? msg : libsqlite.sqlite3_errmsg(DB(s)));
+        libsqlite.sqlite3_free(msg);
         return st;
     }
     return LINEAGE_OK;
 }
 
-static void rollback(index_store *s) { sqlite3_exec(DB(s), "ROLLBACK", NULL, NULL, NULL); }
+static void rollback(index_store *s) { libsqlite.sqlite3_exec(DB(s), "ROLLBACK", NULL, NULL, NULL); }
 
 static char *engine_sql(const char *sql)
 {
@@ -131,9 +85,9 @@ static lineage_status migrate(index_store *s, lineage_error *err)
     st = exec(s, "CREATE TABLE IF NOT EXISTS lineage_schema (version INTEGER NOT NULL)", err);
     sqlite3_stmt *q = NULL;
     int version = -1;
-    if (!st && sqlite3_prepare_v2(DB(s), "SELECT version FROM lineage_schema", -1, &q, NULL) != SQLITE_OK) st = fail(s, err, "schema");
-    if (!st && sqlite3_step(q) == SQLITE_ROW) version = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
+    if (!st && libsqlite.sqlite3_prepare_v2(DB(s), "SELECT version FROM lineage_schema", -1, &q, NULL) != SQLITE_OK) st = fail(s, err, "schema");
+    if (!st && libsqlite.sqlite3_step(q) == SQLITE_ROW) version = libsqlite.sqlite3_column_int(q, 0);
+    libsqlite.sqlite3_finalize(q);
     if (!st && version < 0) {
         st = exec(s, "INSERT INTO lineage_schema (version) VALUES (0)", err);
         version = 0;
@@ -168,57 +122,57 @@ static lineage_status sq_add(index_store *s, const char *name, const char *sourc
                              uint64_t sample_key, int replace, int *added, lineage_error *err)
 {
     *added = 0;
-    int own = sqlite3_get_autocommit(DB(s));   /* inside the caller's transaction: join it */
+    int own = libsqlite.sqlite3_get_autocommit(DB(s));   /* inside the caller's transaction: join it */
     lineage_status st = own ? exec(s, "BEGIN IMMEDIATE", err) : LINEAGE_OK;
     if (st) return st;
     sqlite3_stmt *q = NULL;
     if (replace) {
-        if (sqlite3_prepare_v2(DB(s), "DELETE FROM lineage_keys WHERE entry IN (SELECT id FROM lineage_entries WHERE name = ?1)",
+        if (libsqlite.sqlite3_prepare_v2(DB(s), "DELETE FROM lineage_keys WHERE entry IN (SELECT id FROM lineage_entries WHERE name = ?1)",
                                -1, &q, NULL) != SQLITE_OK) st = fail(s, err, "remove");
-        if (!st) sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-        if (!st && sqlite3_step(q) != SQLITE_DONE) st = fail(s, err, "remove");
-        sqlite3_finalize(q);
+        if (!st) libsqlite.sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+        if (!st && libsqlite.sqlite3_step(q) != SQLITE_DONE) st = fail(s, err, "remove");
+        libsqlite.sqlite3_finalize(q);
         q = NULL;
-        if (!st && sqlite3_prepare_v2(DB(s), "DELETE FROM lineage_entries WHERE name = ?1", -1, &q, NULL) != SQLITE_OK)
+        if (!st && libsqlite.sqlite3_prepare_v2(DB(s), "DELETE FROM lineage_entries WHERE name = ?1", -1, &q, NULL) != SQLITE_OK)
             st = fail(s, err, "remove");
-        if (!st) sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-        if (!st && sqlite3_step(q) != SQLITE_DONE) st = fail(s, err, "remove");
-        sqlite3_finalize(q);
+        if (!st) libsqlite.sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+        if (!st && libsqlite.sqlite3_step(q) != SQLITE_DONE) st = fail(s, err, "remove");
+        libsqlite.sqlite3_finalize(q);
         q = NULL;
     }
     char when[32];
     now_iso(when, sizeof when);
     int64_t id = -1;
-    if (!st && sqlite3_prepare_v2(DB(s),
+    if (!st && libsqlite.sqlite3_prepare_v2(DB(s),
                                   "INSERT INTO lineage_entries (name, source, summary, added, sample_key, fingerprint)"
                                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO NOTHING RETURNING id",
                                   -1, &q, NULL) != SQLITE_OK)
         st = fail(s, err, "add");
     if (!st) {
-        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, source, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 3, summary, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 4, when, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 5, (sqlite3_int64)(sample_key >> 1));
-        sqlite3_bind_blob(q, 6, blob, (int)len, SQLITE_STATIC);
-        int rc = sqlite3_step(q);
-        if (rc == SQLITE_ROW) id = sqlite3_column_int64(q, 0);
+        libsqlite.sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+        libsqlite.sqlite3_bind_text(q, 2, source, -1, SQLITE_STATIC);
+        libsqlite.sqlite3_bind_text(q, 3, summary, -1, SQLITE_STATIC);
+        libsqlite.sqlite3_bind_text(q, 4, when, -1, SQLITE_STATIC);
+        libsqlite.sqlite3_bind_int64(q, 5, (sqlite3_int64)(sample_key >> 1));
+        libsqlite.sqlite3_bind_blob(q, 6, blob, (int)len, SQLITE_STATIC);
+        int rc = libsqlite.sqlite3_step(q);
+        if (rc == SQLITE_ROW) id = libsqlite.sqlite3_column_int64(q, 0);
         else if (rc != SQLITE_DONE) st = fail(s, err, "add");
     }
-    sqlite3_finalize(q);
+    libsqlite.sqlite3_finalize(q);
     q = NULL;
     if (!st && id >= 0) {
-        if (sqlite3_prepare_v2(DB(s), "INSERT OR IGNORE INTO lineage_keys (key, sample_key, entry) VALUES (?1, ?2, ?3)", -1, &q,
+        if (libsqlite.sqlite3_prepare_v2(DB(s), "INSERT OR IGNORE INTO lineage_keys (key, sample_key, entry) VALUES (?1, ?2, ?3)", -1, &q,
                                NULL) != SQLITE_OK)
             st = fail(s, err, "add keys");
         for (size_t k = 0; k < nkeys && !st; k++) {
-            sqlite3_bind_int64(q, 1, (sqlite3_int64)keys[k]);
-            sqlite3_bind_int64(q, 2, (sqlite3_int64)(sample_key >> 1));
-            sqlite3_bind_int64(q, 3, id);
-            if (sqlite3_step(q) != SQLITE_DONE) st = fail(s, err, "add keys");
-            sqlite3_reset(q);
+            libsqlite.sqlite3_bind_int64(q, 1, (sqlite3_int64)keys[k]);
+            libsqlite.sqlite3_bind_int64(q, 2, (sqlite3_int64)(sample_key >> 1));
+            libsqlite.sqlite3_bind_int64(q, 3, id);
+            if (libsqlite.sqlite3_step(q) != SQLITE_DONE) st = fail(s, err, "add keys");
+            libsqlite.sqlite3_reset(q);
         }
-        sqlite3_finalize(q);
+        libsqlite.sqlite3_finalize(q);
     }
     if (!st && own) st = exec(s, "COMMIT", err);
     if (st && own) rollback(s);
@@ -230,12 +184,12 @@ static lineage_status one_int(index_store *s, const char *sql, const char *arg, 
 {
     sqlite3_stmt *q = NULL;
     *out = -1;
-    if (sqlite3_prepare_v2(DB(s), sql, -1, &q, NULL) != SQLITE_OK) return fail(s, err, "query");
-    if (arg) sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) *out = sqlite3_column_int64(q, 0);
+    if (libsqlite.sqlite3_prepare_v2(DB(s), sql, -1, &q, NULL) != SQLITE_OK) return fail(s, err, "query");
+    if (arg) libsqlite.sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+    int rc = libsqlite.sqlite3_step(q);
+    if (rc == SQLITE_ROW) *out = libsqlite.sqlite3_column_int64(q, 0);
     lineage_status st = rc == SQLITE_ROW || rc == SQLITE_DONE ? LINEAGE_OK : fail(s, err, "query");
-    sqlite3_finalize(q);
+    libsqlite.sqlite3_finalize(q);
     return st;
 }
 
@@ -278,22 +232,22 @@ static lineage_status sq_remove(index_store *s, const char *name, int *removed, 
 static lineage_status each_row(index_store *s, sqlite3_stmt *q, index_row_fn fn, void *user, lineage_error *err)
 {
     int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        index_row r = {sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
-                       (const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 3),
-                       (const char *)sqlite3_column_text(q, 4), sqlite3_column_blob(q, 5),
-                       (size_t)sqlite3_column_bytes(q, 5), sqlite3_column_count(q) > 6 ? sqlite3_column_int(q, 6) : 0};
+    while ((rc = libsqlite.sqlite3_step(q)) == SQLITE_ROW) {
+        index_row r = {libsqlite.sqlite3_column_int64(q, 0), (const char *)libsqlite.sqlite3_column_text(q, 1),
+                       (const char *)libsqlite.sqlite3_column_text(q, 2), (const char *)libsqlite.sqlite3_column_text(q, 3),
+                       (const char *)libsqlite.sqlite3_column_text(q, 4), libsqlite.sqlite3_column_blob(q, 5),
+                       (size_t)libsqlite.sqlite3_column_bytes(q, 5), libsqlite.sqlite3_column_count(q) > 6 ? libsqlite.sqlite3_column_int(q, 6) : 0};
         if (fn(&r, user)) { rc = SQLITE_DONE; break; }
     }
     lineage_status st = rc == SQLITE_DONE ? LINEAGE_OK : fail(s, err, "query");
-    sqlite3_finalize(q);
+    libsqlite.sqlite3_finalize(q);
     return st;
 }
 
 static lineage_status sq_list(index_store *s, index_row_fn fn, void *user, lineage_error *err)
 {
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(DB(s), "SELECT id, name, source, summary, added, NULL FROM lineage_entries ORDER BY name", -1, &q,
+    if (libsqlite.sqlite3_prepare_v2(DB(s), "SELECT id, name, source, summary, added, NULL FROM lineage_entries ORDER BY name", -1, &q,
                            NULL) != SQLITE_OK)
         return fail(s, err, "list");
     return each_row(s, q, fn, user, err);
@@ -306,17 +260,17 @@ static lineage_status sq_postings(index_store *s, const uint64_t *keys, size_t n
     *n = 0;
     sqlite3_stmt *q = NULL;
     /* each key a range of the primary key's B-tree, cut at per_key */
-    if (sqlite3_prepare_v2(DB(s), "SELECT entry FROM lineage_keys WHERE key = ?1 ORDER BY sample_key, entry LIMIT ?2", -1, &q,
+    if (libsqlite.sqlite3_prepare_v2(DB(s), "SELECT entry FROM lineage_keys WHERE key = ?1 ORDER BY sample_key, entry LIMIT ?2", -1, &q,
                            NULL) != SQLITE_OK)
         return fail(s, err, "candidates");
     int64_t *v = NULL;
     size_t cnt = 0, cap = 0;
     lineage_status st = LINEAGE_OK;
     for (size_t k = 0; k < nkeys && !st; k++) {
-        sqlite3_bind_int64(q, 1, (sqlite3_int64)keys[k]);
-        sqlite3_bind_int64(q, 2, per_key > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)per_key);
+        libsqlite.sqlite3_bind_int64(q, 1, (sqlite3_int64)keys[k]);
+        libsqlite.sqlite3_bind_int64(q, 2, per_key > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)per_key);
         int rc;
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        while ((rc = libsqlite.sqlite3_step(q)) == SQLITE_ROW) {
             if (cnt == cap) {
                 size_t nc = cap ? cap * 2 : 4096;
                 int64_t *nv = realloc(v, nc * sizeof *nv);
@@ -324,12 +278,12 @@ static lineage_status sq_postings(index_store *s, const uint64_t *keys, size_t n
                 v = nv;
                 cap = nc;
             }
-            v[cnt++] = sqlite3_column_int64(q, 0);
+            v[cnt++] = libsqlite.sqlite3_column_int64(q, 0);
         }
         if (!st && rc != SQLITE_DONE) st = fail(s, err, "candidates");
-        sqlite3_reset(q);
+        libsqlite.sqlite3_reset(q);
     }
-    sqlite3_finalize(q);
+    libsqlite.sqlite3_finalize(q);
     if (st) { free(v); return st; }
     *ids = v;
     *n = cnt;
@@ -339,23 +293,23 @@ static lineage_status sq_postings(index_store *s, const uint64_t *keys, size_t n
 static lineage_status sq_fetch(index_store *s, const int64_t *ids, size_t n, index_row_fn fn, void *user, lineage_error *err)
 {
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(DB(s), "SELECT id, name, source, summary, added, fingerprint FROM lineage_entries WHERE id = ?1", -1,
+    if (libsqlite.sqlite3_prepare_v2(DB(s), "SELECT id, name, source, summary, added, fingerprint FROM lineage_entries WHERE id = ?1", -1,
                            &q, NULL) != SQLITE_OK)
         return fail(s, err, "candidates");
     lineage_status st = LINEAGE_OK;
     int stop = 0;
     for (size_t i = 0; i < n && !st && !stop; i++) {
-        sqlite3_bind_int64(q, 1, (sqlite3_int64)ids[i]);
-        int rc = sqlite3_step(q);
+        libsqlite.sqlite3_bind_int64(q, 1, (sqlite3_int64)ids[i]);
+        int rc = libsqlite.sqlite3_step(q);
         if (rc == SQLITE_ROW) {
-            index_row r = {sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
-                           (const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 3),
-                           (const char *)sqlite3_column_text(q, 4), sqlite3_column_blob(q, 5), (size_t)sqlite3_column_bytes(q, 5), 0};
+            index_row r = {libsqlite.sqlite3_column_int64(q, 0), (const char *)libsqlite.sqlite3_column_text(q, 1),
+                           (const char *)libsqlite.sqlite3_column_text(q, 2), (const char *)libsqlite.sqlite3_column_text(q, 3),
+                           (const char *)libsqlite.sqlite3_column_text(q, 4), libsqlite.sqlite3_column_blob(q, 5), (size_t)libsqlite.sqlite3_column_bytes(q, 5), 0};
             stop = fn(&r, user);
         } else if (rc != SQLITE_DONE) st = fail(s, err, "candidates");
-        sqlite3_reset(q);
+        libsqlite.sqlite3_reset(q);
     }
-    sqlite3_finalize(q);
+    libsqlite.sqlite3_finalize(q);
     return st;
 }
 
@@ -377,9 +331,9 @@ static lineage_status sq_sample(index_store *s, uint64_t from, size_t limit, ind
                                  " ORDER BY sample_key LIMIT ?2"
                                : "SELECT id, name, source, summary, added, fingerprint FROM lineage_entries WHERE sample_key >= ?1"
                                  " ORDER BY sample_key LIMIT ?2";
-        if (sqlite3_prepare_v2(DB(s), sql, -1, &q, NULL) != SQLITE_OK) return fail(s, err, "sample");
-        sqlite3_bind_int64(q, 1, (sqlite3_int64)(from >> 1));
-        sqlite3_bind_int64(q, 2, (sqlite3_int64)(limit - c.n));
+        if (libsqlite.sqlite3_prepare_v2(DB(s), sql, -1, &q, NULL) != SQLITE_OK) return fail(s, err, "sample");
+        libsqlite.sqlite3_bind_int64(q, 1, (sqlite3_int64)(from >> 1));
+        libsqlite.sqlite3_bind_int64(q, 2, (sqlite3_int64)(limit - c.n));
         lineage_status st = each_row(s, q, count_row, &c, err);
         if (st) return st;
     }
@@ -388,7 +342,7 @@ static lineage_status sq_sample(index_store *s, uint64_t from, size_t limit, ind
 
 static void sq_close(index_store *s)
 {
-    sqlite3_close(DB(s));
+    libsqlite.sqlite3_close(DB(s));
     s->db = NULL;
 }
 
@@ -397,32 +351,32 @@ static const index_ops sqlite_ops = {sq_add, sq_has, sq_remove, sq_count, sq_lis
 lineage_status index_sqlite_open(index_store *s, lineage_error *err)
 {
     sqlite3 *db = NULL;
-    lineage_status ld = dynlib_load(&sqlite_lib, s->display, err);
+    lineage_status ld = dynlib_load(&libsqlite_lib, s->display, err);
     if (ld) return ld;
-    if (sqlite3_open_v2(s->uri, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    if (libsqlite.sqlite3_open_v2(s->uri, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         lineage_status st = error_set(err, LINEAGE_E_IO, "%s: cannot open the index: %s", s->display,
-                                      db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close(db);
+                                      db ? libsqlite.sqlite3_errmsg(db) : "out of memory");
+        libsqlite.sqlite3_close(db);
         return st;
     }
     s->db = db;
     s->ops = &sqlite_ops;
-    sqlite3_busy_timeout(db, 120000);
+    libsqlite.sqlite3_busy_timeout(db, 120000);
     /* temp_store: the candidates query sorts its hits in memory, not in a temporary file */
     lineage_status st = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY", err);
     if (!st) {   /* read without the write lock first: when the schema is this build's, nothing is to be migrated */
         sqlite3_stmt *q = NULL;
         int version = -1;
-        if (sqlite3_prepare_v2(db, "SELECT version FROM lineage_schema", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-            version = sqlite3_column_int(q, 0);
-        sqlite3_finalize(q);
+        if (libsqlite.sqlite3_prepare_v2(db, "SELECT version FROM lineage_schema", -1, &q, NULL) == SQLITE_OK && libsqlite.sqlite3_step(q) == SQLITE_ROW)
+            version = libsqlite.sqlite3_column_int(q, 0);
+        libsqlite.sqlite3_finalize(q);
         if (version > INDEX_SCHEMA_VERSION)
             st = error_set(err, LINEAGE_E_UNSUPPORTED, "%s: index schema version %d is newer than this build's %d", s->display,
                            version, INDEX_SCHEMA_VERSION);
         else if (version != INDEX_SCHEMA_VERSION) st = migrate(s, err);
     }
     if (st) {
-        sqlite3_close(db);
+        libsqlite.sqlite3_close(db);
         s->db = NULL;
         s->ops = NULL;
         if (err && !strstr(err->message, "index")) error_prefix(err, "cannot open the index");
