@@ -24,10 +24,13 @@ static int cmp_posting(const void *x, const void *y)
     return a->entry < b->entry ? -1 : a->entry > b->entry;
 }
 
+static size_t keys_read;   /* keys asked of the store, for the cache check */
+
 static lineage_status fake_postings(index_store *s, const uint64_t *keys, size_t nkeys, size_t per_key, int64_t **ids,
-                                    size_t *n, lineage_error *err)
+                                    size_t *n, size_t *ends, lineage_error *err)
 {
     (void)s; (void)err;
+    keys_read += nkeys;
     posting *sorted = malloc(fake_n * sizeof *sorted);
     int64_t *out = malloc((fake_n ? fake_n : 1) * sizeof *out);
     memcpy(sorted, fake_rows, fake_n * sizeof *sorted);
@@ -35,11 +38,13 @@ static lineage_status fake_postings(index_store *s, const uint64_t *keys, size_t
     size_t m = 0;
     for (size_t k = 0; k < nkeys; k++) {
         size_t taken = 0;
+        size_t from = m;
         for (size_t i = 0; i < fake_n; i++)
             if (sorted[i].key == keys[k] && taken < per_key) { out[m++] = sorted[i].entry; taken++; }
+        /* reversed: the counting must not depend on the order rows come in */
+        for (size_t i = from, j = m; i + 1 < j; i++, j--) { int64_t t = out[i]; out[i] = out[j - 1]; out[j - 1] = t; }
+        ends[k] = m;
     }
-    /* reversed: the counting must not depend on the order rows come in */
-    for (size_t i = 0; i < m / 2; i++) { int64_t t = out[i]; out[i] = out[m - 1 - i]; out[m - 1 - i] = t; }
     free(sorted);
     *ids = out;
     *n = m;
@@ -77,13 +82,18 @@ static const char *show(const got *g)
     return buf;
 }
 
-static const char *run(index_store *s, const uint64_t *keys, size_t nkeys, size_t per_key, size_t limit, const int64_t *skip,
-                       size_t nskip)
+static const char *run_cached(index_store *s, const uint64_t *keys, size_t nkeys, size_t per_key, size_t limit,
+                              const int64_t *skip, size_t nskip, index_postings *cache)
 {
     got g = {{0}, {0}, 0};
     lineage_error err;
-    if (index_candidates(s, keys, nkeys, per_key, limit, skip, nskip, collect, &g, &err)) return "error";
+    if (index_candidates(s, keys, nkeys, per_key, limit, skip, nskip, cache, collect, &g, &err)) return "error";
     return show(&g);
+}
+static const char *run(index_store *s, const uint64_t *keys, size_t nkeys, size_t per_key, size_t limit, const int64_t *skip,
+                       size_t nskip)
+{
+    return run_cached(s, keys, nkeys, per_key, limit, skip, nskip, NULL);
 }
 
 static void stand_in(int64_t base)
@@ -123,6 +133,19 @@ static void stand_in(int64_t base)
     snprintf(want, sizeof want, "%lld:1 %lld:1 %lld:1 %lld:1", ID(1), ID(2), ID(3), ID(4));
     g = run(&s, aa, 2, 100, 4, NULL, 0);
     CHECK(!strcmp(g, want), "%s: a key given twice counts once (%s)", what, g);
+    /* the cache: a second search over keys read already asks the store for the new ones only */
+    index_postings cache = {0};
+    const uint64_t ab[] = {A, B}, bcd[] = {B, C, D};
+    char first[256], second[256];
+    snprintf(first, sizeof first, "%s", run(&s, ab, 2, 100, 10, NULL, 0));
+    snprintf(second, sizeof second, "%s", run(&s, bcd, 3, 100, 10, NULL, 0));
+    keys_read = 0;
+    g = run_cached(&s, ab, 2, 100, 10, NULL, 0, &cache);
+    int same = !strcmp(g, first);
+    g = run_cached(&s, bcd, 3, 100, 10, NULL, 0, &cache);
+    CHECK(same && !strcmp(g, second) && keys_read == 4, "%s: cached postings give the same candidates, %zu keys read for 4 distinct", what,
+          keys_read);
+    index_postings_free(&cache);
 #undef ID
 }
 

@@ -473,7 +473,8 @@ lineage_status lineage_search(lineage_index *ix, const lineage_model *m, const l
     st = fp_serialize(&q, &blob, &blob_len, err);
     if (!st) st = ix->store->ops->count(ix->store, &entries, err);
     gather cand = {&q, exclude, nexclude, NULL, 0, 0, 0, 0, 1, 0, NULL, 0, 0}, nul = {&q, exclude, nexclude, NULL, 0, 0, 0, 0, 0, 0, NULL, 0, 0};
-    if (!st) st = index_candidates(ix->store, q.keys, q.n_keys, KEY_POSTINGS, CANDIDATE_LIMIT, NULL, 0, gather_row, &cand, err);
+    index_postings cache = {0};   /* the query's keys' entries, reused by the relatives' searches */
+    if (!st) st = index_candidates(ix->store, q.keys, q.n_keys, KEY_POSTINGS, CANDIDATE_LIMIT, NULL, 0, &cache, gather_row, &cand, err);
     /* the sample starts at a point fixed by the query, so a search is reproducible */
     if (!st) st = ix->store->ops->sample(ix->store, XXH3_64bits(blob, blob_len), NULL_SAMPLE, gather_row, &nul, err);
     if (!st && (cand.failed || nul.failed)) st = NOMEM(err);
@@ -525,7 +526,8 @@ lineage_status lineage_search(lineage_index *ix, const lineage_model *m, const l
             if (fp_parse(cand.v[i].blob, cand.v[i].blob_len, &rel, cand.v[i].name, &e2)) continue;
             nexp++;
             /* entries gathered already would be skipped by name: their ids are not fetched again */
-            st = index_candidates(ix->store, rel.keys, rel.n_keys, KEY_POSTINGS, EXPAND_LIMIT, cand.seen, cand.nseen, gather_row, &cand, err);
+            st = index_candidates(ix->store, rel.keys, rel.n_keys, KEY_POSTINGS, EXPAND_LIMIT, cand.seen, cand.nseen, &cache, gather_row,
+                                  &cand, err);
             fp_free(&rel);
         }
         if (!st && cand.failed) st = NOMEM(err);
@@ -609,6 +611,7 @@ lineage_status lineage_search(lineage_index *ix, const lineage_model *m, const l
     }
     gather_free(&cand);
     gather_free(&nul);
+    index_postings_free(&cache);
     fp_free(&q);
     if (st) {
         lineage_doc_free(d);

@@ -262,7 +262,7 @@ static lineage_status pg_list(index_store *s, index_row_fn fn, void *user, linea
 }
 
 static lineage_status pg_postings(index_store *s, const uint64_t *keys, size_t nkeys, size_t per_key, int64_t **ids,
-                                  size_t *n, lineage_error *err)
+                                  size_t *n, size_t *ends, lineage_error *err)
 {
     *ids = NULL;
     *n = 0;
@@ -276,43 +276,53 @@ static lineage_status pg_postings(index_store *s, const uint64_t *keys, size_t n
     snprintf(lim, sizeof lim, "%llu", (unsigned long long)(per_key > (size_t)INT64_MAX ? (size_t)INT64_MAX : per_key));
     const char *v[2] = {sb_str(&arr), lim};
     PGresult *r = NULL;
-    /* one array value (binary: a header, then a length and 8 bytes per element), not a row per posting;
-     * each key a range of the primary key's B-tree, cut at per_key */
+    /* a row per key, in the order given, with one array value (binary: a header, then a length and 8
+     * bytes per element; NULL when the key has no row), not a row per posting; each key a range of the
+     * primary key's B-tree, cut at per_key */
     lineage_status st = arr.failed ? error_set(err, LINEAGE_E_NOMEM, "out of memory")
-        : run(s, "SELECT array_agg(p.entry) FROM unnest($1::bigint[]) AS q (key), LATERAL (SELECT entry FROM lineage_keys k"
-                 " WHERE k.key = q.key ORDER BY k.sample_key, k.entry LIMIT $2::bigint) p",
+        : run(s, "SELECT (SELECT array_agg(p.entry) FROM (SELECT entry FROM lineage_keys k WHERE k.key = q.key"
+                 " ORDER BY k.sample_key, k.entry LIMIT $2::bigint) p) FROM unnest($1::bigint[]) WITH ORDINALITY AS q (key, i)"
+                 " ORDER BY q.i",
               2, v, NULL, NULL, &r, err);
     sb_free(&arr);
     if (st) return st;
-    if (libpq.PQntuples(r) != 1 || libpq.PQgetisnull(r, 0, 0)) {   /* no posting at all */
+    if (libpq.PQntuples(r) != (int)nkeys) {
         libpq.PQclear(r);
-        return LINEAGE_OK;
+        return error_set(err, LINEAGE_E_FORMAT, "%s: the server sent %d rows of entry ids for %zu keys", s->display,
+                         libpq.PQntuples(r), nkeys);
     }
-    const char *p = libpq.PQgetvalue(r, 0, 0);
-    size_t len = (size_t)libpq.PQgetlength(r, 0, 0);
-    /* ndim, has-nulls flag, element type; per dimension its size and lower bound */
-    uint64_t ndim = len >= 12 ? be32(p) : 0, count = len >= 20 && ndim == 1 ? be32(p + 12) : 0;
-    if (len < 12 || ndim > 1 || (ndim == 1 && (len < 20 || count > (len - 20) / 12 || (len - 20) != count * 12))) {
-        libpq.PQclear(r);
-        return error_set(err, LINEAGE_E_FORMAT, "%s: the server sent a malformed array of entry ids", s->display);
-    }
-    int64_t *out = count ? malloc(count * sizeof *out) : NULL;
-    if (count && !out) {
+    size_t total = 0;
+    for (size_t k = 0; k < nkeys; k++)
+        if (!libpq.PQgetisnull(r, (int)k, 0)) total += (size_t)libpq.PQgetlength(r, (int)k, 0) / 12;   /* an upper bound */
+    int64_t *out = total ? malloc(total * sizeof *out) : NULL;
+    if (total && !out) {
         libpq.PQclear(r);
         return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
-    for (uint64_t i = 0; i < count; i++) {
-        const char *e = p + 20 + 12 * i;
-        if (be32(e) != 8) {   /* an element's length: 8, or -1 for NULL (entry is NOT NULL) */
-            free(out);
-            libpq.PQclear(r);
-            return error_set(err, LINEAGE_E_FORMAT, "%s: the server sent a malformed array of entry ids", s->display);
+    size_t m = 0;
+    for (size_t k = 0; k < nkeys; k++) {
+        if (!libpq.PQgetisnull(r, (int)k, 0)) {
+            const char *p = libpq.PQgetvalue(r, (int)k, 0);
+            size_t len = (size_t)libpq.PQgetlength(r, (int)k, 0);
+            /* ndim, has-nulls flag, element type; per dimension its size and lower bound */
+            uint64_t ndim = len >= 12 ? be32(p) : 0, count = len >= 20 && ndim == 1 ? be32(p + 12) : 0;
+            int bad = len < 12 || ndim > 1 || (ndim == 1 && (len < 20 || (len - 20) != count * 12)) || m + count > total;
+            for (uint64_t i = 0; !bad && i < count; i++) {
+                const char *e = p + 20 + 12 * i;
+                if (be32(e) != 8) bad = 1;   /* an element's length: 8, or -1 for NULL (entry is NOT NULL) */
+                else out[m++] = (int64_t)be64(e + 4);
+            }
+            if (bad) {
+                free(out);
+                libpq.PQclear(r);
+                return error_set(err, LINEAGE_E_FORMAT, "%s: the server sent a malformed array of entry ids", s->display);
+            }
         }
-        out[i] = (int64_t)be64(e + 4);
+        ends[k] = m;
     }
     libpq.PQclear(r);
     *ids = out;
-    *n = (size_t)count;
+    *n = m;
     return LINEAGE_OK;
 }
 

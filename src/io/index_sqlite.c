@@ -254,7 +254,7 @@ static lineage_status sq_list(index_store *s, index_row_fn fn, void *user, linea
 }
 
 static lineage_status sq_postings(index_store *s, const uint64_t *keys, size_t nkeys, size_t per_key, int64_t **ids,
-                                  size_t *n, lineage_error *err)
+                                  size_t *n, size_t *ends, lineage_error *err)
 {
     *ids = NULL;
     *n = 0;
@@ -282,6 +282,7 @@ static lineage_status sq_postings(index_store *s, const uint64_t *keys, size_t n
         }
         if (!st && rc != SQLITE_DONE) st = fail(s, err, "candidates");
         libsqlite.sqlite3_reset(q);
+        ends[k] = cnt;
     }
     libsqlite.sqlite3_finalize(q);
     if (st) { free(v); return st; }

@@ -148,8 +148,96 @@ static int cmp_key(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
+void index_postings_free(index_postings *c)
+{
+    free(c->keys);
+    free(c->start);
+    free(c->len);
+    free(c->ids);
+    memset(c, 0, sizeof *c);
+}
+
+static long cache_find(const index_postings *c, uint64_t key)
+{
+    for (size_t i = 0; i < c->nkeys; i++) if (c->keys[i] == key) return (long)i;
+    return -1;
+}
+
+/* the postings of keys (distinct) into one array: from the cache when there, else read (and cached) */
+static lineage_status gather_postings(index_store *s, const uint64_t *keys, size_t nkeys, size_t per_key, index_postings *c,
+                                      int64_t **ids, size_t *n, lineage_error *err)
+{
+    *ids = NULL;
+    *n = 0;
+    if (!c) {
+        size_t *ends = malloc(nkeys * sizeof *ends);
+        if (!ends) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        lineage_status st = s->ops->postings(s, keys, nkeys, per_key, ids, n, ends, err);
+        free(ends);
+        return st;
+    }
+    if (c->nkeys && c->per_key != per_key) index_postings_free(c);
+    c->per_key = per_key;
+    uint64_t *miss = malloc(nkeys * sizeof *miss);
+    size_t *ends = malloc(nkeys * sizeof *ends), nmiss = 0;
+    if (!miss || !ends) {
+        free(miss);
+        free(ends);
+        return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < nkeys; k++) if (cache_find(c, keys[k]) < 0) miss[nmiss++] = keys[k];
+    int64_t *got = NULL;
+    size_t ngot = 0;
+    lineage_status st = nmiss ? s->ops->postings(s, miss, nmiss, per_key, &got, &ngot, ends, err) : LINEAGE_OK;
+    /* into the cache */
+    if (!st && (c->nkeys + nmiss > c->cap_keys || c->nids + ngot > c->cap_ids)) {
+        size_t ck = (c->nkeys + nmiss) * 2, ci = (c->nids + ngot) * 2 + 1;
+        uint64_t *k2 = realloc(c->keys, ck * sizeof *k2);
+        if (k2) c->keys = k2;
+        size_t *s2 = realloc(c->start, ck * sizeof *s2);
+        if (s2) c->start = s2;
+        size_t *l2 = realloc(c->len, ck * sizeof *l2);
+        if (l2) c->len = l2;
+        int64_t *i2 = realloc(c->ids, ci * sizeof *i2);
+        if (i2) c->ids = i2;
+        if (!k2 || !s2 || !l2 || !i2) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        else {
+            c->cap_keys = ck;
+            c->cap_ids = ci;
+        }
+    }
+    for (size_t k = 0; !st && k < nmiss; k++) {
+        size_t from = k ? ends[k - 1] : 0;
+        c->keys[c->nkeys] = miss[k];
+        c->start[c->nkeys] = c->nids;
+        c->len[c->nkeys] = ends[k] - from;
+        memcpy(c->ids + c->nids, got + from, (ends[k] - from) * sizeof *got);
+        c->nids += ends[k] - from;
+        c->nkeys++;
+    }
+    free(got);
+    free(miss);
+    free(ends);
+    if (st) return st;
+    size_t total = 0;
+    for (size_t k = 0; k < nkeys; k++) total += c->len[cache_find(c, keys[k])];
+    if (!total) return LINEAGE_OK;
+    int64_t *out = malloc(total * sizeof *out);
+    if (!out) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    size_t m = 0;
+    for (size_t k = 0; k < nkeys; k++) {
+        long i = cache_find(c, keys[k]);
+        memcpy(out + m, c->ids + c->start[i], c->len[i] * sizeof *out);
+        m += c->len[i];
+    }
+    *ids = out;
+    *n = m;
+    return LINEAGE_OK;
+}
+
 lineage_status index_candidates(index_store *s, const uint64_t *keys_in, size_t nkeys, size_t per_key, size_t limit,
-                                const int64_t *skip, size_t nskip, index_row_fn fn, void *user, lineage_error *err)
+                                const int64_t *skip, size_t nskip, index_postings *cache, index_row_fn fn, void *user,
+                                lineage_error *err)
 {
     if (!nkeys || !limit) return LINEAGE_OK;
     /* each key once (a key's postings counted twice would count its entries twice) */
@@ -162,7 +250,7 @@ lineage_status index_candidates(index_store *s, const uint64_t *keys_in, size_t 
     nkeys = nk;
     int64_t *ids = NULL, *tmp = NULL;
     size_t n = 0;
-    lineage_status st = s->ops->postings(s, keys, nkeys, per_key, &ids, &n, err);
+    lineage_status st = gather_postings(s, keys, nkeys, per_key, cache, &ids, &n, err);
     free(keys);
     if (st || !n) {
         free(ids);
