@@ -163,76 +163,65 @@ static long cache_find(const index_postings *c, uint64_t key)
     return -1;
 }
 
-/* the postings of keys (distinct) into one array: from the cache when there, else read (and cached) */
-static lineage_status gather_postings(index_store *s, const uint64_t *keys, size_t nkeys, size_t per_key, index_postings *c,
-                                      int64_t **ids, size_t *n, lineage_error *err)
+/* Reads the postings of the keys (distinct) not in the cache into it; seg[k] / seg_len[k] then point
+ * at key k's ids in the cache (valid until the cache next grows). */
+static lineage_status cached_postings(index_store *s, const uint64_t *keys, size_t nkeys, size_t per_key, index_postings *c,
+                                      const int64_t **seg, size_t *seg_len, lineage_error *err)
 {
-    *ids = NULL;
-    *n = 0;
-    if (!c) {
-        size_t *ends = malloc(nkeys * sizeof *ends);
-        if (!ends) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
-        lineage_status st = s->ops->postings(s, keys, nkeys, per_key, ids, n, ends, err);
-        free(ends);
-        return st;
-    }
     if (c->nkeys && c->per_key != per_key) index_postings_free(c);
     c->per_key = per_key;
     uint64_t *miss = malloc(nkeys * sizeof *miss);
     size_t *ends = malloc(nkeys * sizeof *ends), nmiss = 0;
-    if (!miss || !ends) {
-        free(miss);
-        free(ends);
-        return error_set(err, LINEAGE_E_NOMEM, "out of memory");
-    }
-    for (size_t k = 0; k < nkeys; k++) if (cache_find(c, keys[k]) < 0) miss[nmiss++] = keys[k];
+    lineage_status st = LINEAGE_OK;
+    if (!miss || !ends) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    for (size_t k = 0; !st && k < nkeys; k++) if (cache_find(c, keys[k]) < 0) miss[nmiss++] = keys[k];
     int64_t *got = NULL;
     size_t ngot = 0;
-    lineage_status st = nmiss ? s->ops->postings(s, miss, nmiss, per_key, &got, &ngot, ends, err) : LINEAGE_OK;
-    /* into the cache */
-    if (!st && (c->nkeys + nmiss > c->cap_keys || c->nids + ngot > c->cap_ids)) {
-        size_t ck = (c->nkeys + nmiss) * 2, ci = (c->nids + ngot) * 2 + 1;
+    if (!st && nmiss) st = s->ops->postings(s, miss, nmiss, per_key, &got, &ngot, ends, err);
+    if (!st && nmiss && c->nkeys + nmiss > c->cap_keys) {
+        size_t ck = (c->nkeys + nmiss) * 2;
         uint64_t *k2 = realloc(c->keys, ck * sizeof *k2);
         if (k2) c->keys = k2;
         size_t *s2 = realloc(c->start, ck * sizeof *s2);
         if (s2) c->start = s2;
         size_t *l2 = realloc(c->len, ck * sizeof *l2);
         if (l2) c->len = l2;
-        int64_t *i2 = realloc(c->ids, ci * sizeof *i2);
-        if (i2) c->ids = i2;
-        if (!k2 || !s2 || !l2 || !i2) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
-        else {
-            c->cap_keys = ck;
-            c->cap_ids = ci;
+        if (!k2 || !s2 || !l2) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+        else c->cap_keys = ck;
+    }
+    if (!st && ngot) {
+        if (!c->ids) {   /* the first read is kept as it is, not copied */
+            c->ids = got;
+            c->cap_ids = ngot;
+            got = NULL;
+        } else {
+            if (c->nids + ngot > c->cap_ids) {
+                int64_t *i2 = realloc(c->ids, (c->nids + ngot) * sizeof *i2);
+                if (!i2) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+                else {
+                    c->ids = i2;
+                    c->cap_ids = c->nids + ngot;
+                }
+            }
+            if (!st) memcpy(c->ids + c->nids, got, ngot * sizeof *got);
         }
     }
     for (size_t k = 0; !st && k < nmiss; k++) {
         size_t from = k ? ends[k - 1] : 0;
         c->keys[c->nkeys] = miss[k];
-        c->start[c->nkeys] = c->nids;
-        c->len[c->nkeys] = ends[k] - from;
-        memcpy(c->ids + c->nids, got + from, (ends[k] - from) * sizeof *got);
-        c->nids += ends[k] - from;
-        c->nkeys++;
+        c->start[c->nkeys] = c->nids + from;
+        c->len[c->nkeys++] = ends[k] - from;
     }
+    if (!st) c->nids += ngot;
     free(got);
     free(miss);
     free(ends);
-    if (st) return st;
-    size_t total = 0;
-    for (size_t k = 0; k < nkeys; k++) total += c->len[cache_find(c, keys[k])];
-    if (!total) return LINEAGE_OK;
-    int64_t *out = malloc(total * sizeof *out);
-    if (!out) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
-    size_t m = 0;
-    for (size_t k = 0; k < nkeys; k++) {
+    for (size_t k = 0; !st && k < nkeys; k++) {
         long i = cache_find(c, keys[k]);
-        memcpy(out + m, c->ids + c->start[i], c->len[i] * sizeof *out);
-        m += c->len[i];
+        seg[k] = c->ids ? c->ids + c->start[i] : NULL;
+        seg_len[k] = c->len[i];
     }
-    *ids = out;
-    *n = m;
-    return LINEAGE_OK;
+    return st;
 }
 
 lineage_status index_candidates(index_store *s, const uint64_t *keys_in, size_t nkeys, size_t per_key, size_t limit,
@@ -242,51 +231,60 @@ lineage_status index_candidates(index_store *s, const uint64_t *keys_in, size_t 
     if (!nkeys || !limit) return LINEAGE_OK;
     /* each key once (a key's postings counted twice would count its entries twice) */
     uint64_t *keys = malloc(nkeys * sizeof *keys);
-    if (!keys) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    const int64_t **seg = malloc(nkeys * sizeof *seg);
+    size_t *seg_len = malloc(nkeys * sizeof *seg_len);
+    index_postings own = {0};
+    int64_t *tmp = NULL, *sorted = NULL, *fetch_ids = NULL;
+    uint16_t *count = NULL;
+    size_t *hist = NULL;
+    hit *top = NULL;
+    lineage_status st = LINEAGE_OK;
+    if (!keys || !seg || !seg_len) goto nomem;
     memcpy(keys, keys_in, nkeys * sizeof *keys);
     qsort(keys, nkeys, sizeof *keys, cmp_key);
     size_t nk = 0;
     for (size_t i = 0; i < nkeys; i++) if (!nk || keys[i] != keys[nk - 1]) keys[nk++] = keys[i];
     nkeys = nk;
-    int64_t *ids = NULL, *tmp = NULL;
+    st = cached_postings(s, keys, nkeys, per_key, cache ? cache : &own, seg, seg_len, err);
+    if (st) goto done;
+    /* an id appears once per key it shares: its count is its hits; counted in an array indexed by id
+     * when the ids are dense, else on a sorted copy */
     size_t n = 0;
-    lineage_status st = gather_postings(s, keys, nkeys, per_key, cache, &ids, &n, err);
-    free(keys);
-    if (st || !n) {
-        free(ids);
-        return st;
-    }
-    /* an id appears once per key it shares: its count is its hits */
-    tally t = {ids, n, NULL, 0};
     int sparse = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (ids[i] < 0) sparse = 1;
-        if (ids[i] > t.max) t.max = ids[i];
+    tally t = {NULL, 0, NULL, 0};
+    for (size_t k = 0; k < nkeys; k++) {
+        n += seg_len[k];
+        for (size_t i = 0; i < seg_len[k]; i++) {
+            if (seg[k][i] < 0) sparse = 1;
+            if (seg[k][i] > t.max) t.max = seg[k][i];
+        }
     }
-    hit *top = NULL;
+    if (!n) goto done;
     if (!sparse && (uint64_t)t.max <= 16 * (uint64_t)n + 65536) {
-        if (!(t.count = calloc((size_t)t.max + 1, sizeof *t.count))) goto nomem;
-        for (size_t i = 0; i < n; i++) if (t.count[ids[i]] < 65535) t.count[ids[i]]++;
-    } else if (sparse) qsort(ids, n, sizeof *ids, cmp_id);   /* negative ids: not written by lineage */
-    else {
-        if (!(tmp = malloc(n * sizeof *tmp))) goto nomem;
-        sort_ids(ids, tmp, n);
-        free(tmp);
-        tmp = NULL;
+        if (!(count = calloc((size_t)t.max + 1, sizeof *count))) goto nomem;
+        for (size_t k = 0; k < nkeys; k++)
+            for (size_t i = 0; i < seg_len[k]; i++) if (count[seg[k][i]] < 65535) count[seg[k][i]]++;
+        t.count = count;
+    } else {
+        if (!(sorted = malloc(n * sizeof *sorted))) goto nomem;
+        for (size_t k = 0, m = 0; k < nkeys; m += seg_len[k], k++) memcpy(sorted + m, seg[k], seg_len[k] * sizeof *sorted);
+        if (sparse) qsort(sorted, n, sizeof *sorted, cmp_id);   /* negative ids: not written by lineage */
+        else {
+            if (!(tmp = malloc(n * sizeof *tmp))) goto nomem;
+            sort_ids(sorted, tmp, n);
+        }
+        t.ids = sorted;
+        t.n = n;
     }
     /* the hits of the limit-th entry (threshold) and how many entries at that level get in, smaller ids
      * first; hits cannot exceed the number of keys (a key's postings name an entry once) */
     int maxh = nkeys < 65535 ? (int)nkeys : 65535;
-    size_t *hist = calloc((size_t)maxh + 1, sizeof *hist), above = 0;
-    if (!hist || !(top = malloc(limit * sizeof *top))) {
-        free(hist);
-        goto nomem;
-    }
+    size_t above = 0;
+    if (!(hist = calloc((size_t)maxh + 1, sizeof *hist)) || !(top = malloc(limit * sizeof *top))) goto nomem;
     tally_it it = {0, 0, 0};
     while (tally_next(&t, &it)) hist[it.hits < maxh ? it.hits : maxh]++;
     int threshold = maxh;
     while (threshold > 1 && above + hist[threshold] < limit) above += hist[threshold--];
-    free(hist);
     size_t quota = limit - above, nt = 0;
     it = (tally_it){0, 0, 0};
     while (nt < limit && tally_next(&t, &it)) {
@@ -298,8 +296,6 @@ lineage_status index_candidates(index_store *s, const uint64_t *keys_in, size_t 
         }
     }
     qsort(top, nt, sizeof *top, cmp_hit);
-    free(t.count);
-    t.count = NULL;
     /* ids seen already are not fetched again */
     int64_t *sk = NULL;
     if (nskip) {
@@ -319,17 +315,23 @@ lineage_status index_candidates(index_store *s, const uint64_t *keys_in, size_t 
         top[nf++] = top[i];
     }
     free(sk);
-    for (size_t i = 0; i < nf; i++) ids[i] = top[i].id;
+    if (nf && !(fetch_ids = malloc(nf * sizeof *fetch_ids))) goto nomem;
+    for (size_t i = 0; i < nf; i++) fetch_ids[i] = top[i].id;
     cand_ctx c = {fn, user, top, nf, 0};
-    if (nf) st = s->ops->fetch(s, ids, nf, cand_row, &c, err);
-    free(ids);
-    free(tmp);
-    free(top);
-    return st;
+    if (nf) st = s->ops->fetch(s, fetch_ids, nf, cand_row, &c, err);
+    goto done;
 nomem:
-    free(ids);
+    st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
+done:
+    index_postings_free(&own);
+    free(keys);
+    free(seg);
+    free(seg_len);
     free(tmp);
-    free(t.count);
+    free(sorted);
+    free(count);
+    free(hist);
     free(top);
-    return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    free(fetch_ids);
+    return st;
 }
