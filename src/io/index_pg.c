@@ -95,7 +95,10 @@ static char *engine_sql(const char *sql)
     for (const char *p = sql; *p;) {
         if (!strncmp(p, "{SERIAL}", 8)) { sb_puts(&sb, "BIGSERIAL"); p += 8; }
         else if (!strncmp(p, "{BLOB}", 6)) { sb_puts(&sb, "BYTEA"); p += 6; }
-        else if (!strncmp(p, "{COUNT_TRIGGERS}", 16)) {
+        else if (!strncmp(p, "{LOCK_WRITERS}", 14)) {
+            sb_puts(&sb, "LOCK TABLE lineage_entries, lineage_keys IN SHARE ROW EXCLUSIVE MODE;\n");
+            p += 14;
+        } else if (!strncmp(p, "{COUNT_TRIGGERS}", 16)) {
             /* a row trigger: a bulk COPY (tools/mkindex) disables it and adds its count itself */
             sb_puts(&sb, "CREATE FUNCTION lineage_count_entries() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
                          " IF TG_OP = 'INSERT' THEN UPDATE lineage_counts SET entries = entries + 1;"
@@ -103,8 +106,7 @@ static char *engine_sql(const char *sql)
                          "CREATE TRIGGER lineage_entries_count AFTER INSERT OR DELETE ON lineage_entries"
                          " FOR EACH ROW EXECUTE PROCEDURE lineage_count_entries()");
             p += 16;
-        }
-        else sb_putc(&sb, *p++);
+        } else sb_putc(&sb, *p++);
     }
     if (sb.failed) { sb_free(&sb); return NULL; }
     return sb.data;

@@ -65,6 +65,7 @@ static char *engine_sql(const char *sql)
     for (const char *p = sql; *p;) {
         if (!strncmp(p, "{SERIAL}", 8)) { sb_puts(&sb, "INTEGER"); p += 8; }
         else if (!strncmp(p, "{BLOB}", 6)) { sb_puts(&sb, "BLOB"); p += 6; }
+        else if (!strncmp(p, "{LOCK_WRITERS}", 14)) p += 14;   /* BEGIN IMMEDIATE holds the write lock */
         else if (!strncmp(p, "{COUNT_TRIGGERS}", 16)) {
             sb_puts(&sb, "CREATE TRIGGER lineage_entries_added AFTER INSERT ON lineage_entries"
                          " BEGIN UPDATE lineage_counts SET entries = entries + 1; END;\n"

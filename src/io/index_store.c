@@ -17,6 +17,7 @@ const char *const index_migrations[INDEX_SCHEMA_VERSION] = {
     /* 2: the number of entries kept by triggers, so a search need not count them (a scan of every row);
      * each key row carries its entry's sample_key, so a key's postings can be read in that (random)
      * order and cut at a cap, from the primary key's B-tree */
+    "{LOCK_WRITERS}"
     "CREATE TABLE lineage_counts (entries BIGINT NOT NULL);\n"
     "INSERT INTO lineage_counts (entries) SELECT count(*) FROM lineage_entries;\n"
     "{COUNT_TRIGGERS};\n"

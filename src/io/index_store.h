@@ -84,7 +84,9 @@ lineage_status index_sqlite_open(index_store *s, lineage_error *err);
 lineage_status index_pg_open(index_store *s, lineage_error *err);
 
 /* The schema migrations both engines apply in order; migration k takes schema version k-1 to k.
- * Statements are separated by ";\n"; {BLOB}, {SERIAL} and {COUNT_TRIGGERS} (the triggers keeping
- * lineage_counts.entries equal to the number of entries) are replaced per engine. */
+ * Statements are separated by ";\n"; {BLOB}, {SERIAL}, {COUNT_TRIGGERS} (the triggers keeping
+ * lineage_counts.entries equal to the number of entries) and {LOCK_WRITERS} (writers of an older build
+ * kept out while rows are counted and copied: a PostgreSQL table lock; SQLite's migration holds the
+ * write lock already) are replaced per engine. */
 extern const char *const index_migrations[INDEX_SCHEMA_VERSION];
 #endif
