@@ -110,8 +110,8 @@ static void stand_in(int64_t base)
     };
     fake_rows = rows;
     fake_n = sizeof rows / sizeof *rows;
-    static const index_ops ops = {NULL, NULL, NULL, NULL, NULL, fake_postings, fake_fetch, NULL, NULL, NULL};
-    index_store s = {&ops, NULL, NULL, "test", NULL, NULL};
+    static const index_ops ops = {NULL, NULL, NULL, NULL, NULL, fake_postings, fake_fetch, NULL, NULL};
+    index_store s = {&ops, NULL, NULL, "test", NULL};
     const uint64_t abc[] = {C, A, B}, aa[] = {A, A};
     char want[256], what[64];
     snprintf(what, sizeof what, "ids from %lld", (long long)base);

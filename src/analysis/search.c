@@ -474,12 +474,9 @@ lineage_status lineage_search(lineage_index *ix, const lineage_model *m, const l
     if (!st) st = ix->store->ops->count(ix->store, &entries, err);
     gather cand = {&q, exclude, nexclude, NULL, 0, 0, 0, 0, 1, 0, NULL, 0, 0}, nul = {&q, exclude, nexclude, NULL, 0, 0, 0, 0, 0, 0, NULL, 0, 0};
     index_postings cache = {0};   /* the query's keys' entries, reused by the relatives' searches */
-    /* the sample starts at a point fixed by the query, so a search is reproducible; an engine may read it
-     * while the candidates are read */
-    uint64_t from = !st ? XXH3_64bits(blob, blob_len) : 0;
-    if (!st && ix->store->ops->sample_ahead) ix->store->ops->sample_ahead(ix->store, from, NULL_SAMPLE);
     if (!st) st = index_candidates(ix->store, q.keys, q.n_keys, KEY_POSTINGS, CANDIDATE_LIMIT, NULL, 0, &cache, gather_row, &cand, err);
-    if (!st) st = ix->store->ops->sample(ix->store, from, NULL_SAMPLE, gather_row, &nul, err);
+    /* the sample starts at a point fixed by the query, so a search is reproducible */
+    if (!st) st = ix->store->ops->sample(ix->store, XXH3_64bits(blob, blob_len), NULL_SAMPLE, gather_row, &nul, err);
     if (!st && (cand.failed || nul.failed)) st = NOMEM(err);
     free(blob);
     robust sig_null[FP_NSIG], comb_null = {NAN, 0, 0};

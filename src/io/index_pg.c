@@ -2,7 +2,6 @@
  * Migrations run under a transaction-scoped advisory lock; each entry is one transaction, and the
  * unique name with ON CONFLICT DO NOTHING makes concurrent adds of one model insert it once. */
 #include <libpq-fe.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +24,6 @@
     X(T, PQgetlength) \
     X(T, PQgetResult) \
     X(T, PQgetvalue) \
-    X(T, PQnfields) \
     X(T, PQntuples) \
     X(T, PQresultErrorMessage) \
     X(T, PQresultStatus) \
@@ -355,18 +353,8 @@ static int count_row(const index_row *r, void *user)
     return c->stop = c->fn(r, c->user);
 }
 
-#define SAMPLE_FROM "SELECT id, name, source, summary, added, fingerprint FROM lineage_entries" \
-                    " WHERE sample_key >= $1::bigint ORDER BY sample_key LIMIT $2::bigint"
-#define SAMPLE_WRAP "SELECT id, name, source, summary, added, fingerprint FROM lineage_entries" \
-                    " WHERE sample_key < $1::bigint ORDER BY sample_key LIMIT $2::bigint"
-static int sample_from_ahead(index_store *s, uint64_t from, size_t limit, index_row_fn fn, void *user);
-static void ahead_free(index_store *s);
-
 static lineage_status pg_sample(index_store *s, uint64_t from, size_t limit, index_row_fn fn, void *user, lineage_error *err)
 {
-    int done = sample_from_ahead(s, from, limit, fn, user);
-    ahead_free(s);   /* its connection is not needed any more */
-    if (done) return LINEAGE_OK;
     count_ctx c = {fn, user, 0, 0};
     /* from the random point onwards, then (a second query, only when the first ran out: one UNION ALL
      * read the rows of both halves before cutting) wrapping to the start */
@@ -375,111 +363,23 @@ static lineage_status pg_sample(index_store *s, uint64_t from, size_t limit, ind
         snprintf(f, sizeof f, "%lld", (long long)(from >> 1));
         snprintf(lim, sizeof lim, "%zu", limit - c.n);
         const char *v[2] = {f, lim};
-        lineage_status st = stream(s, pass ? SAMPLE_WRAP : SAMPLE_FROM, 2, v, count_row, &c, err);
+        lineage_status st = stream(s, pass ? "SELECT id, name, source, summary, added, fingerprint FROM lineage_entries"
+                                             " WHERE sample_key < $1::bigint ORDER BY sample_key LIMIT $2::bigint"
+                                           : "SELECT id, name, source, summary, added, fingerprint FROM lineage_entries"
+                                             " WHERE sample_key >= $1::bigint ORDER BY sample_key LIMIT $2::bigint",
+                                   2, v, count_row, &c, err);
         if (st) return st;
     }
     return LINEAGE_OK;
 }
 
-/* The null sample read ahead on a second connection, in a thread, while the first connection serves
- * the candidates: on a 2-core machine the two backends' work (mostly the first touch of the entries'
- * pages in a fresh backend) runs in parallel. Best effort: when anything fails there, the sample is
- * read on the first connection as before; the rows are the same. */
-typedef struct pg_ahead {
-    pthread_t thread;
-    char *uri;
-    uint64_t from;
-    size_t limit;
-    PGconn *conn;
-    PGresult *res[2];   /* from the point onwards; wrapping to the start (when the first ran out) */
-    int ok, joined;
-} pg_ahead;
-
-static PGresult *ahead_query(PGconn *c, const char *sql, uint64_t from, size_t limit)
-{
-    char f[32], lim[32];
-    snprintf(f, sizeof f, "%lld", (long long)(from >> 1));
-    snprintf(lim, sizeof lim, "%zu", limit);
-    const char *v[2] = {f, lim};
-    PGresult *r = libpq.PQexecParams(c, sql, 2, NULL, v, NULL, NULL, 1);
-    if (libpq.PQresultStatus(r) != PGRES_TUPLES_OK || libpq.PQnfields(r) != 6) {
-        libpq.PQclear(r);
-        return NULL;
-    }
-    return r;
-}
-
-static void *ahead_main(void *arg)
-{
-    pg_ahead *a = arg;
-    a->conn = libpq.PQconnectdb(a->uri);
-    if (!a->conn || libpq.PQstatus(a->conn) != CONNECTION_OK) return NULL;
-    a->res[0] = ahead_query(a->conn, SAMPLE_FROM, a->from, a->limit);
-    if (!a->res[0]) return NULL;
-    size_t got = (size_t)libpq.PQntuples(a->res[0]);
-    if (got < a->limit && !(a->res[1] = ahead_query(a->conn, SAMPLE_WRAP, a->from, a->limit - got))) return NULL;
-    a->ok = 1;
-    return NULL;
-}
-
-static void ahead_free(index_store *s)
-{
-    pg_ahead *a = s->ahead;
-    if (!a) return;
-    if (!a->joined) pthread_join(a->thread, NULL);
-    for (int i = 0; i < 2; i++) if (a->res[i]) libpq.PQclear(a->res[i]);
-    if (a->conn) libpq.PQfinish(a->conn);
-    free(a->uri);
-    free(a);
-    s->ahead = NULL;
-}
-
-static void pg_sample_ahead(index_store *s, uint64_t from, size_t limit)
-{
-    ahead_free(s);
-    pg_ahead *a = calloc(1, sizeof *a);
-    if (!a || !(a->uri = strdup(s->uri))) {
-        free(a);
-        return;
-    }
-    a->from = from;
-    a->limit = limit;
-    if (pthread_create(&a->thread, NULL, ahead_main, a)) {
-        free(a->uri);
-        free(a);
-        return;
-    }
-    s->ahead = a;
-}
-
-/* the rows read ahead, when they are for these arguments and all came; else 0 (read them here) */
-static int sample_from_ahead(index_store *s, uint64_t from, size_t limit, index_row_fn fn, void *user)
-{
-    pg_ahead *a = s->ahead;
-    if (!a) return 0;
-    pthread_join(a->thread, NULL);
-    a->joined = 1;
-    int ok = a->ok && a->from == from && a->limit == limit;
-    for (int pass = 0; ok && pass < 2 && a->res[pass]; pass++) {
-        PGresult *r = a->res[pass];
-        for (int i = 0; i < libpq.PQntuples(r); i++) {
-            index_row row = {col_int(r, i, 0), libpq.PQgetvalue(r, i, 1), libpq.PQgetvalue(r, i, 2), libpq.PQgetvalue(r, i, 3),
-                             libpq.PQgetvalue(r, i, 4), libpq.PQgetisnull(r, i, 5) ? NULL : (const unsigned char *)libpq.PQgetvalue(r, i, 5),
-                             libpq.PQgetisnull(r, i, 5) ? 0 : (size_t)libpq.PQgetlength(r, i, 5), 0};
-            if (fn(&row, user)) { pass = 2; break; }
-        }
-    }
-    return ok;
-}
-
 static void pg_close(index_store *s)
 {
-    ahead_free(s);
     libpq.PQfinish(DB(s));
     s->db = NULL;
 }
 
-static const index_ops pg_ops = {pg_add, pg_has, pg_remove, pg_count, pg_list, pg_postings, pg_fetch, pg_sample, pg_sample_ahead, pg_close};
+static const index_ops pg_ops = {pg_add, pg_has, pg_remove, pg_count, pg_list, pg_postings, pg_fetch, pg_sample, pg_close};
 
 lineage_status index_pg_open(index_store *s, lineage_error *err)
 {

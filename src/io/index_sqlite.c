@@ -352,7 +352,7 @@ static void sq_close(index_store *s)
     s->db = NULL;
 }
 
-static const index_ops sqlite_ops = {sq_add, sq_has, sq_remove, sq_count, sq_list, sq_postings, sq_fetch, sq_sample, NULL, sq_close};
+static const index_ops sqlite_ops = {sq_add, sq_has, sq_remove, sq_count, sq_list, sq_postings, sq_fetch, sq_sample, sq_close};
 
 lineage_status index_sqlite_open(index_store *s, lineage_error *err)
 {

@@ -42,9 +42,6 @@ typedef struct index_ops {
     lineage_status (*fetch)(index_store *s, const int64_t *ids, size_t n, index_row_fn fn, void *user, lineage_error *err);
     lineage_status (*sample)(index_store *s, uint64_t from, size_t limit, index_row_fn fn, void *user,
                              lineage_error *err);
-    /* optional (NULL: none): the sample `sample` will be asked for with these arguments may be read
-     * ahead, in parallel with what the caller does meanwhile; same rows either way */
-    void (*sample_ahead)(index_store *s, uint64_t from, size_t limit);
     void (*close)(index_store *s);
 } index_ops;
 
@@ -54,7 +51,6 @@ struct index_store {
     char *display;      /* for reports: a PostgreSQL password removed */
     const char *engine; /* "sqlite" or "postgresql" */
     void *db;
-    void *ahead;        /* engine's read-ahead state (sample_ahead) */
 };
 
 /* Opens (creating and migrating when needed) the index at uri. */
