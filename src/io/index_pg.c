@@ -24,6 +24,7 @@
     X(T, PQgetlength) \
     X(T, PQgetResult) \
     X(T, PQgetvalue) \
+    X(T, PQnfields) \
     X(T, PQntuples) \
     X(T, PQresultErrorMessage) \
     X(T, PQresultStatus) \
@@ -239,7 +240,9 @@ static lineage_status stream(index_store *s, const char *sql, int n, const char 
     PGresult *r;
     while ((r = libpq.PQgetResult(DB(s))) != NULL) {   /* read to the end even after a stop, as libpq requires */
         ExecStatusType t = libpq.PQresultStatus(r);
-        if (t == PGRES_SINGLE_TUPLE || t == PGRES_TUPLES_OK) {
+        if ((t == PGRES_SINGLE_TUPLE || t == PGRES_TUPLES_OK) && libpq.PQnfields(r) < 6 && !st)
+            st = error_set(err, LINEAGE_E_FORMAT, "%s: the server sent %d columns for an entry", s->display, libpq.PQnfields(r));
+        else if (t == PGRES_SINGLE_TUPLE || t == PGRES_TUPLES_OK) {
             for (int i = 0; i < libpq.PQntuples(r) && !stop && !st; i++) {
                 index_row row = {col_int(r, i, 0), libpq.PQgetvalue(r, i, 1), libpq.PQgetvalue(r, i, 2), libpq.PQgetvalue(r, i, 3),
                                  libpq.PQgetvalue(r, i, 4), libpq.PQgetisnull(r, i, 5) ? NULL : (const unsigned char *)libpq.PQgetvalue(r, i, 5),
@@ -288,10 +291,10 @@ static lineage_status pg_postings(index_store *s, const uint64_t *keys, size_t n
               2, v, NULL, NULL, &r, err);
     sb_free(&arr);
     if (st) return st;
-    if (libpq.PQntuples(r) != (int)nkeys) {
+    int rows = libpq.PQntuples(r);
+    if (rows != (int)nkeys || libpq.PQnfields(r) != 1) {
         libpq.PQclear(r);
-        return error_set(err, LINEAGE_E_FORMAT, "%s: the server sent %d rows of entry ids for %zu keys", s->display,
-                         libpq.PQntuples(r), nkeys);
+        return error_set(err, LINEAGE_E_FORMAT, "%s: the server sent %d rows of entry ids for %zu keys", s->display, rows, nkeys);
     }
     size_t total = 0;
     for (size_t k = 0; k < nkeys; k++)
