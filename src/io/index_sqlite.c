@@ -20,7 +20,6 @@
     X(T, sqlite3_close) \
     X(T, sqlite3_column_blob) \
     X(T, sqlite3_column_bytes) \
-    X(T, sqlite3_column_count) \
     X(T, sqlite3_column_int) \
     X(T, sqlite3_column_int64) \
     X(T, sqlite3_column_text) \
@@ -230,14 +229,26 @@ static lineage_status sq_remove(index_store *s, const char *name, int *removed, 
 }
 
 /* Runs a prepared query whose columns are id, name, source, summary, added, fingerprint [, hits]. */
+/* The current row of q (id, name, source, summary, added, fingerprint): a NULL text of a crafted file
+ * reads as "" (the schema says NOT NULL; callers compare names). */
+static index_row row_of(sqlite3_stmt *q)
+{
+    const char *t[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = (const char *)libsqlite.sqlite3_column_text(q, i + 1);
+        if (!t[i]) t[i] = "";
+    }
+    const unsigned char *blob = libsqlite.sqlite3_column_blob(q, 5);
+    index_row r = {libsqlite.sqlite3_column_int64(q, 0), t[0], t[1], t[2], t[3], blob,
+                   blob ? (size_t)libsqlite.sqlite3_column_bytes(q, 5) : 0, 0};
+    return r;
+}
+
 static lineage_status each_row(index_store *s, sqlite3_stmt *q, index_row_fn fn, void *user, lineage_error *err)
 {
     int rc;
     while ((rc = libsqlite.sqlite3_step(q)) == SQLITE_ROW) {
-        index_row r = {libsqlite.sqlite3_column_int64(q, 0), (const char *)libsqlite.sqlite3_column_text(q, 1),
-                       (const char *)libsqlite.sqlite3_column_text(q, 2), (const char *)libsqlite.sqlite3_column_text(q, 3),
-                       (const char *)libsqlite.sqlite3_column_text(q, 4), libsqlite.sqlite3_column_blob(q, 5),
-                       (size_t)libsqlite.sqlite3_column_bytes(q, 5), libsqlite.sqlite3_column_count(q) > 6 ? libsqlite.sqlite3_column_int(q, 6) : 0};
+        index_row r = row_of(q);
         if (fn(&r, user)) { rc = SQLITE_DONE; break; }
     }
     lineage_status st = rc == SQLITE_DONE ? LINEAGE_OK : fail(s, err, "query");
@@ -308,9 +319,7 @@ static lineage_status sq_fetch(index_store *s, const int64_t *ids, size_t n, ind
         libsqlite.sqlite3_bind_int64(q, 1, (sqlite3_int64)ids[i]);
         int rc = libsqlite.sqlite3_step(q);
         if (rc == SQLITE_ROW) {
-            index_row r = {libsqlite.sqlite3_column_int64(q, 0), (const char *)libsqlite.sqlite3_column_text(q, 1),
-                           (const char *)libsqlite.sqlite3_column_text(q, 2), (const char *)libsqlite.sqlite3_column_text(q, 3),
-                           (const char *)libsqlite.sqlite3_column_text(q, 4), libsqlite.sqlite3_column_blob(q, 5), (size_t)libsqlite.sqlite3_column_bytes(q, 5), 0};
+            index_row r = row_of(q);
             stop = fn(&r, user);
         } else if (rc != SQLITE_DONE) st = fail(s, err, "candidates");
         libsqlite.sqlite3_reset(q);
