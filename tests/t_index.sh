@@ -50,8 +50,9 @@ run_engine() {
     wait $p1; r1=$?; wait $p2; r2=$?
     n=$(sql "$engine" "$uri" "SELECT count(*) FROM lineage_entries")
     d=$(sql "$engine" "$uri" "SELECT count(*) - count(DISTINCT name) FROM lineage_entries")
-    if [ $r1 = 0 ] && [ $r2 = 0 ] && [ "$n" = "$total" ] && [ "$d" = 0 ]; then ok "$E: two concurrent writers: $n entries, none lost or duplicated"
-    else not_ok "$E: concurrent writers (exit $r1/$r2, $n entries of $total, $d duplicates: $(tail -c 300 "$WORK/$E.w2"))"; fi
+    c=$(sql "$engine" "$uri" "SELECT entries FROM lineage_counts")
+    if [ $r1 = 0 ] && [ $r2 = 0 ] && [ "$n" = "$total" ] && [ "$d" = 0 ] && [ "$c" = "$n" ]; then ok "$E: two concurrent writers: $n entries, none lost or duplicated, the kept count agrees"
+    else not_ok "$E: concurrent writers (exit $r1/$r2, $n entries of $total, $d duplicates, kept count $c: $(tail -c 300 "$WORK/$E.w2"))"; fi
 
     "$LINEAGE" index list --index "$uri" --json - > "$WORK/$E.list.json" 2>/dev/null
     if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['schema']=='lineage.index/1' and d['entries']==int(sys.argv[2])" \
@@ -98,8 +99,9 @@ assert c['significant'] and c['name'].rsplit('/',1)[1] in sys.argv[2].split(), c
     "$LINEAGE" index remove "$F/31/noised" --index "$uri" > "$WORK/$E.rm" 2>&1
     n2=$(sql "$engine" "$uri" "SELECT count(*) FROM lineage_entries")
     k2=$(sql "$engine" "$uri" "SELECT count(*) FROM lineage_keys k WHERE NOT EXISTS (SELECT 1 FROM lineage_entries e WHERE e.id = k.entry)")
-    if grep -q removed "$WORK/$E.rm" && [ "$n2" = $((total - 1)) ] && [ "$k2" = 0 ]; then ok "$E: index remove drops the entry and its keys"
-    else not_ok "$E: remove ($(cat "$WORK/$E.rm"), $n2 entries, $k2 orphan keys)"; fi
+    c2=$(sql "$engine" "$uri" "SELECT entries FROM lineage_counts")
+    if grep -q removed "$WORK/$E.rm" && [ "$n2" = $((total - 1)) ] && [ "$k2" = 0 ] && [ "$c2" = "$n2" ]; then ok "$E: index remove drops the entry and its keys"
+    else not_ok "$E: remove ($(cat "$WORK/$E.rm"), $n2 entries, $k2 orphan keys, kept count $c2)"; fi
 }
 
 # a writer killed mid-batch: nothing half-written is visible, and the batch resumes
@@ -119,8 +121,9 @@ kill_resume() {
     else not_ok "$E: killed writer ($n of $total entries, $half without keys)"; fi
     "$LINEAGE" index add --list "$WORK/list.txt" --index "$uri" > "$WORK/$E.resume" 2>/dev/null
     n2=$(sql "$engine" "$uri" "SELECT count(*) FROM lineage_entries")
-    if grep -q "indexed $((total - n)) new, $n already present, 0 failed" "$WORK/$E.resume" && [ "$n2" = "$total" ]; then ok "$E: the batch resumes to $total entries"
-    else not_ok "$E: resume ($(cat "$WORK/$E.resume"), $n2 entries)"; fi
+    c2=$(sql "$engine" "$uri" "SELECT entries FROM lineage_counts")
+    if grep -q "indexed $((total - n)) new, $n already present, 0 failed" "$WORK/$E.resume" && [ "$n2" = "$total" ] && [ "$c2" = "$total" ]; then ok "$E: the batch resumes to $total entries"
+    else not_ok "$E: resume ($(cat "$WORK/$E.resume"), $n2 entries, kept count $c2)"; fi
 }
 
 run_engine sqlite "$WORK/index.db"

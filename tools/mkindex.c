@@ -120,6 +120,9 @@ int main(int argc, char **argv)
     int64_t id0 = 0;
     if (pg) {
         pg_exec(pg, "BEGIN");
+        /* the entry count's row trigger would update one row 100,000 times in this transaction: off for the
+         * COPY (transactional: on again at COMMIT, other writers wait on the table lock), the count added once */
+        pg_exec(pg, "ALTER TABLE lineage_entries DISABLE TRIGGER lineage_entries_count");
         PGresult *r = PQexec(pg, "SELECT COALESCE(max(id), 0) FROM lineage_entries");
         if (PQresultStatus(r) != PGRES_TUPLES_OK) { fprintf(stderr, "mkindex: %s", PQerrorMessage(pg)); return 1; }
         id0 = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -166,8 +169,9 @@ int main(int argc, char **argv)
             cfield(&ent, blob, len);
             if (ent.n > (8u << 20)) copy_flush(pg, &ent);
             for (uint32_t k = 0; k < fp.n_keys; k++) {
-                cput_be(&keys, 2, 2);
+                cput_be(&keys, 3, 2);
                 cfield_i64(&keys, (int64_t)fp.keys[k]);
+                cfield_i64(&keys, (int64_t)(sample_key >> 1));
                 cfield_i64(&keys, id);
             }
         } else {
@@ -184,7 +188,7 @@ int main(int argc, char **argv)
     else {
         if (n > 0) copy_end(pg, &ent);
         cbuf kb = {0};
-        copy_begin(pg, "COPY lineage_keys (key, entry) FROM STDIN (FORMAT binary)", &kb);
+        copy_begin(pg, "COPY lineage_keys (key, sample_key, entry) FROM STDIN (FORMAT binary)", &kb);
         copy_flush(pg, &kb);
         for (size_t off = 0; off < keys.n; off += 8u << 20) {
             size_t part = keys.n - off < (8u << 20) ? keys.n - off : (8u << 20);
@@ -192,6 +196,10 @@ int main(int argc, char **argv)
         }
         copy_end(pg, &kb);
         pg_exec(pg, "SELECT setval(pg_get_serial_sequence('lineage_entries', 'id'), (SELECT max(id) FROM lineage_entries))");
+        char upd[80];
+        snprintf(upd, sizeof upd, "UPDATE lineage_counts SET entries = entries + %ld", n);
+        pg_exec(pg, upd);
+        pg_exec(pg, "ALTER TABLE lineage_entries ENABLE TRIGGER lineage_entries_count");
         pg_exec(pg, "COMMIT");
         pg_exec(pg, "VACUUM ANALYZE lineage_entries");   /* as autovacuum would: visibility map set, index-only scans */
         pg_exec(pg, "VACUUM ANALYZE lineage_keys");

@@ -22,11 +22,14 @@
     X(T, PQfinish) \
     X(T, PQgetisnull) \
     X(T, PQgetlength) \
+    X(T, PQgetResult) \
     X(T, PQgetvalue) \
     X(T, PQnfields) \
     X(T, PQntuples) \
     X(T, PQresultErrorMessage) \
     X(T, PQresultStatus) \
+    X(T, PQsendQueryParams) \
+    X(T, PQsetSingleRowMode) \
     X(T, PQstatus) \
     X(T, PQtransactionStatus)
 DYNLIB_DEFINE(libpq, PQ_FUNCTIONS, "libpq (PostgreSQL)", "libpq.so.5", "libpq.so");
@@ -71,6 +74,11 @@ static uint64_t be64(const char *p)
     for (int i = 0; i < 8; i++) v = v << 8 | (unsigned char)p[i];
     return v;
 }
+static uint32_t be32(const char *p)
+{
+    return (uint32_t)(unsigned char)p[0] << 24 | (uint32_t)(unsigned char)p[1] << 16 | (uint32_t)(unsigned char)p[2] << 8 |
+           (unsigned char)p[3];
+}
 static int64_t col_int(const PGresult *r, int row, int col)
 {
     const char *p = libpq.PQgetvalue(r, row, col);
@@ -88,7 +96,18 @@ static char *engine_sql(const char *sql)
     for (const char *p = sql; *p;) {
         if (!strncmp(p, "{SERIAL}", 8)) { sb_puts(&sb, "BIGSERIAL"); p += 8; }
         else if (!strncmp(p, "{BLOB}", 6)) { sb_puts(&sb, "BYTEA"); p += 6; }
-        else sb_putc(&sb, *p++);
+        else if (!strncmp(p, "{LOCK_WRITERS}", 14)) {
+            sb_puts(&sb, "LOCK TABLE lineage_entries, lineage_keys IN SHARE ROW EXCLUSIVE MODE;\n");
+            p += 14;
+        } else if (!strncmp(p, "{COUNT_TRIGGERS}", 16)) {
+            /* a row trigger: a bulk COPY (tools/mkindex) disables it and adds its count itself */
+            sb_puts(&sb, "CREATE FUNCTION lineage_count_entries() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+                         " IF TG_OP = 'INSERT' THEN UPDATE lineage_counts SET entries = entries + 1;"
+                         " ELSE UPDATE lineage_counts SET entries = entries - 1; END IF; RETURN NULL; END$$;\n"
+                         "CREATE TRIGGER lineage_entries_count AFTER INSERT OR DELETE ON lineage_entries"
+                         " FOR EACH ROW EXECUTE PROCEDURE lineage_count_entries()");
+            p += 16;
+        } else sb_putc(&sb, *p++);
     }
     if (sb.failed) { sb_free(&sb); return NULL; }
     return sb.data;
@@ -167,10 +186,10 @@ static lineage_status pg_add(index_store *s, const char *name, const char *sourc
         sb_putc(&arr, '}');
         char ids[32];
         snprintf(ids, sizeof ids, "%lld", (long long)id);
-        const char *v[2] = {sb_str(&arr), ids};
+        const char *v[3] = {sb_str(&arr), ids, sk};
         if (arr.failed) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
-        else st = run(s, "INSERT INTO lineage_keys (key, entry) SELECT DISTINCT unnest($1::bigint[]), $2::bigint", 2, v, NULL,
-                      NULL, NULL, err);
+        else st = run(s, "INSERT INTO lineage_keys (key, sample_key, entry) SELECT DISTINCT unnest($1::bigint[]), $3::bigint,"
+                         " $2::bigint", 3, v, NULL, NULL, NULL, err);
         sb_free(&arr);
     }
     if (!st && own) st = simple(s, "COMMIT", err);
@@ -192,7 +211,7 @@ static lineage_status pg_has(index_store *s, const char *name, int *has, lineage
 static lineage_status pg_count(index_store *s, uint64_t *n, lineage_error *err)
 {
     PGresult *r = NULL;
-    lineage_status st = run(s, "SELECT count(*) FROM lineage_entries", 0, NULL, NULL, NULL, &r, err);
+    lineage_status st = run(s, "SELECT entries FROM lineage_counts", 0, NULL, NULL, NULL, &r, err);
     *n = !st && libpq.PQntuples(r) == 1 ? (uint64_t)col_int(r, 0, 0) : 0;
     libpq.PQclear(r);
     return st;
@@ -208,31 +227,50 @@ static lineage_status pg_remove(index_store *s, const char *name, int *removed, 
     return st;
 }
 
-/* Columns: id, name, source, summary, added, fingerprint [, hits]. */
-static lineage_status each_row(PGresult *r, index_row_fn fn, void *user)
+/* Rows whose first columns are id, name, source, summary, added, fingerprint (further ones ignored),
+ * streamed: one row at a time (single-row mode), so the client scores an entry while the server sends
+ * the next, and holds one record at a time instead of a result of several megabytes. */
+static lineage_status stream(index_store *s, const char *sql, int n, const char *const *vals, index_row_fn fn, void *user,
+                             lineage_error *err)
 {
-    int n = libpq.PQntuples(r), hits_col = libpq.PQnfields(r) > 6;
-    for (int i = 0; i < n; i++) {
-        index_row row = {col_int(r, i, 0), libpq.PQgetvalue(r, i, 1), libpq.PQgetvalue(r, i, 2), libpq.PQgetvalue(r, i, 3), libpq.PQgetvalue(r, i, 4),
-                         libpq.PQgetisnull(r, i, 5) ? NULL : (const unsigned char *)libpq.PQgetvalue(r, i, 5),
-                         libpq.PQgetisnull(r, i, 5) ? 0 : (size_t)libpq.PQgetlength(r, i, 5), hits_col ? (int)col_int(r, i, 6) : 0};
-        if (fn(&row, user)) break;
+    if (!libpq.PQsendQueryParams(DB(s), sql, n, NULL, vals, NULL, NULL, 1)) return fail(s, err, "query");
+    libpq.PQsetSingleRowMode(DB(s));   /* when refused, the rows come in one result */
+    lineage_status st = LINEAGE_OK;
+    int stop = 0;
+    PGresult *r;
+    while ((r = libpq.PQgetResult(DB(s))) != NULL) {   /* read to the end even after a stop, as libpq requires */
+        ExecStatusType t = libpq.PQresultStatus(r);
+        if ((t == PGRES_SINGLE_TUPLE || t == PGRES_TUPLES_OK) && libpq.PQnfields(r) < 6 && !st)
+            st = error_set(err, LINEAGE_E_FORMAT, "%s: the server sent %d columns for an entry", s->display, libpq.PQnfields(r));
+        else if (t == PGRES_SINGLE_TUPLE || t == PGRES_TUPLES_OK) {
+            for (int i = 0; i < libpq.PQntuples(r) && !stop && !st; i++) {
+                index_row row = {col_int(r, i, 0), libpq.PQgetvalue(r, i, 1), libpq.PQgetvalue(r, i, 2), libpq.PQgetvalue(r, i, 3),
+                                 libpq.PQgetvalue(r, i, 4), libpq.PQgetisnull(r, i, 5) ? NULL : (const unsigned char *)libpq.PQgetvalue(r, i, 5),
+                                 libpq.PQgetisnull(r, i, 5) ? 0 : (size_t)libpq.PQgetlength(r, i, 5), 0};
+                stop = fn(&row, user);
+            }
+        } else if (!st) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", libpq.PQresultErrorMessage(r));
+            for (char *p = msg; *p; p++) if (*p == '\n' || *p == '\r') *p = ' ';
+            st = error_set(err, LINEAGE_E_IO, "%s: %s", s->display, msg);
+        }
+        libpq.PQclear(r);
     }
-    libpq.PQclear(r);
-    return LINEAGE_OK;
+    return st;
 }
 
 static lineage_status pg_list(index_store *s, index_row_fn fn, void *user, lineage_error *err)
 {
-    PGresult *r = NULL;
-    lineage_status st = run(s, "SELECT id, name, source, summary, added, NULL::bytea FROM lineage_entries ORDER BY name COLLATE \"C\"",
-                            0, NULL, NULL, NULL, &r, err);
-    return st ? st : each_row(r, fn, user);
+    return stream(s, "SELECT id, name, source, summary, added, NULL::bytea FROM lineage_entries ORDER BY name COLLATE \"C\"", 0, NULL,
+                  fn, user, err);
 }
 
-static lineage_status pg_candidates(index_store *s, const uint64_t *keys, size_t nkeys, size_t limit, index_row_fn fn,
-                                    void *user, lineage_error *err)
+static lineage_status pg_postings(index_store *s, const uint64_t *keys, size_t nkeys, size_t per_key, int64_t **ids,
+                                  size_t *n, size_t *ends, lineage_error *err)
 {
+    *ids = NULL;
+    *n = 0;
     if (!nkeys) return LINEAGE_OK;
     strbuf arr;
     sb_init(&arr);
@@ -240,41 +278,101 @@ static lineage_status pg_candidates(index_store *s, const uint64_t *keys, size_t
     for (size_t k = 0; k < nkeys; k++) sb_printf(&arr, "%s%lld", k ? "," : "", (long long)keys[k]);
     sb_putc(&arr, '}');
     char lim[32];
-    snprintf(lim, sizeof lim, "%zu", limit);
+    snprintf(lim, sizeof lim, "%llu", (unsigned long long)(per_key > (size_t)INT64_MAX ? (size_t)INT64_MAX : per_key));
     const char *v[2] = {sb_str(&arr), lim};
     PGresult *r = NULL;
+    /* a row per key, in the order given, with one array value (binary: a header, then a length and 8
+     * bytes per element; NULL when the key has no row), not a row per posting; each key a range of the
+     * primary key's B-tree, cut at per_key */
     lineage_status st = arr.failed ? error_set(err, LINEAGE_E_NOMEM, "out of memory")
-        : run(s, "SELECT e.id, e.name, e.source, e.summary, e.added, e.fingerprint, c.hits::bigint FROM (SELECT entry,"
-                 " count(*) AS hits FROM lineage_keys WHERE key = ANY($1::bigint[]) GROUP BY entry ORDER BY hits DESC, entry"
-                 " LIMIT $2::bigint) c JOIN lineage_entries e ON e.id = c.entry ORDER BY c.hits DESC, e.id",
+        : run(s, "SELECT (SELECT array_agg(p.entry) FROM (SELECT entry FROM lineage_keys k WHERE k.key = q.key"
+                 " ORDER BY k.sample_key, k.entry LIMIT $2::bigint) p) FROM unnest($1::bigint[]) WITH ORDINALITY AS q (key, i)"
+                 " ORDER BY q.i",
               2, v, NULL, NULL, &r, err);
     sb_free(&arr);
-    return st ? st : each_row(r, fn, user);
+    if (st) return st;
+    int rows = libpq.PQntuples(r);
+    if (rows != (int)nkeys || libpq.PQnfields(r) != 1) {
+        libpq.PQclear(r);
+        return error_set(err, LINEAGE_E_FORMAT, "%s: the server sent %d rows of entry ids for %zu keys", s->display, rows, nkeys);
+    }
+    size_t total = 0;
+    for (size_t k = 0; k < nkeys; k++)
+        if (!libpq.PQgetisnull(r, (int)k, 0)) total += (size_t)libpq.PQgetlength(r, (int)k, 0) / 12;   /* an upper bound */
+    int64_t *out = total ? malloc(total * sizeof *out) : NULL;
+    if (total && !out) {
+        libpq.PQclear(r);
+        return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    size_t m = 0;
+    for (size_t k = 0; k < nkeys; k++) {
+        if (!libpq.PQgetisnull(r, (int)k, 0)) {
+            const char *p = libpq.PQgetvalue(r, (int)k, 0);
+            size_t len = (size_t)libpq.PQgetlength(r, (int)k, 0);
+            /* ndim, has-nulls flag, element type; per dimension its size and lower bound */
+            uint64_t ndim = len >= 12 ? be32(p) : 0, count = len >= 20 && ndim == 1 ? be32(p + 12) : 0;
+            int bad = len < 12 || ndim > 1 || (ndim == 1 && (len < 20 || (len - 20) != count * 12)) || m + count > total;
+            for (uint64_t i = 0; !bad && i < count; i++) {
+                const char *e = p + 20 + 12 * i;
+                if (be32(e) != 8) bad = 1;   /* an element's length: 8, or -1 for NULL (entry is NOT NULL) */
+                else out[m++] = (int64_t)be64(e + 4);
+            }
+            if (bad) {
+                free(out);
+                libpq.PQclear(r);
+                return error_set(err, LINEAGE_E_FORMAT, "%s: the server sent a malformed array of entry ids", s->display);
+            }
+        }
+        ends[k] = m;
+    }
+    libpq.PQclear(r);
+    *ids = out;
+    *n = m;
+    return LINEAGE_OK;
+}
+
+static lineage_status pg_fetch(index_store *s, const int64_t *ids, size_t n, index_row_fn fn, void *user, lineage_error *err)
+{
+    if (!n) return LINEAGE_OK;
+    strbuf arr;
+    sb_init(&arr);
+    sb_putc(&arr, '{');
+    for (size_t k = 0; k < n; k++) sb_printf(&arr, "%s%lld", k ? "," : "", (long long)ids[k]);
+    sb_putc(&arr, '}');
+    const char *v[1] = {sb_str(&arr)};
+    lineage_status st = arr.failed ? error_set(err, LINEAGE_E_NOMEM, "out of memory")
+        : stream(s, "SELECT e.id, e.name, e.source, e.summary, e.added, e.fingerprint FROM unnest($1::bigint[]) WITH ORDINALITY"
+                    " AS u (id, n) JOIN lineage_entries e ON e.id = u.id ORDER BY u.n",
+                 1, v, fn, user, err);
+    sb_free(&arr);
+    return st;
+}
+
+typedef struct count_ctx { index_row_fn fn; void *user; size_t n; int stop; } count_ctx;
+static int count_row(const index_row *r, void *user)
+{
+    count_ctx *c = user;
+    c->n++;
+    return c->stop = c->fn(r, c->user);
 }
 
 static lineage_status pg_sample(index_store *s, uint64_t from, size_t limit, index_row_fn fn, void *user, lineage_error *err)
 {
-    char f[32], lim[32];
-    snprintf(f, sizeof f, "%lld", (long long)(from >> 1));
-    snprintf(lim, sizeof lim, "%zu", limit);
-    const char *v[2] = {f, lim};
-    PGresult *r = NULL;
-    /* from the random point onwards, then wrapping to the start */
-    lineage_status st = run(s, "(SELECT id, name, source, summary, added, fingerprint, 0 AS pass, sample_key FROM lineage_entries"
-                               " WHERE sample_key >= $1::bigint ORDER BY sample_key LIMIT $2::bigint) UNION ALL"
-                               " (SELECT id, name, source, summary, added, fingerprint, 1, sample_key FROM lineage_entries"
-                               " WHERE sample_key < $1::bigint ORDER BY sample_key LIMIT $2::bigint) ORDER BY pass, sample_key"
-                               " LIMIT $2::bigint",
-                            2, v, NULL, NULL, &r, err);
-    if (st) return st;
-    /* the pass column is not a hit count: drop it from the row */
-    int n = libpq.PQntuples(r);
-    for (int i = 0; i < n; i++) {
-        index_row row = {col_int(r, i, 0), libpq.PQgetvalue(r, i, 1), libpq.PQgetvalue(r, i, 2), libpq.PQgetvalue(r, i, 3), libpq.PQgetvalue(r, i, 4),
-                         (const unsigned char *)libpq.PQgetvalue(r, i, 5), (size_t)libpq.PQgetlength(r, i, 5), 0};
-        if (fn(&row, user)) break;
+    count_ctx c = {fn, user, 0, 0};
+    /* from the random point onwards, then (a second query, only when the first ran out: one UNION ALL
+     * read the rows of both halves before cutting) wrapping to the start */
+    for (int pass = 0; pass < 2 && c.n < limit && !c.stop; pass++) {
+        char f[32], lim[32];
+        snprintf(f, sizeof f, "%lld", (long long)(from >> 1));
+        snprintf(lim, sizeof lim, "%zu", limit - c.n);
+        const char *v[2] = {f, lim};
+        lineage_status st = stream(s, pass ? "SELECT id, name, source, summary, added, fingerprint FROM lineage_entries"
+                                             " WHERE sample_key < $1::bigint ORDER BY sample_key LIMIT $2::bigint"
+                                           : "SELECT id, name, source, summary, added, fingerprint FROM lineage_entries"
+                                             " WHERE sample_key >= $1::bigint ORDER BY sample_key LIMIT $2::bigint",
+                                   2, v, count_row, &c, err);
+        if (st) return st;
     }
-    libpq.PQclear(r);
     return LINEAGE_OK;
 }
 
@@ -284,7 +382,7 @@ static void pg_close(index_store *s)
     s->db = NULL;
 }
 
-static const index_ops pg_ops = {pg_add, pg_has, pg_remove, pg_count, pg_list, pg_candidates, pg_sample, pg_close};
+static const index_ops pg_ops = {pg_add, pg_has, pg_remove, pg_count, pg_list, pg_postings, pg_fetch, pg_sample, pg_close};
 
 lineage_status index_pg_open(index_store *s, lineage_error *err)
 {
@@ -299,8 +397,19 @@ lineage_status index_pg_open(index_store *s, lineage_error *err)
         return st;
     }
     s->ops = &pg_ops;
-    libpq.PQclear(libpq.PQexec(c, "SET client_min_messages = warning"));
-    lineage_status st = migrate(s, err);
+    /* the schema is read without a lock first: when it is this build's, nothing is to be migrated (one
+     * round trip instead of a transaction under the advisory lock on every open) */
+    PGresult *r = libpq.PQexec(c, "SET client_min_messages = warning; SELECT version FROM lineage_schema");
+    int version = libpq.PQresultStatus(r) == PGRES_TUPLES_OK && libpq.PQntuples(r) == 1 ? atoi(libpq.PQgetvalue(r, 0, 0)) : -1;
+    libpq.PQclear(r);
+    lineage_status st = LINEAGE_OK;
+    if (version > INDEX_SCHEMA_VERSION)
+        st = error_set(err, LINEAGE_E_UNSUPPORTED, "%s: index schema version %d is newer than this build's %d", s->display,
+                       version, INDEX_SCHEMA_VERSION);
+    else if (version != INDEX_SCHEMA_VERSION) {
+        if (version < 0) libpq.PQclear(libpq.PQexec(c, "SET client_min_messages = warning"));   /* rolled back with the failed SELECT */
+        st = migrate(s, err);
+    }
     if (st) {
         libpq.PQfinish(c);
         s->db = NULL;

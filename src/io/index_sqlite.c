@@ -20,7 +20,6 @@
     X(T, sqlite3_close) \
     X(T, sqlite3_column_blob) \
     X(T, sqlite3_column_bytes) \
-    X(T, sqlite3_column_count) \
     X(T, sqlite3_column_int) \
     X(T, sqlite3_column_int64) \
     X(T, sqlite3_column_text) \
@@ -65,6 +64,14 @@ static char *engine_sql(const char *sql)
     for (const char *p = sql; *p;) {
         if (!strncmp(p, "{SERIAL}", 8)) { sb_puts(&sb, "INTEGER"); p += 8; }
         else if (!strncmp(p, "{BLOB}", 6)) { sb_puts(&sb, "BLOB"); p += 6; }
+        else if (!strncmp(p, "{LOCK_WRITERS}", 14)) p += 14;   /* BEGIN IMMEDIATE holds the write lock */
+        else if (!strncmp(p, "{COUNT_TRIGGERS}", 16)) {
+            sb_puts(&sb, "CREATE TRIGGER lineage_entries_added AFTER INSERT ON lineage_entries"
+                         " BEGIN UPDATE lineage_counts SET entries = entries + 1; END;\n"
+                         "CREATE TRIGGER lineage_entries_removed AFTER DELETE ON lineage_entries"
+                         " BEGIN UPDATE lineage_counts SET entries = entries - 1; END");
+            p += 16;
+        }
         else sb_putc(&sb, *p++);
     }
     if (sb.failed) { sb_free(&sb); return NULL; }
@@ -155,11 +162,13 @@ static lineage_status sq_add(index_store *s, const char *name, const char *sourc
     libsqlite.sqlite3_finalize(q);
     q = NULL;
     if (!st && id >= 0) {
-        if (libsqlite.sqlite3_prepare_v2(DB(s), "INSERT OR IGNORE INTO lineage_keys (key, entry) VALUES (?1, ?2)", -1, &q, NULL) != SQLITE_OK)
+        if (libsqlite.sqlite3_prepare_v2(DB(s), "INSERT OR IGNORE INTO lineage_keys (key, sample_key, entry) VALUES (?1, ?2, ?3)", -1, &q,
+                               NULL) != SQLITE_OK)
             st = fail(s, err, "add keys");
         for (size_t k = 0; k < nkeys && !st; k++) {
             libsqlite.sqlite3_bind_int64(q, 1, (sqlite3_int64)keys[k]);
-            libsqlite.sqlite3_bind_int64(q, 2, id);
+            libsqlite.sqlite3_bind_int64(q, 2, (sqlite3_int64)(sample_key >> 1));
+            libsqlite.sqlite3_bind_int64(q, 3, id);
             if (libsqlite.sqlite3_step(q) != SQLITE_DONE) st = fail(s, err, "add keys");
             libsqlite.sqlite3_reset(q);
         }
@@ -195,7 +204,7 @@ static lineage_status sq_has(index_store *s, const char *name, int *has, lineage
 static lineage_status sq_count(index_store *s, uint64_t *n, lineage_error *err)
 {
     int64_t c;
-    lineage_status st = one_int(s, "SELECT count(*) FROM lineage_entries", NULL, &c, err);
+    lineage_status st = one_int(s, "SELECT entries FROM lineage_counts", NULL, &c, err);
     *n = c > 0 ? (uint64_t)c : 0;
     return st;
 }
@@ -220,14 +229,26 @@ static lineage_status sq_remove(index_store *s, const char *name, int *removed, 
 }
 
 /* Runs a prepared query whose columns are id, name, source, summary, added, fingerprint [, hits]. */
+/* The current row of q (id, name, source, summary, added, fingerprint): a NULL text of a crafted file
+ * reads as "" (the schema says NOT NULL; callers compare names). */
+static index_row row_of(sqlite3_stmt *q)
+{
+    const char *t[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = (const char *)libsqlite.sqlite3_column_text(q, i + 1);
+        if (!t[i]) t[i] = "";
+    }
+    const unsigned char *blob = libsqlite.sqlite3_column_blob(q, 5);
+    index_row r = {libsqlite.sqlite3_column_int64(q, 0), t[0], t[1], t[2], t[3], blob,
+                   blob ? (size_t)libsqlite.sqlite3_column_bytes(q, 5) : 0, 0};
+    return r;
+}
+
 static lineage_status each_row(index_store *s, sqlite3_stmt *q, index_row_fn fn, void *user, lineage_error *err)
 {
     int rc;
     while ((rc = libsqlite.sqlite3_step(q)) == SQLITE_ROW) {
-        index_row r = {libsqlite.sqlite3_column_int64(q, 0), (const char *)libsqlite.sqlite3_column_text(q, 1),
-                       (const char *)libsqlite.sqlite3_column_text(q, 2), (const char *)libsqlite.sqlite3_column_text(q, 3),
-                       (const char *)libsqlite.sqlite3_column_text(q, 4), libsqlite.sqlite3_column_blob(q, 5),
-                       (size_t)libsqlite.sqlite3_column_bytes(q, 5), libsqlite.sqlite3_column_count(q) > 6 ? libsqlite.sqlite3_column_int(q, 6) : 0};
+        index_row r = row_of(q);
         if (fn(&r, user)) { rc = SQLITE_DONE; break; }
     }
     lineage_status st = rc == SQLITE_DONE ? LINEAGE_OK : fail(s, err, "query");
@@ -244,25 +265,67 @@ static lineage_status sq_list(index_store *s, index_row_fn fn, void *user, linea
     return each_row(s, q, fn, user, err);
 }
 
-static lineage_status sq_candidates(index_store *s, const uint64_t *keys, size_t nkeys, size_t limit, index_row_fn fn,
-                                    void *user, lineage_error *err)
+static lineage_status sq_postings(index_store *s, const uint64_t *keys, size_t nkeys, size_t per_key, int64_t **ids,
+                                  size_t *n, size_t *ends, lineage_error *err)
 {
-    if (!nkeys) return LINEAGE_OK;
-    strbuf sb;
-    sb_init(&sb);
-    sb_puts(&sb, "SELECT e.id, e.name, e.source, e.summary, e.added, e.fingerprint, c.hits FROM (SELECT entry, count(*) AS hits"
-                 " FROM lineage_keys WHERE key IN (");
-    for (size_t k = 0; k < nkeys; k++) sb_puts(&sb, k ? ",?" : "?");
-    sb_puts(&sb, ") GROUP BY entry ORDER BY hits DESC, entry LIMIT ?) c JOIN lineage_entries e ON e.id = c.entry"
-                 " ORDER BY c.hits DESC, e.id");
-    if (sb.failed) { sb_free(&sb); return error_set(err, LINEAGE_E_NOMEM, "out of memory"); }
+    *ids = NULL;
+    *n = 0;
+    /* A search reads each entry once: a small page cache (256 KB, not the default 2 MB) is reused instead
+     * of growing, which halves the page faults of a search (1,110 to 610 on the benchmark index; 52 to
+     * 42 ms of CPU). Writers keep the default (a bulk add of 20,000 entries took 10% longer with it). */
+    lineage_status st = exec(s, "PRAGMA cache_size=-256", err);
+    if (st) return st;
     sqlite3_stmt *q = NULL;
-    int rc = libsqlite.sqlite3_prepare_v2(DB(s), sb.data, -1, &q, NULL);
-    sb_free(&sb);
-    if (rc != SQLITE_OK) return fail(s, err, "candidates");
-    for (size_t k = 0; k < nkeys; k++) libsqlite.sqlite3_bind_int64(q, (int)k + 1, (sqlite3_int64)keys[k]);
-    libsqlite.sqlite3_bind_int64(q, (int)nkeys + 1, (sqlite3_int64)limit);
-    return each_row(s, q, fn, user, err);
+    /* each key a range of the primary key's B-tree, cut at per_key */
+    if (libsqlite.sqlite3_prepare_v2(DB(s), "SELECT entry FROM lineage_keys WHERE key = ?1 ORDER BY sample_key, entry LIMIT ?2", -1, &q,
+                           NULL) != SQLITE_OK)
+        return fail(s, err, "candidates");
+    int64_t *v = NULL;
+    size_t cnt = 0, cap = 0;
+    for (size_t k = 0; k < nkeys && !st; k++) {
+        libsqlite.sqlite3_bind_int64(q, 1, (sqlite3_int64)keys[k]);
+        libsqlite.sqlite3_bind_int64(q, 2, per_key > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)per_key);
+        int rc;
+        while ((rc = libsqlite.sqlite3_step(q)) == SQLITE_ROW) {
+            if (cnt == cap) {
+                size_t nc = cap ? cap * 2 : 4096;
+                int64_t *nv = realloc(v, nc * sizeof *nv);
+                if (!nv) { st = error_set(err, LINEAGE_E_NOMEM, "out of memory"); break; }
+                v = nv;
+                cap = nc;
+            }
+            v[cnt++] = libsqlite.sqlite3_column_int64(q, 0);
+        }
+        if (!st && rc != SQLITE_DONE) st = fail(s, err, "candidates");
+        libsqlite.sqlite3_reset(q);
+        ends[k] = cnt;
+    }
+    libsqlite.sqlite3_finalize(q);
+    if (st) { free(v); return st; }
+    *ids = v;
+    *n = cnt;
+    return LINEAGE_OK;
+}
+
+static lineage_status sq_fetch(index_store *s, const int64_t *ids, size_t n, index_row_fn fn, void *user, lineage_error *err)
+{
+    sqlite3_stmt *q = NULL;
+    if (libsqlite.sqlite3_prepare_v2(DB(s), "SELECT id, name, source, summary, added, fingerprint FROM lineage_entries WHERE id = ?1", -1,
+                           &q, NULL) != SQLITE_OK)
+        return fail(s, err, "candidates");
+    lineage_status st = LINEAGE_OK;
+    int stop = 0;
+    for (size_t i = 0; i < n && !st && !stop; i++) {
+        libsqlite.sqlite3_bind_int64(q, 1, (sqlite3_int64)ids[i]);
+        int rc = libsqlite.sqlite3_step(q);
+        if (rc == SQLITE_ROW) {
+            index_row r = row_of(q);
+            stop = fn(&r, user);
+        } else if (rc != SQLITE_DONE) st = fail(s, err, "candidates");
+        libsqlite.sqlite3_reset(q);
+    }
+    libsqlite.sqlite3_finalize(q);
+    return st;
 }
 
 typedef struct count_ctx { index_row_fn fn; void *user; size_t n; int stop; } count_ctx;
@@ -298,7 +361,7 @@ static void sq_close(index_store *s)
     s->db = NULL;
 }
 
-static const index_ops sqlite_ops = {sq_add, sq_has, sq_remove, sq_count, sq_list, sq_candidates, sq_sample, sq_close};
+static const index_ops sqlite_ops = {sq_add, sq_has, sq_remove, sq_count, sq_list, sq_postings, sq_fetch, sq_sample, sq_close};
 
 lineage_status index_sqlite_open(index_store *s, lineage_error *err)
 {
@@ -316,7 +379,17 @@ lineage_status index_sqlite_open(index_store *s, lineage_error *err)
     libsqlite.sqlite3_busy_timeout(db, 120000);
     /* temp_store: the candidates query sorts its hits in memory, not in a temporary file */
     lineage_status st = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY", err);
-    if (!st) st = migrate(s, err);
+    if (!st) {   /* read without the write lock first: when the schema is this build's, nothing is to be migrated */
+        sqlite3_stmt *q = NULL;
+        int version = -1;
+        if (libsqlite.sqlite3_prepare_v2(db, "SELECT version FROM lineage_schema", -1, &q, NULL) == SQLITE_OK && libsqlite.sqlite3_step(q) == SQLITE_ROW)
+            version = libsqlite.sqlite3_column_int(q, 0);
+        libsqlite.sqlite3_finalize(q);
+        if (version > INDEX_SCHEMA_VERSION)
+            st = error_set(err, LINEAGE_E_UNSUPPORTED, "%s: index schema version %d is newer than this build's %d", s->display,
+                           version, INDEX_SCHEMA_VERSION);
+        else if (version != INDEX_SCHEMA_VERSION) st = migrate(s, err);
+    }
     if (st) {
         libsqlite.sqlite3_close(db);
         s->db = NULL;

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include "lineage.h"
 
-#define INDEX_SCHEMA_VERSION 1
+#define INDEX_SCHEMA_VERSION 2
 
 typedef struct index_row {
     int64_t id;
@@ -33,8 +33,13 @@ typedef struct index_ops {
     lineage_status (*remove)(index_store *s, const char *name, int *removed, lineage_error *err);
     lineage_status (*count)(index_store *s, uint64_t *n, lineage_error *err);
     lineage_status (*list)(index_store *s, index_row_fn fn, void *user, lineage_error *err);
-    lineage_status (*candidates)(index_store *s, const uint64_t *keys, size_t nkeys, size_t limit, index_row_fn fn,
-                                 void *user, lineage_error *err);
+    /* the entry ids of the (key, sample_key, entry) rows of each of keys (distinct), at most per_key of
+     * them per key, smallest sample_key (then entry) first: key k's ids are (*ids)[ends[k-1] .. ends[k])
+     * (ends has nkeys places, ends[-1] read as 0); *ids malloc'd, NULL when none */
+    lineage_status (*postings)(index_store *s, const uint64_t *keys, size_t nkeys, size_t per_key, int64_t **ids,
+                               size_t *n, size_t *ends, lineage_error *err);
+    /* the rows of the given ids, in the order given (ids no longer present are left out); hits 0 */
+    lineage_status (*fetch)(index_store *s, const int64_t *ids, size_t n, index_row_fn fn, void *user, lineage_error *err);
     lineage_status (*sample)(index_store *s, uint64_t from, size_t limit, index_row_fn fn, void *user,
                              lineage_error *err);
     void (*close)(index_store *s);
@@ -52,11 +57,36 @@ struct index_store {
 lineage_status index_store_open(const char *uri, index_store **out, lineage_error *err);
 void index_store_close(index_store *s);
 
+/* Keys' entry ids read already in one search (relatives share most of their keys with the query):
+ * index_candidates reads only the keys not in it, and adds them. Zero-initialized; freed by
+ * index_postings_free. Not for longer than a search: entries added meanwhile would be missed. */
+typedef struct index_postings {
+    uint64_t *keys;
+    size_t *start, *len;    /* key i's ids: ids[start[i] .. start[i] + len[i]) */
+    int64_t *ids;
+    size_t nkeys, nids, cap_keys, cap_ids, per_key;
+} index_postings;
+void index_postings_free(index_postings *c);
+
+/* The candidates for a query: the entries sharing the most of keys with it (ties: smaller id first),
+ * the first `limit` of them less those in skip (ids seen already, any order), delivered in that order
+ * with their hits. A key shared by more than per_key entries counts for the per_key of them with the
+ * smallest sample_key only (a random subset, the same one for every key: a key that common tells
+ * unrelated models apart no better than chance, and reading all of its postings is what costs). The
+ * counting is done here, in C, so that both engines rank identically and neither has to group tens of
+ * thousands of rows in SQL. cache (NULL: none) keeps the keys' entry ids for the next call. */
+lineage_status index_candidates(index_store *s, const uint64_t *keys, size_t nkeys, size_t per_key, size_t limit,
+                                const int64_t *skip, size_t nskip, index_postings *cache, index_row_fn fn, void *user,
+                                lineage_error *err);
+
 /* Per engine (index_sqlite.c, index_pg.c): fill s->ops and s->db. */
 lineage_status index_sqlite_open(index_store *s, lineage_error *err);
 lineage_status index_pg_open(index_store *s, lineage_error *err);
 
 /* The schema migrations both engines apply in order; migration k takes schema version k-1 to k.
- * Statements are separated by ";\n"; {BLOB} and {SERIAL} are replaced per engine. */
+ * Statements are separated by ";\n"; {BLOB}, {SERIAL}, {COUNT_TRIGGERS} (the triggers keeping
+ * lineage_counts.entries equal to the number of entries) and {LOCK_WRITERS} (writers of an older build
+ * kept out while rows are counted and copied: a PostgreSQL table lock; SQLite's migration holds the
+ * write lock already) are replaced per engine. */
 extern const char *const index_migrations[INDEX_SCHEMA_VERSION];
 #endif
