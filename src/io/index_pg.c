@@ -348,17 +348,10 @@ static lineage_status pg_fetch(index_store *s, const int64_t *ids, size_t n, ind
     return st;
 }
 
-typedef struct count_ctx { index_row_fn fn; void *user; size_t n; int stop; } count_ctx;
-static int count_row(const index_row *r, void *user)
-{
-    count_ctx *c = user;
-    c->n++;
-    return c->stop = c->fn(r, c->user);
-}
 
 static lineage_status pg_sample(index_store *s, uint64_t from, size_t limit, index_row_fn fn, void *user, lineage_error *err)
 {
-    count_ctx c = {fn, user, 0, 0};
+    index_row_counter c = {fn, user, 0, 0};
     /* from the random point onwards, then (a second query, only when the first ran out: one UNION ALL
      * read the rows of both halves before cutting) wrapping to the start */
     for (int pass = 0; pass < 2 && c.n < limit && !c.stop; pass++) {
@@ -370,7 +363,7 @@ static lineage_status pg_sample(index_store *s, uint64_t from, size_t limit, ind
                                              " WHERE sample_key < $1::bigint ORDER BY sample_key LIMIT $2::bigint"
                                            : "SELECT id, name, source, summary, added, fingerprint FROM lineage_entries"
                                              " WHERE sample_key >= $1::bigint ORDER BY sample_key LIMIT $2::bigint",
-                                   2, v, count_row, &c, err);
+                                   2, v, index_row_count, &c, err);
         if (st) return st;
     }
     return LINEAGE_OK;

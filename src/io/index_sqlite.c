@@ -328,17 +328,10 @@ static lineage_status sq_fetch(index_store *s, const int64_t *ids, size_t n, ind
     return st;
 }
 
-typedef struct count_ctx { index_row_fn fn; void *user; size_t n; int stop; } count_ctx;
-static int count_row(const index_row *r, void *user)
-{
-    count_ctx *c = user;
-    c->n++;
-    return c->stop = c->fn(r, c->user);
-}
 
 static lineage_status sq_sample(index_store *s, uint64_t from, size_t limit, index_row_fn fn, void *user, lineage_error *err)
 {
-    count_ctx c = {fn, user, 0, 0};
+    index_row_counter c = {fn, user, 0, 0};
     /* from the random point onwards, then wrapping to the start */
     for (int pass = 0; pass < 2 && c.n < limit && !c.stop; pass++) {
         sqlite3_stmt *q = NULL;
@@ -349,7 +342,7 @@ static lineage_status sq_sample(index_store *s, uint64_t from, size_t limit, ind
         if (libsqlite.sqlite3_prepare_v2(DB(s), sql, -1, &q, NULL) != SQLITE_OK) return fail(s, err, "sample");
         libsqlite.sqlite3_bind_int64(q, 1, (sqlite3_int64)(from >> 1));
         libsqlite.sqlite3_bind_int64(q, 2, (sqlite3_int64)(limit - c.n));
-        lineage_status st = each_row(s, q, count_row, &c, err);
+        lineage_status st = each_row(s, q, index_row_count, &c, err);
         if (st) return st;
     }
     return LINEAGE_OK;

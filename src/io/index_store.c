@@ -30,6 +30,13 @@ const char *const index_migrations[INDEX_SCHEMA_VERSION] = {
     "CREATE INDEX lineage_keys_entry ON lineage_keys (entry)",
 };
 
+int index_row_count(const index_row *r, void *counter)
+{
+    index_row_counter *c = counter;
+    c->n++;
+    return c->stop = c->fn(r, c->user);
+}
+
 static int is_pg(const char *uri) { return !strncmp(uri, "postgresql://", 13) || !strncmp(uri, "postgres://", 11); }
 
 /* postgresql://user:secret@host/db -> postgresql://user@host/db */

@@ -23,6 +23,10 @@ typedef struct index_row {
 /* Returns nonzero to stop the iteration. Rows are valid during the call only. */
 typedef int (*index_row_fn)(const index_row *row, void *user);
 
+/* Counts the rows passed on to fn (an engine's sample query that may need a second pass). */
+typedef struct index_row_counter { index_row_fn fn; void *user; size_t n; int stop; } index_row_counter;
+int index_row_count(const index_row *r, void *counter);
+
 typedef struct index_store index_store;
 
 typedef struct index_ops {

@@ -107,6 +107,19 @@ static void code_cell(strbuf *sb, const char *s)
     sb_free(&esc);
 }
 
+/* The heading of an entry whose question names one thing: "<before>`name`<after>" in ctx's language. */
+static void named_head(strbuf *sb, int n, const render_ctx *ctx, const char *before_en, const char *before_ko,
+                       const char *name, const char *after_en, const char *after_ko)
+{
+    strbuf q;
+    sb_init(&q);
+    sb_puts(&q, tr(ctx, before_en, before_ko));
+    code_span(&q, name ? name : "?");
+    sb_puts(&q, tr(ctx, after_en, after_ko));
+    entry_head(sb, n, sb_str(&q), ctx);
+    sb_free(&q);
+}
+
 static void relation_list(strbuf *sb, const json_value *rel, const render_ctx *ctx)
 {
     for (size_t i = 0; i < json_count(rel); i++) {
@@ -234,13 +247,7 @@ static void compare_entry(strbuf *sb, const json_value *root, int n, const rende
 static void verify_entry(strbuf *sb, const json_value *root, int n, const render_ctx *ctx)
 {
     const char *m = json_get_string(root, "model");
-    strbuf q;
-    sb_init(&q);
-    sb_puts(&q, tr(ctx, "Which candidate, if any, is the parent of model ", "모델 "));
-    code_span(&q, m ? m : "?");
-    sb_puts(&q, tr(ctx, "?", "의 부모는 후보 중 어느 모델인가?"));
-    entry_head(sb, n, sb_str(&q), ctx);
-    sb_free(&q);
+    named_head(sb, n, ctx, "Which candidate, if any, is the parent of model ", "모델 ", m, "?", "의 부모는 후보 중 어느 모델인가?");
     const char *parent = json_get_string(root, "parent");
     double margin = 0;
     json_get_double(root, "margin", &margin);
@@ -365,13 +372,7 @@ static void inspect_entry(strbuf *sb, const json_value *root, int n, const rende
 static void tokenize_entry(strbuf *sb, const json_value *root, int n, const render_ctx *ctx)
 {
     const char *t = json_get_string(root, "tokenizer");
-    strbuf q;
-    sb_init(&q);
-    sb_puts(&q, tr(ctx, "How does tokenizer ", "토크나이저 "));
-    code_span(&q, t ? t : "?");
-    sb_puts(&q, tr(ctx, " split this text?", "은(는) 이 글을 어떻게 나누는가?"));
-    entry_head(sb, n, sb_str(&q), ctx);
-    sb_free(&q);
+    named_head(sb, n, ctx, "How does tokenizer ", "토크나이저 ", t, " split this text?", "은(는) 이 글을 어떻게 나누는가?");
     int64_t count = 0, chars = 0;
     json_get_int(root, "count", &count);
     json_get_int(root, "characters", &chars);
@@ -406,13 +407,7 @@ static void tokenize_entry(strbuf *sb, const json_value *root, int n, const rend
 static void run_entry(strbuf *sb, const json_value *root, int n, const render_ctx *ctx)
 {
     const char *m = json_get_string(root, "model");
-    strbuf q;
-    sb_init(&q);
-    sb_puts(&q, tr(ctx, "What does model ", "모델 "));
-    code_span(&q, m ? m : "?");
-    sb_puts(&q, tr(ctx, " predict next?", "의 다음 토큰 예측은?"));
-    entry_head(sb, n, sb_str(&q), ctx);
-    sb_free(&q);
+    named_head(sb, n, ctx, "What does model ", "모델 ", m, " predict next?", "의 다음 토큰 예측은?");
     const json_value *top = json_get(root, "top_k"), *first = json_at(top, 0);
     strbuf ans;
     sb_init(&ans);
@@ -504,19 +499,8 @@ static void entry(strbuf *sb, const json_value *root, const char *command, int n
     else if (!strcmp(schema, "lineage.search/1") || !strcmp(schema, "lineage.ask/1")) {
         int search = !strcmp(schema, "lineage.search/1");
         const char *m = json_get_string(root, "model");
-        strbuf q;
-        sb_init(&q);
-        if (search) {
-            sb_puts(&q, tr(ctx, "Which indexed model is closest to model ", "인덱스에서 모델 "));
-            code_span(&q, m ? m : "?");
-            sb_puts(&q, tr(ctx, "?", "에 가장 가까운 모델은?"));
-        } else {
-            sb_puts(&q, tr(ctx, "What does model ", "모델 "));
-            code_span(&q, m ? m : "?");
-            sb_puts(&q, tr(ctx, " answer?", "의 답변은?"));
-        }
-        entry_head(sb, n, sb_str(&q), ctx);
-        sb_free(&q);
+        if (search) named_head(sb, n, ctx, "Which indexed model is closest to model ", "인덱스에서 모델 ", m, "?", "에 가장 가까운 모델은?");
+        else named_head(sb, n, ctx, "What does model ", "모델 ", m, " answer?", "의 답변은?");
         if (search) journal_search_entry(sb, root, ctx);
         else journal_ask_entry(sb, root, ctx);
     } else compare_entry(sb, root, n, ctx);
