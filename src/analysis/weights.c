@@ -499,9 +499,8 @@ lineage_status weights_compare_section(const lineage_model *a, const lineage_mod
     if (!st) st = wt_prefetch_samples(a, err);
     if (!st) st = wt_prefetch_samples(b, err);
     size_t nk = 0;
+    if (!st) st = wt_controls_build_all(a, b, &c.layout, wt_threads(opt), ks, err);
     for (size_t i = 0; !st && i < c.layout.nseries; i++) {
-        st = wt_controls_build(a, b, &c.layout.series[i], wt_threads(opt), &ks[nk], err);
-        if (st) break;
         json_value *cj = control_json(ar, &ks[nk]);
         if (!cj || !json_set(ar, controls, role_label(ar, c.layout.series[i].comp, c.layout.series[i].role), cj))
             st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
@@ -535,7 +534,7 @@ lineage_status weights_compare_section(const lineage_model *a, const lineage_mod
             !json_set(ar, root, "summary", summary))
             st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
-    for (size_t i = 0; i < nk; i++) wt_control_free(&ks[i]);
+    for (size_t i = 0; ks && i < c.layout.nseries; i++) wt_control_free(&ks[i]);
     free(ks);
     free(used_a);
     free(used_b);

@@ -164,6 +164,10 @@ typedef struct wt_role_control {
 /* threads: for the cross-layer correlation products (>= 1). */
 lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b, const wt_series *s, int threads,
                                  wt_role_control *out, lineage_error *err);
+/* wt_controls_build for every series of l into out[0..nseries), the series spread over the threads.
+ * On failure the caller still frees every out[i] (wt_control_free takes partial ones). */
+lineage_status wt_controls_build_all(const lineage_model *a, const lineage_model *b, const wt_layout *l, int threads,
+                                     wt_role_control *out, lineage_error *err);
 /* Threads a comparison uses: opt->threads, or every online core. */
 int wt_threads(const lineage_compare_options *opt);
 void wt_control_free(wt_role_control *c);

@@ -405,3 +405,58 @@ lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b,
     if (st) wt_control_free(out);
     return st;
 }
+
+/* Every series' controls, the series spread over the threads (one each: their grams are small, and
+ * a series runs start to end on one core without nested thread start-ups). The first failing series
+ * in layout order gives the error, whatever the thread timing. */
+typedef struct controls_job {
+    const lineage_model *a, *b;
+    const wt_layout *l;
+    wt_role_control *out;
+    lineage_status *st;
+    lineage_error *errs;
+    size_t next;   /* atomic */
+} controls_job;
+
+static void *controls_worker(void *arg)
+{
+    controls_job *j = arg;
+    for (;;) {
+        size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+        if (i >= j->l->nseries) break;
+        j->st[i] = wt_controls_build(j->a, j->b, &j->l->series[i], 1, &j->out[i], &j->errs[i]);
+    }
+    return NULL;
+}
+
+lineage_status wt_controls_build_all(const lineage_model *a, const lineage_model *b, const wt_layout *l, int threads,
+                                     wt_role_control *out, lineage_error *err)
+{
+    size_t n = l->nseries;
+    lineage_status *st = calloc(n + 1, sizeof *st);
+    lineage_error *errs = calloc(n + 1, sizeof *errs);
+    if (!st || !errs) {
+        free(st);
+        free(errs);
+        return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    }
+    controls_job j = {a, b, l, out, st, errs, 0};
+    pthread_t tid[64];
+    int started = 0;
+    if (threads > 64) threads = 64;
+    for (int t = 1; t < threads && (size_t)t < n; t++) {
+        if (pthread_create(&tid[started], NULL, controls_worker, &j) != 0) break;
+        started++;
+    }
+    controls_worker(&j);
+    for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
+    lineage_status res = LINEAGE_OK;
+    for (size_t i = 0; i < n && !res; i++)
+        if (st[i]) {
+            res = st[i];
+            *err = errs[i];
+        }
+    free(st);
+    free(errs);
+    return res;
+}

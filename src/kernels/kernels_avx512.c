@@ -11,7 +11,7 @@
 typedef struct lanes {
     __m512 sa, sb, saa, sbb, sab, sdd, mx;
     __m512 c;   /* shift, see moments_unshift */
-    __m512i neq;
+    uint64_t neq;   /* equal pairs, counted from compare masks in scalar registers (no vector op) */
 } lanes;
 
 typedef struct wide {
@@ -22,13 +22,15 @@ typedef struct wide {
 INLINE void lanes_zero(lanes *l)
 {
     l->sa = l->sb = l->saa = l->sbb = l->sab = l->sdd = _mm512_setzero_ps();
-    l->neq = _mm512_setzero_si512();
+    l->neq = 0;
 }
 
-INLINE void step(lanes *l, __m512 a, __m512 b)
+/* shifted is a constant at every call: the unshifted loop (c == 0, most tensors) saves two
+ * subtractions per vector. */
+INLINE void step_shift(lanes *l, __m512 a, __m512 b, int shifted)
 {
     __m512 d = _mm512_sub_ps(a, b);
-    __m512 as = _mm512_sub_ps(a, l->c), bs = _mm512_sub_ps(b, l->c);
+    __m512 as = shifted ? _mm512_sub_ps(a, l->c) : a, bs = shifted ? _mm512_sub_ps(b, l->c) : b;
     l->sa = _mm512_add_ps(l->sa, as);
     l->sb = _mm512_add_ps(l->sb, bs);
     l->saa = _mm512_fmadd_ps(as, as, l->saa);
@@ -36,8 +38,12 @@ INLINE void step(lanes *l, __m512 a, __m512 b)
     l->sab = _mm512_fmadd_ps(as, bs, l->sab);
     l->sdd = _mm512_fmadd_ps(d, d, l->sdd);
     l->mx = _mm512_max_ps(_mm512_abs_ps(d), l->mx);   /* NaN in the first operand keeps mx */
-    __mmask16 k = _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ);
-    l->neq = _mm512_mask_sub_epi32(l->neq, k, l->neq, _mm512_set1_epi32(-1));
+    l->neq += (uint64_t)__builtin_popcount(_cvtmask16_u32(_mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ)));
+}
+
+INLINE void step(lanes *l, __m512 a, __m512 b)
+{
+    step_shift(l, a, b, 1);
 }
 
 INLINE __m512d widen_add(__m512d d, __m512 f)
@@ -55,7 +61,7 @@ INLINE void fold(wide *w, lanes *l)
     w->sbb = widen_add(w->sbb, l->sbb);
     w->sab = widen_add(w->sab, l->sab);
     w->sdd = widen_add(w->sdd, l->sdd);
-    w->n_equal += (uint64_t)(uint32_t)_mm512_reduce_add_epi32(l->neq);
+    w->n_equal += l->neq;
     lanes_zero(l);
 }
 
@@ -80,12 +86,25 @@ INLINE void start(wide *w, lanes *l, float c)
     l->mx = _mm512_setzero_ps();
 }
 
-INLINE void step_bf16x32(lanes *l, const void *a, const void *b)
+INLINE void step_bf16x32(lanes *l, const void *a, const void *b, int shifted)
 {
     const __m512i hi = _mm512_set1_epi32((int)0xFFFF0000u);
     __m512i xa = _mm512_loadu_si512(a), xb = _mm512_loadu_si512(b);
-    step(l, _mm512_castsi512_ps(_mm512_slli_epi32(xa, 16)), _mm512_castsi512_ps(_mm512_slli_epi32(xb, 16)));
-    step(l, _mm512_castsi512_ps(_mm512_and_si512(xa, hi)), _mm512_castsi512_ps(_mm512_and_si512(xb, hi)));
+    step_shift(l, _mm512_castsi512_ps(_mm512_slli_epi32(xa, 16)), _mm512_castsi512_ps(_mm512_slli_epi32(xb, 16)),
+               shifted);
+    step_shift(l, _mm512_castsi512_ps(_mm512_and_si512(xa, hi)), _mm512_castsi512_ps(_mm512_and_si512(xb, hi)),
+               shifted);
+}
+
+/* Whole 32-element groups of [i, n), folding every KERNELS_FOLD_ELEMS; returns the new i. */
+INLINE size_t bf16_body(wide *w, lanes *l, const uint16_t *a, const uint16_t *b, size_t i, size_t n, int shifted)
+{
+    while (i + 32 <= n) {
+        size_t end = n - i > KERNELS_FOLD_ELEMS ? i + KERNELS_FOLD_ELEMS : n;
+        for (; i + 32 <= end; i += 32) step_bf16x32(l, a + i, b + i, shifted);
+        fold(w, l);
+    }
+    return i;
 }
 
 void pair_moments_bf16_avx512(const uint16_t *a, const uint16_t *b, size_t n, pair_moments *acc)
@@ -97,22 +116,41 @@ void pair_moments_bf16_avx512(const uint16_t *a, const uint16_t *b, size_t n, pa
     wide w;
     lanes l;
     start(&w, &l, c);
-    size_t i = 0;
-    while (i + 32 <= n) {
-        size_t end = n - i > KERNELS_FOLD_ELEMS ? i + KERNELS_FOLD_ELEMS : n;
-        for (; i + 32 <= end; i += 32) step_bf16x32(&l, a + i, b + i);
-        fold(&w, &l);
-    }
+    size_t i = c != 0 ? bf16_body(&w, &l, a, b, 0, n, 1) : bf16_body(&w, &l, a, b, 0, n, 0);
     if (i < n) {
         uint16_t ta[32], tb[32];   /* pairs (c, c) add nothing but one equality each */
         for (size_t k = 0; k < 32; k++) ta[k] = tb[k] = cbits;
         memcpy(ta, a + i, (n - i) * 2);
         memcpy(tb, b + i, (n - i) * 2);
-        step_bf16x32(&l, ta, tb);
+        step_bf16x32(&l, ta, tb, 1);
         fold(&w, &l);
         w.n_equal -= 32 - (n - i);
     }
     finish(&w, &l, c, n, acc);
+}
+
+INLINE size_t f16_body(wide *w, lanes *l, const uint16_t *a, const uint16_t *b, size_t n, int shifted)
+{
+    size_t i = 0;
+    while (i + 16 <= n) {
+        size_t end = n - i > KERNELS_FOLD_ELEMS ? i + KERNELS_FOLD_ELEMS : n;
+        for (; i + 16 <= end; i += 16)
+            step_shift(l, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i))),
+                       _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(b + i))), shifted);
+        fold(w, l);
+    }
+    return i;
+}
+
+INLINE size_t f32_body(wide *w, lanes *l, const float *a, const float *b, size_t n, int shifted)
+{
+    size_t i = 0;
+    while (i + 16 <= n) {
+        size_t end = n - i > KERNELS_FOLD_ELEMS ? i + KERNELS_FOLD_ELEMS : n;
+        for (; i + 16 <= end; i += 16) step_shift(l, _mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), shifted);
+        fold(w, l);
+    }
+    return i;
 }
 
 void pair_moments_f16_avx512(const uint16_t *a, const uint16_t *b, size_t n, pair_moments *acc)
@@ -122,14 +160,7 @@ void pair_moments_f16_avx512(const uint16_t *a, const uint16_t *b, size_t n, pai
     wide w;
     lanes l;
     start(&w, &l, c);
-    size_t i = 0;
-    while (i + 16 <= n) {
-        size_t end = n - i > KERNELS_FOLD_ELEMS ? i + KERNELS_FOLD_ELEMS : n;
-        for (; i + 16 <= end; i += 16)
-            step(&l, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i))),
-                 _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(b + i))));
-        fold(&w, &l);
-    }
+    size_t i = c != 0 ? f16_body(&w, &l, a, b, n, 1) : f16_body(&w, &l, a, b, n, 0);
     if (i < n) {
         __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
         step(&l, _mm512_mask_blend_ps(k, l.c, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, a + i))),
@@ -147,12 +178,7 @@ void pair_moments_f32_avx512(const float *a, const float *b, size_t n, pair_mome
     wide w;
     lanes l;
     start(&w, &l, c);
-    size_t i = 0;
-    while (i + 16 <= n) {
-        size_t end = n - i > KERNELS_FOLD_ELEMS ? i + KERNELS_FOLD_ELEMS : n;
-        for (; i + 16 <= end; i += 16) step(&l, _mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
-        fold(&w, &l);
-    }
+    size_t i = c != 0 ? f32_body(&w, &l, a, b, n, 1) : f32_body(&w, &l, a, b, n, 0);
     if (i < n) {
         __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
         step(&l, _mm512_mask_loadu_ps(l.c, k, a + i), _mm512_mask_loadu_ps(l.c, k, b + i));
