@@ -1,18 +1,21 @@
 #!/bin/bash
 # bench_cat.sh: `lineage compare A B --only weights --json F` against `cat A B > /dev/null` on page-cached
 # bf16 pairs of each size in CAT_PAIRS GB (tools/mkbig, B = A + 5% noise), process start to exit,
-# BENCH_ROUNDS (5) rounds alternating cat / lineage after one warm-up round, medians of wall time and of
+# BENCH_ROUNDS (9) rounds alternating cat / lineage after one warm-up round, medians of wall time and of
 # CPU time (user + sys: steadier than wall on a shared machine). The pairs are deleted afterwards unless
 # BENCH_KEEP=1. Prints a Markdown section. Env: BUILD, LINEAGE, BENCH_WORK, CAT_PAIRS ("1 3").
 set -u
 W=${BENCH_WORK:-build/bench}/cat
-ROUNDS=${BENCH_ROUNDS:-5}
+ROUNDS=${BENCH_ROUNDS:-9}
 PAIRS=${CAT_PAIRS:-1 3}
 mkdir -p "$W"
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2 }'; }
-timed() {   # timed OUT CMD...: appends "wall cpu" of CMD to the arrays via OUT file
-    /usr/bin/time -f "%e %U %S" -o "$W/time" "$@" > /dev/null 2>> "$W/err" || return 1
-    awk '{printf "%.3f %.3f\n", $1, $2 + $3}' "$W/time"
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2 }'; }
+timed() {   # timed CMD...: prints "wall cpu" of CMD; wall from bash's microsecond clock (time(1)'s %e is 10 ms)
+    local t0 t1
+    t0=$EPOCHREALTIME
+    /usr/bin/time -f "%U %S" -o "$W/time" "$@" > /dev/null 2>> "$W/err" || return 1
+    t1=$EPOCHREALTIME
+    awk -v a="$t0" -v b="$t1" '{printf "%.4f %.3f\n", b - a, $1 + $2}' "$W/time"
 }
 load_start=$(cut -d' ' -f1 /proc/loadavg)
 rows=""

@@ -125,6 +125,23 @@ typedef struct kind_list {
     int n;
 } kind_list;
 
+/* Relative difference storage rounding alone can make: RESIDUAL_TRAINED, or below 8 bits a bound that
+ * grows with the coarser side's rounding step. */
+static double rounding_bound(const lineage_model *a, const lineage_model *b)
+{
+    double coarse = fmin(effective_bits(a), effective_bits(b));
+    return isfinite(coarse) && coarse < 8 ? fmax(RESIDUAL_TRAINED, pow(2, -(coarse - 3))) : RESIDUAL_TRAINED;
+}
+
+/* The noise test's result, unless a side is stored so coarsely (below 8 bits) that its rounding alone
+ * is as large as the noise read. */
+static int noise_read(const lineage_model *a, const lineage_model *b, const json_value *s)
+{
+    if (!detected(s, "noised")) return 0;
+    double coarse = fmin(effective_bits(a), effective_bits(b));
+    return !(isfinite(coarse) && coarse < 8) || num(json_get(s, "noised"), "alpha", 0) >= rounding_bound(a, b);
+}
+
 static void add_kind(kind_list *k, const char *kind, double weight, const char *dir, const char *en, const char *ko)
 {
     if (k->n >= 16) return;
@@ -234,11 +251,20 @@ static void detect_kinds(const lineage_model *a, const lineage_model *b, const j
                  num(ch, "norms", 0), num(ch, "median_rho", 0), num(ch, "z", 0));
         add_kind(kinds, "rescaled", 0.9, DIR_NONE, en, ko);
     }
-    if (detected(s, "noised")) {
+    int noised = noise_read(a, b, s);
+    if (noised) {
         const char *d = str_dir(json_get(s, "noised"), "direction");
-        snprintf(en, sizeof en, "a uniform noise-like difference across every tensor; %s's variance grew by the noise's",
-                 child_of(d));
-        snprintf(ko, sizeof ko, "모든 텐서에 균일한 잡음 같은 차이가 있고, %s의 분산이 잡음만큼 커짐", child_of(d));
+        if (strcmp(d, DIR_NONE)) {
+            snprintf(en, sizeof en, "a uniform noise-like difference across every tensor; %s's variance grew by the noise's",
+                     child_of(d));
+            snprintf(ko, sizeof ko, "모든 텐서에 균일한 잡음 같은 차이가 있고, %s의 분산이 잡음만큼 커짐", child_of(d));
+        } else {
+            snprintf(en, sizeof en, "a uniform noise-like difference across every tensor (%.3f of each tensor's spread), too "
+                     "small for the variances to show which side carries it",
+                     num(json_get(s, "noised"), "alpha", 0));
+            snprintf(ko, sizeof ko, "모든 텐서에 균일한 잡음 같은 차이가 있음 (각 텐서 분산 폭의 %.3f); 너무 작아 어느 쪽 분산이 "
+                     "커졌는지는 보이지 않음", num(json_get(s, "noised"), "alpha", 0));
+        }
         add_kind(kinds, "noised", 0.9, d, en, ko);
         /* Training under the noise: the residual's top singular values leave the bulk an i.i.d. noise
          * makes (docs/METHODOLOGY.md "Training under a noise"). Its size is that of the structured part
@@ -268,9 +294,8 @@ static void detect_kinds(const lineage_model *a, const lineage_model *b, const j
     const json_value *res = json_get(s, "residual");
     double resid = num(res, "median_rel_l2", NAN);
     /* a side stored in fewer bits rounds by more: below 8 bits the bound grows with the rounding step */
-    double ba = effective_bits(a), bb = effective_bits(b), coarse = fmin(ba, bb);
-    double bound = isfinite(coarse) && coarse < 8 ? fmax(RESIDUAL_TRAINED, pow(2, -(coarse - 3))) : RESIDUAL_TRAINED;
-    if (kinds->n > 0 && !trained && !detected(s, "noised") && isfinite(resid) && resid >= bound) {
+    double ba = effective_bits(a), bb = effective_bits(b), bound = rounding_bound(a, b);
+    if (kinds->n > 0 && !trained && !noised && isfinite(resid) && resid >= bound) {
         int cpt = resid > FINETUNE_MAX_REL_L2;
         snprintf(en, sizeof en, "once the alignment is undone the matched tensors still differ by %.2f of their norm "
                  "(median relative L2 over %.0f pairs, far above storage rounding): trained before or after the "
@@ -297,7 +322,15 @@ static void detect_kinds(const lineage_model *a, const lineage_model *b, const j
          * bf16 rounding of a trained 32-bit model leave the same weights (a widening re-save adds no
          * precision, so it never counts). */
         const char *d = bb < ba ? DIR_B : DIR_A;
-        if (fmin(ba, bb) < 15.5) {
+        /* nothing changed the values, only moved them (a permutation, a subset, repeated layers; no
+         * training, no noise, the aligned residual at rounding): the coarser side is then a rounding of
+         * the finer one. A rescaling computes new values in the finer type from the coarser ones, so
+         * it leaves no such clue. */
+        int moved = 0;
+        for (int i = 0; i < kinds->n; i++)
+            moved |= !strcmp(kinds->kinds[i], "finetune") || !strcmp(kinds->kinds[i], "continued_pretraining") ||
+                     !strcmp(kinds->kinds[i], "noised") || !strcmp(kinds->kinds[i], "rescaled");
+        if (fmin(ba, bb) < 15.5 || (!moved && kinds->n > 0 && isfinite(resid) && resid < bound)) {
             snprintf(en, sizeof en, "%s is stored at %.1f bits per weight, %s carries %.1f: %s was re-quantized",
                      child_of(d), fmin(ba, bb), parent_of(d), fmax(ba, bb), child_of(d));
             snprintf(ko, sizeof ko, "%s는 가중치당 %.1f비트, %s는 %.1f비트: %s가 다시 양자화됨", child_of(d), fmin(ba, bb),
@@ -413,7 +446,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
      * Said, with the size up to which a noise would be hidden, rather than guessed. */
     int has_cpt = 0;
     for (int i = 0; i < kinds.n; i++) has_cpt |= !strcmp(kinds.kinds[i], "continued_pretraining");
-    if (has_cpt && !detected(s, "noised")) {
+    if (has_cpt && !noise_read(a, b, s)) {
         double resid = num(json_get(s, "residual"), "median_rel_l2", NAN);
         double size = isfinite(resid) ? resid : rel_l2;
         snprintf(en, sizeof en, "continued pre-training moved the weights by %.2f of their norm: an i.i.d. noise of relative "

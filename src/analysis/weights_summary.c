@@ -8,6 +8,10 @@
 
 #define WT_Z_SIGNAL 5.0   /* a tensor pair counts as signal above this many null SDs */
 #define WT_Z_CHANCE 3.0   /* and as at chance below this */
+/* Smallest noise (median alpha, relative to each tensor's SD) the noise test reads: five times the
+ * rounding of a 16-bit float store (bf16 moves a value by about 0.1-0.4% of the tensor's SD); coarser
+ * stores are held to their own rounding bound in findings.c. */
+#define NOISE_MIN_ALPHA 0.02
 
 typedef struct builder {
     arena *ar;
@@ -95,6 +99,7 @@ json_value *wt_summary(wt_ctx *c)
     }
     double max_z = -INFINITY;
     size_t foldable = 0, fold_explained = 0, noise_like = 0, noise_like_a = 0, nhi = 0;
+    double grow_w = 0, grow_sum = 0;
     for (size_t i = 0; i < n; i++) {
         const wt_rec *r = &c->recs[i];
         if (!strcmp(r->align, "none")) {
@@ -330,12 +335,23 @@ json_value *wt_summary(wt_ctx *c)
         slope[na] = sl_i;
         varr[na] = rv;
         na++;
-        /* additive independent noise: slope 1 and the variance grows by exactly alpha^2 */
-        noise_like += al >= 0.05 && fabs(sl_i - 1) < 0.1 && fabs(rv - 1 - al * al) < 0.25 * al * al;
+        /* additive independent noise: slope 1 and the variance grows by exactly alpha^2. The variance
+         * ratio's own sampling error under that hypothesis is 2*alpha/sqrt(n) (the noise's chance
+         * covariance with the weights), so the tolerance is the larger of a quarter of alpha^2 and
+         * three of those errors: a small noise on a small tensor is not rejected for sampling error. */
+        double tol = fmax(0.25 * al * al, 6 * al / sqrt(fmax((double)r->s.n, 1)));
+        noise_like += al >= NOISE_MIN_ALPHA / 2 && fabs(sl_i - 1) < 0.1 && fabs(rv - 1 - al * al) < tol;
         /* the same with the roles swapped: A = B + noise (slope of a on b is 1, var(a)/var(b) = 1 + alpha^2) */
         if (rv > 0) {
             double slope_ab = sl_i / rv, vr_ab = 1 / rv;
-            noise_like_a += al >= 0.05 && fabs(slope_ab - 1) < 0.1 && fabs(vr_ab - 1 - al * al) < 0.25 * al * al;
+            noise_like_a += al >= NOISE_MIN_ALPHA / 2 && fabs(slope_ab - 1) < 0.1 && fabs(vr_ab - 1 - al * al) < tol;
+        }
+        /* which side grew: (rv - 1) / alpha^2 is +1 when B carries the noise, about -1 when A does;
+         * combined over tensors with inverse-variance weights (its error is 2 / (alpha sqrt(n))) */
+        if (al > 0 && rv > 0) {
+            double t = (rv - 1) / (al * al), se = 2 / (al * sqrt(fmax((double)r->s.n, 1)));
+            grow_w += 1 / (se * se);
+            grow_sum += t / (se * se);
         }
     }
     json_value *nz = obj(&B);
@@ -343,12 +359,17 @@ json_value *wt_summary(wt_ctx *c)
     double sl = stats_quantile(slope, na, 0.5), vr = stats_quantile(varr, na, 0.5);
     double spread = a_med > 0 ? (a_hi - a_lo) / a_med : NAN;
     int noise_related = noise_perm ? permuted : ft;
-    int noised_b = noise_related && na * 10 >= nhi * 8 && noise_like * 10 >= na * 8 && a_med >= 0.1 && spread <= 0.3;
-    int noised_a = noise_related && na * 10 >= nhi * 8 && noise_like_a * 10 >= na * 8 && a_med >= 0.1 && spread <= 0.3;
+    int common = noise_related && na * 10 >= nhi * 8 && a_med >= NOISE_MIN_ALPHA && spread <= 0.3;
+    int noised_b = common && noise_like * 10 >= na * 8, noised_a = common && noise_like_a * 10 >= na * 8;
     int noised = noised_b || noised_a;
     flag(&B, nz, "detected", noised);
-    /* the side whose variance grew by alpha^2 carries the noise */
-    str(&B, nz, "direction", noised_b ? "b_from_a" : noised_a ? "a_from_b" : "none");
+    /* the side whose variance grew by alpha^2 carries the noise, when the combined growth is three
+     * errors away from zero; a noise too small for that is reported without a direction */
+    double grow = grow_w > 0 ? grow_sum / grow_w : NAN, grow_se = grow_w > 0 ? 1 / sqrt(grow_w) : NAN;
+    int grew_b = noised_b && grow - 3 * grow_se > 0, grew_a = noised_a && grow + 3 * grow_se < 0;
+    str(&B, nz, "direction", grew_b ? "b_from_a" : grew_a ? "a_from_b" : "none");
+    num(&B, nz, "variance_growth", grow);
+    num(&B, nz, "variance_growth_se", grow_se);
     num(&B, nz, "alpha", a_med);
     num(&B, nz, "alpha_spread", spread);
     num(&B, nz, "expected_centered", a_med >= 0 ? 1 / sqrt(1 + a_med * a_med) : NAN);
