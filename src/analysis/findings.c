@@ -17,9 +17,11 @@
 #define FINETUNE_MAX_REL_L2 0.30
 
 /* Relative difference beyond storage rounding: re-quantization to 8 bits or more moves a tensor by a
- * few percent at most (bf16 about 0.4%, int8 per-channel about 1-2%); the re-quantization test uses the
- * same bound. A residual above it after every alignment is undone is training. */
+ * few percent at most (int8 per-channel about 1-2%, fp8 e4m3 about 4%), to a 16-bit float by under 0.4%
+ * (bf16; the re-quantization test allows 4 unit roundoffs, 0.8%). A residual above the bound of the
+ * coarser store after every alignment is undone is training. */
 #define RESIDUAL_TRAINED 0.05
+#define RESIDUAL_TRAINED_16 0.02   /* both sides 16-bit floats or finer: 5x bf16's rounding */
 
 json_value *finding_make(arena *ar, const finding_args *f)
 {
@@ -125,21 +127,23 @@ typedef struct kind_list {
     int n;
 } kind_list;
 
-/* Relative difference storage rounding alone can make: RESIDUAL_TRAINED, or below 8 bits a bound that
- * grows with the coarser side's rounding step. */
+/* Relative difference storage rounding alone can make, by the coarser side's bits per weight: 16-bit
+ * floats or finer RESIDUAL_TRAINED_16, 8 bits and up RESIDUAL_TRAINED, below 8 bits a bound that grows
+ * with the rounding step. */
 static double rounding_bound(const lineage_model *a, const lineage_model *b)
 {
     double coarse = fmin(effective_bits(a), effective_bits(b));
-    return isfinite(coarse) && coarse < 8 ? fmax(RESIDUAL_TRAINED, pow(2, -(coarse - 3))) : RESIDUAL_TRAINED;
+    if (!isfinite(coarse) || coarse >= 15.5) return RESIDUAL_TRAINED_16;
+    return coarse < 8 ? fmax(RESIDUAL_TRAINED, pow(2, -(coarse - 3))) : RESIDUAL_TRAINED;
 }
 
-/* The noise test's result, unless a side is stored so coarsely (below 8 bits) that its rounding alone
- * is as large as the noise read. */
+/* The noise test's result (its own floor suits 16-bit stores), unless a side is stored coarsely
+ * enough that its rounding alone is as large as the noise read. */
 static int noise_read(const lineage_model *a, const lineage_model *b, const json_value *s)
 {
     if (!detected(s, "noised")) return 0;
     double coarse = fmin(effective_bits(a), effective_bits(b));
-    return !(isfinite(coarse) && coarse < 8) || num(json_get(s, "noised"), "alpha", 0) >= rounding_bound(a, b);
+    return !(isfinite(coarse) && coarse < 15.5) || num(json_get(s, "noised"), "alpha", 0) >= rounding_bound(a, b);
 }
 
 static void add_kind(kind_list *k, const char *kind, double weight, const char *dir, const char *en, const char *ko)
