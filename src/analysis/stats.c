@@ -147,13 +147,6 @@ uint64_t stats_mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
-uint64_t stats_next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 void stats_shuffle(size_t *perm, size_t n, uint64_t seed)
 {

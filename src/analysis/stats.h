@@ -34,7 +34,14 @@ double stats_spearman_identity(const size_t *matched, size_t n);
 
 /* splitmix64 mixing of one value, and one step of the seeded generator it drives. */
 uint64_t stats_mix64(uint64_t x);
-uint64_t stats_next(uint64_t *state);
+/* inline: shuffles and bootstraps draw one per element */
+static inline uint64_t stats_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
 /* Fisher-Yates with that generator. */
 void stats_shuffle(size_t *perm, size_t n, uint64_t seed);
 #endif

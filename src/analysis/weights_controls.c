@@ -9,6 +9,7 @@
 #include "analysis/weights.h"
 #include "util/bigmem.h"
 #include "util/error.h"
+#include "util/parallel.h"
 
 static int same_shape(const wt_matrix *x, const wt_matrix *y)
 {
@@ -415,18 +416,12 @@ typedef struct controls_job {
     wt_role_control *out;
     lineage_status *st;
     lineage_error *errs;
-    size_t next;   /* atomic */
 } controls_job;
 
-static void *controls_worker(void *arg)
+static void controls_one(void *ctx, size_t i)
 {
-    controls_job *j = arg;
-    for (;;) {
-        size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
-        if (i >= j->l->nseries) break;
-        j->st[i] = wt_controls_build(j->a, j->b, &j->l->series[i], 1, &j->out[i], &j->errs[i]);
-    }
-    return NULL;
+    controls_job *j = ctx;
+    j->st[i] = wt_controls_build(j->a, j->b, &j->l->series[i], 1, &j->out[i], &j->errs[i]);
 }
 
 lineage_status wt_controls_build_all(const lineage_model *a, const lineage_model *b, const wt_layout *l, int threads,
@@ -440,16 +435,8 @@ lineage_status wt_controls_build_all(const lineage_model *a, const lineage_model
         free(errs);
         return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
-    controls_job j = {a, b, l, out, st, errs, 0};
-    pthread_t tid[64];
-    int started = 0;
-    if (threads > 64) threads = 64;
-    for (int t = 1; t < threads && (size_t)t < n; t++) {
-        if (pthread_create(&tid[started], NULL, controls_worker, &j) != 0) break;
-        started++;
-    }
-    controls_worker(&j);
-    for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
+    controls_job j = {a, b, l, out, st, errs};
+    parallel_for(n, threads, controls_one, &j);
     lineage_status res = LINEAGE_OK;
     for (size_t i = 0; i < n && !res; i++)
         if (st[i]) {

@@ -1,0 +1,10 @@
+/* parallel_for: fn(ctx, i) for every i in [0, n), the indices taken in order by up to `threads`
+ * threads (the caller is one of them). For independent tasks writing their own result slots: the
+ * results do not depend on the thread count or timing. */
+#ifndef LINEAGE_UTIL_PARALLEL_H
+#define LINEAGE_UTIL_PARALLEL_H
+#include <stddef.h>
+
+void parallel_for(size_t n, int threads, void (*fn)(void *ctx, size_t i), void *ctx);
+
+#endif
