@@ -280,9 +280,9 @@ static void detect_kinds(const lineage_model *a, const lineage_model *b, const j
                      "singular value leaves the Marchenko-Pastur bulk of its own shuffled entries (%.0f of %.0f tensors, "
                      "combined z %.1f): trained as well as noised, a structured update of about %.2f of the norm",
                      num(tun, "above_bulk", 0), num(tun, "tensors", 0), num(tun, "z", 0), isfinite(sz) ? sz : 0);
-            snprintf(ko, sizeof ko, "잡음 아래의 잔차 B - A에 서로 독립인 잡음으로는 생기지 않는 구조가 있음: 최대 특이값이 "
+            snprintf(ko, sizeof ko, "잡음 아래의 잔차 B - A에 서로 독립인 잡음으로는 생기지 않는 규칙성이 있음: 최대 특이값이 "
                      "원소를 섞은 자기 사본의 마르첸코-파스투르 벌크를 벗어남 (텐서 %.0f/%.0f개, 결합 z %.1f): 잡음 외에 학습도 됨, "
-                     "구조적 갱신 크기는 노름의 약 %.2f", num(tun, "above_bulk", 0), num(tun, "tensors", 0),
+                     "규칙적인 갱신 크기는 노름의 약 %.2f", num(tun, "above_bulk", 0), num(tun, "tensors", 0),
                      num(tun, "z", 0), isfinite(sz) ? sz : 0);
             add_kind(kinds, isfinite(sz) && sz > FINETUNE_MAX_REL_L2 ? "continued_pretraining" : "finetune", 0.8, DIR_NONE,
                      en, ko);
@@ -445,21 +445,27 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
         json_push(ar, list, finding_make(ar, &fa));
     }
 
-    /* Continued pre-training hides a noise added with it: an i.i.d. noise is indistinguishable from the
-     * update's own unstructured part, and nothing in the weights says how large that part should be.
-     * Said, with the size up to which a noise would be hidden, rather than guessed. */
-    int has_cpt = 0;
-    for (int i = 0; i < kinds.n; i++) has_cpt |= !strcmp(kinds.kinds[i], "continued_pretraining");
-    if (has_cpt && !noise_read(a, b, s)) {
+    /* Training hides a noise added with it: an i.i.d. noise is indistinguishable from the update's
+     * own unstructured part, and nothing in the weights says how large that part should be (a
+     * fine-tune and a noise of its size leave a difference whose size varies by tensor like the
+     * fine-tune's, so the noise test's common size is not there to find). Said, with the size up to
+     * which a noise would be hidden, rather than guessed. */
+    const char *trained_kind = NULL;
+    for (int i = 0; i < kinds.n; i++)
+        if (!strcmp(kinds.kinds[i], "continued_pretraining") || (!trained_kind && !strcmp(kinds.kinds[i], "finetune")))
+            trained_kind = kinds.kinds[i];
+    if (trained_kind && !noise_read(a, b, s)) {
+        int cpt = !strcmp(trained_kind, "continued_pretraining");
         double resid = num(json_get(s, "residual"), "median_rel_l2", NAN);
         double size = isfinite(resid) ? resid : rel_l2;
-        snprintf(en, sizeof en, "continued pre-training moved the weights by %.2f of their norm: an i.i.d. noise of relative "
-                 "size up to that, added before or after it, would be indistinguishable from the training's own "
-                 "unstructured part, so from the weights alone `noised` can be neither shown nor excluded", size);
-        snprintf(ko, sizeof ko, "계속 사전학습이 가중치를 노름의 %.2f만큼 움직임: 이 크기까지의 서로 독립인 잡음이 그 "
-                 "전후에 더해졌다면 학습 자체의 비구조적 부분과 구별할 수 없어, 가중치만으로는 잡음 추가를 보일 수도 배제할 "
+        snprintf(en, sizeof en, "%s moved the weights by %.2f of their norm: an i.i.d. noise of relative size up to that, "
+                 "added before or after it, would be indistinguishable from the training's own unstructured part, so "
+                 "from the weights alone `noised` can be neither shown nor excluded",
+                 cpt ? "continued pre-training" : "the fine-tune", size);
+        snprintf(ko, sizeof ko, "%s이 가중치를 노름의 %.2f만큼 움직임: 이 크기까지의 서로 독립인 잡음이 그 "
+                 "전후에 더해졌다면 학습 자체의 무작위 성분과 구별할 수 없어, 가중치만으로는 잡음 추가를 보일 수도 배제할 "
                  "수도 없음",
-                 size);
+                 cpt ? "계속 사전학습" : "미세조정", size);
         finding_args fa = {"weights", "text", NULL, "neutral", en, ko, size, 0, 0, 0, NULL, 0, 0, 0, NULL, 1, NULL, 0, {0, 0}};
         json_value *f = finding_make(ar, &fa);
         if (f) json_set_str(ar, f, "indistinguishable_kind", "noised");

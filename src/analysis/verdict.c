@@ -491,17 +491,17 @@ lineage_status verdict_build(const json_value *root, arena *ar, json_value **out
         }
         if (json_count(hidden)) json_set(ar, v, "indistinguishable_kinds", hidden);
     }
-    for (size_t i = 0; i < n; i++) {   /* what the weights set aside (NaN/Inf, constant tensors) */
-        if (strcmp(refs[i].line, "weights") || !json_is_true(json_get(refs[i].f, "note"))) continue;
-        const json_value *t = json_get(refs[i].f, "text");
-        if (json_get_string(t, "en")) add_reason(ar, reasons, reasons_ko, json_get_string(t, "en"), json_get_string(t, "ko"));
-    }
-    for (size_t i = 0; i < n && json_count(reasons) < 9; i++) {
+    for (size_t i = 0; i < n && json_count(reasons) < 9; i++) {   /* the evidence first */
         if (strcmp(refs[i].line, "weights") || refs[i].weight < 0.5) continue;
         const json_value *t = json_get(refs[i].f, "text");
         const char *en = json_get_string(t, "en"), *ko = json_get_string(t, "ko");
         if (!en) en = json_get_string(refs[i].f, "what");
         if (en) add_reason(ar, reasons, reasons_ko, en, ko);
+    }
+    for (size_t i = 0; i < n; i++) {   /* then what the weights set aside or cannot tell */
+        if (strcmp(refs[i].line, "weights") || !json_is_true(json_get(refs[i].f, "note"))) continue;
+        const json_value *t = json_get(refs[i].f, "text");
+        if (json_get_string(t, "en")) add_reason(ar, reasons, reasons_ko, json_get_string(t, "en"), json_get_string(t, "ko"));
     }
     if (tokenizer_reuse)
         add_reason(ar, reasons, reasons_ko,
