@@ -230,37 +230,78 @@ static size_t class_add(sample_class **cls, size_t *ncls, const lineage_model *m
 #define WT_GRAM_KEEP_BYTES ((size_t)32 << 20)
 
 /* The class's Gram matrix: a pass for each member's mean and scale, then chunks of sample rows. */
+/* The members' samples are read on all threads, each into its own slot: the first pass measures each
+ * member's mean and scale (into keep when every sample fits, else into its worker's buffer); the chunk
+ * pass fills each member's rows [r0, r0+k) of u, standardized. */
+typedef struct sample_read_job {
+    sample_class *c;
+    float *keep, *x, *u;      /* keep: all samples or NULL; x: one sample per worker; u: one chunk per member */
+    size_t n, chunk, r0, k;
+    int chunk_pass;
+    lineage_status *st;
+    lineage_error *errs;
+} sample_read_job;
+
+static void sample_read_one(void *ctx, size_t i, int worker)
+{
+    sample_read_job *j = ctx;
+    sample_member *mb = &j->c->member[i];
+    size_t cols = j->c->cols;
+    if (j->st[i]) return;
+    if (!j->chunk_pass) {
+        float *xi = j->keep ? j->keep + i * j->n : j->x + (size_t)worker * j->n;
+        j->st[i] = wt_read_sample(mb->m, mb->idx, WT_SAMPLE_ELEMS, xi, &j->errs[i]);
+        if (!j->st[i]) standard_scale(xi, j->n, &mb->mean, &mb->inv);
+        return;
+    }
+    float *ui = j->u + i * j->chunk;
+    if (j->keep) memcpy(ui, j->keep + i * j->n + j->r0 * cols, j->k * cols * sizeof *ui);
+    else j->st[i] = wt_read_sample_rows(mb->m, mb->idx, WT_SAMPLE_ELEMS, j->r0, j->k, ui, &j->errs[i]);
+    for (size_t e = 0; !j->st[i] && e < j->k * cols; e++) ui[e] = (float)((ui[e] - mb->mean) * mb->inv);
+    for (size_t e = j->k * cols; e < j->chunk; e++) ui[e] = 0;
+}
+
+/* Runs one pass of j over every member; the first failing member (in order) gives the error. */
+static lineage_status sample_pass(sample_read_job *j, int threads, lineage_error *err)
+{
+    parallel_for(j->c->count, threads, sample_read_one, j);
+    for (size_t i = 0; i < j->c->count; i++)
+        if (j->st[i]) {
+            *err = j->errs[i];
+            return j->st[i];
+        }
+    return LINEAGE_OK;
+}
+
 static lineage_status class_gram(sample_class *c, int threads, lineage_error *err)
 {
     size_t n = c->rows * c->cols, cr = c->cols && WT_GRAM_CHUNK_ELEMS / c->cols ? WT_GRAM_CHUNK_ELEMS / c->cols : 1;
     if (cr > c->rows) cr = c->rows;
     size_t chunk = cr * c->cols;
-    /* x and u are the large ones: huge pages (util/bigmem.h) */
-    size_t xbytes = n * sizeof(float) + 1, ubytes = c->count * chunk * sizeof(float) + 1;
+    size_t keep_bytes = c->count * n * sizeof(float) + 1;
+    float *keep = keep_bytes <= WT_GRAM_KEEP_BYTES ? bigmem_alloc(keep_bytes) : NULL;
+    /* x (one sample per worker, when the samples are not kept) and u are the large ones: huge pages
+     * (util/bigmem.h) */
+    size_t workers = (size_t)parallel_workers(c->count, threads);
+    size_t xbytes = (keep ? 1 : workers * n) * sizeof(float) + 1, ubytes = c->count * chunk * sizeof(float) + 1;
     float *x = bigmem_alloc(xbytes), *u = bigmem_alloc(ubytes), *d = malloc(c->count * c->count * sizeof *d + 1);
     c->gram = calloc(c->count * c->count + 1, sizeof *c->gram);
-    lineage_status st = (!x || !u || !d || !c->gram) ? error_set(err, LINEAGE_E_NOMEM, "out of memory") : LINEAGE_OK;
-    size_t keep_bytes = c->count * n * sizeof(float) + 1;
-    float *keep = !st && keep_bytes <= WT_GRAM_KEEP_BYTES ? bigmem_alloc(keep_bytes) : NULL;
-    for (size_t i = 0; !st && i < c->count; i++) {
-        sample_member *mb = &c->member[i];
-        float *xi = keep ? keep + i * n : x;
-        st = wt_read_sample(mb->m, mb->idx, WT_SAMPLE_ELEMS, xi, err);
-        if (!st) standard_scale(xi, n, &mb->mean, &mb->inv);
-    }
+    lineage_status *sts = calloc(c->count + 1, sizeof *sts);
+    lineage_error *errs = calloc(c->count + 1, sizeof *errs);
+    lineage_status st = (!x || !u || !d || !c->gram || !sts || !errs || (keep_bytes <= WT_GRAM_KEEP_BYTES && !keep))
+                            ? error_set(err, LINEAGE_E_NOMEM, "out of memory") : LINEAGE_OK;
+    sample_read_job j = {c, keep, x, u, n, chunk, 0, 0, 0, sts, errs};
+    if (!st) st = sample_pass(&j, threads, err);
     for (size_t r0 = 0; !st && r0 < c->rows; r0 += cr) {
-        size_t k = c->rows - r0 < cr ? c->rows - r0 : cr;
-        for (size_t i = 0; !st && i < c->count; i++) {
-            sample_member *mb = &c->member[i];
-            float *ui = u + i * chunk;
-            if (keep) memcpy(ui, keep + i * n + r0 * c->cols, k * c->cols * sizeof *ui);
-            else st = wt_read_sample_rows(mb->m, mb->idx, WT_SAMPLE_ELEMS, r0, k, ui, err);
-            for (size_t e = 0; !st && e < k * c->cols; e++) ui[e] = (float)((ui[e] - mb->mean) * mb->inv);
-            for (size_t e = k * c->cols; e < chunk; e++) ui[e] = 0;
-        }
+        j.chunk_pass = 1;
+        j.r0 = r0;
+        j.k = c->rows - r0 < cr ? c->rows - r0 : cr;
+        st = sample_pass(&j, threads, err);
         if (!st && !gram(u, c->count, chunk, threads, d)) st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
         for (size_t i = 0; !st && i < c->count * c->count; i++) c->gram[i] += d[i];
     }
+    free(sts);
+    free(errs);
     bigmem_free(keep, keep_bytes);
     bigmem_free(x, xbytes);
     bigmem_free(u, ubytes);
@@ -408,7 +449,7 @@ lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b,
 }
 
 /* Every series' controls, the series spread over the threads (one each: their grams are small, and
- * a series runs start to end on one core without nested thread start-ups). The first failing series
+ * a series runs start to end on one core without nested thread start-ups) when there are enough. The first failing series
  * in layout order gives the error, whatever the thread timing. */
 typedef struct controls_job {
     const lineage_model *a, *b;
@@ -416,12 +457,14 @@ typedef struct controls_job {
     wt_role_control *out;
     lineage_status *st;
     lineage_error *errs;
+    int inner;   /* threads inside one series (its gram) */
 } controls_job;
 
-static void controls_one(void *ctx, size_t i)
+static void controls_one(void *ctx, size_t i, int worker)
 {
+    (void)worker;
     controls_job *j = ctx;
-    j->st[i] = wt_controls_build(j->a, j->b, &j->l->series[i], 1, &j->out[i], &j->errs[i]);
+    j->st[i] = wt_controls_build(j->a, j->b, &j->l->series[i], j->inner, &j->out[i], &j->errs[i]);
 }
 
 lineage_status wt_controls_build_all(const lineage_model *a, const lineage_model *b, const wt_layout *l, int threads,
@@ -435,8 +478,10 @@ lineage_status wt_controls_build_all(const lineage_model *a, const lineage_model
         free(errs);
         return error_set(err, LINEAGE_E_NOMEM, "out of memory");
     }
-    controls_job j = {a, b, l, out, st, errs};
-    parallel_for(n, threads, controls_one, &j);
+    /* fewer series than threads (one deep stack of one role): the series in turn, each gram on every
+     * thread; else one thread per series */
+    controls_job j = {a, b, l, out, st, errs, (size_t)threads > n ? threads : 1};
+    parallel_for(n, (size_t)threads > n ? 1 : threads, controls_one, &j);
     lineage_status res = LINEAGE_OK;
     for (size_t i = 0; i < n && !res; i++)
         if (st[i]) {

@@ -225,8 +225,9 @@ typedef struct spectrum_job {
     spectrum_task *tasks;
 } spectrum_job;
 
-static void spectrum_one(void *ctx, size_t i)
+static void spectrum_one(void *ctx, size_t i, int worker)
 {
+    (void)worker;
     spectrum_job *j = ctx;
     spectrum_task *k = &j->tasks[i];
     k->st = test_pair(j->c, k->rec, &k->sp, &k->ok, &k->err);
