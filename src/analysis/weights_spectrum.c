@@ -3,9 +3,9 @@
  * Marchenko-Pastur bulk edge, sigma (sqrt(R) + sqrt(C)), within Tracy-Widom fluctuations. A training
  * update is structured (its gradient directions are shared by many rows: low rank on top of a bulk),
  * and a structured part strong enough to clear the BBP threshold pushes the top singular value out of
- * the bulk. The null is the residual itself with its entries shuffled (i.i.d. entries with exactly
+ * the bulk. The null is the residual itself with its entries resampled (i.i.d. entries from exactly
  * the residual's values, so a heavy-tailed or non-Gaussian noise is its own control); before that,
- * rows and columns are scaled to unit RMS (and so is every shuffled copy), so a noise whose size varies by row or column (e.g. in
+ * rows and columns are scaled to unit RMS (and so is every resampled copy), so a noise whose size varies by row or column (e.g. in
  * proportion to the weights) is not taken for structure: a diagonal scaling keeps a low-rank part low
  * rank. Run only when the noise test fired, on index-aligned pairs (at most WT_SPECTRUM_MAX tensors,
  * evenly spaced; samples of WT_SAMPLE_ELEMS elements). */
@@ -20,7 +20,7 @@
 #include "util/parallel.h"
 
 #define WT_SPECTRUM_MAX 32       /* tensors tested */
-#define WT_SPECTRUM_SHUFFLES 6   /* shuffled copies per tensor */
+#define WT_SPECTRUM_SHUFFLES 6   /* resampled copies per tensor */
 #define WT_SPECTRUM_ITERS 24     /* power iterations */
 #define TW1_SD 1.2680            /* standard deviation of the Tracy-Widom (beta = 1) law */
 
@@ -81,17 +81,22 @@ static void transpose(const float *D, size_t R, size_t C, float *DT)
         for (size_t k = 0; k < C; k++) DT[k * R + r] = D[r * C + k];
 }
 
-/* Fisher-Yates in place (bounded draws by multiply-shift: n < 2^32). */
-static void shuffle_floats(float *x, size_t n, uint64_t seed)
+/* dst[i] = src[j] with j drawn uniformly, independently for every i: i.i.d. entries from the residual's
+ * own values (a bootstrap). The draws come from splitmix64 of a counter, two 32-bit indices per
+ * draw, so no step waits on the one before (a Fisher-Yates shuffle of the same copy was a third of
+ * the test's time). n < 2^32. */
+static void resample_floats(const float *src, float *dst, size_t n, uint64_t seed)
 {
-    uint64_t st = seed;
-    for (size_t i = n; i > 1; i--) {
-        uint32_t r = (uint32_t)(stats_next(&st) >> 32);
-        size_t j = (size_t)(((uint64_t)r * (uint64_t)i) >> 32);
-        float t = x[i - 1];
-        x[i - 1] = x[j];
-        x[j] = t;
+    size_t i = 0;
+    for (uint64_t c = 1; i + 1 < n; c++, i += 2) {
+        uint64_t z = seed + c * 0x9e3779b97f4a7c15ull;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        dst[i] = src[((z & 0xffffffffu) * (uint64_t)n) >> 32];
+        dst[i + 1] = src[((z >> 32) * (uint64_t)n) >> 32];
     }
+    if (i < n) dst[i] = src[((seed >> 7) % n)];
 }
 
 /* Columns, then rows, to unit RMS (zero ones left as they are). Blocks of 8 independent lanes with
@@ -137,6 +142,8 @@ typedef struct spike {
 
 /* Every buffer of one test in one huge-page block (util/bigmem.h: page by page, the ~1.3 MB of a
  * 65 536-element test would cost ~5 ms of page faults on these VMs, more than the test itself). */
+/* A worker's buffers for one test, in one huge-page block reused from test to test (page by page,
+ * the ~1.3 MB of a 65 536-element test would cost ~5 ms of page faults on these VMs). */
 typedef struct spectrum_scratch {
     float *A, *B, *D, *S, *T, *u, *v, *cf, *G;
     double *colw, *gx, *gy;
@@ -144,13 +151,18 @@ typedef struct spectrum_scratch {
     size_t bytes;
 } spectrum_scratch;
 
-static int scratch_alloc(spectrum_scratch *x, size_t n, size_t mx)
+static int scratch_reserve(spectrum_scratch *x, size_t n, size_t mx)
 {
     size_t nf = 5 * n + 3 * mx + WT_SPECTRUM_GRAM_MAX * WT_SPECTRUM_GRAM_MAX, nd = mx + 2 * WT_SPECTRUM_GRAM_MAX;
     nf += nf % 2;   /* the doubles after the floats stay 8-byte aligned */
-    x->bytes = nf * sizeof(float) + nd * sizeof(double);
-    x->block = bigmem_alloc(x->bytes);
-    if (!x->block) return 0;
+    size_t bytes = nf * sizeof(float) + nd * sizeof(double);
+    if (bytes > x->bytes) {
+        bigmem_free(x->block, x->bytes);
+        x->bytes = 0;
+        x->block = bigmem_alloc(bytes);
+        if (!x->block) return 0;
+        x->bytes = bytes;
+    }
     float *f = x->block;
     x->A = f; x->B = f + n; x->D = f + 2 * n; x->S = f + 3 * n; x->T = f + 4 * n;
     x->u = f + 5 * n; x->v = x->u + mx; x->cf = x->v + mx; x->G = x->cf + mx;
@@ -159,15 +171,16 @@ static int scratch_alloc(spectrum_scratch *x, size_t n, size_t mx)
     return 1;
 }
 
-static lineage_status test_pair(const wt_ctx *c, const wt_rec *r, spike *out, int *ok, lineage_error *err)
+static lineage_status test_pair(const wt_ctx *c, const wt_rec *r, spectrum_scratch *xs, spike *out, int *ok,
+                                lineage_error *err)
 {
     *ok = 0;
     const lineage_tensor_info *ta = lineage_model_tensor(c->a, r->ia), *tb = lineage_model_tensor(c->b, r->ib);
     size_t R = wt_sample_row_count(ta, WT_SAMPLE_ELEMS), C = (size_t)ta->cols, n = R * C;
     if (wt_sample_row_count(tb, WT_SAMPLE_ELEMS) != R || (size_t)tb->cols != C || R < 8 || C < 8) return LINEAGE_OK;
     size_t mx = R > C ? R : C;
-    spectrum_scratch x;
-    if (!scratch_alloc(&x, n, mx)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    if (!scratch_reserve(xs, n, mx)) return error_set(err, LINEAGE_E_NOMEM, "out of memory");
+    spectrum_scratch x = *xs;
     float *A = x.A, *D = x.D, *S = x.S, *T = x.T;
     lineage_status st = wt_read_sample(c->a, r->ia, WT_SAMPLE_ELEMS, A, err);
     if (!st) st = wt_read_sample(c->b, r->ib, WT_SAMPLE_ELEMS, x.B, err);
@@ -187,8 +200,7 @@ static lineage_status test_pair(const wt_ctx *c, const wt_rec *r, spike *out, in
         double sum = 0, sum2 = 0;
         uint64_t seed = 0x6d70ull ^ ((uint64_t)r->ia << 20) ^ r->ib;
         for (int t = 0; t < WT_SPECTRUM_SHUFFLES; t++) {
-            memcpy(S, D, n * sizeof *S);
-            shuffle_floats(S, n, seed + (uint64_t)t);
+            resample_floats(D, S, n, stats_mix64(seed + (uint64_t)t));
             unit_rms(S, R, C, x.colw, x.cf);   /* the same procedure as the observed residual went through */
             if (need_t) transpose(S, R, C, T);
             double y = gram ? top_sv_gram(S, T, R, C, x.G, x.gx, x.gy) : top_sv(S, T, R, C, x.u, x.v);
@@ -207,7 +219,6 @@ static lineage_status test_pair(const wt_ctx *c, const wt_rec *r, spike *out, in
         out->structured = sqrt(fmin(1, theta2 / (double)n)) * sqrt(sdd / saa);
         *ok = 1;
     }
-    bigmem_free(x.block, x.bytes);
     return st;
 }
 
@@ -223,14 +234,14 @@ typedef struct spectrum_task {
 typedef struct spectrum_job {
     const wt_ctx *c;
     spectrum_task *tasks;
+    spectrum_scratch *scratch;   /* one per worker */
 } spectrum_job;
 
 static void spectrum_one(void *ctx, size_t i, int worker)
 {
-    (void)worker;
     spectrum_job *j = ctx;
     spectrum_task *k = &j->tasks[i];
-    k->st = test_pair(j->c, k->rec, &k->sp, &k->ok, &k->err);
+    k->st = test_pair(j->c, k->rec, &j->scratch[worker], &k->sp, &k->ok, &k->err);
 }
 
 static int bool_of(const json_value *s, const char *kind, const char *k)
@@ -265,7 +276,10 @@ lineage_status wt_stage_spectrum(wt_ctx *c, json_value *summary)
     double zsum = 0, *sizes = malloc((nt + 1) * sizeof *sizes);
     lineage_status st = sizes ? LINEAGE_OK : error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
     size_t nsizes = 0;
-    spectrum_job j = {c, NULL};
+    spectrum_job j = {c, NULL, NULL};
+    int workers = parallel_workers(nt, wt_threads(c->opt));
+    j.scratch = calloc((size_t)workers + 1, sizeof *j.scratch);
+    if (!st && !j.scratch) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
     j.tasks = calloc(nt + 1, sizeof *j.tasks);
     if (!st && !j.tasks) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
     for (size_t t = 0; !st && t < nt; t++) j.tasks[t].rec = &c->recs[idx[ne <= WT_SPECTRUM_MAX ? t : t * ne / nt]];
@@ -286,6 +300,8 @@ lineage_status wt_stage_spectrum(wt_ctx *c, json_value *summary)
             sizes[nsizes++] = k->sp.structured;
         }
     }
+    for (int w = 0; j.scratch && w < workers; w++) bigmem_free(j.scratch[w].block, j.scratch[w].bytes);
+    free(j.scratch);
     free(j.tasks);
     free(idx);
     if (st) {
@@ -301,6 +317,6 @@ lineage_status wt_stage_spectrum(wt_ctx *c, json_value *summary)
              (isfinite(Z) ? json_set_double(ar, o, "z", Z) : json_set(ar, o, "z", json_new_null(ar))) &&
              (isfinite(Z) ? json_set_double(ar, o, "p", stats_p_upper(Z)) : json_set(ar, o, "p", json_new_null(ar))) &&
              (isfinite(size) ? json_set_double(ar, o, "structured_rel", size) : json_set(ar, o, "structured_rel", json_new_null(ar))) &&
-             json_set_str(ar, o, "null", "the residual's own entries shuffled (rows and columns at unit RMS first)");
+             json_set_str(ar, o, "null", "the residual's own entries resampled with replacement (rows and columns at unit RMS first)");
     return ok ? LINEAGE_OK : error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
 }

@@ -96,14 +96,27 @@ INLINE void step_bf16x32(lanes *l, const void *a, const void *b, int shifted)
                shifted);
 }
 
-/* Whole 32-element groups of [i, n), folding every KERNELS_FOLD_ELEMS; returns the new i. */
+/* Whole 32-element groups of [i, n), folding every KERNELS_FOLD_ELEMS; returns the new i. The even
+ * and odd elements go to separate accumulators (l and a second set): one chain per set halves the
+ * add/FMA latency each group waits on, which bounded this loop (~50 GB/s in L2 before). */
 INLINE size_t bf16_body(wide *w, lanes *l, const uint16_t *a, const uint16_t *b, size_t i, size_t n, int shifted)
 {
+    const __m512i hi = _mm512_set1_epi32((int)0xFFFF0000u);
+    lanes odd = *l;
+    lanes_zero(&odd);
     while (i + 32 <= n) {
         size_t end = n - i > KERNELS_FOLD_ELEMS ? i + KERNELS_FOLD_ELEMS : n;
-        for (; i + 32 <= end; i += 32) step_bf16x32(l, a + i, b + i, shifted);
+        for (; i + 32 <= end; i += 32) {
+            __m512i xa = _mm512_loadu_si512(a + i), xb = _mm512_loadu_si512(b + i);
+            step_shift(l, _mm512_castsi512_ps(_mm512_slli_epi32(xa, 16)),
+                       _mm512_castsi512_ps(_mm512_slli_epi32(xb, 16)), shifted);
+            step_shift(&odd, _mm512_castsi512_ps(_mm512_and_si512(xa, hi)), _mm512_castsi512_ps(_mm512_and_si512(xb, hi)),
+                       shifted);
+        }
         fold(w, l);
+        fold(w, &odd);
     }
+    l->mx = _mm512_max_ps(odd.mx, l->mx);   /* a NaN difference is skipped either way (see step_shift) */
     return i;
 }
 
