@@ -16,7 +16,12 @@
 #include "util/error.h"
 #include "util/progress.h"
 
-#define MAX_UNITS_PER_BATCH 16384   /* bounds the per-unit result arrays (about 2 MB) */
+#define MAX_UNITS_PER_BATCH 16384   /* bounds the per-unit result arrays (about 4 MB) */
+/* A full pass reads READ_PIECES digest pieces (STREAM_UNIT_ELEMS elements each) per pread: 256 KB of
+ * bf16 per side, half the system calls of one piece per read and still within L2 for the digests and
+ * the moments (single thread, 2 x 3 GB page-cached bf16: 128 KB reads 0.53-0.55 s, 256 KB 0.49-0.51 s,
+ * 512 KB 0.59-0.60 s). Digests and moments are still taken per piece, so results do not change. */
+#define READ_PIECES 2
 #define MAX_THREADS 256
 
 typedef enum { KIND_F32, KIND_BF16, KIND_F16, KIND_CONVERT } pair_kind;
@@ -40,8 +45,9 @@ typedef struct unit {
 } unit;
 
 typedef struct unit_result {
-    pair_moments m;
-    XXH128_canonical_t da, db;
+    pair_moments m[READ_PIECES];   /* per piece (full mode); sampled mode: the whole block in m[0] */
+    XXH128_canonical_t da[READ_PIECES], db[READ_PIECES];
+    int pieces;
 } unit_result;
 
 typedef struct engine {
@@ -63,7 +69,7 @@ typedef struct engine {
 
 typedef struct worker {
     engine *e;
-    void *buf_a, *buf_b;    /* raw bytes, STREAM_UNIT_ELEMS * 4 each */
+    void *buf_a, *buf_b;    /* raw bytes, READ_PIECES * STREAM_UNIT_ELEMS * 4 each */
     float *f_a, *f_b;       /* converted rows (KIND_CONVERT) */
     size_t f_cap;           /* floats in f_a and f_b */
     int report;             /* this worker reports progress */
@@ -140,33 +146,58 @@ static lineage_status unit_convert(worker *w, const pair_plan *p, uint64_t e0, u
     return LINEAGE_OK;
 }
 
+/* Moments of one piece of raw bytes, by the pair's kind. */
+static void piece_moments(pair_kind kind, const void *a, const void *b, size_t ne, pair_moments *m)
+{
+    if (kind == KIND_BF16) pair_moments_bf16(a, b, ne, m);
+    else if (kind == KIND_F16) pair_moments_f16(a, b, ne, m);
+    else pair_moments_f32(a, b, ne, m);
+}
+
 static lineage_status run_unit(worker *w, const unit *u, unit_result *res, lineage_error *err)
 {
     engine *e = w->e;
     const pair_plan *p = &e->plans[u->pair];
-    pair_moments_init(&res->m);
+    int sampled = u->block != SIZE_MAX;
+    for (int k = 0; k < READ_PIECES; k++) pair_moments_init(&res->m[k]);
+    res->pieces = 0;
     lineage_status st = LINEAGE_OK;
-    for (uint64_t e0 = u->e0; e0 < u->e0 + u->ne && !st; e0 += STREAM_UNIT_ELEMS) {
-        uint64_t ne = u->e0 + u->ne - e0 < STREAM_UNIT_ELEMS ? u->e0 + u->ne - e0 : STREAM_UNIT_ELEMS;
-        if (p->kind == KIND_CONVERT) {
-            st = unit_convert(w, p, e0, ne, &res->m, err);
+    if (p->kind == KIND_CONVERT) {
+        for (uint64_t e0 = u->e0; e0 < u->e0 + u->ne && !st; e0 += STREAM_UNIT_ELEMS) {
+            uint64_t ne = u->e0 + u->ne - e0 < STREAM_UNIT_ELEMS ? u->e0 + u->ne - e0 : STREAM_UNIT_ELEMS;
+            int k = sampled ? 0 : res->pieces;
+            st = unit_convert(w, p, e0, ne, &res->m[k], err);
             if (!st && p->hash) {
-                digest_bytes(e->a, p->ta, e0, ne, NULL, &res->da);
-                digest_bytes(e->b, p->tb, e0, ne, NULL, &res->db);
+                digest_bytes(e->a, p->ta, e0, ne, NULL, &res->da[k]);
+                digest_bytes(e->b, p->tb, e0, ne, NULL, &res->db[k]);
             }
-            continue;
+            if (!sampled) res->pieces++;
         }
-        st = read_bytes(e->a, p->ta, e0, ne, w->buf_a, err);
-        if (!st) st = read_bytes(e->b, p->tb, e0, ne, w->buf_b, err);
-        if (st) break;
-        if (p->hash) {   /* while the bytes are in L2 */
-            digest_bytes(e->a, p->ta, e0, ne, w->buf_a, &res->da);
-            digest_bytes(e->b, p->tb, e0, ne, w->buf_b, &res->db);
-        }
-        if (p->kind == KIND_BF16) pair_moments_bf16(w->buf_a, w->buf_b, (size_t)ne, &res->m);
-        else if (p->kind == KIND_F16) pair_moments_f16(w->buf_a, w->buf_b, (size_t)ne, &res->m);
-        else pair_moments_f32(w->buf_a, w->buf_b, (size_t)ne, &res->m);
+        if (sampled) res->pieces = 1;
+        return st;
     }
+    const uint64_t read_elems = (uint64_t)READ_PIECES * STREAM_UNIT_ELEMS;
+    for (uint64_t r0 = u->e0; r0 < u->e0 + u->ne && !st; r0 += read_elems) {
+        uint64_t rn = u->e0 + u->ne - r0 < read_elems ? u->e0 + u->ne - r0 : read_elems;
+        st = read_bytes(e->a, p->ta, r0, rn, w->buf_a, err);
+        if (!st) st = read_bytes(e->b, p->tb, r0, rn, w->buf_b, err);
+        if (st) break;
+        uint64_t bpe_a = dtype_block_bytes(p->ta->info.dtype) / dtype_block_elems(p->ta->info.dtype);
+        uint64_t bpe_b = dtype_block_bytes(p->tb->info.dtype) / dtype_block_elems(p->tb->info.dtype);
+        for (uint64_t e0 = r0; e0 < r0 + rn; e0 += STREAM_UNIT_ELEMS) {
+            uint64_t ne = r0 + rn - e0 < STREAM_UNIT_ELEMS ? r0 + rn - e0 : STREAM_UNIT_ELEMS;
+            const unsigned char *pa = (const unsigned char *)w->buf_a + (e0 - r0) * bpe_a;
+            const unsigned char *pb = (const unsigned char *)w->buf_b + (e0 - r0) * bpe_b;
+            int k = sampled ? 0 : res->pieces;
+            if (p->hash) {   /* while the bytes are in L2 */
+                digest_bytes(e->a, p->ta, e0, ne, pa, &res->da[k]);
+                digest_bytes(e->b, p->tb, e0, ne, pb, &res->db[k]);
+            }
+            piece_moments(p->kind, pa, pb, (size_t)ne, &res->m[k]);
+            if (!sampled) res->pieces++;
+        }
+    }
+    if (sampled) res->pieces = 1;
     return st;
 }
 
@@ -303,7 +334,8 @@ static int next_unit(const pair_plan *plans, size_t npairs, int sampled, cursor 
                 return 1;
             }
         } else if (c->e0 < p->numel) {
-            uint64_t ne = p->numel - c->e0 < STREAM_UNIT_ELEMS ? p->numel - c->e0 : STREAM_UNIT_ELEMS;
+            const uint64_t most = (uint64_t)READ_PIECES * STREAM_UNIT_ELEMS;
+            uint64_t ne = p->numel - c->e0 < most ? p->numel - c->e0 : most;
             *u = (unit){c->pair, c->e0, ne, SIZE_MAX};
             c->e0 += ne;
             return 1;
@@ -322,20 +354,23 @@ static void merge_batch(engine *e, size_t n, stream_result *out)
         const unit *u = &e->units[i];
         pair_plan *p = &e->plans[u->pair];
         stream_result *r = &out[u->pair];
-        pair_moments_merge(&r->m, &e->results[i].m);
+        const unit_result *x = &e->results[i];
+        for (int k = 0; k < x->pieces; k++) pair_moments_merge(&r->m, &x->m[k]);   /* piece by piece, in order */
         if (u->block != SIZE_MAX) {
             r->rows_read += u->ne / p->cols;
             stream_block *bl = &r->blocks[u->block];
             bl->row0 = u->e0 / p->cols;
             bl->nrows = u->ne / p->cols;
-            bl->m = e->results[i].m;
+            bl->m = x->m[0];
         }
-        if (p->hash && p->hs_a) {
-            XXH3_128bits_update(p->hs_a, &e->results[i].da, sizeof e->results[i].da);
-            XXH3_128bits_update(p->hs_b, &e->results[i].db, sizeof e->results[i].db);
-        } else if (p->hash) {
-            memcpy(r->digest_a, &e->results[i].da, 16);
-            memcpy(r->digest_b, &e->results[i].db, 16);
+        for (int k = 0; p->hash && k < x->pieces; k++) {
+            if (p->hs_a) {
+                XXH3_128bits_update(p->hs_a, &x->da[k], sizeof x->da[k]);
+                XXH3_128bits_update(p->hs_b, &x->db[k], sizeof x->db[k]);
+            } else {
+                memcpy(r->digest_a, &x->da[k], 16);
+                memcpy(r->digest_b, &x->db[k], 16);
+            }
         }
     }
 }
@@ -424,7 +459,7 @@ lineage_status stream_pairs(const lineage_model *a, const lineage_model *b, cons
      * worker's two read buffers; a batch holds at most MAX_UNITS_PER_BATCH units */
     size_t batch_cap = total_units < MAX_UNITS_PER_BATCH ? (total_units ? total_units : 1) : MAX_UNITS_PER_BATCH;
     size_t units_bytes = (batch_cap * sizeof *e.units + 63) / 64 * 64;
-    size_t results_bytes = (batch_cap * sizeof *e.results + 63) / 64 * 64, buf_bytes = STREAM_UNIT_ELEMS * 4;
+    size_t results_bytes = (batch_cap * sizeof *e.results + 63) / 64 * 64, buf_bytes = READ_PIECES * STREAM_UNIT_ELEMS * 4;
     size_t scratch_bytes = units_bytes + results_bytes + (size_t)nthreads * 2 * buf_bytes;
     unsigned char *scratch = st ? NULL : bigmem_alloc(scratch_bytes);
     if (!st && !scratch) st = error_set(err, LINEAGE_E_NOMEM, "out of memory for read buffers");
