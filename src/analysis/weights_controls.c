@@ -309,6 +309,54 @@ static lineage_status class_gram(sample_class *c, int threads, lineage_error *er
     return st;
 }
 
+/* One pair of the shuffle null: both samples read into its own buffers, every shuffled correlation
+ * kept (the caller sums them in a fixed order). */
+typedef struct null_pair {
+    int i, j;
+    size_t rows, cols;
+    int ok;
+    lineage_status st;
+    lineage_error err;
+    double v[WT_NULL_SHUFFLES][2];
+} null_pair;
+
+typedef struct null_job {
+    const lineage_model *a, *b;
+    const wt_series *s;
+    null_pair pairs[8];
+    int n;
+} null_job;
+
+static void null_pair_one(void *ctx, size_t q, int worker)
+{
+    (void)worker;
+    null_job *j = ctx;
+    null_pair *p = &j->pairs[q];
+    size_t n = p->rows * p->cols, bytes = 3 * n * sizeof(float) + 1;
+    float *buf = bigmem_alloc(bytes);
+    size_t *perm = malloc((p->rows > p->cols ? p->rows : p->cols) * sizeof *perm + 1);
+    if (!buf || !perm) {
+        /* as the serial loop did: a pair whose buffers cannot be had is left out, the run goes on */
+        if (!buf) p->st = error_set(&p->err, LINEAGE_E_NOMEM, "out of memory");
+        bigmem_free(buf, bytes);
+        free(perm);
+        return;
+    }
+    wt_matrix A = {buf, p->rows, p->cols, 0}, B = {buf + n, p->rows, p->cols, 0};
+    float *tmp = buf + 2 * n;
+    p->st = wt_read_sample(j->a, (size_t)j->s->ia[p->i], WT_SAMPLE_ELEMS, A.data, &p->err);
+    if (!p->st) p->st = wt_read_sample(j->b, (size_t)j->s->ib[p->j], WT_SAMPLE_ELEMS, B.data, &p->err);
+    if (!p->st) {
+        p->ok = 1;
+        for (int t = 0; t < WT_NULL_SHUFFLES; t++)
+            for (int c = 0; c < 2; c++)
+                p->v[t][c] = shuffled_corr(&A, &B, c, 0x73687566ull * (uint64_t)(p->i + 1) + (uint64_t)(2 * t + c), tmp,
+                                           perm);
+    }
+    free(perm);
+    bigmem_free(buf, bytes);
+}
+
 lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b, const wt_series *s, int threads,
                                  wt_role_control *out, lineage_error *err)
 {
@@ -354,44 +402,34 @@ lineage_status wt_controls_build(const lineage_model *a, const lineage_model *b,
                 out->within_b[i * lb + j] = i != j ? WT_CORR(cls_b[i], slot_b[i], cls_b[j], slot_b[j]) : NAN;
 #undef WT_CORR
         /* the null: row and column permutations of B against A on up to 8 same-shape pairs (their
-         * samples read again); the larger of the two spreads (wt_null_sd) */
+         * samples read again, the pairs on all threads); the larger of the two spreads (wt_null_sd).
+         * The squares are summed afterwards in the order of a serial run. */
         double ss[2] = {0, 0};
-        int ns = 0, npairs = 0;
-        float *buf = NULL;   /* A's sample, B's, the shuffled copy: one scratch reused across pairs */
-        size_t buf_bytes = 0;
-        for (int i = 0; !st && i < la && npairs < 8; i++) {
+        int ns = 0;
+        null_job nj;
+        memset(&nj, 0, sizeof nj);
+        nj.a = a;
+        nj.b = b;
+        nj.s = s;
+        for (int i = 0; i < la && nj.n < 8; i++) {
             int j = i < lb ? i : lb - 1;
             if (cls_a[i] == SIZE_MAX || cls_a[i] != cls_b[j]) continue;
             const sample_class *k = &cls[cls_a[i]];
-            size_t n = k->rows * k->cols;
-            if (!out->n) out->n = n;
-            if (3 * n * sizeof(float) + 1 > buf_bytes) {
-                bigmem_free(buf, buf_bytes);
-                buf_bytes = 3 * n * sizeof(float) + 1;
-                buf = bigmem_alloc(buf_bytes);
-                if (!buf) {
-                    buf_bytes = 0;
-                    st = error_set(err, LINEAGE_E_NOMEM, "out of memory");
-                    break;
-                }
-            }
-            wt_matrix A = {buf, k->rows, k->cols, 0}, B = {buf + n, k->rows, k->cols, 0};
-            float *tmp = buf + 2 * n;
-            st = wt_read_sample(a, (size_t)s->ia[i], WT_SAMPLE_ELEMS, A.data, err);
-            if (!st) st = wt_read_sample(b, (size_t)s->ib[j], WT_SAMPLE_ELEMS, B.data, err);
-            size_t *perm = malloc((k->rows > k->cols ? k->rows : k->cols) * sizeof *perm + 1);
-            if (!st && perm) {
-                npairs++;
-                for (int t = 0; t < WT_NULL_SHUFFLES; t++, ns++)
-                    for (int c = 0; c < 2; c++) {
-                        double v = shuffled_corr(&A, &B, c, 0x73687566ull * (uint64_t)(i + 1) + (uint64_t)(2 * t + c),
-                                                 tmp, perm);
-                        ss[c] += v * v;
-                    }
-            }
-            free(perm);
+            if (!out->n) out->n = k->rows * k->cols;
+            nj.pairs[nj.n++] = (null_pair){i, j, k->rows, k->cols, 0, LINEAGE_OK, {0}, {{0}}};
         }
-        bigmem_free(buf, buf_bytes);
+        parallel_for((size_t)nj.n, threads, null_pair_one, &nj);
+        for (int q = 0; q < nj.n && !st; q++) {
+            null_pair *np = &nj.pairs[q];
+            if (np->st) {
+                st = np->st;
+                *err = np->err;
+                break;
+            }
+            if (!np->ok) continue;
+            for (int t = 0; t < WT_NULL_SHUFFLES; t++, ns++)
+                for (int c = 0; c < 2; c++) ss[c] += np->v[t][c] * np->v[t][c];
+        }
         for (int i = 0; i < la && !out->n; i++)
             if (cls_a[i] != SIZE_MAX) out->n = cls[cls_a[i]].rows * cls[cls_a[i]].cols;
         out->analytic_sd = out->n > 3 ? 1.0 / sqrt((double)out->n) : 1.0;
