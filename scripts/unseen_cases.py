@@ -4,6 +4,8 @@ the verdict on cases no rule was written for (issue 13: "unseen cases judge the 
 
 usage: unseen_cases.py BASE_DIR OTHER_DIR OUTDIR [--cases N] [--seed S] [--dtype bf16|f32]
        unseen_cases.py --score LINEAGE OUTDIR [--markdown FILE]
+       unseen_cases.py --make BASE_DIR OUTDIR OPS_JSON [--seed S]   (one case: OPS_JSON like
+                       '[["permute", 0], ["cpt", 1.0]]', the ops in that order with those magnitudes)
 
 BASE_DIR is a llama-family HF folder (one model.safetensors, e.g. ../shared/zoo/base); OTHER_DIR an
 independently trained model of the same shape (../shared/zoo/indep-seed) that stands as the unrelated
@@ -224,6 +226,22 @@ def generate(base, other, out, ncases, seed, dtype):
     print(f"{len(cases)} cases in {out}")
 
 
+def make_one(base, out, ops, seed):
+    """One composed case, as generate writes them (bf16, the base's tokenizer files, no card)."""
+    rng = np.random.default_rng(seed)
+    t = read_st(f"{base}/model.safetensors")
+    cfg = json.load(open(f"{base}/config.json"))
+    for o, mag in ops:
+        OPS[o][0](t, cfg, rng, mag)
+    os.makedirs(out, exist_ok=True)
+    cfg["torch_dtype"] = "bfloat16"
+    json.dump(cfg, open(f"{out}/config.json", "w"), indent=1)
+    write_st(f"{out}/model.safetensors", t, "BF16")
+    for f in os.listdir(base):
+        if f not in ("model.safetensors", "config.json", "README.md"):
+            shutil.copyfile(f"{base}/{f}", f"{out}/{f}")
+
+
 def compare(lineage, a, b):
     p = subprocess.run([lineage, "compare", a, b, "--no-run", "--json", "-"], capture_output=True, text=True)
     if p.returncode != 0:
@@ -291,6 +309,8 @@ if __name__ == "__main__":
     opt = lambda n, d=None: a[a.index(n) + 1] if n in a else d
     if a and a[0] == "--score":
         score(a[1], a[2], opt("--markdown"))
+    elif a and a[0] == "--make" and len(a) >= 4:
+        make_one(a[1], a[2], json.loads(a[3]), int(opt("--seed", 11)))
     elif len(a) >= 3:
         generate(a[0], a[1], a[2], int(opt("--cases", 24)), int(opt("--seed", 11)), opt("--dtype", "BF16").upper())
     else:

@@ -219,6 +219,56 @@ lineage_status wt_match_expert_under_hidden(wt_ctx *c, int la_, int lb_, int ea_
     return st;
 }
 
+/* A hidden map of middling fit (above its shuffled-token null, below the strong fit asked of a map on
+ * its own) is put to a test it cannot pass by shared channel structure: under it, the FFN neurons of a
+ * layer are matched once by their gate rows and once by their up rows, and the two matchings agree
+ * far beyond chance only when the models share their neurons (a copy, however far trained). Up to 4
+ * layers, evenly spaced, identity layer map; agreements combined by Fisher. Returns the p-value (1
+ * when nothing could be tested). */
+#define WT_CANDIDATE_LAYERS 4
+
+static lineage_status candidate_ffn_p(wt_ctx *c, size_t *map, size_t d, double *p_out)
+{
+    *p_out = 1;
+    int la = c->layout.layers_a[LINEAGE_COMPONENT_TEXT], lb = c->layout.layers_b[LINEAGE_COMPONENT_TEXT];
+    int nl = la < lb ? la : lb;
+    double p[WT_CANDIDATE_LAYERS];
+    size_t np = 0;
+    size_t *saved = c->perm_hidden, saved_d = c->hidden;
+    c->perm_hidden = map;
+    c->hidden = d;
+    lineage_status st = LINEAGE_OK;
+    for (int t = 0; !st && nl > 0 && t < WT_CANDIDATE_LAYERS && t < nl; t++) {
+        int l = nl <= WT_CANDIDATE_LAYERS ? t : (int)((long)t * nl / WT_CANDIDATE_LAYERS);
+        static const char *const roles[] = {"mlp_gate", "mlp_up"};
+        size_t *m[2] = {NULL, NULL}, n = 0;
+        for (int k = 0; !st && k < 2; k++) {
+            long xa = wt_find(c->a, LINEAGE_COMPONENT_TEXT, roles[k], l, -1), xb = wt_find(c->b, LINEAGE_COMPONENT_TEXT, roles[k], l, -1);
+            if (xa < 0 || xb < 0) break;
+            const lineage_tensor_info *ta = lineage_model_tensor(c->a, (size_t)xa), *tb = lineage_model_tensor(c->b, (size_t)xb);
+            if (ta->rows != tb->rows || ta->cols != tb->cols || ta->cols != d || ta->numel > (1u << 24)) break;
+            wt_matrix A = {0}, B = {0};
+            st = load_aligned(c, xa, xb, 0, &A, &B);
+            n = A.rows;
+            m[k] = st ? NULL : malloc(n * sizeof(size_t) + 1);
+            if (!st && (!m[k] || !wt_match_rows(&A, &B, 1, 0, m[k]))) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+            wt_matrix_free(&A);
+            wt_matrix_free(&B);
+        }
+        if (!st && m[0] && m[1]) {
+            size_t agree = 0;
+            for (size_t i = 0; i < n; i++) agree += m[0][i] == m[1][i] && m[0][i] < n;
+            p[np++] = wt_agreement_p(agree);
+        }
+        free(m[0]);
+        free(m[1]);
+    }
+    c->perm_hidden = saved;
+    c->hidden = saved_d;
+    if (!st && np) *p_out = stats_fisher_p(p, np);
+    return st;
+}
+
 /* Hidden-dimension alignment from embedding (or lm_head) columns over shared tokens. */
 static lineage_status align_hidden(wt_ctx *c, json_value *o)
 {
@@ -269,9 +319,16 @@ static lineage_status align_hidden(wt_ctx *c, json_value *o)
         free(perm);
         free(m0);
         size_t fixed = fixed_points(a_to_b, d);
-        /* independent models trained on the same data share some channel structure: require a strong fit */
-        int recovered = r > r0max + fmax(0.05, 10 * analytic) && r >= 0.5;
+        /* independent models trained on the same data share some channel structure: require a strong fit,
+         * or a middling one that the FFN neurons confirm (candidate_ffn_p) */
+        int above_null = r > r0max + fmax(0.05, 10 * analytic), recovered = above_null && r >= 0.5;
+        double p_confirm = NAN;
+        if (!st && above_null && !recovered && complete_matching(a_to_b, d)) {
+            st = candidate_ffn_p(c, a_to_b, d, &p_confirm);
+            recovered = !st && p_confirm < 1e-6;
+        }
         int ok = json_set_bool(ar, h, "searched", 1) && json_set_str(ar, h, "source", "embedding columns over shared tokens") &&
+                 (isnan(p_confirm) || json_set_double(ar, h, "p_ffn_confirmation", p_confirm)) &&
                  json_set_double(ar, h, "centered_after", r) && json_set_double(ar, h, "null_centered", r0max) &&
                  json_set_double(ar, h, "identity_fraction", (double)fixed / (double)d) &&
                  json_set_bool(ar, h, "recovered", recovered) &&
