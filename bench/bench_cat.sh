@@ -1,12 +1,12 @@
 #!/bin/bash
 # bench_cat.sh: `lineage compare A B --only weights --json F` against `cat A B > /dev/null` on page-cached
 # bf16 pairs of each size in CAT_PAIRS GB (tools/mkbig, B = A + 5% noise), process start to exit,
-# BENCH_ROUNDS (9) rounds alternating cat / lineage after one warm-up round, medians of wall time and of
+# BENCH_ROUNDS (15) rounds alternating cat / lineage after one warm-up round, medians of wall time and of
 # CPU time (user + sys: steadier than wall on a shared machine). The pairs are deleted afterwards unless
 # BENCH_KEEP=1. Prints a Markdown section. Env: BUILD, LINEAGE, BENCH_WORK, CAT_PAIRS ("1 3").
 set -u
 W=${BENCH_WORK:-build/bench}/cat
-ROUNDS=${BENCH_ROUNDS:-9}
+ROUNDS=${BENCH_ROUNDS:-15}
 PAIRS=${CAT_PAIRS:-1 3}
 mkdir -p "$W"
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2 }'; }
