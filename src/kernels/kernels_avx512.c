@@ -142,28 +142,41 @@ void pair_moments_bf16_avx512(const uint16_t *a, const uint16_t *b, size_t n, pa
     finish(&w, &l, c, n, acc);
 }
 
+/* f16 and f32: 16 elements per vector, two vectors per step into separate accumulator sets (as
+ * bf16_body: half the latency chain), a last single vector into the first set. */
+#define TWO_SET_BODY(LOAD_A, LOAD_B)                                                          \
+    lanes odd = *l;                                                                            \
+    lanes_zero(&odd);                                                                          \
+    size_t i = 0;                                                                              \
+    while (i + 16 <= n) {                                                                      \
+        size_t end = n - i > KERNELS_FOLD_ELEMS ? i + KERNELS_FOLD_ELEMS : n;                  \
+        for (; i + 32 <= end; i += 32) {                                                       \
+            step_shift(l, LOAD_A(i), LOAD_B(i), shifted);                                      \
+            step_shift(&odd, LOAD_A(i + 16), LOAD_B(i + 16), shifted);                         \
+        }                                                                                      \
+        if (i + 16 <= end) {                                                                   \
+            step_shift(l, LOAD_A(i), LOAD_B(i), shifted);                                      \
+            i += 16;                                                                           \
+        }                                                                                      \
+        fold(w, l);                                                                            \
+        fold(w, &odd);                                                                         \
+    }                                                                                          \
+    l->mx = _mm512_max_ps(odd.mx, l->mx);                                                      \
+    return i
+
+#define F16_A(k) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + (k))))
+#define F16_B(k) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(b + (k))))
+#define F32_A(k) _mm512_loadu_ps(a + (k))
+#define F32_B(k) _mm512_loadu_ps(b + (k))
+
 INLINE size_t f16_body(wide *w, lanes *l, const uint16_t *a, const uint16_t *b, size_t n, int shifted)
 {
-    size_t i = 0;
-    while (i + 16 <= n) {
-        size_t end = n - i > KERNELS_FOLD_ELEMS ? i + KERNELS_FOLD_ELEMS : n;
-        for (; i + 16 <= end; i += 16)
-            step_shift(l, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i))),
-                       _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(b + i))), shifted);
-        fold(w, l);
-    }
-    return i;
+    TWO_SET_BODY(F16_A, F16_B);
 }
 
 INLINE size_t f32_body(wide *w, lanes *l, const float *a, const float *b, size_t n, int shifted)
 {
-    size_t i = 0;
-    while (i + 16 <= n) {
-        size_t end = n - i > KERNELS_FOLD_ELEMS ? i + KERNELS_FOLD_ELEMS : n;
-        for (; i + 16 <= end; i += 16) step_shift(l, _mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), shifted);
-        fold(w, l);
-    }
-    return i;
+    TWO_SET_BODY(F32_A, F32_B);
 }
 
 void pair_moments_f16_avx512(const uint16_t *a, const uint16_t *b, size_t n, pair_moments *acc)
