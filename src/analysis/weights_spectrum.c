@@ -26,6 +26,17 @@
 
 /* Top singular value of D (R x C; DT its transpose) by power iteration from a fixed start, both
  * products through the vectorized dot kernel (u: R floats, v: C floats). */
+/* Scales x to unit length; returns its former length (0 when it had none, x left as it was). */
+static double normalize(float *x, size_t n)
+{
+    double nn = 0;
+    for (size_t i = 0; i < n; i++) nn += (double)x[i] * x[i];
+    nn = sqrt(nn);
+    if (!(nn > 0)) return 0;
+    for (size_t i = 0; i < n; i++) x[i] = (float)(x[i] / nn);
+    return nn;
+}
+
 static double top_sv(const float *D, const float *DT, size_t R, size_t C, float *u, float *v)
 {
     uint64_t st = 0x7370656374ull;
@@ -33,17 +44,10 @@ static double top_sv(const float *D, const float *DT, size_t R, size_t C, float 
     double s = 0;
     for (int it = 0; it < WT_SPECTRUM_ITERS; it++) {
         dot_matrix_f32(D, R, v, 1, C, u);
-        double nu = 0;
-        for (size_t r = 0; r < R; r++) nu += (double)u[r] * u[r];
-        nu = sqrt(nu);
-        if (!(nu > 0)) return 0;
-        for (size_t r = 0; r < R; r++) u[r] = (float)(u[r] / nu);
+        if (!(normalize(u, R) > 0)) return 0;
         dot_matrix_f32(DT, C, u, 1, R, v);
-        double nv = 0;
-        for (size_t k = 0; k < C; k++) nv += (double)v[k] * v[k];
-        s = sqrt(nv);
+        s = normalize(v, C);
         if (!(s > 0)) return 0;
-        for (size_t k = 0; k < C; k++) v[k] = (float)(v[k] / s);
     }
     return s;
 }
