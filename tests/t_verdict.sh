@@ -211,6 +211,15 @@ done
 check "grid: a noise composed with pruning is not read as training under the noise" python3 -c "
 import json; d=json.load(open('$WORK/gc.json')); t=d['weights']['summary']['trained_under_noise']
 assert not t['detected'] and sorted(d['verdict']['relation'])==['noised','pruned'], t"
+# the spectrum test's two looks: a noise alone stops after the first half; a detection uses them all
+"$LINEAGE" compare "$LINEAGE_SHARED/zoo/base" "$LINEAGE_SHARED/zoo/noised" --no-run --json "$WORK/gc.json" >/dev/null 2>&1
+check "zoo: a noise alone ends the spectrum test after its first look" python3 -c "
+import json; t=json.load(open('$WORK/gc.json'))['weights']['summary']['trained_under_noise']
+assert not t['detected'] and t['looks']==1 and 4 <= t['tensors'] < t['planned'], t"
+"$LINEAGE" compare "$WORK/grid/noise+finetune" "$WORK/grid/base" --no-run --json "$WORK/gc.json" >/dev/null 2>&1
+check "grid: training under a noise is decided on every planned tensor" python3 -c "
+import json; t=json.load(open('$WORK/gc.json'))['weights']['summary']['trained_under_noise']
+assert t['detected'] and t['tensors']==t['planned'] and (t['planned'] <= 16 or t['looks']==2), t"
 for x in unrelated unrelated+prune+permute; do
     "$LINEAGE" compare "$WORK/grid/$x" "$WORK/grid/base" --no-run --json "$WORK/gc.json" >/dev/null 2>&1
     check "grid: ($x, base) is independent" python3 -c "

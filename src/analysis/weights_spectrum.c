@@ -20,6 +20,8 @@
 #include "util/parallel.h"
 
 #define WT_SPECTRUM_MAX 32       /* tensors tested */
+#define WT_SPECTRUM_FIRST 16     /* more than this: two looks */
+#define WT_SPECTRUM_FUTILE_Z 2.0 /* the first look's combined z below which the second is not run */
 #define WT_SPECTRUM_SHUFFLES 6   /* resampled copies per tensor */
 #define WT_SPECTRUM_ITERS 24     /* power iterations */
 #define TW1_SD 1.2680            /* standard deviation of the Tracy-Widom (beta = 1) law */
@@ -239,12 +241,13 @@ typedef struct spectrum_job {
     const wt_ctx *c;
     spectrum_task *tasks;
     spectrum_scratch *scratch;   /* one per worker */
+    const size_t *order;         /* the look's tasks */
 } spectrum_job;
 
 static void spectrum_one(void *ctx, size_t i, int worker)
 {
     spectrum_job *j = ctx;
-    spectrum_task *k = &j->tasks[i];
+    spectrum_task *k = &j->tasks[j->order[i]];
     k->st = test_pair(j->c, k->rec, &j->scratch[worker], &k->sp, &k->ok, &k->err);
 }
 
@@ -280,14 +283,42 @@ lineage_status wt_stage_spectrum(wt_ctx *c, json_value *summary)
     double zsum = 0, *sizes = malloc((nt + 1) * sizeof *sizes);
     lineage_status st = sizes ? LINEAGE_OK : error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
     size_t nsizes = 0;
-    spectrum_job j = {c, NULL, NULL};
+    spectrum_job j = {c, NULL, NULL, NULL};
     int workers = parallel_workers(nt, wt_threads(c->opt));
     j.scratch = calloc((size_t)workers + 1, sizeof *j.scratch);
     if (!st && !j.scratch) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
     j.tasks = calloc(nt + 1, sizeof *j.tasks);
     if (!st && !j.tasks) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
     for (size_t t = 0; !st && t < nt; t++) j.tasks[t].rec = &c->recs[idx[ne <= WT_SPECTRUM_MAX ? t : t * ne / nt]];
-    if (!st) parallel_for(nt, wt_threads(c->opt), spectrum_one, &j);
+    /* two looks when there are more than WT_SPECTRUM_FIRST tensors: every other tensor first, and the
+     * rest only when that half leaves any doubt (a futility stop: it can only lower the false-alarm
+     * rate; every detection is decided on all the tensors, as with one look) */
+    size_t *order = malloc((nt + 1) * sizeof *order), first = nt > WT_SPECTRUM_FIRST ? (nt + 1) / 2 : nt, looked = nt;
+    if (!st && !order) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    for (size_t t = 0, k = 0; order && t < nt; t += 2) order[k++] = t;
+    for (size_t t = 1, k = (nt + 1) / 2; order && t < nt; t += 2) order[k++] = t;
+    j.order = order;
+    if (!st) parallel_for(first, wt_threads(c->opt), spectrum_one, &j);
+    if (!st && first < nt) {
+        double z1 = 0;
+        size_t n1 = 0;
+        for (size_t t = 0; t < first; t++)
+            if (!j.tasks[order[t]].st && j.tasks[order[t]].ok) {
+                z1 += j.tasks[order[t]].sp.z;
+                n1++;
+            }
+        int failed = 0;
+        for (size_t t = 0; t < first; t++) failed |= j.tasks[order[t]].st != LINEAGE_OK;
+        /* a failure is reported below, in tensor order */
+        if (failed || (n1 && z1 / sqrt((double)n1) < WT_SPECTRUM_FUTILE_Z)) looked = first;
+        else {
+            spectrum_job rest = {c, j.tasks, j.scratch, order + first};
+            parallel_for(nt - first, wt_threads(c->opt), spectrum_one, &rest);
+        }
+    }
+    /* a task of the second look not run counts as not tested */
+    for (size_t t = looked; t < nt; t++) j.tasks[order[t]].ok = 0;
+    free(order);
     /* results in tensor order whatever the threads did: the first failure is the error */
     for (size_t t = 0; !st && t < nt; t++) {
         const spectrum_task *k = &j.tasks[t];
@@ -317,6 +348,7 @@ lineage_status wt_stage_spectrum(wt_ctx *c, json_value *summary)
     free(sizes);
     int detected = tested >= 4 && Z >= 5;
     int ok = json_set_bool(ar, o, "detected", detected) && json_set_int(ar, o, "tensors", (int64_t)tested) &&
+             json_set_int(ar, o, "planned", (int64_t)nt) && json_set_int(ar, o, "looks", looked < nt ? 1 : first < nt ? 2 : 1) &&
              json_set_int(ar, o, "above_bulk", (int64_t)spiked) &&
              (isfinite(Z) ? json_set_double(ar, o, "z", Z) : json_set(ar, o, "z", json_new_null(ar))) &&
              (isfinite(Z) ? json_set_double(ar, o, "p", stats_p_upper(Z)) : json_set(ar, o, "p", json_new_null(ar))) &&
