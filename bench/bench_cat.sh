@@ -25,7 +25,7 @@ for gb in $PAIRS; do
         echo "bench_cat: generating 2 x $gb GB" >&2
         "$BUILD/mkbig" "$A" "$B" "$gb" 0.05 > /dev/null || { echo "mkbig failed" >&2; exit 1; }
     fi
-    bytes=$(( $(stat -c %s "$A") + $(stat -c %s "$B") ))
+    bytes=$(( $(stat -L -c %s "$A") + $(stat -L -c %s "$B") ))
     cat "$A" "$B" > /dev/null
     "$LINEAGE" compare "$A" "$B" --only weights --json "$W/c.json" > /dev/null 2>&1
     cw=""; cc=""; lw=""; lc=""

@@ -200,6 +200,27 @@ static void check_dot(const char *isa)
     free(A); free(B); free(out); free(ref);
 }
 
+/* standardize_f32: the scalar loop's bits exactly, every length (vector body and tail), odd means */
+static void check_standardize(const char *isa)
+{
+    const size_t n = 1037;
+    float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    for (size_t i = 0; i < n; i++) x[i] = (float)(uniform() * 3.7 - 1.1);
+    int same = 1;
+    for (size_t len = 0; len <= 40; len++) {
+        memcpy(y, x, n * sizeof *x);
+        standardize_f32(y, len, 0.123456789, 7.654321);
+        for (size_t i = 0; i < len; i++) same &= y[i] == (float)((x[i] - 0.123456789) * 7.654321);
+        same &= len == n || y[len] == x[len];
+    }
+    memcpy(y, x, n * sizeof *x);
+    standardize_f32(y, n, -1e-3, 1e5);
+    for (size_t i = 0; i < n; i++) same &= y[i] == (float)((x[i] + 1e-3) * 1e5);
+    CHECK(same, "%s: standardize_f32 gives the scalar double-step result bit for bit (lengths 0..40 and 1037)", isa);
+    free(x);
+    free(y);
+}
+
 int main(void)
 {
     const char *chosen = kernels_isa();
@@ -221,6 +242,7 @@ int main(void)
         check_moments(isas[k], 1.0, 0.02);   /* a norm weight: pearson is 2500x ill-conditioned */
         check_special(isas[k]);
         check_dot(isas[k]);
+        check_standardize(isas[k]);
         printf("# %s: largest error %.3g of the scale (tolerance 1e-6)\n", isas[k], worst);
     }
     CHECK_EXIT();

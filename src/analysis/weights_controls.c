@@ -257,7 +257,7 @@ static void sample_read_one(void *ctx, size_t i, int worker)
     float *ui = j->u + i * j->chunk;
     if (j->keep) memcpy(ui, j->keep + i * j->n + j->r0 * cols, j->k * cols * sizeof *ui);
     else j->st[i] = wt_read_sample_rows(mb->m, mb->idx, WT_SAMPLE_ELEMS, j->r0, j->k, ui, &j->errs[i]);
-    for (size_t e = 0; !j->st[i] && e < j->k * cols; e++) ui[e] = (float)((ui[e] - mb->mean) * mb->inv);
+    if (!j->st[i]) standardize_f32(ui, j->k * cols, mb->mean, mb->inv);
     for (size_t e = j->k * cols; e < j->chunk; e++) ui[e] = 0;
 }
 

@@ -102,18 +102,24 @@ void dot_matrix_f32_scalar(const float *A, size_t na, const float *B, size_t nb,
         }
 }
 
+void standardize_f32_scalar(float *x, size_t n, double mean, double inv)
+{
+    for (size_t i = 0; i < n; i++) x[i] = (float)((x[i] - mean) * inv);
+}
+
 typedef struct kernel_table {
     const char *name;
     void (*moments_f32)(const float *, const float *, size_t, pair_moments *);
     void (*moments_bf16)(const uint16_t *, const uint16_t *, size_t, pair_moments *);
     void (*moments_f16)(const uint16_t *, const uint16_t *, size_t, pair_moments *);
     void (*dot_matrix)(const float *, size_t, const float *, size_t, size_t, float *);
+    void (*standardize)(float *, size_t, double, double);
 } kernel_table;
 
 static const kernel_table kernel_tables[] = {
-    {"avx512", pair_moments_f32_avx512, pair_moments_bf16_avx512, pair_moments_f16_avx512, dot_matrix_f32_avx512},
-    {"avx2", pair_moments_f32_avx2, pair_moments_bf16_avx2, pair_moments_f16_avx2, dot_matrix_f32_avx2},
-    {"scalar", pair_moments_f32_scalar, pair_moments_bf16_scalar, pair_moments_f16_scalar, dot_matrix_f32_scalar},
+    {"avx512", pair_moments_f32_avx512, pair_moments_bf16_avx512, pair_moments_f16_avx512, dot_matrix_f32_avx512, standardize_f32_avx512},
+    {"avx2", pair_moments_f32_avx2, pair_moments_bf16_avx2, pair_moments_f16_avx2, dot_matrix_f32_avx2, standardize_f32_avx2},
+    {"scalar", pair_moments_f32_scalar, pair_moments_bf16_scalar, pair_moments_f16_scalar, dot_matrix_f32_scalar, standardize_f32_scalar},
 };
 #define NTABLES (sizeof kernel_tables / sizeof kernel_tables[0])
 
@@ -206,4 +212,9 @@ void pair_moments_f16(const uint16_t *a, const uint16_t *b, size_t n, pair_momen
 void dot_matrix_f32(const float *A, size_t na, const float *B, size_t nb, size_t dim, float *out)
 {
     table()->dot_matrix(A, na, B, nb, dim, out);
+}
+
+void standardize_f32(float *x, size_t n, double mean, double inv)
+{
+    table()->standardize(x, n, mean, inv);
 }

@@ -42,6 +42,9 @@ double moments_rel_l2(const pair_moments *m);   /* ||a-b|| / ||a|| */
  * panel of B stays in L2 while all of A streams past it. */
 void dot_matrix_f32(const float *A, size_t na, const float *B, size_t nb, size_t dim, float *out);
 void dot_matrix_f32_scalar(const float *A, size_t na, const float *B, size_t nb, size_t dim, float *out);
+/* x[i] = (float)((x[i] - mean) * inv), each step in double: every variant gives the scalar one's bits. */
+void standardize_f32(float *x, size_t n, double mean, double inv);
+void standardize_f32_scalar(float *x, size_t n, double mean, double inv);
 
 /* Name of the instruction set the dispatcher chose ("scalar", "avx2", "avx512"). Chosen once,
  * at first use, from cpuid; the environment variable LINEAGE_ISA=scalar|avx2|avx512 overrides

@@ -10,11 +10,13 @@ void pair_moments_f32_avx2(const float *a, const float *b, size_t n, pair_moment
 void pair_moments_bf16_avx2(const uint16_t *a, const uint16_t *b, size_t n, pair_moments *acc);
 void pair_moments_f16_avx2(const uint16_t *a, const uint16_t *b, size_t n, pair_moments *acc);
 void dot_matrix_f32_avx2(const float *A, size_t na, const float *B, size_t nb, size_t dim, float *out);
+void standardize_f32_avx2(float *x, size_t n, double mean, double inv);
 
 void pair_moments_f32_avx512(const float *a, const float *b, size_t n, pair_moments *acc);
 void pair_moments_bf16_avx512(const uint16_t *a, const uint16_t *b, size_t n, pair_moments *acc);
 void pair_moments_f16_avx512(const uint16_t *a, const uint16_t *b, size_t n, pair_moments *acc);
 void dot_matrix_f32_avx512(const float *A, size_t na, const float *B, size_t nb, size_t dim, float *out);
+void standardize_f32_avx512(float *x, size_t n, double mean, double inv);
 
 /* Fast paths accumulate a-c and b-c in f32 lanes, with c the mean of a's first elements when that
  * mean dominates their spread (else 0): the lane sums then carry n*var instead of
