@@ -4,7 +4,7 @@ the verdict on cases no rule was written for (issue 13: "unseen cases judge the 
 
 usage: unseen_cases.py BASE_DIR OTHER_DIR OUTDIR [--cases N] [--seed S] [--dtype bf16|f32]
        unseen_cases.py --score LINEAGE OUTDIR [--markdown FILE]
-       unseen_cases.py --make BASE_DIR OUTDIR OPS_JSON [--seed S]   (one case: OPS_JSON like
+       unseen_cases.py --make BASE_DIR OUTDIR OPS_JSON [--seed S] [--dtype bf16|f32]   (one case: OPS_JSON like
                        '[["permute", 0], ["cpt", 1.0]]', the ops in that order with those magnitudes)
 
 BASE_DIR is a llama-family HF folder (one model.safetensors, e.g. ../shared/zoo/base); OTHER_DIR an
@@ -226,17 +226,17 @@ def generate(base, other, out, ncases, seed, dtype):
     print(f"{len(cases)} cases in {out}")
 
 
-def make_one(base, out, ops, seed):
-    """One composed case, as generate writes them (bf16, the base's tokenizer files, no card)."""
+def make_one(base, out, ops, seed, dtype="BF16"):
+    """One composed case, as generate writes them (bf16 unless dtype, the base's tokenizer files, no card)."""
     rng = np.random.default_rng(seed)
     t = read_st(f"{base}/model.safetensors")
     cfg = json.load(open(f"{base}/config.json"))
     for o, mag in ops:
         OPS[o][0](t, cfg, rng, mag)
     os.makedirs(out, exist_ok=True)
-    cfg["torch_dtype"] = "bfloat16"
+    cfg["torch_dtype"] = {"F32": "float32", "BF16": "bfloat16"}[dtype]
     json.dump(cfg, open(f"{out}/config.json", "w"), indent=1)
-    write_st(f"{out}/model.safetensors", t, "BF16")
+    write_st(f"{out}/model.safetensors", t, dtype)
     for f in os.listdir(base):
         if f not in ("model.safetensors", "config.json", "README.md"):
             shutil.copyfile(f"{base}/{f}", f"{out}/{f}")
@@ -310,7 +310,7 @@ if __name__ == "__main__":
     if a and a[0] == "--score":
         score(a[1], a[2], opt("--markdown"))
     elif a and a[0] == "--make" and len(a) >= 4:
-        make_one(a[1], a[2], json.loads(a[3]), int(opt("--seed", 11)))
+        make_one(a[1], a[2], json.loads(a[3]), int(opt("--seed", 11)), opt("--dtype", "BF16").upper())
     elif len(a) >= 3:
         generate(a[0], a[1], a[2], int(opt("--cases", 24)), int(opt("--seed", 11)), opt("--dtype", "BF16").upper())
     else:

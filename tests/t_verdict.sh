@@ -189,6 +189,8 @@ grid_case upscale+permute+noise depth_upscaled,noised,permuted b_from_a
 grid_case noise+rescale noised,rescaled b_from_a
 # trained, then rounded to bf16: a bf16 parent fine-tuned in f32 leaves the same weights, so no direction
 grid_case finetune+requant finetune,requantized none
+# rescaled, then rounded to bf16: the bf16 side carries its own rounding once the factors are undone
+grid_case rescale+requant requantized,rescaled b_from_a
 grid_case permute+upcycle permuted,upcycled b_from_a
 # training under a noise (residual spectrum), rescaling read from the channels under training and
 # under a noise (docs/METHODOLOGY.md)
@@ -265,6 +267,23 @@ plain = json.load(open('$WORK/zoo.json')); dis = json.load(open('$WORK/zoo-disgu
 names = json.load(open('$WORK/zoo-disguised/names.json'))
 bad = [k for k, v in plain.items() if dis.get(names[k.split('|')[0]] + '|' + names[k.split('|')[1]]) != v]
 assert plain and not bad, bad"
+
+# A rescaling between a 16- and a 32-bit side: a bf16 parent rescaled into f32 (the f32 side holds the
+# bf16 values times the factors exactly) against an f32 parent rescaled then rounded to bf16 (the bf16
+# side holds its rounding): opposite storage stories, each read the right way round, both orders.
+/usr/bin/python3 scripts/unseen_cases.py --make "$LINEAGE_SHARED/zoo/base" "$WORK/rs-f32" '[["rescale", 2.0]]' --seed 3 --dtype f32
+/usr/bin/python3 scripts/unseen_cases.py --make "$LINEAGE_SHARED/zoo/base" "$WORK/ft-f32" '[["finetune", 0.1]]' --seed 4 --dtype f32
+/usr/bin/python3 scripts/unseen_cases.py --make "$WORK/ft-f32" "$WORK/ft-rs-bf16" '[["rescale", 2.0]]' --seed 5 --dtype bf16
+for c in "$LINEAGE_SHARED/zoo/base|$WORK/rs-f32|bf16 parent, f32 rescaled child" "$WORK/ft-f32|$WORK/ft-rs-bf16|f32 parent, bf16 rounded rescaled child"; do
+    p=${c%%|*}; rest=${c#*|}; k=${rest%%|*}; what=${rest#*|}
+    for order in ab ba; do
+        if [ $order = ab ]; then x=$p y=$k want=b_from_a; else x=$k y=$p want=a_from_b; fi
+        "$LINEAGE" compare "$x" "$y" --no-run --json "$WORK/rs.json" > /dev/null 2>&1
+        check "rescaled across 16/32 bits ($what, $order): rescaled + requantized, $want" python3 -c "
+import json; v = json.load(open('$WORK/rs.json'))['verdict']
+assert sorted(v['relation']) == ['requantized', 'rescaled'] and v['direction'] == '$want', (v['relation'], v['direction'])"
+    done
+done
 
 # A permutation under heavy continued pre-training: the embedding columns' hidden map fits only
 # middling (0.36 here, below the 0.5 asked of a map alone), and the FFN neurons confirm it; the same

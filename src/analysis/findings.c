@@ -22,6 +22,11 @@
  * coarser store after every alignment is undone is training. */
 #define RESIDUAL_TRAINED 0.05
 #define RESIDUAL_TRAINED_16 0.02   /* both sides 16-bit floats or finer: 5x bf16's rounding */
+/* After a rescaling is undone, between a 32-bit and a 16-bit side: below this the finer side holds the
+ * coarser values exactly (32-bit rounding is ~6e-8); from RESCALE_ROUNDED_REL up, the coarser side
+ * carries its own rounding (f16 ~3e-4, bf16 ~2e-3 relative). */
+#define RESCALE_EXACT_REL 1e-5
+#define RESCALE_ROUNDED_REL 5e-5
 
 json_value *finding_make(arena *ar, const finding_args *f)
 {
@@ -330,11 +335,32 @@ static void detect_kinds(const lineage_model *a, const lineage_model *b, const j
          * training, no noise, the aligned residual at rounding): the coarser side is then a rounding of
          * the finer one. A rescaling computes new values in the finer type from the coarser ones, so
          * it leaves no such clue. */
-        int moved = 0;
-        for (int i = 0; i < kinds->n; i++)
+        int moved = 0, rescaled = 0;
+        for (int i = 0; i < kinds->n; i++) {
             moved |= !strcmp(kinds->kinds[i], "finetune") || !strcmp(kinds->kinds[i], "continued_pretraining") ||
-                     !strcmp(kinds->kinds[i], "noised") || !strcmp(kinds->kinds[i], "rescaled");
-        if (fmin(ba, bb) < 15.5 || (!moved && kinds->n > 0 && isfinite(resid) && resid < bound)) {
+                     !strcmp(kinds->kinds[i], "noised");
+            rescaled |= !strcmp(kinds->kinds[i], "rescaled");
+        }
+        /* a rescaling and nothing else: once the per-channel factors are undone, the finer side equals the
+         * coarser one to its own rounding (the finer side was computed from the coarser values: a 16-bit
+         * rounding would leave ~1e-3), or differs by the coarser type's rounding (the coarser side is the
+         * rounded rescaled copy). Measured: 4e-8 and 2.3e-3 (docs/METHODOLOGY.md "Direction"). */
+        int exact_from_coarse = !moved && rescaled && fmin(ba, bb) >= 15.5 && isfinite(resid) && resid < RESCALE_EXACT_REL;
+        int rounded_rescale = !moved && rescaled && fmin(ba, bb) >= 15.5 && isfinite(resid) &&
+                              resid >= RESCALE_ROUNDED_REL && resid < bound;
+        if (exact_from_coarse) {
+            const char *fd = bb < ba ? DIR_A : DIR_B;   /* the finer side is the child */
+            snprintf(en, sizeof en, "%s's %.0f-bit values are %s's %.0f-bit values times per-channel factors to within %.1g "
+                     "of their norm (%.0f-bit rounding; a rounding to %.0f bits would leave about 1e-3): %s was computed "
+                     "from %s", child_of(fd), fmax(ba, bb), parent_of(fd), fmin(ba, bb), resid, fmax(ba, bb),
+                     fmin(ba, bb), child_of(fd), parent_of(fd));
+            snprintf(ko, sizeof ko, "%s의 %.0f비트 값이 %s의 %.0f비트 값에 채널별 배율을 곱한 것과 노름의 %.1g 안에서 같음 "
+                     "(%.0f비트 반올림 수준; %.0f비트로 반올림했다면 약 1e-3이 남음): %s가 %s에서 계산됨", child_of(fd),
+                     fmax(ba, bb), parent_of(fd), fmin(ba, bb), resid, fmax(ba, bb), fmin(ba, bb), child_of(fd),
+                     parent_of(fd));
+            add_kind(kinds, "requantized", 0.9, fd, en, ko);
+        } else if (fmin(ba, bb) < 15.5 || rounded_rescale ||
+                   (!moved && !rescaled && kinds->n > 0 && isfinite(resid) && resid < bound)) {
             snprintf(en, sizeof en, "%s is stored at %.1f bits per weight, %s carries %.1f: %s was re-quantized",
                      child_of(d), fmin(ba, bb), parent_of(d), fmax(ba, bb), child_of(d));
             snprintf(ko, sizeof ko, "%s는 가중치당 %.1f비트, %s는 %.1f비트: %s가 다시 양자화됨", child_of(d), fmin(ba, bb),
