@@ -285,6 +285,18 @@ assert sorted(v['relation']) == ['requantized', 'rescaled'] and v['direction'] =
     done
 done
 
+# Up-scaled under a permutation and heavy continued pre-training: the duplicated layers, trained apart,
+# match their source at z ~7-9 only. Given as (child, base) the map of B's layers onto A's skips the
+# copies (a pruning, read that way round) and the reverse map (A's onto B's) repeats: read both ways alike.
+/usr/bin/python3 scripts/unseen_cases.py --make "$LINEAGE_SHARED/zoo/base" "$WORK/perm-up-cpt" '[["permute", 0], ["upscale", 2.0], ["cpt", 1.0]]' --seed 5
+for order in ab ba; do
+    if [ $order = ab ]; then x="$LINEAGE_SHARED/zoo/base" y="$WORK/perm-up-cpt" want=b_from_a; else x="$WORK/perm-up-cpt" y="$LINEAGE_SHARED/zoo/base" want=a_from_b; fi
+    "$LINEAGE" compare "$x" "$y" --no-run --json "$WORK/puc.json" > /dev/null 2>&1
+    check "permute, up-scale, continued pre-training ($order): depth_upscaled, $want" python3 -c "
+import json; v = json.load(open('$WORK/puc.json'))['verdict']
+assert sorted(v['relation']) == ['continued_pretraining', 'depth_upscaled', 'permuted'] and v['direction'] == '$want', (v['relation'], v['direction'])"
+done
+
 # A permutation under heavy continued pre-training: the embedding columns' hidden map fits only
 # middling (0.36 here, below the 0.5 asked of a map alone), and the FFN neurons confirm it; the same
 # confirmation does not hold between independent models (the zoo's indep-seed against the case).

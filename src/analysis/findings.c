@@ -201,6 +201,8 @@ static void detect_kinds(const lineage_model *a, const lineage_model *b, const j
             if (z > 10 && second > 0.5 * z && second > fmax(thr, 10)) a_duplicates++;
         }
         if (num(dm, "a_duplicates", 0) > a_duplicates) a_duplicates = (int)num(dm, "a_duplicates", 0);
+        /* the repeats rule read the other way round: A's layers map onto B's with repeats */
+        if (num(dm, "a_repeats", 0) > a_duplicates) a_duplicates = (int)num(dm, "a_repeats", 0);
         if (num(dm, "repeats", 0) > 0)
             add_kind(kinds, "depth_upscaled", 0.95, DIR_B, "B's layers map onto A's with repeats (monotone layer map)",
                      "B의 층이 반복을 포함해 A의 층에 대응함 (단조 층 대응)");

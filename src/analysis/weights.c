@@ -351,6 +351,9 @@ static lineage_status build_layer_map(wt_ctx *c, const wt_role_control *ks, size
     c->ev.map_skipped = lm.matched ? skipped : 0;
     c->ev.map_unmatched = lb - lm.matched;
     c->ev.map_significant = lm.matched > 0;
+    int a_rep = la > lb ? wt_layer_map_reverse_repeats(z, la, lb, thr) : 0;
+    if (a_rep < 0) ok = 0;
+    c->ev.map_a_repeats = a_rep > 0 ? a_rep : 0;
     ok = ok && json_set(ar, o, "map", map) && json_set_bool(ar, o, "identity", lm.identity) &&
          json_set_int(ar, o, "matched", lm.matched) && json_set_int(ar, o, "seams", lm.seams) &&
          json_set_int(ar, o, "repeats", repeats) && json_set(ar, o, "unmatched_b", unb) &&

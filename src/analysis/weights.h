@@ -190,6 +190,10 @@ typedef struct wt_layer_map {
 /* z: la x lb combined z-scores (NaN = not comparable). */
 int wt_layer_map_solve(const double *z, int la, int lb, double threshold, wt_layer_map *out);
 void wt_layer_map_free(wt_layer_map *m);
+/* The same map the other way round (each A layer to a B layer): its repeats, the B layers that two or
+ * more A layers map onto. The depth rules read both directions alike, so the argument order cannot
+ * turn an up-scaling into a pruning. -1 when out of memory. */
+int wt_layer_map_reverse_repeats(const double *z, int la, int lb, double threshold);
 /* Null threshold for the maximum of la standard normals, Bonferroni over la*lb at alpha. */
 double wt_layer_map_threshold(int la, int lb, double alpha);
 
@@ -240,6 +244,7 @@ typedef struct wt_evidence {
     int map_significant;
     int map_under_perm;       /* the map was rebuilt under the recovered hidden permutation */
     int map_a_duplicates;     /* B layers matched by two A layers alike (A holds duplicated layers) */
+    int map_a_repeats;        /* repeats of the reverse map (A layers onto B's) */
     /* permutation */
     int perm_tried, perm_hidden, perm_hidden_identity, perm_ffn, perm_heads;
     double perm_p, perm_agreement, perm_centered;

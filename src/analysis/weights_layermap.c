@@ -95,3 +95,28 @@ int wt_layer_map_solve(const double *z, int la, int lb, double threshold, wt_lay
     free(from);
     return 1;
 }
+
+int wt_layer_map_reverse_repeats(const double *z, int la, int lb, double threshold)
+{
+    if (la <= 0 || lb <= 0) return 0;
+    double *zt = malloc((size_t)la * (size_t)lb * sizeof *zt);
+    int *used = calloc((size_t)lb, sizeof *used);
+    wt_layer_map lm;
+    if (!zt || !used) {
+        free(zt);
+        free(used);
+        return -1;
+    }
+    for (int i = 0; i < la; i++)
+        for (int j = 0; j < lb; j++) zt[j * la + i] = z[i * lb + j];
+    int repeats = -1;
+    if (wt_layer_map_solve(zt, lb, la, threshold, &lm)) {
+        repeats = 0;
+        for (int i = 0; i < la; i++)
+            if (lm.map[i] >= 0 && used[lm.map[i]]++) repeats++;
+        wt_layer_map_free(&lm);
+    }
+    free(zt);
+    free(used);
+    return repeats;
+}

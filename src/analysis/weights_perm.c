@@ -640,6 +640,9 @@ static lineage_status layer_map_under_hidden(wt_ctx *c, json_value *o)
                     c->ev.map_significant = lm.matched > 0;
                     c->ev.map_under_perm = 1;
                     c->ev.map_a_duplicates = a_dup;
+                    int a_rep = la > lb ? wt_layer_map_reverse_repeats(zsum, la, lb, thr) : 0;
+                    if (a_rep < 0) st = error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+                    c->ev.map_a_repeats = a_rep > 0 ? a_rep : 0;
                 }
             }
             free(used);

@@ -176,6 +176,7 @@ json_value *wt_summary(wt_ctx *c)
     integer(&B, d, "seams", e->map_seams);
     flag(&B, d, "under_permutation", e->map_under_perm);
     integer(&B, d, "a_duplicates", e->map_a_duplicates);
+    integer(&B, d, "a_repeats", e->map_a_repeats);
     integer(&B, d, "unmatched_b", e->map_unmatched);
     integer(&B, d, "skipped_a", e->map_skipped);
     if (c->layer_map) {
