@@ -285,6 +285,19 @@ assert sorted(v['relation']) == ['requantized', 'rescaled'] and v['direction'] =
     done
 done
 
+# A small noise added after a rescaling: folding the gains back scales it by the factors (the folded
+# readers read twice the alpha of the matrices no norm feeds); read in the rescaled side's frame it is
+# one common noise again, on the right side.
+/usr/bin/python3 scripts/unseen_cases.py --make "$LINEAGE_SHARED/zoo/base" "$WORK/rs-noise" '[["rescale", 2.8], ["noise", 0.055]]' --seed 13
+for order in ab ba; do
+    if [ $order = ab ]; then x="$LINEAGE_SHARED/zoo/base" y="$WORK/rs-noise" want=b_from_a; else x="$WORK/rs-noise" y="$LINEAGE_SHARED/zoo/base" want=a_from_b; fi
+    "$LINEAGE" compare "$x" "$y" --no-run --json "$WORK/rsn.json" > /dev/null 2>&1
+    check "rescale then a noise of 0.055 ($order): rescaled + noised (not finetune), $want, alpha read in the noised side's frame" python3 -c "
+import json; d = json.load(open('$WORK/rsn.json')); v = d['verdict']; nz = d['weights']['summary']['noised']
+assert sorted(v['relation']) == ['noised', 'rescaled'] and v['direction'] == '$want', (v['relation'], v['direction'])
+assert abs(nz['alpha'] - 0.055) < 0.01 and nz['frame'] == ('b' if '$want' == 'b_from_a' else 'a'), nz"
+done
+
 # Up-scaled under a permutation and heavy continued pre-training: the duplicated layers, trained apart,
 # match their source at z ~7-9 only. Given as (child, base) the map of B's layers onto A's skips the
 # copies (a pruning, read that way round) and the reverse map (A's onto B's) repeats: read both ways alike.

@@ -79,6 +79,78 @@ static json_value *component_summaries(wt_ctx *c, builder *B)
     return out;
 }
 
+/* The noise test's per-tensor readings: as aligned (permutation-aligned under a recovered
+ * permutation, else index-aligned), each tensor read raw, norm-folded, or in one side's frame (readers
+ * of a norm with the per-channel scale estimated from the other readers: frame 0 = A's, 1 = B's). */
+#define NOISE_FOLDED -1
+#define NOISE_RAW -2
+#define NOISE_MAX_SPREAD 0.3   /* (alpha p90 - p10) / median across tensors */
+typedef struct noise_pass {
+    size_t na, noise_like, noise_like_a;
+    double grow_w, grow_sum;
+} noise_pass;
+
+static size_t nhi_of(const wt_ctx *c, int noise_perm)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < c->nrecs; i++) {
+        const wt_rec *r = &c->recs[i];
+        k += !r->low_info && (noise_perm ? !strcmp(r->align, "permutation") : index_aligned(r));
+    }
+    return k;
+}
+
+static void noise_read(const wt_ctx *c, int noise_perm, int mode, double *alpha, double *slope, double *varr,
+                       noise_pass *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < c->nrecs; i++) {
+        const wt_rec *r = &c->recs[i];
+        if (r->low_info || (noise_perm ? strcmp(r->align, "permutation") : !index_aligned(r))) continue;
+        if (!(r->z > WT_Z_SIGNAL)) continue;
+        int framed = mode >= 0 && r->has_frame && isfinite(r->frame_centered[mode]);
+        int folded = !framed && mode != NOISE_RAW && r->has_fold && isfinite(r->folded_centered);
+        double rr = framed ? r->frame_centered[mode] : folded ? r->folded_centered : r->s.centered;
+        double sl_i = framed ? r->frame_slope[mode] : folded ? r->folded_slope : r->s.slope;
+        double rv = framed ? r->frame_var_ratio[mode] : folded ? r->folded_var_ratio : r->s.var_ratio;
+        double al = rr > 0 && rr < 1 ? sqrt(1 / (rr * rr) - 1) : 0;
+        alpha[out->na] = al;
+        slope[out->na] = sl_i;
+        varr[out->na] = rv;
+        out->na++;
+        /* additive independent noise: slope 1 and the variance grows by exactly alpha^2. The variance
+         * ratio's own sampling error under that hypothesis is 2*alpha/sqrt(n) (the noise's chance
+         * covariance with the weights), so the tolerance is the larger of a quarter of alpha^2 and
+         * three of those errors: a small noise on a small tensor is not rejected for sampling error. */
+        double tol = fmax(0.25 * al * al, 6 * al / sqrt(fmax((double)r->s.n, 1)));
+        out->noise_like += al >= NOISE_MIN_ALPHA / 2 && fabs(sl_i - 1) < 0.1 && fabs(rv - 1 - al * al) < tol;
+        /* the same with the roles swapped: A = B + noise (slope of a on b is 1, var(a)/var(b) = 1 + alpha^2) */
+        if (rv > 0) {
+            double slope_ab = sl_i / rv, vr_ab = 1 / rv;
+            out->noise_like_a += al >= NOISE_MIN_ALPHA / 2 && fabs(slope_ab - 1) < 0.1 && fabs(vr_ab - 1 - al * al) < tol;
+        }
+        /* which side grew: (rv - 1) / alpha^2 is +1 when B carries the noise, about -1 when A does;
+         * combined over tensors with inverse-variance weights (its error is 2 / (alpha sqrt(n))) */
+        if (al > 0 && rv > 0) {
+            double t = (rv - 1) / (al * al), se = 2 / (al * sqrt(fmax((double)r->s.n, 1)));
+            out->grow_w += 1 / (se * se);
+            out->grow_sum += t / (se * se);
+        }
+    }
+}
+
+/* Whether one reading finds a common noise (the test below, without its direction). alpha: the
+ * reading's per-tensor alphas (sorted in place). */
+static int noise_found(const noise_pass *p, int related, double *alpha, size_t nhi)
+{
+    if (!related || !p->na || p->na * 10 < nhi * 8) return 0;
+    double a_med = stats_quantile(alpha, p->na, 0.5), a_lo = stats_quantile(alpha, p->na, 0.1),
+           a_hi = stats_quantile(alpha, p->na, 0.9);
+    double spread = a_med > 0 ? (a_hi - a_lo) / a_med : NAN;
+    return a_med >= NOISE_MIN_ALPHA && spread <= NOISE_MAX_SPREAD &&
+           (p->noise_like * 10 >= p->na * 8 || p->noise_like_a * 10 >= p->na * 8);
+}
+
 json_value *wt_summary(wt_ctx *c)
 {
     builder B = {c->ar, 1};
@@ -91,15 +163,14 @@ json_value *wt_summary(wt_ctx *c)
         free(cent); free(zs); free(alpha); free(slope); free(varr); free(power); free(rel); free(pv);
         return NULL;
     }
-    size_t na = 0, nrel = 0, nrnd = 0;
+    size_t nrel = 0, nrnd = 0;
     double *rnd = malloc((n + 1) * sizeof *rnd);
     if (!rnd) {
         free(cent); free(zs); free(alpha); free(slope); free(varr); free(power); free(rel); free(pv);
         return NULL;
     }
     double max_z = -INFINITY;
-    size_t foldable = 0, fold_explained = 0, noise_like = 0, noise_like_a = 0, nhi = 0;
-    double grow_w = 0, grow_sum = 0;
+    size_t foldable = 0, fold_explained = 0, nhi = 0;
     for (size_t i = 0; i < n; i++) {
         const wt_rec *r = &c->recs[i];
         if (!strcmp(r->align, "none")) {
@@ -321,46 +392,30 @@ json_value *wt_summary(wt_ctx *c)
     size_t nperm_hi = 0;
     for (size_t i = 0; i < n; i++) nperm_hi += !c->recs[i].low_info && !strcmp(c->recs[i].align, "permutation");
     int noise_perm = permuted && nperm_hi > 0;
-    for (size_t i = 0; i < n; i++) {
-        const wt_rec *r = &c->recs[i];
-        if (r->low_info || (noise_perm ? strcmp(r->align, "permutation") : !index_aligned(r))) continue;
-        nhi++;
-        if (!(r->z > WT_Z_SIGNAL)) continue;
-        int framed = use_frame && r->has_frame && isfinite(r->frame_centered[frame]);
-        int folded = !framed && rescaled && !use_frame && r->has_fold && isfinite(r->folded_centered);
-        double rr = framed ? r->frame_centered[frame] : folded ? r->folded_centered : r->s.centered;
-        double sl_i = framed ? r->frame_slope[frame] : folded ? r->folded_slope : r->s.slope;
-        double rv = framed ? r->frame_var_ratio[frame] : folded ? r->folded_var_ratio : r->s.var_ratio;
-        double al = rr > 0 && rr < 1 ? sqrt(1 / (rr * rr) - 1) : 0;
-        alpha[na] = al;
-        slope[na] = sl_i;
-        varr[na] = rv;
-        na++;
-        /* additive independent noise: slope 1 and the variance grows by exactly alpha^2. The variance
-         * ratio's own sampling error under that hypothesis is 2*alpha/sqrt(n) (the noise's chance
-         * covariance with the weights), so the tolerance is the larger of a quarter of alpha^2 and
-         * three of those errors: a small noise on a small tensor is not rejected for sampling error. */
-        double tol = fmax(0.25 * al * al, 6 * al / sqrt(fmax((double)r->s.n, 1)));
-        noise_like += al >= NOISE_MIN_ALPHA / 2 && fabs(sl_i - 1) < 0.1 && fabs(rv - 1 - al * al) < tol;
-        /* the same with the roles swapped: A = B + noise (slope of a on b is 1, var(a)/var(b) = 1 + alpha^2) */
-        if (rv > 0) {
-            double slope_ab = sl_i / rv, vr_ab = 1 / rv;
-            noise_like_a += al >= NOISE_MIN_ALPHA / 2 && fabs(slope_ab - 1) < 0.1 && fabs(vr_ab - 1 - al * al) < tol;
-        }
-        /* which side grew: (rv - 1) / alpha^2 is +1 when B carries the noise, about -1 when A does;
-         * combined over tensors with inverse-variance weights (its error is 2 / (alpha sqrt(n))) */
-        if (al > 0 && rv > 0) {
-            double t = (rv - 1) / (al * al), se = 2 / (al * sqrt(fmax((double)r->s.n, 1)));
-            grow_w += 1 / (se * se);
-            grow_sum += t / (se * se);
-        }
+    noise_pass np;
+    noise_read(c, noise_perm, use_frame ? frame : rescaled ? NOISE_FOLDED : NOISE_RAW, alpha, slope, varr, &np);
+    /* a noise added after a rescaling sits i.i.d. in the rescaled side's frame, where folding the gains
+     * back scales it by the factors (its size then varies by tensor: the folded readers read a larger
+     * alpha than the matrices no norm feeds); read in either side's frame when the folded reading finds
+     * no common noise */
+    const char *noise_frame = NULL;
+    for (int fr = 0; rescaled && !use_frame && fr < 2 && !noise_found(&np, noise_perm ? permuted : ft, alpha, nhi_of(c, noise_perm)); fr++) {
+        noise_pass alt;
+        noise_read(c, noise_perm, fr, alpha, slope, varr, &alt);
+        if (noise_found(&alt, noise_perm ? permuted : ft, alpha, nhi_of(c, noise_perm))) {
+            np = alt;
+            noise_frame = fr ? "b" : "a";
+        } else noise_read(c, noise_perm, NOISE_FOLDED, alpha, slope, varr, &np);   /* the arrays back */
     }
+    size_t na = np.na, noise_like = np.noise_like, noise_like_a = np.noise_like_a;
+    double grow_w = np.grow_w, grow_sum = np.grow_sum;
+    nhi = nhi_of(c, noise_perm);
     json_value *nz = obj(&B);
     double a_med = stats_quantile(alpha, na, 0.5), a_lo = stats_quantile(alpha, na, 0.1), a_hi = stats_quantile(alpha, na, 0.9);
     double sl = stats_quantile(slope, na, 0.5), vr = stats_quantile(varr, na, 0.5);
     double spread = a_med > 0 ? (a_hi - a_lo) / a_med : NAN;
     int noise_related = noise_perm ? permuted : ft;
-    int common = noise_related && na * 10 >= nhi * 8 && a_med >= NOISE_MIN_ALPHA && spread <= 0.3;
+    int common = noise_related && na * 10 >= nhi * 8 && a_med >= NOISE_MIN_ALPHA && spread <= NOISE_MAX_SPREAD;
     int noised_b = common && noise_like * 10 >= na * 8, noised_a = common && noise_like_a * 10 >= na * 8;
     int noised = noised_b || noised_a;
     flag(&B, nz, "detected", noised);
@@ -377,6 +432,7 @@ json_value *wt_summary(wt_ctx *c)
     num(&B, nz, "slope", sl);
     num(&B, nz, "variance_ratio", vr);
     num(&B, nz, "noise_like_fraction", na ? (double)noise_like / (double)na : NAN);
+    if (noise_frame) str(&B, nz, "frame", noise_frame);
     put(&B, s, "noised", nz);
 
     /* re-quantization: another dtype, values close but not equal */
