@@ -26,6 +26,9 @@
  * coarser values exactly (32-bit rounding is ~6e-8); from RESCALE_ROUNDED_REL up, the coarser side
  * carries its own rounding (f16 ~3e-4, bf16 ~2e-3 relative). */
 #define RESCALE_EXACT_REL 1e-5
+/* A noise that could hide a training update's structured part of this relative size or more is said to
+ * (a light fine-tune moves weights by 0.01-0.1 of their norm) */
+#define HIDDEN_TRAINING_MIN 0.01
 #define RESCALE_ROUNDED_REL 5e-5
 
 json_value *finding_make(arena *ar, const finding_args *f)
@@ -176,8 +179,9 @@ static const char *str_dir(const json_value *o, const char *k)
 
 /* The relation kinds the weights engine detected, each with the side it points to. */
 static void detect_kinds(const lineage_model *a, const lineage_model *b, const json_value *w, const json_value *s,
-                         kind_list *kinds)
+                         kind_list *kinds, double *hidden_training)
 {
+    *hidden_training = NAN;
     char en[640], ko[640];
     const json_value *ft = json_get(s, "finetune_like");
     double rel_l2 = num(json_get(s, "requantized"), "median_rel_l2", NAN);
@@ -294,6 +298,8 @@ static void detect_kinds(const lineage_model *a, const lineage_model *b, const j
             add_kind(kinds, isfinite(sz) && sz > FINETUNE_MAX_REL_L2 ? "continued_pretraining" : "finetune", 0.8, DIR_NONE,
                      en, ko);
         }
+        *hidden_training = !json_is_true(json_get(tun, "detected")) && num(tun, "tensors", 0) >= 4 ?
+                           num(tun, "detectable_rel", NAN) : NAN;
     }
     /* Training on top of a structural or function-preserving change: once the alignment is undone the
      * matched tensors still differ by more than storage rounding (docs/METHODOLOGY.md "Training on top
@@ -395,6 +401,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
     int identical = detected(s, "identical") && json_is_true(json_get(json_get(s, "identical"), "all_tensors_matched"));
     kind_list kinds;
     memset(&kinds, 0, sizeof kinds);
+    double hidden_training = NAN;   /* a noise read without training: the update size it could hide */
 
     if (identical) {
         double f = num(json_get(s, "identical"), "value_identical_fraction", 1);
@@ -405,7 +412,7 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
                            "independent models share no tensor values", 0, 0, 0, DIR_NONE, 0, NULL, 0, {0, 0}};
         json_push(ar, list, finding_make(ar, &fa));
     } else {
-        detect_kinds(a, b, w, s, &kinds);
+        detect_kinds(a, b, w, s, &kinds, &hidden_training);
     }
 
     /* The related evidence itself: one finding carrying the strongest statistic. */
@@ -497,6 +504,21 @@ static void weights_findings(const lineage_model *a, const lineage_model *b, jso
         finding_args fa = {"weights", "text", NULL, "neutral", en, ko, size, 0, 0, 0, NULL, 0, 0, 0, NULL, 1, NULL, 0, {0, 0}};
         json_value *f = finding_make(ar, &fa);
         if (f) json_set_str(ar, f, "indistinguishable_kind", "noised");
+        json_push(ar, list, f);
+    }
+    /* The other way round: a noise read, and no training under it. The residual spectrum sees a
+     * structured update only above the BBP threshold, so a training whose structured part is smaller
+     * sits inside the noise's bulk; said, with that size, when it is as large as a light fine-tune. */
+    if (!trained_kind && isfinite(hidden_training) && hidden_training >= HIDDEN_TRAINING_MIN) {
+        snprintf(en, sizeof en, "the noise is large enough to hide a training: an update whose structured part is "
+                 "below about %.3f of the norm stays inside the noise's Marchenko-Pastur bulk, so from the weights alone "
+                 "`finetune` can be neither shown nor excluded", hidden_training);
+        snprintf(ko, sizeof ko, "잡음이 학습을 가릴 만큼 큼: 규칙적인 성분이 노름의 약 %.3f보다 작은 갱신은 잡음의 "
+                 "마르첸코-파스투르 벌크 안에 머물러, 가중치만으로는 미세조정을 보일 수도 배제할 수도 없음", hidden_training);
+        finding_args fa = {"weights", "text", NULL, "neutral", en, ko, hidden_training, 0, 0, 0, NULL, 0, 0, 0, NULL, 1,
+                           NULL, 0, {0, 0}};
+        json_value *f = finding_make(ar, &fa);
+        if (f) json_set_str(ar, f, "indistinguishable_kind", "finetune");
         json_push(ar, list, f);
     }
 

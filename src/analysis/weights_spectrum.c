@@ -144,6 +144,7 @@ static void unit_rms(float *restrict D, size_t R, size_t C, float *restrict cs, 
 
 typedef struct spike {
     double z, structured;   /* z against the shuffled null; structured part's size relative to |A| */
+    double detectable;      /* the structured size at the BBP threshold (theta^2 = sqrt(R C)), relative to |A| */
 } spike;
 
 /* Every buffer of one test in one huge-page block (util/bigmem.h: page by page, the ~1.3 MB of a
@@ -223,6 +224,8 @@ static lineage_status test_pair(const wt_ctx *c, const wt_rec *r, spectrum_scrat
         double y2 = s1 * s1, b = y2 - (double)R - (double)C, disc = b * b - 4.0 * (double)R * (double)C;
         double theta2 = s1 > sqrt((double)R) + sqrt((double)C) && disc >= 0 ? (b + sqrt(disc)) / 2 : 0;
         out->structured = sqrt(fmin(1, theta2 / (double)n)) * sqrt(sdd / saa);
+        /* below the BBP threshold a structured part stays inside the bulk, whatever its rank */
+        out->detectable = sqrt(fmin(1, sqrt((double)R * (double)C) / (double)n)) * sqrt(sdd / saa);
         *ok = 1;
     }
     return st;
@@ -280,9 +283,9 @@ lineage_status wt_stage_spectrum(wt_ctx *c, json_value *summary)
         idx[ne++] = i;
     }
     size_t nt = ne < WT_SPECTRUM_MAX ? ne : WT_SPECTRUM_MAX, tested = 0, spiked = 0;
-    double zsum = 0, *sizes = malloc((nt + 1) * sizeof *sizes);
-    lineage_status st = sizes ? LINEAGE_OK : error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
-    size_t nsizes = 0;
+    double zsum = 0, *sizes = malloc((nt + 1) * sizeof *sizes), *floors = malloc((nt + 1) * sizeof *floors);
+    lineage_status st = sizes && floors ? LINEAGE_OK : error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
+    size_t nsizes = 0, nfloors = 0;
     spectrum_job j = {c, NULL, NULL, NULL};
     int workers = parallel_workers(nt, wt_threads(c->opt));
     j.scratch = calloc((size_t)workers + 1, sizeof *j.scratch);
@@ -330,6 +333,7 @@ lineage_status wt_stage_spectrum(wt_ctx *c, json_value *summary)
         if (!k->ok) continue;
         tested++;
         zsum += k->sp.z;
+        floors[nfloors++] = k->sp.detectable;
         if (k->sp.z >= 3) {
             spiked++;
             sizes[nsizes++] = k->sp.structured;
@@ -341,11 +345,14 @@ lineage_status wt_stage_spectrum(wt_ctx *c, json_value *summary)
     free(idx);
     if (st) {
         free(sizes);
+        free(floors);
         return st;
     }
     double Z = tested ? zsum / sqrt((double)tested) : NAN;
     double size = nsizes ? stats_quantile(sizes, nsizes, 0.5) : NAN;
+    double floor_rel = nfloors ? stats_quantile(floors, nfloors, 0.5) : NAN;
     free(sizes);
+    free(floors);
     int detected = tested >= 4 && Z >= 5;
     int ok = json_set_bool(ar, o, "detected", detected) && json_set_int(ar, o, "tensors", (int64_t)tested) &&
              json_set_int(ar, o, "planned", (int64_t)nt) && json_set_int(ar, o, "looks", looked < nt ? 1 : first < nt ? 2 : 1) &&
@@ -353,6 +360,7 @@ lineage_status wt_stage_spectrum(wt_ctx *c, json_value *summary)
              (isfinite(Z) ? json_set_double(ar, o, "z", Z) : json_set(ar, o, "z", json_new_null(ar))) &&
              (isfinite(Z) ? json_set_double(ar, o, "p", stats_p_upper(Z)) : json_set(ar, o, "p", json_new_null(ar))) &&
              (isfinite(size) ? json_set_double(ar, o, "structured_rel", size) : json_set(ar, o, "structured_rel", json_new_null(ar))) &&
+             (isfinite(floor_rel) ? json_set_double(ar, o, "detectable_rel", floor_rel) : json_set(ar, o, "detectable_rel", json_new_null(ar))) &&
              json_set_str(ar, o, "null", "the residual's own entries resampled with replacement (rows and columns at unit RMS first)");
     return ok ? LINEAGE_OK : error_set(c->err, LINEAGE_E_NOMEM, "out of memory");
 }
