@@ -268,47 +268,44 @@ names = json.load(open('$WORK/zoo-disguised/names.json'))
 bad = [k for k, v in plain.items() if dis.get(names[k.split('|')[0]] + '|' + names[k.split('|')[1]]) != v]
 assert plain and not bad, bad"
 
+# made_pair PARENT CHILD KINDS WHAT [PYTHON]: compares (PARENT, CHILD) and (CHILD, PARENT); each must be
+# derived with exactly KINDS (comma list) and the direction of that order. PYTHON, when given, is more
+# assertions on the report d and the expected direction want.
+made_pair() {
+    for order in ab ba; do
+        if [ $order = ab ]; then x=$1 y=$2 want=b_from_a; else x=$2 y=$1 want=a_from_b; fi
+        "$LINEAGE" compare "$x" "$y" --no-run --json "$WORK/made.json" > /dev/null 2>&1
+        check "$4 ($order): $3, $want" python3 -c "
+import json; d = json.load(open('$WORK/made.json')); v = d['verdict']; want = '$want'
+assert sorted(v['relation']) == sorted('$3'.split(',')) and v['direction'] == want, (v['relation'], v['direction'])
+${5:-}"
+    done
+}
+make_case() { /usr/bin/python3 scripts/unseen_cases.py --make "$@"; }
+Z=$LINEAGE_SHARED/zoo
+
 # A rescaling between a 16- and a 32-bit side: a bf16 parent rescaled into f32 (the f32 side holds the
 # bf16 values times the factors exactly) against an f32 parent rescaled then rounded to bf16 (the bf16
-# side holds its rounding): opposite storage stories, each read the right way round, both orders.
-/usr/bin/python3 scripts/unseen_cases.py --make "$LINEAGE_SHARED/zoo/base" "$WORK/rs-f32" '[["rescale", 2.0]]' --seed 3 --dtype f32
-/usr/bin/python3 scripts/unseen_cases.py --make "$LINEAGE_SHARED/zoo/base" "$WORK/ft-f32" '[["finetune", 0.1]]' --seed 4 --dtype f32
-/usr/bin/python3 scripts/unseen_cases.py --make "$WORK/ft-f32" "$WORK/ft-rs-bf16" '[["rescale", 2.0]]' --seed 5 --dtype bf16
-for c in "$LINEAGE_SHARED/zoo/base|$WORK/rs-f32|bf16 parent, f32 rescaled child" "$WORK/ft-f32|$WORK/ft-rs-bf16|f32 parent, bf16 rounded rescaled child"; do
-    p=${c%%|*}; rest=${c#*|}; k=${rest%%|*}; what=${rest#*|}
-    for order in ab ba; do
-        if [ $order = ab ]; then x=$p y=$k want=b_from_a; else x=$k y=$p want=a_from_b; fi
-        "$LINEAGE" compare "$x" "$y" --no-run --json "$WORK/rs.json" > /dev/null 2>&1
-        check "rescaled across 16/32 bits ($what, $order): rescaled + requantized, $want" python3 -c "
-import json; v = json.load(open('$WORK/rs.json'))['verdict']
-assert sorted(v['relation']) == ['requantized', 'rescaled'] and v['direction'] == '$want', (v['relation'], v['direction'])"
-    done
-done
+# side holds its rounding): opposite storage stories, each read the right way round.
+make_case "$Z/base" "$WORK/rs-f32" '[["rescale", 2.0]]' --seed 3 --dtype f32
+make_case "$Z/base" "$WORK/ft-f32" '[["finetune", 0.1]]' --seed 4 --dtype f32
+make_case "$WORK/ft-f32" "$WORK/ft-rs-bf16" '[["rescale", 2.0]]' --seed 5 --dtype bf16
+made_pair "$Z/base" "$WORK/rs-f32" rescaled,requantized "rescaled across 16/32 bits, bf16 parent, f32 child"
+made_pair "$WORK/ft-f32" "$WORK/ft-rs-bf16" rescaled,requantized "rescaled across 16/32 bits, f32 parent, bf16 rounded child"
 
 # A small noise added after a rescaling: folding the gains back scales it by the factors (the folded
 # readers read twice the alpha of the matrices no norm feeds); read in the rescaled side's frame it is
-# one common noise again, on the right side.
-/usr/bin/python3 scripts/unseen_cases.py --make "$LINEAGE_SHARED/zoo/base" "$WORK/rs-noise" '[["rescale", 2.8], ["noise", 0.055]]' --seed 13
-for order in ab ba; do
-    if [ $order = ab ]; then x="$LINEAGE_SHARED/zoo/base" y="$WORK/rs-noise" want=b_from_a; else x="$WORK/rs-noise" y="$LINEAGE_SHARED/zoo/base" want=a_from_b; fi
-    "$LINEAGE" compare "$x" "$y" --no-run --json "$WORK/rsn.json" > /dev/null 2>&1
-    check "rescale then a noise of 0.055 ($order): rescaled + noised (not finetune), $want, alpha read in the noised side's frame" python3 -c "
-import json; d = json.load(open('$WORK/rsn.json')); v = d['verdict']; nz = d['weights']['summary']['noised']
-assert sorted(v['relation']) == ['noised', 'rescaled'] and v['direction'] == '$want', (v['relation'], v['direction'])
-assert abs(nz['alpha'] - 0.055) < 0.01 and nz['frame'] == ('b' if '$want' == 'b_from_a' else 'a'), nz"
-done
+# one common noise again, on the right side (not a fine-tune).
+make_case "$Z/base" "$WORK/rs-noise" '[["rescale", 2.8], ["noise", 0.055]]' --seed 13
+made_pair "$Z/base" "$WORK/rs-noise" noised,rescaled "rescale then a noise of 0.055, alpha read in the noised side's frame" "
+nz = d['weights']['summary']['noised']
+assert abs(nz['alpha'] - 0.055) < 0.01 and nz['frame'] == ('b' if want == 'b_from_a' else 'a'), nz"
 
 # Up-scaled under a permutation and heavy continued pre-training: the duplicated layers, trained apart,
 # match their source at z ~7-9 only. Given as (child, base) the map of B's layers onto A's skips the
 # copies (a pruning, read that way round) and the reverse map (A's onto B's) repeats: read both ways alike.
-/usr/bin/python3 scripts/unseen_cases.py --make "$LINEAGE_SHARED/zoo/base" "$WORK/perm-up-cpt" '[["permute", 0], ["upscale", 2.0], ["cpt", 1.0]]' --seed 5
-for order in ab ba; do
-    if [ $order = ab ]; then x="$LINEAGE_SHARED/zoo/base" y="$WORK/perm-up-cpt" want=b_from_a; else x="$WORK/perm-up-cpt" y="$LINEAGE_SHARED/zoo/base" want=a_from_b; fi
-    "$LINEAGE" compare "$x" "$y" --no-run --json "$WORK/puc.json" > /dev/null 2>&1
-    check "permute, up-scale, continued pre-training ($order): depth_upscaled, $want" python3 -c "
-import json; v = json.load(open('$WORK/puc.json'))['verdict']
-assert sorted(v['relation']) == ['continued_pretraining', 'depth_upscaled', 'permuted'] and v['direction'] == '$want', (v['relation'], v['direction'])"
-done
+make_case "$Z/base" "$WORK/perm-up-cpt" '[["permute", 0], ["upscale", 2.0], ["cpt", 1.0]]' --seed 5
+made_pair "$Z/base" "$WORK/perm-up-cpt" continued_pretraining,depth_upscaled,permuted "permute, up-scale, continued pre-training"
 
 # A permutation under heavy continued pre-training: the embedding columns' hidden map fits only
 # middling (0.36 here, below the 0.5 asked of a map alone), and the FFN neurons confirm it; the same
