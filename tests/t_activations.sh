@@ -72,4 +72,18 @@ check "HTML report has the PCA scatter of both models' layers" grep -q 'data-cha
 rm -f "$WORK/j.md"
 $LINEAGE compare "$ZOO/base" "$ZOO/permuted" --only activations --tokens 512 --journal "$WORK/j.md" >/dev/null 2>&1
 check "journal entry lists the activation findings" grep -q "gate-based and up-based" "$WORK/j.md"
+
+# When the activations decide, their relations come with a side: a narrower MLP matched inside the
+# wider one is pruned from it, the deeper side of a CKA map with repeats is up-scaled from the other;
+# both argument orders.
+for c in "pruned pruned" "upscaled depth_upscaled"; do
+    set -- $c
+    for order in ab ba; do
+        if [ $order = ab ]; then x=base y=$1 want=b_from_a; else x=$1 y=base want=a_from_b; fi
+        $LINEAGE compare "$ZOO/$x" "$ZOO/$y" --only activations --tokens 512 --json "$WORK/rel.json" >/dev/null 2>&1
+        check "activations alone: ($x, $y) reads $2, $want" python3 -c "
+import json; v = json.load(open('$WORK/rel.json'))['verdict']
+assert v['decided_by'] == 'activations' and v['relation'] == ['$2'] and v['direction'] == '$want', (v['relation'], v['direction'])"
+    done
+done
 finish

@@ -32,6 +32,8 @@ typedef struct act_result {
     int tested;                    /* layer pairs tested */
     double fisher_p, chi2, mean_rho;
     int neurons_min;
+    int wider_a, wider_b;          /* tested layer pairs whose MLP is wider in A, in B (dense layers) */
+    int repeats_a;                 /* repeats of the reverse map (A's layers onto B's), A the deeper */
 } act_result;
 
 static double cross(const act_result *r, int i, int j) { return r->G[(size_t)i * r->n + r->la + j]; }
@@ -145,8 +147,10 @@ static int cka_layer_map(act_result *r)
     for (int i = 0; i < r->la; i++)
         for (int j = 0; j < r->lb; j++) z[(size_t)i * r->lb + j] = (cross(r, i, j) - r->null_p95) / ACT_MAP_SCALE;
     int ok = wt_layer_map_solve(z, r->la, r->lb, 0, &r->map);
+    /* A the deeper: the same map the other way round (A's layers onto B's), read alike */
+    r->repeats_a = ok && r->la > r->lb ? wt_layer_map_reverse_repeats(z, r->la, r->lb, 0) : 0;
     free(z);
-    if (!ok) return 0;
+    if (!ok || r->repeats_a < 0) return 0;
     r->map_ok = 1;
     for (int j = 1; j < r->lb; j++) {
         int m = r->map.map[j];
@@ -196,6 +200,10 @@ static lineage_status neuron_matching(const act_plan *p, act_result *r, arena *a
         double pl = best.p * ncand > 1 ? 1 : best.p * ncand;
         pv[r->tested++] = pl;
         rho_sum += best.spearman;
+        if (ncand == 1) {
+            r->wider_a += A->neurons[i] > B->neurons[j];
+            r->wider_b += B->neurons[j] > A->neurons[i];
+        }
         if (r->neurons_min < 0 || (int)best.n < r->neurons_min) r->neurons_min = (int)best.n;
         json_value *e = json_new_object(ar);
         json_set_int(ar, e, "layer_a", i);
@@ -228,7 +236,7 @@ static lineage_status neuron_matching(const act_plan *p, act_result *r, arena *a
 }
 
 typedef struct act_finding {
-    const char *en, *ko, *control, *direction, *relation;
+    const char *en, *ko, *control, *direction, *relation, *lineage_direction;
     double value, p, weight;
     const char *control_key;
     int control_nvalues;
@@ -237,7 +245,8 @@ typedef struct act_finding {
 
 static void push_finding(arena *ar, json_value *list, const act_finding *f)
 {
-    finding_args a = {.line = "activations", .direction = f->direction, .relation = f->relation, .en = f->en,
+    finding_args a = {.line = "activations", .direction = f->direction, .relation = f->relation,
+                      .lineage_direction = f->lineage_direction, .en = f->en,
                       .ko = f->ko, .value = f->value, .p = f->p, .has_p = 1, .weight = f->weight,
                       .control = f->control, .control_key = f->control_key, .control_nvalues = f->control_nvalues,
                       .control_values = {f->control_values[0], f->control_values[1]}};
@@ -300,11 +309,14 @@ static void findings(arena *ar, const act_result *r, json_value *list)
     c.direction = "neutral";
     c.weight = 0.2;
     push_finding(ar, list, &c);
-    if (r->map_ok && r->lb > r->la && r->repeats > 0) {
+    int b_deeper = r->lb > r->la && r->repeats > 0, a_deeper = r->la > r->lb && r->repeats_a > 0;
+    if (r->map_ok && (b_deeper || a_deeper)) {
         act_finding m = {0};
-        snprintf(en, sizeof en, "The CKA layer map repeats %d of A's layers in B (%d layers from %d)", r->repeats, r->lb,
-                 r->la);
-        snprintf(ko, sizeof ko, "CKA 층 대응에서 A의 층 %d개가 B에서 반복됨 (%d층에서 %d층으로)", r->repeats, r->la, r->lb);
+        const char *deep = b_deeper ? "B" : "A", *shallow = b_deeper ? "A" : "B";
+        int reps = b_deeper ? r->repeats : r->repeats_a, ld = b_deeper ? r->lb : r->la, ls = b_deeper ? r->la : r->lb;
+        snprintf(en, sizeof en, "The CKA layer map repeats %d of %s's layers in %s (%d layers from %d)", reps, shallow, deep,
+                 ld, ls);
+        snprintf(ko, sizeof ko, "CKA 층 대응에서 %s의 층 %d개가 %s에서 반복됨 (%d층에서 %d층으로)", shallow, reps, deep, ls, ld);
         snprintf(ctl, sizeof ctl, "a layer is mapped only above the shuffled-token 95th percentile (%.3f); read "
                  "as up-scaling only when the neuron matching shows a shared origin", r->null_p95);
         m.en = en; m.ko = ko; m.control = ctl; m.value = r->repeats; m.p = NAN;
@@ -313,7 +325,30 @@ static void findings(arena *ar, const act_result *r, json_value *list)
         m.direction = shared ? "derived" : "neutral";
         m.weight = shared ? 0.4 : 0.1;
         m.relation = "depth_upscaled";
+        m.lineage_direction = b_deeper ? "b_from_a" : "a_from_b";   /* the deeper side repeats the other's layers */
         push_finding(ar, list, &m);
+    }
+    /* MLP widths differ in every tested layer pair, one way, and the smaller side's neurons are matched
+     * inside the larger's (the matching above, smaller side into the larger): a pruned MLP, the smaller
+     * side the child */
+    int shared = r->tested && r->fisher_p < ACT_DERIVED_P;
+    if (shared && (r->wider_a == r->tested || r->wider_b == r->tested)) {
+        act_finding w = {0};
+        int a_wider = r->wider_a == r->tested;
+        const char *child = a_wider ? "B" : "A", *parent = a_wider ? "A" : "B";
+        snprintf(en, sizeof en, "%s's MLP neurons are matched by their activations inside %s's wider MLP in every tested "
+                 "layer (%d layers, Fisher p %.3g): %s's MLP is a pruned subset of %s's", child, parent, r->tested,
+                 r->fisher_p, child, parent);
+        snprintf(ko, sizeof ko, "%s의 MLP 뉴런이 활성값으로 더 넓은 %s의 MLP 안에 대응함 (시험한 모든 층, %d개 층, Fisher p "
+                 "%.3g): %s의 MLP는 %s의 가지치기된 부분집합", child, parent, r->tested, r->fisher_p, child, parent);
+        snprintf(ctl, sizeof ctl, "the same neuron-matching null (independent models: per layer Spearman ~ N(0, 1/(n-1)))");
+        w.en = en; w.ko = ko; w.control = ctl; w.value = r->mean_rho; w.p = r->fisher_p;
+        w.control_key = "neuron_match"; w.control_nvalues = 1; w.control_values[0] = r->neurons_min;
+        w.direction = "derived";
+        w.weight = 0.4;
+        w.relation = "pruned";
+        w.lineage_direction = a_wider ? "b_from_a" : "a_from_b";
+        push_finding(ar, list, &w);
     }
 }
 

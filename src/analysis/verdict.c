@@ -273,9 +273,14 @@ lineage_status verdict_build(const json_value *root, arena *ar, json_value **out
     component_of(cv, &ncv, "text");
     int tokenizer_reuse = 0, shapes_differ = 0;
     line_tally act = {0}, beh = {0};
+    /* the activation line's own relations (a pruned MLP, repeated layers), for when it decides */
+    component_verdict act_rel;
+    memset(&act_rel, 0, sizeof act_rel);
+    act_rel.name = "activations";
     for (size_t i = 0; i < n; i++) {
         finding_ref *r = &refs[i];
         if (!strcmp(r->line, "activations")) tally(&act, r);
+        if (!strcmp(r->line, "activations") && !strcmp(r->direction, "derived") && r->relation) add_relation(&act_rel, r);
         if (!strcmp(r->line, "behaviour")) tally(&beh, r);
         if (!strcmp(r->line, "tokenizer") && !strcmp(r->direction, "derived")) tokenizer_reuse = 1;
         if (!strcmp(r->line, "architecture") && r->relation && !strcmp(r->relation, "shape_mismatch")) shapes_differ = 1;
@@ -348,8 +353,8 @@ lineage_status verdict_build(const json_value *root, arena *ar, json_value **out
             overall = "derived";
             overall_conf = t->derived * (1 - 0.5 * t->independent);
             if (k == 1 && overall_conf > 0.7) overall_conf = 0.7;   /* black box alone: capped */
-            overall_rel = json_new_array(ar);
-            if (t->derived_relation) json_push(ar, overall_rel, json_new_string(ar, t->derived_relation));
+            overall_rel = k == 0 ? relation_array(ar, &act_rel, 0.3) : json_new_array(ar);
+            if (k == 1 && t->derived_relation) json_push(ar, overall_rel, json_new_string(ar, t->derived_relation));
             decided_by = fallback_name[k];
         } else if (may_call_independent && t->independent >= 0.5) {
             overall = "independent";
@@ -376,11 +381,13 @@ lineage_status verdict_build(const json_value *root, arena *ar, json_value **out
     }
     json_set_str(ar, v, "label", overall);
     json_set(ar, v, "relation", overall_rel);
-    /* which side is the parent, per relation and overall (weights only; the fallback lines say nothing
-     * about direction) */
+    /* which side is the parent, per relation and overall: from the weights, or from the activation
+     * line's relations when it decided (behaviour says nothing about direction) */
     const char *direction = "undetermined";
-    json_value *details = decided_by && !strcmp(decided_by, "weights") && !strcmp(overall, "derived")
-                              ? relation_details(ar, &cv[0], overall_rel, &direction) : json_new_array(ar);
+    int derived_by = !strcmp(overall, "derived") && decided_by;
+    json_value *details = derived_by && !strcmp(decided_by, "weights") ? relation_details(ar, &cv[0], overall_rel, &direction)
+                          : derived_by && !strcmp(decided_by, "activations") ? relation_details(ar, &act_rel, overall_rel, &direction)
+                                                                               : json_new_array(ar);
     json_set_str(ar, v, "direction", strcmp(overall, "derived") ? "none" : direction);
     json_set(ar, v, "relations", details);
     json_set_str(ar, v, "decided_by", decided_by ? decided_by : "none");
