@@ -31,7 +31,7 @@ static inline float shift_estimate(const float *v, size_t k)
         s += v[i];
         ss += (double)v[i] * v[i];
     }
-    if (k == 0) return 0.0f;
+    if (k < 2) return 0.0f;   /* one value gives no spread to compare the mean with */
     double mean = s / (double)k, var = ss / (double)k - mean * mean;
     return mean - mean == 0 && mean * mean > var ? (float)mean : 0.0f;
 }
