@@ -10,7 +10,6 @@
 #include "analysis/analysis.h"
 #include "analysis/weights.h"
 #include "io/dynlib.h"
-#include "util/bigmem.h"
 #include "util/error.h"
 
 /* libcrypto is loaded when --sha256 asks for it (io/dynlib.h) */
@@ -550,7 +549,6 @@ lineage_status weights_compare_section(const lineage_model *a, const lineage_mod
     free(c.ev.rescale_rho);
     wt_vocab_free(&c.vocab);
     wt_layout_free(&c.layout);
-    bigmem_release();   /* scratch kept for reuse within this comparison only */
     if (st) return st;
     *out = root;
     return LINEAGE_OK;

@@ -1,9 +1,8 @@
 /* Scratch buffers of a few hundred KB and up, backed by transparent huge pages where the kernel
  * allows (MADV_HUGEPAGE on a 2 MB-aligned anonymous mapping). Each first touch of a 4 KB page is a
  * page fault; on the virtual machines this runs on a fault costs ~15 us of CPU (the time to copy
- * ~150 KB), so a 2 MB buffer faulted page by page costs ~8 ms, and as one huge page ~0.1-0.3 ms
- * (bench/RESULTS.md, "Weights pass against cat"); a freed region is kept (up to 64 MB) and handed out
- * again for a memset (~0.02 ms per 2 MB). Memory comes back zeroed. Under AddressSanitizer
+ * ~150 KB), so a 2 MB buffer faulted page by page costs ~8 ms, and as one huge page ~0.2 ms
+ * (bench/RESULTS.md, "Weights pass against cat"). Memory comes back zeroed. Under AddressSanitizer
  * this is plain calloc/free, so the sanitizer still sees every access. */
 #ifndef LINEAGE_UTIL_BIGMEM_H
 #define LINEAGE_UTIL_BIGMEM_H
@@ -12,6 +11,4 @@
 /* n bytes (n > 0), 64-byte aligned at least; NULL when out of memory. Free with bigmem_free(p, n). */
 void *bigmem_alloc(size_t n);
 void bigmem_free(void *p, size_t n);
-/* Unmaps the regions kept for reuse (the next bigmem_alloc maps afresh). */
-void bigmem_release(void);
 #endif
