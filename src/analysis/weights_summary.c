@@ -392,24 +392,22 @@ json_value *wt_summary(wt_ctx *c)
     size_t nperm_hi = 0;
     for (size_t i = 0; i < n; i++) nperm_hi += !c->recs[i].low_info && !strcmp(c->recs[i].align, "permutation");
     int noise_perm = permuted && nperm_hi > 0;
-    noise_pass np;
-    noise_read(c, noise_perm, use_frame ? frame : rescaled ? NOISE_FOLDED : NOISE_RAW, alpha, slope, varr, &np);
     /* a noise added after a rescaling sits i.i.d. in the rescaled side's frame, where folding the gains
      * back scales it by the factors (its size then varies by tensor: the folded readers read a larger
-     * alpha than the matrices no norm feeds); read in either side's frame when the folded reading finds
-     * no common noise */
-    const char *noise_frame = NULL;
-    for (int fr = 0; rescaled && !use_frame && fr < 2 && !noise_found(&np, noise_perm ? permuted : ft, alpha, nhi_of(c, noise_perm)); fr++) {
-        noise_pass alt;
-        noise_read(c, noise_perm, fr, alpha, slope, varr, &alt);
-        if (noise_found(&alt, noise_perm ? permuted : ft, alpha, nhi_of(c, noise_perm))) {
-            np = alt;
-            noise_frame = fr ? "b" : "a";
-        } else noise_read(c, noise_perm, NOISE_FOLDED, alpha, slope, varr, &np);   /* the arrays back */
+     * alpha than the matrices no norm feeds): the readings in order, the first that finds a common noise
+     * kept, else the first */
+    int first_mode = use_frame ? frame : rescaled ? NOISE_FOLDED : NOISE_RAW;
+    int modes[3] = {first_mode, 0, 1}, nmodes = rescaled && !use_frame ? 3 : 1, m = 0;
+    nhi = nhi_of(c, noise_perm);
+    noise_pass np;
+    for (; m < nmodes; m++) {
+        noise_read(c, noise_perm, modes[m], alpha, slope, varr, &np);
+        if (noise_found(&np, noise_perm ? permuted : ft, alpha, nhi)) break;
     }
+    if (m == nmodes && nmodes > 1) noise_read(c, noise_perm, first_mode, alpha, slope, varr, &np);
+    const char *noise_frame = m > 0 && m < nmodes ? (modes[m] ? "b" : "a") : NULL;
     size_t na = np.na, noise_like = np.noise_like, noise_like_a = np.noise_like_a;
     double grow_w = np.grow_w, grow_sum = np.grow_sum;
-    nhi = nhi_of(c, noise_perm);
     json_value *nz = obj(&B);
     double a_med = stats_quantile(alpha, na, 0.5), a_lo = stats_quantile(alpha, na, 0.1), a_hi = stats_quantile(alpha, na, 0.9);
     double sl = stats_quantile(slope, na, 0.5), vr = stats_quantile(varr, na, 0.5);
